@@ -1,0 +1,411 @@
+//! Downloads: into a partial file beside the target, resumable with `Range` + `If-Range`,
+//! verified (SHA-256 from the listing, else a plain-MD5 `ETag`, and the length always),
+//! fsynced, and only then renamed into place.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use md5::{Digest as _, Md5};
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use super::Progress;
+use super::client::{Client, check};
+use super::error::ApiError;
+use super::localpath::check_inside;
+use super::types::FileEntry;
+use super::upload::{plain_md5, sleep_or_cancel};
+
+/// How a download went.
+#[derive(Debug, Clone)]
+pub struct DownloadOutcome {
+    pub path: PathBuf,
+    /// Body bytes received over the network by the attempts that succeeded or failed.
+    pub bytes_received: u64,
+    /// Bytes already on disk that the last attempt resumed from.
+    pub resumed_from: u64,
+}
+
+/// Saved beside a partial file: what it is a part of.
+#[derive(Debug, Serialize, Deserialize)]
+struct PartialMeta {
+    etag: String,
+    key: String,
+    size: u64,
+}
+
+/// The partial file and its metadata for a target path.
+pub fn partial_paths(target: &Path) -> (PathBuf, PathBuf) {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = target.parent().unwrap_or(Path::new("."));
+    (
+        dir.join(format!(".{name}.filedeck-partial")),
+        dir.join(format!(".{name}.filedeck-partial.json")),
+    )
+}
+
+enum Attempt {
+    Done { len: u64, digest: Option<String>, etag: Option<String>, resumed_from: u64 },
+    /// The server answered 416: the partial is not a prefix we can extend.
+    Restart,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum HashKind {
+    Sha256,
+    Md5,
+    None,
+}
+
+impl Client {
+    /// Download `entry` to `target` (whose directory is `root` or below it).
+    /// An interrupted download leaves a partial file that the next call resumes.
+    pub async fn download(
+        &self,
+        workspace: &str,
+        entry: &FileEntry,
+        root: &Path,
+        target: &Path,
+        progress: &Progress,
+        cancel: &CancellationToken,
+    ) -> Result<DownloadOutcome, ApiError> {
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| ApiError::io(format!("cannot create {}", parent.display()), e))?;
+        }
+        check_inside(root, target)?;
+        let (part, meta) = partial_paths(target);
+        let retry = &self.inner.cfg.retry;
+        let what = format!("downloading {}", entry.display_key());
+        let mut url = self.download_url(workspace, &entry.key).await?;
+        let mut attempt = 0;
+        let mut refreshes = 0;
+        let mut restarted = false;
+        let mut received = 0u64;
+        loop {
+            let result = self
+                .download_attempt(&url, entry, &part, &meta, progress, cancel, &mut received, &what)
+                .await;
+            match result {
+                Ok(Attempt::Done { len, digest, etag, resumed_from }) => {
+                    match verify(entry, len, digest.as_deref(), etag.as_deref(), &what) {
+                        Ok(()) => {
+                            finish(&part, &meta, target).await?;
+                            return Ok(DownloadOutcome {
+                                path: target.to_path_buf(),
+                                bytes_received: received,
+                                resumed_from,
+                            });
+                        }
+                        Err(e) => {
+                            discard_partial(target).await;
+                            // A resumed file that fails verification gets one clean start.
+                            if resumed_from > 0 && !restarted {
+                                restarted = true;
+                                tracing::warn!(what, "resumed download failed verification; starting over");
+                                continue;
+                            }
+                            return Err(e);
+                        }
+                    }
+                }
+                Ok(Attempt::Restart) => {
+                    discard_partial(target).await;
+                    if restarted {
+                        return Err(ApiError::Protocol(format!("{what}: the server refused every range")));
+                    }
+                    restarted = true;
+                }
+                Err(ApiError::UrlExpired) if refreshes < 3 => {
+                    refreshes += 1;
+                    tracing::info!(what, "presigned URL expired; asking for a fresh one");
+                    url = self.download_url(workspace, &entry.key).await?;
+                }
+                Err(e) if e.is_transient() && attempt + 1 < retry.max_attempts => {
+                    let pause = retry.delay(attempt, &e);
+                    tracing::warn!(what, attempt, ?pause, error = %e, "retrying download");
+                    sleep_or_cancel(pause, cancel).await?;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn download_attempt(
+        &self,
+        url: &Url,
+        entry: &FileEntry,
+        part: &Path,
+        meta: &Path,
+        progress: &Progress,
+        cancel: &CancellationToken,
+        received: &mut u64,
+        what: &str,
+    ) -> Result<Attempt, ApiError> {
+        let (have, saved_etag) = resume_point(part, meta, &entry.key).await;
+        let mut req = self.inner.http.get(url.clone());
+        if let (true, Some(etag)) = (have > 0, &saved_etag) {
+            req = req.header(RANGE, format!("bytes={have}-")).header(IF_RANGE, etag);
+        }
+        let stall = self.inner.cfg.stall_timeout;
+        let resp = tokio::select! {
+            r = tokio::time::timeout(stall, req.send()) => match r {
+                Ok(r) => r.map_err(ApiError::from_transport)?,
+                Err(_) => return Err(ApiError::Stalled(stall)),
+            },
+            _ = cancel.cancelled() => return Err(ApiError::Cancelled),
+        };
+        if resp.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+            return Ok(Attempt::Restart);
+        }
+        let resp = check(resp, what).await?;
+        let etag = resp
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let start = if resp.status() == StatusCode::PARTIAL_CONTENT {
+            let cr = resp
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_content_range);
+            match cr {
+                Some((s, _)) if s == have => have,
+                _ => return Ok(Attempt::Restart),
+            }
+        } else {
+            0
+        };
+        // Remember what these bytes belong to, so a later resume can ask for the same
+        // version (If-Range) and never splice two versions of a file.
+        match &etag {
+            Some(e) => {
+                let m = PartialMeta { etag: e.clone(), key: entry.key.clone(), size: entry.size };
+                let json = serde_json::to_vec(&m).unwrap_or_default();
+                tokio::fs::write(meta, json)
+                    .await
+                    .map_err(|e| ApiError::io(format!("cannot write {}", meta.display()), e))?;
+            }
+            None => {
+                let _ = tokio::fs::remove_file(meta).await;
+            }
+        }
+        let kind = if entry.sha256.is_some() {
+            HashKind::Sha256
+        } else if etag.as_deref().and_then(plain_md5).is_some() {
+            HashKind::Md5
+        } else {
+            HashKind::None
+        };
+        let (tx, rx) = mpsc::channel::<Bytes>(16);
+        let part_owned = part.to_path_buf();
+        let prog = progress.clone();
+        let writer = tokio::task::spawn_blocking(move || write_and_hash(&part_owned, start, kind, rx, &prog));
+        let mut stream = resp.bytes_stream();
+        let streamed: Result<(), ApiError> = async {
+            loop {
+                let next = tokio::select! {
+                    n = tokio::time::timeout(stall, stream.next()) => match n {
+                        Ok(n) => n,
+                        Err(_) => return Err(ApiError::Stalled(stall)),
+                    },
+                    _ = cancel.cancelled() => return Err(ApiError::Cancelled),
+                };
+                match next {
+                    None => return Ok(()),
+                    Some(Ok(chunk)) => {
+                        *received += chunk.len() as u64;
+                        if tx.send(chunk).await.is_err() {
+                            return Ok(()); // the writer failed; its error is reported below
+                        }
+                    }
+                    Some(Err(e)) => return Err(ApiError::from_transport(e)),
+                }
+            }
+        }
+        .await;
+        drop(tx);
+        let written = writer
+            .await
+            .map_err(|e| ApiError::Protocol(format!("writer thread failed: {e}")))?;
+        let (len, digest) = written?;
+        streamed?;
+        Ok(Attempt::Done { len, digest, etag, resumed_from: start })
+    }
+}
+
+/// How many bytes of a previous attempt can be resumed, and the ETag they belong to.
+async fn resume_point(part: &Path, meta: &Path, key: &str) -> (u64, Option<String>) {
+    let Ok(md) = tokio::fs::metadata(part).await else {
+        return (0, None);
+    };
+    let saved = tokio::fs::read(meta)
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice::<PartialMeta>(&b).ok())
+        .filter(|m| m.key == key);
+    match saved {
+        Some(m) if md.len() > 0 => (md.len(), Some(m.etag)),
+        _ => (0, None),
+    }
+}
+
+enum Hasher {
+    Sha256(Box<Sha256>),
+    Md5(Md5),
+    None,
+}
+
+impl Hasher {
+    fn new(kind: HashKind) -> Self {
+        match kind {
+            HashKind::Sha256 => Hasher::Sha256(Box::default()),
+            HashKind::Md5 => Hasher::Md5(Md5::new()),
+            HashKind::None => Hasher::None,
+        }
+    }
+    fn update(&mut self, b: &[u8]) {
+        match self {
+            Hasher::Sha256(h) => h.update(b),
+            Hasher::Md5(h) => h.update(b),
+            Hasher::None => {}
+        }
+    }
+    fn finish(self) -> Option<String> {
+        match self {
+            Hasher::Sha256(h) => Some(hex::encode(h.finalize())),
+            Hasher::Md5(h) => Some(hex::encode(h.finalize())),
+            Hasher::None => None,
+        }
+    }
+}
+
+/// The writer thread: re-hash the bytes kept from before, then append, hash and fsync.
+fn write_and_hash(
+    part: &Path,
+    start: u64,
+    kind: HashKind,
+    mut rx: mpsc::Receiver<Bytes>,
+    progress: &Progress,
+) -> Result<(u64, Option<String>), ApiError> {
+    let fail = |e: std::io::Error| ApiError::io(format!("cannot write {}", part.display()), e);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(part)
+        .map_err(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+    }
+    file.set_len(start).map_err(fail)?;
+    let mut hasher = Hasher::new(kind);
+    if start > 0 && kind != HashKind::None {
+        let mut buf = vec![0u8; 1 << 20];
+        let mut left = start;
+        file.seek(SeekFrom::Start(0)).map_err(fail)?;
+        while left > 0 {
+            let n = (buf.len() as u64).min(left) as usize;
+            file.read_exact(&mut buf[..n]).map_err(fail)?;
+            hasher.update(&buf[..n]);
+            left -= n as u64;
+        }
+    }
+    file.seek(SeekFrom::Start(start)).map_err(fail)?;
+    let mut len = start;
+    progress.set(len);
+    // Coalesce network-sized chunks into larger writes.
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    while let Some(chunk) = rx.blocking_recv() {
+        hasher.update(&chunk);
+        out.write_all(&chunk).map_err(fail)?;
+        len += chunk.len() as u64;
+        progress.set(len);
+    }
+    let file = out.into_inner().map_err(|e| fail(e.into_error()))?;
+    file.sync_data().map_err(fail)?;
+    Ok((len, hasher.finish()))
+}
+
+fn verify(entry: &FileEntry, len: u64, digest: Option<&str>, etag: Option<&str>, what: &str) -> Result<(), ApiError> {
+    if len != entry.size {
+        return Err(ApiError::Integrity(format!(
+            "{what}: received {len} bytes, the listing says {}",
+            entry.size
+        )));
+    }
+    if let Some(expected) = &entry.sha256 {
+        return match digest {
+            Some(d) if d.eq_ignore_ascii_case(expected) => Ok(()),
+            _ => Err(ApiError::Integrity(format!("{what}: SHA-256 does not match the listing"))),
+        };
+    }
+    if let (Some(md5), Some(d)) = (etag.and_then(plain_md5), digest) {
+        if !md5.eq_ignore_ascii_case(d) {
+            return Err(ApiError::Integrity(format!("{what}: MD5 does not match the ETag")));
+        }
+    }
+    Ok(())
+}
+
+async fn finish(part: &Path, meta: &Path, target: &Path) -> Result<(), ApiError> {
+    let (part, meta, target) = (part.to_path_buf(), meta.to_path_buf(), target.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        std::fs::rename(&part, &target)
+            .map_err(|e| ApiError::io(format!("cannot move the download to {}", target.display()), e))?;
+        let _ = std::fs::remove_file(&meta);
+        // Make the rename itself durable.
+        if let Some(dir) = target.parent() {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| ApiError::Protocol(format!("finishing thread failed: {e}")))?
+}
+
+/// Remove the partial file and its metadata for `target` (a cancelled or failed download).
+pub async fn discard_partial(target: &Path) {
+    let (part, meta) = partial_paths(target);
+    let _ = tokio::fs::remove_file(part).await;
+    let _ = tokio::fs::remove_file(meta).await;
+}
+
+/// `bytes START-END/TOTAL` → (START, TOTAL).
+fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
+    let rest = v.trim().strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let (start, _end) = range.split_once('-')?;
+    Some((start.trim().parse().ok()?, total.trim().parse().ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range() {
+        assert_eq!(parse_content_range("bytes 5-9/10"), Some((5, Some(10))));
+        assert_eq!(parse_content_range("bytes 0-0/*"), Some((0, None)));
+        assert_eq!(parse_content_range("items 1-2/3"), None);
+    }
+}

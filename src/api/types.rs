@@ -1,0 +1,140 @@
+//! Wire types of the Files API, shared by the client and the reference server.
+//!
+//! The server serialises exactly these shapes; the client deserialises them tolerantly
+//! (every optional field may be missing, unknown fields are ignored, aliases accepted).
+
+use serde::{Deserialize, Serialize};
+
+/// One stored file as the list, upload and confirm routes describe it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// The address of the file in API calls; may be opaque on the hosted service.
+    #[serde(alias = "fileKey", alias = "file_key")]
+    pub key: String,
+    #[serde(default)]
+    pub name: String,
+    /// Folder of the file: `""` or ending in `/`.
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    #[serde(default)]
+    pub etag: Option<String>,
+}
+
+impl FileEntry {
+    /// Fill in `name`/`path` from the key when a server omitted them, so identity
+    /// (`path + name`) is always defined.
+    pub fn normalise(mut self) -> Self {
+        if self.name.is_empty() {
+            let (path, name) = split_key(&self.key);
+            self.name = name.to_string();
+            if self.path.is_empty() {
+                self.path = path.to_string();
+            }
+        } else if !self.path.is_empty() && !self.path.ends_with('/') {
+            self.path.push('/');
+        }
+        self
+    }
+
+    /// The identity of the file: its folder plus its name.
+    pub fn display_key(&self) -> String {
+        format!("{}{}", self.path, self.name)
+    }
+}
+
+/// Split `a/b/c.txt` into (`a/b/`, `c.txt`).
+pub fn split_key(key: &str) -> (&str, &str) {
+    match key.rfind('/') {
+        Some(i) => (&key[..=i], &key[i + 1..]),
+        None => ("", key),
+    }
+}
+
+/// `GET /v1/files` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListResponse {
+    pub files: Vec<FileEntry>,
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/files/download` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DownloadUrlResponse {
+    #[serde(alias = "downloadUrl", alias = "download_url")]
+    pub url: String,
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+}
+
+/// `POST /v1/files/upload-url` request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadUrlRequest {
+    pub filename: String,
+    pub workspace_id: String,
+    pub content_type: String,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// `POST /v1/files/upload-url` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadUrlResponse {
+    #[serde(rename = "uploadUrl", alias = "upload_url", alias = "url")]
+    pub upload_url: String,
+    #[serde(rename = "fileKey", alias = "file_key", alias = "key")]
+    pub file_key: String,
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+}
+
+/// `POST /v1/files/upload-confirm` request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadConfirmRequest {
+    pub file_key: String,
+    pub workspace_id: String,
+    pub filename: String,
+    pub size: u64,
+}
+
+/// One workspace from the `GET /v1/workspaces` extension route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workspace {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkspacesResponse {
+    pub workspaces: Vec<Workspace>,
+}
+
+/// The contract's error body: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// The largest single PUT the large-upload flow accepts (5 GiB, as on S3).
+pub const MAX_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+/// The reference server's multipart limit: 500 MiB, the lenient reading of "500 MB".
+pub const MULTIPART_LIMIT_BYTES: u64 = 500 * 1024 * 1024;
+/// The client's strict reading of "500 MB": larger files take the large-upload flow.
+pub const LARGE_UPLOAD_THRESHOLD: u64 = 500_000_000;

@@ -1,0 +1,527 @@
+//! Uploads: multipart for files up to the threshold, the presigned three-step flow
+//! above it. Bytes are streamed from disk in a reader thread that hashes as it reads,
+//! so memory stays flat whatever the file size.
+
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use md5::{Digest as _, Md5};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::{Body, Method};
+use sha2::Sha256;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::Progress;
+use super::client::Client;
+use super::error::ApiError;
+use super::types::{
+    FileEntry, MAX_PUT_BYTES, UploadConfirmRequest, UploadUrlRequest, UploadUrlResponse,
+};
+
+/// What to upload and where.
+#[derive(Debug, Clone)]
+pub struct UploadRequest<'a> {
+    pub workspace: &'a str,
+    pub local: &'a Path,
+    /// Destination folder: `""` (the root) or ending in `/`.
+    pub folder: &'a str,
+    /// Remote file name; the local file name when `None`.
+    pub name: Option<&'a str>,
+    pub description: Option<&'a str>,
+}
+
+/// What the reader thread learnt about the bytes it sent.
+#[derive(Debug, Clone)]
+struct Sent {
+    len: u64,
+    sha256: String,
+    md5: Option<String>,
+}
+
+/// The identity of a local file's content as far as cheap metadata tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+fn stamp(path: &Path) -> Result<Stamp, ApiError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| ApiError::io(format!("cannot read {}", path.display()), e))?;
+    if !meta.is_file() {
+        return Err(ApiError::InvalidRequest(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    Ok(Stamp {
+        len: meta.len(),
+        modified: meta.modified().ok(),
+    })
+}
+
+pub(super) fn content_type_for(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    let special = [
+        (".vcf", "text/x-vcf"),
+        (".fa", "text/x-fasta"),
+        (".fasta", "text/x-fasta"),
+        (".fastq", "text/x-fastq"),
+        (".fq", "text/x-fastq"),
+        (".bed", "text/x-bed"),
+        (".sam", "text/x-sam"),
+        (".gz", "application/gzip"),
+        (".bam", "application/octet-stream"),
+    ];
+    for (ext, ct) in special {
+        if lower.ends_with(ext) {
+            return ct.to_string();
+        }
+    }
+    mime_guess::from_path(name)
+        .first_raw()
+        .unwrap_or("application/octet-stream")
+        .to_string()
+}
+
+impl Client {
+    /// Upload one local file, choosing the multipart route or the large flow by size.
+    /// Retries transient failures; before repeating an attempt that may have landed
+    /// (the body was fully sent) it checks the listing and counts a same-size,
+    /// same-hash file as done.
+    pub async fn upload(
+        &self,
+        req: &UploadRequest<'_>,
+        progress: &Progress,
+        cancel: &CancellationToken,
+    ) -> Result<FileEntry, ApiError> {
+        let before = stamp(req.local)?;
+        let name = match req.name {
+            Some(n) => n.to_string(),
+            None => req
+                .local
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| {
+                    ApiError::InvalidRequest(format!(
+                        "{} has no file name that is valid UTF-8",
+                        req.local.display()
+                    ))
+                })?
+                .to_string(),
+        };
+        let folder = normalise_folder(req.folder);
+        if before.len > MAX_PUT_BYTES {
+            return Err(ApiError::TooLarge(format!(
+                "{} is {} bytes; the largest file the API accepts is 5 GiB ({MAX_PUT_BYTES} bytes)",
+                req.local.display(),
+                before.len
+            )));
+        }
+        let entry = if before.len > self.inner.cfg.large_threshold {
+            self.upload_large(req, &folder, &name, before.len, progress, cancel)
+                .await?
+        } else {
+            self.upload_multipart(req, &folder, &name, before.len, progress, cancel)
+                .await?
+        };
+        let after = stamp(req.local)?;
+        if after != before {
+            return Err(ApiError::Integrity(format!(
+                "{} changed while it was being uploaded",
+                req.local.display()
+            )));
+        }
+        Ok(entry)
+    }
+
+    async fn upload_multipart(
+        &self,
+        req: &UploadRequest<'_>,
+        folder: &str,
+        name: &str,
+        size: u64,
+        progress: &Progress,
+        cancel: &CancellationToken,
+    ) -> Result<FileEntry, ApiError> {
+        let retry = &self.inner.cfg.retry;
+        let what = format!("uploading {folder}{name}");
+        let mut attempt = 0;
+        loop {
+            progress.set(0);
+            let (body, reader) = self.file_body(req.local, size, progress, false);
+            let part = reqwest::multipart::Part::stream_with_length(body, size)
+                .file_name(name.to_string())
+                .mime_str(&content_type_for(name))
+                .map_err(ApiError::from_transport)?;
+            let mut form = reqwest::multipart::Form::new().text("workspace_id", req.workspace.to_string());
+            if !folder.is_empty() {
+                form = form.text("path", folder.to_string());
+            }
+            if let Some(d) = req.description {
+                form = form.text("description", d.to_string());
+            }
+            let form = form.part("file", part);
+            let request = self.api(Method::POST, "v1/files/upload")?.multipart(form);
+            let result = self
+                .watch(size, progress, cancel, async {
+                    let resp = Self::send(request, &what).await?;
+                    read_entry(resp, &what).await
+                })
+                .await;
+            let sent = reader
+                .await
+                .map_err(|e| ApiError::Protocol(format!("reader task failed: {e}")))
+                .and_then(|r| r);
+            match result {
+                Ok(entry) => {
+                    let sent = sent?;
+                    verify_upload(&entry, &sent, None, &what)?;
+                    return Ok(entry);
+                }
+                Err(e) if e.is_transient() && attempt + 1 < retry.max_attempts => {
+                    if progress.get() >= size {
+                        if let Ok(sent) = &sent {
+                            if let Some(entry) = self.landed(req.workspace, folder, name, sent).await {
+                                tracing::info!(what, "upload had landed before the connection failed");
+                                return Ok(entry);
+                            }
+                        }
+                    }
+                    let pause = retry.delay(attempt, &e);
+                    tracing::warn!(what, attempt, ?pause, error = %e, "retrying upload");
+                    sleep_or_cancel(pause, cancel).await?;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// "Did it land?": the file is listed at `folder + name` with the same size (and hash).
+    async fn landed(&self, ws: &str, folder: &str, name: &str, sent: &Sent) -> Option<FileEntry> {
+        let key = format!("{folder}{name}");
+        let found = self.find(ws, &key).await.ok()??;
+        let same_size = found.size == sent.len;
+        let same_hash = found
+            .sha256
+            .as_deref()
+            .is_none_or(|h| h.eq_ignore_ascii_case(&sent.sha256));
+        (same_size && same_hash).then_some(found)
+    }
+
+    async fn upload_large(
+        &self,
+        req: &UploadRequest<'_>,
+        folder: &str,
+        name: &str,
+        size: u64,
+        progress: &Progress,
+        cancel: &CancellationToken,
+    ) -> Result<FileEntry, ApiError> {
+        let retry = &self.inner.cfg.retry;
+        let what = format!("uploading {folder}{name}");
+        let content_type = content_type_for(name);
+        let ask = UploadUrlRequest {
+            filename: name.to_string(),
+            workspace_id: req.workspace.to_string(),
+            content_type: content_type.clone(),
+            size,
+            path: (!folder.is_empty()).then(|| folder.to_string()),
+        };
+        let get_url = || async {
+            retry
+                .run(&what, |_| async {
+                    let r = self
+                        .api(Method::POST, "v1/files/upload-url")?
+                        .json(&ask)
+                        .timeout(self.inner.cfg.request_timeout);
+                    let resp = Self::send(r, &what).await?;
+                    let body = resp.bytes().await.map_err(ApiError::from_transport)?;
+                    serde_json::from_slice::<UploadUrlResponse>(&body).map_err(|e| {
+                        ApiError::Protocol(format!("{what}: upload-url answer not understood ({e})"))
+                    })
+                })
+                .await
+        };
+        let mut info = get_url().await?;
+        let mut attempt = 0;
+        let mut refreshes = 0;
+        let (etag, sent) = loop {
+            progress.set(0);
+            let url = self.absolute(&info.upload_url)?;
+            let (body, reader) = self.file_body(req.local, size, progress, true);
+            // The presigned PUT is signed over type and length, and S3 refuses chunked
+            // bodies: send an explicit Content-Length and never the API key.
+            let request = self
+                .inner
+                .http
+                .request(Method::PUT, url)
+                .header(CONTENT_TYPE, &content_type)
+                .header(CONTENT_LENGTH, size)
+                .body(body);
+            let result = self
+                .watch(size, progress, cancel, async {
+                    let resp = Self::send(request, &what).await?;
+                    let etag = resp
+                        .headers()
+                        .get(reqwest::header::ETAG)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    Ok(etag)
+                })
+                .await;
+            let sent = reader
+                .await
+                .map_err(|e| ApiError::Protocol(format!("reader task failed: {e}")))
+                .and_then(|r| r);
+            match result {
+                Ok(etag) => break (etag, sent?),
+                Err(ApiError::UrlExpired) if refreshes < 3 => {
+                    refreshes += 1;
+                    info = get_url().await?;
+                }
+                Err(e) if e.is_transient() && attempt + 1 < retry.max_attempts => {
+                    let pause = retry.delay(attempt, &e);
+                    tracing::warn!(what, attempt, ?pause, error = %e, "retrying PUT");
+                    sleep_or_cancel(pause, cancel).await?;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let confirm = UploadConfirmRequest {
+            file_key: info.file_key.clone(),
+            workspace_id: req.workspace.to_string(),
+            filename: name.to_string(),
+            size,
+        };
+        // Confirming twice answers the same object, so the confirm is always retried.
+        let entry = retry
+            .run(&what, |_| async {
+                let r = self
+                    .api(Method::POST, "v1/files/upload-confirm")?
+                    .json(&confirm)
+                    .timeout(self.inner.cfg.request_timeout);
+                let resp = Self::send(r, &what).await?;
+                read_entry(resp, &what).await
+            })
+            .await?;
+        verify_upload(&entry, &sent, etag.as_deref(), &what)?;
+        Ok(entry)
+    }
+
+    /// Race a transfer against cancellation and a stall: no byte moving for
+    /// `stall_timeout` while the body is unsent, or no answer that long after it was.
+    pub(super) async fn watch<T>(
+        &self,
+        size: u64,
+        progress: &Progress,
+        cancel: &CancellationToken,
+        fut: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        let stall = self.inner.cfg.stall_timeout;
+        let watchdog = async {
+            let tick = (stall / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+            let mut last = progress.get();
+            let mut since = Instant::now();
+            loop {
+                tokio::time::sleep(tick).await;
+                let now = progress.get();
+                if now != last {
+                    last = now;
+                    since = Instant::now();
+                } else if since.elapsed() >= stall {
+                    let _ = size;
+                    return ApiError::Stalled(stall);
+                }
+            }
+        };
+        tokio::select! {
+            r = fut => r,
+            e = watchdog => Err(e),
+            _ = cancel.cancelled() => Err(ApiError::Cancelled),
+        }
+    }
+
+    /// A request body streaming `size` bytes of `path`, read and hashed in a blocking
+    /// thread; the handle yields what was sent once the body is dropped or finished.
+    fn file_body(
+        &self,
+        path: &Path,
+        size: u64,
+        progress: &Progress,
+        want_md5: bool,
+    ) -> (Body, tokio::task::JoinHandle<Result<Sent, ApiError>>) {
+        let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+        let chunk = self.inner.cfg.chunk_size;
+        let path = path.to_path_buf();
+        let reader = tokio::task::spawn_blocking(move || read_and_hash(&path, size, chunk, want_md5, &tx));
+        let progress = progress.clone();
+        let stream = tokio_stream_from(rx).map(move |item| {
+            if let Ok(b) = &item {
+                progress.add(b.len() as u64);
+            }
+            item
+        });
+        let handle = tokio::spawn(async move {
+            reader
+                .await
+                .map_err(|e| ApiError::Protocol(format!("reader thread failed: {e}")))?
+        });
+        (Body::wrap_stream(stream), handle)
+    }
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> + Send + 'static {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+fn read_and_hash(
+    path: &Path,
+    size: u64,
+    chunk: usize,
+    want_md5: bool,
+    tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
+) -> Result<Sent, ApiError> {
+    use std::io::Read;
+    let fail = |e: std::io::Error| ApiError::io(format!("cannot read {}", path.display()), e);
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = tx.blocking_send(Err(std::io::Error::new(e.kind(), e.to_string())));
+            return Err(fail(e));
+        }
+    };
+    let mut sha = Sha256::new();
+    // MD5 is slower than SHA-256 with SHA-NI: hash it on a thread of its own.
+    let (md5_tx, md5_thread) = if want_md5 {
+        let (t, r) = std::sync::mpsc::sync_channel::<Bytes>(8);
+        let h = std::thread::spawn(move || {
+            let mut m = Md5::new();
+            for b in r {
+                m.update(&b);
+            }
+            hex::encode(m.finalize())
+        });
+        (Some(t), Some(h))
+    } else {
+        (None, None)
+    };
+    let mut done: u64 = 0;
+    while done < size {
+        let want = chunk.min((size - done) as usize);
+        let mut buf = vec![0u8; want];
+        let mut filled = 0;
+        while filled < want {
+            match file.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(std::io::Error::new(e.kind(), e.to_string())));
+                    return Err(fail(e));
+                }
+            }
+        }
+        if filled == 0 {
+            let msg = format!("{} shrank while it was being uploaded", path.display());
+            let _ = tx.blocking_send(Err(std::io::Error::other(msg.clone())));
+            return Err(ApiError::Integrity(msg));
+        }
+        buf.truncate(filled);
+        let bytes = Bytes::from(buf);
+        sha.update(&bytes);
+        if let Some(t) = &md5_tx {
+            let _ = t.send(bytes.clone());
+        }
+        done += filled as u64;
+        if tx.blocking_send(Ok(bytes)).is_err() {
+            // The request was dropped (failure or cancel); nothing more to send.
+            break;
+        }
+    }
+    drop(md5_tx);
+    let md5 = md5_thread.and_then(|h| h.join().ok());
+    Ok(Sent {
+        len: done,
+        sha256: hex::encode(sha.finalize()),
+        md5,
+    })
+}
+
+async fn read_entry(resp: reqwest::Response, what: &str) -> Result<FileEntry, ApiError> {
+    let body = resp.bytes().await.map_err(ApiError::from_transport)?;
+    serde_json::from_slice::<FileEntry>(&body)
+        .map(FileEntry::normalise)
+        .map_err(|e| ApiError::Protocol(format!("{what}: file object not understood ({e})")))
+}
+
+/// Compare what the server says it stored with what was sent.
+fn verify_upload(entry: &FileEntry, sent: &Sent, put_etag: Option<&str>, what: &str) -> Result<(), ApiError> {
+    if entry.size != sent.len {
+        return Err(ApiError::Integrity(format!(
+            "{what}: the server stored {} bytes, {} were sent",
+            entry.size, sent.len
+        )));
+    }
+    if let Some(h) = &entry.sha256 {
+        if !h.eq_ignore_ascii_case(&sent.sha256) {
+            return Err(ApiError::Integrity(format!(
+                "{what}: the server's SHA-256 differs from the local file's"
+            )));
+        }
+        return Ok(());
+    }
+    let etag = put_etag.or(entry.etag.as_deref());
+    if let (Some(etag), Some(md5)) = (etag.and_then(plain_md5), &sent.md5) {
+        if !etag.eq_ignore_ascii_case(md5) {
+            return Err(ApiError::Integrity(format!(
+                "{what}: the server's MD5 ETag differs from the local file's"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The hex MD5 inside an `ETag` when it is a plain single-part one (`"<32 hex>"`).
+pub(super) fn plain_md5(etag: &str) -> Option<&str> {
+    let t = etag.trim().trim_start_matches("W/").trim_matches('"');
+    (t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())).then_some(t)
+}
+
+pub(super) fn normalise_folder(folder: &str) -> String {
+    let f = folder.trim_start_matches('/');
+    if f.is_empty() || f.ends_with('/') {
+        f.to_string()
+    } else {
+        format!("{f}/")
+    }
+}
+
+pub(super) async fn sleep_or_cancel(pause: Duration, cancel: &CancellationToken) -> Result<(), ApiError> {
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => Ok(()),
+        _ = cancel.cancelled() => Err(ApiError::Cancelled),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_and_folders() {
+        assert_eq!(plain_md5("\"d41d8cd98f00b204e9800998ecf8427e\""), Some("d41d8cd98f00b204e9800998ecf8427e"));
+        assert_eq!(plain_md5("\"d41d8cd98f00b204e9800998ecf8427e-2\""), None);
+        assert_eq!(normalise_folder("raw"), "raw/");
+        assert_eq!(normalise_folder("/raw/"), "raw/");
+        assert_eq!(normalise_folder(""), "");
+        assert_eq!(content_type_for("x.VCF"), "text/x-vcf");
+    }
+}

@@ -1,0 +1,287 @@
+//! The command line: `serve`, the scripting commands `ls`/`put`/`get`/`rm`, and `--demo`.
+
+mod demo;
+mod logging;
+mod progress;
+mod transfer;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use humansize::{BINARY, format_size};
+
+use crate::api::{ApiError, ApiKey, Client, ClientConfig};
+use crate::server;
+
+const AFTER_HELP: &str = "\
+Environment:
+  FILEDECK_ENDPOINT    the API endpoint (instead of --endpoint)
+  FILEDECK_API_KEY     the API key (never passed on the command line)
+  FILEDECK_SERVER_KEY  `serve`: one key with every scope and workspace
+  FILEDECK_LARGE_UPLOAD_THRESHOLD
+                       files above this many bytes use the presigned large-upload
+                       flow (default 500000000)
+Logs: $XDG_STATE_HOME/filedeck/filedeck.log (default ~/.local/state/filedeck/)";
+
+/// A terminal browser and transfer tool for a workspace Files API.
+#[derive(Debug, Parser)]
+#[command(name = "filedeck", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// API endpoint, e.g. https://api.example.com
+    #[arg(long, env = "FILEDECK_ENDPOINT", global = true, hide_env_values = true)]
+    pub endpoint: Option<String>,
+    /// Run the embedded reference server with sample data and use it.
+    #[arg(long)]
+    pub demo: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the reference server of the Files API over a local directory.
+    Serve {
+        /// Where files and the index are kept.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// TOML file of [[key]] tables (token, scopes, workspaces).
+        #[arg(long, value_name = "FILE")]
+        keys: Option<PathBuf>,
+        /// Lifetime of presigned URLs, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 3600)]
+        presign_ttl: u64,
+    },
+    /// List files (recursively) under a prefix.
+    Ls {
+        #[arg(short, long, value_name = "WS")]
+        workspace: String,
+        /// Only keys starting with this.
+        prefix: Option<String>,
+        /// Print one JSON array of file objects.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload files and directories (recursively, layout kept).
+    Put {
+        #[arg(short, long, value_name = "WS")]
+        workspace: String,
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Destination folder, e.g. raw/ (default: the workspace root).
+        #[arg(long, value_name = "FOLDER/", default_value = "")]
+        to: String,
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+        /// Transfers at once.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: u16,
+    },
+    /// Download files; a key ending in / downloads the folder.
+    Get {
+        #[arg(short, long, value_name = "WS")]
+        workspace: String,
+        #[arg(required = true, value_name = "KEY")]
+        keys: Vec<String>,
+        /// Destination directory.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        to: PathBuf,
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: u16,
+    },
+    /// Delete files; with -r, a key ending in / deletes every file under it.
+    Rm {
+        #[arg(short, long, value_name = "WS")]
+        workspace: String,
+        #[arg(required = true, value_name = "KEY")]
+        keys: Vec<String>,
+        #[arg(short, long)]
+        recursive: bool,
+    },
+}
+
+/// A failure of a command: usage (exit 2) or everything else (exit 1).
+#[derive(Debug)]
+pub enum Failure {
+    Usage(String),
+    Failed(String),
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::Failed(e.to_string())
+    }
+}
+
+pub fn main(cli: Cli) -> ExitCode {
+    let is_server = matches!(cli.command, Some(Command::Serve { .. }));
+    logging::init(is_server);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("filedeck: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => {
+            eprintln!("filedeck: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(m)) => {
+            eprintln!("filedeck: error: {m}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    if cli.demo {
+        return demo::run().await;
+    }
+    let Some(command) = cli.command else {
+        return Err(Failure::Usage(
+            "no endpoint to browse yet: try `filedeck --demo`, or a command such as \
+             `filedeck --endpoint URL ls -w WORKSPACE` (see --help)"
+                .into(),
+        ));
+    };
+    match command {
+        Command::Serve {
+            data,
+            listen,
+            keys,
+            presign_ttl,
+        } => serve(data, listen, keys, presign_ttl).await,
+        Command::Ls {
+            workspace,
+            prefix,
+            json,
+        } => {
+            let client = client(cli.endpoint)?;
+            ls(&client, &workspace, prefix.as_deref().unwrap_or(""), json).await
+        }
+        Command::Put {
+            workspace,
+            paths,
+            to,
+            description,
+            concurrency,
+        } => {
+            let client = client(cli.endpoint)?;
+            transfer::put(&client, &workspace, &paths, &to, description.as_deref(), concurrency.into())
+                .await
+        }
+        Command::Get {
+            workspace,
+            keys,
+            to,
+            concurrency,
+        } => {
+            let client = client(cli.endpoint)?;
+            transfer::get(&client, &workspace, &keys, &to, concurrency.into()).await
+        }
+        Command::Rm {
+            workspace,
+            keys,
+            recursive,
+        } => {
+            let client = client(cli.endpoint)?;
+            transfer::rm(&client, &workspace, &keys, recursive).await
+        }
+    }
+}
+
+fn client(endpoint: Option<String>) -> Result<Client, Failure> {
+    let endpoint = endpoint.ok_or_else(|| {
+        Failure::Usage("no endpoint: pass --endpoint URL or set FILEDECK_ENDPOINT".into())
+    })?;
+    let key = ApiKey::from_env()
+        .ok_or_else(|| Failure::Usage("no API key: set FILEDECK_API_KEY".into()))?;
+    let cfg = ClientConfig::new(&endpoint, key).map_err(|e| Failure::Usage(e.to_string()))?;
+    Ok(Client::new(cfg)?)
+}
+
+async fn serve(
+    data: PathBuf,
+    listen: SocketAddr,
+    keys: Option<PathBuf>,
+    presign_ttl: u64,
+) -> Result<(), Failure> {
+    let mut config = server::ServerConfig::new(data, listen);
+    config.presign_ttl = Duration::from_secs(presign_ttl);
+    if let Some(path) = keys {
+        config.keys = server::load_keys_file(&path).map_err(|e| Failure::Usage(e.to_string()))?;
+    }
+    let running = server::bind(config)
+        .await
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    // Scripts wait for this line: print it only once the port is bound.
+    println!("listening on {}", running.base_url());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+/// SIGINT or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn ls(client: &Client, ws: &str, prefix: &str, json: bool) -> Result<(), Failure> {
+    let listing = client.list_all(ws, prefix).await?;
+    if json {
+        let out = serde_json::to_string(&listing.files)
+            .map_err(|e| Failure::Failed(format!("cannot encode the listing: {e}")))?;
+        println!("{out}");
+    } else {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for f in &listing.files {
+            let created = f.created_at.as_deref().unwrap_or("-");
+            let _ = writeln!(
+                out,
+                "{:>10}  {:<20}  {}",
+                format_size(f.size, BINARY),
+                created,
+                crate::sanitize::for_terminal(&f.display_key())
+            );
+        }
+        let _ = out.flush();
+    }
+    if listing.maybe_incomplete {
+        eprintln!(
+            "filedeck: warning: the server returned a full page without a cursor; \
+             there may be more than {} files",
+            listing.files.len()
+        );
+    }
+    Ok(())
+}

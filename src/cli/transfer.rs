@@ -1,0 +1,282 @@
+//! `put`, `get` and `rm`: many files at once, bounded concurrency, one line per failure.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::Failure;
+use super::progress::Meter;
+use crate::api::{ApiError, Client, FileEntry, UploadRequest, safe_join};
+use crate::sanitize::for_terminal;
+
+struct PutJob {
+    local: PathBuf,
+    folder: String,
+    name: String,
+    size: u64,
+}
+
+/// Ctrl-C cancels the running transfers (partial downloads stay for a resume).
+fn cancel_on_ctrl_c() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        super::shutdown_signal().await;
+        t.cancel();
+    });
+    token
+}
+
+/// Report per-item failures; one failure is the command's error, several are summed up.
+fn conclude(verb: &str, total: usize, failures: Vec<String>) -> Result<(), Failure> {
+    match failures.len() {
+        0 => Ok(()),
+        1 if total == 1 => Err(Failure::Failed(failures.into_iter().next().unwrap_or_default())),
+        n => {
+            for f in &failures {
+                eprintln!("filedeck: error: {f}");
+            }
+            Err(Failure::Failed(format!("{n} of {total} {verb} failed")))
+        }
+    }
+}
+
+pub async fn put(
+    client: &Client,
+    ws: &str,
+    paths: &[PathBuf],
+    to: &str,
+    description: Option<&str>,
+    concurrency: usize,
+) -> Result<(), Failure> {
+    let to = normalise_folder(to);
+    let paths = paths.to_vec();
+    let (jobs, skipped) = tokio::task::spawn_blocking(move || collect_uploads(&paths, &to))
+        .await
+        .map_err(|e| Failure::Failed(format!("walking the local files failed: {e}")))?;
+    let total = jobs.len() + skipped.len();
+    let mut failures = skipped;
+    let meter = Meter::new(jobs.len(), jobs.iter().map(|j| j.size).sum());
+    let cancel = cancel_on_ctrl_c();
+    let work = futures_util::stream::iter(jobs.iter().map(|job| {
+        let meter = &meter;
+        let cancel = &cancel;
+        async move {
+            let progress = meter.start();
+            let req = UploadRequest {
+                workspace: ws,
+                local: &job.local,
+                folder: &job.folder,
+                name: Some(&job.name),
+                description,
+            };
+            let r = client.upload(&req, &progress, cancel).await;
+            meter.finish(&progress, if r.is_ok() { job.size } else { 0 });
+            r.map_err(|e| format!("{}: {e}", job.local.display()))
+        }
+    }))
+    .buffer_unordered(concurrency)
+    .collect::<Vec<_>>();
+    let mut results = Vec::new();
+    meter
+        .run("uploading", async {
+            results = work.await;
+        })
+        .await;
+    failures.extend(results.into_iter().filter_map(Result::err));
+    conclude("uploads", total, failures)
+}
+
+fn normalise_folder(folder: &str) -> String {
+    let f = folder.trim_start_matches('/');
+    if f.is_empty() || f.ends_with('/') {
+        f.to_string()
+    } else {
+        format!("{f}/")
+    }
+}
+
+/// Expand the command line into files; a directory keeps its own name and layout
+/// (`put run1/ --to raw/` stores `raw/run1/...`). What cannot be read is reported.
+fn collect_uploads(paths: &[PathBuf], to: &str) -> (Vec<PutJob>, Vec<String>) {
+    let mut jobs = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                problems.push(format!("{}: {e}", path.display()));
+                continue;
+            }
+        };
+        let Some(name) = file_name(path) else {
+            problems.push(format!("{}: no usable file name", path.display()));
+            continue;
+        };
+        if meta.is_dir() {
+            walk(path, &format!("{to}{name}/"), &mut jobs, &mut problems);
+        } else if meta.is_file() {
+            jobs.push(PutJob {
+                local: path.clone(),
+                folder: to.to_string(),
+                name,
+                size: meta.len(),
+            });
+        } else {
+            problems.push(format!("{}: not a regular file or directory", path.display()));
+        }
+    }
+    (jobs, problems)
+}
+
+fn file_name(path: &Path) -> Option<String> {
+    let p = std::path::absolute(path).ok()?;
+    p.file_name()?.to_str().map(str::to_string)
+}
+
+fn walk(dir: &Path, folder: &str, jobs: &mut Vec<PutJob>, problems: &mut Vec<String>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            problems.push(format!("{}: {e}", dir.display()));
+            return;
+        }
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            problems.push(format!("{}: name is not valid UTF-8", path.display()));
+            continue;
+        };
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => walk(&path, &format!("{folder}{name}/"), jobs, problems),
+            Ok(m) if m.is_file() => jobs.push(PutJob {
+                local: path,
+                folder: folder.to_string(),
+                name,
+                size: m.len(),
+            }),
+            Ok(_) => problems.push(format!("{}: skipped, not a regular file", path.display())),
+            Err(e) => problems.push(format!("{}: {e}", path.display())),
+        }
+    }
+}
+
+pub async fn get(
+    client: &Client,
+    ws: &str,
+    keys: &[String],
+    to: &Path,
+    concurrency: usize,
+) -> Result<(), Failure> {
+    tokio::fs::create_dir_all(to)
+        .await
+        .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", to.display())))?;
+    let mut jobs: Vec<(FileEntry, String)> = Vec::new();
+    let mut failures = Vec::new();
+    for key in keys {
+        match resolve(client, ws, key).await {
+            Ok(found) => jobs.extend(found),
+            Err(e) => failures.push(format!("{key}: {e}")),
+        }
+    }
+    let total = jobs.len() + failures.len();
+    let meter = Meter::new(jobs.len(), jobs.iter().map(|(e, _)| e.size).sum());
+    let cancel = cancel_on_ctrl_c();
+    let work = futures_util::stream::iter(jobs.iter().map(|(entry, rel)| {
+        let meter = &meter;
+        let cancel = &cancel;
+        async move {
+            let label = for_terminal(&entry.display_key());
+            let target = safe_join(to, rel).map_err(|e| format!("{label}: {e}"))?;
+            let progress = meter.start();
+            let r = client.download(ws, entry, to, &target, &progress, cancel).await;
+            meter.finish(&progress, if r.is_ok() { entry.size } else { 0 });
+            r.map(|_| ()).map_err(|e| format!("{label}: {e}"))
+        }
+    }))
+    .buffer_unordered(concurrency)
+    .collect::<Vec<_>>();
+    let mut results = Vec::new();
+    meter
+        .run("downloading", async {
+            results = work.await;
+        })
+        .await;
+    failures.extend(results.into_iter().filter_map(Result::err));
+    conclude("downloads", total, failures)
+}
+
+/// A key, or a folder (ending in `/`) expanded to its files, each with the relative
+/// local path it lands at: a folder keeps its own name.
+async fn resolve(client: &Client, ws: &str, key: &str) -> Result<Vec<(FileEntry, String)>, ApiError> {
+    let listing = client.list_all(ws, key).await?;
+    if key.ends_with('/') {
+        if listing.maybe_incomplete {
+            return Err(ApiError::Protocol(
+                "the server's listing may be cut short (a full page without a cursor); \
+                 refusing to download part of a folder"
+                    .into(),
+            ));
+        }
+        let parent = crate::api::types::split_key(key.trim_end_matches('/')).0.len();
+        let files: Vec<_> = listing
+            .files
+            .into_iter()
+            .map(|f| {
+                let rel = f.display_key()[parent..].to_string();
+                (f, rel)
+            })
+            .collect();
+        if files.is_empty() {
+            return Err(ApiError::NotFound(format!("no files under {key}")));
+        }
+        return Ok(files);
+    }
+    listing
+        .files
+        .into_iter()
+        .find(|f| f.key == key || f.display_key() == key)
+        .map(|f| {
+            let rel = f.name.clone();
+            vec![(f, rel)]
+        })
+        .ok_or_else(|| ApiError::NotFound(format!("no file {key}")))
+}
+
+pub async fn rm(client: &Client, ws: &str, keys: &[String], recursive: bool) -> Result<(), Failure> {
+    let mut targets = Vec::new();
+    for key in keys {
+        if key.ends_with('/') {
+            if !recursive {
+                return Err(Failure::Usage(format!(
+                    "{key} is a folder: pass -r to delete every file under it"
+                )));
+            }
+            let listing = client.list_all(ws, key).await?;
+            if listing.maybe_incomplete {
+                return Err(Failure::Failed(format!(
+                    "{key}: the listing may be cut short; refusing to delete part of a folder"
+                )));
+            }
+            targets.extend(listing.files.into_iter().map(|f| f.key));
+        } else {
+            targets.push(key.clone());
+        }
+    }
+    let total = targets.len();
+    let failures: Vec<String> = futures_util::stream::iter(targets.iter().map(|key| async move {
+        client
+            .delete(ws, key)
+            .await
+            .map_err(|e| format!("{}: {e}", for_terminal(key)))
+    }))
+    .buffer_unordered(8)
+    .filter_map(|r| async move { r.err() })
+    .collect()
+    .await;
+    conclude("deletions", total, failures)
+}
