@@ -33,12 +33,36 @@ pub struct DownloadOutcome {
     pub resumed_from: u64,
 }
 
-/// Saved beside a partial file: what it is a part of.
-#[derive(Debug, Serialize, Deserialize)]
-struct PartialMeta {
-    etag: String,
-    key: String,
-    size: u64,
+/// Saved beside a partial file: what it is a part of. A resume sends `etag` as
+/// `If-Range`, so bytes of another version are never appended to these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialMeta {
+    pub etag: String,
+    pub key: String,
+    pub size: u64,
+}
+
+impl PartialMeta {
+    /// The metadata saved beside the partial download of `target`, if any.
+    pub async fn load(target: &Path) -> Option<PartialMeta> {
+        let (_, meta) = partial_paths(target);
+        let bytes = tokio::fs::read(meta).await.ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Save it beside the partial download of `target`.
+    pub async fn save(&self, target: &Path) -> Result<(), ApiError> {
+        let (_, meta) = partial_paths(target);
+        write_meta(&meta, self).await
+    }
+}
+
+async fn write_meta(path: &Path, meta: &PartialMeta) -> Result<(), ApiError> {
+    let json = serde_json::to_vec(meta)
+        .map_err(|e| ApiError::Protocol(format!("cannot encode partial metadata: {e}")))?;
+    tokio::fs::write(path, json)
+        .await
+        .map_err(|e| ApiError::io(format!("cannot write {}", path.display()), e))
 }
 
 /// The partial file and its metadata for a target path.
@@ -194,11 +218,12 @@ impl Client {
         // version (If-Range) and never splice two versions of a file.
         match &etag {
             Some(e) => {
-                let m = PartialMeta { etag: e.clone(), key: entry.key.clone(), size: entry.size };
-                let json = serde_json::to_vec(&m).unwrap_or_default();
-                tokio::fs::write(meta, json)
-                    .await
-                    .map_err(|e| ApiError::io(format!("cannot write {}", meta.display()), e))?;
+                let m = PartialMeta {
+                    etag: e.clone(),
+                    key: entry.key.clone(),
+                    size: entry.size,
+                };
+                write_meta(meta, &m).await?;
             }
             None => {
                 let _ = tokio::fs::remove_file(meta).await;

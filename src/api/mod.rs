@@ -11,7 +11,7 @@ pub mod types;
 mod upload;
 
 pub use client::{ApiKey, Client, ClientConfig, ListPage, Listing};
-pub use download::{DownloadOutcome, discard_partial, partial_paths};
+pub use download::{DownloadOutcome, PartialMeta, discard_partial, partial_paths};
 pub use error::ApiError;
 pub use localpath::safe_join;
 pub use retry::RetryPolicy;

@@ -1,0 +1,321 @@
+//! Every route through the client against the reference server over real HTTP.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use filedeck::api::{
+    ApiError, ApiKey, Client, ClientConfig, FileEntry, PartialMeta, Progress, RetryPolicy,
+    UploadRequest, partial_paths,
+};
+use filedeck::server::{self, RunningServer, ServerConfig};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+const WS: &str = "ws_test";
+const KEY: &str = "test-key-1";
+
+struct Env {
+    server: RunningServer,
+    _data: tempfile::TempDir,
+    local: tempfile::TempDir,
+}
+
+async fn start() -> Env {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
+    config.keys.push(server::ApiKey {
+        token: KEY.into(),
+        scopes: vec!["files".into()],
+        workspaces: vec!["*".into()],
+    });
+    let server = server::bind(config).await.unwrap();
+    Env {
+        server,
+        _data: data,
+        local: tempfile::tempdir().unwrap(),
+    }
+}
+
+fn client_with(env: &Env, tweak: impl FnOnce(&mut ClientConfig)) -> Client {
+    let mut cfg = ClientConfig::new(&env.server.base_url(), ApiKey::new(KEY)).unwrap();
+    cfg.retry = RetryPolicy {
+        max_attempts: 4,
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(100),
+        max_retry_after: Duration::from_secs(2),
+    };
+    tweak(&mut cfg);
+    Client::new(cfg).unwrap()
+}
+
+fn client(env: &Env) -> Client {
+    client_with(env, |_| {})
+}
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rand::rng().fill_bytes(&mut v);
+    v
+}
+
+async fn upload(c: &Client, local: &Path, folder: &str) -> Result<FileEntry, ApiError> {
+    let req = UploadRequest {
+        workspace: WS,
+        local,
+        folder,
+        name: None,
+        description: Some("from the test"),
+    };
+    c.upload(&req, &Progress::new(), &CancellationToken::new()).await
+}
+
+async fn download_to(c: &Client, entry: &FileEntry, dir: &Path) -> Result<Vec<u8>, ApiError> {
+    let target = dir.join(&entry.name);
+    c.download(WS, entry, dir, &target, &Progress::new(), &CancellationToken::new())
+        .await?;
+    Ok(std::fs::read(target).unwrap())
+}
+
+#[tokio::test]
+async fn round_trips_by_sha256() {
+    let env = start().await;
+    let c = client(&env);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty.txt", vec![]),
+        ("one.bin", vec![0x42]),
+        ("ten-mib.bin", (0..10 * 1024 * 1024).map(|i| (i % 251) as u8).collect()),
+        ("random.bin", random_bytes(1024 * 1024 + 17)),
+        ("naïve name with spaces.vcf", b"##fileformat=VCFv4.2\n".to_vec()),
+    ];
+    let out = tempfile::tempdir().unwrap();
+    for (name, bytes) in &cases {
+        let local = write(env.local.path(), name, bytes);
+        let entry = upload(&c, &local, "raw/").await.unwrap();
+        assert_eq!(entry.display_key(), format!("raw/{name}"));
+        assert_eq!(entry.size, bytes.len() as u64);
+        assert_eq!(entry.sha256.as_deref(), Some(sha(bytes).as_str()));
+        assert_eq!(entry.description.as_deref(), Some("from the test"));
+        let got = download_to(&c, &entry, out.path()).await.unwrap();
+        assert_eq!(sha(&got), sha(bytes), "{name}");
+    }
+    let listing = c.list_all(WS, "raw/").await.unwrap();
+    assert_eq!(listing.files.len(), cases.len());
+    assert!(!listing.maybe_incomplete);
+    // Nothing but the final files is left in the download folder.
+    let mut names: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let mut expected: Vec<_> = cases.iter().map(|(n, _)| n.to_string()).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    // Repeating an upload replaces the file: still one listed.
+    let local = write(env.local.path(), "one.bin", &[1, 2, 3]);
+    upload(&c, &local, "raw/").await.unwrap();
+    let again = c.list_all(WS, "raw/one.bin").await.unwrap();
+    assert_eq!(again.files.len(), 1);
+    assert_eq!(again.files[0].size, 3);
+}
+
+#[tokio::test]
+async fn large_flow_with_lowered_threshold() {
+    let env = start().await;
+    let c = client_with(&env, |cfg| cfg.large_threshold = 1024 * 1024);
+    let bytes = random_bytes(3 * 1024 * 1024 + 5);
+    let local = write(env.local.path(), "big.bam", &bytes);
+    let before = env.server.stats().requests.load(Ordering::Relaxed);
+    let entry = upload(&c, &local, "bam/").await.unwrap();
+    let requests = env.server.stats().requests.load(Ordering::Relaxed) - before;
+    assert_eq!(requests, 3, "upload-url, PUT, confirm");
+    assert_eq!(entry.display_key(), "bam/big.bam");
+    assert_eq!(entry.sha256.as_deref(), Some(sha(&bytes).as_str()));
+    let listed = c.list_all(WS, "bam/").await.unwrap();
+    assert_eq!(listed.files.len(), 1);
+    let out = tempfile::tempdir().unwrap();
+    assert_eq!(sha(&download_to(&c, &entry, out.path()).await.unwrap()), sha(&bytes));
+}
+
+#[tokio::test]
+async fn over_five_gib_is_refused_before_any_byte() {
+    let env = start().await;
+    let c = client(&env);
+    let path = env.local.path().join("huge.bam");
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(5 * 1024 * 1024 * 1024 + 1).unwrap(); // sparse
+    let before = env.server.stats().requests.load(Ordering::Relaxed);
+    let err = upload(&c, &path, "").await.unwrap_err();
+    assert!(matches!(err, ApiError::TooLarge(_)), "{err:?}");
+    assert!(err.to_string().contains("5 GiB"), "{err}");
+    assert_eq!(env.server.stats().requests.load(Ordering::Relaxed), before);
+}
+
+#[tokio::test]
+async fn paginates_2500_files() {
+    let env = start().await;
+    let files: Vec<(String, Vec<u8>)> = (0..2500)
+        .map(|i| (format!("many/f{i:05}.txt"), format!("{i}").into_bytes()))
+        .collect();
+    server::put_many(&env.server, WS, files, None).await.unwrap();
+    let c = client_with(&env, |cfg| cfg.list_limit = 1000);
+    let first = c.list_page(WS, "many/", None).await.unwrap();
+    assert_eq!(first.files.len(), 1000);
+    assert!(first.next_cursor.is_some());
+    assert!(!first.maybe_incomplete);
+    let all = c.list_all(WS, "").await.unwrap();
+    assert_eq!(all.files.len(), 2500);
+    assert!(!all.maybe_incomplete);
+    let keys: Vec<_> = all.files.iter().map(|f| f.display_key()).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(keys, sorted, "sorted, no duplicates");
+}
+
+/// Make a partial download of `bytes[..have]` for `target`, as an interrupted attempt
+/// leaves it.
+async fn fake_partial(c: &Client, entry: &FileEntry, target: &Path, prefix: &[u8]) {
+    let url = c.download_url(WS, &entry.key).await.unwrap();
+    let head = reqwest::Client::new().head(url).send().await.unwrap();
+    let etag = head.headers()["etag"].to_str().unwrap().to_string();
+    let (part, _) = partial_paths(target);
+    std::fs::write(part, prefix).unwrap();
+    PartialMeta {
+        etag,
+        key: entry.key.clone(),
+        size: entry.size,
+    }
+    .save(target)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn resumes_a_partial_download_with_range() {
+    let env = start().await;
+    let c = client(&env);
+    let bytes = random_bytes(4 * 1024 * 1024);
+    let local = write(env.local.path(), "reads.fastq", &bytes);
+    let entry = upload(&c, &local, "").await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("reads.fastq");
+    let have = 3 * 1024 * 1024 + 11;
+    fake_partial(&c, &entry, &target, &bytes[..have]).await;
+    let sent_before = env.server.stats().bytes_sent.load(Ordering::Relaxed);
+    let outcome = c
+        .download(WS, &entry, out.path(), &target, &Progress::new(), &CancellationToken::new())
+        .await
+        .unwrap();
+    let sent = env.server.stats().bytes_sent.load(Ordering::Relaxed) - sent_before;
+    assert_eq!(outcome.resumed_from, have as u64);
+    assert_eq!(sent, (bytes.len() - have) as u64, "only the missing bytes were sent");
+    assert!(sent < bytes.len() as u64);
+    assert_eq!(sha(&std::fs::read(&target).unwrap()), sha(&bytes));
+    let (part, meta) = partial_paths(&target);
+    assert!(!part.exists() && !meta.exists());
+}
+
+#[tokio::test]
+async fn a_file_replaced_between_halves_is_downloaded_whole() {
+    let env = start().await;
+    let c = client(&env);
+    let v1 = random_bytes(2 * 1024 * 1024);
+    let v2 = random_bytes(2 * 1024 * 1024);
+    let local = write(env.local.path(), "calls.vcf", &v1);
+    let e1 = upload(&c, &local, "").await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("calls.vcf");
+    fake_partial(&c, &e1, &target, &v1[..1024 * 1024]).await;
+    // Replaced on the server, same size, before the resume.
+    std::fs::write(&local, &v2).unwrap();
+    let e2 = upload(&c, &local, "").await.unwrap();
+    let sent_before = env.server.stats().bytes_sent.load(Ordering::Relaxed);
+    let outcome = c
+        .download(WS, &e2, out.path(), &target, &Progress::new(), &CancellationToken::new())
+        .await
+        .unwrap();
+    let sent = env.server.stats().bytes_sent.load(Ordering::Relaxed) - sent_before;
+    assert_eq!(outcome.resumed_from, 0, "If-Range no longer matched: whole file");
+    assert_eq!(sent, v2.len() as u64);
+    assert_eq!(sha(&std::fs::read(&target).unwrap()), sha(&v2), "not spliced");
+}
+
+#[tokio::test]
+async fn a_stale_listing_fails_verification_and_leaves_no_file() {
+    let env = start().await;
+    let c = client(&env);
+    let local = write(env.local.path(), "a.csv", b"version one");
+    let mut entry = upload(&c, &local, "").await.unwrap();
+    // The listing's hash no longer matches what the server serves.
+    entry.sha256 = Some(sha(b"something else entirely"));
+    let out = tempfile::tempdir().unwrap();
+    let err = download_to(&c, &entry, out.path()).await.unwrap_err();
+    assert!(matches!(err, ApiError::Integrity(_)), "{err:?}");
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "no final or partial file");
+}
+
+#[tokio::test]
+async fn delete_workspaces_and_errors() {
+    let env = start().await;
+    let c = client(&env);
+    assert_eq!(c.workspaces().await.unwrap(), Some(vec![]));
+    let local = write(env.local.path(), "x.bed", b"chr1\t1\t2\n");
+    let entry = upload(&c, &local, "refs").await.unwrap();
+    assert_eq!(entry.display_key(), "refs/x.bed");
+    let ws = c.workspaces().await.unwrap().unwrap();
+    assert_eq!(ws.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(), vec![WS]);
+    c.delete(WS, &entry.key).await.unwrap();
+    assert!(c.list_all(WS, "").await.unwrap().files.is_empty());
+    assert!(matches!(c.delete(WS, &entry.key).await, Err(ApiError::NotFound(_))));
+    assert!(matches!(c.download_url(WS, "nope").await, Err(ApiError::NotFound(_))));
+    // An empty workspace the key may use lists as empty.
+    assert!(c.list_all("ws_other", "").await.unwrap().files.is_empty());
+
+    let bad = Client::new(ClientConfig::new(&env.server.base_url(), ApiKey::new("wrong")).unwrap()).unwrap();
+    let err = bad.list_all(WS, "").await.unwrap_err();
+    assert!(matches!(err, ApiError::Unauthorized), "{err:?}");
+    assert!(!err.to_string().contains("wrong"), "the key never appears in an error");
+
+    // An invalid key is a clear refusal, not a retry loop.
+    let local = write(env.local.path(), "y.txt", b"y");
+    let req = UploadRequest {
+        workspace: WS,
+        local: &local,
+        folder: "../escape/",
+        name: None,
+        description: None,
+    };
+    let err = c.upload(&req, &Progress::new(), &CancellationToken::new()).await.unwrap_err();
+    assert!(matches!(err, ApiError::InvalidRequest(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn cancelled_upload_leaves_nothing_listed() {
+    let env = start().await;
+    let c = client(&env);
+    let local = write(env.local.path(), "big.bin", &random_bytes(64 * 1024 * 1024));
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let req = UploadRequest {
+        workspace: WS,
+        local: &local,
+        folder: "",
+        name: None,
+        description: None,
+    };
+    let err = c.upload(&req, &Progress::new(), &cancel).await.unwrap_err();
+    assert!(matches!(err, ApiError::Cancelled), "{err:?}");
+    assert!(c.list_all(WS, "").await.unwrap().files.is_empty());
+}
