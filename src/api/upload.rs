@@ -38,7 +38,6 @@ pub struct UploadRequest<'a> {
 struct Sent {
     len: u64,
     sha256: String,
-    md5: Option<String>,
 }
 
 /// The identity of a local file's content as far as cheap metadata tells.
@@ -152,7 +151,7 @@ impl Client {
         let mut attempt = 0;
         loop {
             progress.set(0);
-            let (body, reader) = self.file_body(req.local, size, progress, false);
+            let (body, reader) = self.file_body(req.local, size, progress);
             let part = reqwest::multipart::Part::stream_with_length(body, size)
                 .file_name(name.to_string())
                 .mime_str(&content_type_for(name))
@@ -167,7 +166,7 @@ impl Client {
             let form = form.part("file", part);
             let request = self.api(Method::POST, "v1/files/upload")?.multipart(form);
             let result = self
-                .watch(size, progress, cancel, async {
+                .watch(progress, cancel, async {
                     let resp = Self::send(request, &what).await?;
                     read_entry(resp, &what).await
                 })
@@ -179,7 +178,7 @@ impl Client {
             match result {
                 Ok(entry) => {
                     let sent = sent?;
-                    verify_upload(&entry, &sent, None, &what)?;
+                    verify_upload(req.local, &entry, &sent, None, &what).await?;
                     return Ok(entry);
                 }
                 Err(e) if e.is_transient() && attempt + 1 < retry.max_attempts => {
@@ -253,7 +252,7 @@ impl Client {
         let (etag, sent) = loop {
             progress.set(0);
             let url = self.absolute(&info.upload_url)?;
-            let (body, reader) = self.file_body(req.local, size, progress, true);
+            let (body, reader) = self.file_body(req.local, size, progress);
             // The presigned PUT is signed over type and length, and S3 refuses chunked
             // bodies: send an explicit Content-Length and never the API key.
             let request = self
@@ -264,7 +263,7 @@ impl Client {
                 .header(CONTENT_LENGTH, size)
                 .body(body);
             let result = self
-                .watch(size, progress, cancel, async {
+                .watch(progress, cancel, async {
                     let resp = Self::send(request, &what).await?;
                     let etag = resp
                         .headers()
@@ -310,7 +309,7 @@ impl Client {
                 read_entry(resp, &what).await
             })
             .await?;
-        verify_upload(&entry, &sent, etag.as_deref(), &what)?;
+        verify_upload(req.local, &entry, &sent, etag.as_deref(), &what).await?;
         Ok(entry)
     }
 
@@ -318,7 +317,6 @@ impl Client {
     /// `stall_timeout` while the body is unsent, or no answer that long after it was.
     pub(super) async fn watch<T>(
         &self,
-        size: u64,
         progress: &Progress,
         cancel: &CancellationToken,
         fut: impl Future<Output = Result<T, ApiError>>,
@@ -335,7 +333,6 @@ impl Client {
                     last = now;
                     since = Instant::now();
                 } else if since.elapsed() >= stall {
-                    let _ = size;
                     return ApiError::Stalled(stall);
                 }
             }
@@ -354,12 +351,11 @@ impl Client {
         path: &Path,
         size: u64,
         progress: &Progress,
-        want_md5: bool,
     ) -> (Body, tokio::task::JoinHandle<Result<Sent, ApiError>>) {
         let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
         let chunk = self.inner.cfg.chunk_size;
         let path = path.to_path_buf();
-        let reader = tokio::task::spawn_blocking(move || read_and_hash(&path, size, chunk, want_md5, &tx));
+        let reader = tokio::task::spawn_blocking(move || read_and_hash(&path, size, chunk, &tx));
         let progress = progress.clone();
         let stream = tokio_stream_from(rx).map(move |item| {
             if let Ok(b) = &item {
@@ -386,7 +382,6 @@ fn read_and_hash(
     path: &Path,
     size: u64,
     chunk: usize,
-    want_md5: bool,
     tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> Result<Sent, ApiError> {
     use std::io::Read;
@@ -399,20 +394,6 @@ fn read_and_hash(
         }
     };
     let mut sha = Sha256::new();
-    // MD5 is slower than SHA-256 with SHA-NI: hash it on a thread of its own.
-    let (md5_tx, md5_thread) = if want_md5 {
-        let (t, r) = std::sync::mpsc::sync_channel::<Bytes>(8);
-        let h = std::thread::spawn(move || {
-            let mut m = Md5::new();
-            for b in r {
-                m.update(&b);
-            }
-            hex::encode(m.finalize())
-        });
-        (Some(t), Some(h))
-    } else {
-        (None, None)
-    };
     let mut done: u64 = 0;
     while done < size {
         let want = chunk.min((size - done) as usize);
@@ -437,21 +418,15 @@ fn read_and_hash(
         buf.truncate(filled);
         let bytes = Bytes::from(buf);
         sha.update(&bytes);
-        if let Some(t) = &md5_tx {
-            let _ = t.send(bytes.clone());
-        }
         done += filled as u64;
         if tx.blocking_send(Ok(bytes)).is_err() {
             // The request was dropped (failure or cancel); nothing more to send.
             break;
         }
     }
-    drop(md5_tx);
-    let md5 = md5_thread.and_then(|h| h.join().ok());
     Ok(Sent {
         len: done,
         sha256: hex::encode(sha.finalize()),
-        md5,
     })
 }
 
@@ -462,8 +437,16 @@ async fn read_entry(resp: reqwest::Response, what: &str) -> Result<FileEntry, Ap
         .map_err(|e| ApiError::Protocol(format!("{what}: file object not understood ({e})")))
 }
 
-/// Compare what the server says it stored with what was sent.
-fn verify_upload(entry: &FileEntry, sent: &Sent, put_etag: Option<&str>, what: &str) -> Result<(), ApiError> {
+/// Compare what the server says it stored with what was sent: the size, then the
+/// SHA-256 when the server reports one, else a plain-MD5 `ETag` (the local MD5 is
+/// computed only then, so servers that report SHA-256 cost no second hash).
+async fn verify_upload(
+    local: &Path,
+    entry: &FileEntry,
+    sent: &Sent,
+    put_etag: Option<&str>,
+    what: &str,
+) -> Result<(), ApiError> {
     if entry.size != sent.len {
         return Err(ApiError::Integrity(format!(
             "{what}: the server stored {} bytes, {} were sent",
@@ -478,15 +461,38 @@ fn verify_upload(entry: &FileEntry, sent: &Sent, put_etag: Option<&str>, what: &
         }
         return Ok(());
     }
-    let etag = put_etag.or(entry.etag.as_deref());
-    if let (Some(etag), Some(md5)) = (etag.and_then(plain_md5), &sent.md5) {
-        if !etag.eq_ignore_ascii_case(md5) {
-            return Err(ApiError::Integrity(format!(
-                "{what}: the server's MD5 ETag differs from the local file's"
-            )));
-        }
+    let Some(etag) = put_etag.or(entry.etag.as_deref()).and_then(plain_md5) else {
+        return Ok(());
+    };
+    let path = local.to_path_buf();
+    let len = sent.len;
+    let md5 = tokio::task::spawn_blocking(move || md5_of(&path, len))
+        .await
+        .map_err(|e| ApiError::Protocol(format!("hashing thread failed: {e}")))??;
+    if !etag.eq_ignore_ascii_case(&md5) {
+        return Err(ApiError::Integrity(format!(
+            "{what}: the server's MD5 ETag differs from the local file's"
+        )));
     }
     Ok(())
+}
+
+fn md5_of(path: &Path, len: u64) -> Result<String, ApiError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .map_err(|e| ApiError::io(format!("cannot read {}", path.display()), e))?;
+    let mut m = Md5::new();
+    let mut reader = file.take(len);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => m.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ApiError::io(format!("cannot read {}", path.display()), e)),
+        }
+    }
+    Ok(hex::encode(m.finalize()))
 }
 
 /// The hex MD5 inside an `ETag` when it is a plain single-part one (`"<32 hex>"`).
