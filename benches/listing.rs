@@ -75,6 +75,9 @@ async fn main() {
         }
     }
     let s = t.elapsed().as_secs_f64();
-    println!("| raw HTTP pages of 10,000 | {count} | {pages} | {s:.3} | {:.0} |", count as f64 / s);
+    println!(
+        "| raw HTTP pages of 10,000 | {count} | {pages} | {s:.3} | {:.0} |",
+        count as f64 / s
+    );
     srv.shutdown().await;
 }

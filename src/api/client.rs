@@ -98,9 +98,11 @@ impl ClientConfig {
 
 fn env_u64(name: &str) -> Result<Option<u64>, ApiError> {
     match std::env::var(name) {
-        Ok(v) => v.trim().parse().map(Some).map_err(|_| {
-            ApiError::InvalidRequest(format!("{name}={v:?} is not a whole number"))
-        }),
+        Ok(v) => {
+            v.trim().parse().map(Some).map_err(|_| {
+                ApiError::InvalidRequest(format!("{name}={v:?} is not a whole number"))
+            })
+        }
         Err(_) => Ok(None),
     }
 }
@@ -144,9 +146,12 @@ impl Client {
             .user_agent(concat!("filedeck/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(ApiError::from_transport)?;
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", cfg.api_key.0)).map_err(|_| {
-            ApiError::InvalidRequest("the API key contains characters not allowed in a header".into())
-        })?;
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", cfg.api_key.0)).map_err(|_| {
+                ApiError::InvalidRequest(
+                    "the API key contains characters not allowed in a header".into(),
+                )
+            })?;
         auth.set_sensitive(true);
         Ok(Client {
             inner: Arc::new(Inner { http, cfg, auth }),
@@ -180,7 +185,11 @@ impl Client {
         check(resp, what).await
     }
 
-    async fn json<T: DeserializeOwned>(&self, req: RequestBuilder, what: &str) -> Result<T, ApiError> {
+    async fn json<T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+        what: &str,
+    ) -> Result<T, ApiError> {
         let req = req.timeout(self.inner.cfg.request_timeout);
         let resp = Self::send(req, what).await?;
         let body = resp.bytes().await.map_err(ApiError::from_transport)?;
@@ -240,7 +249,11 @@ impl Client {
     }
 
     /// The file at exactly `path + name`, if listed.
-    pub async fn find(&self, workspace: &str, display_key: &str) -> Result<Option<FileEntry>, ApiError> {
+    pub async fn find(
+        &self,
+        workspace: &str,
+        display_key: &str,
+    ) -> Result<Option<FileEntry>, ApiError> {
         let listing = self.list_all(workspace, display_key).await?;
         Ok(listing
             .files
@@ -268,7 +281,9 @@ impl Client {
                 | ApiError::Protocol(_)
                 | ApiError::InvalidRequest(_),
             ) => return Ok(None),
-            Err(ApiError::Server { status: 405 | 501, .. }) => return Ok(None),
+            Err(ApiError::Server {
+                status: 405 | 501, ..
+            }) => return Ok(None),
             Err(e) => return Err(e),
         };
         let list = value.get("workspaces").cloned().unwrap_or(value);
@@ -418,7 +433,9 @@ mod tests {
         assert_eq!(page.files[0].name, "y.txt");
         assert_eq!(page.files[0].path, "x/");
         assert_eq!(page.next_cursor.as_deref(), Some("c"));
-        let many: Vec<_> = (0..100).map(|i| serde_json::json!({"key": format!("f{i}")})).collect();
+        let many: Vec<_> = (0..100)
+            .map(|i| serde_json::json!({"key": format!("f{i}")}))
+            .collect();
         let page = parse_list(serde_json::Value::Array(many), 10_000, "x").unwrap();
         assert!(page.maybe_incomplete);
     }

@@ -79,7 +79,12 @@ pub fn partial_paths(target: &Path) -> (PathBuf, PathBuf) {
 }
 
 enum Attempt {
-    Done { len: u64, digest: Option<String>, etag: Option<String>, resumed_from: u64 },
+    Done {
+        len: u64,
+        digest: Option<String>,
+        etag: Option<String>,
+        resumed_from: u64,
+    },
     /// The server answered 416: the partial is not a prefix we can extend.
     Restart,
 }
@@ -119,10 +124,24 @@ impl Client {
         let mut received = 0u64;
         loop {
             let result = self
-                .download_attempt(&url, entry, &part, &meta, progress, cancel, &mut received, &what)
+                .download_attempt(
+                    &url,
+                    entry,
+                    &part,
+                    &meta,
+                    progress,
+                    cancel,
+                    &mut received,
+                    &what,
+                )
                 .await;
             match result {
-                Ok(Attempt::Done { len, digest, etag, resumed_from }) => {
+                Ok(Attempt::Done {
+                    len,
+                    digest,
+                    etag,
+                    resumed_from,
+                }) => {
                     match verify(entry, len, digest.as_deref(), etag.as_deref(), &what) {
                         Ok(()) => {
                             finish(&part, &meta, target).await?;
@@ -137,7 +156,10 @@ impl Client {
                             // A resumed file that fails verification gets one clean start.
                             if resumed_from > 0 && !restarted {
                                 restarted = true;
-                                tracing::warn!(what, "resumed download failed verification; starting over");
+                                tracing::warn!(
+                                    what,
+                                    "resumed download failed verification; starting over"
+                                );
                                 continue;
                             }
                             return Err(e);
@@ -147,7 +169,9 @@ impl Client {
                 Ok(Attempt::Restart) => {
                     discard_partial(target).await;
                     if restarted {
-                        return Err(ApiError::Protocol(format!("{what}: the server refused every range")));
+                        return Err(ApiError::Protocol(format!(
+                            "{what}: the server refused every range"
+                        )));
                     }
                     restarted = true;
                 }
@@ -182,7 +206,9 @@ impl Client {
         let (have, saved_etag) = resume_point(part, meta, &entry.key).await;
         let mut req = self.inner.http.get(url.clone());
         if let (true, Some(etag)) = (have > 0, &saved_etag) {
-            req = req.header(RANGE, format!("bytes={have}-")).header(IF_RANGE, etag);
+            req = req
+                .header(RANGE, format!("bytes={have}-"))
+                .header(IF_RANGE, etag);
         }
         let stall = self.inner.cfg.stall_timeout;
         let resp = tokio::select! {
@@ -239,7 +265,9 @@ impl Client {
         let (tx, rx) = mpsc::channel::<Bytes>(16);
         let part_owned = part.to_path_buf();
         let prog = progress.clone();
-        let writer = tokio::task::spawn_blocking(move || write_and_hash(&part_owned, start, kind, rx, &prog));
+        let writer = tokio::task::spawn_blocking(move || {
+            write_and_hash(&part_owned, start, kind, rx, &prog)
+        });
         let mut stream = resp.bytes_stream();
         let streamed: Result<(), ApiError> = async {
             loop {
@@ -269,7 +297,12 @@ impl Client {
             .map_err(|e| ApiError::Protocol(format!("writer thread failed: {e}")))?;
         let (len, digest) = written?;
         streamed?;
-        Ok(Attempt::Done { len, digest, etag, resumed_from: start })
+        Ok(Attempt::Done {
+            len,
+            digest,
+            etag,
+            resumed_from: start,
+        })
     }
 }
 
@@ -409,7 +442,13 @@ impl WriteBehind {
     }
 }
 
-fn verify(entry: &FileEntry, len: u64, digest: Option<&str>, etag: Option<&str>, what: &str) -> Result<(), ApiError> {
+fn verify(
+    entry: &FileEntry,
+    len: u64,
+    digest: Option<&str>,
+    etag: Option<&str>,
+    what: &str,
+) -> Result<(), ApiError> {
     if len != entry.size {
         return Err(ApiError::Integrity(format!(
             "{what}: received {len} bytes, the listing says {}",
@@ -419,12 +458,16 @@ fn verify(entry: &FileEntry, len: u64, digest: Option<&str>, etag: Option<&str>,
     if let Some(expected) = &entry.sha256 {
         return match digest {
             Some(d) if d.eq_ignore_ascii_case(expected) => Ok(()),
-            _ => Err(ApiError::Integrity(format!("{what}: SHA-256 does not match the listing"))),
+            _ => Err(ApiError::Integrity(format!(
+                "{what}: SHA-256 does not match the listing"
+            ))),
         };
     }
     if let (Some(md5), Some(d)) = (etag.and_then(plain_md5), digest) {
         if !md5.eq_ignore_ascii_case(d) {
-            return Err(ApiError::Integrity(format!("{what}: MD5 does not match the ETag")));
+            return Err(ApiError::Integrity(format!(
+                "{what}: MD5 does not match the ETag"
+            )));
         }
     }
     Ok(())
@@ -433,8 +476,12 @@ fn verify(entry: &FileEntry, len: u64, digest: Option<&str>, etag: Option<&str>,
 async fn finish(part: &Path, meta: &Path, target: &Path) -> Result<(), ApiError> {
     let (part, meta, target) = (part.to_path_buf(), meta.to_path_buf(), target.to_path_buf());
     tokio::task::spawn_blocking(move || {
-        std::fs::rename(&part, &target)
-            .map_err(|e| ApiError::io(format!("cannot move the download to {}", target.display()), e))?;
+        std::fs::rename(&part, &target).map_err(|e| {
+            ApiError::io(
+                format!("cannot move the download to {}", target.display()),
+                e,
+            )
+        })?;
         let _ = std::fs::remove_file(&meta);
         // Make the rename itself durable.
         if let Some(dir) = target.parent() {

@@ -32,7 +32,8 @@ pub fn safe_join(dir: &Path, relative: &str) -> Result<PathBuf, ApiError> {
             return Err(refuse("segment longer than 255 bytes"));
         }
         let p = Path::new(seg);
-        if !matches!(p.components().next(), Some(Component::Normal(_))) || p.components().count() != 1
+        if !matches!(p.components().next(), Some(Component::Normal(_)))
+            || p.components().count() != 1
         {
             return Err(refuse("not a plain name"));
         }
@@ -68,8 +69,21 @@ mod tests {
     #[test]
     fn refuses_escapes() {
         let d = Path::new("/tmp/dl");
-        assert_eq!(safe_join(d, "a/b.vcf").unwrap(), Path::new("/tmp/dl/a/b.vcf"));
-        for bad in ["", "/etc/passwd", "../x", "a/../../b", "a//b", "a/./b", "a\\b", "a\u{1b}[2J", "a\0b"] {
+        assert_eq!(
+            safe_join(d, "a/b.vcf").unwrap(),
+            Path::new("/tmp/dl/a/b.vcf")
+        );
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../b",
+            "a//b",
+            "a/./b",
+            "a\\b",
+            "a\u{1b}[2J",
+            "a\0b",
+        ] {
             assert!(safe_join(d, bad).is_err(), "{bad:?} accepted");
         }
         assert!(safe_join(d, &"x".repeat(256)).is_err());

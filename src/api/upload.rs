@@ -156,7 +156,8 @@ impl Client {
                 .file_name(name.to_string())
                 .mime_str(&content_type_for(name))
                 .map_err(ApiError::from_transport)?;
-            let mut form = reqwest::multipart::Form::new().text("workspace_id", req.workspace.to_string());
+            let mut form =
+                reqwest::multipart::Form::new().text("workspace_id", req.workspace.to_string());
             if !folder.is_empty() {
                 form = form.text("path", folder.to_string());
             }
@@ -184,8 +185,13 @@ impl Client {
                 Err(e) if e.is_transient() && attempt + 1 < retry.max_attempts => {
                     if progress.get() >= size {
                         if let Ok(sent) = &sent {
-                            if let Some(entry) = self.landed(req.workspace, folder, name, sent).await {
-                                tracing::info!(what, "upload had landed before the connection failed");
+                            if let Some(entry) =
+                                self.landed(req.workspace, folder, name, sent).await
+                            {
+                                tracing::info!(
+                                    what,
+                                    "upload had landed before the connection failed"
+                                );
                                 return Ok(entry);
                             }
                         }
@@ -241,7 +247,9 @@ impl Client {
                     let resp = Self::send(r, &what).await?;
                     let body = resp.bytes().await.map_err(ApiError::from_transport)?;
                     serde_json::from_slice::<UploadUrlResponse>(&body).map_err(|e| {
-                        ApiError::Protocol(format!("{what}: upload-url answer not understood ({e})"))
+                        ApiError::Protocol(format!(
+                            "{what}: upload-url answer not understood ({e})"
+                        ))
                     })
                 })
                 .await
@@ -510,7 +518,10 @@ pub(super) fn normalise_folder(folder: &str) -> String {
     }
 }
 
-pub(super) async fn sleep_or_cancel(pause: Duration, cancel: &CancellationToken) -> Result<(), ApiError> {
+pub(super) async fn sleep_or_cancel(
+    pause: Duration,
+    cancel: &CancellationToken,
+) -> Result<(), ApiError> {
     tokio::select! {
         _ = tokio::time::sleep(pause) => Ok(()),
         _ = cancel.cancelled() => Err(ApiError::Cancelled),
@@ -523,7 +534,10 @@ mod tests {
 
     #[test]
     fn etags_and_folders() {
-        assert_eq!(plain_md5("\"d41d8cd98f00b204e9800998ecf8427e\""), Some("d41d8cd98f00b204e9800998ecf8427e"));
+        assert_eq!(
+            plain_md5("\"d41d8cd98f00b204e9800998ecf8427e\""),
+            Some("d41d8cd98f00b204e9800998ecf8427e")
+        );
         assert_eq!(plain_md5("\"d41d8cd98f00b204e9800998ecf8427e-2\""), None);
         assert_eq!(normalise_folder("raw"), "raw/");
         assert_eq!(normalise_folder("/raw/"), "raw/");

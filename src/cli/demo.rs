@@ -49,10 +49,16 @@ async fn seed(running: &RunningServer, assets: &Path) -> Result<(), Failure> {
 /// `assets/demo/<workspace>/<key…>` → per workspace, (key, bytes).
 fn read_assets(root: &Path) -> Result<Vec<(String, Vec<(String, Vec<u8>)>)>, Failure> {
     let fail = |e: std::io::Error| {
-        Failure::Failed(format!("cannot read the demo assets in {}: {e}", root.display()))
+        Failure::Failed(format!(
+            "cannot read the demo assets in {}: {e}",
+            root.display()
+        ))
     };
     let mut out = Vec::new();
-    let mut dirs: Vec<_> = std::fs::read_dir(root).map_err(fail)?.filter_map(Result::ok).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(root)
+        .map_err(fail)?
+        .filter_map(Result::ok)
+        .collect();
     dirs.sort_by_key(|d| d.file_name());
     for d in dirs {
         if !d.path().is_dir() {
@@ -87,7 +93,11 @@ fn generated() -> Vec<(String, Vec<u8>)> {
             let body = format!(
                 "read_id,length,mean_q\n{}\n",
                 (0..(i % 17 + 3))
-                    .map(|j| format!("r{i:04}_{j},{},{}", 100 + (i * 7 + j) % 150, 20 + (i + j) % 20))
+                    .map(|j| format!(
+                        "r{i:04}_{j},{},{}",
+                        100 + (i * 7 + j) % 150,
+                        20 + (i + j) % 20
+                    ))
                     .collect::<Vec<_>>()
                     .join("\n")
             );
@@ -104,7 +114,10 @@ pub async fn run() -> Result<(), Failure> {
         .map_err(|e| Failure::Failed(format!("cannot create a temporary data dir: {e}")))?;
     let running = start(data.path()).await?;
     let url = running.base_url();
-    println!("filedeck demo server: {url}  (data in {})", data.path().display());
+    println!(
+        "filedeck demo server: {url}  (data in {})",
+        data.path().display()
+    );
     println!();
     println!("In another shell:");
     println!("  export FILEDECK_ENDPOINT={url} FILEDECK_API_KEY={DEMO_KEY}");

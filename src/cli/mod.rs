@@ -121,7 +121,10 @@ impl From<ApiError> for Failure {
 pub fn main(cli: Cli) -> ExitCode {
     let is_server = matches!(cli.command, Some(Command::Serve { .. }));
     logging::init(is_server);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("filedeck: cannot start the async runtime: {e}");
@@ -175,8 +178,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             concurrency,
         } => {
             let client = client(cli.endpoint)?;
-            transfer::put(&client, &workspace, &paths, &to, description.as_deref(), concurrency.into())
-                .await
+            transfer::put(
+                &client,
+                &workspace,
+                &paths,
+                &to,
+                description.as_deref(),
+                concurrency.into(),
+            )
+            .await
         }
         Command::Get {
             workspace,

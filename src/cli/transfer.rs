@@ -32,7 +32,9 @@ fn cancel_on_ctrl_c() -> CancellationToken {
 fn conclude(verb: &str, total: usize, failures: Vec<String>) -> Result<(), Failure> {
     match failures.len() {
         0 => Ok(()),
-        1 if total == 1 => Err(Failure::Failed(failures.into_iter().next().unwrap_or_default())),
+        1 if total == 1 => Err(Failure::Failed(
+            failures.into_iter().next().unwrap_or_default(),
+        )),
         n => {
             for f in &failures {
                 eprintln!("filedeck: error: {f}");
@@ -124,7 +126,10 @@ fn collect_uploads(paths: &[PathBuf], to: &str) -> (Vec<PutJob>, Vec<String>) {
                 size: meta.len(),
             });
         } else {
-            problems.push(format!("{}: not a regular file or directory", path.display()));
+            problems.push(format!(
+                "{}: not a regular file or directory",
+                path.display()
+            ));
         }
     }
     (jobs, problems)
@@ -193,7 +198,9 @@ pub async fn get(
             let label = for_terminal(&entry.display_key());
             let target = safe_join(to, rel).map_err(|e| format!("{label}: {e}"))?;
             let progress = meter.start();
-            let r = client.download(ws, entry, to, &target, &progress, cancel).await;
+            let r = client
+                .download(ws, entry, to, &target, &progress, cancel)
+                .await;
             meter.finish(&progress, if r.is_ok() { entry.size } else { 0 });
             r.map(|_| ()).map_err(|e| format!("{label}: {e}"))
         }
@@ -212,7 +219,11 @@ pub async fn get(
 
 /// A key, or a folder (ending in `/`) expanded to its files, each with the relative
 /// local path it lands at: a folder keeps its own name.
-async fn resolve(client: &Client, ws: &str, key: &str) -> Result<Vec<(FileEntry, String)>, ApiError> {
+async fn resolve(
+    client: &Client,
+    ws: &str,
+    key: &str,
+) -> Result<Vec<(FileEntry, String)>, ApiError> {
     let listing = client.list_all(ws, key).await?;
     if key.ends_with('/') {
         if listing.maybe_incomplete {
@@ -222,7 +233,9 @@ async fn resolve(client: &Client, ws: &str, key: &str) -> Result<Vec<(FileEntry,
                     .into(),
             ));
         }
-        let parent = crate::api::types::split_key(key.trim_end_matches('/')).0.len();
+        let parent = crate::api::types::split_key(key.trim_end_matches('/'))
+            .0
+            .len();
         let files: Vec<_> = listing
             .files
             .into_iter()
@@ -247,7 +260,12 @@ async fn resolve(client: &Client, ws: &str, key: &str) -> Result<Vec<(FileEntry,
         .ok_or_else(|| ApiError::NotFound(format!("no file {key}")))
 }
 
-pub async fn rm(client: &Client, ws: &str, keys: &[String], recursive: bool) -> Result<(), Failure> {
+pub async fn rm(
+    client: &Client,
+    ws: &str,
+    keys: &[String],
+    recursive: bool,
+) -> Result<(), Failure> {
     let mut targets = Vec::new();
     for key in keys {
         if key.ends_with('/') {
