@@ -1,6 +1,10 @@
 //! filedeck: a terminal browser and transfer tool for a workspace Files API, with the
 //! API's reference server.
 pub mod api;
+pub mod app;
 pub mod cli;
+pub mod runtime;
 pub mod sanitize;
 pub mod server;
+pub mod ui;
+pub mod worker;

@@ -1,8 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = filedeck::cli::Cli::parse();
+    let cli = filedeck::cli::parse();
     filedeck::cli::main(cli)
 }

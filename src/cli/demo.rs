@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::Failure;
-use crate::server::{self, ApiKey, RunningServer, ServerConfig};
+use crate::api::{ApiKey, Client, ClientConfig};
+use crate::server::{self, RunningServer, ServerConfig};
 
 /// The demo server's key: not a secret, it guards a throwaway local server.
 pub const DEMO_KEY: &str = "demo";
@@ -18,7 +19,7 @@ fn assets_dir() -> PathBuf {
 /// Start the demo server (127.0.0.1, a free port) and seed it.
 pub async fn start(data: &Path) -> Result<RunningServer, Failure> {
     let mut config = ServerConfig::new(data, ([127, 0, 0, 1], 0).into());
-    config.keys.push(ApiKey {
+    config.keys.push(server::ApiKey {
         token: DEMO_KEY.to_string(),
         scopes: vec!["files".into()],
         workspaces: vec!["*".into()],
@@ -106,27 +107,18 @@ fn generated() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// Run the demo: for now, serve and show how to use the CLI against it.
-pub async fn run() -> Result<(), Failure> {
+/// Run the demo: the browser on a freshly seeded in-process server.
+pub async fn run(workspaces: Vec<String>) -> Result<(), Failure> {
     let data = tempfile::Builder::new()
         .prefix("filedeck-demo-")
         .tempdir()
         .map_err(|e| Failure::Failed(format!("cannot create a temporary data dir: {e}")))?;
     let running = start(data.path()).await?;
     let url = running.base_url();
-    println!(
-        "filedeck demo server: {url}  (data in {})",
-        data.path().display()
-    );
-    println!();
-    println!("In another shell:");
-    println!("  export FILEDECK_ENDPOINT={url} FILEDECK_API_KEY={DEMO_KEY}");
-    println!("  filedeck ls -w ws_genomics raw/");
-    println!("  filedeck get -w ws_genomics refs/ --to /tmp/refs");
-    println!("  filedeck put -w ws_lab ./some-dir --to incoming/");
-    println!();
-    println!("Ctrl-C stops the server and removes its data.");
-    super::shutdown_signal().await;
+    tracing::info!(%url, "demo server running");
+    let cfg = ClientConfig::new(&url, ApiKey::new(DEMO_KEY))?;
+    let client = Client::new(cfg)?;
+    let result = super::tui(client, &url, workspaces).await;
     running.shutdown().await;
-    Ok(())
+    result
 }

@@ -24,7 +24,7 @@ Environment:
   FILEDECK_LARGE_UPLOAD_THRESHOLD
                        files above this many bytes use the presigned large-upload
                        flow (default 500000000)
-Logs: $XDG_STATE_HOME/filedeck/filedeck.log (default ~/.local/state/filedeck/)";
+";
 
 /// A terminal browser and transfer tool for a workspace Files API.
 #[derive(Debug, Parser)]
@@ -33,9 +33,12 @@ pub struct Cli {
     /// API endpoint, e.g. https://api.example.com
     #[arg(long, env = "FILEDECK_ENDPOINT", global = true, hide_env_values = true)]
     pub endpoint: Option<String>,
-    /// Run the embedded reference server with sample data and use it.
+    /// Run the embedded reference server with sample data and browse it.
     #[arg(long)]
     pub demo: bool,
+    /// Workspace to browse (repeatable); without it, the server's workspaces are listed.
+    #[arg(short, long = "workspace", value_name = "ID")]
+    pub workspaces: Vec<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -118,8 +121,21 @@ impl From<ApiError> for Failure {
     }
 }
 
+/// Parse the command line; `--help` names the actual log file.
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let log = logging::log_path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "(no state directory: set XDG_STATE_HOME or HOME)".into());
+    let cmd = Cli::command().after_help(format!("{AFTER_HELP}\nLog file:\n  {log}"));
+    let matches = cmd.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 pub fn main(cli: Cli) -> ExitCode {
     let is_server = matches!(cli.command, Some(Command::Serve { .. }));
+    // The server is a daemon and logs to stderr; everything else logs to its file, so
+    // nothing is ever written under the TUI.
     logging::init(is_server);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -146,14 +162,18 @@ pub fn main(cli: Cli) -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     if cli.demo {
-        return demo::run().await;
+        return demo::run(cli.workspaces).await;
     }
     let Some(command) = cli.command else {
-        return Err(Failure::Usage(
-            "no endpoint to browse yet: try `filedeck --demo`, or a command such as \
-             `filedeck --endpoint URL ls -w WORKSPACE` (see --help)"
-                .into(),
-        ));
+        let Some(endpoint) = cli.endpoint else {
+            return Err(Failure::Usage(
+                "no endpoint to browse: pass --endpoint URL (or set FILEDECK_ENDPOINT), \
+                 or try the embedded demo with `filedeck --demo`"
+                    .into(),
+            ));
+        };
+        let client = client(Some(endpoint.clone()))?;
+        return tui(client, &endpoint, cli.workspaces).await;
     };
     match command {
         Command::Serve {
@@ -206,6 +226,21 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             transfer::rm(&client, &workspace, &keys, recursive).await
         }
     }
+}
+
+/// The browser, with the terminal restored however it ends.
+pub(crate) async fn tui(client: Client, endpoint: &str, workspaces: Vec<String>) -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Failure::Usage(
+            "the browser needs a terminal; for scripts use ls/put/get/rm (see --help)".into(),
+        ));
+    }
+    let _ = color_eyre::install();
+    crate::runtime::install_panic_hook();
+    crate::runtime::run(client, endpoint, workspaces)
+        .await
+        .map_err(|e| Failure::Failed(format!("{e:#}")))
 }
 
 fn client(endpoint: Option<String>) -> Result<Client, Failure> {

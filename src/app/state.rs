@@ -1,0 +1,272 @@
+//! Everything the screen shows, as plain data. `update` changes it; `draw` reads it.
+
+use std::collections::{HashMap, HashSet};
+
+use tui_input::Input;
+
+use super::msg::ReqId;
+use super::tree::{FileId, FolderId, ROOT, Tree};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Tree,
+    Details,
+}
+
+/// One line of the tree pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row {
+    Workspace { ws: usize },
+    Folder { ws: usize, id: FolderId },
+    File { ws: usize, id: FileId },
+    /// "loading…", "(empty)" or an error under an expanded workspace.
+    Status { ws: usize },
+}
+
+impl Row {
+    pub fn ws(&self) -> usize {
+        match *self {
+            Row::Workspace { ws } | Row::Folder { ws, .. } | Row::File { ws, .. } | Row::Status { ws } => ws,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListingState {
+    /// The listing being received; its pages are the only ones accepted.
+    pub req: Option<ReqId>,
+    pub started: bool,
+    pub complete: bool,
+    pub maybe_incomplete: bool,
+    pub error: Option<String>,
+}
+
+/// A folder being re-listed while the rest of the tree stays.
+#[derive(Debug, Clone)]
+pub struct Refresh {
+    pub req: ReqId,
+    pub path: String,
+    pub cleared: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkspaceView {
+    pub id: String,
+    pub name: Option<String>,
+    pub tree: Tree,
+    pub expanded: bool,
+    pub open: HashSet<FolderId>,
+    pub listing: ListingState,
+    pub refresh: Option<Refresh>,
+}
+
+impl WorkspaceView {
+    pub fn new(id: String, name: Option<String>) -> Self {
+        WorkspaceView {
+            id,
+            name,
+            tree: Tree::new(),
+            expanded: false,
+            open: HashSet::new(),
+            listing: ListingState::default(),
+            refresh: None,
+        }
+    }
+
+    /// Counts are partial ("≥") until the last page has arrived.
+    pub fn partial(&self) -> bool {
+        !self.listing.complete || self.refresh.is_some() || self.listing.maybe_incomplete
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeleteConfirm {
+    pub ws: usize,
+    /// What is deleted, as shown: a file's key or "folder/ and every file under it".
+    pub label: String,
+    pub files: Vec<FileId>,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub enum Dialog {
+    ConfirmDelete(DeleteConfirm),
+    Help,
+    WorkspacePrompt(Input),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub level: Level,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PendingDelete {
+    pub ws: usize,
+    pub files: Vec<FileId>,
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Shown in the status line: the endpoint's host (never a key).
+    pub endpoint: String,
+    pub workspaces: Vec<WorkspaceView>,
+    pub rows: Vec<Row>,
+    pub selected: usize,
+    pub offset: usize,
+    pub width: u16,
+    pub height: u16,
+    pub focus: Pane,
+    pub dialog: Option<Dialog>,
+    /// A notification shown over the screen until the next key.
+    pub notice: Option<Notice>,
+    pub last_error: Option<String>,
+    pub spinner: usize,
+    pub dirty: bool,
+    pub quit: bool,
+    /// The runtime suspends the process (Ctrl-Z) and clears this.
+    pub suspend: bool,
+    pub(crate) next_req: ReqId,
+    pub(crate) workspaces_req: Option<ReqId>,
+    pub(crate) deletes: HashMap<ReqId, PendingDelete>,
+}
+
+impl State {
+    pub fn new(endpoint: &str, workspace_ids: &[String], width: u16, height: u16) -> Self {
+        let host = url::Url::parse(endpoint)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| u.port().map_or(h.to_string(), |p| format!("{h}:{p}")))
+            })
+            .unwrap_or_else(|| endpoint.to_string());
+        State {
+            endpoint: host,
+            workspaces: workspace_ids
+                .iter()
+                .map(|id| WorkspaceView::new(id.clone(), None))
+                .collect(),
+            rows: Vec::new(),
+            selected: 0,
+            offset: 0,
+            width,
+            height,
+            focus: Pane::Tree,
+            dialog: None,
+            notice: None,
+            last_error: None,
+            spinner: 0,
+            dirty: true,
+            quit: false,
+            suspend: false,
+            next_req: 1,
+            workspaces_req: None,
+            deletes: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn req(&mut self) -> ReqId {
+        let r = self.next_req;
+        self.next_req += 1;
+        r
+    }
+
+    /// Whether something on screen moves by itself (a spinner): only then does the
+    /// loop tick.
+    pub fn animating(&self) -> bool {
+        self.loading().is_some() || self.workspaces_req.is_some() || !self.deletes.is_empty()
+    }
+
+    /// A workspace whose listing is running, for the status line.
+    pub fn loading(&self) -> Option<&WorkspaceView> {
+        self.workspaces
+            .iter()
+            .find(|w| (w.listing.req.is_some() && !w.listing.complete) || w.refresh.is_some())
+    }
+
+    pub fn selected_row(&self) -> Option<Row> {
+        self.rows.get(self.selected).copied()
+    }
+
+    /// Rebuild the visible rows, keeping the selection on the same node when it still exists.
+    pub fn reflatten(&mut self) {
+        let keep = self.selected_row();
+        let mut rows = Vec::with_capacity(self.rows.len().max(16));
+        for (wi, ws) in self.workspaces.iter().enumerate() {
+            rows.push(Row::Workspace { ws: wi });
+            if !ws.expanded {
+                continue;
+            }
+            let root = &ws.tree.folders[ROOT as usize];
+            if root.count == 0 {
+                rows.push(Row::Status { ws: wi });
+                continue;
+            }
+            push_folder(&mut rows, ws, wi, ROOT);
+        }
+        self.rows = rows;
+        if let Some(k) = keep {
+            if let Some(i) = self.rows.iter().position(|r| *r == k) {
+                self.selected = i;
+            }
+        }
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.scroll_into_view();
+        self.dirty = true;
+    }
+
+    /// Rows of the tree pane that fit on screen.
+    pub fn viewport(&self) -> usize {
+        crate::ui::tree_viewport(self.width, self.height)
+    }
+
+    pub fn scroll_into_view(&mut self) {
+        let h = self.viewport().max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + h {
+            self.offset = self.selected + 1 - h;
+        }
+        let max_offset = self.rows.len().saturating_sub(h);
+        self.offset = self.offset.min(max_offset);
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        tracing::warn!(error = %text, "shown to the user");
+        self.last_error = Some(text.clone());
+        self.notice = Some(Notice {
+            level: Level::Error,
+            text,
+        });
+        self.dirty = true;
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice {
+            level: Level::Info,
+            text: text.into(),
+        });
+        self.dirty = true;
+    }
+}
+
+/// The children of an open folder: subfolders first, then files.
+fn push_folder(rows: &mut Vec<Row>, ws: &WorkspaceView, wi: usize, id: FolderId) {
+    let f = &ws.tree.folders[id as usize];
+    for &sub in &f.subfolders {
+        rows.push(Row::Folder { ws: wi, id: sub });
+        if ws.open.contains(&sub) {
+            push_folder(rows, ws, wi, sub);
+        }
+    }
+    rows.extend(f.files.iter().map(|&fid| Row::File { ws: wi, id: fid }));
+}

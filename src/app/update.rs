@@ -1,0 +1,471 @@
+//! `update(&mut State, Msg) -> Vec<Command>`: pure. No I/O, no clock, no channel: tests
+//! feed it messages and read the commands it returns.
+
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use super::keymap::action_for;
+use super::msg::{Action, Command, Event, Msg};
+use super::state::{DeleteConfirm, Dialog, Pane, PendingDelete, Refresh, Row, State, WorkspaceView};
+use super::tree::{ROOT, Tree};
+use crate::sanitize::for_terminal;
+
+/// The commands to send when the app starts.
+pub fn init(state: &mut State) -> Vec<Command> {
+    let mut cmds = Vec::new();
+    if state.workspaces.is_empty() {
+        let req = state.req();
+        state.workspaces_req = Some(req);
+        cmds.push(Command::ListWorkspaces { req });
+    } else {
+        state.workspaces[0].expanded = true;
+        cmds.extend(start_listing(state, 0));
+    }
+    state.reflatten();
+    cmds
+}
+
+pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
+    match msg {
+        Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key),
+        Msg::Key(_) => Vec::new(),
+        Msg::Paste(text) => {
+            if let Some(Dialog::WorkspacePrompt(input)) = &mut state.dialog {
+                for c in text.chars().filter(|c| !c.is_control()) {
+                    input.handle(tui_input::InputRequest::InsertChar(c));
+                }
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::Resize(w, h) => {
+            state.width = w;
+            state.height = h;
+            state.scroll_into_view();
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::Tick => {
+            if state.animating() {
+                state.spinner = state.spinner.wrapping_add(1);
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::Worker(ev) => on_event(state, ev),
+    }
+}
+
+fn start_listing(state: &mut State, wi: usize) -> Vec<Command> {
+    let req = state.req();
+    let ws = &mut state.workspaces[wi];
+    ws.tree = Tree::new();
+    ws.open.clear();
+    ws.refresh = None;
+    ws.listing = super::state::ListingState {
+        req: Some(req),
+        started: true,
+        ..Default::default()
+    };
+    vec![Command::List {
+        req,
+        ws: ws.id.clone(),
+        prefix: String::new(),
+    }]
+}
+
+fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
+    state.dirty = true;
+    // Any key dismisses a notification; the key still does its work.
+    state.notice = None;
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        state.quit = true;
+        return Vec::new();
+    }
+    if let Some(dialog) = state.dialog.take() {
+        return on_dialog_key(state, dialog, key);
+    }
+    let Some(action) = action_for(&key) else {
+        return Vec::new();
+    };
+    on_action(state, action)
+}
+
+fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Command> {
+    match dialog {
+        Dialog::Help => {
+            // Any of ?, Esc, q or Enter closes help; other keys leave it open.
+            if !matches!(key.code, KeyCode::Char('?' | 'q') | KeyCode::Esc | KeyCode::Enter) {
+                state.dialog = Some(Dialog::Help);
+            }
+            Vec::new()
+        }
+        Dialog::ConfirmDelete(confirm) => match key.code {
+            KeyCode::Char('y' | 'Y') | KeyCode::Enter => confirm_delete(state, confirm),
+            KeyCode::Char('n' | 'N') | KeyCode::Esc => Vec::new(),
+            _ => {
+                state.dialog = Some(Dialog::ConfirmDelete(confirm));
+                Vec::new()
+            }
+        },
+        Dialog::WorkspacePrompt(mut input) => match key.code {
+            KeyCode::Enter => {
+                let ids: Vec<String> = input
+                    .value()
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if ids.is_empty() {
+                    state.dialog = Some(Dialog::WorkspacePrompt(input));
+                    return Vec::new();
+                }
+                let first = state.workspaces.len();
+                for id in ids {
+                    if !state.workspaces.iter().any(|w| w.id == id) {
+                        state.workspaces.push(WorkspaceView::new(id, None));
+                    }
+                }
+                let mut cmds = Vec::new();
+                if first < state.workspaces.len() {
+                    state.workspaces[first].expanded = true;
+                    cmds = start_listing(state, first);
+                }
+                state.reflatten();
+                cmds
+            }
+            KeyCode::Esc => {
+                if state.workspaces.is_empty() {
+                    state.quit = true;
+                }
+                Vec::new()
+            }
+            _ => {
+                input.handle_event(&TermEvent::Key(key));
+                state.dialog = Some(Dialog::WorkspacePrompt(input));
+                Vec::new()
+            }
+        },
+    }
+}
+
+fn on_action(state: &mut State, action: Action) -> Vec<Command> {
+    let page = state.viewport().saturating_sub(1).max(1);
+    let last = state.rows.len().saturating_sub(1);
+    match action {
+        Action::Up => select(state, state.selected.saturating_sub(1)),
+        Action::Down => select(state, (state.selected + 1).min(last)),
+        Action::Top => select(state, 0),
+        Action::Bottom => select(state, last),
+        Action::PageUp => select(state, state.selected.saturating_sub(page)),
+        Action::PageDown => select(state, (state.selected + page).min(last)),
+        Action::Expand => return expand(state),
+        Action::Collapse => collapse(state),
+        Action::NextPane => {
+            state.focus = match state.focus {
+                Pane::Tree => Pane::Details,
+                Pane::Details => Pane::Tree,
+            }
+        }
+        Action::Refresh => return refresh(state),
+        Action::Delete => ask_delete(state),
+        Action::Help => state.dialog = Some(Dialog::Help),
+        Action::Quit | Action::ForceQuit => state.quit = true,
+        Action::Suspend => state.suspend = true,
+    }
+    Vec::new()
+}
+
+fn select(state: &mut State, i: usize) {
+    state.selected = i;
+    state.scroll_into_view();
+}
+
+fn expand(state: &mut State) -> Vec<Command> {
+    let Some(row) = state.selected_row() else {
+        return Vec::new();
+    };
+    let mut cmds = Vec::new();
+    match row {
+        Row::Workspace { ws } => {
+            let w = &mut state.workspaces[ws];
+            if w.expanded {
+                select(state, (state.selected + 1).min(state.rows.len().saturating_sub(1)));
+                return cmds;
+            }
+            w.expanded = true;
+            if !w.listing.started {
+                cmds = start_listing(state, ws);
+            }
+        }
+        Row::Folder { ws, id } => {
+            let w = &mut state.workspaces[ws];
+            if !w.open.insert(id) {
+                select(state, (state.selected + 1).min(state.rows.len().saturating_sub(1)));
+                return cmds;
+            }
+        }
+        Row::File { .. } | Row::Status { .. } => {
+            state.focus = Pane::Details;
+            return cmds;
+        }
+    }
+    state.reflatten();
+    cmds
+}
+
+fn collapse(state: &mut State) {
+    let Some(row) = state.selected_row() else { return };
+    match row {
+        Row::Workspace { ws } => {
+            if state.workspaces[ws].expanded {
+                state.workspaces[ws].expanded = false;
+                state.reflatten();
+            }
+        }
+        Row::Folder { ws, id } if state.workspaces[ws].open.contains(&id) => {
+            state.workspaces[ws].open.remove(&id);
+            state.reflatten();
+        }
+        Row::Folder { ws, id } => {
+            let parent = state.workspaces[ws].tree.folders[id as usize].parent;
+            select_parent(state, ws, parent);
+        }
+        Row::File { ws, id } => {
+            let parent = state.workspaces[ws].tree.files[id as usize].folder;
+            select_parent(state, ws, parent);
+        }
+        Row::Status { ws } => select_parent(state, ws, ROOT),
+    }
+}
+
+fn select_parent(state: &mut State, ws: usize, folder: u32) {
+    let target = if folder == ROOT {
+        Row::Workspace { ws }
+    } else {
+        Row::Folder { ws, id: folder }
+    };
+    if let Some(i) = state.rows.iter().position(|r| *r == target) {
+        select(state, i);
+    }
+}
+
+fn refresh(state: &mut State) -> Vec<Command> {
+    let Some(row) = state.selected_row() else {
+        return Vec::new();
+    };
+    let wi = row.ws();
+    let folder = match row {
+        Row::Folder { id, .. } => Some(id),
+        Row::File { id, .. } => Some(state.workspaces[wi].tree.files[id as usize].folder),
+        _ => None,
+    };
+    let w = &state.workspaces[wi];
+    // A folder alone is re-listed only over a complete tree; otherwise the whole
+    // workspace starts over (pages of two listings must not mix).
+    let path = match folder {
+        Some(id) if id != ROOT && w.listing.complete => w.tree.folder_path(id),
+        _ => {
+            state.workspaces[wi].expanded = true;
+            let cmds = start_listing(state, wi);
+            state.reflatten();
+            return cmds;
+        }
+    };
+    let req = state.req();
+    let w = &mut state.workspaces[wi];
+    w.refresh = Some(Refresh {
+        req,
+        path: path.clone(),
+        cleared: false,
+    });
+    vec![Command::List {
+        req,
+        ws: w.id.clone(),
+        prefix: path,
+    }]
+}
+
+fn ask_delete(state: &mut State) {
+    let Some(row) = state.selected_row() else { return };
+    let wi = row.ws();
+    let w = &state.workspaces[wi];
+    match row {
+        Row::File { id, .. } => {
+            let f = &w.tree.files[id as usize];
+            state.dialog = Some(Dialog::ConfirmDelete(DeleteConfirm {
+                ws: wi,
+                label: for_terminal(&w.tree.display_key(id)),
+                files: vec![id],
+                bytes: f.size,
+            }));
+        }
+        Row::Folder { id, .. } => {
+            if w.listing.maybe_incomplete {
+                state.error(format!(
+                    "Not deleting {}: the server's listing of {} may be incomplete (a full page \
+                     came back without a cursor), so some files under it may be missing here.",
+                    for_terminal(&w.tree.folder_path(id)),
+                    w.id
+                ));
+                return;
+            }
+            if !w.listing.complete || w.refresh.is_some() {
+                state.error(format!(
+                    "Not deleting {} yet: {} is still being listed; try again when it is complete.",
+                    for_terminal(&w.tree.folder_path(id)),
+                    w.id
+                ));
+                return;
+            }
+            let folder = &w.tree.folders[id as usize];
+            state.dialog = Some(Dialog::ConfirmDelete(DeleteConfirm {
+                ws: wi,
+                label: format!("{} and every file under it", for_terminal(&w.tree.folder_path(id))),
+                files: w.tree.files_under(id),
+                bytes: folder.bytes,
+            }));
+        }
+        Row::Workspace { .. } | Row::Status { .. } => {
+            state.info("Select a file or a folder to delete.");
+        }
+    }
+}
+
+fn confirm_delete(state: &mut State, confirm: DeleteConfirm) -> Vec<Command> {
+    let req = state.req();
+    let w = &state.workspaces[confirm.ws];
+    let keys: Vec<String> = confirm.files.iter().map(|&id| w.tree.key(id)).collect();
+    state.deletes.insert(
+        req,
+        PendingDelete {
+            ws: confirm.ws,
+            files: confirm.files,
+            keys: keys.clone(),
+        },
+    );
+    vec![Command::Delete {
+        req,
+        ws: w.id.clone(),
+        keys,
+    }]
+}
+
+fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
+    match ev {
+        Event::Workspaces { req, result } => {
+            if state.workspaces_req != Some(req) {
+                return Vec::new();
+            }
+            state.workspaces_req = None;
+            state.dirty = true;
+            match result {
+                Ok(Some(list)) if !list.is_empty() => {
+                    for w in list {
+                        if !state.workspaces.iter().any(|x| x.id == w.id) {
+                            state.workspaces.push(WorkspaceView::new(w.id, w.name));
+                        }
+                    }
+                    state.workspaces[0].expanded = true;
+                    let cmds = start_listing(state, 0);
+                    state.reflatten();
+                    return cmds;
+                }
+                Ok(_) => state.dialog = Some(Dialog::WorkspacePrompt(Input::default())),
+                Err(e) => {
+                    state.error(format!("Cannot list workspaces: {e}"));
+                    state.dialog = Some(Dialog::WorkspacePrompt(Input::default()));
+                }
+            }
+            Vec::new()
+        }
+        Event::ListPage {
+            req,
+            files,
+            done,
+            maybe_incomplete,
+        } => {
+            let Some(wi) = state.workspaces.iter().position(|w| {
+                w.listing.req == Some(req) || w.refresh.as_ref().is_some_and(|r| r.req == req)
+            }) else {
+                return Vec::new(); // stale: the user moved on
+            };
+            let w = &mut state.workspaces[wi];
+            if w.listing.req == Some(req) {
+                w.tree.add(files);
+                w.listing.maybe_incomplete |= maybe_incomplete;
+                if done {
+                    w.listing.complete = true;
+                }
+            } else if let Some(r) = &mut w.refresh {
+                if !r.cleared {
+                    r.cleared = true;
+                    if let Some(id) = w.tree.folder_by_path(&r.path) {
+                        w.tree.clear_prefix(id);
+                    }
+                }
+                w.tree.add(files);
+                w.listing.maybe_incomplete |= maybe_incomplete;
+                if done {
+                    w.refresh = None;
+                }
+            }
+            state.reflatten();
+            Vec::new()
+        }
+        Event::ListFailed { req, error } => {
+            let Some(wi) = state.workspaces.iter().position(|w| {
+                w.listing.req == Some(req) || w.refresh.as_ref().is_some_and(|r| r.req == req)
+            }) else {
+                return Vec::new();
+            };
+            let w = &mut state.workspaces[wi];
+            if w.listing.req == Some(req) {
+                w.listing.req = None;
+                w.listing.error = Some(error.clone());
+            } else {
+                w.refresh = None;
+            }
+            let id = w.id.clone();
+            state.error(format!("Listing {id} failed: {error}"));
+            state.reflatten();
+            Vec::new()
+        }
+        Event::Deleted { req, results } => {
+            let Some(pending) = state.deletes.remove(&req) else {
+                return Vec::new();
+            };
+            let mut gone = Vec::new();
+            let mut failed = Vec::new();
+            for ((id, key), r) in pending.files.iter().zip(&pending.keys).zip(results) {
+                match r {
+                    Ok(()) => gone.push(*id),
+                    Err(e) => failed.push((key.clone(), e)),
+                }
+            }
+            let w = &mut state.workspaces[pending.ws];
+            w.tree.remove(&gone);
+            state.reflatten();
+            if failed.is_empty() {
+                let n = gone.len();
+                state.info(format!("Deleted {n} file{}.", if n == 1 { "" } else { "s" }));
+            } else {
+                let mut text = format!(
+                    "Deleted {} of {} files; {} failed:",
+                    gone.len(),
+                    pending.files.len(),
+                    failed.len()
+                );
+                for (key, e) in failed.iter().take(5) {
+                    text.push_str(&format!("\n{}: {e}", for_terminal(key)));
+                }
+                if failed.len() > 5 {
+                    text.push_str(&format!("\n… and {} more", failed.len() - 5));
+                }
+                state.error(text);
+            }
+            Vec::new()
+        }
+    }
+}

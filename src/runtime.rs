@@ -1,0 +1,132 @@
+//! The event loop: one `select!` over the terminal's events, the worker's events, a
+//! tick (only while something animates) and the signals that must restore the
+//! terminal. It draws only when the state says it changed, so an idle screen costs
+//! no CPU and writes nothing.
+
+use std::io::{Stdout, Write, stdout};
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, Event as TermEvent, EventStream,
+};
+use ratatui::crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::crossterm::{cursor, execute};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::api::Client;
+use crate::app::{self, Msg, State};
+use crate::{ui, worker};
+
+type Term = Terminal<CrosstermBackend<Stdout>>;
+
+fn enter() -> Result<Term> {
+    enable_raw_mode().wrap_err("cannot put the terminal in raw mode")?;
+    execute!(stdout(), EnterAlternateScreen, EnableBracketedPaste, cursor::Hide)
+        .wrap_err("cannot set up the terminal")?;
+    Terminal::new(CrosstermBackend::new(stdout())).wrap_err("cannot start drawing")
+}
+
+/// Put the terminal back as we found it. Safe to call more than once.
+pub fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(stdout(), DisableBracketedPaste, LeaveAlternateScreen, cursor::Show);
+    let _ = stdout().flush();
+}
+
+/// Restore the terminal before the panic report is printed (color-eyre's hook, installed
+/// earlier, then prints it on a sane screen).
+pub fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+}
+
+/// Run the TUI until the user quits or a signal ends it.
+pub async fn run(client: Client, endpoint: &str, workspaces: Vec<String>) -> Result<()> {
+    let mut terminal = enter()?;
+    let result = run_loop(&mut terminal, client, endpoint, workspaces).await;
+    restore();
+    result
+}
+
+async fn run_loop(terminal: &mut Term, client: Client, endpoint: &str, workspaces: Vec<String>) -> Result<()> {
+    let size = terminal.size()?;
+    let mut state = State::new(endpoint, &workspaces, size.width, size.height);
+    // The first frame goes out before anything else happens.
+    terminal.draw(|f| ui::draw(f, &state))?;
+    let (commands, mut events) = worker::spawn(client);
+    for cmd in app::init(&mut state) {
+        commands.send(cmd)?;
+    }
+    let mut term_events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut inbox: Vec<Msg> = Vec::new();
+    loop {
+        if std::mem::take(&mut state.dirty) {
+            terminal.draw(|f| ui::draw(f, &state))?;
+        }
+        tokio::select! {
+            ev = term_events.next() => match ev {
+                Some(Ok(ev)) => inbox.extend(to_msg(ev)),
+                Some(Err(e)) => return Err(e).wrap_err("reading the terminal failed"),
+                None => return Ok(()),
+            },
+            Some(ev) = events.recv() => inbox.push(Msg::Worker(ev)),
+            _ = tick.tick(), if state.animating() => inbox.push(Msg::Tick),
+            _ = sigterm.recv() => return Ok(()),
+            _ = sighup.recv() => return Ok(()),
+            _ = sigint.recv() => return Ok(()),
+        }
+        // A burst of worker events (pages, progress) becomes one frame.
+        while let Ok(ev) = events.try_recv() {
+            inbox.push(Msg::Worker(ev));
+        }
+        for msg in inbox.drain(..) {
+            for cmd in app::update(&mut state, msg) {
+                commands.send(cmd)?;
+            }
+        }
+        if state.quit {
+            return Ok(());
+        }
+        if std::mem::take(&mut state.suspend) {
+            suspend(terminal)?;
+            state.dirty = true;
+        }
+    }
+}
+
+fn to_msg(ev: TermEvent) -> Option<Msg> {
+    match ev {
+        TermEvent::Key(k) => Some(Msg::Key(k)),
+        TermEvent::Paste(s) => Some(Msg::Paste(s)),
+        TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
+        _ => None,
+    }
+}
+
+/// Ctrl-Z: hand the terminal back, stop, and on `fg` take it again and redraw it whole.
+fn suspend(terminal: &mut Term) -> Result<()> {
+    restore();
+    // SAFETY: raising a signal at our own process; SIGTSTP's default action stops it
+    // until SIGCONT, after which execution continues here.
+    unsafe {
+        libc::raise(libc::SIGTSTP);
+    }
+    enable_raw_mode()?;
+    execute!(stdout(), EnterAlternateScreen, EnableBracketedPaste, cursor::Hide)?;
+    terminal.clear()?;
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! The details pane: everything known about the selection.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::{fmt, theme};
+use crate::app::State;
+use crate::app::state::{Pane, Row};
+use crate::sanitize::for_terminal;
+
+fn field(label: &'static str, value: String) -> Line<'static> {
+    Line::from(vec![Span::styled(format!("{label:<10}"), theme::LABEL), Span::raw(value)])
+}
+
+fn sized(bytes: u64, partial: &str) -> String {
+    format!("{partial}{} ({partial}{} bytes)", fmt::size(bytes), fmt::group(bytes))
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let focused = state.focus == Pane::Details && state.dialog.is_none();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Details ")
+        .border_style(if focused { theme::BORDER_FOCUSED } else { theme::BORDER });
+    let lines = state.selected_row().map(|r| lines(state, r)).unwrap_or_default();
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
+}
+
+fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
+    let ws = &state.workspaces[row.ws()];
+    let partial = fmt::at_least(ws.partial());
+    let t = &ws.tree;
+    match row {
+        Row::File { id, .. } => {
+            let f = &t.files[id as usize];
+            let display = t.display_key(id);
+            let key = t.key(id);
+            let mut out = vec![
+                field("Name", for_terminal(&f.name)),
+                field("Path", for_terminal(&display)),
+            ];
+            if key != display {
+                out.push(field("Key", for_terminal(&key)));
+            }
+            out.push(field("Size", sized(f.size, "")));
+            let ct = t.content_type(id);
+            out.push(field("Type", if ct.is_empty() { "—".into() } else { for_terminal(ct) }));
+            out.push(field("Created", fmt::time(f.created)));
+            out.push(field(
+                "Desc.",
+                f.description.as_deref().map(for_terminal).unwrap_or_else(|| "—".into()),
+            ));
+            out.push(field("SHA-256", f.sha256.map(hex::encode).unwrap_or_else(|| "—".into())));
+            out
+        }
+        Row::Folder { id, .. } => {
+            let f = &t.folders[id as usize];
+            let mut out = vec![
+                field("Folder", for_terminal(&t.folder_path(id))),
+                field("Files", format!("{partial}{}", fmt::group(f.count))),
+                field("Size", sized(f.bytes, partial)),
+            ];
+            out.extend(newest(state, row.ws(), f.newest));
+            if ws.listing.maybe_incomplete {
+                out.push(Line::default());
+                out.push(Line::styled(
+                    "The server may have cut this listing short: folder-wide actions are off.",
+                    theme::WARN,
+                ));
+            }
+            out
+        }
+        Row::Workspace { .. } | Row::Status { .. } => {
+            let root = &t.folders[0];
+            let mut out = vec![field("Workspace", for_terminal(&ws.id))];
+            if let Some(n) = &ws.name {
+                out.push(field("Name", for_terminal(n)));
+            }
+            let listing = if let Some(e) = &ws.listing.error {
+                format!("failed: {}", for_terminal(e))
+            } else if !ws.listing.started {
+                "not listed yet (→ to open)".into()
+            } else if !ws.listing.complete {
+                "loading…".into()
+            } else if ws.listing.maybe_incomplete {
+                "may be incomplete (full page without a cursor)".into()
+            } else {
+                "complete".into()
+            };
+            out.push(field("Listing", listing));
+            out.push(field("Files", format!("{partial}{}", fmt::group(root.count))));
+            out.push(field("Size", sized(root.bytes, partial)));
+            out.extend(newest(state, row.ws(), root.newest));
+            out
+        }
+    }
+}
+
+fn newest(state: &State, ws: usize, id: Option<u32>) -> Option<Line<'static>> {
+    let t = &state.workspaces[ws].tree;
+    let id = id?;
+    let f = &t.files[id as usize];
+    Some(field(
+        "Newest",
+        format!("{} ({})", for_terminal(&t.display_key(id)), fmt::time(f.created)),
+    ))
+}

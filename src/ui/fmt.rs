@@ -1,0 +1,59 @@
+//! Number, size and time formatting for the screen.
+
+use humansize::{BINARY, format_size};
+
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn size(bytes: u64) -> String {
+    format_size(bytes, BINARY)
+}
+
+/// "≥ " while a count may still grow.
+pub fn at_least(partial: bool) -> &'static str {
+    if partial { "≥ " } else { "" }
+}
+
+pub fn spinner(tick: usize) -> char {
+    const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+    FRAMES[tick % FRAMES.len()]
+}
+
+/// Unix seconds → "2026-11-26 10:00:00 UTC".
+pub fn time(secs: i64) -> String {
+    if secs == i64::MIN {
+        return "—".into();
+    }
+    match time::OffsetDateTime::from_unix_timestamp(secs) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => "—".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn groups() {
+        assert_eq!(super::group(0), "0");
+        assert_eq!(super::group(1234567), "1,234,567");
+        assert_eq!(super::group(100), "100");
+        assert_eq!(super::time(0), "1970-01-01 00:00:00 UTC");
+    }
+}

@@ -1,0 +1,99 @@
+//! The one background worker: it owns the client and performs every API call, answering
+//! each `Command` with `Event`s. Listings of a workspace are latest-wins: a new listing
+//! of the same prefix cancels the one it supersedes.
+
+use std::collections::HashMap;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::Client;
+use crate::app::{Command, Event};
+
+/// Start the worker on the current runtime.
+pub fn spawn(client: Client) -> (mpsc::UnboundedSender<Command>, mpsc::UnboundedReceiver<Event>) {
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(client, cmd_rx, ev_tx));
+    (cmd_tx, ev_rx)
+}
+
+async fn run(client: Client, mut commands: mpsc::UnboundedReceiver<Command>, events: mpsc::UnboundedSender<Event>) {
+    let mut listings: HashMap<(String, String), CancellationToken> = HashMap::new();
+    while let Some(cmd) = commands.recv().await {
+        let client = client.clone();
+        let events = events.clone();
+        match cmd {
+            Command::ListWorkspaces { req } => {
+                tokio::spawn(async move {
+                    let result = client.workspaces().await.map_err(|e| e.to_string());
+                    let _ = events.send(Event::Workspaces { req, result });
+                });
+            }
+            Command::List { req, ws, prefix } => {
+                let token = CancellationToken::new();
+                if let Some(old) = listings.insert((ws.clone(), prefix.clone()), token.clone()) {
+                    old.cancel();
+                }
+                if prefix.is_empty() {
+                    // A whole-workspace listing supersedes every folder refresh in it.
+                    listings.retain(|(w, p), t| {
+                        let keep = w != &ws || p.is_empty();
+                        if !keep {
+                            t.cancel();
+                        }
+                        keep
+                    });
+                }
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = list(&client, req, &ws, &prefix, &events) => {}
+                        _ = token.cancelled() => {}
+                    }
+                });
+            }
+            Command::Delete { req, ws, keys } => {
+                tokio::spawn(async move {
+                    let results = futures_util::stream::iter(keys.into_iter().map(|key| {
+                        let client = client.clone();
+                        let ws = ws.clone();
+                        async move { client.delete(&ws, &key).await.map_err(|e| e.to_string()) }
+                    }))
+                    .buffered(8)
+                    .collect::<Vec<_>>()
+                    .await;
+                    let _ = events.send(Event::Deleted { req, results });
+                });
+            }
+        }
+        listings.retain(|_, t| !t.is_cancelled());
+    }
+}
+
+/// Page by page: the first page is on screen while the next is on its way.
+async fn list(client: &Client, req: u64, ws: &str, prefix: &str, events: &mpsc::UnboundedSender<Event>) {
+    let mut cursor: Option<String> = None;
+    loop {
+        match client.list_page(ws, prefix, cursor.as_deref()).await {
+            Ok(page) => {
+                let next = page.next_cursor.filter(|c| Some(c) != cursor.as_ref());
+                let done = next.is_none();
+                let sent = events.send(Event::ListPage {
+                    req,
+                    files: page.files,
+                    done,
+                    maybe_incomplete: page.maybe_incomplete,
+                });
+                if done || sent.is_err() {
+                    return;
+                }
+                cursor = next;
+            }
+            Err(e) => {
+                let _ = events.send(Event::ListFailed { req, error: e.to_string() });
+                return;
+            }
+        }
+    }
+}
