@@ -18,3 +18,4 @@ pub const BORDER_FOCUSED: Style = Style::new().fg(Color::Cyan);
 pub const BORDER: Style = Style::new().fg(Color::DarkGray);
 pub const LABEL: Style = Style::new().fg(Color::DarkGray);
 pub const WARN: Style = Style::new().fg(Color::Yellow);
+pub const DIM_FIGURE: Style = Style::new().fg(Color::Gray);

@@ -1,9 +1,13 @@
 //! The tree pane: only the rows on screen are built, whatever the tree's size.
+//! Each row is a name on the left (truncated with "…" when it must be) and a
+//! right-aligned figure (count and size, or size).
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Row as TableRow, Table};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::{fmt, theme};
 use crate::app::State;
@@ -13,7 +17,7 @@ use crate::sanitize::for_terminal;
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let focused = state.focus == Pane::Tree && state.dialog.is_none();
     let total = state.rows.len();
-    let title = if total > state.viewport() && total > 0 {
+    let title = if total > state.viewport() {
         format!(" Workspaces {}/{} ", fmt::group(state.selected as u64 + 1), fmt::group(total as u64))
     } else {
         " Workspaces ".to_string()
@@ -22,31 +26,72 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         .borders(Borders::ALL)
         .title(title)
         .border_style(if focused { theme::BORDER_FOCUSED } else { theme::BORDER });
+    let width = area.width.saturating_sub(2) as usize;
     let height = area.height.saturating_sub(2) as usize;
     let end = (state.offset + height).min(total);
-    let rows = state.rows[state.offset.min(end)..end]
+    let lines: Vec<Line> = state.rows[state.offset.min(end)..end]
         .iter()
         .enumerate()
         .map(|(i, row)| {
-            let (left, right) = cells(state, *row);
-            let r = TableRow::new(vec![Cell::from(left), Cell::from(right)]);
+            let (prefix, name, name_style, right) = cells(state, *row);
+            let line = layout_row(&prefix, &name, name_style, &right, width);
             if state.offset + i == state.selected {
-                r.style(if focused { theme::SELECTED } else { theme::SELECTED_UNFOCUSED })
+                line.style(if focused { theme::SELECTED } else { theme::SELECTED_UNFOCUSED })
             } else {
-                r
+                line
             }
-        });
-    let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(24)])
-        .column_spacing(1)
-        .block(block);
-    frame.render_widget(table, area);
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// `prefix name … right`, fitted to `width` cells.
+fn layout_row(prefix: &str, name: &str, style: Style, right: &str, width: usize) -> Line<'static> {
+    let pw = prefix.width();
+    let rw = right.width();
+    let room = width.saturating_sub(pw + if rw > 0 { rw + 1 } else { 0 });
+    let name = truncate(name, room);
+    let gap = width.saturating_sub(pw + name.width() + rw);
+    let mut spans = vec![Span::raw(prefix.to_string()), Span::styled(name, style)];
+    if rw > 0 && pw + rw < width {
+        spans.push(Span::raw(" ".repeat(gap)));
+        spans.push(Span::styled(right.to_string(), theme::DIM_FIGURE));
+    } else {
+        spans.push(Span::raw(" ".repeat(gap.saturating_sub(rw))));
+    }
+    Line::from(spans)
+}
+
+fn truncate(s: &str, room: usize) -> String {
+    if s.width() <= room {
+        return s.to_string();
+    }
+    if room == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw + 1 > room {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
 }
 
 fn indent(depth: u16) -> String {
     "  ".repeat(depth as usize)
 }
 
-fn cells(state: &State, row: Row) -> (Line<'static>, Line<'static>) {
+fn files(n: u64) -> String {
+    format!("{} file{}", fmt::group(n), if n == 1 { "" } else { "s" })
+}
+
+fn cells(state: &State, row: Row) -> (String, String, Style, String) {
     let ws = &state.workspaces[row.ws()];
     let partial = fmt::at_least(ws.partial());
     match row {
@@ -58,44 +103,41 @@ fn cells(state: &State, row: Row) -> (Line<'static>, Line<'static>) {
             }
             let root = &ws.tree.folders[0];
             let right = if ws.listing.started {
-                format!("{partial}{} files {}", fmt::group(root.count), fmt::size(root.bytes))
+                format!("{partial}{}  {}", files(root.count), fmt::size(root.bytes))
             } else {
                 String::new()
             };
-            (
-                Line::from(vec![Span::raw(arrow), Span::styled(name, theme::WORKSPACE)]),
-                Line::from(right).right_aligned(),
-            )
+            (arrow.into(), name, theme::WORKSPACE, right)
         }
         Row::Folder { id, .. } => {
             let f = &ws.tree.folders[id as usize];
             let arrow = if ws.open.contains(&id) { "▾ " } else { "▸ " };
             (
-                Line::from(vec![
-                    Span::raw(format!("{}{arrow}", indent(f.depth))),
-                    Span::styled(format!("{}/", for_terminal(&f.name)), theme::FOLDER),
-                ]),
-                Line::from(format!("{partial}{} files {}", fmt::group(f.count), fmt::size(f.bytes)))
-                    .right_aligned(),
+                format!("{}{arrow}", indent(f.depth)),
+                format!("{}/", for_terminal(&f.name)),
+                theme::FOLDER,
+                format!("{partial}{}  {}", files(f.count), fmt::size(f.bytes)),
             )
         }
         Row::File { id, .. } => {
             let f = &ws.tree.files[id as usize];
             let depth = ws.tree.folders[f.folder as usize].depth + 1;
             (
-                Line::from(format!("{}  {}", indent(depth), for_terminal(&f.name))),
-                Line::from(fmt::size(f.size)).right_aligned(),
+                format!("{}  ", indent(depth)),
+                for_terminal(&f.name),
+                Style::new(),
+                fmt::size(f.size),
             )
         }
         Row::Status { .. } => {
-            let text = if let Some(e) = &ws.listing.error {
-                Span::styled(format!("  ✗ {}", for_terminal(e.lines().next().unwrap_or(""))), theme::ERROR)
+            let (text, style) = if let Some(e) = &ws.listing.error {
+                (format!("✗ {}", for_terminal(e.lines().next().unwrap_or(""))), theme::ERROR)
             } else if !ws.listing.complete {
-                Span::styled(format!("  {} loading…", fmt::spinner(state.spinner)), theme::LOADING)
+                (format!("{} loading…", fmt::spinner(state.spinner)), theme::LOADING)
             } else {
-                Span::styled("  (no files)", theme::DIM)
+                ("(no files)".to_string(), theme::DIM)
             };
-            (Line::from(vec![Span::raw("  "), text]), Line::default())
+            ("    ".into(), text, style, String::new())
         }
     }
 }

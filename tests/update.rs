@@ -1,0 +1,318 @@
+//! Pure update tests: messages in, commands and state out. No terminal, no network.
+
+use filedeck::api::FileEntry;
+use filedeck::app::state::{Dialog, Row};
+use filedeck::app::{Command, Event, Msg, State, init, update};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn entry(key: &str, size: u64) -> FileEntry {
+    FileEntry {
+        key: key.into(),
+        name: String::new(),
+        path: String::new(),
+        size,
+        description: None,
+        content_type: Some("text/plain".into()),
+        created_at: Some("2026-11-26T10:00:00Z".into()),
+        sha256: None,
+        etag: None,
+    }
+    .normalise()
+}
+
+fn key(state: &mut State, code: KeyCode) -> Vec<Command> {
+    update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn ch(state: &mut State, c: char) -> Vec<Command> {
+    key(state, KeyCode::Char(c))
+}
+
+fn page(req: u64, keys: &[(&str, u64)], done: bool) -> Msg {
+    Msg::Worker(Event::ListPage {
+        req,
+        files: keys.iter().map(|(k, s)| entry(k, *s)).collect(),
+        done,
+        maybe_incomplete: false,
+    })
+}
+
+fn list_req(cmds: &[Command]) -> u64 {
+    match cmds {
+        [Command::List { req, .. }] => *req,
+        other => panic!("expected one List, got {other:?}"),
+    }
+}
+
+/// A state with ws1 listed: raw/{a,b}.vcf, raw/run1/x.fq, top.txt.
+fn listed() -> State {
+    let mut s = State::new("http://files.example:8080", &["ws1".into()], 80, 24);
+    let req = list_req(&init(&mut s));
+    update(&mut s, page(req, &[("raw/a.vcf", 10), ("raw/b.vcf", 20)], false));
+    update(&mut s, page(req, &[("raw/run1/x.fq", 300), ("top.txt", 1)], true));
+    s
+}
+
+fn selected_label(s: &State) -> String {
+    match s.selected_row().unwrap() {
+        Row::Workspace { ws } => s.workspaces[ws].id.clone(),
+        Row::Folder { ws, id } => s.workspaces[ws].tree.folder_path(id),
+        Row::File { ws, id } => s.workspaces[ws].tree.display_key(id),
+        Row::Status { .. } => "<status>".into(),
+    }
+}
+
+#[test]
+fn starts_by_listing_the_given_workspace() {
+    let mut s = State::new("http://h", &["ws1".into(), "ws2".into()], 80, 24);
+    let cmds = init(&mut s);
+    assert_eq!(cmds, vec![Command::List { req: 1, ws: "ws1".into(), prefix: String::new() }]);
+    assert!(s.workspaces[0].expanded && !s.workspaces[1].expanded);
+    // The first page is on screen at once, counts partial until the last page.
+    update(&mut s, page(1, &[("raw/a.vcf", 10)], false));
+    assert_eq!(s.workspaces[0].tree.file_count(), 1);
+    assert!(s.workspaces[0].partial());
+    update(&mut s, page(1, &[("raw/b.vcf", 10)], true));
+    assert!(!s.workspaces[0].partial());
+}
+
+#[test]
+fn without_workspaces_asks_the_server_then_prompts() {
+    let mut s = State::new("http://h", &[], 80, 24);
+    let cmds = init(&mut s);
+    assert_eq!(cmds, vec![Command::ListWorkspaces { req: 1 }]);
+    let cmds = update(&mut s, Msg::Worker(Event::Workspaces { req: 1, result: Ok(None) }));
+    assert!(cmds.is_empty());
+    assert!(matches!(s.dialog, Some(Dialog::WorkspacePrompt(_))));
+    for c in "ws_x".chars() {
+        ch(&mut s, c);
+    }
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert_eq!(cmds, vec![Command::List { req: 2, ws: "ws_x".into(), prefix: String::new() }]);
+    assert!(s.dialog.is_none());
+}
+
+#[test]
+fn server_workspaces_are_listed_and_the_first_opened() {
+    let mut s = State::new("http://h", &[], 80, 24);
+    init(&mut s);
+    let ws = vec![
+        filedeck::api::Workspace { id: "a".into(), name: Some("Alpha".into()) },
+        filedeck::api::Workspace { id: "b".into(), name: None },
+    ];
+    let cmds = update(&mut s, Msg::Worker(Event::Workspaces { req: 1, result: Ok(Some(ws)) }));
+    assert_eq!(list_req(&cmds), 2);
+    assert_eq!(s.workspaces.len(), 2);
+}
+
+#[test]
+fn navigation_expand_collapse() {
+    let mut s = listed();
+    // Rows: ws1, raw/, top.txt
+    assert_eq!(s.rows.len(), 3);
+    assert_eq!(selected_label(&s), "ws1");
+    ch(&mut s, 'j');
+    assert_eq!(selected_label(&s), "raw/");
+    key(&mut s, KeyCode::Right);
+    // ws1, raw/, run1/, a.vcf, b.vcf, top.txt — folders before files
+    let labels: Vec<_> = (0..s.rows.len())
+        .map(|i| {
+            s.selected = i;
+            selected_label(&s)
+        })
+        .collect();
+    assert_eq!(labels, ["ws1", "raw/", "raw/run1/", "raw/a.vcf", "raw/b.vcf", "top.txt"]);
+    s.selected = 1;
+    // → on an open folder moves into it.
+    key(&mut s, KeyCode::Right);
+    assert_eq!(selected_label(&s), "raw/run1/");
+    // ← on a closed folder goes to its parent; on an open one collapses it.
+    ch(&mut s, 'h');
+    assert_eq!(selected_label(&s), "raw/");
+    ch(&mut s, 'h');
+    assert_eq!(s.rows.len(), 3);
+    ch(&mut s, 'G');
+    assert_eq!(selected_label(&s), "top.txt");
+    ch(&mut s, 'g');
+    assert_eq!(selected_label(&s), "ws1");
+    ch(&mut s, 'k');
+    assert_eq!(s.selected, 0, "clamped at the top");
+    key(&mut s, KeyCode::Left);
+    assert_eq!(s.rows.len(), 1, "workspace collapsed");
+}
+
+#[test]
+fn paging_scrolls_the_viewport() {
+    let mut s = State::new("http://h", &["ws1".into()], 80, 24);
+    let req = list_req(&init(&mut s));
+    let files: Vec<(String, u64)> = (0..500).map(|i| (format!("f{i:04}"), 1)).collect();
+    let refs: Vec<(&str, u64)> = files.iter().map(|(k, s)| (k.as_str(), *s)).collect();
+    update(&mut s, page(req, &refs, true));
+    let vp = s.viewport();
+    assert_eq!(vp, 20);
+    key(&mut s, KeyCode::PageDown);
+    assert_eq!(s.selected, vp - 1);
+    key(&mut s, KeyCode::PageDown);
+    assert!(s.selected >= s.offset && s.selected < s.offset + vp);
+    key(&mut s, KeyCode::End);
+    assert_eq!(s.selected, 500);
+    assert_eq!(s.offset, 501 - vp);
+    // Resizing keeps the selection visible.
+    update(&mut s, Msg::Resize(80, 10));
+    assert!(s.selected < s.offset + s.viewport());
+}
+
+#[test]
+fn stale_results_are_dropped() {
+    let mut s = listed();
+    s.selected = 0;
+    // Refresh the workspace: a new listing; pages of the old one must be ignored.
+    let new_req = list_req(&ch(&mut s, 'r'));
+    assert_ne!(new_req, 1);
+    update(&mut s, page(1, &[("stale/old.txt", 5)], true));
+    assert_eq!(s.workspaces[0].tree.file_count(), 0, "the old listing's page was dropped");
+    update(&mut s, page(new_req, &[("fresh.txt", 5)], true));
+    assert_eq!(s.workspaces[0].tree.file_count(), 1);
+    // A failure of a superseded request is dropped too: no error shown.
+    update(&mut s, Msg::Worker(Event::ListFailed { req: 1, error: "boom".into() }));
+    assert!(s.last_error.is_none());
+}
+
+#[test]
+fn folder_refresh_replaces_only_that_folder() {
+    let mut s = listed();
+    ch(&mut s, 'j'); // raw/
+    let cmds = ch(&mut s, 'r');
+    let req = match &cmds[..] {
+        [Command::List { req, prefix, .. }] => {
+            assert_eq!(prefix, "raw/");
+            *req
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(s.workspaces[0].partial());
+    update(&mut s, page(req, &[("raw/c.vcf", 7)], true));
+    let t = &s.workspaces[0].tree;
+    assert_eq!(t.file_count(), 2, "raw/ now holds only c.vcf; top.txt kept");
+    assert_eq!(t.folders[t.folder_by_path("raw/").unwrap() as usize].bytes, 7);
+    assert!(!s.workspaces[0].partial());
+}
+
+#[test]
+fn delete_flow_confirm_and_cancel() {
+    let mut s = listed();
+    ch(&mut s, 'j'); // raw/
+    // Cancel with n: nothing sent.
+    assert!(ch(&mut s, 'x').is_empty());
+    match &s.dialog {
+        Some(Dialog::ConfirmDelete(c)) => {
+            assert_eq!(c.files.len(), 3);
+            assert_eq!(c.bytes, 330);
+            assert!(c.label.contains("raw/"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(ch(&mut s, 'n').is_empty());
+    assert!(s.dialog.is_none());
+    // Esc cancels too.
+    key(&mut s, KeyCode::Delete);
+    assert!(key(&mut s, KeyCode::Esc).is_empty());
+    // Confirm with y: one Delete with every key under the folder.
+    ch(&mut s, 'x');
+    let cmds = ch(&mut s, 'y');
+    let (req, keys) = match &cmds[..] {
+        [Command::Delete { req, ws, keys }] => {
+            assert_eq!(ws, "ws1");
+            (*req, keys.clone())
+        }
+        other => panic!("{other:?}"),
+    };
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["raw/a.vcf", "raw/b.vcf", "raw/run1/x.fq"]);
+    update(&mut s, Msg::Worker(Event::Deleted { req, results: vec![Ok(()); 3] }));
+    assert_eq!(s.workspaces[0].tree.file_count(), 1);
+    assert_eq!(s.rows.len(), 2, "raw/ is gone: ws1, top.txt");
+    assert!(s.last_error.is_none());
+}
+
+#[test]
+fn delete_reports_partial_failure_per_file() {
+    let mut s = listed();
+    ch(&mut s, 'j');
+    ch(&mut s, 'x');
+    let cmds = key(&mut s, KeyCode::Enter);
+    let Command::Delete { req, keys, .. } = &cmds[0] else { panic!() };
+    let results: Vec<_> = keys
+        .iter()
+        .map(|k| if k.ends_with("b.vcf") { Err("access denied (403): nope".to_string()) } else { Ok(()) })
+        .collect();
+    update(&mut s, Msg::Worker(Event::Deleted { req: *req, results }));
+    let t = &s.workspaces[0].tree;
+    assert_eq!(t.file_count(), 2, "b.vcf and top.txt remain");
+    let err = s.last_error.clone().unwrap();
+    assert!(err.contains("Deleted 2 of 3 files; 1 failed"), "{err}");
+    assert!(err.contains("raw/b.vcf: access denied"), "{err}");
+    assert!(s.notice.is_some());
+    // The app keeps running; any key dismisses the notification.
+    ch(&mut s, 'j');
+    assert!(s.notice.is_none());
+}
+
+#[test]
+fn folder_delete_refused_while_listing_or_incomplete() {
+    let mut s = State::new("http://h", &["ws1".into()], 80, 24);
+    let req = list_req(&init(&mut s));
+    update(&mut s, page(req, &[("raw/a.vcf", 10)], false));
+    ch(&mut s, 'j');
+    assert!(ch(&mut s, 'x').is_empty());
+    assert!(s.dialog.is_none());
+    assert!(s.last_error.as_deref().unwrap().contains("still being listed"));
+    // A full page without a cursor: maybe incomplete, folder actions refused.
+    update(
+        &mut s,
+        Msg::Worker(Event::ListPage { req, files: vec![entry("raw/b.vcf", 1)], done: true, maybe_incomplete: true }),
+    );
+    assert!(ch(&mut s, 'x').is_empty());
+    assert!(s.last_error.as_deref().unwrap().contains("may be incomplete"));
+    // A single file can still be deleted.
+    key(&mut s, KeyCode::Right);
+    ch(&mut s, 'j');
+    ch(&mut s, 'x');
+    assert!(matches!(s.dialog, Some(Dialog::ConfirmDelete(_))));
+}
+
+#[test]
+fn listing_error_is_a_notification_and_the_app_keeps_running() {
+    let mut s = State::new("http://h", &["ws1".into()], 80, 24);
+    let req = list_req(&init(&mut s));
+    update(&mut s, Msg::Worker(Event::ListFailed { req, error: "server error 500: boom".into() }));
+    assert!(s.last_error.as_deref().unwrap().contains("boom"));
+    assert!(!s.quit);
+    // r retries the listing.
+    let cmds = ch(&mut s, 'r');
+    assert!(matches!(cmds[..], [Command::List { .. }]));
+}
+
+#[test]
+fn help_quit_and_ctrl_c() {
+    let mut s = listed();
+    ch(&mut s, '?');
+    assert!(matches!(s.dialog, Some(Dialog::Help)));
+    ch(&mut s, 'q');
+    assert!(s.dialog.is_none() && !s.quit, "q closes help first");
+    ch(&mut s, 'q');
+    assert!(s.quit);
+    let mut s = listed();
+    update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+    assert!(s.quit);
+}
+
+#[test]
+fn idle_ticks_do_not_redraw() {
+    let mut s = listed();
+    s.dirty = false;
+    update(&mut s, Msg::Tick);
+    assert!(!s.dirty, "nothing animates: no redraw");
+    assert!(!s.animating());
+}
