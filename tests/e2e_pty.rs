@@ -1,0 +1,214 @@
+//! End to end: the real binary in a pty (portable-pty + vt100) against a server with
+//! known files. Every wait is on a screen condition with a deadline, never a bare sleep.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use filedeck::api::{ApiKey, Client, ClientConfig};
+use filedeck::server::{self, ServerConfig};
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+const BIN: &str = env!("CARGO_BIN_EXE_filedeck");
+const KEY: &str = "e2e-key";
+
+pub struct Pty {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Pty {
+    pub fn spawn(args: &[&str], env: &[(&str, &str)], cols: u16, rows: u16) -> Pty {
+        let pair = native_pty_system()
+            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(std::num::NonZero::new(rows).unwrap(), std::num::NonZero::new(cols).unwrap(), 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (p, r) = (parser.clone(), raw.clone());
+        std::thread::spawn(move || {
+            let _keep_master = pair.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+                r.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Pty { parser, raw, writer, child }
+    }
+
+    pub fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Wait until `cond` holds for the screen, or fail with the screen shown.
+    pub fn wait_for(&self, what: &str, cond: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = self.screen();
+            if cond(&s) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    pub fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "did not exit; screen:\n{}", self.screen());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn raw(&self) -> Vec<u8> {
+        self.raw.lock().unwrap().clone()
+    }
+
+    pub fn alternate_screen(&self) -> bool {
+        self.parser.lock().unwrap().screen().alternate_screen()
+    }
+
+    pub fn cursor_hidden(&self) -> bool {
+        self.parser.lock().unwrap().screen().hide_cursor()
+    }
+}
+
+fn contains_seq(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browse_open_delete_quit() {
+    let data = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
+    config.keys.push(server::ApiKey { token: KEY.into(), scopes: vec!["files".into()], workspaces: vec!["*".into()] });
+    let srv = server::bind(config).await.unwrap();
+    server::put_many(
+        &srv,
+        "ws1",
+        vec![
+            ("raw/alpha.vcf".into(), b"##fileformat=VCFv4.2\n".to_vec()),
+            ("raw/beta.vcf".into(), vec![b'b'; 2048]),
+            ("notes.txt".into(), b"hello".to_vec()),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    let url = srv.base_url();
+    let state_dir = state.path().to_str().unwrap().to_string();
+    let mut pty = tokio::task::spawn_blocking(move || {
+        Pty::spawn(
+            &["--workspace", "ws1"],
+            &[("FILEDECK_ENDPOINT", &url), ("FILEDECK_API_KEY", KEY), ("XDG_STATE_HOME", &state_dir)],
+            100,
+            30,
+        )
+    })
+    .await
+    .unwrap();
+    let client = Client::new(ClientConfig::new(&srv.base_url(), ApiKey::new(KEY)).unwrap()).unwrap();
+    let pty = tokio::task::spawn_blocking(move || {
+        pty.wait_for("the listing", |s| s.contains("raw/") && s.contains("notes.txt") && s.contains("3 files"));
+        assert!(pty.alternate_screen(), "the TUI runs on the alternate screen");
+        pty.send("j"); // raw/
+        pty.wait_for("raw/ selected", |s| s.contains("Folder    raw/"));
+        pty.send("l"); // open it
+        pty.wait_for("raw/ opened", |s| s.contains("alpha.vcf") && s.contains("beta.vcf"));
+        pty.send("j"); // alpha.vcf
+        pty.wait_for("alpha.vcf details", |s| s.contains("Path      raw/alpha.vcf"));
+        pty.send("x");
+        pty.wait_for("the confirm dialog", |s| s.contains("Delete raw/alpha.vcf?") && s.contains("1 file, 21 B"));
+        pty.send("y");
+        pty.wait_for("the deletion", |s| s.contains("Deleted 1 file.") && !s.contains("alpha.vcf"));
+        pty
+    })
+    .await
+    .unwrap();
+    // Gone on the server, the others kept.
+    let left: Vec<_> = client.list_all("ws1", "").await.unwrap().files.into_iter().map(|f| f.key).collect();
+    assert_eq!(left, ["notes.txt", "raw/beta.vcf"]);
+    let mut pty = pty;
+    tokio::task::spawn_blocking(move || {
+        pty.send("q");
+        let status = pty.wait_exit();
+        assert!(status.success(), "{status:?}");
+        // Give the reader thread the last bytes: wait on the terminal state itself.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while (pty.alternate_screen() || pty.cursor_hidden()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!pty.alternate_screen(), "left the alternate screen");
+        assert!(!pty.cursor_hidden(), "the cursor is shown again");
+        let raw = pty.raw();
+        assert!(contains_seq(&raw, b"\x1b[?1049l"), "leave-alternate-screen sequence sent");
+        assert!(contains_seq(&raw, b"\x1b[?25h"), "show-cursor sequence sent");
+    })
+    .await
+    .unwrap();
+    srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_restores_the_terminal() {
+    let data = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
+    config.keys.push(server::ApiKey { token: KEY.into(), scopes: vec!["files".into()], workspaces: vec!["*".into()] });
+    let srv = server::bind(config).await.unwrap();
+    let url = srv.base_url();
+    let state_dir = state.path().to_str().unwrap().to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut pty = Pty::spawn(
+            &["--workspace", "ws1"],
+            &[("FILEDECK_ENDPOINT", &url), ("FILEDECK_API_KEY", KEY), ("XDG_STATE_HOME", &state_dir)],
+            80,
+            24,
+        );
+        pty.wait_for("the first frame", |s| s.contains("Workspaces") && s.contains("ws1"));
+        let pid = pty.child.process_id().unwrap();
+        std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+        pty.wait_exit();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while (pty.alternate_screen() || pty.cursor_hidden()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!pty.alternate_screen() && !pty.cursor_hidden(), "terminal restored after SIGTERM");
+    })
+    .await
+    .unwrap();
+    srv.shutdown().await;
+}
+
+#[test]
+fn no_endpoint_is_a_usage_error_naming_the_way_out() {
+    let o = std::process::Command::new(BIN).env_remove("FILEDECK_ENDPOINT").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--endpoint") && e.contains("--demo"), "{e}");
+}
