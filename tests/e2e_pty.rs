@@ -212,3 +212,17 @@ fn no_endpoint_is_a_usage_error_naming_the_way_out() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("--endpoint") && e.contains("--demo"), "{e}");
 }
+
+#[test]
+fn demo_opens_on_seeded_data() {
+    let state = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(&["--demo"], &[("XDG_STATE_HOME", state.path().to_str().unwrap())], 100, 30);
+    pty.wait_for("the demo workspaces", |s| {
+        s.contains("ws_genomics") && s.contains("ws_lab") && s.contains("runs/") && s.contains("1,000 files")
+    });
+    pty.send("G");
+    pty.send("l");
+    pty.wait_for("ws_lab opened", |s| s.contains("résultats/") && s.contains("protocols/"));
+    pty.send("q");
+    assert!(pty.wait_exit().success());
+}

@@ -1,7 +1,8 @@
 //! `filedeck --demo`: the reference server in-process over a fresh temporary data dir,
-//! seeded from `assets/demo/` plus a generated folder of 1,000 files.
+//! seeded from `assets/demo/` (embedded at build time) plus a generated folder of
+//! 1,000 files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::Failure;
 use crate::api::{ApiKey, Client, ClientConfig};
@@ -10,11 +11,7 @@ use crate::server::{self, RunningServer, ServerConfig};
 /// The demo server's key: not a secret, it guards a throwaway local server.
 pub const DEMO_KEY: &str = "demo";
 
-fn assets_dir() -> PathBuf {
-    std::env::var_os("FILEDECK_DEMO_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo"))
-}
+include!(concat!(env!("OUT_DIR"), "/demo_assets.rs"));
 
 /// Start the demo server (127.0.0.1, a free port) and seed it.
 pub async fn start(data: &Path) -> Result<RunningServer, Failure> {
@@ -27,62 +24,27 @@ pub async fn start(data: &Path) -> Result<RunningServer, Failure> {
     let running = server::bind(config)
         .await
         .map_err(|e| Failure::Failed(format!("cannot start the demo server: {e}")))?;
-    seed(&running, &assets_dir()).await?;
+    seed(&running).await?;
     Ok(running)
 }
 
-async fn seed(running: &RunningServer, assets: &Path) -> Result<(), Failure> {
-    let assets = assets.to_path_buf();
-    let workspaces = tokio::task::spawn_blocking(move || read_assets(&assets))
-        .await
-        .map_err(|e| Failure::Failed(format!("reading the demo assets failed: {e}")))??;
+/// Seed every workspace of the embedded assets (`<workspace>/<key>`).
+async fn seed(running: &RunningServer) -> Result<(), Failure> {
+    let mut workspaces: Vec<(&str, Vec<(String, Vec<u8>)>)> = Vec::new();
+    for (path, bytes) in DEMO_ASSETS {
+        let Some((ws, key)) = path.split_once('/') else { continue };
+        match workspaces.iter_mut().find(|(w, _)| *w == ws) {
+            Some((_, files)) => files.push((key.to_string(), bytes.to_vec())),
+            None => workspaces.push((ws, vec![(key.to_string(), bytes.to_vec())])),
+        }
+    }
     for (ws, mut files) in workspaces {
         if ws == "ws_genomics" {
             files.extend(generated());
         }
-        server::put_many(running, &ws, files, None)
+        server::put_many(running, ws, files, None)
             .await
             .map_err(|e| Failure::Failed(format!("seeding the demo data failed: {e}")))?;
-    }
-    Ok(())
-}
-
-/// `assets/demo/<workspace>/<key…>` → per workspace, (key, bytes).
-fn read_assets(root: &Path) -> Result<Vec<(String, Vec<(String, Vec<u8>)>)>, Failure> {
-    let fail = |e: std::io::Error| {
-        Failure::Failed(format!(
-            "cannot read the demo assets in {}: {e}",
-            root.display()
-        ))
-    };
-    let mut out = Vec::new();
-    let mut dirs: Vec<_> = std::fs::read_dir(root)
-        .map_err(fail)?
-        .filter_map(Result::ok)
-        .collect();
-    dirs.sort_by_key(|d| d.file_name());
-    for d in dirs {
-        if !d.path().is_dir() {
-            continue;
-        }
-        let ws = d.file_name().to_string_lossy().into_owned();
-        let mut files = Vec::new();
-        collect(&d.path(), "", &mut files).map_err(fail)?;
-        out.push((ws, files));
-    }
-    Ok(out)
-}
-
-fn collect(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        let path = e.path();
-        if path.is_dir() {
-            collect(&path, &format!("{prefix}{name}/"), out)?;
-        } else {
-            out.push((format!("{prefix}{name}"), std::fs::read(&path)?));
-        }
     }
     Ok(())
 }

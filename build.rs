@@ -1,0 +1,35 @@
+//! Embeds `assets/demo/` in the binary, so `filedeck --demo` works wherever it is run.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("read assets/demo")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(root, &p, out);
+        } else {
+            let rel = p.strip_prefix(root).expect("prefix").to_string_lossy().replace('\\', "/");
+            out.push((rel, p.canonicalize().expect("canonical").display().to_string()));
+        }
+    }
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+    println!("cargo:rerun-if-changed=assets/demo");
+    let mut files = Vec::new();
+    walk(&root, &root, &mut files);
+    let mut code = String::from("/// (workspace/key, bytes) of every demo asset.\npub const DEMO_ASSETS: &[(&str, &[u8])] = &[\n");
+    for (rel, abs) in &files {
+        println!("cargo:rerun-if-changed={abs}");
+        let _ = writeln!(code, "    ({rel:?}, include_bytes!({abs:?})),");
+    }
+    code.push_str("];\n");
+    let out = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("demo_assets.rs");
+    std::fs::write(out, code).expect("write demo_assets.rs");
+}
