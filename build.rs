@@ -13,8 +13,15 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
         if p.is_dir() {
             walk(root, &p, out);
         } else {
-            let rel = p.strip_prefix(root).expect("prefix").to_string_lossy().replace('\\', "/");
-            out.push((rel, p.canonicalize().expect("canonical").display().to_string()));
+            let rel = p
+                .strip_prefix(root)
+                .expect("prefix")
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((
+                rel,
+                p.canonicalize().expect("canonical").display().to_string(),
+            ));
         }
     }
 }
@@ -24,7 +31,9 @@ fn main() {
     println!("cargo:rerun-if-changed=assets/demo");
     let mut files = Vec::new();
     walk(&root, &root, &mut files);
-    let mut code = String::from("/// (workspace/key, bytes) of every demo asset.\npub const DEMO_ASSETS: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// (workspace/key, bytes) of every demo asset.\npub const DEMO_ASSETS: &[(&str, &[u8])] = &[\n",
+    );
     for (rel, abs) in &files {
         println!("cargo:rerun-if-changed={abs}");
         let _ = writeln!(code, "    ({rel:?}, include_bytes!({abs:?})),");

@@ -27,15 +27,25 @@ type Term = Terminal<CrosstermBackend<Stdout>>;
 
 fn enter() -> Result<Term> {
     enable_raw_mode().wrap_err("cannot put the terminal in raw mode")?;
-    execute!(stdout(), EnterAlternateScreen, EnableBracketedPaste, cursor::Hide)
-        .wrap_err("cannot set up the terminal")?;
+    execute!(
+        stdout(),
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        cursor::Hide
+    )
+    .wrap_err("cannot set up the terminal")?;
     Terminal::new(CrosstermBackend::new(stdout())).wrap_err("cannot start drawing")
 }
 
 /// Put the terminal back as we found it. Safe to call more than once.
 pub fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(stdout(), DisableBracketedPaste, LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(
+        stdout(),
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
     let _ = stdout().flush();
 }
 
@@ -57,7 +67,12 @@ pub async fn run(client: Client, endpoint: &str, workspaces: Vec<String>) -> Res
     result
 }
 
-async fn run_loop(terminal: &mut Term, client: Client, endpoint: &str, workspaces: Vec<String>) -> Result<()> {
+async fn run_loop(
+    terminal: &mut Term,
+    client: Client,
+    endpoint: &str,
+    workspaces: Vec<String>,
+) -> Result<()> {
     let size = terminal.size()?;
     let mut state = State::new(endpoint, &workspaces, size.width, size.height);
     // The first frame goes out before anything else happens.
@@ -126,7 +141,12 @@ fn suspend(terminal: &mut Term) -> Result<()> {
         libc::raise(libc::SIGTSTP);
     }
     enable_raw_mode()?;
-    execute!(stdout(), EnterAlternateScreen, EnableBracketedPaste, cursor::Hide)?;
+    execute!(
+        stdout(),
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        cursor::Hide
+    )?;
     terminal.clear()?;
     Ok(())
 }

@@ -78,13 +78,21 @@ async fn upload(c: &Client, local: &Path, folder: &str) -> Result<FileEntry, Api
         name: None,
         description: Some("from the test"),
     };
-    c.upload(&req, &Progress::new(), &CancellationToken::new()).await
+    c.upload(&req, &Progress::new(), &CancellationToken::new())
+        .await
 }
 
 async fn download_to(c: &Client, entry: &FileEntry, dir: &Path) -> Result<Vec<u8>, ApiError> {
     let target = dir.join(&entry.name);
-    c.download(WS, entry, dir, &target, &Progress::new(), &CancellationToken::new())
-        .await?;
+    c.download(
+        WS,
+        entry,
+        dir,
+        &target,
+        &Progress::new(),
+        &CancellationToken::new(),
+    )
+    .await?;
     Ok(std::fs::read(target).unwrap())
 }
 
@@ -95,9 +103,15 @@ async fn round_trips_by_sha256() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty.txt", vec![]),
         ("one.bin", vec![0x42]),
-        ("ten-mib.bin", (0..10 * 1024 * 1024).map(|i| (i % 251) as u8).collect()),
+        (
+            "ten-mib.bin",
+            (0..10 * 1024 * 1024).map(|i| (i % 251) as u8).collect(),
+        ),
         ("random.bin", random_bytes(1024 * 1024 + 17)),
-        ("naïve name with spaces.vcf", b"##fileformat=VCFv4.2\n".to_vec()),
+        (
+            "naïve name with spaces.vcf",
+            b"##fileformat=VCFv4.2\n".to_vec(),
+        ),
     ];
     let out = tempfile::tempdir().unwrap();
     for (name, bytes) in &cases {
@@ -145,7 +159,10 @@ async fn large_flow_with_lowered_threshold() {
     let listed = c.list_all(WS, "bam/").await.unwrap();
     assert_eq!(listed.files.len(), 1);
     let out = tempfile::tempdir().unwrap();
-    assert_eq!(sha(&download_to(&c, &entry, out.path()).await.unwrap()), sha(&bytes));
+    assert_eq!(
+        sha(&download_to(&c, &entry, out.path()).await.unwrap()),
+        sha(&bytes)
+    );
 }
 
 #[tokio::test]
@@ -168,7 +185,9 @@ async fn paginates_2500_files() {
     let files: Vec<(String, Vec<u8>)> = (0..2500)
         .map(|i| (format!("many/f{i:05}.txt"), format!("{i}").into_bytes()))
         .collect();
-    server::put_many(&env.server, WS, files, None).await.unwrap();
+    server::put_many(&env.server, WS, files, None)
+        .await
+        .unwrap();
     let c = client_with(&env, |cfg| cfg.list_limit = 1000);
     let first = c.list_page(WS, "many/", None).await.unwrap();
     assert_eq!(first.files.len(), 1000);
@@ -215,12 +234,23 @@ async fn resumes_a_partial_download_with_range() {
     fake_partial(&c, &entry, &target, &bytes[..have]).await;
     let sent_before = env.server.stats().bytes_sent.load(Ordering::Relaxed);
     let outcome = c
-        .download(WS, &entry, out.path(), &target, &Progress::new(), &CancellationToken::new())
+        .download(
+            WS,
+            &entry,
+            out.path(),
+            &target,
+            &Progress::new(),
+            &CancellationToken::new(),
+        )
         .await
         .unwrap();
     let sent = env.server.stats().bytes_sent.load(Ordering::Relaxed) - sent_before;
     assert_eq!(outcome.resumed_from, have as u64);
-    assert_eq!(sent, (bytes.len() - have) as u64, "only the missing bytes were sent");
+    assert_eq!(
+        sent,
+        (bytes.len() - have) as u64,
+        "only the missing bytes were sent"
+    );
     assert!(sent < bytes.len() as u64);
     assert_eq!(sha(&std::fs::read(&target).unwrap()), sha(&bytes));
     let (part, meta) = partial_paths(&target);
@@ -243,13 +273,27 @@ async fn a_file_replaced_between_halves_is_downloaded_whole() {
     let e2 = upload(&c, &local, "").await.unwrap();
     let sent_before = env.server.stats().bytes_sent.load(Ordering::Relaxed);
     let outcome = c
-        .download(WS, &e2, out.path(), &target, &Progress::new(), &CancellationToken::new())
+        .download(
+            WS,
+            &e2,
+            out.path(),
+            &target,
+            &Progress::new(),
+            &CancellationToken::new(),
+        )
         .await
         .unwrap();
     let sent = env.server.stats().bytes_sent.load(Ordering::Relaxed) - sent_before;
-    assert_eq!(outcome.resumed_from, 0, "If-Range no longer matched: whole file");
+    assert_eq!(
+        outcome.resumed_from, 0,
+        "If-Range no longer matched: whole file"
+    );
     assert_eq!(sent, v2.len() as u64);
-    assert_eq!(sha(&std::fs::read(&target).unwrap()), sha(&v2), "not spliced");
+    assert_eq!(
+        sha(&std::fs::read(&target).unwrap()),
+        sha(&v2),
+        "not spliced"
+    );
 }
 
 #[tokio::test]
@@ -263,7 +307,11 @@ async fn a_stale_listing_fails_verification_and_leaves_no_file() {
     let out = tempfile::tempdir().unwrap();
     let err = download_to(&c, &entry, out.path()).await.unwrap_err();
     assert!(matches!(err, ApiError::Integrity(_)), "{err:?}");
-    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "no final or partial file");
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "no final or partial file"
+    );
 }
 
 #[tokio::test]
@@ -275,18 +323,31 @@ async fn delete_workspaces_and_errors() {
     let entry = upload(&c, &local, "refs").await.unwrap();
     assert_eq!(entry.display_key(), "refs/x.bed");
     let ws = c.workspaces().await.unwrap().unwrap();
-    assert_eq!(ws.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(), vec![WS]);
+    assert_eq!(
+        ws.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(),
+        vec![WS]
+    );
     c.delete(WS, &entry.key).await.unwrap();
     assert!(c.list_all(WS, "").await.unwrap().files.is_empty());
-    assert!(matches!(c.delete(WS, &entry.key).await, Err(ApiError::NotFound(_))));
-    assert!(matches!(c.download_url(WS, "nope").await, Err(ApiError::NotFound(_))));
+    assert!(matches!(
+        c.delete(WS, &entry.key).await,
+        Err(ApiError::NotFound(_))
+    ));
+    assert!(matches!(
+        c.download_url(WS, "nope").await,
+        Err(ApiError::NotFound(_))
+    ));
     // An empty workspace the key may use lists as empty.
     assert!(c.list_all("ws_other", "").await.unwrap().files.is_empty());
 
-    let bad = Client::new(ClientConfig::new(&env.server.base_url(), ApiKey::new("wrong")).unwrap()).unwrap();
+    let bad = Client::new(ClientConfig::new(&env.server.base_url(), ApiKey::new("wrong")).unwrap())
+        .unwrap();
     let err = bad.list_all(WS, "").await.unwrap_err();
     assert!(matches!(err, ApiError::Unauthorized), "{err:?}");
-    assert!(!err.to_string().contains("wrong"), "the key never appears in an error");
+    assert!(
+        !err.to_string().contains("wrong"),
+        "the key never appears in an error"
+    );
 
     // An invalid key is a clear refusal, not a retry loop.
     let local = write(env.local.path(), "y.txt", b"y");
@@ -297,7 +358,10 @@ async fn delete_workspaces_and_errors() {
         name: None,
         description: None,
     };
-    let err = c.upload(&req, &Progress::new(), &CancellationToken::new()).await.unwrap_err();
+    let err = c
+        .upload(&req, &Progress::new(), &CancellationToken::new())
+        .await
+        .unwrap_err();
     assert!(matches!(err, ApiError::InvalidRequest(_)), "{err:?}");
 }
 

@@ -22,7 +22,12 @@ pub struct Pty {
 impl Pty {
     pub fn spawn(args: &[&str], env: &[(&str, &str)], cols: u16, rows: u16) -> Pty {
         let pair = native_pty_system()
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
             .unwrap();
         let mut cmd = CommandBuilder::new(BIN);
         cmd.args(args);
@@ -34,7 +39,11 @@ impl Pty {
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
         let writer = pair.master.take_writer().unwrap();
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(std::num::NonZero::new(rows).unwrap(), std::num::NonZero::new(cols).unwrap(), 0)));
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZero::new(rows).unwrap(),
+            std::num::NonZero::new(cols).unwrap(),
+            0,
+        )));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let (p, r) = (parser.clone(), raw.clone());
         std::thread::spawn(move || {
@@ -48,7 +57,12 @@ impl Pty {
                 r.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
-        Pty { parser, raw, writer, child }
+        Pty {
+            parser,
+            raw,
+            writer,
+            child,
+        }
     }
 
     pub fn screen(&self) -> String {
@@ -63,7 +77,10 @@ impl Pty {
             if cond(&s) {
                 return;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{s}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{s}"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -79,7 +96,11 @@ impl Pty {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "did not exit; screen:\n{}", self.screen());
+            assert!(
+                Instant::now() < deadline,
+                "did not exit; screen:\n{}",
+                self.screen()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -106,7 +127,11 @@ async fn browse_open_delete_quit() {
     let data = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
-    config.keys.push(server::ApiKey { token: KEY.into(), scopes: vec!["files".into()], workspaces: vec!["*".into()] });
+    config.keys.push(server::ApiKey {
+        token: KEY.into(),
+        scopes: vec!["files".into()],
+        workspaces: vec!["*".into()],
+    });
     let srv = server::bind(config).await.unwrap();
     server::put_many(
         &srv,
@@ -125,33 +150,58 @@ async fn browse_open_delete_quit() {
     let mut pty = tokio::task::spawn_blocking(move || {
         Pty::spawn(
             &["--workspace", "ws1"],
-            &[("FILEDECK_ENDPOINT", &url), ("FILEDECK_API_KEY", KEY), ("XDG_STATE_HOME", &state_dir)],
+            &[
+                ("FILEDECK_ENDPOINT", &url),
+                ("FILEDECK_API_KEY", KEY),
+                ("XDG_STATE_HOME", &state_dir),
+            ],
             100,
             30,
         )
     })
     .await
     .unwrap();
-    let client = Client::new(ClientConfig::new(&srv.base_url(), ApiKey::new(KEY)).unwrap()).unwrap();
+    let client =
+        Client::new(ClientConfig::new(&srv.base_url(), ApiKey::new(KEY)).unwrap()).unwrap();
     let pty = tokio::task::spawn_blocking(move || {
-        pty.wait_for("the listing", |s| s.contains("raw/") && s.contains("notes.txt") && s.contains("3 files"));
-        assert!(pty.alternate_screen(), "the TUI runs on the alternate screen");
+        pty.wait_for("the listing", |s| {
+            s.contains("raw/") && s.contains("notes.txt") && s.contains("3 files")
+        });
+        assert!(
+            pty.alternate_screen(),
+            "the TUI runs on the alternate screen"
+        );
         pty.send("j"); // raw/
         pty.wait_for("raw/ selected", |s| s.contains("Folder    raw/"));
         pty.send("l"); // open it
-        pty.wait_for("raw/ opened", |s| s.contains("alpha.vcf") && s.contains("beta.vcf"));
+        pty.wait_for("raw/ opened", |s| {
+            s.contains("alpha.vcf") && s.contains("beta.vcf")
+        });
         pty.send("j"); // alpha.vcf
-        pty.wait_for("alpha.vcf details", |s| s.contains("Path      raw/alpha.vcf"));
+        pty.wait_for("alpha.vcf details", |s| {
+            s.contains("Path      raw/alpha.vcf")
+        });
         pty.send("x");
-        pty.wait_for("the confirm dialog", |s| s.contains("Delete raw/alpha.vcf?") && s.contains("1 file, 21 B"));
+        pty.wait_for("the confirm dialog", |s| {
+            s.contains("Delete raw/alpha.vcf?") && s.contains("1 file, 21 B")
+        });
         pty.send("y");
-        pty.wait_for("the deletion", |s| s.contains("Deleted 1 file.") && !s.contains("alpha.vcf"));
+        pty.wait_for("the deletion", |s| {
+            s.contains("Deleted 1 file.") && !s.contains("alpha.vcf")
+        });
         pty
     })
     .await
     .unwrap();
     // Gone on the server, the others kept.
-    let left: Vec<_> = client.list_all("ws1", "").await.unwrap().files.into_iter().map(|f| f.key).collect();
+    let left: Vec<_> = client
+        .list_all("ws1", "")
+        .await
+        .unwrap()
+        .files
+        .into_iter()
+        .map(|f| f.key)
+        .collect();
     assert_eq!(left, ["notes.txt", "raw/beta.vcf"]);
     let mut pty = pty;
     tokio::task::spawn_blocking(move || {
@@ -166,8 +216,14 @@ async fn browse_open_delete_quit() {
         assert!(!pty.alternate_screen(), "left the alternate screen");
         assert!(!pty.cursor_hidden(), "the cursor is shown again");
         let raw = pty.raw();
-        assert!(contains_seq(&raw, b"\x1b[?1049l"), "leave-alternate-screen sequence sent");
-        assert!(contains_seq(&raw, b"\x1b[?25h"), "show-cursor sequence sent");
+        assert!(
+            contains_seq(&raw, b"\x1b[?1049l"),
+            "leave-alternate-screen sequence sent"
+        );
+        assert!(
+            contains_seq(&raw, b"\x1b[?25h"),
+            "show-cursor sequence sent"
+        );
     })
     .await
     .unwrap();
@@ -179,26 +235,42 @@ async fn sigterm_restores_the_terminal() {
     let data = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
-    config.keys.push(server::ApiKey { token: KEY.into(), scopes: vec!["files".into()], workspaces: vec!["*".into()] });
+    config.keys.push(server::ApiKey {
+        token: KEY.into(),
+        scopes: vec!["files".into()],
+        workspaces: vec!["*".into()],
+    });
     let srv = server::bind(config).await.unwrap();
     let url = srv.base_url();
     let state_dir = state.path().to_str().unwrap().to_string();
     tokio::task::spawn_blocking(move || {
         let mut pty = Pty::spawn(
             &["--workspace", "ws1"],
-            &[("FILEDECK_ENDPOINT", &url), ("FILEDECK_API_KEY", KEY), ("XDG_STATE_HOME", &state_dir)],
+            &[
+                ("FILEDECK_ENDPOINT", &url),
+                ("FILEDECK_API_KEY", KEY),
+                ("XDG_STATE_HOME", &state_dir),
+            ],
             80,
             24,
         );
-        pty.wait_for("the first frame", |s| s.contains("Workspaces") && s.contains("ws1"));
+        pty.wait_for("the first frame", |s| {
+            s.contains("Workspaces") && s.contains("ws1")
+        });
         let pid = pty.child.process_id().unwrap();
-        std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
         pty.wait_exit();
         let deadline = Instant::now() + Duration::from_secs(5);
         while (pty.alternate_screen() || pty.cursor_hidden()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert!(!pty.alternate_screen() && !pty.cursor_hidden(), "terminal restored after SIGTERM");
+        assert!(
+            !pty.alternate_screen() && !pty.cursor_hidden(),
+            "terminal restored after SIGTERM"
+        );
     })
     .await
     .unwrap();
@@ -207,7 +279,10 @@ async fn sigterm_restores_the_terminal() {
 
 #[test]
 fn no_endpoint_is_a_usage_error_naming_the_way_out() {
-    let o = std::process::Command::new(BIN).env_remove("FILEDECK_ENDPOINT").output().unwrap();
+    let o = std::process::Command::new(BIN)
+        .env_remove("FILEDECK_ENDPOINT")
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("--endpoint") && e.contains("--demo"), "{e}");
@@ -216,13 +291,23 @@ fn no_endpoint_is_a_usage_error_naming_the_way_out() {
 #[test]
 fn demo_opens_on_seeded_data() {
     let state = tempfile::tempdir().unwrap();
-    let mut pty = Pty::spawn(&["--demo"], &[("XDG_STATE_HOME", state.path().to_str().unwrap())], 100, 30);
+    let mut pty = Pty::spawn(
+        &["--demo"],
+        &[("XDG_STATE_HOME", state.path().to_str().unwrap())],
+        100,
+        30,
+    );
     pty.wait_for("the demo workspaces", |s| {
-        s.contains("ws_genomics") && s.contains("ws_lab") && s.contains("runs/") && s.contains("1,000 files")
+        s.contains("ws_genomics")
+            && s.contains("ws_lab")
+            && s.contains("runs/")
+            && s.contains("1,000 files")
     });
     pty.send("G");
     pty.send("l");
-    pty.wait_for("ws_lab opened", |s| s.contains("résultats/") && s.contains("protocols/"));
+    pty.wait_for("ws_lab opened", |s| {
+        s.contains("résultats/") && s.contains("protocols/")
+    });
     pty.send("q");
     assert!(pty.wait_exit().success());
 }

@@ -17,8 +17,19 @@ fn entry(key: &str, size: u64, desc: Option<&str>) -> FileEntry {
         path: String::new(),
         size,
         description: desc.map(str::to_string),
-        content_type: Some(if key.ends_with(".vcf") { "text/x-vcf" } else { "application/octet-stream" }.into()),
-        created_at: Some(format!("2026-11-{:02}T10:{:02}:00Z", 20 + size % 7, size % 60)),
+        content_type: Some(
+            if key.ends_with(".vcf") {
+                "text/x-vcf"
+            } else {
+                "application/octet-stream"
+            }
+            .into(),
+        ),
+        created_at: Some(format!(
+            "2026-11-{:02}T10:{:02}:00Z",
+            20 + size % 7,
+            size % 60
+        )),
         sha256: Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into()),
         etag: None,
     }
@@ -26,7 +37,12 @@ fn entry(key: &str, size: u64, desc: Option<&str>) -> FileEntry {
 }
 
 fn fixture(w: u16, h: u16, extra: &[FileEntry]) -> State {
-    let mut s = State::new("https://files.example.org", &["ws_genomics".into(), "ws_lab".into()], w, h);
+    let mut s = State::new(
+        "https://files.example.org",
+        &["ws_genomics".into(), "ws_lab".into()],
+        w,
+        h,
+    );
     init(&mut s);
     let mut files = vec![
         entry("raw/sample A.vcf", 15_107, Some("NA12878 chr22 calls")),
@@ -37,7 +53,15 @@ fn fixture(w: u16, h: u16, extra: &[FileEntry]) -> State {
         entry("README.md", 155, None),
     ];
     files.extend(extra.iter().cloned());
-    update(&mut s, Msg::Worker(Event::ListPage { req: 1, files, done: true, maybe_incomplete: false }));
+    update(
+        &mut s,
+        Msg::Worker(Event::ListPage {
+            req: 1,
+            files,
+            done: true,
+            maybe_incomplete: false,
+        }),
+    );
     s
 }
 
@@ -107,7 +131,11 @@ fn error_notification() {
                 s,
                 Msg::Worker(Event::Deleted {
                     req,
-                    results: vec![Ok(()), Err("access denied (403): key may not delete".into()), Ok(())],
+                    results: vec![
+                        Ok(()),
+                        Err("access denied (403): key may not delete".into()),
+                        Ok(()),
+                    ],
                 }),
             );
         },
@@ -117,8 +145,16 @@ fn error_notification() {
 
 #[test]
 fn hostile_file_name() {
-    let hostile = entry("raw/evil\u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}gpj.exe", 66, Some("\u{1b}[31mred\u{1b}[0m"));
-    check("hostile_file_name", |s| keys(s, &[Down, Right, Down, Down]), &[hostile]);
+    let hostile = entry(
+        "raw/evil\u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}gpj.exe",
+        66,
+        Some("\u{1b}[31mred\u{1b}[0m"),
+    );
+    check(
+        "hostile_file_name",
+        |s| keys(s, &[Down, Right, Down, Down]),
+        &[hostile],
+    );
     // Nothing of the escape sequence reaches the screen.
     let mut s = fixture(120, 40, &[entry("raw/evil\u{1b}[2J\u{202e}.txt", 1, None)]);
     keys(&mut s, &[Down, Right, Down, Down]);
@@ -133,7 +169,12 @@ fn listing_in_progress_shows_partial_counts() {
     init(&mut s);
     update(
         &mut s,
-        Msg::Worker(Event::ListPage { req: 1, files: vec![entry("raw/a.vcf", 10, None)], done: false, maybe_incomplete: false }),
+        Msg::Worker(Event::ListPage {
+            req: 1,
+            files: vec![entry("raw/a.vcf", 10, None)],
+            done: false,
+            maybe_incomplete: false,
+        }),
     );
     let screen = render(&s);
     assert!(screen.contains("≥ 1 file "), "{screen}");

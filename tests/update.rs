@@ -48,8 +48,14 @@ fn list_req(cmds: &[Command]) -> u64 {
 fn listed() -> State {
     let mut s = State::new("http://files.example:8080", &["ws1".into()], 80, 24);
     let req = list_req(&init(&mut s));
-    update(&mut s, page(req, &[("raw/a.vcf", 10), ("raw/b.vcf", 20)], false));
-    update(&mut s, page(req, &[("raw/run1/x.fq", 300), ("top.txt", 1)], true));
+    update(
+        &mut s,
+        page(req, &[("raw/a.vcf", 10), ("raw/b.vcf", 20)], false),
+    );
+    update(
+        &mut s,
+        page(req, &[("raw/run1/x.fq", 300), ("top.txt", 1)], true),
+    );
     s
 }
 
@@ -66,7 +72,14 @@ fn selected_label(s: &State) -> String {
 fn starts_by_listing_the_given_workspace() {
     let mut s = State::new("http://h", &["ws1".into(), "ws2".into()], 80, 24);
     let cmds = init(&mut s);
-    assert_eq!(cmds, vec![Command::List { req: 1, ws: "ws1".into(), prefix: String::new() }]);
+    assert_eq!(
+        cmds,
+        vec![Command::List {
+            req: 1,
+            ws: "ws1".into(),
+            prefix: String::new()
+        }]
+    );
     assert!(s.workspaces[0].expanded && !s.workspaces[1].expanded);
     // The first page is on screen at once, counts partial until the last page.
     update(&mut s, page(1, &[("raw/a.vcf", 10)], false));
@@ -81,14 +94,27 @@ fn without_workspaces_asks_the_server_then_prompts() {
     let mut s = State::new("http://h", &[], 80, 24);
     let cmds = init(&mut s);
     assert_eq!(cmds, vec![Command::ListWorkspaces { req: 1 }]);
-    let cmds = update(&mut s, Msg::Worker(Event::Workspaces { req: 1, result: Ok(None) }));
+    let cmds = update(
+        &mut s,
+        Msg::Worker(Event::Workspaces {
+            req: 1,
+            result: Ok(None),
+        }),
+    );
     assert!(cmds.is_empty());
     assert!(matches!(s.dialog, Some(Dialog::WorkspacePrompt(_))));
     for c in "ws_x".chars() {
         ch(&mut s, c);
     }
     let cmds = key(&mut s, KeyCode::Enter);
-    assert_eq!(cmds, vec![Command::List { req: 2, ws: "ws_x".into(), prefix: String::new() }]);
+    assert_eq!(
+        cmds,
+        vec![Command::List {
+            req: 2,
+            ws: "ws_x".into(),
+            prefix: String::new()
+        }]
+    );
     assert!(s.dialog.is_none());
 }
 
@@ -97,10 +123,22 @@ fn server_workspaces_are_listed_and_the_first_opened() {
     let mut s = State::new("http://h", &[], 80, 24);
     init(&mut s);
     let ws = vec![
-        filedeck::api::Workspace { id: "a".into(), name: Some("Alpha".into()) },
-        filedeck::api::Workspace { id: "b".into(), name: None },
+        filedeck::api::Workspace {
+            id: "a".into(),
+            name: Some("Alpha".into()),
+        },
+        filedeck::api::Workspace {
+            id: "b".into(),
+            name: None,
+        },
     ];
-    let cmds = update(&mut s, Msg::Worker(Event::Workspaces { req: 1, result: Ok(Some(ws)) }));
+    let cmds = update(
+        &mut s,
+        Msg::Worker(Event::Workspaces {
+            req: 1,
+            result: Ok(Some(ws)),
+        }),
+    );
     assert_eq!(list_req(&cmds), 2);
     assert_eq!(s.workspaces.len(), 2);
 }
@@ -121,7 +159,17 @@ fn navigation_expand_collapse() {
             selected_label(&s)
         })
         .collect();
-    assert_eq!(labels, ["ws1", "raw/", "raw/run1/", "raw/a.vcf", "raw/b.vcf", "top.txt"]);
+    assert_eq!(
+        labels,
+        [
+            "ws1",
+            "raw/",
+            "raw/run1/",
+            "raw/a.vcf",
+            "raw/b.vcf",
+            "top.txt"
+        ]
+    );
     s.selected = 1;
     // → on an open folder moves into it.
     key(&mut s, KeyCode::Right);
@@ -170,11 +218,21 @@ fn stale_results_are_dropped() {
     let new_req = list_req(&ch(&mut s, 'r'));
     assert_ne!(new_req, 1);
     update(&mut s, page(1, &[("stale/old.txt", 5)], true));
-    assert_eq!(s.workspaces[0].tree.file_count(), 0, "the old listing's page was dropped");
+    assert_eq!(
+        s.workspaces[0].tree.file_count(),
+        0,
+        "the old listing's page was dropped"
+    );
     update(&mut s, page(new_req, &[("fresh.txt", 5)], true));
     assert_eq!(s.workspaces[0].tree.file_count(), 1);
     // A failure of a superseded request is dropped too: no error shown.
-    update(&mut s, Msg::Worker(Event::ListFailed { req: 1, error: "boom".into() }));
+    update(
+        &mut s,
+        Msg::Worker(Event::ListFailed {
+            req: 1,
+            error: "boom".into(),
+        }),
+    );
     assert!(s.last_error.is_none());
 }
 
@@ -194,7 +252,10 @@ fn folder_refresh_replaces_only_that_folder() {
     update(&mut s, page(req, &[("raw/c.vcf", 7)], true));
     let t = &s.workspaces[0].tree;
     assert_eq!(t.file_count(), 2, "raw/ now holds only c.vcf; top.txt kept");
-    assert_eq!(t.folders[t.folder_by_path("raw/").unwrap() as usize].bytes, 7);
+    assert_eq!(
+        t.folders[t.folder_by_path("raw/").unwrap() as usize].bytes,
+        7
+    );
     assert!(!s.workspaces[0].partial());
 }
 
@@ -230,7 +291,13 @@ fn delete_flow_confirm_and_cancel() {
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(sorted, ["raw/a.vcf", "raw/b.vcf", "raw/run1/x.fq"]);
-    update(&mut s, Msg::Worker(Event::Deleted { req, results: vec![Ok(()); 3] }));
+    update(
+        &mut s,
+        Msg::Worker(Event::Deleted {
+            req,
+            results: vec![Ok(()); 3],
+        }),
+    );
     assert_eq!(s.workspaces[0].tree.file_count(), 1);
     assert_eq!(s.rows.len(), 2, "raw/ is gone: ws1, top.txt");
     assert!(s.last_error.is_none());
@@ -242,10 +309,18 @@ fn delete_reports_partial_failure_per_file() {
     ch(&mut s, 'j');
     ch(&mut s, 'x');
     let cmds = key(&mut s, KeyCode::Enter);
-    let Command::Delete { req, keys, .. } = &cmds[0] else { panic!() };
+    let Command::Delete { req, keys, .. } = &cmds[0] else {
+        panic!()
+    };
     let results: Vec<_> = keys
         .iter()
-        .map(|k| if k.ends_with("b.vcf") { Err("access denied (403): nope".to_string()) } else { Ok(()) })
+        .map(|k| {
+            if k.ends_with("b.vcf") {
+                Err("access denied (403): nope".to_string())
+            } else {
+                Ok(())
+            }
+        })
         .collect();
     update(&mut s, Msg::Worker(Event::Deleted { req: *req, results }));
     let t = &s.workspaces[0].tree;
@@ -267,14 +342,29 @@ fn folder_delete_refused_while_listing_or_incomplete() {
     ch(&mut s, 'j');
     assert!(ch(&mut s, 'x').is_empty());
     assert!(s.dialog.is_none());
-    assert!(s.last_error.as_deref().unwrap().contains("still being listed"));
+    assert!(
+        s.last_error
+            .as_deref()
+            .unwrap()
+            .contains("still being listed")
+    );
     // A full page without a cursor: maybe incomplete, folder actions refused.
     update(
         &mut s,
-        Msg::Worker(Event::ListPage { req, files: vec![entry("raw/b.vcf", 1)], done: true, maybe_incomplete: true }),
+        Msg::Worker(Event::ListPage {
+            req,
+            files: vec![entry("raw/b.vcf", 1)],
+            done: true,
+            maybe_incomplete: true,
+        }),
     );
     assert!(ch(&mut s, 'x').is_empty());
-    assert!(s.last_error.as_deref().unwrap().contains("may be incomplete"));
+    assert!(
+        s.last_error
+            .as_deref()
+            .unwrap()
+            .contains("may be incomplete")
+    );
     // A single file can still be deleted.
     key(&mut s, KeyCode::Right);
     ch(&mut s, 'j');
@@ -286,7 +376,13 @@ fn folder_delete_refused_while_listing_or_incomplete() {
 fn listing_error_is_a_notification_and_the_app_keeps_running() {
     let mut s = State::new("http://h", &["ws1".into()], 80, 24);
     let req = list_req(&init(&mut s));
-    update(&mut s, Msg::Worker(Event::ListFailed { req, error: "server error 500: boom".into() }));
+    update(
+        &mut s,
+        Msg::Worker(Event::ListFailed {
+            req,
+            error: "server error 500: boom".into(),
+        }),
+    );
     assert!(s.last_error.as_deref().unwrap().contains("boom"));
     assert!(!s.quit);
     // r retries the listing.
@@ -304,7 +400,10 @@ fn help_quit_and_ctrl_c() {
     ch(&mut s, 'q');
     assert!(s.quit);
     let mut s = listed();
-    update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
     assert!(s.quit);
 }
 

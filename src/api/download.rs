@@ -463,12 +463,12 @@ fn verify(
             ))),
         };
     }
-    if let (Some(md5), Some(d)) = (etag.and_then(plain_md5), digest) {
-        if !md5.eq_ignore_ascii_case(d) {
-            return Err(ApiError::Integrity(format!(
-                "{what}: MD5 does not match the ETag"
-            )));
-        }
+    if let (Some(md5), Some(d)) = (etag.and_then(plain_md5), digest)
+        && !md5.eq_ignore_ascii_case(d)
+    {
+        return Err(ApiError::Integrity(format!(
+            "{what}: MD5 does not match the ETag"
+        )));
     }
     Ok(())
 }
@@ -484,10 +484,10 @@ async fn finish(part: &Path, meta: &Path, target: &Path) -> Result<(), ApiError>
         })?;
         let _ = std::fs::remove_file(&meta);
         // Make the rename itself durable.
-        if let Some(dir) = target.parent() {
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
+        if let Some(dir) = target.parent()
+            && let Ok(d) = std::fs::File::open(dir)
+        {
+            let _ = d.sync_all();
         }
         Ok(())
     })

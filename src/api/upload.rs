@@ -183,18 +183,12 @@ impl Client {
                     return Ok(entry);
                 }
                 Err(e) if e.is_transient() && attempt + 1 < retry.max_attempts => {
-                    if progress.get() >= size {
-                        if let Ok(sent) = &sent {
-                            if let Some(entry) =
-                                self.landed(req.workspace, folder, name, sent).await
-                            {
-                                tracing::info!(
-                                    what,
-                                    "upload had landed before the connection failed"
-                                );
-                                return Ok(entry);
-                            }
-                        }
+                    if progress.get() >= size
+                        && let Ok(sent) = &sent
+                        && let Some(entry) = self.landed(req.workspace, folder, name, sent).await
+                    {
+                        tracing::info!(what, "upload had landed before the connection failed");
+                        return Ok(entry);
                     }
                     let pause = retry.delay(attempt, &e);
                     tracing::warn!(what, attempt, ?pause, error = %e, "retrying upload");

@@ -41,11 +41,21 @@ pub enum Action {
 /// What the worker must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    ListWorkspaces { req: ReqId },
+    ListWorkspaces {
+        req: ReqId,
+    },
     /// List `prefix` of `ws` page by page (every listing is recursive).
-    List { req: ReqId, ws: String, prefix: String },
+    List {
+        req: ReqId,
+        ws: String,
+        prefix: String,
+    },
     /// Delete these keys, concurrently; one result per key, in order.
-    Delete { req: ReqId, ws: String, keys: Vec<String> },
+    Delete {
+        req: ReqId,
+        ws: String,
+        keys: Vec<String>,
+    },
 }
 
 /// What the worker reports.
@@ -64,7 +74,10 @@ pub enum Event {
         /// A full page without a cursor: the listing may be cut short.
         maybe_incomplete: bool,
     },
-    ListFailed { req: ReqId, error: String },
+    ListFailed {
+        req: ReqId,
+        error: String,
+    },
     Deleted {
         req: ReqId,
         results: Vec<Result<(), String>>,

@@ -16,17 +16,30 @@ pub enum Pane {
 /// One line of the tree pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Row {
-    Workspace { ws: usize },
-    Folder { ws: usize, id: FolderId },
-    File { ws: usize, id: FileId },
+    Workspace {
+        ws: usize,
+    },
+    Folder {
+        ws: usize,
+        id: FolderId,
+    },
+    File {
+        ws: usize,
+        id: FileId,
+    },
     /// "loading…", "(empty)" or an error under an expanded workspace.
-    Status { ws: usize },
+    Status {
+        ws: usize,
+    },
 }
 
 impl Row {
     pub fn ws(&self) -> usize {
         match *self {
-            Row::Workspace { ws } | Row::Folder { ws, .. } | Row::File { ws, .. } | Row::Status { ws } => ws,
+            Row::Workspace { ws }
+            | Row::Folder { ws, .. }
+            | Row::File { ws, .. }
+            | Row::Status { ws } => ws,
         }
     }
 }
@@ -213,10 +226,10 @@ impl State {
             push_folder(&mut rows, ws, wi, ROOT);
         }
         self.rows = rows;
-        if let Some(k) = keep {
-            if let Some(i) = self.rows.iter().position(|r| *r == k) {
-                self.selected = i;
-            }
+        if let Some(k) = keep
+            && let Some(i) = self.rows.iter().position(|r| *r == k)
+        {
+            self.selected = i;
         }
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         self.scroll_into_view();

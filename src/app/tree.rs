@@ -178,7 +178,10 @@ impl Tree {
             sha256,
             content_type: ct,
             key: (!key_is_path).then(|| e.key.into_boxed_str()),
-            description: e.description.filter(|d| !d.is_empty()).map(String::into_boxed_str),
+            description: e
+                .description
+                .filter(|d| !d.is_empty())
+                .map(String::into_boxed_str),
             deleted: false,
         });
         let f = &mut self.folders[folder as usize];
@@ -208,9 +211,17 @@ impl Tree {
                 continue;
             }
             let mut subs = std::mem::take(&mut self.folders[i].subfolders);
-            subs.sort_by(|a, b| self.folders[*a as usize].name.cmp(&self.folders[*b as usize].name));
+            subs.sort_by(|a, b| {
+                self.folders[*a as usize]
+                    .name
+                    .cmp(&self.folders[*b as usize].name)
+            });
             let mut files = std::mem::take(&mut self.folders[i].files);
-            files.sort_by(|a, b| self.files[*a as usize].name.cmp(&self.files[*b as usize].name));
+            files.sort_by(|a, b| {
+                self.files[*a as usize]
+                    .name
+                    .cmp(&self.files[*b as usize].name)
+            });
             let f = &mut self.folders[i];
             f.subfolders = subs;
             f.files = files;
@@ -271,7 +282,9 @@ impl Tree {
     /// Remove files (after a delete), updating aggregates and dropping emptied folders.
     pub fn remove(&mut self, ids: &[FileId]) {
         for &id in ids {
-            let Some(file) = self.files.get_mut(id as usize) else { continue };
+            let Some(file) = self.files.get_mut(id as usize) else {
+                continue;
+            };
             if file.deleted {
                 continue;
             }
@@ -308,7 +321,9 @@ impl Tree {
             if self.folders[i].count == 0 {
                 let parent = self.folders[i].parent;
                 let id = i as FolderId;
-                self.folders[parent as usize].subfolders.retain(|s| *s != id);
+                self.folders[parent as usize]
+                    .subfolders
+                    .retain(|s| *s != id);
             }
             if self.folders[i].newest.is_none() && self.folders[i].count > 0 {
                 self.folders[i].newest = self.newest_under(i as FolderId);
@@ -345,7 +360,10 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 pub fn format_rfc3339(secs: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -381,13 +399,23 @@ mod tests {
         let raw = t.folder_by_path("raw/").unwrap();
         let f = &t.folders[raw as usize];
         assert_eq!((f.count, f.bytes), (3, 115));
-        let names: Vec<_> = f.files.iter().map(|i| &*t.files[*i as usize].name).collect();
+        let names: Vec<_> = f
+            .files
+            .iter()
+            .map(|i| &*t.files[*i as usize].name)
+            .collect();
         assert_eq!(names, ["a.vcf", "b.vcf"]);
         assert_eq!(t.display_key(f.newest.unwrap()), "raw/a.vcf");
-        assert_eq!(t.folder_path(t.folder_by_path("raw/run1/").unwrap()), "raw/run1/");
+        assert_eq!(
+            t.folder_path(t.folder_by_path("raw/run1/").unwrap()),
+            "raw/run1/"
+        );
         let ids = t.files_under(t.folder_by_path("raw/run1/").unwrap());
         t.remove(&ids);
-        assert!(t.folder_by_path("raw/run1/").is_none(), "emptied folder pruned");
+        assert!(
+            t.folder_by_path("raw/run1/").is_none(),
+            "emptied folder pruned"
+        );
         assert_eq!(t.folders[raw as usize].count, 2);
         assert_eq!(t.file_count(), 3);
         assert_eq!(t.entry(t.folders[raw as usize].files[0]).key, "raw/a.vcf");

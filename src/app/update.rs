@@ -1,13 +1,17 @@
 //! `update(&mut State, Msg) -> Vec<Command>`: pure. No I/O, no clock, no channel: tests
 //! feed it messages and read the commands it returns.
 
-use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{
+    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::keymap::action_for;
 use super::msg::{Action, Command, Event, Msg};
-use super::state::{DeleteConfirm, Dialog, Pane, PendingDelete, Refresh, Row, State, WorkspaceView};
+use super::state::{
+    DeleteConfirm, Dialog, Pane, PendingDelete, Refresh, Row, State, WorkspaceView,
+};
 use super::tree::{ROOT, Tree};
 use crate::sanitize::for_terminal;
 
@@ -96,7 +100,10 @@ fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Comman
     match dialog {
         Dialog::Help => {
             // Any of ?, Esc, q or Enter closes help; other keys leave it open.
-            if !matches!(key.code, KeyCode::Char('?' | 'q') | KeyCode::Esc | KeyCode::Enter) {
+            if !matches!(
+                key.code,
+                KeyCode::Char('?' | 'q') | KeyCode::Esc | KeyCode::Enter
+            ) {
                 state.dialog = Some(Dialog::Help);
             }
             Vec::new()
@@ -191,7 +198,10 @@ fn expand(state: &mut State) -> Vec<Command> {
         Row::Workspace { ws } => {
             let w = &mut state.workspaces[ws];
             if w.expanded {
-                select(state, (state.selected + 1).min(state.rows.len().saturating_sub(1)));
+                select(
+                    state,
+                    (state.selected + 1).min(state.rows.len().saturating_sub(1)),
+                );
                 return cmds;
             }
             w.expanded = true;
@@ -202,7 +212,10 @@ fn expand(state: &mut State) -> Vec<Command> {
         Row::Folder { ws, id } => {
             let w = &mut state.workspaces[ws];
             if !w.open.insert(id) {
-                select(state, (state.selected + 1).min(state.rows.len().saturating_sub(1)));
+                select(
+                    state,
+                    (state.selected + 1).min(state.rows.len().saturating_sub(1)),
+                );
                 return cmds;
             }
         }
@@ -216,7 +229,9 @@ fn expand(state: &mut State) -> Vec<Command> {
 }
 
 fn collapse(state: &mut State) {
-    let Some(row) = state.selected_row() else { return };
+    let Some(row) = state.selected_row() else {
+        return;
+    };
     match row {
         Row::Workspace { ws } => {
             if state.workspaces[ws].expanded {
@@ -288,7 +303,9 @@ fn refresh(state: &mut State) -> Vec<Command> {
 }
 
 fn ask_delete(state: &mut State) {
-    let Some(row) = state.selected_row() else { return };
+    let Some(row) = state.selected_row() else {
+        return;
+    };
     let wi = row.ws();
     let w = &state.workspaces[wi];
     match row {
@@ -322,7 +339,10 @@ fn ask_delete(state: &mut State) {
             let folder = &w.tree.folders[id as usize];
             state.dialog = Some(Dialog::ConfirmDelete(DeleteConfirm {
                 ws: wi,
-                label: format!("{} and every file under it", for_terminal(&w.tree.folder_path(id))),
+                label: format!(
+                    "{} and every file under it",
+                    for_terminal(&w.tree.folder_path(id))
+                ),
                 files: w.tree.files_under(id),
                 bytes: folder.bytes,
             }));
@@ -449,7 +469,10 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             state.reflatten();
             if failed.is_empty() {
                 let n = gone.len();
-                state.info(format!("Deleted {n} file{}.", if n == 1 { "" } else { "s" }));
+                state.info(format!(
+                    "Deleted {n} file{}.",
+                    if n == 1 { "" } else { "s" }
+                ));
             } else {
                 let mut text = format!(
                     "Deleted {} of {} files; {} failed:",

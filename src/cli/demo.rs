@@ -28,11 +28,16 @@ pub async fn start(data: &Path) -> Result<RunningServer, Failure> {
     Ok(running)
 }
 
+/// (key, bytes) of files to store.
+type Files = Vec<(String, Vec<u8>)>;
+
 /// Seed every workspace of the embedded assets (`<workspace>/<key>`).
 async fn seed(running: &RunningServer) -> Result<(), Failure> {
-    let mut workspaces: Vec<(&str, Vec<(String, Vec<u8>)>)> = Vec::new();
+    let mut workspaces: Vec<(&str, Files)> = Vec::new();
     for (path, bytes) in DEMO_ASSETS {
-        let Some((ws, key)) = path.split_once('/') else { continue };
+        let Some((ws, key)) = path.split_once('/') else {
+            continue;
+        };
         match workspaces.iter_mut().find(|(w, _)| *w == ws) {
             Some((_, files)) => files.push((key.to_string(), bytes.to_vec())),
             None => workspaces.push((ws, vec![(key.to_string(), bytes.to_vec())])),

@@ -229,7 +229,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// The browser, with the terminal restored however it ends.
-pub(crate) async fn tui(client: Client, endpoint: &str, workspaces: Vec<String>) -> Result<(), Failure> {
+pub(crate) async fn tui(
+    client: Client,
+    endpoint: &str,
+    workspaces: Vec<String>,
+) -> Result<(), Failure> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Failure::Usage(

@@ -11,11 +11,18 @@ use crate::app::state::{Pane, Row};
 use crate::sanitize::for_terminal;
 
 fn field(label: &'static str, value: String) -> Line<'static> {
-    Line::from(vec![Span::styled(format!("{label:<10}"), theme::LABEL), Span::raw(value)])
+    Line::from(vec![
+        Span::styled(format!("{label:<10}"), theme::LABEL),
+        Span::raw(value),
+    ])
 }
 
 fn sized(bytes: u64, partial: &str) -> String {
-    format!("{partial}{} ({partial}{} bytes)", fmt::size(bytes), fmt::group(bytes))
+    format!(
+        "{partial}{} ({partial}{} bytes)",
+        fmt::size(bytes),
+        fmt::group(bytes)
+    )
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
@@ -23,9 +30,21 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" Details ")
-        .border_style(if focused { theme::BORDER_FOCUSED } else { theme::BORDER });
-    let lines = state.selected_row().map(|r| lines(state, r)).unwrap_or_default();
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
+        .border_style(if focused {
+            theme::BORDER_FOCUSED
+        } else {
+            theme::BORDER
+        });
+    let lines = state
+        .selected_row()
+        .map(|r| lines(state, r))
+        .unwrap_or_default();
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
 }
 
 fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
@@ -46,13 +65,26 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
             }
             out.push(field("Size", sized(f.size, "")));
             let ct = t.content_type(id);
-            out.push(field("Type", if ct.is_empty() { "—".into() } else { for_terminal(ct) }));
+            out.push(field(
+                "Type",
+                if ct.is_empty() {
+                    "—".into()
+                } else {
+                    for_terminal(ct)
+                },
+            ));
             out.push(field("Created", fmt::time(f.created)));
             out.push(field(
                 "Desc.",
-                f.description.as_deref().map(for_terminal).unwrap_or_else(|| "—".into()),
+                f.description
+                    .as_deref()
+                    .map(for_terminal)
+                    .unwrap_or_else(|| "—".into()),
             ));
-            out.push(field("SHA-256", f.sha256.map(hex::encode).unwrap_or_else(|| "—".into())));
+            out.push(field(
+                "SHA-256",
+                f.sha256.map(hex::encode).unwrap_or_else(|| "—".into()),
+            ));
             out
         }
         Row::Folder { id, .. } => {
@@ -90,7 +122,10 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
                 "complete".into()
             };
             out.push(field("Listing", listing));
-            out.push(field("Files", format!("{partial}{}", fmt::group(root.count))));
+            out.push(field(
+                "Files",
+                format!("{partial}{}", fmt::group(root.count)),
+            ));
             out.push(field("Size", sized(root.bytes, partial)));
             out.extend(newest(state, row.ws(), root.newest));
             out
@@ -104,6 +139,10 @@ fn newest(state: &State, ws: usize, id: Option<u32>) -> Option<Line<'static>> {
     let f = &t.files[id as usize];
     Some(field(
         "Newest",
-        format!("{} ({})", for_terminal(&t.display_key(id)), fmt::time(f.created)),
+        format!(
+            "{} ({})",
+            for_terminal(&t.display_key(id)),
+            fmt::time(f.created)
+        ),
     ))
 }

@@ -26,7 +26,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Some(Dialog::ConfirmDelete(c)) => {
             let count = c.files.len() as u64;
             let text = vec![
-                Line::from(vec![Span::raw("Delete "), Span::styled(c.label.clone(), theme::ERROR), Span::raw("?")]),
+                Line::from(vec![
+                    Span::raw("Delete "),
+                    Span::styled(c.label.clone(), theme::ERROR),
+                    Span::raw("?"),
+                ]),
                 Line::default(),
                 Line::from(format!(
                     "{} file{}, {} ({} bytes), from {}.",
@@ -48,16 +52,21 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let r = centered(area, 60, 8);
             frame.render_widget(Clear, r);
             frame.render_widget(
-                Paragraph::new(text)
-                    .wrap(Wrap { trim: false })
-                    .block(Block::default().borders(Borders::ALL).title(" Confirm delete ").border_style(theme::ERROR)),
+                Paragraph::new(text).wrap(Wrap { trim: false }).block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(" Confirm delete ")
+                        .border_style(theme::ERROR),
+                ),
                 r,
             );
         }
         Some(Dialog::Help) => {
             let rows: Vec<Row> = help_rows()
                 .into_iter()
-                .map(|(keys, what)| Row::new(vec![Line::styled(keys, theme::KEY), Line::from(what)]))
+                .map(|(keys, what)| {
+                    Row::new(vec![Line::styled(keys, theme::KEY), Line::from(what)])
+                })
                 .collect();
             let r = centered(area, 56, rows.len() as u16 + 2);
             frame.render_widget(Clear, r);
@@ -81,14 +90,20 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 Line::from("Workspace id(s), separated by spaces:"),
                 Line::default(),
                 Line::from(Span::styled(
-                    format!("> {}", &input.value().chars().skip(scroll).collect::<String>()),
+                    format!(
+                        "> {}",
+                        &input.value().chars().skip(scroll).collect::<String>()
+                    ),
                     theme::KEY,
                 )),
             ];
             frame.render_widget(Clear, r);
             frame.render_widget(
                 Paragraph::new(text).block(
-                    Block::default().borders(Borders::ALL).title(" Open a workspace ").border_style(theme::BORDER_FOCUSED),
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(" Open a workspace ")
+                        .border_style(theme::BORDER_FOCUSED),
                 ),
                 r,
             );
@@ -97,34 +112,38 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         }
         None => {}
     }
-    if let Some(n) = &state.notice {
-        if n.level == Level::Error {
-            let lines: Vec<Line> = n.text.lines().map(|l| Line::from(for_terminal(l))).collect();
-            let width = (area.width * 2 / 3).max(30).min(area.width);
-            let inner = width.saturating_sub(2).max(1) as usize;
-            let height: u16 = lines
-                .iter()
-                .map(|l| (l.width().max(1).div_ceil(inner)) as u16)
-                .sum::<u16>()
-                + 2;
-            let height = height.min(area.height.saturating_sub(2)).max(3);
-            let r = Rect {
-                x: area.right().saturating_sub(width),
-                y: area.bottom().saturating_sub(height + 2),
-                width,
-                height,
-            };
-            frame.render_widget(Clear, r);
-            frame.render_widget(
-                Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(" Error ")
-                        .title_bottom(" any key dismisses ")
-                        .border_style(theme::ERROR),
-                ),
-                r,
-            );
-        }
+    if let Some(n) = &state.notice
+        && n.level == Level::Error
+    {
+        let lines: Vec<Line> = n
+            .text
+            .lines()
+            .map(|l| Line::from(for_terminal(l)))
+            .collect();
+        let width = (area.width * 2 / 3).max(30).min(area.width);
+        let inner = width.saturating_sub(2).max(1) as usize;
+        let height: u16 = lines
+            .iter()
+            .map(|l| (l.width().max(1).div_ceil(inner)) as u16)
+            .sum::<u16>()
+            + 2;
+        let height = height.min(area.height.saturating_sub(2)).max(3);
+        let r = Rect {
+            x: area.right().saturating_sub(width),
+            y: area.bottom().saturating_sub(height + 2),
+            width,
+            height,
+        };
+        frame.render_widget(Clear, r);
+        frame.render_widget(
+            Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(" Error ")
+                    .title_bottom(" any key dismisses ")
+                    .border_style(theme::ERROR),
+            ),
+            r,
+        );
     }
 }

@@ -46,12 +46,15 @@ pub fn draw(frame: &mut Frame, state: &State) {
 
 fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
     let sep = Span::styled(" │ ", theme::DIM);
-    let mut spans = vec![Span::styled(format!(" {}", state.endpoint), theme::STATUS_HOST)];
-    if let Some(row) = state.selected_row() {
-        if let Some(w) = state.workspaces.get(row.ws()) {
-            spans.push(sep.clone());
-            spans.push(Span::raw(for_terminal(&w.id)));
-        }
+    let mut spans = vec![Span::styled(
+        format!(" {}", state.endpoint),
+        theme::STATUS_HOST,
+    )];
+    if let Some(row) = state.selected_row()
+        && let Some(w) = state.workspaces.get(row.ws())
+    {
+        spans.push(sep.clone());
+        spans.push(Span::raw(for_terminal(&w.id)));
     }
     if let Some(w) = state.loading() {
         spans.push(sep.clone());
@@ -66,21 +69,31 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
         ));
     } else if state.workspaces.is_empty() {
         spans.push(sep.clone());
-        spans.push(Span::styled(format!("{} finding workspaces…", fmt::spinner(state.spinner)), theme::LOADING));
+        spans.push(Span::styled(
+            format!("{} finding workspaces…", fmt::spinner(state.spinner)),
+            theme::LOADING,
+        ));
     }
     if let Some(e) = &state.last_error {
         spans.push(sep);
         let first = e.lines().next().unwrap_or("");
-        spans.push(Span::styled(format!("✗ {}", for_terminal(first)), theme::ERROR));
+        spans.push(Span::styled(
+            format!("✗ {}", for_terminal(first)),
+            theme::ERROR,
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme::STATUS), area);
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
     let hints: &[(&str, &str)] = match &state.dialog {
-        Some(crate::app::state::Dialog::ConfirmDelete(_)) => &[("y/Enter", "delete"), ("n/Esc", "cancel")],
+        Some(crate::app::state::Dialog::ConfirmDelete(_)) => {
+            &[("y/Enter", "delete"), ("n/Esc", "cancel")]
+        }
         Some(crate::app::state::Dialog::Help) => &[("?/Esc", "close help")],
-        Some(crate::app::state::Dialog::WorkspacePrompt(_)) => &[("Enter", "open"), ("Esc", "cancel")],
+        Some(crate::app::state::Dialog::WorkspacePrompt(_)) => {
+            &[("Enter", "open"), ("Esc", "cancel")]
+        }
         None => &[
             ("↑↓", "move"),
             ("→", "open"),
@@ -97,11 +110,15 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled(format!(" {k}"), theme::KEY));
         spans.push(Span::raw(format!(" {what} ")));
     }
-    if let Some(n) = &state.notice {
-        if n.level == Level::Info && state.dialog.is_none() {
-            spans.clear();
-            spans.push(Span::styled(format!(" {}", for_terminal(&n.text)), theme::INFO));
-        }
+    if let Some(n) = &state.notice
+        && n.level == Level::Info
+        && state.dialog.is_none()
+    {
+        spans.clear();
+        spans.push(Span::styled(
+            format!(" {}", for_terminal(&n.text)),
+            theme::INFO,
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme::FOOTER), area);
 }

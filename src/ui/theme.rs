@@ -10,7 +10,10 @@ pub const ERROR: Style = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD
 pub const INFO: Style = Style::new().fg(Color::Green);
 pub const FOOTER: Style = Style::new().fg(Color::Gray);
 pub const KEY: Style = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
-pub const SELECTED: Style = Style::new().bg(Color::Blue).fg(Color::White).add_modifier(Modifier::BOLD);
+pub const SELECTED: Style = Style::new()
+    .bg(Color::Blue)
+    .fg(Color::White)
+    .add_modifier(Modifier::BOLD);
 pub const SELECTED_UNFOCUSED: Style = Style::new().bg(Color::DarkGray).fg(Color::White);
 pub const FOLDER: Style = Style::new().fg(Color::Blue).add_modifier(Modifier::BOLD);
 pub const WORKSPACE: Style = Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD);

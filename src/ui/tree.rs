@@ -18,14 +18,22 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let focused = state.focus == Pane::Tree && state.dialog.is_none();
     let total = state.rows.len();
     let title = if total > state.viewport() {
-        format!(" Workspaces {}/{} ", fmt::group(state.selected as u64 + 1), fmt::group(total as u64))
+        format!(
+            " Workspaces {}/{} ",
+            fmt::group(state.selected as u64 + 1),
+            fmt::group(total as u64)
+        )
     } else {
         " Workspaces ".to_string()
     };
     let block = Block::default()
         .borders(Borders::ALL)
         .title(title)
-        .border_style(if focused { theme::BORDER_FOCUSED } else { theme::BORDER });
+        .border_style(if focused {
+            theme::BORDER_FOCUSED
+        } else {
+            theme::BORDER
+        });
     let width = area.width.saturating_sub(2) as usize;
     let height = area.height.saturating_sub(2) as usize;
     let end = (state.offset + height).min(total);
@@ -36,7 +44,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let (prefix, name, name_style, right) = cells(state, *row);
             let line = layout_row(&prefix, &name, name_style, &right, width);
             if state.offset + i == state.selected {
-                line.style(if focused { theme::SELECTED } else { theme::SELECTED_UNFOCUSED })
+                line.style(if focused {
+                    theme::SELECTED
+                } else {
+                    theme::SELECTED_UNFOCUSED
+                })
             } else {
                 line
             }
@@ -111,7 +123,11 @@ fn cells(state: &State, row: Row) -> (String, String, Style, String) {
         }
         Row::Folder { id, .. } => {
             let f = &ws.tree.folders[id as usize];
-            let arrow = if ws.open.contains(&id) { "▾ " } else { "▸ " };
+            let arrow = if ws.open.contains(&id) {
+                "▾ "
+            } else {
+                "▸ "
+            };
             (
                 format!("{}{arrow}", indent(f.depth)),
                 format!("{}/", for_terminal(&f.name)),
@@ -131,9 +147,15 @@ fn cells(state: &State, row: Row) -> (String, String, Style, String) {
         }
         Row::Status { .. } => {
             let (text, style) = if let Some(e) = &ws.listing.error {
-                (format!("✗ {}", for_terminal(e.lines().next().unwrap_or(""))), theme::ERROR)
+                (
+                    format!("✗ {}", for_terminal(e.lines().next().unwrap_or(""))),
+                    theme::ERROR,
+                )
             } else if !ws.listing.complete {
-                (format!("{} loading…", fmt::spinner(state.spinner)), theme::LOADING)
+                (
+                    format!("{} loading…", fmt::spinner(state.spinner)),
+                    theme::LOADING,
+                )
             } else {
                 ("(no files)".to_string(), theme::DIM)
             };

@@ -12,14 +12,23 @@ use crate::api::Client;
 use crate::app::{Command, Event};
 
 /// Start the worker on the current runtime.
-pub fn spawn(client: Client) -> (mpsc::UnboundedSender<Command>, mpsc::UnboundedReceiver<Event>) {
+pub fn spawn(
+    client: Client,
+) -> (
+    mpsc::UnboundedSender<Command>,
+    mpsc::UnboundedReceiver<Event>,
+) {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     tokio::spawn(run(client, cmd_rx, ev_tx));
     (cmd_tx, ev_rx)
 }
 
-async fn run(client: Client, mut commands: mpsc::UnboundedReceiver<Command>, events: mpsc::UnboundedSender<Event>) {
+async fn run(
+    client: Client,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<Event>,
+) {
     let mut listings: HashMap<(String, String), CancellationToken> = HashMap::new();
     while let Some(cmd) = commands.recv().await {
         let client = client.clone();
@@ -72,7 +81,13 @@ async fn run(client: Client, mut commands: mpsc::UnboundedReceiver<Command>, eve
 }
 
 /// Page by page: the first page is on screen while the next is on its way.
-async fn list(client: &Client, req: u64, ws: &str, prefix: &str, events: &mpsc::UnboundedSender<Event>) {
+async fn list(
+    client: &Client,
+    req: u64,
+    ws: &str,
+    prefix: &str,
+    events: &mpsc::UnboundedSender<Event>,
+) {
     let mut cursor: Option<String> = None;
     loop {
         match client.list_page(ws, prefix, cursor.as_deref()).await {
@@ -91,7 +106,10 @@ async fn list(client: &Client, req: u64, ws: &str, prefix: &str, events: &mpsc::
                 cursor = next;
             }
             Err(e) => {
-                let _ = events.send(Event::ListFailed { req, error: e.to_string() });
+                let _ = events.send(Event::ListFailed {
+                    req,
+                    error: e.to_string(),
+                });
                 return;
             }
         }

@@ -1,0 +1,161 @@
+//! In-process cost of the browser: key press → update → frame drawn on ratatui's
+//! TestBackend with a large workspace loaded, and resident memory per listed file.
+//! `cargo bench --bench tui` prints tables; nothing here asserts a time.
+
+use std::time::{Duration, Instant};
+
+use filedeck::api::FileEntry;
+use filedeck::app::{Event, Msg, State, init, update};
+use filedeck::ui;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn entry(i: usize) -> FileEntry {
+    let folder = if i < 20_000 {
+        "big/".to_string()
+    } else {
+        format!("runs/run{:03}/", i / 1000)
+    };
+    let name = format!("sample_{i:07}_R1.fastq.gz");
+    FileEntry {
+        key: format!("{folder}{name}"),
+        name,
+        path: folder,
+        size: 1_000_000 + i as u64 * 7,
+        description: None,
+        content_type: Some("application/gzip".into()),
+        created_at: Some(format!(
+            "2026-11-{:02}T10:{:02}:{:02}Z",
+            1 + i % 28,
+            i % 60,
+            (i / 60) % 60
+        )),
+        sha256: Some(format!("{:064x}", i * 2654435761)),
+        etag: Some(format!("\"{:032x}\"", i)),
+    }
+}
+
+fn loaded(files: usize, w: u16, h: u16) -> State {
+    let mut s = State::new("http://127.0.0.1:8080", &["ws_bench".into()], w, h);
+    init(&mut s);
+    for start in (0..files).step_by(10_000) {
+        let page: Vec<_> = (start..files.min(start + 10_000)).map(entry).collect();
+        let done = start + 10_000 >= files;
+        update(
+            &mut s,
+            Msg::Worker(Event::ListPage {
+                req: 1,
+                files: page,
+                done,
+                maybe_incomplete: false,
+            }),
+        );
+    }
+    s
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    println!("## key press → frame (update + draw on TestBackend 120×40), 100,000 files loaded\n");
+    println!("| key sequence | presses | p50 | p99 | max |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut s = loaded(100_000, 120, 40);
+    // Open the 20,000-file folder so the visible list is long.
+    for m in [
+        key(KeyCode::Down),
+        key(KeyCode::Right),
+        key(KeyCode::Down),
+        key(KeyCode::Right),
+    ] {
+        update(&mut s, m);
+    }
+    let mut term = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    term.draw(|f| ui::draw(f, &s)).expect("draw");
+    let runs: [(&str, Vec<KeyCode>); 4] = [
+        (
+            "↓ (j) through a 20,000-file folder",
+            vec![KeyCode::Down; 2000],
+        ),
+        ("↑/↓ alternating", [KeyCode::Up, KeyCode::Down].repeat(1000)),
+        ("PgDn", vec![KeyCode::PageDown; 500]),
+        (
+            "G / g (bottom, top)",
+            [KeyCode::Char('G'), KeyCode::Char('g')].repeat(250),
+        ),
+    ];
+    for (label, codes) in runs {
+        let mut times = Vec::with_capacity(codes.len());
+        for c in codes {
+            let t = Instant::now();
+            update(&mut s, key(c));
+            if std::mem::take(&mut s.dirty) {
+                term.draw(|f| ui::draw(f, &s)).expect("draw");
+            }
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "| {label} | {} | {:.3} ms | {:.3} ms | {:.3} ms |",
+            times.len(),
+            pct(&times, 0.5).as_secs_f64() * 1e3,
+            pct(&times, 0.99).as_secs_f64() * 1e3,
+            times[times.len() - 1].as_secs_f64() * 1e3
+        );
+    }
+    // Expanding and collapsing the 20,000-file folder re-flattens the rows.
+    let mut times = Vec::new();
+    update(&mut s, key(KeyCode::Char('g')));
+    update(&mut s, key(KeyCode::Down));
+    for _ in 0..100 {
+        for c in [KeyCode::Left, KeyCode::Right] {
+            let t = Instant::now();
+            update(&mut s, key(c));
+            term.draw(|f| ui::draw(f, &s)).expect("draw");
+            times.push(t.elapsed());
+        }
+    }
+    times.sort();
+    println!(
+        "| ←/→ collapse/expand a folder | {} | {:.3} ms | {:.3} ms | {:.3} ms |",
+        times.len(),
+        pct(&times, 0.5).as_secs_f64() * 1e3,
+        pct(&times, 0.99).as_secs_f64() * 1e3,
+        times[times.len() - 1].as_secs_f64() * 1e3
+    );
+    drop(s);
+
+    println!("\n## resident memory per listed file (state built page by page, as the app does)\n");
+    println!("| files | RSS before (MiB) | RSS after (MiB) | bytes per file |");
+    println!("|---:|---:|---:|---:|");
+    for n in [100_000usize, 1_000_000] {
+        let before = rss_kib();
+        let s = loaded(n, 120, 40);
+        let after = rss_kib();
+        println!(
+            "| {n} | {:.1} | {:.1} | {:.0} |",
+            before as f64 / 1024.0,
+            after as f64 / 1024.0,
+            (after.saturating_sub(before)) as f64 * 1024.0 / n as f64
+        );
+        drop(s);
+    }
+}

@@ -1,0 +1,130 @@
+//! API keys: bearer-token authentication (constant time) and workspace authorisation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+use super::{ApiKey, AppState, validate};
+
+/// The configured keys, with the SHA-256 of each token for fixed-length comparisons.
+pub(crate) struct Keyring {
+    keys: Vec<(Arc<ApiKey>, [u8; 32])>,
+}
+
+impl Keyring {
+    pub(crate) fn new(keys: Vec<ApiKey>) -> Self {
+        let keys = keys
+            .into_iter()
+            .map(|key| {
+                let digest = Sha256::digest(key.token.as_bytes()).into();
+                (Arc::new(key), digest)
+            })
+            .collect();
+        Keyring { keys }
+    }
+
+    /// The key whose token `Authorization: Bearer <token>` carries. Every configured key is
+    /// compared, in time independent of where the tokens differ.
+    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<ApiKey>, ApiError> {
+        let token = bearer_token(headers.get(AUTHORIZATION)).ok_or_else(|| {
+            ApiError::unauthorized("missing API key: send Authorization: Bearer <key>")
+        })?;
+        let digest: [u8; 32] = Sha256::digest(token).into();
+        let mut found = None;
+        for (key, known) in &self.keys {
+            if constant_time_eq(&digest, known) {
+                found = Some(key);
+            }
+        }
+        found
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("unknown API key"))
+    }
+}
+
+fn bearer_token(value: Option<&HeaderValue>) -> Option<&[u8]> {
+    let value = value?.as_bytes();
+    let scheme = value.get(..7)?;
+    if !scheme.eq_ignore_ascii_case(b"bearer ") {
+        return None;
+    }
+    let token = value[7..].trim_ascii();
+    (!token.is_empty()).then_some(token)
+}
+
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// Check configured keys: usable tokens, no repeated token, valid workspace grants.
+/// Messages name keys by position, never by token.
+pub(crate) fn check_keys(keys: &[ApiKey]) -> Result<(), String> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        let n = i + 1;
+        if key.token.trim().is_empty() {
+            return Err(format!("key #{n} has an empty token"));
+        }
+        if !key.token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(format!(
+                "key #{n}: a token may hold only printable ASCII without spaces"
+            ));
+        }
+        if let Some(first) = seen.insert(key.token.as_str(), n) {
+            return Err(format!("key #{n} repeats the token of key #{first}"));
+        }
+        for ws in &key.workspaces {
+            if ws != "*" {
+                validate::workspace_id(ws).map_err(|e| format!("key #{n}: {e}"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An authenticated request whose key holds the `files` scope. Extracted before the body,
+/// so a request without a valid key is refused before anything is read.
+pub(crate) struct Authed {
+    key: Arc<ApiKey>,
+}
+
+impl Authed {
+    pub(crate) fn key(&self) -> &ApiKey {
+        &self.key
+    }
+
+    /// The validated workspace id, if the key may use it: `400` when missing or malformed,
+    /// `403` when not granted.
+    pub(crate) fn workspace(&self, ws: Option<&str>) -> Result<String, ApiError> {
+        let ws = ws.ok_or_else(|| ApiError::invalid("workspace_id is required"))?;
+        validate::workspace_id(ws).map_err(ApiError::invalid)?;
+        if !self.key().allows_workspace(ws) {
+            return Err(ApiError::forbidden(format!(
+                "this API key may not use workspace {ws}"
+            )));
+        }
+        Ok(ws.to_string())
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let key = state.keys.authenticate(&parts.headers)?;
+        if !key.has_scope("files") {
+            return Err(ApiError::forbidden("this API key lacks the files scope"));
+        }
+        Ok(Authed { key })
+    }
+}

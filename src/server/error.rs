@@ -1,0 +1,172 @@
+//! The server's error types: [`ServerError`] for its Rust API, [`ApiError`] for HTTP answers.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::api::types::{ErrorBody, ErrorDetail};
+
+/// What can go wrong starting or driving the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("no API keys: pass --keys FILE or set FILEDECK_SERVER_KEY")]
+    NoKeys,
+    #[error("invalid API keys: {0}")]
+    InvalidKeys(String),
+    #[error("cannot read keys file {}: {source}", path.display())]
+    KeysFileRead { path: PathBuf, source: io::Error },
+    #[error("invalid keys file {}: {message}", path.display())]
+    KeysFile { path: PathBuf, message: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+    #[error("data directory {}: {source}", path.display())]
+    DataDir { path: PathBuf, source: io::Error },
+    #[error("index database {}: {source}", path.display())]
+    Index {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("index database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("presigning secret {}: {message}", path.display())]
+    Secret { path: PathBuf, message: String },
+    #[error("storage: {0}")]
+    Io(#[from] io::Error),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("server stopped serving: {0}")]
+    Serve(io::Error),
+    #[error("server task failed: {0}")]
+    Task(String),
+}
+
+/// An HTTP error answer in the contract's shape `{"error": {"code", "message"}}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    pub(crate) fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+
+    pub(crate) fn expired() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "expired", "Request has expired")
+    }
+
+    pub(crate) fn bad_signature() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "bad_signature",
+            "The request signature does not match",
+        )
+    }
+
+    /// A `500 internal`: the details go to the log, the client gets a generic message.
+    pub(crate) fn internal(context: &str, error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "{context}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal server error",
+        )
+    }
+
+    /// The contract's code for an HTTP status, for answers not built by the handlers.
+    pub(crate) fn code_for(status: StatusCode) -> &'static str {
+        match status {
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            s if s.is_server_error() => "internal",
+            _ => "invalid_request",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// What the store reports.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("index database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("storage: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => ApiError::not_found(m),
+            StoreError::Conflict(m) => ApiError::conflict(m),
+            other => ApiError::internal("store failed", other),
+        }
+    }
+}
+
+impl From<StoreError> for ServerError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => ServerError::NotFound(m),
+            StoreError::Conflict(m) => ServerError::Conflict(m),
+            StoreError::Db(e) => ServerError::Db(e),
+            StoreError::Io(e) => ServerError::Io(e),
+        }
+    }
+}

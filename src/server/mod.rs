@@ -1,0 +1,413 @@
+//! The reference server of the Files API (see `files-api.md`).
+//!
+//! Layout: [`routes`] (the `/v1` JSON routes and the router), [`objects`] (the presigned byte
+//! routes, S3-like), [`upload`] (the multipart route), [`store`] (SQLite index + blob files),
+//! [`blob`] (streaming a body to a temp file while hashing it), [`auth`] (API keys),
+//! [`presign`] (URL signing), [`validate`] (workspace ids, keys, paths), [`error`].
+//!
+//! The data directory holds `index.sqlite` (WAL), `secret.key` (the presigning secret, 0600),
+//! `blobs/xx/<id>` (one file per stored upload) and `tmp/` (bodies being received).
+
+mod auth;
+mod blob;
+mod error;
+mod objects;
+mod presign;
+mod routes;
+mod store;
+mod upload;
+mod validate;
+
+use std::fmt;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use axum::Router;
+use bytes::Bytes;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api::types::FileEntry;
+
+pub use error::ServerError;
+
+use auth::Keyring;
+use presign::Signer;
+use store::Store;
+
+/// The environment variable holding a key with every scope and every workspace.
+pub const SERVER_KEY_ENV: &str = "FILEDECK_SERVER_KEY";
+
+/// The scopes this server knows. A key's scope `*` grants all of them.
+pub const SCOPES: &[&str] = &["files"];
+
+/// Default lifetime of presigned URLs.
+pub const DEFAULT_PRESIGN_TTL: Duration = Duration::from_secs(3600);
+
+/// One API key: its bearer token, its scopes and the workspaces it may use (ids, or `["*"]`).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKey {
+    pub token: String,
+    pub scopes: Vec<String>,
+    pub workspaces: Vec<String>,
+}
+
+impl ApiKey {
+    /// Whether the key holds `scope` (or `*`).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope || s == "*")
+    }
+
+    /// Whether the key may use workspace `id` (listed, or `*`).
+    pub fn allows_workspace(&self, id: &str) -> bool {
+        self.workspaces.iter().any(|w| w == id || w == "*")
+    }
+
+    /// Whether the key may use every workspace.
+    pub fn all_workspaces(&self) -> bool {
+        self.workspaces.iter().any(|w| w == "*")
+    }
+}
+
+/// Never prints the token.
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("token", &"<redacted>")
+            .field("scopes", &self.scopes)
+            .field("workspaces", &self.workspaces)
+            .finish()
+    }
+}
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub keys: Vec<ApiKey>,
+    pub presign_ttl: Duration,
+}
+
+impl ServerConfig {
+    /// A configuration with no keys (add some, or set `FILEDECK_SERVER_KEY`) and a one-hour
+    /// presign lifetime.
+    pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        ServerConfig {
+            data_dir: data_dir.into(),
+            listen,
+            keys: Vec::new(),
+            presign_ttl: DEFAULT_PRESIGN_TTL,
+        }
+    }
+}
+
+/// Counters a running server keeps.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    /// Body bytes served by the presigned GET route, counted as the body stream yields them.
+    pub bytes_sent: AtomicU64,
+    /// Requests received, on every route.
+    pub requests: AtomicU64,
+}
+
+/// The key from `FILEDECK_SERVER_KEY`, if that variable is set to a non-blank value: every
+/// scope, every workspace.
+pub fn keys_from_env() -> Option<ApiKey> {
+    let token = std::env::var(SERVER_KEY_ENV).ok()?;
+    let token = token.trim();
+    if token.is_empty() {
+        return None;
+    }
+    Some(ApiKey {
+        token: token.to_string(),
+        scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
+        workspaces: vec!["*".to_string()],
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysFile {
+    #[serde(default)]
+    key: Vec<ApiKey>,
+}
+
+/// Read a TOML keys file:
+///
+/// ```toml
+/// [[key]]
+/// token = "…"
+/// scopes = ["files"]
+/// workspaces = ["ws_abc123"]   # or ["*"]
+/// ```
+///
+/// Error messages never quote the file's contents (they could hold a token).
+pub fn load_keys_file(path: &Path) -> Result<Vec<ApiKey>, ServerError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ServerError::KeysFileRead {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    warn_if_readable_by_others(path);
+    let bad = |message: String| ServerError::KeysFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let parsed: KeysFile = toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        match line {
+            Some(line) => bad(format!("line {line}: {}", e.message().trim())),
+            None => bad(e.message().trim().to_string()),
+        }
+    })?;
+    if parsed.key.is_empty() {
+        return Err(bad("no [[key]] entries".to_string()));
+    }
+    auth::check_keys(&parsed.key).map_err(bad)?;
+    Ok(parsed.key)
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            path = %path.display(),
+            "keys file is readable by other users; consider chmod 600"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_path: &Path) {}
+
+/// State shared by every handler.
+pub(crate) struct AppState {
+    pub(crate) store: Arc<Store>,
+    pub(crate) signer: Signer,
+    pub(crate) keys: Keyring,
+    pub(crate) presign_ttl: Duration,
+    pub(crate) stats: Arc<ServerStats>,
+    /// Used to build URLs when a request has no `Host`.
+    pub(crate) local_addr: SocketAddr,
+}
+
+/// A server bound to its port and serving in a background task. Dropping it also stops the
+/// server (gracefully, in the background); [`RunningServer::shutdown`] waits for that.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    state: Arc<AppState>,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), ServerError>>,
+}
+
+impl fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// `http://HOST:PORT`, with a loopback host when the server listens on every address.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", connectable(self.addr))
+    }
+
+    pub fn stats(&self) -> Arc<ServerStats> {
+        self.state.stats.clone()
+    }
+
+    /// Stop accepting connections and wait for the open ones to finish.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(());
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "server ended with an error"),
+            Err(e) => tracing::error!(error = %e, "server task failed"),
+        }
+    }
+
+    /// Serve until the task ends (it ends only on an error: nothing else can signal it).
+    pub async fn wait(self) -> Result<(), ServerError> {
+        let _keep_running = self.shutdown;
+        self.task
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))?
+    }
+}
+
+fn connectable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
+        _ => addr,
+    }
+}
+
+/// Open the data directory, bind the port and build the router.
+async fn prepare(
+    config: ServerConfig,
+) -> Result<(TcpListener, Router, Arc<AppState>), ServerError> {
+    let mut keys = config.keys;
+    // The caller may have added it already.
+    if let Some(key) = keys_from_env()
+        && !keys.iter().any(|k| k.token == key.token)
+    {
+        keys.push(key);
+    }
+    if keys.is_empty() {
+        return Err(ServerError::NoKeys);
+    }
+    auth::check_keys(&keys).map_err(ServerError::InvalidKeys)?;
+
+    let data_dir = config.data_dir;
+    let (store, signer) = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&data_dir).map_err(|source| ServerError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
+        let store = Store::open(&data_dir)?;
+        let signer = Signer::load_or_create(&data_dir)?;
+        Ok::<_, ServerError>((store, signer))
+    })
+    .await
+    .map_err(|e| ServerError::Task(e.to_string()))??;
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let state = Arc::new(AppState {
+        store: Arc::new(store),
+        signer,
+        keys: Keyring::new(keys),
+        presign_ttl: config.presign_ttl,
+        stats: Arc::new(ServerStats::default()),
+        local_addr,
+    });
+    let router = routes::router(state.clone());
+    Ok((listener, router, state))
+}
+
+/// Bind `config.listen`, open the data directory and serve in a background task.
+///
+/// Fails when no API key is configured (neither `config.keys` nor `FILEDECK_SERVER_KEY`).
+pub async fn bind(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let (listener, router, state) = prepare(config).await?;
+    let addr = state.local_addr;
+    let (shutdown, signal) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                // A dropped sender also stops the server.
+                let _ = signal.await;
+            })
+            .await
+            .map_err(ServerError::Serve)
+    });
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown,
+        task,
+    })
+}
+
+/// Bind and serve until `shutdown` completes, then stop gracefully. Prints nothing.
+pub async fn serve(
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let (listener, router, _state) = prepare(config).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServerError::Serve)
+}
+
+/// Store `bytes` as `key` in workspace `ws` through the same path as an upload (temp file,
+/// hashes, fsync, rename, index row). For seeding demos and tests.
+pub async fn put_bytes(
+    server: &RunningServer,
+    ws: &str,
+    key: &str,
+    bytes: Vec<u8>,
+    description: Option<String>,
+) -> Result<FileEntry, ServerError> {
+    let mut entries = put_many(server, ws, vec![(key.to_string(), bytes)], description).await?;
+    entries
+        .pop()
+        .ok_or_else(|| ServerError::Task("nothing was stored".to_string()))
+}
+
+/// Store many files in workspace `ws` at once: the blobs are written (and fsynced) in
+/// parallel and indexed in one transaction — all of them, or none on an error.
+pub async fn put_many(
+    server: &RunningServer,
+    ws: &str,
+    files: Vec<(String, Vec<u8>)>,
+    description: Option<String>,
+) -> Result<Vec<FileEntry>, ServerError> {
+    validate::workspace_id(ws).map_err(ServerError::InvalidRequest)?;
+    for (key, _) in &files {
+        validate::file_key(key).map_err(ServerError::InvalidRequest)?;
+    }
+    let store = server.state.store.clone();
+    let mut pending = tokio::task::JoinSet::new();
+    let limit = Arc::new(tokio::sync::Semaphore::new(32));
+    for (index, (key, bytes)) in files.into_iter().enumerate() {
+        let store = store.clone();
+        let limit = limit.clone();
+        pending.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let mut writer = blob::BlobWriter::create(store.temp_path()).await?;
+            writer.write(Bytes::from(bytes)).await?;
+            let written = writer.finish().await?;
+            Ok::<_, std::io::Error>((index, key, written))
+        });
+    }
+    let mut written = Vec::new();
+    while let Some(done) = pending.join_next().await {
+        let done = done.map_err(|e| ServerError::Task(e.to_string()))?;
+        written.push(done.map_err(ServerError::Io)?);
+    }
+    written.sort_by_key(|(index, _, _)| *index);
+    let ws = ws.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut new_files = Vec::with_capacity(written.len());
+        for (_, key, blob) in written {
+            let content_type = upload::guess_content_type(&key);
+            let placed = store.place_blob(blob)?;
+            new_files.push(store::NewFile {
+                key,
+                description: description.clone(),
+                content_type,
+                blob: placed,
+            });
+        }
+        store
+            .insert_files(&ws, new_files)
+            .map_err(ServerError::from)
+    })
+    .await
+    .map_err(|e| ServerError::Task(e.to_string()))?
+}

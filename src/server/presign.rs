@@ -1,0 +1,338 @@
+//! Presigned URLs for the byte routes.
+//!
+//! Layout: `{base}/objects/{workspace}/{key, each segment percent-encoded}?X-Expires={unix
+//! seconds}[&X-Content-Type={type}&X-Size={bytes}]&X-Signature={hex HMAC-SHA256}`. The MAC
+//! covers the method (`GET`, also good for `HEAD`; or `PUT`), the workspace, the key, the
+//! expiry and, for `PUT`, the content type and size. The secret is 32 random bytes kept in
+//! `secret.key` (mode 0600) in the data directory, made once and reused on restart.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::http::Uri;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::error::{ApiError, ServerError};
+use super::validate;
+
+type HmacSha256 = Hmac<Sha256>;
+
+const SECRET_FILE: &str = "secret.key";
+/// Path prefix of the byte routes.
+pub(crate) const OBJECTS_PREFIX: &str = "/objects/";
+
+pub(crate) struct Signer {
+    secret: [u8; 32],
+}
+
+/// What a `PUT` URL was signed over besides the address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PutTerms {
+    pub(crate) content_type: String,
+    pub(crate) size: u64,
+}
+
+/// The object a verified URL addresses.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub(crate) workspace: String,
+    pub(crate) key: String,
+    /// Present for `PUT` URLs.
+    pub(crate) put: Option<PutTerms>,
+}
+
+impl Signer {
+    /// Read the data directory's secret, or make one (atomically, mode 0600).
+    pub(crate) fn load_or_create(data_dir: &Path) -> Result<Self, ServerError> {
+        let path = data_dir.join(SECRET_FILE);
+        let secret_error = |message: String| ServerError::Secret {
+            path: path.clone(),
+            message,
+        };
+        match fs::read_to_string(&path) {
+            Ok(text) => {
+                restrict_permissions(&path);
+                let bytes = hex::decode(text.trim()).ok().filter(|b| b.len() == 32);
+                let bytes = bytes.ok_or_else(|| {
+                    secret_error(
+                        "is not 64 hex digits; delete it to make a new one \
+                         (URLs already handed out then stop working)"
+                            .to_string(),
+                    )
+                })?;
+                let mut secret = [0u8; 32];
+                secret.copy_from_slice(&bytes);
+                Ok(Signer { secret })
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let secret: [u8; 32] = rand::random();
+                match write_new_secret(data_dir, &path, &secret) {
+                    Ok(()) => Ok(Signer { secret }),
+                    // Another process made it first: use theirs.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        Self::load_or_create(data_dir)
+                    }
+                    Err(e) => Err(secret_error(e.to_string())),
+                }
+            }
+            Err(e) => Err(secret_error(e.to_string())),
+        }
+    }
+
+    fn mac(
+        &self,
+        method: &str,
+        ws: &str,
+        key: &str,
+        expires: &str,
+        put: Option<(&str, &str)>,
+    ) -> HmacSha256 {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut field = |bytes: &[u8]| {
+            mac.update(&(bytes.len() as u64).to_be_bytes());
+            mac.update(bytes);
+        };
+        field(b"filedeck-presign-v1");
+        field(method.as_bytes());
+        field(ws.as_bytes());
+        field(key.as_bytes());
+        field(expires.as_bytes());
+        if let Some((content_type, size)) = put {
+            field(content_type.as_bytes());
+            field(size.as_bytes());
+        }
+        mac
+    }
+
+    /// A presigned URL under `base` (`http://host:port`) for `method` (`GET` or `PUT`).
+    pub(crate) fn url(
+        &self,
+        base: &str,
+        method: &str,
+        ws: &str,
+        key: &str,
+        ttl: Duration,
+        put: Option<&PutTerms>,
+    ) -> String {
+        let expires = unix_now().saturating_add(ttl.as_secs()).to_string();
+        let size = put.map(|p| p.size.to_string());
+        let put_fields = put
+            .zip(size.as_deref())
+            .map(|(p, s)| (p.content_type.as_str(), s));
+        let signature = hex::encode(
+            self.mac(method, ws, key, &expires, put_fields)
+                .finalize()
+                .into_bytes(),
+        );
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.append_pair("X-Expires", &expires);
+        if let Some((content_type, size)) = put_fields {
+            query.append_pair("X-Content-Type", content_type);
+            query.append_pair("X-Size", size);
+        }
+        query.append_pair("X-Signature", &signature);
+        format!(
+            "{base}{OBJECTS_PREFIX}{}/{}?{}",
+            ws,
+            encode_key(key),
+            query.finish()
+        )
+    }
+
+    /// Check a byte-route request: the signature first (`403 bad_signature`), then the expiry
+    /// (`403 expired`). `method` is `GET` for GET and HEAD, `PUT` for PUT.
+    pub(crate) fn verify(&self, method: &str, uri: &Uri) -> Result<Target, ApiError> {
+        let (workspace, key) = parse_object_path(uri.path()).ok_or_else(ApiError::bad_signature)?;
+        let mut expires = None;
+        let mut signature = None;
+        let mut content_type = None;
+        let mut size = None;
+        for (name, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+            match name.as_ref() {
+                "X-Expires" => expires = Some(value),
+                "X-Signature" => signature = Some(value),
+                "X-Content-Type" => content_type = Some(value),
+                "X-Size" => size = Some(value),
+                _ => {}
+            }
+        }
+        let (Some(expires), Some(signature)) = (expires, signature) else {
+            return Err(ApiError::bad_signature());
+        };
+        let put = if method == "PUT" {
+            match (content_type.as_deref(), size.as_deref()) {
+                (Some(c), Some(s)) => Some((c, s)),
+                _ => return Err(ApiError::bad_signature()),
+            }
+        } else {
+            None
+        };
+        let signature = hex::decode(signature.as_bytes()).map_err(|_| ApiError::bad_signature())?;
+        self.mac(method, &workspace, &key, &expires, put)
+            .verify_slice(&signature)
+            .map_err(|_| ApiError::bad_signature())?;
+        // Signed by us, so these parse; be strict anyway.
+        let expires: u64 = expires.parse().map_err(|_| ApiError::bad_signature())?;
+        if expires <= unix_now() {
+            return Err(ApiError::expired());
+        }
+        let put = match put {
+            Some((content_type, size)) => Some(PutTerms {
+                content_type: content_type.to_string(),
+                size: size.parse().map_err(|_| ApiError::bad_signature())?,
+            }),
+            None => None,
+        };
+        Ok(Target {
+            workspace,
+            key,
+            put,
+        })
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn write_new_secret(data_dir: &Path, path: &Path, secret: &[u8; 32]) -> io::Result<()> {
+    let tmp = data_dir.join(format!(
+        "{SECRET_FILE}.{}.tmp",
+        hex::encode(rand::random::<[u8; 8]>())
+    ));
+    let result = (|| {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&tmp)?;
+        file.write_all(format!("{}\n", hex::encode(secret)).as_bytes())?;
+        file.sync_all()?;
+        // A hard link does not replace an existing file, unlike a rename.
+        fs::hard_link(&tmp, path)?;
+        fs::File::open(data_dir)?.sync_all()
+    })();
+    let _ = fs::remove_file(&tmp);
+    result
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(path = %path.display(), "presigning secret was readable by others; setting mode 0600");
+        if let Err(e) = fs::set_permissions(path, fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot restrict the secret's permissions");
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_path: &Path) {}
+
+/// Percent-encode each segment of a key (everything but RFC 3986 unreserved characters).
+pub(crate) fn encode_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 16);
+    for (i, segment) in key.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        for &b in segment.as_bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `/objects/{ws}/{key…}` → (workspace, key), both decoded and valid.
+fn parse_object_path(path: &str) -> Option<(String, String)> {
+    let rest = path.strip_prefix(OBJECTS_PREFIX)?;
+    let (ws, key) = rest.split_once('/')?;
+    let ws = percent_decode(ws)?;
+    let key = percent_decode(key)?;
+    validate::workspace_id(&ws).ok()?;
+    validate::file_key(&key).ok()?;
+    Some((ws, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer() -> Signer {
+        Signer { secret: [7; 32] }
+    }
+
+    #[test]
+    fn round_trip_and_tamper() {
+        let s = signer();
+        let key = "raw data/ä?#%.txt";
+        let url = s.url("http://h", "GET", "ws1", key, Duration::from_secs(60), None);
+        let uri: Uri = url.parse().unwrap();
+        let t = s.verify("GET", &uri).unwrap();
+        assert_eq!((t.workspace.as_str(), t.key.as_str()), ("ws1", key));
+        assert_eq!(s.verify("PUT", &uri).unwrap_err().code, "bad_signature");
+        let tampered: Uri = url.replace("ws1", "ws2").parse().unwrap();
+        assert_eq!(
+            s.verify("GET", &tampered).unwrap_err().code,
+            "bad_signature"
+        );
+
+        let terms = PutTerms {
+            content_type: "text/plain".into(),
+            size: 5,
+        };
+        let url = s.url(
+            "http://h",
+            "PUT",
+            "ws1",
+            "a/b",
+            Duration::from_secs(60),
+            Some(&terms),
+        );
+        let t = s.verify("PUT", &url.parse().unwrap()).unwrap();
+        assert_eq!(t.put, Some(terms));
+        let bigger: Uri = url.replace("X-Size=5", "X-Size=6").parse().unwrap();
+        assert_eq!(s.verify("PUT", &bigger).unwrap_err().code, "bad_signature");
+
+        let expired = s.url("http://h", "GET", "ws1", "a", Duration::ZERO, None);
+        assert_eq!(
+            s.verify("GET", &expired.parse().unwrap()).unwrap_err().code,
+            "expired"
+        );
+    }
+}

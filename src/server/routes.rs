@@ -1,0 +1,365 @@
+//! The router, the `/v1` JSON routes, and the middleware that counts requests, logs them
+//! (path only: a presigned URL's query is a credential) and turns every error answer —
+//! axum's own rejections included — into the contract's JSON shape.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, FromRequest, RawQuery, Request, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use super::auth::Authed;
+use super::error::ApiError;
+use super::presign::PutTerms;
+use super::{AppState, connectable, objects, upload, validate};
+use crate::api::types::{
+    DownloadUrlResponse, ListResponse, MAX_PUT_BYTES, UploadConfirmRequest, UploadUrlRequest,
+    UploadUrlResponse, Workspace, WorkspacesResponse,
+};
+
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 10_000;
+
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/files", get(list).delete(delete))
+        .route("/v1/files/download", get(download_url))
+        .route(
+            "/v1/files/upload",
+            post(upload::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/v1/files/upload-url", post(upload_url))
+        .route("/v1/files/upload-confirm", post(upload_confirm))
+        .route("/v1/workspaces", get(workspaces))
+        .route(
+            "/objects/{*object}",
+            get(objects::get_object)
+                .head(objects::get_object)
+                .put(objects::put_object)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        "method not allowed on this route",
+    )
+}
+
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    state.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let method = request.method().clone();
+    // Never the query: on the byte routes it holds the signature.
+    let path = request.uri().path().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::debug!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    as_json_error(response).await
+}
+
+/// Rewrite an error answer that is not JSON (an extractor's rejection, say) into the
+/// contract's shape, keeping its status and other headers.
+async fn as_json_error(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let message = if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), detail = %text, "internal error");
+        "internal server error".to_string()
+    } else if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let replacement = ApiError::new(status, ApiError::code_for(status), message).into_response();
+    let (new_parts, new_body) = replacement.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in new_parts.headers.iter() {
+        parts.headers.insert(name.clone(), value.clone());
+    }
+    Response::from_parts(parts, new_body)
+}
+
+/// A JSON body (whatever its `Content-Type` says) whose rejections are `400 invalid_request`,
+/// or `413` past the default 2 MB body limit.
+pub(crate) struct JsonBody<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::too_large("the JSON body is too large")
+                } else {
+                    ApiError::invalid(rejection.body_text())
+                }
+            })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))
+    }
+}
+
+/// Query parameters (the last of repeated ones wins).
+struct Params(HashMap<String, String>);
+
+impl Params {
+    fn parse(query: Option<String>) -> Self {
+        Params(
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// The validated `key` parameter.
+    fn key(&self) -> Result<&str, ApiError> {
+        let key = self
+            .get("key")
+            .ok_or_else(|| ApiError::invalid("key is required"))?;
+        validate::file_key(key).map_err(ApiError::invalid)?;
+        Ok(key)
+    }
+}
+
+/// `scheme://host` as the client addressed us (so URLs work through a proxy).
+fn request_base(state: &AppState, headers: &HeaderMap, uri: &Uri) -> String {
+    let valid = |host: &&str| {
+        !host.is_empty()
+            && host.len() <= 255
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(valid)
+        .map(str::to_string)
+        .or_else(|| uri.authority().map(|a| a.to_string()))
+        .unwrap_or_else(|| connectable(state.local_addr).to_string());
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
+fn encode_cursor(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key)
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| ApiError::invalid("cursor is not one this server handed out"))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, super::error::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal("store task", e))?
+        .map_err(ApiError::from)
+}
+
+/// `GET /v1/files?workspace_id&prefix&limit&cursor`
+async fn list(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ListResponse>, ApiError> {
+    let params = Params::parse(query);
+    let ws = auth.workspace(params.get("workspace_id"))?;
+    let prefix = params.get("prefix").unwrap_or("").to_string();
+    let limit = match params.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(0) | Err(_) => {
+                return Err(ApiError::invalid(
+                    "limit must be a whole number from 1 to 10000",
+                ));
+            }
+            Ok(n) => n.min(MAX_LIMIT as u64) as usize,
+        },
+    };
+    let cursor = params.get("cursor").map(decode_cursor).transpose()?;
+    let store = state.store.clone();
+    let (files, more) =
+        blocking(move || store.list(&ws, &prefix, cursor.as_deref(), limit)).await?;
+    let next_cursor = if more {
+        files.last().map(|f| encode_cursor(&f.key))
+    } else {
+        None
+    };
+    Ok(Json(ListResponse { files, next_cursor }))
+}
+
+/// `DELETE /v1/files?workspace_id&key`
+async fn delete(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    RawQuery(query): RawQuery,
+) -> Result<StatusCode, ApiError> {
+    let params = Params::parse(query);
+    let ws = auth.workspace(params.get("workspace_id"))?;
+    let key = params.key()?.to_string();
+    let store = state.store.clone();
+    let missing = format!("no file {key}");
+    if blocking(move || store.delete(&ws, &key)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(missing))
+    }
+}
+
+/// `GET /v1/files/download?workspace_id&key`
+async fn download_url(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Json<DownloadUrlResponse>, ApiError> {
+    let params = Params::parse(uri.query().map(str::to_string));
+    let ws = auth.workspace(params.get("workspace_id"))?;
+    let key = params.key()?.to_string();
+    let store = state.store.clone();
+    let (lookup_ws, lookup_key) = (ws.clone(), key.clone());
+    blocking(move || store.get(&lookup_ws, &lookup_key))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no file {key}")))?;
+    let base = request_base(&state, &headers, &uri);
+    let url = state
+        .signer
+        .url(&base, "GET", &ws, &key, state.presign_ttl, None);
+    Ok(Json(DownloadUrlResponse {
+        url,
+        expires_in: Some(state.presign_ttl.as_secs()),
+    }))
+}
+
+/// `POST /v1/files/upload-url`
+async fn upload_url(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    headers: HeaderMap,
+    uri: Uri,
+    JsonBody(request): JsonBody<UploadUrlRequest>,
+) -> Result<Json<UploadUrlResponse>, ApiError> {
+    let ws = auth.workspace(Some(&request.workspace_id))?;
+    let path =
+        validate::folder_path(request.path.as_deref().unwrap_or("")).map_err(ApiError::invalid)?;
+    validate::file_name(&request.filename).map_err(ApiError::invalid)?;
+    let key = format!("{path}{}", request.filename);
+    validate::file_key(&key).map_err(ApiError::invalid)?;
+    validate::content_type(&request.content_type).map_err(ApiError::invalid)?;
+    if request.size > MAX_PUT_BYTES {
+        return Err(ApiError::invalid(format!(
+            "size {} is over the {MAX_PUT_BYTES}-byte limit of one PUT",
+            request.size
+        )));
+    }
+    let store = state.store.clone();
+    let (check_ws, check_key) = (ws.clone(), key.clone());
+    blocking(move || store.check_collision(&check_ws, &check_key)).await?;
+    let terms = PutTerms {
+        content_type: request.content_type.trim().to_string(),
+        size: request.size,
+    };
+    let base = request_base(&state, &headers, &uri);
+    let upload_url = state
+        .signer
+        .url(&base, "PUT", &ws, &key, state.presign_ttl, Some(&terms));
+    Ok(Json(UploadUrlResponse {
+        upload_url,
+        file_key: key,
+        expires_in: Some(state.presign_ttl.as_secs()),
+    }))
+}
+
+/// `POST /v1/files/upload-confirm`
+async fn upload_confirm(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    JsonBody(request): JsonBody<UploadConfirmRequest>,
+) -> Result<Json<crate::api::types::FileEntry>, ApiError> {
+    let ws = auth.workspace(Some(&request.workspace_id))?;
+    validate::file_key(&request.file_key).map_err(ApiError::invalid)?;
+    validate::file_name(&request.filename).map_err(ApiError::invalid)?;
+    let store = state.store.clone();
+    let entry = blocking(move || store.confirm(&ws, &request.file_key, request.size)).await?;
+    Ok(Json(entry))
+}
+
+/// `GET /v1/workspaces`: for `*` the workspaces holding files, plus any named ones.
+async fn workspaces(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+) -> Result<Json<WorkspacesResponse>, ApiError> {
+    let mut ids: Vec<String> = auth
+        .key()
+        .workspaces
+        .iter()
+        .filter(|w| *w != "*")
+        .cloned()
+        .collect();
+    if auth.key().all_workspaces() {
+        let store = state.store.clone();
+        ids.extend(blocking(move || store.workspaces()).await?);
+    }
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    let workspaces = ids
+        .into_iter()
+        .map(|id| Workspace {
+            name: Some(id.clone()),
+            id,
+        })
+        .collect();
+    Ok(Json(WorkspacesResponse { workspaces }))
+}

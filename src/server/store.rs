@@ -1,0 +1,663 @@
+//! The store: blob files under `blobs/xx/<id>` and a SQLite index (`index.sqlite`, WAL).
+//!
+//! Every stored upload gets a fresh blob id, so two uploads of one key never write the same
+//! file: the last to commit wins, whole, and the replaced blob is removed after the commit.
+//! A blob is renamed into place and its directory fsynced *before* the row naming it is
+//! committed; a crash in between leaves an orphan blob, removed at the next start (as is
+//! everything left in `tmp/`).
+//!
+//! All methods are blocking: call them from `spawn_blocking`. One writer connection behind a
+//! mutex; readers come from a small pool (WAL lets them read while the writer writes).
+
+use std::collections::HashSet;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::blob::{Received, TempFile};
+use super::error::{ServerError, StoreError};
+use crate::api::types::{FileEntry, split_key};
+
+const INDEX_FILE: &str = "index.sqlite";
+const BLOB_DIR: &str = "blobs";
+const TMP_DIR: &str = "tmp";
+/// Readers kept open for reuse.
+const READER_POOL: usize = 4;
+/// Uploads PUT but never confirmed are forgotten after this long (at the next start).
+const PENDING_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS files (
+    ws TEXT NOT NULL,
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    description TEXT,
+    content_type TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    PRIMARY KEY (ws, key)
+) WITHOUT ROWID;
+-- Bodies PUT on a presigned URL. After the confirm the row stays, with confirmed = 1, so a
+-- repeated confirm of the same bytes answers the file again.
+CREATE TABLE IF NOT EXISTS pending (
+    ws TEXT NOT NULL,
+    key TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    confirmed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (ws, key)
+) WITHOUT ROWID;
+PRAGMA user_version = 1;
+";
+
+const FILE_COLUMNS: &str =
+    "key, name, path, size, description, content_type, created_at, sha256, etag";
+
+/// A blob renamed into `blobs/`, not yet named by a committed row: dropping it removes it.
+#[derive(Debug)]
+pub(crate) struct PlacedBlob {
+    id: String,
+    file: TempFile,
+    size: u64,
+    etag: String,
+    sha256: String,
+}
+
+impl PlacedBlob {
+    pub(crate) fn etag(&self) -> &str {
+        &self.etag
+    }
+}
+
+/// A file to index.
+pub(crate) struct NewFile {
+    pub(crate) key: String,
+    pub(crate) description: Option<String>,
+    pub(crate) content_type: String,
+    pub(crate) blob: PlacedBlob,
+}
+
+/// A stored file and where its bytes are.
+pub(crate) struct StoredFile {
+    pub(crate) entry: FileEntry,
+    pub(crate) blob_path: PathBuf,
+}
+
+pub(crate) struct Store {
+    db_path: PathBuf,
+    tmp_dir: PathBuf,
+    blob_dir: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock rolled its transaction back; the connection is fine.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn now_rfc3339() -> String {
+    let now = OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    now.format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+}
+
+fn random_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+fn remove_blob(path: &Path) {
+    if let Err(e) = fs::remove_file(path)
+        && e.kind() != io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), error = %e, "cannot remove replaced blob");
+    }
+}
+
+impl Store {
+    /// Open (or create) the store in `data_dir`, and remove what a crash left behind.
+    pub(crate) fn open(data_dir: &Path) -> Result<Store, ServerError> {
+        let dir_error = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ServerError::DataDir { path, source }
+        };
+        let tmp_dir = data_dir.join(TMP_DIR);
+        let blob_dir = data_dir.join(BLOB_DIR);
+        fs::create_dir_all(&tmp_dir).map_err(dir_error(&tmp_dir))?;
+        for shard in 0..=255u8 {
+            let dir = blob_dir.join(format!("{shard:02x}"));
+            fs::create_dir_all(&dir).map_err(dir_error(&dir))?;
+        }
+        fs::File::open(data_dir)
+            .and_then(|d| d.sync_all())
+            .map_err(dir_error(data_dir))?;
+
+        let db_path = data_dir.join(INDEX_FILE);
+        let index_error = |source| ServerError::Index {
+            path: db_path.clone(),
+            source,
+        };
+        let writer = open_connection(&db_path).map_err(index_error)?;
+        writer.execute_batch(SCHEMA).map_err(index_error)?;
+        let store = Store {
+            db_path: db_path.clone(),
+            tmp_dir,
+            blob_dir,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        };
+        store.remove_leftovers()?;
+        Ok(store)
+    }
+
+    /// A fresh path in `tmp/` for a body being received.
+    pub(crate) fn temp_path(&self) -> PathBuf {
+        self.tmp_dir.join(format!("{}.part", random_id()))
+    }
+
+    fn blob_path(&self, id: &str) -> PathBuf {
+        let shard = id.get(..2).unwrap_or("00");
+        self.blob_dir.join(shard).join(id)
+    }
+
+    /// Move a received body into `blobs/` under a fresh id, durably.
+    pub(crate) fn place_blob(&self, received: Received) -> io::Result<PlacedBlob> {
+        let id = random_id();
+        let path = self.blob_path(&id);
+        fs::rename(received.file.path(), &path)?;
+        let file = TempFile::new(path);
+        received.file.disarm();
+        if let Some(dir) = file.path().parent() {
+            fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(PlacedBlob {
+            id,
+            file,
+            size: received.size,
+            etag: format!("\"{}\"", hex::encode(received.md5)),
+            sha256: hex::encode(received.sha256),
+        })
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = lock(&self.readers).pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => open_connection(&self.db_path)?,
+        };
+        let out = f(&conn);
+        let mut pool = lock(&self.readers);
+        if pool.len() < READER_POOL {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Index `files` in workspace `ws` in one transaction, replacing files of the same key.
+    /// On an error nothing is indexed and the new blobs are removed.
+    pub(crate) fn insert_files(
+        &self,
+        ws: &str,
+        files: Vec<NewFile>,
+    ) -> Result<Vec<FileEntry>, StoreError> {
+        let created_at = now_rfc3339();
+        let (entries, replaced) = self.write(|tx| {
+            let mut entries = Vec::with_capacity(files.len());
+            let mut replaced = Vec::new();
+            for f in &files {
+                if let Some(why) = collision(tx, ws, &f.key)? {
+                    return Err(StoreError::Conflict(why));
+                }
+                let (path, name) = split_key(&f.key);
+                let entry = FileEntry {
+                    key: f.key.clone(),
+                    name: name.to_string(),
+                    path: path.to_string(),
+                    size: f.blob.size,
+                    description: f.description.clone(),
+                    content_type: Some(f.content_type.clone()),
+                    created_at: Some(created_at.clone()),
+                    sha256: Some(f.blob.sha256.clone()),
+                    etag: Some(f.blob.etag.clone()),
+                };
+                if let Some(old) = upsert_file(tx, ws, &entry, &f.blob.id)? {
+                    replaced.push(old);
+                }
+                entries.push(entry);
+            }
+            Ok((entries, replaced))
+        })?;
+        for f in files {
+            f.blob.file.disarm();
+        }
+        for old in replaced {
+            remove_blob(&self.blob_path(&old));
+        }
+        Ok(entries)
+    }
+
+    /// Keep `blob` as the pending (unconfirmed) upload of `key`, replacing an earlier one.
+    pub(crate) fn put_pending(
+        &self,
+        ws: &str,
+        key: &str,
+        content_type: &str,
+        blob: PlacedBlob,
+    ) -> Result<(), StoreError> {
+        let replaced = self.write(|tx| {
+            let old: Option<(String, bool)> = tx
+                .prepare_cached("SELECT blob, confirmed FROM pending WHERE ws = ?1 AND key = ?2")?
+                .query_row(params![ws, key], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO pending
+                 (ws, key, blob, size, content_type, sha256, etag, created_at, confirmed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)",
+            )?
+            .execute(params![
+                ws,
+                key,
+                blob.id,
+                blob.size,
+                content_type,
+                blob.sha256,
+                blob.etag,
+                now_rfc3339()
+            ])?;
+            // A confirmed row's blob belongs to the file now.
+            Ok(old.filter(|(_, confirmed)| !confirmed).map(|(b, _)| b))
+        })?;
+        blob.file.disarm();
+        if let Some(old) = replaced {
+            remove_blob(&self.blob_path(&old));
+        }
+        Ok(())
+    }
+
+    /// Make the pending upload of `key` a file. `404` when nothing arrived, `409` when `size`
+    /// is not what arrived or the key collides with a folder; a repeated confirm answers the
+    /// same file.
+    pub(crate) fn confirm(&self, ws: &str, key: &str, size: u64) -> Result<FileEntry, StoreError> {
+        let (entry, replaced) = self.write(|tx| {
+            let pending: Option<(String, u64, String, String, String, bool)> = tx
+                .prepare_cached(
+                    "SELECT blob, size, content_type, sha256, etag, confirmed
+                     FROM pending WHERE ws = ?1 AND key = ?2",
+                )?
+                .query_row(params![ws, key], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })
+                .optional()?;
+            let nothing = || StoreError::NotFound(format!("no upload has arrived for {key}"));
+            let (blob, arrived, content_type, sha256, etag, confirmed) =
+                pending.ok_or_else(nothing)?;
+            let size_mismatch = |arrived: u64| {
+                StoreError::Conflict(format!(
+                    "size {size} differs from the {arrived} bytes that arrived for {key}"
+                ))
+            };
+            if confirmed {
+                let current = get_file(tx, ws, key)?.filter(|(_, b)| *b == blob);
+                let (entry, _) = current.ok_or_else(nothing)?;
+                if entry.size != size {
+                    return Err(size_mismatch(entry.size));
+                }
+                return Ok((entry, None));
+            }
+            if arrived != size {
+                return Err(size_mismatch(arrived));
+            }
+            if let Some(why) = collision(tx, ws, key)? {
+                return Err(StoreError::Conflict(why));
+            }
+            let (path, name) = split_key(key);
+            let entry = FileEntry {
+                key: key.to_string(),
+                name: name.to_string(),
+                path: path.to_string(),
+                size,
+                description: None,
+                content_type: Some(content_type),
+                created_at: Some(now_rfc3339()),
+                sha256: Some(sha256),
+                etag: Some(etag),
+            };
+            let replaced = upsert_file(tx, ws, &entry, &blob)?;
+            tx.prepare_cached("UPDATE pending SET confirmed = 1 WHERE ws = ?1 AND key = ?2")?
+                .execute(params![ws, key])?;
+            Ok((entry, replaced))
+        })?;
+        if let Some(old) = replaced {
+            remove_blob(&self.blob_path(&old));
+        }
+        Ok(entry)
+    }
+
+    /// The file `key` and the path of its bytes.
+    pub(crate) fn get(&self, ws: &str, key: &str) -> Result<Option<StoredFile>, StoreError> {
+        let found = self.read(|conn| get_file(conn, ws, key))?;
+        Ok(found.map(|(entry, blob)| StoredFile {
+            entry,
+            blob_path: self.blob_path(&blob),
+        }))
+    }
+
+    /// `Conflict` if `key` would collide with a file or folder of workspace `ws`.
+    pub(crate) fn check_collision(&self, ws: &str, key: &str) -> Result<(), StoreError> {
+        match self.read(|conn| collision(conn, ws, key))? {
+            Some(why) => Err(StoreError::Conflict(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// Up to `limit` files of `ws` whose key starts with `prefix` and sorts after `after`,
+    /// sorted by key, and whether more follow.
+    pub(crate) fn list(
+        &self,
+        ws: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<FileEntry>, bool), StoreError> {
+        let (lower, inclusive) = match after {
+            Some(after) if after >= prefix => (after, false),
+            _ => (prefix, true),
+        };
+        let upper = prefix_end(prefix);
+        let sql = match (inclusive, upper.is_some()) {
+            (true, false) => {
+                "SELECT key, name, path, size, description, content_type, created_at, sha256, etag
+                 FROM files WHERE ws = ?1 AND key >= ?2 ORDER BY key LIMIT ?3"
+            }
+            (false, false) => {
+                "SELECT key, name, path, size, description, content_type, created_at, sha256, etag
+                 FROM files WHERE ws = ?1 AND key > ?2 ORDER BY key LIMIT ?3"
+            }
+            (true, true) => {
+                "SELECT key, name, path, size, description, content_type, created_at, sha256, etag
+                 FROM files WHERE ws = ?1 AND key >= ?2 AND key < ?4 ORDER BY key LIMIT ?3"
+            }
+            (false, true) => {
+                "SELECT key, name, path, size, description, content_type, created_at, sha256, etag
+                 FROM files WHERE ws = ?1 AND key > ?2 AND key < ?4 ORDER BY key LIMIT ?3"
+            }
+        };
+        let fetch = limit.saturating_add(1);
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let mut rows = match &upper {
+                Some(upper) => stmt.query(params![ws, lower, fetch as i64, upper])?,
+                None => stmt.query(params![ws, lower, fetch as i64])?,
+            };
+            let mut files = Vec::with_capacity(limit.min(10_000));
+            let mut more = false;
+            while let Some(row) = rows.next()? {
+                if files.len() == limit {
+                    more = true;
+                    break;
+                }
+                files.push(file_entry(row)?);
+            }
+            Ok((files, more))
+        })
+    }
+
+    /// Remove `key`; false when there was no such file.
+    pub(crate) fn delete(&self, ws: &str, key: &str) -> Result<bool, StoreError> {
+        let removed = self.write(|tx| {
+            let blob: Option<String> = tx
+                .prepare_cached("SELECT blob FROM files WHERE ws = ?1 AND key = ?2")?
+                .query_row(params![ws, key], |r| r.get(0))
+                .optional()?;
+            if blob.is_some() {
+                tx.prepare_cached("DELETE FROM files WHERE ws = ?1 AND key = ?2")?
+                    .execute(params![ws, key])?;
+                tx.prepare_cached(
+                    "DELETE FROM pending WHERE ws = ?1 AND key = ?2 AND confirmed = 1",
+                )?
+                .execute(params![ws, key])?;
+            }
+            Ok(blob)
+        })?;
+        match removed {
+            Some(blob) => {
+                remove_blob(&self.blob_path(&blob));
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Workspaces holding at least one file, sorted (a skip scan over the primary key).
+    pub(crate) fn workspaces(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "WITH RECURSIVE w(ws) AS (
+                     SELECT min(ws) FROM files
+                     UNION ALL
+                     SELECT (SELECT min(ws) FROM files WHERE ws > w.ws) FROM w WHERE w.ws IS NOT NULL
+                 )
+                 SELECT ws FROM w WHERE ws IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<String>, _>>()?)
+        })
+    }
+
+    /// Empty `tmp/`, forget stale pending uploads, remove blobs no row names.
+    fn remove_leftovers(&self) -> Result<(), ServerError> {
+        let cutoff = OffsetDateTime::now_utc() - PENDING_LIFETIME;
+        let cutoff = cutoff
+            .replace_nanosecond(0)
+            .unwrap_or(cutoff)
+            .format(&Rfc3339)
+            .unwrap_or_default();
+        let referenced: HashSet<String> = {
+            let conn = lock(&self.writer);
+            conn.execute(
+                "DELETE FROM pending WHERE confirmed = 0 AND created_at < ?1",
+                params![cutoff],
+            )?;
+            conn.execute(
+                "DELETE FROM pending WHERE confirmed = 1 AND NOT EXISTS (
+                     SELECT 1 FROM files f
+                     WHERE f.ws = pending.ws AND f.key = pending.key AND f.blob = pending.blob)",
+                [],
+            )?;
+            let mut stmt = conn.prepare("SELECT blob FROM files UNION SELECT blob FROM pending")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut removed = 0usize;
+        for entry in fs::read_dir(&self.tmp_dir)? {
+            let entry = entry?;
+            if fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        for shard in fs::read_dir(&self.blob_dir)? {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(shard.path())? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let known = name.to_str().is_some_and(|n| referenced.contains(n));
+                if !known && fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, "removed files left over by an interrupted run");
+        }
+        Ok(())
+    }
+}
+
+fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA cache_size = -32768;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+fn file_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<FileEntry> {
+    Ok(FileEntry {
+        key: row.get(0)?,
+        name: row.get(1)?,
+        path: row.get(2)?,
+        size: row.get(3)?,
+        description: row.get(4)?,
+        content_type: row.get(5)?,
+        created_at: row.get(6)?,
+        sha256: row.get(7)?,
+        etag: row.get(8)?,
+    })
+}
+
+fn get_file(
+    conn: &Connection,
+    ws: &str,
+    key: &str,
+) -> Result<Option<(FileEntry, String)>, StoreError> {
+    let sql = format!("SELECT {FILE_COLUMNS}, blob FROM files WHERE ws = ?1 AND key = ?2");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![ws, key], |r| Ok((file_entry(r)?, r.get(9)?)))
+        .optional()?)
+}
+
+/// Insert or replace a file row; the blob it replaces, if any and different.
+fn upsert_file(
+    tx: &Transaction<'_>,
+    ws: &str,
+    entry: &FileEntry,
+    blob: &str,
+) -> Result<Option<String>, StoreError> {
+    let old: Option<String> = tx
+        .prepare_cached("SELECT blob FROM files WHERE ws = ?1 AND key = ?2")?
+        .query_row(params![ws, entry.key], |r| r.get(0))
+        .optional()?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO files
+         (ws, key, name, path, size, description, content_type, created_at, sha256, etag, blob)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        ws,
+        entry.key,
+        entry.name,
+        entry.path,
+        entry.size,
+        entry.description,
+        entry.content_type,
+        entry.created_at,
+        entry.sha256,
+        entry.etag,
+        blob
+    ])?;
+    // A repeated confirm keeps its marker; an upload by another route replaces it.
+    tx.prepare_cached(
+        "DELETE FROM pending WHERE ws = ?1 AND key = ?2 AND confirmed = 1 AND blob <> ?3",
+    )?
+    .execute(params![ws, entry.key, blob])?;
+    Ok(old.filter(|old| old != blob))
+}
+
+/// Why `key` cannot be stored in `ws`: a file where one of its folders would be (`a` for
+/// `a/b`), or files below it (`a/b` for `a`).
+fn collision(conn: &Connection, ws: &str, key: &str) -> Result<Option<String>, StoreError> {
+    let mut exists = conn.prepare_cached("SELECT 1 FROM files WHERE ws = ?1 AND key = ?2")?;
+    for (i, _) in key.match_indices('/') {
+        let folder = &key[..i];
+        if exists.exists(params![ws, folder])? {
+            return Ok(Some(format!(
+                "{key} would be inside {folder}/, but {folder} is a file"
+            )));
+        }
+    }
+    // Keys below `key/` sort in [`key/`, `key0`): '0' follows '/'.
+    let below: Option<String> = conn
+        .prepare_cached(
+            "SELECT key FROM files WHERE ws = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT 1",
+        )?
+        .query_row(params![ws, format!("{key}/"), format!("{key}0")], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(below.map(|other| format!("{key} is a folder holding {other}, so it cannot be a file")))
+}
+
+/// The smallest string greater than every string starting with `prefix` (`None`: no bound).
+/// SQLite compares text bytewise, and UTF-8 byte order is code point order.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut next = last as u32 + 1;
+        if (0xD800..=0xDFFF).contains(&next) {
+            next = 0xE000;
+        }
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn prefix_bounds() {
+        assert_eq!(prefix_end(""), None);
+        assert_eq!(prefix_end("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_end("a/").as_deref(), Some("a0"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+    }
+}

@@ -1,0 +1,248 @@
+//! `POST /v1/files/upload`: multipart upload, streamed to disk, limited to 500 MiB.
+//!
+//! The bearer token is checked before anything is read ([`Authed`] runs first). Fields may
+//! come in any order: a `file` part before `workspace_id` is streamed to a temp file anyway
+//! and the workspace checked afterwards. The `file` part is answered `413` as soon as its
+//! bytes pass the limit, and the temp file is removed.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::multipart::{Field, Multipart, MultipartRejection};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::auth::Authed;
+use super::blob::{BlobWriter, Received};
+use super::error::ApiError;
+use super::store::NewFile;
+use super::{AppState, validate};
+use crate::api::types::MULTIPART_LIMIT_BYTES;
+
+/// Slack allowed above the file limit in a declared `Content-Length` (boundaries, fields).
+const ENVELOPE_SLACK: u64 = 64 * 1024;
+/// Largest text field (`workspace_id`, `path`, `description`), and the most bytes of unknown
+/// fields read before giving up.
+const TEXT_FIELD_LIMIT: usize = 64 * 1024;
+
+/// Content types that say nothing about the bytes.
+const GENERIC_TYPES: &[&str] = &["application/octet-stream", "binary/octet-stream"];
+
+/// The content type for a file named `name`: bioinformatics formats first, then mime_guess.
+pub(crate) fn guess_content_type(name: &str) -> String {
+    bio_content_type(name)
+        .map(str::to_string)
+        .or_else(|| mime_guess::from_path(name).first_raw().map(str::to_string))
+        .unwrap_or_else(|| "application/octet-stream".to_string())
+}
+
+fn bio_content_type(name: &str) -> Option<&'static str> {
+    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "vcf" => "text/x-vcf",
+        "fa" | "fasta" | "fna" | "ffn" | "faa" | "frn" => "text/x-fasta",
+        "fastq" | "fq" => "text/x-fastq",
+        "sam" => "text/x-sam",
+        "bed" => "text/x-bed",
+        "gff" | "gff3" | "gtf" => "text/x-gff",
+        "bam" | "cram" | "bai" | "crai" | "csi" | "tbi" | "bcf" => "application/octet-stream",
+        "gz" | "bgz" => "application/gzip",
+        _ => return None,
+    })
+}
+
+/// The type to store: the part's own, unless it is generic or merely what a client guessed
+/// from the name for a format we know better; else a guess from the name.
+fn choose_content_type(declared: Option<&str>, name: &str) -> String {
+    let declared = declared
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && validate::content_type(t).is_ok())
+        .filter(|t| !GENERIC_TYPES.iter().any(|g| t.eq_ignore_ascii_case(g)));
+    match (declared, bio_content_type(name)) {
+        (Some(t), Some(_))
+            if mime_guess::from_path(name)
+                .iter_raw()
+                .any(|guess| t.eq_ignore_ascii_case(guess)) =>
+        {
+            guess_content_type(name)
+        }
+        (Some(t), _) => t.to_string(),
+        (None, _) => guess_content_type(name),
+    }
+}
+
+struct ReceivedFile {
+    filename: String,
+    content_type: String,
+    body: Received,
+}
+
+pub(crate) async fn upload(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MULTIPART_LIMIT_BYTES + ENVELOPE_SLACK) {
+        return Err(too_large());
+    }
+    let mut multipart = multipart.map_err(|e| {
+        ApiError::invalid(format!("expected multipart/form-data: {}", e.body_text()))
+    })?;
+
+    let mut workspace: Option<String> = None;
+    let mut path: Option<String> = None;
+    let mut description: Option<String> = None;
+    let mut file: Option<ReceivedFile> = None;
+    let mut other_bytes = 0usize;
+
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        match field.name().unwrap_or("") {
+            "workspace_id" => {
+                let ws = read_text(&mut field, "workspace_id").await?;
+                // Checked now, so a bad workspace is refused before a following file is read.
+                workspace = Some(auth.workspace(Some(ws.trim()))?);
+            }
+            "path" => {
+                let p = read_text(&mut field, "path").await?;
+                path = Some(validate::folder_path(&p).map_err(ApiError::invalid)?);
+            }
+            "description" => {
+                description = Some(read_text(&mut field, "description").await?);
+            }
+            "file" => {
+                if file.is_some() {
+                    return Err(ApiError::invalid("more than one file field"));
+                }
+                let filename = field
+                    .file_name()
+                    .map(str::to_string)
+                    .ok_or_else(|| ApiError::invalid("the file field has no filename"))?;
+                validate::file_name(&filename).map_err(ApiError::invalid)?;
+                let content_type = choose_content_type(field.content_type(), &filename);
+                let body = receive_file(&state, &mut field).await?;
+                file = Some(ReceivedFile {
+                    filename,
+                    content_type,
+                    body,
+                });
+            }
+            _ => {
+                // Unknown fields are read and dropped, within a bound.
+                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                    other_bytes += chunk.len();
+                    if other_bytes > TEXT_FIELD_LIMIT {
+                        return Err(ApiError::invalid("too much data in unknown form fields"));
+                    }
+                }
+            }
+        }
+    }
+
+    let ws = auth.workspace(workspace.as_deref())?;
+    let file = file.ok_or_else(|| ApiError::invalid("the file field is required"))?;
+    let key = format!("{}{}", path.unwrap_or_default(), file.filename);
+    validate::file_key(&key).map_err(ApiError::invalid)?;
+
+    let store = state.store.clone();
+    let entry = tokio::task::spawn_blocking(move || {
+        let blob = store.place_blob(file.body)?;
+        let new = NewFile {
+            key,
+            description,
+            content_type: file.content_type,
+            blob,
+        };
+        let mut entries = store.insert_files(&ws, vec![new])?;
+        entries
+            .pop()
+            .ok_or_else(|| super::error::StoreError::NotFound("nothing stored".to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::internal("upload task", e))?
+    .map_err(ApiError::from)?;
+    Ok((StatusCode::CREATED, Json(entry)).into_response())
+}
+
+fn too_large() -> ApiError {
+    ApiError::too_large(format!(
+        "the file is larger than {MULTIPART_LIMIT_BYTES} bytes; use the large-upload flow \
+         (POST /v1/files/upload-url)"
+    ))
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    let status = e.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else if status.is_server_error() {
+        // Reading the body failed: the client went away or broke the stream.
+        tracing::debug!(error = %e, "multipart body unreadable");
+        ApiError::invalid("the request body ended early or could not be read")
+    } else {
+        ApiError::new(
+            status,
+            ApiError::code_for(status),
+            format!("malformed multipart body: {}", e.body_text()),
+        )
+    }
+}
+
+async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, ApiError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if buf.len() + chunk.len() > TEXT_FIELD_LIMIT {
+            return Err(ApiError::invalid(format!(
+                "field {name} is longer than {TEXT_FIELD_LIMIT} bytes"
+            )));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).map_err(|_| ApiError::invalid(format!("field {name} is not UTF-8")))
+}
+
+/// Stream the `file` part to a temp file; `413` as soon as it passes the limit.
+async fn receive_file(state: &AppState, field: &mut Field<'_>) -> Result<Received, ApiError> {
+    let mut writer = BlobWriter::create(state.store.temp_path())
+        .await
+        .map_err(|e| ApiError::internal("cannot create temp file", e))?;
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if writer.received() + chunk.len() as u64 > MULTIPART_LIMIT_BYTES {
+            // Dropping the writer removes the temp file.
+            return Err(too_large());
+        }
+        writer
+            .write(chunk)
+            .await
+            .map_err(|e| ApiError::internal("cannot write upload", e))?;
+    }
+    writer
+        .finish()
+        .await
+        .map_err(|e| ApiError::internal("cannot store upload", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        assert_eq!(guess_content_type("a.vcf"), "text/x-vcf");
+        assert_eq!(guess_content_type("a.vcf.gz"), "application/gzip");
+        assert_eq!(guess_content_type("a.BAM"), "application/octet-stream");
+        assert_eq!(guess_content_type("a.json"), "application/json");
+        assert_eq!(guess_content_type("noext"), "application/octet-stream");
+        assert_eq!(
+            choose_content_type(Some("application/octet-stream"), "x.fa"),
+            "text/x-fasta"
+        );
+        assert_eq!(choose_content_type(Some("text/csv"), "x.txt"), "text/csv");
+        assert_eq!(choose_content_type(None, "x.bed"), "text/x-bed");
+    }
+}
