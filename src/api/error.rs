@@ -87,20 +87,22 @@ impl ApiError {
 /// shape the contract says to tolerate: the contract's JSON, `{"detail"}`,
 /// `{"message"}`, S3's XML, or plain text.
 pub fn from_status(status: u16, body: &str, what: &str) -> ApiError {
-    let (code, message) = parse_error_body(body);
-    let message = if message.is_empty() {
-        what.to_string()
-    } else {
-        format!("{what}: {message}")
-    };
+    let (code, server_message) = parse_error_body(body);
     let code = code.to_ascii_lowercase();
+    // Judge expiry on the server's own words only: the file name in `what` may say "expired".
+    let said = server_message.to_ascii_lowercase();
     let expired = code == "expired"
         || code == "expiredtoken"
-        || (code == "accessdenied" && message.to_ascii_lowercase().contains("expired"))
-        || (status == 403 && message.to_ascii_lowercase().contains("request has expired"));
+        || (code == "accessdenied" && said.contains("expired"))
+        || (status == 403 && said.contains("request has expired"));
     if expired {
         return ApiError::UrlExpired;
     }
+    let message = if server_message.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {server_message}")
+    };
     match status {
         401 => ApiError::Unauthorized,
         403 => ApiError::Forbidden(message),
@@ -176,6 +178,12 @@ mod tests {
         assert!(matches!(from_status(403, xml, "x"), ApiError::UrlExpired));
         let xml = "<Error><Code>SignatureDoesNotMatch</Code><Message>bad</Message></Error>";
         assert!(matches!(from_status(403, xml, "x"), ApiError::Forbidden(_)));
+        let denied = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+        let e = from_status(403, denied, "downloading expired-samples.vcf");
+        assert!(
+            matches!(e, ApiError::Forbidden(_)),
+            "the file name is not the server's word"
+        );
         let e = from_status(403, r#"{"error":{"code":"expired","message":"gone"}}"#, "x");
         assert!(matches!(e, ApiError::UrlExpired));
         assert!(from_status(503, "", "x").is_transient());

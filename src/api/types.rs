@@ -11,12 +11,12 @@ pub struct FileEntry {
     /// The address of the file in API calls; may be opaque on the hosted service.
     #[serde(alias = "fileKey", alias = "file_key")]
     pub key: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
     /// Folder of the file: `""` or ending in `/`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub path: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub size: u64,
     #[serde(default)]
     pub description: Option<String>,
@@ -28,6 +28,16 @@ pub struct FileEntry {
     pub sha256: Option<String>,
     #[serde(default)]
     pub etag: Option<String>,
+}
+
+/// `null` reads as the default (an empty path, a zero size): servers send `null` for
+/// what they do not know, e.g. a root file's path.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 impl FileEntry {

@@ -172,10 +172,7 @@ impl Client {
                     read_entry(resp, &what).await
                 })
                 .await;
-            let sent = reader
-                .await
-                .map_err(|e| ApiError::Protocol(format!("reader task failed: {e}")))
-                .and_then(|r| r);
+            let sent = reader.finish(result.is_err()).await;
             match result {
                 Ok(entry) => {
                     let sent = sent?;
@@ -275,10 +272,7 @@ impl Client {
                     Ok(etag)
                 })
                 .await;
-            let sent = reader
-                .await
-                .map_err(|e| ApiError::Protocol(format!("reader task failed: {e}")))
-                .and_then(|r| r);
+            let sent = reader.finish(result.is_err()).await;
             match result {
                 Ok(etag) => break (etag, sent?),
                 Err(ApiError::UrlExpired) if refreshes < 3 => {
@@ -347,17 +341,26 @@ impl Client {
     }
 
     /// A request body streaming `size` bytes of `path`, read and hashed in a blocking
-    /// thread; the handle yields what was sent once the body is dropped or finished.
-    fn file_body(
-        &self,
-        path: &Path,
-        size: u64,
-        progress: &Progress,
-    ) -> (Body, tokio::task::JoinHandle<Result<Sent, ApiError>>) {
+    /// thread; the [`Reader`] yields what was sent.
+    fn file_body(&self, path: &Path, size: u64, progress: &Progress) -> (Body, Reader) {
         let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
         let chunk = self.inner.cfg.chunk_size;
         let path = path.to_path_buf();
-        let reader = tokio::task::spawn_blocking(move || read_and_hash(&path, size, chunk, &tx));
+        let stop = CancellationToken::new();
+        let stop_reader = stop.clone();
+        let runtime = tokio::runtime::Handle::current();
+        let join = tokio::task::spawn_blocking(move || {
+            read_and_hash(&path, size, chunk, &|item| {
+                // A send that can be abandoned: a stalled connection may hold the body
+                // (and so the receiver) for as long as TCP cares to keep it.
+                runtime.block_on(async {
+                    tokio::select! {
+                        r = tx.send(item) => r.is_ok(),
+                        _ = stop_reader.cancelled() => false,
+                    }
+                })
+            })
+        });
         let progress = progress.clone();
         let stream = tokio_stream_from(rx).map(move |item| {
             if let Ok(b) = &item {
@@ -365,12 +368,25 @@ impl Client {
             }
             item
         });
-        let handle = tokio::spawn(async move {
-            reader
-                .await
-                .map_err(|e| ApiError::Protocol(format!("reader thread failed: {e}")))?
-        });
-        (Body::wrap_stream(stream), handle)
+        (Body::wrap_stream(stream), Reader { join, stop })
+    }
+}
+
+/// The reader thread of one upload attempt.
+struct Reader {
+    join: tokio::task::JoinHandle<Result<Sent, ApiError>>,
+    stop: CancellationToken,
+}
+
+impl Reader {
+    /// What was sent; `abandon` (the attempt failed) stops a reader still waiting to send.
+    async fn finish(self, abandon: bool) -> Result<Sent, ApiError> {
+        if abandon {
+            self.stop.cancel();
+        }
+        self.join
+            .await
+            .map_err(|e| ApiError::Protocol(format!("reader thread failed: {e}")))?
     }
 }
 
@@ -384,14 +400,14 @@ fn read_and_hash(
     path: &Path,
     size: u64,
     chunk: usize,
-    tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
+    send: &dyn Fn(Result<Bytes, std::io::Error>) -> bool,
 ) -> Result<Sent, ApiError> {
     use std::io::Read;
     let fail = |e: std::io::Error| ApiError::io(format!("cannot read {}", path.display()), e);
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) => {
-            let _ = tx.blocking_send(Err(std::io::Error::new(e.kind(), e.to_string())));
+            let _ = send(Err(std::io::Error::new(e.kind(), e.to_string())));
             return Err(fail(e));
         }
     };
@@ -407,21 +423,21 @@ fn read_and_hash(
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    let _ = tx.blocking_send(Err(std::io::Error::new(e.kind(), e.to_string())));
+                    let _ = send(Err(std::io::Error::new(e.kind(), e.to_string())));
                     return Err(fail(e));
                 }
             }
         }
         if filled == 0 {
             let msg = format!("{} shrank while it was being uploaded", path.display());
-            let _ = tx.blocking_send(Err(std::io::Error::other(msg.clone())));
+            let _ = send(Err(std::io::Error::other(msg.clone())));
             return Err(ApiError::Integrity(msg));
         }
         buf.truncate(filled);
         let bytes = Bytes::from(buf);
         sha.update(&bytes);
         done += filled as u64;
-        if tx.blocking_send(Ok(bytes)).is_err() {
+        if !send(Ok(bytes)) {
             // The request was dropped (failure or cancel); nothing more to send.
             break;
         }

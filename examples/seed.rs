@@ -1,0 +1,31 @@
+//! Seed a data directory of the reference server with N small synthetic files, for
+//! benchmarks: `cargo run --release --example seed -- DIR WORKSPACE N`.
+//! Then `FILEDECK_SERVER_KEY=… filedeck serve --data DIR` serves them.
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, dir, ws, n] = &args[..] else {
+        eprintln!("usage: seed DIR WORKSPACE N");
+        std::process::exit(2);
+    };
+    let n: usize = n.parse().expect("N is a number");
+    let mut config = filedeck::server::ServerConfig::new(dir, "127.0.0.1:0".parse().expect("addr"));
+    config.keys.push(filedeck::server::ApiKey {
+        token: "seed".into(),
+        scopes: vec!["files".into()],
+        workspaces: vec!["*".into()],
+    });
+    let srv = filedeck::server::bind(config).await.expect("server");
+    for start in (0..n).step_by(10_000) {
+        let batch = (start..n.min(start + 10_000))
+            .map(|i| {
+                let folder = if i < 20_000 { "big/".to_string() } else { format!("runs/run{:03}/", i / 1000) };
+                (format!("{folder}sample_{i:07}_R1.fastq.gz"), format!("{i}\n").into_bytes())
+            })
+            .collect();
+        filedeck::server::put_many(&srv, ws, batch, None).await.expect("seed");
+    }
+    srv.shutdown().await;
+    eprintln!("seeded {n} files into {ws} in {dir}");
+}

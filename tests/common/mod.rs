@@ -1,0 +1,93 @@
+//! Helpers shared by `tests/tolerate.rs` and `tests/faults.rs`.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use filedeck::api::{ApiError, ApiKey, Client, ClientConfig, FileEntry, Progress, RetryPolicy};
+use md5::Md5;
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+/// Fast retries: tests must not wait for production back-off.
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 6,
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(50),
+        max_retry_after: Duration::from_secs(5),
+    }
+}
+
+/// A client for `endpoint` with fast retries, then `tweak`.
+pub fn client(endpoint: &str, key: &str, tweak: impl FnOnce(&mut ClientConfig)) -> Client {
+    let mut cfg = ClientConfig::new(endpoint, ApiKey::new(key)).expect("client config");
+    cfg.retry = fast_retry();
+    tweak(&mut cfg);
+    Client::new(cfg).expect("client")
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub fn md5_hex(bytes: &[u8]) -> String {
+    hex::encode(Md5::digest(bytes))
+}
+
+/// `len` deterministic, incompressible-looking bytes (xorshift), different per `seed`.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).expect("write local file");
+    p
+}
+
+/// Serve `app` on 127.0.0.1 port 0; returns its address.
+pub async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+/// Download `entry` into `dir/out/<name>` and return the target path and its bytes.
+pub async fn download(
+    c: &Client,
+    ws: &str,
+    entry: &FileEntry,
+    dir: &Path,
+) -> Result<(PathBuf, Vec<u8>, filedeck::api::DownloadOutcome), ApiError> {
+    let root = dir.join("out");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let target = root.join(&entry.name);
+    let outcome = c
+        .download(
+            ws,
+            entry,
+            &root,
+            &target,
+            &Progress::new(),
+            &CancellationToken::new(),
+        )
+        .await?;
+    let bytes = std::fs::read(&target).expect("read downloaded file");
+    Ok((target, bytes, outcome))
+}
