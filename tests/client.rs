@@ -383,3 +383,17 @@ async fn cancelled_upload_leaves_nothing_listed() {
     assert!(matches!(err, ApiError::Cancelled), "{err:?}");
     assert!(c.list_all(WS, "").await.unwrap().files.is_empty());
 }
+
+#[tokio::test]
+async fn a_full_last_page_from_a_cursor_speaking_server_is_complete() {
+    let env = start().await;
+    let files: Vec<(String, Vec<u8>)> = (0..1000).map(|i| (format!("f{i:04}"), vec![1])).collect();
+    server::put_many(&env.server, WS, files, None)
+        .await
+        .unwrap();
+    let c = client_with(&env, |cfg| cfg.list_limit = 1000);
+    let page = c.list_page(WS, "", None).await.unwrap();
+    assert_eq!(page.files.len(), 1000);
+    assert_eq!(page.next_cursor, None);
+    assert!(!page.maybe_incomplete, "next_cursor: null means no more");
+}

@@ -206,7 +206,7 @@ impl Client {
     ) -> Result<ListPage, ApiError> {
         let limit = self.inner.cfg.list_limit;
         let what = format!("listing {workspace}/{prefix}");
-        let value: serde_json::Value = self
+        let body = self
             .inner
             .cfg
             .retry
@@ -221,11 +221,15 @@ impl Client {
                 if let Some(c) = cursor {
                     q.push(("cursor", c.to_string()));
                 }
-                self.json(self.api(Method::GET, "v1/files")?.query(&q), &what)
-                    .await
+                let req = self
+                    .api(Method::GET, "v1/files")?
+                    .query(&q)
+                    .timeout(self.inner.cfg.request_timeout);
+                let resp = Self::send(req, &what).await?;
+                resp.bytes().await.map_err(ApiError::from_transport)
             })
             .await?;
-        parse_list(value, limit, &what)
+        parse_list(&body, limit, &what)
     }
 
     /// Every page of a listing, in order.
@@ -379,36 +383,47 @@ async fn read_capped(mut resp: Response, cap: usize) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-fn parse_list(value: serde_json::Value, limit: u32, what: &str) -> Result<ListPage, ApiError> {
-    let (files, cursor) = match value {
-        serde_json::Value::Array(items) => (items, None),
-        serde_json::Value::Object(mut map) => {
-            let files = match map.remove("files") {
-                Some(serde_json::Value::Array(items)) => items,
-                _ => {
-                    return Err(ApiError::Protocol(format!("{what}: no \"files\" array")));
-                }
-            };
-            let cursor = map
-                .remove("next_cursor")
-                .or_else(|| map.remove("nextCursor"))
-                .and_then(|c| match c {
-                    serde_json::Value::String(s) if !s.is_empty() => Some(s),
-                    _ => None,
-                });
-            (files, cursor)
-        }
-        _ => return Err(ApiError::Protocol(format!("{what}: not a listing"))),
+/// A listing object; `next_cursor` is `Some(_)` whenever the field is present, null included.
+#[derive(serde::Deserialize)]
+struct ListObject {
+    files: Vec<FileEntry>,
+    #[serde(default, alias = "nextCursor", deserialize_with = "present")]
+    next_cursor: Option<serde_json::Value>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    use serde::Deserialize;
+    Ok(Some(serde_json::Value::deserialize(d)?))
+}
+
+/// Parse a page straight into file entries (no intermediate JSON tree: a page may hold
+/// ten thousand of them).
+fn parse_list(body: &[u8], limit: u32, what: &str) -> Result<ListPage, ApiError> {
+    let bad = |e: serde_json::Error| ApiError::Protocol(format!("{what}: not a listing ({e})"));
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    // `speaks_cursors`: the answer has a cursor field (even null), so a missing cursor
+    // means "no more", not "this server cannot say".
+    let (files, cursor, speaks_cursors) = if first == Some(b'[') {
+        (
+            serde_json::from_slice::<Vec<FileEntry>>(body).map_err(bad)?,
+            None,
+            false,
+        )
+    } else {
+        let obj: ListObject = serde_json::from_slice(body).map_err(bad)?;
+        let speaks = obj.next_cursor.is_some();
+        let cursor = match obj.next_cursor {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        (obj.files, cursor, speaks)
     };
     let count = files.len();
-    let files = files
-        .into_iter()
-        .map(|f| serde_json::from_value::<FileEntry>(f).map(FileEntry::normalise))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::Protocol(format!("{what}: a file entry is malformed ({e})")))?;
+    let files: Vec<FileEntry> = files.into_iter().map(FileEntry::normalise).collect();
     // Without a cursor we cannot tell a complete listing from one cut at the server's
     // cap; a page as long as we asked for, or at a usual cap, may be either.
-    let maybe_incomplete = cursor.is_none()
+    let maybe_incomplete = !speaks_cursors
         && count > 0
         && (count as u64 >= u64::from(limit) || matches!(count, 100 | 1000 | 5000 | 10_000));
     Ok(ListPage {
@@ -425,19 +440,26 @@ mod tests {
     #[test]
     fn lists_tolerantly() {
         let v = serde_json::json!([{"key": "opaque-1", "name": "a.vcf", "path": "raw", "size": 3, "extra": 1}]);
-        let page = parse_list(v, 10_000, "x").unwrap();
+        let page = parse_list(v.to_string().as_bytes(), 10_000, "x").unwrap();
         assert_eq!(page.files[0].display_key(), "raw/a.vcf");
         assert!(!page.maybe_incomplete);
         let v = serde_json::json!({"files": [{"key": "x/y.txt", "size": 1}], "next_cursor": "c"});
-        let page = parse_list(v, 10_000, "x").unwrap();
+        let page = parse_list(v.to_string().as_bytes(), 10_000, "x").unwrap();
         assert_eq!(page.files[0].name, "y.txt");
         assert_eq!(page.files[0].path, "x/");
         assert_eq!(page.next_cursor.as_deref(), Some("c"));
         let many: Vec<_> = (0..100)
             .map(|i| serde_json::json!({"key": format!("f{i}")}))
             .collect();
-        let page = parse_list(serde_json::Value::Array(many), 10_000, "x").unwrap();
-        assert!(page.maybe_incomplete);
+        let bare = serde_json::Value::Array(many.clone()).to_string();
+        assert!(
+            parse_list(bare.as_bytes(), 10_000, "x")
+                .unwrap()
+                .maybe_incomplete
+        );
+        // A server that speaks cursors says "no more" with a null cursor.
+        let v = serde_json::json!({"files": many, "next_cursor": null}).to_string();
+        assert!(!parse_list(v.as_bytes(), 100, "x").unwrap().maybe_incomplete);
     }
 
     #[test]

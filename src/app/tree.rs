@@ -170,8 +170,10 @@ impl Tree {
             hex::decode_to_slice(h, &mut out).ok().map(|_| out)
         });
         let id = self.files.len() as FileId;
+        // Fresh allocations on purpose: the entry's strings were allocated with the whole
+        // page on a worker thread; keeping them would pin that page's memory.
         self.files.push(FileNode {
-            name: e.name.into_boxed_str(),
+            name: Box::from(e.name.as_str()),
             folder,
             size: e.size,
             created,

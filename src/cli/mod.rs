@@ -137,6 +137,9 @@ pub fn main(cli: Cli) -> ExitCode {
     // The server is a daemon and logs to stderr; everything else logs to its file, so
     // nothing is ever written under the TUI.
     logging::init(is_server);
+    if cli.command.is_none() {
+        limit_malloc_arenas();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -157,6 +160,20 @@ pub fn main(cli: Cli) -> ExitCode {
             eprintln!("filedeck: error: {m}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The browser keeps a large, long-lived, compact tree built from short-lived listing
+/// pages parsed on worker threads. With glibc's per-thread arenas the freed pages stay
+/// scattered over several arenas and RSS stays ~1.8× higher (measured: 325 → 184 bytes
+/// per listed file at 100,000 files). One arena costs nothing measurable here: the
+/// threads allocate little and large buffers are mmapped anyway. Must run before the
+/// runtime starts its threads.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }
 

@@ -101,6 +101,13 @@ async fn list(
                     maybe_incomplete: page.maybe_incomplete,
                 });
                 if done || sent.is_err() {
+                    if done {
+                        // Pages of a big listing are parsed on worker threads and freed
+                        // on the UI thread; glibc keeps such freed memory in per-thread
+                        // arenas. Hand it back once the UI has taken the last page.
+                        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                        release_freed_memory();
+                    }
                     return;
                 }
                 cursor = next;
@@ -115,3 +122,14 @@ async fn list(
         }
     }
 }
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_freed_memory() {
+    // SAFETY: malloc_trim only returns free heap pages to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_freed_memory() {}
