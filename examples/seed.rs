@@ -20,11 +20,20 @@ async fn main() {
     for start in (0..n).step_by(10_000) {
         let batch = (start..n.min(start + 10_000))
             .map(|i| {
-                let folder = if i < 20_000 { "big/".to_string() } else { format!("runs/run{:03}/", i / 1000) };
-                (format!("{folder}sample_{i:07}_R1.fastq.gz"), format!("{i}\n").into_bytes())
+                let folder = if i < 20_000 {
+                    "big/".to_string()
+                } else {
+                    format!("runs/run{:03}/", i / 1000)
+                };
+                (
+                    format!("{folder}sample_{i:07}_R1.fastq.gz"),
+                    format!("{i}\n").into_bytes(),
+                )
             })
             .collect();
-        filedeck::server::put_many(&srv, ws, batch, None).await.expect("seed");
+        filedeck::server::put_many(&srv, ws, batch, None)
+            .await
+            .expect("seed");
     }
     srv.shutdown().await;
     eprintln!("seeded {n} files into {ws} in {dir}");

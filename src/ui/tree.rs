@@ -44,11 +44,18 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let (prefix, name, name_style, right) = cells(state, *row);
             let line = layout_row(&prefix, &name, name_style, &right, width);
             if state.offset + i == state.selected {
-                line.style(if focused {
+                // The selection's colours win over the name's (a blue folder name on a
+                // blue bar would vanish).
+                let sel = if focused {
                     theme::SELECTED
                 } else {
                     theme::SELECTED_UNFOCUSED
-                })
+                };
+                let mut line = line.style(sel);
+                for span in &mut line.spans {
+                    span.style = span.style.patch(sel);
+                }
+                line
             } else {
                 line
             }
