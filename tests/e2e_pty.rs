@@ -258,10 +258,8 @@ async fn sigterm_restores_the_terminal() {
             s.contains("Workspaces") && s.contains("ws1")
         });
         let pid = pty.child.process_id().unwrap();
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .unwrap();
+        // SAFETY: signalling our own child process.
+        assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
         pty.wait_exit();
         let deadline = Instant::now() + Duration::from_secs(5);
         while (pty.alternate_screen() || pty.cursor_hidden()) && Instant::now() < deadline {
