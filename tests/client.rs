@@ -9,7 +9,6 @@ use filedeck::api::{
     UploadRequest, partial_paths,
 };
 use filedeck::server::{self, RunningServer, ServerConfig};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
@@ -66,7 +65,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 fn random_bytes(n: usize) -> Vec<u8> {
     let mut v = vec![0u8; n];
-    rand::rng().fill_bytes(&mut v);
+    getrandom::fill(&mut v).unwrap();
     v
 }
 

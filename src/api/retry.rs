@@ -3,8 +3,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use rand::Rng;
-
 use super::error::ApiError;
 
 /// How often and how patiently a request is repeated after a transient failure.
@@ -45,7 +43,10 @@ impl RetryPolicy {
             .saturating_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX))
             .min(self.cap);
         let millis = exp.as_millis().min(u128::from(u64::MAX)) as u64;
-        Duration::from_millis(rand::rng().random_range(0..=millis))
+        // Full jitter. Without randomness (never on Linux) the cap is a safe, if less
+        // polite, pause.
+        let r = getrandom::u64().unwrap_or(u64::MAX);
+        Duration::from_millis(r % millis.saturating_add(1))
     }
 
     /// Run `op` until it succeeds, fails for good, or attempts run out.

@@ -68,7 +68,8 @@ impl Signer {
                 Ok(Signer { secret })
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let secret: [u8; 32] = rand::random();
+                let mut secret = [0u8; 32];
+                getrandom::fill(&mut secret).map_err(|e| secret_error(e.to_string()))?;
                 match write_new_secret(data_dir, &path, &secret) {
                     Ok(()) => Ok(Signer { secret }),
                     // Another process made it first: use theirs.
@@ -204,10 +205,11 @@ fn unix_now() -> u64 {
 }
 
 fn write_new_secret(data_dir: &Path, path: &Path, secret: &[u8; 32]) -> io::Result<()> {
-    let tmp = data_dir.join(format!(
-        "{SECRET_FILE}.{}.tmp",
-        hex::encode(rand::random::<[u8; 8]>())
-    ));
+    let tmp = data_dir.join(format!("{SECRET_FILE}.{}.tmp", {
+        let mut b = [0u8; 8];
+        getrandom::fill(&mut b).map_err(io::Error::other)?;
+        hex::encode(b)
+    }));
     let result = (|| {
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
