@@ -232,6 +232,15 @@ async fn browse_open_delete_quit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_restores_the_terminal() {
+    signal_restores_the_terminal(libc::SIGTERM).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_restores_the_terminal() {
+    signal_restores_the_terminal(libc::SIGHUP).await;
+}
+
+async fn signal_restores_the_terminal(sig: i32) {
     let data = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
@@ -259,7 +268,7 @@ async fn sigterm_restores_the_terminal() {
         });
         let pid = pty.child.process_id().unwrap();
         // SAFETY: signalling our own child process.
-        assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+        assert_eq!(unsafe { libc::kill(pid as i32, sig) }, 0);
         pty.wait_exit();
         let deadline = Instant::now() + Duration::from_secs(5);
         while (pty.alternate_screen() || pty.cursor_hidden()) && Instant::now() < deadline {
@@ -267,7 +276,7 @@ async fn sigterm_restores_the_terminal() {
         }
         assert!(
             !pty.alternate_screen() && !pty.cursor_hidden(),
-            "terminal restored after SIGTERM"
+            "terminal restored after signal {sig}"
         );
     })
     .await
