@@ -415,3 +415,78 @@ fn idle_ticks_do_not_redraw() {
     assert!(!s.dirty, "nothing animates: no redraw");
     assert!(!s.animating());
 }
+
+#[test]
+fn a_delete_finishing_after_a_relist_removes_the_right_files() {
+    let mut s = listed();
+    ch(&mut s, 'j'); // raw/
+    ch(&mut s, 'x');
+    let cmds = ch(&mut s, 'y');
+    let Command::Delete { req: del, keys, .. } = &cmds[0] else {
+        panic!()
+    };
+    // The workspace is re-listed while the delete runs: new tree, new ids.
+    s.selected = 0;
+    let relist = list_req(&ch(&mut s, 'r'));
+    update(
+        &mut s,
+        page(
+            relist,
+            &[
+                ("top.txt", 1),
+                ("raw/a.vcf", 10),
+                ("raw/b.vcf", 20),
+                ("raw/run1/x.fq", 300),
+                ("zz.txt", 2),
+            ],
+            true,
+        ),
+    );
+    update(
+        &mut s,
+        Msg::Worker(Event::Deleted {
+            req: *del,
+            results: vec![Ok(()); keys.len()],
+        }),
+    );
+    let t = &s.workspaces[0].tree;
+    let mut left: Vec<_> = (0..t.files.len() as u32)
+        .filter(|i| !t.files[*i as usize].deleted)
+        .map(|i| t.display_key(i))
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["top.txt", "zz.txt"],
+        "exactly the deleted keys went, by key"
+    );
+}
+
+#[test]
+fn a_failed_folder_refresh_leaves_the_tree_marked_incomplete() {
+    let mut s = listed();
+    ch(&mut s, 'j'); // raw/
+    let req = list_req(&ch(&mut s, 'r'));
+    update(&mut s, page(req, &[("raw/a.vcf", 10)], false));
+    update(
+        &mut s,
+        Msg::Worker(Event::ListFailed {
+            req,
+            error: "connection reset".into(),
+        }),
+    );
+    assert!(s.workspaces[0].partial(), "counts show ≥ again");
+    ch(&mut s, 'x');
+    assert!(
+        s.dialog.is_none(),
+        "no folder delete over a partial listing"
+    );
+}
+
+#[test]
+fn an_unbound_key_redraws_nothing() {
+    let mut s = listed();
+    s.dirty = false;
+    assert!(ch(&mut s, 'Z').is_empty());
+    assert!(!s.dirty);
+}

@@ -108,6 +108,8 @@ impl Client {
         progress: &Progress,
         cancel: &CancellationToken,
     ) -> Result<DownloadOutcome, ApiError> {
+        // Refuse a symlink on the way out of `root` before creating anything under it.
+        check_inside(root, target)?;
         if let Some(parent) = target.parent() {
             tokio::fs::create_dir_all(parent)
                 .await
@@ -233,13 +235,21 @@ impl Client {
                 .get(CONTENT_RANGE)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_content_range);
+            // The bytes must continue the same version: a store that ignored If-Range
+            // would otherwise have us splice two versions.
+            let same_version = etag.is_some() && etag == saved_etag;
             match cr {
-                Some((s, _)) if s == have => have,
+                Some((s, _)) if s == have && same_version => have,
                 _ => return Ok(Attempt::Restart),
             }
         } else {
             0
         };
+        // Drop bytes of another version before labelling the file with this one, so a
+        // crash in between cannot leave old bytes under the new ETag.
+        if start < have {
+            truncate(part, start).await?;
+        }
         // Remember what these bytes belong to, so a later resume can ask for the same
         // version (If-Range) and never splice two versions of a file.
         match &etag {
@@ -361,18 +371,7 @@ fn write_and_hash(
     progress: &Progress,
 ) -> Result<(u64, Option<String>), ApiError> {
     let fail = |e: std::io::Error| ApiError::io(format!("cannot write {}", part.display()), e);
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(part)
-        .map_err(fail)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
-    }
+    let mut file = open_partial(part)?;
     file.set_len(start).map_err(fail)?;
     let mut hasher = Hasher::new(kind);
     if start > 0 && kind != HashKind::None {
@@ -500,6 +499,32 @@ pub async fn discard_partial(target: &Path) {
     let (part, meta) = partial_paths(target);
     let _ = tokio::fs::remove_file(part).await;
     let _ = tokio::fs::remove_file(meta).await;
+}
+
+async fn truncate(part: &Path, len: u64) -> Result<(), ApiError> {
+    let path = part.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let f = open_partial(&path)?;
+        f.set_len(len)
+            .and_then(|()| f.sync_data())
+            .map_err(|e| ApiError::io(format!("cannot write {}", path.display()), e))
+    })
+    .await
+    .map_err(|e| ApiError::Protocol(format!("truncating thread failed: {e}")))?
+}
+
+/// Open (or create) a partial file, never through a symlink: a planted link must not
+/// redirect the write outside the download folder.
+fn open_partial(part: &Path) -> Result<std::fs::File, ApiError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).truncate(false).read(true).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW).mode(0o600);
+    }
+    opts.open(part)
+        .map_err(|e| ApiError::io(format!("cannot write {}", part.display()), e))
 }
 
 /// `bytes START-END/TOTAL` → (START, TOTAL).

@@ -42,15 +42,24 @@ pub fn safe_join(dir: &Path, relative: &str) -> Result<PathBuf, ApiError> {
     Ok(out)
 }
 
-/// After the parent directories exist: make sure no symlink on the way leads out of `dir`.
+/// Make sure no symlink on the way from `dir` to `target` leads out of `dir`: the deepest
+/// existing ancestor of `target` must resolve inside `dir` (what does not exist yet is
+/// made of plain names checked by [`safe_join`]).
 pub(crate) fn check_inside(dir: &Path, target: &Path) -> Result<(), ApiError> {
-    let parent = target.parent().unwrap_or(dir);
     let root = dir
         .canonicalize()
         .map_err(|e| ApiError::io(format!("cannot open {}", dir.display()), e))?;
-    let real = parent
-        .canonicalize()
-        .map_err(|e| ApiError::io(format!("cannot open {}", parent.display()), e))?;
+    let mut probe = target.parent().unwrap_or(dir);
+    let real = loop {
+        match probe.canonicalize() {
+            Ok(p) => break p,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match probe.parent() {
+                Some(p) => probe = p,
+                None => return Err(ApiError::io(format!("cannot open {}", dir.display()), e)),
+            },
+            Err(e) => return Err(ApiError::io(format!("cannot open {}", probe.display()), e)),
+        }
+    };
     if real.starts_with(&root) {
         Ok(())
     } else {
@@ -87,5 +96,18 @@ mod tests {
             assert!(safe_join(d, bad).is_err(), "{bad:?} accepted");
         }
         assert!(safe_join(d, &"x".repeat(256)).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_out_of_the_folder_is_refused_before_anything_is_created() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("raw")).unwrap();
+        let target = safe_join(root.path(), "raw/run1/x.vcf").unwrap();
+        assert!(check_inside(root.path(), &target).is_err());
+        let fine = safe_join(root.path(), "new/dir/x.vcf").unwrap();
+        assert!(check_inside(root.path(), &fine).is_ok());
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
     }
 }

@@ -50,7 +50,8 @@ impl FileEntry {
             if self.path.is_empty() {
                 self.path = path.to_string();
             }
-        } else if !self.path.is_empty() && !self.path.ends_with('/') {
+        }
+        if !self.path.is_empty() && !self.path.ends_with('/') {
             self.path.push('/');
         }
         self
@@ -148,3 +149,18 @@ pub const MAX_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 pub const MULTIPART_LIMIT_BYTES: u64 = 500 * 1024 * 1024;
 /// The client's strict reading of "500 MB": larger files take the large-upload flow.
 pub const LARGE_UPLOAD_THRESHOLD: u64 = 500_000_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_completes_identity() {
+        let e: FileEntry =
+            serde_json::from_str(r#"{"key":"opaque","name":"a.vcf","path":"raw","size":null}"#)
+                .unwrap();
+        assert_eq!(e.normalise().display_key(), "raw/a.vcf");
+        let e: FileEntry = serde_json::from_str(r#"{"key":"raw/b.vcf","path":null}"#).unwrap();
+        assert_eq!(e.normalise().display_key(), "raw/b.vcf");
+    }
+}

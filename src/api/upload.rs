@@ -182,7 +182,9 @@ impl Client {
                 Err(e) if e.is_transient() && attempt + 1 < retry.max_attempts => {
                     if progress.get() >= size
                         && let Ok(sent) = &sent
-                        && let Some(entry) = self.landed(req.workspace, folder, name, sent).await
+                        && let Some(entry) = self
+                            .landed(req.workspace, folder, name, req.local, sent)
+                            .await
                     {
                         tracing::info!(what, "upload had landed before the connection failed");
                         return Ok(entry);
@@ -198,15 +200,33 @@ impl Client {
     }
 
     /// "Did it land?": the file is listed at `folder + name` with the same size (and hash).
-    async fn landed(&self, ws: &str, folder: &str, name: &str, sent: &Sent) -> Option<FileEntry> {
+    /// Only a hash can tell this upload from an older file of the same size: without
+    /// one (no SHA-256 and no plain-MD5 ETag listed) it did not land, and the upload is
+    /// simply repeated (repeating it is safe).
+    async fn landed(
+        &self,
+        ws: &str,
+        folder: &str,
+        name: &str,
+        local: &Path,
+        sent: &Sent,
+    ) -> Option<FileEntry> {
         let key = format!("{folder}{name}");
         let found = self.find(ws, &key).await.ok()??;
-        let same_size = found.size == sent.len;
-        let same_hash = found
-            .sha256
-            .as_deref()
-            .is_none_or(|h| h.eq_ignore_ascii_case(&sent.sha256));
-        (same_size && same_hash).then_some(found)
+        if found.size != sent.len {
+            return None;
+        }
+        if let Some(h) = &found.sha256 {
+            return h.eq_ignore_ascii_case(&sent.sha256).then_some(found);
+        }
+        let etag = found.etag.as_deref().and_then(plain_md5)?.to_string();
+        let path = local.to_path_buf();
+        let len = sent.len;
+        let md5 = tokio::task::spawn_blocking(move || md5_of(&path, len))
+            .await
+            .ok()?
+            .ok()?;
+        etag.eq_ignore_ascii_case(&md5).then_some(found)
     }
 
     async fn upload_large(

@@ -123,6 +123,8 @@ pub struct Notice {
 #[derive(Debug, Clone)]
 pub struct PendingDelete {
     pub ws: usize,
+    /// The listing the file ids belong to.
+    pub listing: Option<ReqId>,
     pub files: Vec<FileId>,
     pub keys: Vec<String>,
 }
@@ -254,7 +256,6 @@ impl State {
 
     pub fn error(&mut self, text: impl Into<String>) {
         let text = text.into();
-        tracing::warn!(error = %text, "shown to the user");
         self.last_error = Some(text.clone());
         self.notice = Some(Notice {
             level: Level::Error,

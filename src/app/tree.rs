@@ -82,34 +82,48 @@ impl Tree {
     }
 
     /// The folder at `path` ("" or ending in '/'), created with its parents if missing.
+    /// Iterative: a hostile key with thousands of segments must not exhaust the stack.
     fn folder_for(&mut self, path: &str) -> FolderId {
         if let Some(&id) = self.by_path.get(path) {
             return id;
         }
-        let trimmed = path.trim_end_matches('/');
-        let (parent_path, name) = match trimmed.rfind('/') {
-            Some(i) => (&path[..=i], &trimmed[i + 1..]),
-            None => ("", trimmed),
-        };
-        let parent = self.folder_for(parent_path);
-        let id = self.folders.len() as FolderId;
-        let depth = self.folders[parent as usize].depth + 1;
-        self.folders.push(Folder {
-            name: name.into(),
-            parent,
-            depth,
-            subfolders: Vec::new(),
-            files: Vec::new(),
-            count: 0,
-            bytes: 0,
-            newest: None,
-            sorted: true,
-        });
-        let p = &mut self.folders[parent as usize];
-        p.subfolders.push(id);
-        p.sorted = false;
-        self.by_path.insert(path.into(), id);
-        id
+        let mut parent = ROOT;
+        let mut end = 0;
+        for seg in path.split_terminator('/') {
+            end += seg.len() + 1;
+            let prefix = &path[..end];
+            parent = match self.by_path.get(prefix) {
+                Some(&id) => id,
+                None => {
+                    let id = self.folders.len() as FolderId;
+                    let depth = self.folders[parent as usize].depth.saturating_add(1);
+                    self.folders.push(Folder {
+                        name: seg.into(),
+                        parent,
+                        depth,
+                        subfolders: Vec::new(),
+                        files: Vec::new(),
+                        count: 0,
+                        bytes: 0,
+                        newest: None,
+                        sorted: true,
+                    });
+                    let p = &mut self.folders[parent as usize];
+                    p.subfolders.push(id);
+                    p.sorted = false;
+                    self.by_path.insert(prefix.into(), id);
+                    id
+                }
+            };
+        }
+        parent
+    }
+
+    /// The live files whose API key is in `keys`.
+    pub fn find_keys(&self, keys: &std::collections::HashSet<&str>) -> Vec<FileId> {
+        (0..self.files.len() as FileId)
+            .filter(|&id| !self.files[id as usize].deleted && keys.contains(self.key(id).as_str()))
+            .collect()
     }
 
     pub fn folder_by_path(&self, path: &str) -> Option<FolderId> {
@@ -282,7 +296,9 @@ impl Tree {
     }
 
     /// Remove files (after a delete), updating aggregates and dropping emptied folders.
+    /// One pass per touched folder, so removing a whole 100,000-file folder stays linear.
     pub fn remove(&mut self, ids: &[FileId]) {
+        let mut touched: HashMap<FolderId, std::collections::HashSet<FileId>> = HashMap::new();
         for &id in ids {
             let Some(file) = self.files.get_mut(id as usize) else {
                 continue;
@@ -292,7 +308,7 @@ impl Tree {
             }
             file.deleted = true;
             let (folder, size) = (file.folder, file.size);
-            self.folders[folder as usize].files.retain(|f| *f != id);
+            touched.entry(folder).or_default().insert(id);
             let mut cur = folder;
             loop {
                 let f = &mut self.folders[cur as usize];
@@ -306,6 +322,11 @@ impl Tree {
                 }
                 cur = f.parent;
             }
+        }
+        for (folder, gone) in touched {
+            self.folders[folder as usize]
+                .files
+                .retain(|f| !gone.contains(f));
         }
         self.prune_and_refresh_newest();
         self.generation += 1;

@@ -80,19 +80,23 @@ fn start_listing(state: &mut State, wi: usize) -> Vec<Command> {
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
-    state.dirty = true;
     // Any key dismisses a notification; the key still does its work.
-    state.notice = None;
+    if state.notice.take().is_some() {
+        state.dirty = true;
+    }
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         state.quit = true;
         return Vec::new();
     }
     if let Some(dialog) = state.dialog.take() {
+        state.dirty = true;
         return on_dialog_key(state, dialog, key);
     }
+    // An unbound key changes nothing and redraws nothing.
     let Some(action) = action_for(&key) else {
         return Vec::new();
     };
+    state.dirty = true;
     on_action(state, action)
 }
 
@@ -361,6 +365,7 @@ fn confirm_delete(state: &mut State, confirm: DeleteConfirm) -> Vec<Command> {
         req,
         PendingDelete {
             ws: confirm.ws,
+            listing: w.listing.req,
             files: confirm.files,
             keys: keys.clone(),
         },
@@ -445,7 +450,10 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
                 w.listing.req = None;
                 w.listing.error = Some(error.clone());
             } else {
+                // Part of the folder may be gone from view: the tree is no longer known
+                // to be complete (counts show "≥", folder deletes are refused; r re-lists).
                 w.refresh = None;
+                w.listing.complete = false;
             }
             let id = w.id.clone();
             state.error(format!("Listing {id} failed: {error}"));
@@ -465,7 +473,20 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
                 }
             }
             let w = &mut state.workspaces[pending.ws];
-            w.tree.remove(&gone);
+            if w.listing.req == pending.listing {
+                w.tree.remove(&gone);
+            } else {
+                // The tree was re-listed meanwhile: its ids are not the ones we held.
+                let deleted: std::collections::HashSet<&str> = pending
+                    .keys
+                    .iter()
+                    .zip(pending.files.iter())
+                    .filter(|(_, id)| gone.contains(id))
+                    .map(|(k, _)| k.as_str())
+                    .collect();
+                let ids = w.tree.find_keys(&deleted);
+                w.tree.remove(&ids);
+            }
             state.reflatten();
             if failed.is_empty() {
                 let n = gone.len();

@@ -153,11 +153,11 @@ pub fn main(cli: Cli) -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(m)) => {
-            eprintln!("filedeck: {m}");
+            eprintln!("filedeck: {}", crate::sanitize::for_terminal(&m));
             ExitCode::from(2)
         }
         Err(Failure::Failed(m)) => {
-            eprintln!("filedeck: error: {m}");
+            eprintln!("filedeck: error: {}", crate::sanitize::for_terminal(&m));
             ExitCode::FAILURE
         }
     }
@@ -331,7 +331,7 @@ async fn ls(client: &Client, ws: &str, prefix: &str, json: bool) -> Result<(), F
         use std::io::Write;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for f in &listing.files {
-            let created = f.created_at.as_deref().unwrap_or("-");
+            let created = crate::sanitize::for_terminal(f.created_at.as_deref().unwrap_or("-"));
             let _ = writeln!(
                 out,
                 "{:>10}  {:<20}  {}",

@@ -37,7 +37,7 @@ fn conclude(verb: &str, total: usize, failures: Vec<String>) -> Result<(), Failu
         )),
         n => {
             for f in &failures {
-                eprintln!("filedeck: error: {f}");
+                eprintln!("filedeck: error: {}", for_terminal(f));
             }
             Err(Failure::Failed(format!("{n} of {total} {verb} failed")))
         }
@@ -57,6 +57,17 @@ pub async fn put(
     let (jobs, skipped) = tokio::task::spawn_blocking(move || collect_uploads(&paths, &to))
         .await
         .map_err(|e| Failure::Failed(format!("walking the local files failed: {e}")))?;
+    let mut seen = std::collections::HashMap::new();
+    for j in &jobs {
+        let remote = format!("{}{}", j.folder, j.name);
+        if let Some(other) = seen.insert(remote.clone(), j.local.clone()) {
+            return Err(Failure::Failed(format!(
+                "{} and {} would both be uploaded as {remote}; upload them separately",
+                other.display(),
+                j.local.display(),
+            )));
+        }
+    }
     let total = jobs.len() + skipped.len();
     let mut failures = skipped;
     let meter = Meter::new(jobs.len(), jobs.iter().map(|j| j.size).sum());
@@ -188,6 +199,19 @@ pub async fn get(
             Err(e) => failures.push(format!("{key}: {e}")),
         }
     }
+    // Two remote files landing on one local path would race for one partial file:
+    // refuse that before anything is written.
+    let mut seen = std::collections::HashMap::new();
+    for (e, rel) in &jobs {
+        if let Some(other) = seen.insert(rel.clone(), e.display_key()) {
+            return Err(Failure::Failed(format!(
+                "{} and {} would both be written to {}; download them separately",
+                other,
+                e.display_key(),
+                to.join(rel).display()
+            )));
+        }
+    }
     let total = jobs.len() + failures.len();
     let meter = Meter::new(jobs.len(), jobs.iter().map(|(e, _)| e.size).sum());
     let cancel = cancel_on_ctrl_c();
@@ -233,15 +257,19 @@ async fn resolve(
                     .into(),
             ));
         }
-        let parent = crate::api::types::split_key(key.trim_end_matches('/'))
-            .0
-            .len();
+        // The folder keeps its own name locally: `get results/run1/` writes `run1/...`.
+        let parent = crate::api::types::split_key(key.trim_end_matches('/')).0;
+        // Only what is really under the folder, whatever the server's prefix filter did.
         let files: Vec<_> = listing
             .files
             .into_iter()
-            .map(|f| {
-                let rel = f.display_key()[parent..].to_string();
-                (f, rel)
+            .filter_map(|f| {
+                let dk = f.display_key();
+                if !dk.starts_with(key) {
+                    return None;
+                }
+                let rel = dk.strip_prefix(parent)?.to_string();
+                Some((f, rel))
             })
             .collect();
         if files.is_empty() {
@@ -280,7 +308,14 @@ pub async fn rm(
                     "{key}: the listing may be cut short; refusing to delete part of a folder"
                 )));
             }
-            targets.extend(listing.files.into_iter().map(|f| f.key));
+            // Only what is really under the folder, whatever the server's prefix filter did.
+            targets.extend(
+                listing
+                    .files
+                    .into_iter()
+                    .filter(|f| f.display_key().starts_with(key.as_str()))
+                    .map(|f| f.key),
+            );
         } else {
             targets.push(key.clone());
         }

@@ -67,7 +67,12 @@ async fn run(
                     let results = futures_util::stream::iter(keys.into_iter().map(|key| {
                         let client = client.clone();
                         let ws = ws.clone();
-                        async move { client.delete(&ws, &key).await.map_err(|e| e.to_string()) }
+                        async move {
+                            client.delete(&ws, &key).await.map_err(|e| {
+                                tracing::warn!(ws, key, error = %e, "delete failed");
+                                e.to_string()
+                            })
+                        }
                     }))
                     .buffered(8)
                     .collect::<Vec<_>>()
@@ -92,7 +97,14 @@ async fn list(
     loop {
         match client.list_page(ws, prefix, cursor.as_deref()).await {
             Ok(page) => {
-                let next = page.next_cursor.filter(|c| Some(c) != cursor.as_ref());
+                if page.next_cursor.is_some() && page.next_cursor == cursor {
+                    let error =
+                        "the server returned the same cursor twice; the listing is incomplete"
+                            .to_string();
+                    let _ = events.send(Event::ListFailed { req, error });
+                    return;
+                }
+                let next = page.next_cursor;
                 let done = next.is_none();
                 let sent = events.send(Event::ListPage {
                     req,
@@ -113,6 +125,7 @@ async fn list(
                 cursor = next;
             }
             Err(e) => {
+                tracing::warn!(ws, prefix, error = %e, "listing failed");
                 let _ = events.send(Event::ListFailed {
                     req,
                     error: e.to_string(),
