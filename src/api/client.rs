@@ -61,11 +61,10 @@ impl ClientConfig {
     /// A configuration for `endpoint` with defaults, then the `FILEDECK_*` overrides
     /// from the environment (`FILEDECK_LARGE_UPLOAD_THRESHOLD`, `FILEDECK_STALL_TIMEOUT`).
     pub fn new(endpoint: &str, api_key: ApiKey) -> Result<Self, ApiError> {
-        let mut endpoint = Url::parse(endpoint.trim()).map_err(|e| {
-            ApiError::InvalidRequest(format!("the endpoint {endpoint:?} is not a URL: {e}"))
-        })?;
+        let mut endpoint = Url::parse(endpoint.trim())
+            .map_err(|e| ApiError::Local(format!("the endpoint {endpoint:?} is not a URL: {e}")))?;
         if !matches!(endpoint.scheme(), "http" | "https") {
-            return Err(ApiError::InvalidRequest(format!(
+            return Err(ApiError::Local(format!(
                 "the endpoint must be http:// or https://, not {}://",
                 endpoint.scheme()
             )));
@@ -98,11 +97,11 @@ impl ClientConfig {
 
 fn env_u64(name: &str) -> Result<Option<u64>, ApiError> {
     match std::env::var(name) {
-        Ok(v) => {
-            v.trim().parse().map(Some).map_err(|_| {
-                ApiError::InvalidRequest(format!("{name}={v:?} is not a whole number"))
-            })
-        }
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::Local(format!("{name}={v:?} is not a whole number"))),
         Err(_) => Ok(None),
     }
 }
@@ -148,9 +147,7 @@ impl Client {
             .map_err(ApiError::from_transport)?;
         let mut auth =
             HeaderValue::from_str(&format!("Bearer {}", cfg.api_key.0)).map_err(|_| {
-                ApiError::InvalidRequest(
-                    "the API key contains characters not allowed in a header".into(),
-                )
+                ApiError::Local("the API key contains characters not allowed in a header".into())
             })?;
         auth.set_sensitive(true);
         Ok(Client {
@@ -167,7 +164,7 @@ impl Client {
             .cfg
             .endpoint
             .join(route)
-            .map_err(|e| ApiError::InvalidRequest(format!("bad route {route}: {e}")))
+            .map_err(|e| ApiError::Local(format!("bad route {route}: {e}")))
     }
 
     /// A request to an API route, carrying the key. Presigned URLs never go through here.

@@ -22,6 +22,9 @@ pub enum ApiError {
     UrlExpired,
     #[error("the request was refused (400): {0}")]
     InvalidRequest(String),
+    /// A problem on this side, found before anything was sent.
+    #[error("{0}")]
+    Local(String),
     #[error("server error {status}: {message}")]
     Server {
         status: u16,

@@ -9,7 +9,7 @@ use super::error::ApiError;
 /// control characters. Remote names are untrusted.
 pub fn safe_join(dir: &Path, relative: &str) -> Result<PathBuf, ApiError> {
     let refuse = |why: &str| {
-        ApiError::InvalidRequest(format!(
+        ApiError::Local(format!(
             "refusing to write remote name {:?} locally: {why}",
             relative.escape_debug().to_string()
         ))
@@ -63,7 +63,7 @@ pub(crate) fn check_inside(dir: &Path, target: &Path) -> Result<(), ApiError> {
     if real.starts_with(&root) {
         Ok(())
     } else {
-        Err(ApiError::InvalidRequest(format!(
+        Err(ApiError::Local(format!(
             "refusing to write {}: it resolves outside {}",
             target.display(),
             dir.display()

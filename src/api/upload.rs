@@ -51,7 +51,7 @@ fn stamp(path: &Path) -> Result<Stamp, ApiError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| ApiError::io(format!("cannot read {}", path.display()), e))?;
     if !meta.is_file() {
-        return Err(ApiError::InvalidRequest(format!(
+        return Err(ApiError::Local(format!(
             "{} is not a regular file",
             path.display()
         )));
@@ -105,7 +105,7 @@ impl Client {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .ok_or_else(|| {
-                    ApiError::InvalidRequest(format!(
+                    ApiError::Local(format!(
                         "{} has no file name that is valid UTF-8",
                         req.local.display()
                     ))
@@ -173,6 +173,14 @@ impl Client {
                 })
                 .await;
             let sent = reader.finish(result.is_err()).await;
+            // A local failure (unreadable, changed while read) is the real reason the
+            // request broke: report it rather than retrying a "network error".
+            let sent = match sent {
+                Err(local @ (ApiError::Io { .. } | ApiError::Integrity(_))) if result.is_err() => {
+                    return Err(local);
+                }
+                other => other,
+            };
             match result {
                 Ok(entry) => {
                     let sent = sent?;
@@ -293,6 +301,14 @@ impl Client {
                 })
                 .await;
             let sent = reader.finish(result.is_err()).await;
+            // A local failure (unreadable, changed while read) is the real reason the
+            // request broke: report it rather than retrying a "network error".
+            let sent = match sent {
+                Err(local @ (ApiError::Io { .. } | ApiError::Integrity(_))) if result.is_err() => {
+                    return Err(local);
+                }
+                other => other,
+            };
             match result {
                 Ok(etag) => break (etag, sent?),
                 Err(ApiError::UrlExpired) if refreshes < 3 => {
