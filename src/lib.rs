@@ -3,6 +3,7 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod local;
 pub mod runtime;
 pub mod sanitize;
 pub mod server;

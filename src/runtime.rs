@@ -60,9 +60,14 @@ pub fn install_panic_hook() {
 }
 
 /// Run the TUI until the user quits or a signal ends it.
-pub async fn run(client: Client, endpoint: &str, workspaces: Vec<String>) -> Result<()> {
+pub async fn run(
+    client: Client,
+    endpoint: &str,
+    workspaces: Vec<String>,
+    concurrency: usize,
+) -> Result<()> {
     let mut terminal = enter()?;
-    let result = run_loop(&mut terminal, client, endpoint, workspaces).await;
+    let result = run_loop(&mut terminal, client, endpoint, workspaces, concurrency).await;
     restore();
     result
 }
@@ -72,12 +77,14 @@ async fn run_loop(
     client: Client,
     endpoint: &str,
     workspaces: Vec<String>,
+    concurrency: usize,
 ) -> Result<()> {
     let size = terminal.size()?;
     let mut state = State::new(endpoint, &workspaces, size.width, size.height);
+    state.concurrency = concurrency;
     // The first frame goes out before anything else happens.
     terminal.draw(|f| ui::draw(f, &state))?;
-    let (commands, mut events) = worker::spawn(client);
+    let (commands, mut events) = worker::spawn(client, state.concurrency);
     for cmd in app::init(&mut state) {
         commands.send(cmd)?;
     }

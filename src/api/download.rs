@@ -144,6 +144,7 @@ impl Client {
                     etag,
                     resumed_from,
                 }) => {
+                    progress.set_verifying(true);
                     match verify(entry, len, digest.as_deref(), etag.as_deref(), &what) {
                         Ok(()) => {
                             finish(&part, &meta, target).await?;
@@ -187,6 +188,7 @@ impl Client {
                     tracing::warn!(what, attempt, ?pause, error = %e, "retrying download");
                     sleep_or_cancel(pause, cancel).await?;
                     attempt += 1;
+                    progress.set_retry(attempt);
                 }
                 Err(e) => return Err(e),
             }

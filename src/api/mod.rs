@@ -19,28 +19,48 @@ pub use types::{FileEntry, Workspace};
 pub use upload::UploadRequest;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
-/// Bytes done by one transfer, shared as plain data: the transfer adds to it, whoever
+/// How far one transfer has got, shared as plain data: the transfer writes it, whoever
 /// displays progress samples it at its own pace (so no event per chunk).
 #[derive(Debug, Clone, Default)]
-pub struct Progress(Arc<AtomicU64>);
+pub struct Progress(Arc<ProgressInner>);
+
+#[derive(Debug, Default)]
+struct ProgressInner {
+    bytes: AtomicU64,
+    /// 0 on the first attempt, n on the n-th retry.
+    retry: AtomicU32,
+    verifying: AtomicBool,
+}
 
 impl Progress {
     pub fn new() -> Self {
         Self::default()
     }
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0.bytes.load(Ordering::Relaxed)
     }
     pub fn set(&self, v: u64) {
-        self.0.store(v, Ordering::Relaxed);
+        self.0.bytes.store(v, Ordering::Relaxed);
+    }
+    pub fn add(&self, v: u64) {
+        self.0.bytes.fetch_add(v, Ordering::Relaxed);
     }
     /// Whether both handles count the same transfer.
     pub fn same(&self, other: &Progress) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
-    pub fn add(&self, v: u64) {
-        self.0.fetch_add(v, Ordering::Relaxed);
+    pub fn retry(&self) -> u32 {
+        self.0.retry.load(Ordering::Relaxed)
+    }
+    pub(crate) fn set_retry(&self, n: u32) {
+        self.0.retry.store(n, Ordering::Relaxed);
+    }
+    pub fn verifying(&self) -> bool {
+        self.0.verifying.load(Ordering::Relaxed)
+    }
+    pub(crate) fn set_verifying(&self, v: bool) {
+        self.0.verifying.store(v, Ordering::Relaxed);
     }
 }

@@ -201,6 +201,7 @@ impl Client {
                     tracing::warn!(what, attempt, ?pause, error = %e, "retrying upload");
                     sleep_or_cancel(pause, cancel).await?;
                     attempt += 1;
+                    progress.set_retry(attempt);
                 }
                 Err(e) => return Err(e),
             }
@@ -320,6 +321,7 @@ impl Client {
                     tracing::warn!(what, attempt, ?pause, error = %e, "retrying PUT");
                     sleep_or_cancel(pause, cancel).await?;
                     attempt += 1;
+                    progress.set_retry(attempt);
                 }
                 Err(e) => return Err(e),
             }

@@ -2,6 +2,7 @@
 pub mod keymap;
 pub mod msg;
 pub mod state;
+pub mod transfers;
 pub mod tree;
 pub mod update;
 

@@ -3,10 +3,27 @@
 
 use ratatui::crossterm::event::KeyEvent;
 
+use super::transfers::TransferInfo;
 use crate::api::{FileEntry, Workspace};
 
 /// A request id: results carry it back, and `update` drops those nobody waits for.
 pub type ReqId = u64;
+
+/// A transfer's id, given by the worker when it queues it.
+pub type TransferId = u64;
+
+/// Where a transfer stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferState {
+    Queued,
+    Running,
+    /// The n-th retry is under way.
+    Retrying(u32),
+    Verifying,
+    Done,
+    Failed(String),
+    Cancelled,
+}
 
 /// What happened.
 #[derive(Debug, Clone)]
@@ -36,6 +53,13 @@ pub enum Action {
     Quit,
     ForceQuit,
     Suspend,
+    Upload,
+    Download,
+    Mark,
+    CancelTransfer,
+    CancelAll,
+    RetryFailed,
+    ClearFinished,
 }
 
 /// What the worker must do.
@@ -50,6 +74,21 @@ pub enum Command {
         ws: String,
         prefix: String,
     },
+    /// Upload a local file or directory (recursively, layout kept) into `folder`.
+    Upload {
+        ws: String,
+        local: String,
+        folder: String,
+    },
+    /// Download these files under `dest`, each at its relative path.
+    Download {
+        ws: String,
+        dest: String,
+        files: Vec<(FileEntry, String)>,
+    },
+    CancelTransfer(TransferId),
+    CancelAll,
+    Retry(Vec<TransferId>),
     /// Delete these keys, concurrently; one result per key, in order.
     Delete {
         req: ReqId,
@@ -82,4 +121,20 @@ pub enum Event {
         req: ReqId,
         results: Vec<Result<(), String>>,
     },
+    TransferAdded {
+        id: TransferId,
+        info: TransferInfo,
+    },
+    TransferState {
+        id: TransferId,
+        state: TransferState,
+    },
+    /// Sampled at most ~10 times a second: (id, bytes done) of running transfers, at
+    /// `at_ms` on the worker's clock.
+    TransferProgress {
+        at_ms: u64,
+        samples: Vec<(TransferId, u64)>,
+    },
+    /// Something the user asked could not be queued (no such path, no room…).
+    TransferProblem(String),
 }

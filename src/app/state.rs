@@ -11,10 +11,11 @@ use super::tree::{FileId, FolderId, ROOT, Tree};
 pub enum Pane {
     Tree,
     Details,
+    Transfers,
 }
 
 /// One line of the tree pane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Row {
     Workspace {
         ws: usize,
@@ -101,11 +102,32 @@ pub struct DeleteConfirm {
     pub bytes: u64,
 }
 
+/// What a path prompt is for.
+#[derive(Debug, Clone)]
+pub enum PromptKind {
+    /// Upload into `folder` of workspace `ws`.
+    Upload { ws: String, folder: String },
+    /// Download these files (with their relative local paths).
+    Download {
+        ws: String,
+        files: Vec<(crate::api::FileEntry, String)>,
+        bytes: u64,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub enum Dialog {
     ConfirmDelete(DeleteConfirm),
     Help,
     WorkspacePrompt(Input),
+    Path {
+        kind: PromptKind,
+        input: Input,
+    },
+    /// Quit while transfers are active?
+    ConfirmQuit {
+        active: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +171,12 @@ pub struct State {
     pub quit: bool,
     /// The runtime suspends the process (Ctrl-Z) and clears this.
     pub suspend: bool,
+    pub transfers: Vec<crate::app::transfers::TransferView>,
+    pub transfer_selected: usize,
+    /// Rows marked for a batch (space).
+    pub marked: HashSet<Row>,
+    /// Transfers at once (shown; the worker enforces it).
+    pub concurrency: usize,
     pub(crate) next_req: ReqId,
     pub(crate) workspaces_req: Option<ReqId>,
     pub(crate) deletes: HashMap<ReqId, PendingDelete>,
@@ -182,6 +210,10 @@ impl State {
             dirty: true,
             quit: false,
             suspend: false,
+            transfers: Vec::new(),
+            transfer_selected: 0,
+            marked: HashSet::new(),
+            concurrency: 4,
             next_req: 1,
             workspaces_req: None,
             deletes: HashMap::new(),
@@ -240,7 +272,7 @@ impl State {
 
     /// Rows of the tree pane that fit on screen.
     pub fn viewport(&self) -> usize {
-        crate::ui::tree_viewport(self.width, self.height)
+        crate::ui::tree_viewport(self.width, self.height, self.transfers.len())
     }
 
     pub fn scroll_into_view(&mut self) {

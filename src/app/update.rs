@@ -8,10 +8,12 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::keymap::action_for;
+use super::msg::TransferState;
 use super::msg::{Action, Command, Event, Msg};
 use super::state::{
-    DeleteConfirm, Dialog, Pane, PendingDelete, Refresh, Row, State, WorkspaceView,
+    DeleteConfirm, Dialog, Pane, PendingDelete, PromptKind, Refresh, Row, State, WorkspaceView,
 };
+use super::transfers::{Direction, TransferInfo, TransferView};
 use super::tree::{ROOT, Tree};
 use crate::sanitize::for_terminal;
 
@@ -120,6 +122,53 @@ fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Comman
                 Vec::new()
             }
         },
+        Dialog::ConfirmQuit { active } => {
+            match key.code {
+                KeyCode::Char('y' | 'Y') | KeyCode::Enter => state.quit = true,
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => {}
+                _ => state.dialog = Some(Dialog::ConfirmQuit { active }),
+            }
+            Vec::new()
+        }
+        Dialog::Path { kind, mut input } => match key.code {
+            KeyCode::Enter => {
+                let path = input.value().trim().to_string();
+                match kind {
+                    PromptKind::Upload { ws, folder } => {
+                        if path.is_empty() {
+                            state.dialog = Some(Dialog::Path {
+                                kind: PromptKind::Upload { ws, folder },
+                                input,
+                            });
+                            return Vec::new();
+                        }
+                        if state.focus == Pane::Details {
+                            state.focus = Pane::Tree;
+                        }
+                        vec![Command::Upload {
+                            ws,
+                            local: path,
+                            folder,
+                        }]
+                    }
+                    PromptKind::Download { ws, files, .. } => {
+                        state.marked.clear();
+                        let dest = if path.is_empty() {
+                            ".".to_string()
+                        } else {
+                            path
+                        };
+                        vec![Command::Download { ws, dest, files }]
+                    }
+                }
+            }
+            KeyCode::Esc => Vec::new(),
+            _ => {
+                input.handle_event(&TermEvent::Key(key));
+                state.dialog = Some(Dialog::Path { kind, input });
+                Vec::new()
+            }
+        },
         Dialog::WorkspacePrompt(mut input) => match key.code {
             KeyCode::Enter => {
                 let ids: Vec<String> = input
@@ -165,6 +214,13 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
     let page = state.viewport().saturating_sub(1).max(1);
     let last = state.rows.len().saturating_sub(1);
     match action {
+        Action::Up if state.focus == Pane::Transfers => {
+            state.transfer_selected = state.transfer_selected.saturating_sub(1)
+        }
+        Action::Down if state.focus == Pane::Transfers => {
+            state.transfer_selected =
+                (state.transfer_selected + 1).min(state.transfers.len().saturating_sub(1))
+        }
         Action::Up => select(state, state.selected.saturating_sub(1)),
         Action::Down => select(state, (state.selected + 1).min(last)),
         Action::Top => select(state, 0),
@@ -176,13 +232,65 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::NextPane => {
             state.focus = match state.focus {
                 Pane::Tree => Pane::Details,
-                Pane::Details => Pane::Tree,
+                Pane::Details if !state.transfers.is_empty() => Pane::Transfers,
+                Pane::Details | Pane::Transfers => Pane::Tree,
             }
         }
         Action::Refresh => return refresh(state),
         Action::Delete => ask_delete(state),
         Action::Help => state.dialog = Some(Dialog::Help),
-        Action::Quit | Action::ForceQuit => state.quit = true,
+        Action::Quit => {
+            let active = state.transfers.iter().filter(|t| t.is_active()).count();
+            if active > 0 {
+                state.dialog = Some(Dialog::ConfirmQuit { active });
+            } else {
+                state.quit = true;
+            }
+        }
+        Action::ForceQuit => state.quit = true,
+        Action::Upload => ask_upload(state),
+        Action::Download => ask_download(state),
+        Action::Mark => {
+            if let Some(row @ (Row::File { .. } | Row::Folder { .. })) = state.selected_row() {
+                if !state.marked.remove(&row) {
+                    state.marked.insert(row);
+                }
+                select(state, (state.selected + 1).min(last));
+            }
+        }
+        Action::CancelTransfer => {
+            if state.focus != Pane::Transfers {
+                state.info("Tab to the transfers pane to pick a transfer; C cancels them all.");
+            } else if let Some(t) = state.transfers.get(state.transfer_selected)
+                && t.is_active()
+            {
+                return vec![Command::CancelTransfer(t.id)];
+            }
+        }
+        Action::CancelAll => return vec![Command::CancelAll],
+        Action::RetryFailed => {
+            let ids: Vec<_> = state
+                .transfers
+                .iter()
+                .filter(|t| {
+                    matches!(t.state, TransferState::Failed(_)) && !t.info.remote.is_empty()
+                })
+                .map(|t| t.id)
+                .collect();
+            if !ids.is_empty() {
+                return vec![Command::Retry(ids)];
+            }
+        }
+        Action::ClearFinished => {
+            state.transfers.retain(|t| t.is_active());
+            state.transfer_selected = state
+                .transfer_selected
+                .min(state.transfers.len().saturating_sub(1));
+            if state.transfers.is_empty() && state.focus == Pane::Transfers {
+                state.focus = Pane::Tree;
+            }
+            state.scroll_into_view();
+        }
         Action::Suspend => state.suspend = true,
     }
     Vec::new()
@@ -460,6 +568,46 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             state.reflatten();
             Vec::new()
         }
+        Event::TransferAdded { id, info } => {
+            state.transfers.push(TransferView::new(id, info));
+            state.scroll_into_view();
+            state.dirty = true;
+            Vec::new()
+        }
+        Event::TransferState { id, state: ts } => {
+            let Some(t) = state.transfers.iter_mut().find(|t| t.id == id) else {
+                return Vec::new();
+            };
+            if t.state == ts {
+                return Vec::new();
+            }
+            // A retry or a verification report never overrides an ending.
+            if t.is_finished()
+                && matches!(ts, TransferState::Retrying(_) | TransferState::Verifying)
+            {
+                return Vec::new();
+            }
+            t.state = ts.clone();
+            let info = t.info.clone();
+            state.dirty = true;
+            if ts == TransferState::Done && info.dir == Direction::Up {
+                return refresh_after_upload(state, &info);
+            }
+            Vec::new()
+        }
+        Event::TransferProgress { at_ms, samples } => {
+            for (id, done) in samples {
+                if let Some(t) = state.transfers.iter_mut().find(|t| t.id == id) {
+                    t.sample(at_ms, done);
+                }
+            }
+            state.dirty = true;
+            Vec::new()
+        }
+        Event::TransferProblem(text) => {
+            state.error(text);
+            Vec::new()
+        }
         Event::Deleted { req, results } => {
             let Some(pending) = state.deletes.remove(&req) else {
                 return Vec::new();
@@ -512,4 +660,118 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             Vec::new()
         }
     }
+}
+
+/// The folder the selection is in (a folder itself, or a file's folder), as a path.
+fn selected_folder(state: &State) -> Option<(usize, String)> {
+    let row = state.selected_row()?;
+    let ws = row.ws();
+    let t = &state.workspaces[ws].tree;
+    let path = match row {
+        Row::Folder { id, .. } => t.folder_path(id),
+        Row::File { id, .. } => t.folder_path(t.files[id as usize].folder),
+        Row::Workspace { .. } | Row::Status { .. } => String::new(),
+    };
+    Some((ws, path))
+}
+
+fn ask_upload(state: &mut State) {
+    let Some((ws, folder)) = selected_folder(state) else {
+        state.info("Open a workspace first.");
+        return;
+    };
+    state.dialog = Some(Dialog::Path {
+        kind: PromptKind::Upload {
+            ws: state.workspaces[ws].id.clone(),
+            folder,
+        },
+        input: Input::default(),
+    });
+}
+
+fn ask_download(state: &mut State) {
+    let mut rows: Vec<Row> = state.marked.iter().copied().collect();
+    if rows.is_empty() {
+        rows.extend(state.selected_row());
+    }
+    rows.sort_by_key(|r| state.rows.iter().position(|x| x == r).unwrap_or(usize::MAX));
+    let Some(ws) = rows.first().map(Row::ws) else {
+        return;
+    };
+    let w = &state.workspaces[ws];
+    let mut files = Vec::new();
+    for row in rows.iter().filter(|r| r.ws() == ws) {
+        match *row {
+            Row::File { id, .. } => {
+                files.push((w.tree.entry(id), w.tree.files[id as usize].name.to_string()))
+            }
+            Row::Folder { id, .. } => {
+                if w.listing.maybe_incomplete || !w.listing.complete || w.refresh.is_some() {
+                    state.error(format!(
+                        "Not downloading {}: the listing of {} is not complete, so the folder may be missing files.",
+                        crate::sanitize::for_terminal(&w.tree.folder_path(id)),
+                        w.id
+                    ));
+                    return;
+                }
+                // The folder keeps its own name: raw/run1/ lands as run1/...
+                let base = w.tree.folder_path(w.tree.folders[id as usize].parent);
+                for fid in w.tree.files_under(id) {
+                    let dk = w.tree.display_key(fid);
+                    let rel = dk.strip_prefix(&base).unwrap_or(&dk).to_string();
+                    files.push((w.tree.entry(fid), rel));
+                }
+            }
+            Row::Workspace { .. } | Row::Status { .. } => {}
+        }
+    }
+    if files.is_empty() {
+        state.info("Select (or mark with Space) files or folders to download.");
+        return;
+    }
+    let bytes = files.iter().map(|(e, _)| e.size).sum();
+    state.dialog = Some(Dialog::Path {
+        kind: PromptKind::Download {
+            ws: w.id.clone(),
+            files,
+            bytes,
+        },
+        input: Input::new(".".into()),
+    });
+}
+
+/// Re-list the folder an upload went into once no other upload into it is running.
+fn refresh_after_upload(state: &mut State, info: &TransferInfo) -> Vec<Command> {
+    let folder = crate::api::types::split_key(&info.remote).0.to_string();
+    let busy = state.transfers.iter().any(|t| {
+        t.is_active()
+            && t.info.dir == Direction::Up
+            && t.info.ws == info.ws
+            && crate::api::types::split_key(&t.info.remote).0 == folder
+    });
+    let Some(wi) = state.workspaces.iter().position(|w| w.id == info.ws) else {
+        return Vec::new();
+    };
+    let w = &state.workspaces[wi];
+    if busy || !w.listing.started {
+        return Vec::new();
+    }
+    if !w.listing.complete || folder.is_empty() {
+        // Over a partial tree, or at the root: the whole workspace is listed again.
+        let cmds = start_listing(state, wi);
+        state.reflatten();
+        return cmds;
+    }
+    let req = state.req();
+    let w = &mut state.workspaces[wi];
+    w.refresh = Some(Refresh {
+        req,
+        path: folder.clone(),
+        cleared: false,
+    });
+    vec![Command::List {
+        req,
+        ws: w.id.clone(),
+        prefix: folder,
+    }]
 }

@@ -75,7 +75,7 @@ fn generated() -> Vec<(String, Vec<u8>)> {
 }
 
 /// Run the demo: the browser on a freshly seeded in-process server.
-pub async fn run(workspaces: Vec<String>) -> Result<(), Failure> {
+pub async fn run(workspaces: Vec<String>, concurrency: usize) -> Result<(), Failure> {
     let data = tempfile::Builder::new()
         .prefix("filedeck-demo-")
         .tempdir()
@@ -85,7 +85,7 @@ pub async fn run(workspaces: Vec<String>) -> Result<(), Failure> {
     tracing::info!(%url, "demo server running");
     let cfg = ClientConfig::new(&url, ApiKey::new(DEMO_KEY))?;
     let client = Client::new(cfg)?;
-    let result = super::tui(client, &url, workspaces).await;
+    let result = super::tui(client, &url, workspaces, concurrency).await;
     running.shutdown().await;
     result
 }

@@ -39,6 +39,9 @@ pub struct Cli {
     /// Workspace to browse (repeatable); without it, the server's workspaces are listed.
     #[arg(short, long = "workspace", value_name = "ID")]
     pub workspaces: Vec<String>,
+    /// Transfers at once in the browser.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -179,7 +182,7 @@ fn limit_malloc_arenas() {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     if cli.demo {
-        return demo::run(cli.workspaces).await;
+        return demo::run(cli.workspaces, cli.concurrency.into()).await;
     }
     let Some(command) = cli.command else {
         let Some(endpoint) = cli.endpoint else {
@@ -190,7 +193,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             ));
         };
         let client = client(Some(endpoint.clone()))?;
-        return tui(client, &endpoint, cli.workspaces).await;
+        return tui(client, &endpoint, cli.workspaces, cli.concurrency.into()).await;
     };
     match command {
         Command::Serve {
@@ -250,6 +253,7 @@ pub(crate) async fn tui(
     client: Client,
     endpoint: &str,
     workspaces: Vec<String>,
+    concurrency: usize,
 ) -> Result<(), Failure> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -259,7 +263,7 @@ pub(crate) async fn tui(
     }
     let _ = color_eyre::install();
     crate::runtime::install_panic_hook();
-    crate::runtime::run(client, endpoint, workspaces)
+    crate::runtime::run(client, endpoint, workspaces, concurrency)
         .await
         .map_err(|e| Failure::Failed(format!("{e:#}")))
 }

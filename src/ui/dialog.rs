@@ -62,16 +62,40 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             );
         }
         Some(Dialog::Help) => {
-            let rows: Vec<Row> = help_rows()
-                .into_iter()
-                .map(|(keys, what)| {
-                    Row::new(vec![Line::styled(keys, theme::KEY), Line::from(what)])
-                })
-                .collect();
-            let r = centered(area, 56, rows.len() as u16 + 2);
+            let all = help_rows();
+            // One column when it fits, else two side by side (80×24 must show them all).
+            let one_col = all.len() as u16 + 2 <= area.height;
+            let per_col = if one_col {
+                all.len()
+            } else {
+                all.len().div_ceil(2)
+            };
+            let (width, key_w) = if one_col { (60, 16) } else { (area.width, 12) };
+            let mut rows = Vec::new();
+            for i in 0..per_col {
+                let mut cells = Vec::new();
+                for col in 0..if one_col { 1 } else { 2 } {
+                    if let Some((keys, what)) = all.get(col * per_col + i) {
+                        cells.push(Line::styled(keys.clone(), theme::KEY));
+                        cells.push(Line::from(*what));
+                    }
+                }
+                rows.push(Row::new(cells));
+            }
+            let widths: Vec<Constraint> = if one_col {
+                vec![Constraint::Length(key_w), Constraint::Fill(1)]
+            } else {
+                vec![
+                    Constraint::Length(key_w),
+                    Constraint::Fill(1),
+                    Constraint::Length(key_w),
+                    Constraint::Fill(1),
+                ]
+            };
+            let r = centered(area, width, per_col as u16 + 2);
             frame.render_widget(Clear, r);
             frame.render_widget(
-                Table::new(rows, [Constraint::Length(18), Constraint::Fill(1)]).block(
+                Table::new(rows, widths).block(
                     Block::default()
                         .borders(Borders::ALL)
                         .title(" Keys ")
@@ -80,6 +104,85 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 ),
                 r,
             );
+        }
+        Some(Dialog::ConfirmQuit { active }) => {
+            let r = centered(area, 56, 6);
+            frame.render_widget(Clear, r);
+            frame.render_widget(
+                Paragraph::new(vec![
+                    Line::from(format!(
+                        "{active} transfer{} still running or queued.",
+                        if *active == 1 { " is" } else { "s are" }
+                    )),
+                    Line::from("Quit and cancel them? Partial downloads are kept."),
+                    Line::default(),
+                    Line::from(vec![
+                        Span::styled("y/Enter", theme::KEY),
+                        Span::raw(" quit    "),
+                        Span::styled("n/Esc", theme::KEY),
+                        Span::raw(" stay"),
+                    ]),
+                ])
+                .block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(" Quit? ")
+                        .border_style(theme::WARN),
+                ),
+                r,
+            );
+        }
+        Some(Dialog::Path { kind, input }) => {
+            use crate::app::state::PromptKind;
+            let (title, ask) = match kind {
+                PromptKind::Upload { ws, folder } => (
+                    " Upload ",
+                    format!(
+                        "Local file or folder to upload into {}:{}",
+                        for_terminal(ws),
+                        if folder.is_empty() {
+                            "/".to_string()
+                        } else {
+                            format!("/{}", for_terminal(folder))
+                        }
+                    ),
+                ),
+                PromptKind::Download { files, bytes, .. } => (
+                    " Download ",
+                    format!(
+                        "Download {} file{} ({}) into local folder:",
+                        fmt::group(files.len() as u64),
+                        if files.len() == 1 { "" } else { "s" },
+                        fmt::size(*bytes)
+                    ),
+                ),
+            };
+            let r = centered(area, 70, 6);
+            let inner_width = r.width.saturating_sub(5) as usize;
+            let scroll = input.visual_scroll(inner_width);
+            frame.render_widget(Clear, r);
+            frame.render_widget(
+                Paragraph::new(vec![
+                    Line::from(ask),
+                    Line::default(),
+                    Line::from(Span::styled(
+                        format!(
+                            "> {}",
+                            input.value().chars().skip(scroll).collect::<String>()
+                        ),
+                        theme::KEY,
+                    )),
+                ])
+                .block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(title)
+                        .border_style(theme::BORDER_FOCUSED),
+                ),
+                r,
+            );
+            let x = r.x + 3 + (input.visual_cursor().saturating_sub(scroll)) as u16;
+            frame.set_cursor_position((x.min(r.right().saturating_sub(2)), r.y + 3));
         }
         Some(Dialog::WorkspacePrompt(input)) => {
             let r = centered(area, 64, 7);

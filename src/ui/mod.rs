@@ -4,6 +4,7 @@ mod details;
 mod dialog;
 pub mod fmt;
 mod theme;
+mod transfers;
 mod tree;
 
 use ratatui::Frame;
@@ -19,18 +20,29 @@ use crate::sanitize::for_terminal;
 const CHROME_ROWS: u16 = 4;
 
 /// How many tree rows fit on a screen of this size (update uses it to scroll).
-pub fn tree_viewport(_width: u16, height: u16) -> usize {
-    height.saturating_sub(CHROME_ROWS) as usize
+pub fn tree_viewport(_width: u16, height: u16, transfers: usize) -> usize {
+    height.saturating_sub(CHROME_ROWS + transfers_height(height, transfers)) as usize
+}
+
+/// Rows of the transfers pane (borders included): none without transfers, at most a
+/// third of the screen.
+pub fn transfers_height(height: u16, transfers: usize) -> u16 {
+    if transfers == 0 {
+        return 0;
+    }
+    (transfers.min(8) as u16 + 2).min(height / 3).max(3)
 }
 
 pub fn draw(frame: &mut Frame, state: &State) {
     let area = frame.area();
-    let [main, status, footer] = Layout::vertical([
+    let [main, queue, status, footer] = Layout::vertical([
         Constraint::Min(3),
+        Constraint::Length(transfers_height(area.height, state.transfers.len())),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(area);
+    transfers::draw(frame, queue, state);
     let tree_share = if area.width >= 100 { 55 } else { 50 };
     let [left, right] = Layout::horizontal([
         Constraint::Percentage(tree_share),
@@ -91,6 +103,10 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
             &[("y/Enter", "delete"), ("n/Esc", "cancel")]
         }
         Some(crate::app::state::Dialog::Help) => &[("?/Esc", "close help")],
+        Some(crate::app::state::Dialog::Path { .. }) => &[("Enter", "start"), ("Esc", "cancel")],
+        Some(crate::app::state::Dialog::ConfirmQuit { .. }) => {
+            &[("y/Enter", "quit"), ("n/Esc", "stay")]
+        }
         Some(crate::app::state::Dialog::WorkspacePrompt(_)) => {
             &[("Enter", "open"), ("Esc", "cancel")]
         }
@@ -100,6 +116,8 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
             ("←", "back"),
             ("r", "refresh"),
             ("x", "delete"),
+            ("u", "upload"),
+            ("d", "download"),
             ("Tab", "pane"),
             ("?", "help"),
             ("q", "quit"),

@@ -41,7 +41,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         .iter()
         .enumerate()
         .map(|(i, row)| {
-            let (prefix, name, name_style, right) = cells(state, *row);
+            let (prefix, mut name, name_style, right) = cells(state, *row);
+            if state.marked.contains(row) {
+                name.insert_str(0, "✓ ");
+            }
             let line = layout_row(&prefix, &name, name_style, &right, width);
             if state.offset + i == state.selected {
                 // The selection's colours win over the name's (a blue folder name on a

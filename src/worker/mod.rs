@@ -11,16 +11,19 @@ use tokio_util::sync::CancellationToken;
 use crate::api::Client;
 use crate::app::{Command, Event};
 
-/// Start the worker on the current runtime.
+pub mod transfers;
+
+/// Start the worker on the current runtime; at most `concurrency` transfers run at once.
 pub fn spawn(
     client: Client,
+    concurrency: usize,
 ) -> (
     mpsc::UnboundedSender<Command>,
     mpsc::UnboundedReceiver<Event>,
 ) {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(client, cmd_rx, ev_tx));
+    tokio::spawn(run(client, cmd_rx, ev_tx, concurrency));
     (cmd_tx, ev_rx)
 }
 
@@ -28,12 +31,44 @@ async fn run(
     client: Client,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<Event>,
+    concurrency: usize,
 ) {
     let mut listings: HashMap<(String, String), CancellationToken> = HashMap::new();
-    while let Some(cmd) = commands.recv().await {
+    let (mut engine, mut finished, mut started) =
+        transfers::Engine::new(client.clone(), events.clone(), concurrency);
+    // Progress is sampled, never pushed per chunk: at most 10 events a second.
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        let cmd = tokio::select! {
+            cmd = commands.recv() => match cmd {
+                Some(cmd) => cmd,
+                None => {
+                    engine.cancel_all();
+                    return;
+                }
+            },
+            Some(f) = finished.recv() => {
+                engine.finished(f);
+                continue;
+            }
+            Some(id) = started.recv() => {
+                engine.mark_running(id);
+                continue;
+            }
+            _ = tick.tick(), if engine.active() => {
+                engine.sample();
+                continue;
+            }
+        };
         let client = client.clone();
         let events = events.clone();
         match cmd {
+            Command::Upload { ws, local, folder } => engine.upload(ws, local, folder).await,
+            Command::Download { ws, dest, files } => engine.download(ws, dest, files).await,
+            Command::CancelTransfer(id) => engine.cancel(id),
+            Command::CancelAll => engine.cancel_all(),
+            Command::Retry(ids) => engine.retry(ids),
             Command::ListWorkspaces { req } => {
                 tokio::spawn(async move {
                     let result = client.workspaces().await.map_err(|e| e.to_string());

@@ -1,0 +1,115 @@
+//! The transfer queue as the screen sees it: reduced from the worker's events.
+
+use super::msg::{TransferId, TransferState};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+/// What the worker tells about a transfer when it queues it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferInfo {
+    pub dir: Direction,
+    pub ws: String,
+    /// Remote `path + name`.
+    pub remote: String,
+    /// Local path, as shown.
+    pub local: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TransferView {
+    pub id: TransferId,
+    pub info: TransferInfo,
+    pub state: TransferState,
+    pub done: u64,
+    /// Bytes per second, smoothed.
+    pub speed: f64,
+    last_sample: Option<(u64, u64)>,
+}
+
+impl TransferView {
+    pub fn new(id: TransferId, info: TransferInfo) -> Self {
+        TransferView {
+            id,
+            info,
+            state: TransferState::Queued,
+            done: 0,
+            speed: 0.0,
+            last_sample: None,
+        }
+    }
+
+    /// A progress sample taken by the worker at `at_ms` (its own clock).
+    pub fn sample(&mut self, at_ms: u64, done: u64) {
+        if let Some((t0, d0)) = self.last_sample {
+            let dt = at_ms.saturating_sub(t0) as f64 / 1000.0;
+            if dt > 0.0 {
+                let rate = done.saturating_sub(d0) as f64 / dt;
+                // Exponential smoothing over about a second of samples.
+                self.speed = if self.speed == 0.0 {
+                    rate
+                } else {
+                    0.7 * self.speed + 0.3 * rate
+                };
+            }
+        }
+        self.last_sample = Some((at_ms, done));
+        self.done = done;
+    }
+
+    pub fn eta_secs(&self) -> Option<u64> {
+        (self.speed > 1.0 && self.is_active())
+            .then(|| (self.info.size.saturating_sub(self.done) as f64 / self.speed) as u64)
+    }
+
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self.state,
+            TransferState::Queued
+                | TransferState::Running
+                | TransferState::Retrying(_)
+                | TransferState::Verifying
+        )
+    }
+
+    pub fn is_finished(&self) -> bool {
+        !self.is_active()
+    }
+}
+
+/// The batch line: running, queued, total speed, ETA.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Aggregate {
+    pub running: usize,
+    pub queued: usize,
+    pub failed: usize,
+    pub done: usize,
+    pub speed: f64,
+    pub eta_secs: Option<u64>,
+}
+
+pub fn aggregate(transfers: &[TransferView]) -> Aggregate {
+    let mut a = Aggregate::default();
+    let mut left = 0u64;
+    for t in transfers {
+        match t.state {
+            TransferState::Queued => a.queued += 1,
+            TransferState::Running | TransferState::Retrying(_) | TransferState::Verifying => {
+                a.running += 1
+            }
+            TransferState::Failed(_) => a.failed += 1,
+            TransferState::Done => a.done += 1,
+            TransferState::Cancelled => {}
+        }
+        if t.is_active() {
+            a.speed += t.speed;
+            left += t.info.size.saturating_sub(t.done);
+        }
+    }
+    a.eta_secs = (a.speed > 1.0).then(|| (left as f64 / a.speed) as u64);
+    a
+}

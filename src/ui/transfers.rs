@@ -1,0 +1,128 @@
+//! The transfers pane: every transfer with direction, name, gauge, bytes, speed, ETA and
+//! state, under a title that sums up the batch.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use unicode_width::UnicodeWidthStr;
+
+use super::{fmt, theme};
+use crate::app::State;
+use crate::app::msg::TransferState;
+use crate::app::state::Pane;
+use crate::app::transfers::{Direction, TransferView, aggregate};
+use crate::sanitize::for_terminal;
+
+fn duration(secs: u64) -> String {
+    if secs >= 3600 {
+        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    } else {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    }
+}
+
+fn state_text(t: &TransferView) -> (String, Style) {
+    match &t.state {
+        TransferState::Queued => ("queued".into(), theme::DIM),
+        TransferState::Running => ("running".into(), theme::LOADING),
+        TransferState::Retrying(n) => (format!("retrying {n}/5"), theme::WARN),
+        TransferState::Verifying => ("verifying".into(), theme::LOADING),
+        TransferState::Done => ("done".into(), theme::INFO),
+        TransferState::Failed(why) => (format!("failed: {}", for_terminal(why)), theme::ERROR),
+        TransferState::Cancelled => ("cancelled".into(), theme::DIM),
+    }
+}
+
+fn gauge(done: u64, size: u64, width: usize) -> String {
+    let frac = if size == 0 {
+        1.0
+    } else {
+        (done as f64 / size as f64).min(1.0)
+    };
+    let full = (frac * width as f64).round() as usize;
+    format!("{}{}", "█".repeat(full), "░".repeat(width - full))
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    if area.height == 0 {
+        return;
+    }
+    let a = aggregate(&state.transfers);
+    let mut title = format!(" Transfers: {} running, {} queued", a.running, a.queued);
+    if a.failed > 0 {
+        title.push_str(&format!(", {} failed", a.failed));
+    }
+    if a.running > 0 {
+        title.push_str(&format!(", {}/s", fmt::size(a.speed as u64)));
+    }
+    if let Some(eta) = a.eta_secs {
+        title.push_str(&format!(", ETA {}", duration(eta)));
+    }
+    title.push(' ');
+    let focused = state.focus == Pane::Transfers && state.dialog.is_none();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .title_bottom(" c cancel · C cancel all · R retry failed · X clear finished ")
+        .border_style(if focused {
+            theme::BORDER_FOCUSED
+        } else {
+            theme::BORDER
+        });
+    let width = area.width.saturating_sub(2) as usize;
+    let height = area.height.saturating_sub(2) as usize;
+    let sel = state
+        .transfer_selected
+        .min(state.transfers.len().saturating_sub(1));
+    let offset = sel.saturating_sub(height.saturating_sub(1));
+    let lines: Vec<Line> = state
+        .transfers
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, t)| {
+            let arrow = match t.info.dir {
+                Direction::Up => "↑ ",
+                Direction::Down => "↓ ",
+            };
+            let (st, st_style) = state_text(t);
+            let figures = format!(
+                " {} / {}  {}/s  {} ",
+                fmt::size(t.done),
+                fmt::size(t.info.size),
+                fmt::size(t.speed as u64),
+                t.eta_secs().map(duration).unwrap_or_else(|| "--:--".into())
+            );
+            let bar = gauge(t.done, t.info.size, 12);
+            let name = for_terminal(if t.info.remote.is_empty() {
+                &t.info.local
+            } else {
+                &t.info.remote
+            });
+            let fixed = 2 + 12 + figures.width() + st.width().min(40) + 1;
+            let room = width.saturating_sub(fixed).max(8);
+            let name: String = if name.width() > room {
+                let mut n: String = name.chars().take(room.saturating_sub(1)).collect();
+                n.push('…');
+                n
+            } else {
+                format!("{name:<room$}")
+            };
+            let mut line = Line::from(vec![
+                Span::raw(arrow),
+                Span::raw(format!("{name} ")),
+                Span::styled(bar, theme::INFO),
+                Span::raw(figures),
+                Span::styled(st, st_style),
+            ]);
+            if i == sel && focused {
+                line = line.style(theme::SELECTED_UNFOCUSED);
+            }
+            line
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}

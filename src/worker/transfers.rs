@@ -1,0 +1,392 @@
+//! The transfer engine: bounded concurrency (a semaphore), a cancellation token per
+//! transfer, the client's retries, and progress sampled as plain data at most ten times
+//! a second. It lives inside the worker's loop; transfer tasks report back over a
+//! channel, never through shared state the UI reads.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{ApiError, Client, FileEntry, Progress, UploadRequest, safe_join};
+use crate::app::msg::{Event, TransferId, TransferState};
+use crate::app::transfers::{Direction, TransferInfo};
+use crate::local::{PutJob, collect_uploads, normalise_folder};
+
+/// What a transfer does; kept so a failed one can be retried.
+#[derive(Debug, Clone)]
+enum Job {
+    Up {
+        ws: String,
+        job: PutJob,
+    },
+    Down {
+        ws: String,
+        entry: FileEntry,
+        root: PathBuf,
+        target: PathBuf,
+    },
+}
+
+struct Slot {
+    job: Job,
+    token: CancellationToken,
+    progress: Progress,
+    running: bool,
+}
+
+/// A finished transfer task's outcome.
+pub struct Finished {
+    id: TransferId,
+    state: TransferState,
+}
+
+pub struct Engine {
+    client: Client,
+    events: mpsc::UnboundedSender<Event>,
+    permits: Arc<Semaphore>,
+    slots: HashMap<TransferId, Slot>,
+    next_id: TransferId,
+    started: Instant,
+    finished_tx: mpsc::UnboundedSender<Finished>,
+    /// Tasks that began running report it here (so the sampler knows).
+    running_tx: mpsc::UnboundedSender<TransferId>,
+}
+
+impl Engine {
+    pub fn new(
+        client: Client,
+        events: mpsc::UnboundedSender<Event>,
+        concurrency: usize,
+    ) -> (
+        Self,
+        mpsc::UnboundedReceiver<Finished>,
+        mpsc::UnboundedReceiver<TransferId>,
+    ) {
+        let (finished_tx, finished_rx) = mpsc::unbounded_channel();
+        let (running_tx, running_rx) = mpsc::unbounded_channel();
+        (
+            Engine {
+                client,
+                events,
+                permits: Arc::new(Semaphore::new(concurrency.max(1))),
+                slots: HashMap::new(),
+                next_id: 1,
+                started: Instant::now(),
+                finished_tx,
+                running_tx,
+            },
+            finished_rx,
+            running_rx,
+        )
+    }
+
+    /// Whether any transfer is running (the sampler ticks only then).
+    pub fn active(&self) -> bool {
+        self.slots.values().any(|s| s.running)
+    }
+
+    fn problem(&self, text: String) {
+        let _ = self.events.send(Event::TransferProblem(text));
+    }
+
+    /// Walk a local path (in a blocking thread) and queue its files.
+    pub async fn upload(&mut self, ws: String, local: String, folder: String) {
+        let path = expand_tilde(&local);
+        let folder = normalise_folder(&folder);
+        let (jobs, problems) =
+            match tokio::task::spawn_blocking(move || collect_uploads(&[path], &folder)).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.problem(format!("reading {local} failed: {e}"));
+                    return;
+                }
+            };
+        for p in problems {
+            // Unreadable entries are listed as failed transfers with their reason.
+            let id = self.add(TransferInfo {
+                dir: Direction::Up,
+                ws: ws.clone(),
+                remote: String::new(),
+                local: p.split(": ").next().unwrap_or(&p).to_string(),
+                size: 0,
+            });
+            let _ = self.events.send(Event::TransferState {
+                id,
+                state: TransferState::Failed(p),
+            });
+        }
+        for job in jobs {
+            let info = TransferInfo {
+                dir: Direction::Up,
+                ws: ws.clone(),
+                remote: format!("{}{}", job.folder, job.name),
+                local: job.local.display().to_string(),
+                size: job.size,
+            };
+            let id = self.add(info);
+            self.start(
+                id,
+                Job::Up {
+                    ws: ws.clone(),
+                    job,
+                },
+            );
+        }
+    }
+
+    /// Queue downloads under `dest`, after checking the room there.
+    pub async fn download(&mut self, ws: String, dest: String, files: Vec<(FileEntry, String)>) {
+        let root = expand_tilde(&dest);
+        if let Err(e) = tokio::fs::create_dir_all(&root).await {
+            self.problem(format!("cannot create {}: {e}", root.display()));
+            return;
+        }
+        let need: u64 = files.iter().map(|(e, _)| e.size).sum();
+        let r = root.clone();
+        if let Ok(Some(free)) = tokio::task::spawn_blocking(move || free_space(&r)).await
+            && need > free
+        {
+            self.problem(format!(
+                "not enough space in {}: {} needed, {} free",
+                root.display(),
+                humansize::format_size(need, humansize::BINARY),
+                humansize::format_size(free, humansize::BINARY)
+            ));
+            return;
+        }
+        for (entry, rel) in files {
+            let info = TransferInfo {
+                dir: Direction::Down,
+                ws: ws.clone(),
+                remote: entry.display_key(),
+                local: root.join(&rel).display().to_string(),
+                size: entry.size,
+            };
+            let id = self.add(info);
+            match safe_join(&root, &rel) {
+                Ok(target) if tokio::fs::symlink_metadata(&target).await.is_ok() => {
+                    let state = TransferState::Failed(format!(
+                        "{} already exists locally; not overwritten",
+                        target.display()
+                    ));
+                    let _ = self.events.send(Event::TransferState { id, state });
+                }
+                Ok(target) => self.start(
+                    id,
+                    Job::Down {
+                        ws: ws.clone(),
+                        entry,
+                        root: root.clone(),
+                        target,
+                    },
+                ),
+                Err(e) => {
+                    let _ = self.events.send(Event::TransferState {
+                        id,
+                        state: TransferState::Failed(e.to_string()),
+                    });
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, info: TransferInfo) -> TransferId {
+        let id = self.next_id;
+        self.next_id += 1;
+        let _ = self.events.send(Event::TransferAdded { id, info });
+        id
+    }
+
+    fn start(&mut self, id: TransferId, job: Job) {
+        let token = CancellationToken::new();
+        let progress = Progress::new();
+        self.slots.insert(
+            id,
+            Slot {
+                job: job.clone(),
+                token: token.clone(),
+                progress: progress.clone(),
+                running: false,
+            },
+        );
+        let client = self.client.clone();
+        let permits = self.permits.clone();
+        let finished = self.finished_tx.clone();
+        let running = self.running_tx.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let permit = tokio::select! {
+                p = permits.acquire_owned() => p,
+                _ = token.cancelled() => {
+                    let _ = finished.send(Finished { id, state: TransferState::Cancelled });
+                    return;
+                }
+            };
+            let Ok(_permit) = permit else { return };
+            let _ = running.send(id);
+            let _ = events.send(Event::TransferState {
+                id,
+                state: TransferState::Running,
+            });
+            let result = run(&client, &job, &progress, &token).await;
+            let state = match result {
+                Ok(()) => TransferState::Done,
+                Err(ApiError::Cancelled) => {
+                    if let Job::Down { target, .. } = &job {
+                        crate::api::discard_partial(target).await;
+                    }
+                    TransferState::Cancelled
+                }
+                Err(e) => TransferState::Failed(e.to_string()),
+            };
+            let _ = finished.send(Finished { id, state });
+        });
+    }
+
+    pub fn mark_running(&mut self, id: TransferId) {
+        if let Some(s) = self.slots.get_mut(&id) {
+            s.running = true;
+        }
+    }
+
+    pub fn finished(&mut self, f: Finished) {
+        if let Some(slot) = self.slots.get_mut(&f.id) {
+            slot.running = false;
+            // One last sample so the screen shows the final byte count.
+            let at_ms = self.started.elapsed().as_millis() as u64;
+            let _ = self.events.send(Event::TransferProgress {
+                at_ms,
+                samples: vec![(f.id, slot.progress.get())],
+            });
+        }
+        if f.state == TransferState::Done || f.state == TransferState::Cancelled {
+            // Nothing left to retry.
+            self.slots.remove(&f.id);
+        }
+        let _ = self.events.send(Event::TransferState {
+            id: f.id,
+            state: f.state,
+        });
+    }
+
+    /// Progress of running transfers, as one event.
+    pub fn sample(&mut self) {
+        let at_ms = self.started.elapsed().as_millis() as u64;
+        let mut samples = Vec::new();
+        for (id, s) in &self.slots {
+            if !s.running {
+                continue;
+            }
+            samples.push((*id, s.progress.get()));
+            let state = if s.progress.verifying() {
+                Some(TransferState::Verifying)
+            } else if s.progress.retry() > 0 {
+                Some(TransferState::Retrying(s.progress.retry()))
+            } else {
+                None
+            };
+            if let Some(state) = state {
+                let _ = self.events.send(Event::TransferState { id: *id, state });
+            }
+        }
+        if !samples.is_empty() {
+            let _ = self.events.send(Event::TransferProgress { at_ms, samples });
+        }
+    }
+
+    pub fn cancel(&mut self, id: TransferId) {
+        if let Some(s) = self.slots.get(&id) {
+            s.token.cancel();
+        }
+    }
+
+    pub fn cancel_all(&mut self) {
+        for s in self.slots.values() {
+            s.token.cancel();
+        }
+    }
+
+    pub fn retry(&mut self, ids: Vec<TransferId>) {
+        for id in ids {
+            let Some(slot) = self.slots.get(&id) else {
+                continue;
+            };
+            if slot.running {
+                continue;
+            }
+            let job = slot.job.clone();
+            let _ = self.events.send(Event::TransferState {
+                id,
+                state: TransferState::Queued,
+            });
+            self.start(id, job);
+        }
+    }
+}
+
+async fn run(
+    client: &Client,
+    job: &Job,
+    progress: &Progress,
+    token: &CancellationToken,
+) -> Result<(), ApiError> {
+    match job {
+        Job::Up { ws, job } => {
+            let req = UploadRequest {
+                workspace: ws,
+                local: &job.local,
+                folder: &job.folder,
+                name: Some(&job.name),
+                description: None,
+            };
+            client.upload(&req, progress, token).await.map(|_| ())
+        }
+        Job::Down {
+            ws,
+            entry,
+            root,
+            target,
+        } => client
+            .download(ws, entry, root, target, progress, token)
+            .await
+            .map(|_| ()),
+    }
+}
+
+/// `~` and `~/…` are the home directory; everything else is taken as written.
+pub fn expand_tilde(path: &str) -> PathBuf {
+    let path = path.trim();
+    if (path == "~" || path.starts_with("~/"))
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return Path::new(&home).join(path.trim_start_matches('~').trim_start_matches('/'));
+    }
+    if path.is_empty() {
+        return PathBuf::from(".");
+    }
+    PathBuf::from(path)
+}
+
+/// Bytes available to us on the filesystem holding `dir`.
+fn free_space(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid C string and a zeroed out-struct for the call to fill.
+        if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+            return None;
+        }
+        Some(st.f_bavail as u64 * st.f_frsize as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
