@@ -490,3 +490,215 @@ fn an_unbound_key_redraws_nothing() {
     assert!(ch(&mut s, 'Z').is_empty());
     assert!(!s.dirty);
 }
+
+mod transfers {
+    use super::*;
+    use filedeck::app::msg::TransferState;
+    use filedeck::app::transfers::{Direction, TransferInfo};
+
+    fn info(remote: &str, size: u64) -> TransferInfo {
+        TransferInfo {
+            dir: Direction::Up,
+            ws: "ws1".into(),
+            remote: remote.into(),
+            local: format!("/l/{remote}"),
+            size,
+        }
+    }
+
+    fn ev(s: &mut State, e: Event) -> Vec<Command> {
+        update(s, Msg::Worker(e))
+    }
+
+    #[test]
+    fn upload_prompt_targets_the_selected_folder() {
+        let mut s = listed();
+        ch(&mut s, 'j'); // raw/
+        assert!(ch(&mut s, 'u').is_empty());
+        for c in "~/runs/run7".chars() {
+            ch(&mut s, c);
+        }
+        let cmds = key(&mut s, KeyCode::Enter);
+        assert_eq!(
+            cmds,
+            vec![Command::Upload {
+                ws: "ws1".into(),
+                local: "~/runs/run7".into(),
+                folder: "raw/".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn download_of_a_folder_and_marked_files_keeps_layout() {
+        let mut s = listed();
+        ch(&mut s, 'j'); // raw/
+        ch(&mut s, 'd');
+        let cmds = key(&mut s, KeyCode::Enter); // default destination "."
+        let Command::Download { ws, dest, files } = &cmds[0] else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!((ws.as_str(), dest.as_str()), ("ws1", "."));
+        let mut rels: Vec<_> = files.iter().map(|(_, r)| r.as_str()).collect();
+        rels.sort();
+        assert_eq!(rels, ["raw/a.vcf", "raw/b.vcf", "raw/run1/x.fq"]);
+        // Marked items go as one batch.
+        ch(&mut s, 'G'); // top.txt
+        ch(&mut s, ' ');
+        ch(&mut s, 'g');
+        ch(&mut s, 'j'); // raw/
+        key(&mut s, KeyCode::Right);
+        ch(&mut s, 'j');
+        ch(&mut s, 'j'); // raw/a.vcf
+        ch(&mut s, ' ');
+        assert_eq!(s.marked.len(), 2);
+        ch(&mut s, 'd');
+        let cmds = key(&mut s, KeyCode::Enter);
+        let Command::Download { files, .. } = &cmds[0] else {
+            panic!()
+        };
+        let mut rels: Vec<_> = files.iter().map(|(_, r)| r.as_str()).collect();
+        rels.sort();
+        assert_eq!(rels, ["a.vcf", "top.txt"]);
+        assert!(s.marked.is_empty(), "marks cleared once queued");
+    }
+
+    #[test]
+    fn progress_state_retry_clear_and_quit() {
+        let mut s = listed();
+        ev(
+            &mut s,
+            Event::TransferAdded {
+                id: 1,
+                info: info("raw/big.bam", 1000),
+            },
+        );
+        ev(
+            &mut s,
+            Event::TransferAdded {
+                id: 2,
+                info: info("raw/small.txt", 10),
+            },
+        );
+        ev(
+            &mut s,
+            Event::TransferState {
+                id: 1,
+                state: TransferState::Running,
+            },
+        );
+        ev(
+            &mut s,
+            Event::TransferProgress {
+                at_ms: 1000,
+                samples: vec![(1, 100)],
+            },
+        );
+        ev(
+            &mut s,
+            Event::TransferProgress {
+                at_ms: 1100,
+                samples: vec![(1, 200)],
+            },
+        );
+        let t = &s.transfers[0];
+        assert_eq!(t.done, 200);
+        assert!(
+            (t.speed - 1000.0).abs() < 1.0,
+            "100 bytes in 100 ms: {}",
+            t.speed
+        );
+        assert_eq!(t.eta_secs(), Some(0));
+        // q asks first while transfers are active.
+        ch(&mut s, 'q');
+        assert!(!s.quit && matches!(s.dialog, Some(Dialog::ConfirmQuit { active: 2 })));
+        ch(&mut s, 'n');
+        assert!(!s.quit && s.dialog.is_none());
+        // A failure, then R retries only the failed one.
+        ev(
+            &mut s,
+            Event::TransferState {
+                id: 2,
+                state: TransferState::Failed("network error".into()),
+            },
+        );
+        assert_eq!(ch(&mut s, 'R'), vec![Command::Retry(vec![2])]);
+        // A late "verifying" never overrides an ending.
+        ev(
+            &mut s,
+            Event::TransferState {
+                id: 1,
+                state: TransferState::Done,
+            },
+        );
+        ev(
+            &mut s,
+            Event::TransferState {
+                id: 1,
+                state: TransferState::Verifying,
+            },
+        );
+        assert_eq!(s.transfers[0].state, TransferState::Done);
+        // Cancel in the transfers pane; C cancels all; X clears finished.
+        key(&mut s, KeyCode::Tab);
+        key(&mut s, KeyCode::Tab);
+        assert_eq!(s.focus, filedeck::app::state::Pane::Transfers);
+        ev(
+            &mut s,
+            Event::TransferState {
+                id: 2,
+                state: TransferState::Running,
+            },
+        );
+        ch(&mut s, 'j');
+        assert_eq!(ch(&mut s, 'c'), vec![Command::CancelTransfer(2)]);
+        assert_eq!(ch(&mut s, 'C'), vec![Command::CancelAll]);
+        ch(&mut s, 'X');
+        assert_eq!(
+            s.transfers.len(),
+            1,
+            "the done one is cleared, the running one stays"
+        );
+    }
+
+    #[test]
+    fn a_finished_upload_refreshes_its_folder() {
+        let mut s = listed();
+        ev(
+            &mut s,
+            Event::TransferAdded {
+                id: 1,
+                info: info("raw/new.vcf", 5),
+            },
+        );
+        ev(
+            &mut s,
+            Event::TransferAdded {
+                id: 2,
+                info: info("raw/other.vcf", 5),
+            },
+        );
+        assert!(
+            ev(
+                &mut s,
+                Event::TransferState {
+                    id: 1,
+                    state: TransferState::Done
+                }
+            )
+            .is_empty(),
+            "one still running into raw/"
+        );
+        let cmds = ev(
+            &mut s,
+            Event::TransferState {
+                id: 2,
+                state: TransferState::Done,
+            },
+        );
+        assert!(
+            matches!(&cmds[..], [Command::List { prefix, .. }] if prefix == "raw/"),
+            "{cmds:?}"
+        );
+    }
+}

@@ -51,6 +51,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     }
     let a = aggregate(&state.transfers);
     let mut title = format!(" Transfers: {} running, {} queued", a.running, a.queued);
+    if a.done > 0 {
+        title.push_str(&format!(", {} done", a.done));
+    }
     if a.failed > 0 {
         title.push_str(&format!(", {} failed", a.failed));
     }
@@ -89,8 +92,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 Direction::Down => "↓ ",
             };
             let (st, st_style) = state_text(t);
+            // Fixed-width columns, so gauges and figures line up row under row.
             let figures = format!(
-                " {} / {}  {}/s  {} ",
+                " {:>10} / {:<10} {:>10}/s {:>8} ",
                 fmt::size(t.done),
                 fmt::size(t.info.size),
                 fmt::size(t.speed as u64),
@@ -102,14 +106,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             } else {
                 &t.info.remote
             });
-            let fixed = 2 + 12 + figures.width() + st.width().min(40) + 1;
+            let st_w = 12usize;
+            let fixed = 2 + 1 + 12 + figures.width() + st_w;
             let room = width.saturating_sub(fixed).max(8);
             let name: String = if name.width() > room {
                 let mut n: String = name.chars().take(room.saturating_sub(1)).collect();
                 n.push('…');
                 n
             } else {
-                format!("{name:<room$}")
+                let pad = room - name.width();
+                format!("{name}{}", " ".repeat(pad))
             };
             let mut line = Line::from(vec![
                 Span::raw(arrow),

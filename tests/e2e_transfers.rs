@@ -1,0 +1,222 @@
+//! Transfers through the real binary in a pty against the reference server: a directory
+//! of mixed sizes (one above a lowered large-upload threshold) up, the folder down
+//! elsewhere, every file compared by sha256. Waits are on conditions with deadlines.
+
+use std::io::{Read, Write};
+use std::num::NonZero;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use filedeck::api::{ApiKey, Client, ClientConfig};
+use filedeck::server::{self, ServerConfig};
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_filedeck");
+const KEY: &str = "e2e-transfers";
+
+struct Pty {
+    parser: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Pty {
+    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Pty {
+        let (rows, cols) = (40, 140);
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(
+            NonZero::new(rows).unwrap(),
+            NonZero::new(cols).unwrap(),
+            0,
+        )));
+        let p = parser.clone();
+        std::thread::spawn(move || {
+            let _keep = pair.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        Pty {
+            parser,
+            writer,
+            child,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    fn wait_for(&self, what: &str, cond: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = self.screen();
+            if cond(&s) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+}
+
+fn sha(p: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(p).unwrap()))
+}
+
+fn files_under(root: &Path) -> Vec<(String, PathBuf)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push((
+                    p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
+                    p,
+                ));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_a_directory_then_download_it_elsewhere() {
+    let data = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
+    config.keys.push(server::ApiKey {
+        token: KEY.into(),
+        scopes: vec!["files".into()],
+        workspaces: vec!["*".into()],
+    });
+    let srv = server::bind(config).await.unwrap();
+    server::put_bytes(&srv, "ws1", "existing.txt", b"x".to_vec(), None)
+        .await
+        .unwrap();
+
+    // 50 files of mixed sizes in nested folders, plus one above the lowered threshold.
+    let batch = local.path().join("batch");
+    for i in 0..50usize {
+        let dir = batch.join(format!("lane{}", i % 3));
+        std::fs::create_dir_all(&dir).unwrap();
+        let len = [0, 1, 1000, 65_536, 300_000][i % 5] + i;
+        let bytes: Vec<u8> = (0..len).map(|j| ((i * 31 + j * 7) % 251) as u8).collect();
+        std::fs::write(dir.join(format!("r{i:02}.fq")), bytes).unwrap();
+    }
+    let big: Vec<u8> = (0..2 * 1024 * 1024 + 3).map(|j| (j % 241) as u8).collect();
+    std::fs::write(batch.join("big.bam"), big).unwrap();
+
+    let url = srv.base_url();
+    let st = state.path().to_str().unwrap().to_string();
+    let batch_arg = batch.to_str().unwrap().to_string();
+    let dest_arg = dest.path().to_str().unwrap().to_string();
+    let client = Client::new(ClientConfig::new(&url, ApiKey::new(KEY)).unwrap()).unwrap();
+
+    let mut pty = tokio::task::spawn_blocking(move || {
+        let mut pty = Pty::spawn(
+            &["--workspace", "ws1"],
+            &[
+                ("FILEDECK_ENDPOINT", &url),
+                ("FILEDECK_API_KEY", KEY),
+                ("XDG_STATE_HOME", &st),
+                ("FILEDECK_LARGE_UPLOAD_THRESHOLD", "1048576"),
+            ],
+        );
+        pty.wait_for("the listing", |s| s.contains("existing.txt"));
+        pty.send("u");
+        pty.wait_for("the upload prompt", |s| {
+            s.contains("Local file or folder to upload")
+        });
+        pty.send(&batch_arg);
+        pty.send("\r");
+        pty.wait_for("51 uploads done", |s| {
+            s.contains("Transfers: 0 running, 0 queued, 51 done ") && s.contains("batch/")
+        });
+        pty
+    })
+    .await
+    .unwrap();
+    // Listed remotely, each exactly once, with the local sha256.
+    let listed = client.list_all("ws1", "batch/").await.unwrap().files;
+    assert_eq!(listed.len(), 51);
+    let local_files = files_under(local.path());
+    for (rel, path) in &local_files {
+        let e = listed
+            .iter()
+            .find(|f| &f.display_key() == rel)
+            .unwrap_or_else(|| panic!("{rel} not listed"));
+        assert_eq!(e.sha256.as_deref(), Some(sha(path).as_str()), "{rel}");
+    }
+
+    pty = tokio::task::spawn_blocking(move || {
+        // The tree was refreshed after the uploads: batch/ is the first row under ws1.
+        pty.send("g");
+        pty.send("j");
+        pty.wait_for("batch/ selected", |s| s.contains("Folder    batch/"));
+        pty.send("d");
+        pty.wait_for("the download prompt", |s| s.contains("Download 51 files"));
+        pty.send("\x7f"); // the default "." goes
+        pty.send(&dest_arg);
+        pty.send("\r");
+        pty.wait_for("the downloads", |s| {
+            s.contains("Transfers: 0 running, 0 queued, 102 done ")
+        });
+        pty
+    })
+    .await
+    .unwrap();
+    let got = files_under(dest.path());
+    assert_eq!(got.len(), 51, "{got:?}");
+    for ((rel_a, a), (rel_b, b)) in local_files.iter().zip(&got) {
+        assert_eq!(rel_a, rel_b, "layout kept");
+        assert_eq!(sha(a), sha(b), "{rel_a}");
+    }
+    tokio::task::spawn_blocking(move || {
+        pty.send("q");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pty.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "did not quit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+}
