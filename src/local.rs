@@ -91,3 +91,64 @@ fn walk(dir: &Path, folder: &str, jobs: &mut Vec<PutJob>, problems: &mut Vec<Str
         }
     }
 }
+
+/// Complete a typed local path (Tab in a prompt): the longest common prefix of the
+/// entries that match, with a `/` after a single directory. `~` stays as typed.
+pub fn complete(text: &str) -> String {
+    let (dir_part, prefix) = match text.rfind('/') {
+        Some(i) => (&text[..=i], &text[i + 1..]),
+        None => ("", text),
+    };
+    let dir = if dir_part.is_empty() {
+        PathBuf::from(".")
+    } else {
+        crate::worker::transfers::expand_tilde(dir_part)
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return text.to_string();
+    };
+    let mut names: Vec<(String, bool)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            let hidden_ok = prefix.starts_with('.') || !name.starts_with('.');
+            (name.starts_with(prefix) && hidden_ok).then(|| (name, e.path().is_dir()))
+        })
+        .collect();
+    names.sort();
+    match names.as_slice() {
+        [] => text.to_string(),
+        [(name, is_dir)] => format!("{dir_part}{name}{}", if *is_dir { "/" } else { "" }),
+        many => {
+            let first = &many[0].0;
+            let common = many.iter().fold(first.len(), |n, (s, _)| {
+                first
+                    .char_indices()
+                    .zip(s.chars())
+                    .take_while(|((_, a), b)| a == b)
+                    .last()
+                    .map_or(0, |((i, c), _)| i + c.len_utf8())
+                    .min(n)
+            });
+            format!("{dir_part}{}", &first[..common])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completes_paths() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("run_one")).unwrap();
+        std::fs::create_dir(d.path().join("run_two")).unwrap();
+        std::fs::write(d.path().join("sample.vcf"), "x").unwrap();
+        let base = format!("{}/", d.path().display());
+        assert_eq!(complete(&format!("{base}sa")), format!("{base}sample.vcf"));
+        assert_eq!(complete(&format!("{base}ru")), format!("{base}run_"));
+        assert_eq!(complete(&format!("{base}run_o")), format!("{base}run_one/"));
+        assert_eq!(complete(&format!("{base}zz")), format!("{base}zz"));
+    }
+}

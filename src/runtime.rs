@@ -68,8 +68,29 @@ pub async fn run(
 ) -> Result<()> {
     let mut terminal = enter()?;
     let result = run_loop(&mut terminal, client, endpoint, workspaces, concurrency).await;
-    restore();
-    result
+    match result {
+        // Restored (as far as a dead terminal allows) when the hang-up came.
+        Ok(Ended::HungUp) => Ok(()),
+        Ok(Ended::Normally) => {
+            restore();
+            Ok(())
+        }
+        Err(e) => {
+            restore();
+            Err(e)
+        }
+    }
+}
+
+/// How the loop ended.
+enum Ended {
+    Normally,
+    /// The terminal hung up; it was restored then, best effort, and left alone since.
+    HungUp,
+}
+
+fn active_transfers(state: &State) -> usize {
+    state.transfers.iter().filter(|t| t.is_active()).count()
 }
 
 async fn run_loop(
@@ -78,7 +99,7 @@ async fn run_loop(
     endpoint: &str,
     workspaces: Vec<String>,
     concurrency: usize,
-) -> Result<()> {
+) -> Result<Ended> {
     let size = terminal.size()?;
     let mut state = State::new(endpoint, &workspaces, size.width, size.height);
     state.concurrency = concurrency;
@@ -95,21 +116,38 @@ async fn run_loop(
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut inbox: Vec<Msg> = Vec::new();
+    // After SIGHUP (or the terminal vanishing) with transfers under way, filedeck carries
+    // on without a screen until the queue is done, logging to its file.
+    let mut headless = false;
     loop {
-        if std::mem::take(&mut state.dirty) {
+        if !headless && std::mem::take(&mut state.dirty) {
             terminal.draw(|f| ui::draw(f, &state))?;
         }
+        let mut hung_up = false;
         tokio::select! {
-            ev = term_events.next() => match ev {
+            ev = term_events.next(), if !headless => match ev {
                 Some(Ok(ev)) => inbox.extend(to_msg(ev)),
-                Some(Err(e)) => return Err(e).wrap_err("reading the terminal failed"),
-                None => return Ok(()),
+                Some(Err(_)) | None => hung_up = true,
             },
             Some(ev) = events.recv() => inbox.push(Msg::Worker(ev)),
-            _ = tick.tick(), if state.animating() => inbox.push(Msg::Tick),
-            _ = sigterm.recv() => return Ok(()),
-            _ = sighup.recv() => return Ok(()),
-            _ = sigint.recv() => return Ok(()),
+            _ = tick.tick(), if state.animating() && !headless => inbox.push(Msg::Tick),
+            _ = sigterm.recv() => return Ok(Ended::Normally),
+            _ = sighup.recv() => hung_up = true,
+            _ = sigint.recv() => return Ok(Ended::Normally),
+        }
+        if hung_up && !headless {
+            // Best effort: on a dead terminal the writes fail at once (EIO); on a live one
+            // (a stray `kill -HUP`) the user gets their shell back.
+            restore();
+            let active = active_transfers(&state);
+            if active == 0 {
+                return Ok(Ended::HungUp);
+            }
+            tracing::warn!(
+                active,
+                "the terminal hung up; finishing the transfers without a screen"
+            );
+            headless = true;
         }
         // A burst of worker events (pages, progress) becomes one frame.
         while let Ok(ev) = events.try_recv() {
@@ -120,8 +158,12 @@ async fn run_loop(
                 commands.send(cmd)?;
             }
         }
+        if headless && active_transfers(&state) == 0 {
+            tracing::info!("all transfers finished after the hang-up; exiting");
+            return Ok(Ended::HungUp);
+        }
         if state.quit {
-            return Ok(());
+            return Ok(Ended::Normally);
         }
         if std::mem::take(&mut state.suspend) {
             suspend(terminal)?;

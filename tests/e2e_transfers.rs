@@ -220,3 +220,215 @@ async fn upload_a_directory_then_download_it_elsewhere() {
     .await
     .unwrap();
 }
+
+/// A TCP proxy in front of the server that passes at most `rate` bytes/s each way, so a
+/// transfer is verifiably in the middle when the test acts.
+async fn throttled_proxy(upstream: std::net::SocketAddr, rate: u64) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((down, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(up) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut dr, mut dw) = down.into_split();
+                let (mut ur, mut uw) = up.into_split();
+                async fn pump(
+                    r: &mut tokio::net::tcp::OwnedReadHalf,
+                    w: &mut tokio::net::tcp::OwnedWriteHalf,
+                    rate: u64,
+                ) {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        let n = match r.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if w.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_micros(n as u64 * 1_000_000 / rate))
+                            .await;
+                    }
+                    let _ = w.shutdown().await;
+                }
+                tokio::join!(pump(&mut dr, &mut uw, rate), pump(&mut ur, &mut dw, rate));
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+struct Env {
+    srv: server::RunningServer,
+    _data: tempfile::TempDir,
+    state: tempfile::TempDir,
+    local: tempfile::TempDir,
+    client: Client,
+}
+
+async fn env() -> Env {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
+    config.keys.push(server::ApiKey {
+        token: KEY.into(),
+        scopes: vec!["files".into()],
+        workspaces: vec!["*".into()],
+    });
+    let srv = server::bind(config).await.unwrap();
+    server::put_bytes(&srv, "ws1", "existing.txt", b"x".to_vec(), None)
+        .await
+        .unwrap();
+    let client =
+        Client::new(ClientConfig::new(&srv.base_url(), ApiKey::new(KEY)).unwrap()).unwrap();
+    Env {
+        srv,
+        _data: data,
+        state: tempfile::tempdir().unwrap(),
+        local: tempfile::tempdir().unwrap(),
+        client,
+    }
+}
+
+fn spawn_tui(endpoint: &str, state: &Path) -> Pty {
+    Pty::spawn(
+        &["--workspace", "ws1"],
+        &[
+            ("FILEDECK_ENDPOINT", endpoint),
+            ("FILEDECK_API_KEY", KEY),
+            ("XDG_STATE_HOME", state.to_str().unwrap()),
+        ],
+    )
+}
+
+/// The transfers pane shows some bytes done of `total` (neither 0 nor all).
+fn in_the_middle(s: &str, total: &str) -> bool {
+    s.lines().any(|l| {
+        l.contains("running")
+            && l.contains(&format!("/ {total}"))
+            && !l.contains(&format!(" 0 B / {total}"))
+            && !l.contains(&format!("{total} / {total}"))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_midway_leaves_nothing_behind() {
+    let e = env().await;
+    let proxy = throttled_proxy(e.srv.addr, 2_000_000).await;
+    let file = e.local.path().join("reads.fq");
+    std::fs::write(&file, vec![b'A'; 8 * 1024 * 1024]).unwrap();
+    let arg = file.to_str().unwrap().to_string();
+    let st = e.state.path().to_path_buf();
+    let pty = tokio::task::spawn_blocking(move || {
+        let mut pty = spawn_tui(&proxy, &st);
+        pty.wait_for("the listing", |s| s.contains("existing.txt"));
+        pty.send("u");
+        pty.wait_for("the prompt", |s| s.contains("Local file or folder"));
+        pty.send(&arg);
+        pty.send("\r");
+        pty.wait_for("the upload in the middle", |s| in_the_middle(s, "8 MiB"));
+        pty.send("\t\t"); // to the transfers pane
+        pty.send("c");
+        pty.wait_for("cancelled", |s| {
+            s.contains("cancelled") && s.contains("0 running, 0 queued")
+        });
+        pty
+    })
+    .await
+    .unwrap();
+    let listed = e.client.list_all("ws1", "").await.unwrap().files;
+    assert_eq!(
+        listed.len(),
+        1,
+        "only existing.txt: nothing of the cancelled upload is listed"
+    );
+
+    // A download cancelled midway: no final file, no partial left.
+    server::put_bytes(&e.srv, "ws1", "big.bin", vec![7u8; 8 * 1024 * 1024], None)
+        .await
+        .unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let dest_arg = dest.path().to_str().unwrap().to_string();
+    let mut pty = pty;
+    tokio::task::spawn_blocking(move || {
+        pty.send("\t"); // back to the tree
+        pty.send("r");
+        pty.wait_for("big.bin listed", |s| s.contains("big.bin"));
+        pty.send("j");
+        pty.wait_for("big.bin selected", |s| s.contains("Path      big.bin"));
+        pty.send("d");
+        pty.wait_for("the prompt", |s| s.contains("Download 1 file"));
+        pty.send("\x7f");
+        pty.send(&dest_arg);
+        pty.send("\r");
+        pty.wait_for("the download in the middle", |s| in_the_middle(s, "8 MiB"));
+        pty.send("C");
+        pty.wait_for("cancelled", |s| {
+            s.matches("cancelled").count() >= 2 && s.contains("0 running, 0 queued")
+        });
+        pty.send("q");
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        std::fs::read_dir(dest.path()).unwrap().count(),
+        0,
+        "no final or partial file"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_mid_batch_the_batch_still_completes() {
+    let e = env().await;
+    let proxy = throttled_proxy(e.srv.addr, 500_000).await;
+    let dir = e.local.path().join("batch");
+    std::fs::create_dir(&dir).unwrap();
+    for i in 0..6 {
+        std::fs::write(dir.join(format!("f{i}.bin")), vec![i as u8; 1024 * 1024]).unwrap();
+    }
+    let arg = dir.to_str().unwrap().to_string();
+    let st = e.state.path().to_path_buf();
+    let mut pty = tokio::task::spawn_blocking(move || {
+        let mut pty = spawn_tui(&proxy, &st);
+        pty.wait_for("the listing", |s| s.contains("existing.txt"));
+        pty.send("u");
+        pty.wait_for("the prompt", |s| s.contains("Local file or folder"));
+        pty.send(&arg);
+        pty.send("\r");
+        // Small bodies sit in socket buffers, so "running" (not a byte count) is the sign.
+        pty.wait_for("the batch under way", |s| {
+            s.contains("Transfers: 4 running")
+        });
+        pty
+    })
+    .await
+    .unwrap();
+    let pid = pty.child.process_id().unwrap();
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGHUP) }, 0);
+    // It carries on without a screen, then exits by itself.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = e.client.list_all("ws1", "batch/").await.unwrap().files;
+        if listed.len() == 6 {
+            assert!(listed.iter().all(|f| f.size == 1024 * 1024));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the batch did not complete after SIGHUP"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while pty.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "did not exit after finishing");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+}

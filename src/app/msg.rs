@@ -86,6 +86,11 @@ pub enum Command {
         dest: String,
         files: Vec<(FileEntry, String)>,
     },
+    /// Complete a local path typed in a prompt (Tab).
+    Complete {
+        req: ReqId,
+        text: String,
+    },
     CancelTransfer(TransferId),
     CancelAll,
     Retry(Vec<TransferId>),
@@ -134,6 +139,11 @@ pub enum Event {
     TransferProgress {
         at_ms: u64,
         samples: Vec<(TransferId, u64)>,
+    },
+    /// The completed text for a `Complete` request (unchanged when nothing matched).
+    Completed {
+        req: ReqId,
+        text: String,
     },
     /// Something the user asked could not be queued (no such path, no room…).
     TransferProblem(String),

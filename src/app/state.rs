@@ -179,6 +179,10 @@ pub struct State {
     pub concurrency: usize,
     pub(crate) next_req: ReqId,
     pub(crate) workspaces_req: Option<ReqId>,
+    /// Folders that uploads finished into, per workspace, not yet re-listed.
+    pub(crate) uploaded_into: HashMap<String, Vec<String>>,
+    /// The Tab completion being waited for.
+    pub(crate) complete_req: Option<ReqId>,
     pub(crate) deletes: HashMap<ReqId, PendingDelete>,
 }
 
@@ -216,6 +220,8 @@ impl State {
             concurrency: 4,
             next_req: 1,
             workspaces_req: None,
+            complete_req: None,
+            uploaded_into: HashMap::new(),
             deletes: HashMap::new(),
         }
     }

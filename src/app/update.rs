@@ -163,8 +163,17 @@ fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Comman
                 }
             }
             KeyCode::Esc => Vec::new(),
+            KeyCode::Tab => {
+                // Completion reads the disk: the worker does it.
+                let req = state.req();
+                state.complete_req = Some(req);
+                let text = input.value().to_string();
+                state.dialog = Some(Dialog::Path { kind, input });
+                vec![Command::Complete { req, text }]
+            }
             _ => {
                 input.handle_event(&TermEvent::Key(key));
+                state.complete_req = None;
                 state.dialog = Some(Dialog::Path { kind, input });
                 Vec::new()
             }
@@ -604,6 +613,16 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             state.dirty = true;
             Vec::new()
         }
+        Event::Completed { req, text } => {
+            if state.complete_req.take() != Some(req) {
+                return Vec::new();
+            }
+            if let Some(Dialog::Path { input, .. }) = &mut state.dialog {
+                *input = Input::new(text);
+                state.dirty = true;
+            }
+            Vec::new()
+        }
         Event::TransferProblem(text) => {
             state.error(text);
             Vec::new()
@@ -740,24 +759,31 @@ fn ask_download(state: &mut State) {
     });
 }
 
-/// Re-list the folder an upload went into once no other upload into it is running.
+/// Once the last running upload into a workspace has finished, re-list the deepest folder
+/// holding everything uploaded since the last time (one listing, not one per file: folder
+/// listings of one tree must not overlap).
 fn refresh_after_upload(state: &mut State, info: &TransferInfo) -> Vec<Command> {
     let folder = crate::api::types::split_key(&info.remote).0.to_string();
-    let busy = state.transfers.iter().any(|t| {
-        t.is_active()
-            && t.info.dir == Direction::Up
-            && t.info.ws == info.ws
-            && crate::api::types::split_key(&t.info.remote).0 == folder
-    });
+    state
+        .uploaded_into
+        .entry(info.ws.clone())
+        .or_default()
+        .push(folder);
+    let busy = state
+        .transfers
+        .iter()
+        .any(|t| t.is_active() && t.info.dir == Direction::Up && t.info.ws == info.ws);
     let Some(wi) = state.workspaces.iter().position(|w| w.id == info.ws) else {
         return Vec::new();
     };
-    let w = &state.workspaces[wi];
-    if busy || !w.listing.started {
+    if busy || !state.workspaces[wi].listing.started {
         return Vec::new();
     }
-    if !w.listing.complete || folder.is_empty() {
-        // Over a partial tree, or at the root: the whole workspace is listed again.
+    let folders = state.uploaded_into.remove(&info.ws).unwrap_or_default();
+    let folder = common_folder(&folders);
+    let w = &state.workspaces[wi];
+    if !w.listing.complete || w.refresh.is_some() || folder.is_empty() {
+        // Over a partial tree, during another refresh, or at the root: list it all again.
         let cmds = start_listing(state, wi);
         state.reflatten();
         return cmds;
@@ -774,4 +800,22 @@ fn refresh_after_upload(state: &mut State, info: &TransferInfo) -> Vec<Command> 
         ws: w.id.clone(),
         prefix: folder,
     }]
+}
+
+/// The deepest folder ("" or ending in '/') containing all of `folders`.
+fn common_folder(folders: &[String]) -> String {
+    let Some(first) = folders.first() else {
+        return String::new();
+    };
+    let mut common = first.as_str();
+    for f in &folders[1..] {
+        while !f.starts_with(common) {
+            let trimmed = common.trim_end_matches('/');
+            common = match trimmed.rfind('/') {
+                Some(i) => &common[..=i],
+                None => "",
+            };
+        }
+    }
+    common.to_string()
 }

@@ -66,6 +66,16 @@ async fn run(
         match cmd {
             Command::Upload { ws, local, folder } => engine.upload(ws, local, folder).await,
             Command::Download { ws, dest, files } => engine.download(ws, dest, files).await,
+            Command::Complete { req, text } => {
+                let events = events.clone();
+                tokio::spawn(async move {
+                    let t = text.clone();
+                    let text = tokio::task::spawn_blocking(move || crate::local::complete(&t))
+                        .await
+                        .unwrap_or(text);
+                    let _ = events.send(Event::Completed { req, text });
+                });
+            }
             Command::CancelTransfer(id) => engine.cancel(id),
             Command::CancelAll => engine.cancel_all(),
             Command::Retry(ids) => engine.retry(ids),

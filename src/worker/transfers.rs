@@ -263,6 +263,12 @@ impl Engine {
                 samples: vec![(f.id, slot.progress.get())],
             });
         }
+        match &f.state {
+            TransferState::Failed(why) => {
+                tracing::warn!(id = f.id, error = %why, "transfer failed")
+            }
+            other => tracing::info!(id = f.id, state = ?other, "transfer ended"),
+        }
         if f.state == TransferState::Done || f.state == TransferState::Cancelled {
             // Nothing left to retry.
             self.slots.remove(&f.id);
