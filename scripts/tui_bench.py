@@ -33,7 +33,9 @@ def start_server(data):
 class App:
     """filedeck in a pty of 120×40; every byte it writes is read and counted."""
 
-    def __init__(self, url, ws, state):
+    concurrency = 4
+
+    def __init__(self, url, ws, state, concurrency=4):
         env = dict(os.environ, FILEDECK_ENDPOINT=url, FILEDECK_API_KEY=KEY, TERM="xterm-256color",
                    XDG_STATE_HOME=state, COLUMNS="120", LINES="40")
         self.t0 = clk()
@@ -41,7 +43,7 @@ class App:
         if self.pid == 0:
             import fcntl, termios, struct
             fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-            os.execve(BIN, [BIN, "--workspace", ws], env)
+            os.execve(BIN, [BIN, "--workspace", ws, "--concurrency", str(concurrency)], env)
         self.out = bytearray()
         self.screen = pyte.Screen(120, 40)
         self.stream = pyte.ByteStream(self.screen)

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Transfers through the browser (release binary in a pty, screen read with pyte) against
+`filedeck serve` on loopback, beside curl in the same run:
+
+  1. 1,000 files of 64 KiB uploaded: filedeck (u, the folder, Enter → "1000 done") vs
+     4 parallel curl processes (`xargs -P 4`) doing the same multipart uploads.
+  2. One 1 GiB file up and down through the TUI, verified, vs curl + sha256sum + sync.
+  3. 8 transfers of 1 GiB at once: key press → frame latency (pty) and filedeck's RSS.
+
+    python3 scripts/transfer_bench.py [--skip-big]
+
+Needs curl, sha256sum, sync, `pip install pyte`. Prints a table; asserts nothing.
+"""
+import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tui_bench import App, BIN, KEY, ROOT, clk, start_server  # noqa: E402
+
+
+def wait_done(app, n, timeout=600):
+    return app.wait_screen(lambda s: f" {n} done" in s and "0 running, 0 queued" in s, f"{n} done", timeout)
+
+
+def upload_in_tui(app, path):
+    app.wait_screen(lambda s: "Workspaces" in s, "first frame")
+    os.write(app.fd, b"u")
+    app.wait_screen(lambda s: "Local file or folder" in s, "upload prompt")
+    os.write(app.fd, path.encode())
+    app.drain(0.05)
+    t = clk()
+    os.write(app.fd, b"\r")
+    return t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--skip-big", action="store_true", help="only the 1,000-file run")
+    a = ap.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bins"], cwd=ROOT, check=True)
+    tmp = tempfile.mkdtemp(prefix="filedeck-transfer-bench-", dir=os.environ.get("BENCH_DIR"))
+    rows = []
+    srv = None
+    try:
+        srv, url = start_server(os.path.join(tmp, "data"))
+        state = os.path.join(tmp, "state")
+        # 1. 1,000 × 64 KiB.
+        small = os.path.join(tmp, "small")
+        os.makedirs(small)
+        for i in range(1000):
+            with open(os.path.join(small, f"f{i:04}.bin"), "wb") as f:
+                f.write(os.urandom(64 * 1024))
+        app = App(url, "ws_fd", state)
+        t = upload_in_tui(app, small)
+        fd_time = wait_done(app, 1000) - t
+        app.quit()
+        files = " ".join(sorted(os.listdir(small)))
+        t = clk()
+        subprocess.run(
+            f"cd {small} && printf '%s\\n' {files} | xargs -P 4 -I{{}} curl -sS --fail -o /dev/null "
+            f"-H 'Authorization: Bearer {KEY}' -F workspace_id=ws_curl -F file=@{{}} {url}/v1/files/upload",
+            shell=True, check=True)
+        curl_time = clk() - t
+        rows.append(("1,000 × 64 KiB upload: filedeck TUI / xargs -P 4 curl",
+                     f"{fd_time:.2f} s / {curl_time:.2f} s = {fd_time / curl_time:.2f}×"))
+        if not a.skip_big:
+            rows += big(url, tmp, state)
+    finally:
+        if srv:
+            srv.terminate()
+            srv.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("\n## filedeck transfers through the TUI, release build, loopback\n")
+    print("| measure | result |")
+    print("|---|---|")
+    for k, v in rows:
+        print(f"| {k} | {v} |")
+
+
+def big(url, tmp, state):
+    rows = []
+    gib = 1024 * 1024 * 1024
+    src = os.path.join(tmp, "one", "big.bin")
+    os.makedirs(os.path.dirname(src))
+    with open(src, "wb") as f:
+        for _ in range(1024):
+            f.write(os.urandom(1024 * 1024))
+    mb = gib / 1e6
+    # Up through the TUI (verified against the server's sha256), then down (verified).
+    app = App(url, "ws_big", state)
+    t = upload_in_tui(app, src)
+    up = wait_done(app, 1) - t
+    app.wait_screen(lambda s: "big.bin" in s and "▸" in s or "big.bin" in s, "the tree refreshed")
+    os.write(app.fd, b"gj")  # the file row
+    app.wait_screen(lambda s: "Path      big.bin" in s, "big.bin selected")
+    os.write(app.fd, b"d")
+    app.wait_screen(lambda s: "Download 1 file" in s, "download prompt")
+    dest = os.path.join(tmp, "down")
+    os.write(app.fd, b"\x7f" + dest.encode())
+    app.drain(0.05)
+    t = clk()
+    os.write(app.fd, b"\r")
+    down = wait_done(app, 2) - t
+    app.quit()
+    os.remove(os.path.join(dest, "big.bin"))
+    # curl + sha256sum + sync, same requests.
+    auth = ["-H", f"Authorization: Bearer {KEY}"]
+    t = clk()
+    info = json.loads(subprocess.run(
+        ["curl", "-sS", "--fail", *auth, "-H", "Content-Type: application/json", "-d",
+         json.dumps({"filename": "c.bin", "workspace_id": "ws_big", "content_type": "application/octet-stream",
+                     "size": gib}), f"{url}/v1/files/upload-url"], capture_output=True, check=True).stdout)
+    subprocess.run(["curl", "-sS", "--fail", "-o", "/dev/null", "-X", "PUT", "-T", src, "-H", "Expect:",
+                    "-H", "Content-Type: application/octet-stream", info["uploadUrl"]], check=True)
+    subprocess.run(["curl", "-sS", "--fail", "-o", "/dev/null", *auth, "-H", "Content-Type: application/json", "-d",
+                    json.dumps({"file_key": info["fileKey"], "workspace_id": "ws_big", "filename": "c.bin", "size": gib}),
+                    f"{url}/v1/files/upload-confirm"], check=True)
+    subprocess.run(["sha256sum", src], capture_output=True, check=True)
+    subprocess.run(["sync"], check=True)
+    curl_up = clk() - t
+    t = clk()
+    dl = json.loads(subprocess.run(["curl", "-sS", "--fail", *auth,
+                                    f"{url}/v1/files/download?workspace_id=ws_big&key=c.bin"],
+                                   capture_output=True, check=True).stdout)
+    out = os.path.join(dest, "c.bin")
+    subprocess.run(["curl", "-sS", "--fail", "-o", out, dl["url"]], check=True)
+    subprocess.run(["sha256sum", out], capture_output=True, check=True)
+    subprocess.run(["sync"], check=True)
+    curl_down = clk() - t
+    os.remove(out)
+    rows.append(("1 GiB up through the TUI (verified) / curl + sha256sum + sync",
+                 f"{mb / up:.0f} MB/s / {mb / curl_up:.0f} MB/s = {curl_up / up:.2f}×"))
+    rows.append(("1 GiB down through the TUI (verified) / curl + sha256sum + sync",
+                 f"{mb / down:.0f} MB/s / {mb / curl_down:.0f} MB/s = {curl_down / down:.2f}×"))
+    # 8 transfers at once: 8 × 1 GiB (hard links of one file) up, keys pressed meanwhile.
+    eight = os.path.join(tmp, "eight")
+    os.makedirs(eight)
+    for i in range(8):
+        os.link(src, os.path.join(eight, f"b{i}.bin"))
+    app = App(url, "ws_eight", state, concurrency=8)
+    t = upload_in_tui(app, eight)
+    app.wait_screen(lambda s: "running" in s, "transfers running")
+    lat, rss = [], 0
+    while True:
+        if " 8 done" in app.text():
+            break
+        before = len(app.out)
+        k = clk()
+        os.write(app.fd, b"j" if len(lat) % 2 == 0 else b"k")
+        while len(app.out) == before:
+            app.read(1)
+        lat.append(clk() - k)
+        rss = max(rss, app.rss_kib() or 0)
+        app.read(0.05)
+    app.quit()
+    lat.sort()
+    rows.append((f"key → frame while 8 × 1 GiB upload ({len(lat)} keys, pty) median / p99",
+                 f"{statistics.median(lat) * 1e3:.2f} ms / {lat[max(0, int(len(lat) * 0.99) - 1)] * 1e3:.2f} ms"))
+    rows.append(("filedeck peak RSS seen during the 8 transfers", f"{rss / 1024:.1f} MiB"))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
