@@ -6,7 +6,7 @@
 use std::io::{Stdout, Write, stdout};
 use std::time::Duration;
 
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::{Result, WrapErr, eyre};
 use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -65,9 +65,18 @@ pub async fn run(
     endpoint: &str,
     workspaces: Vec<String>,
     concurrency: usize,
+    persist_queue: bool,
 ) -> Result<()> {
     let mut terminal = enter()?;
-    let result = run_loop(&mut terminal, client, endpoint, workspaces, concurrency).await;
+    let result = run_loop(
+        &mut terminal,
+        client,
+        endpoint,
+        workspaces,
+        concurrency,
+        persist_queue,
+    )
+    .await;
     match result {
         // Restored (as far as a dead terminal allows) when the hang-up came.
         Ok(Ended::HungUp) => Ok(()),
@@ -99,13 +108,26 @@ async fn run_loop(
     endpoint: &str,
     workspaces: Vec<String>,
     concurrency: usize,
+    persist_queue: bool,
 ) -> Result<Ended> {
     let size = terminal.size()?;
     let mut state = State::new(endpoint, &workspaces, size.width, size.height);
     state.concurrency = concurrency;
     // The first frame goes out before anything else happens.
     terminal.draw(|f| ui::draw(f, &state))?;
-    let (commands, mut events) = worker::spawn(client, state.concurrency);
+    // The transfer queue of this endpoint, saved for a resume and locked against a second
+    // filedeck working it.
+    // The demo's server and data live only as long as this process: nothing to resume.
+    let state_dir = if persist_queue {
+        crate::cli::logging::state_dir()
+    } else {
+        None
+    };
+    let queue = match state_dir {
+        Some(dir) => Some(worker::queue::QueueStore::open(&dir, endpoint).map_err(|e| eyre!(e))?),
+        None => None,
+    };
+    let (commands, mut events) = worker::spawn(client, state.concurrency, queue);
     for cmd in app::init(&mut state) {
         commands.send(cmd)?;
     }

@@ -432,3 +432,79 @@ async fn sighup_mid_batch_the_batch_still_completes() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_download_then_resume_on_relaunch() {
+    use std::sync::atomic::Ordering;
+    let e = env().await;
+    let size = 12 * 1024 * 1024;
+    let bytes: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
+    server::put_bytes(&e.srv, "ws1", "calls.bam", bytes.clone(), None)
+        .await
+        .unwrap();
+    let proxy = throttled_proxy(e.srv.addr, 3_000_000).await;
+    let dest = tempfile::tempdir().unwrap();
+    let dest_arg = dest.path().to_str().unwrap().to_string();
+    let st = e.state.path().to_path_buf();
+    let (p2, st2) = (proxy.clone(), st.clone());
+    let mut pty = tokio::task::spawn_blocking(move || {
+        let mut pty = spawn_tui(&p2, &st2);
+        pty.wait_for("the listing", |s| s.contains("calls.bam"));
+        pty.send("j");
+        pty.wait_for("calls.bam selected", |s| s.contains("Path      calls.bam"));
+        pty.send("d");
+        pty.wait_for("the prompt", |s| s.contains("Download 1 file"));
+        pty.send("\x7f");
+        pty.send(&dest_arg);
+        pty.send("\r");
+        pty.wait_for("the download in the middle", |s| in_the_middle(s, "12 MiB"));
+        pty
+    })
+    .await
+    .unwrap();
+    // Kill once some bytes are on disk (the writer buffers up to 1 MiB).
+    let (part, _) = filedeck::api::partial_paths(&dest.path().join("calls.bam"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 2 * 1024 * 1024 {
+        assert!(Instant::now() < deadline, "no partial bytes on disk");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = pty.child.process_id().unwrap();
+    // SAFETY: killing our own child.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    let _ = tokio::task::spawn_blocking(move || pty.child.wait())
+        .await
+        .unwrap();
+    let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        have > 0 && have < size as u64,
+        "a partial file is left: {have}"
+    );
+    assert!(!dest.path().join("calls.bam").exists());
+
+    let sent_before = e.srv.stats().bytes_sent.load(Ordering::Relaxed);
+    tokio::task::spawn_blocking(move || {
+        let mut pty = spawn_tui(&proxy, &st);
+        pty.wait_for("the resume offer", |s| {
+            s.contains("Resume transfers?") && s.contains("1 transfer unfinished")
+        });
+        pty.send("y");
+        pty.wait_for("the resumed download", |s| {
+            s.contains("0 running, 0 queued, 1 done ")
+        });
+        pty.send("q");
+    })
+    .await
+    .unwrap();
+    let sent = e.srv.stats().bytes_sent.load(Ordering::Relaxed) - sent_before;
+    assert!(
+        sent < size as u64,
+        "the server sent {sent} of {size} bytes: resumed, not restarted"
+    );
+    assert_eq!(
+        std::fs::read(dest.path().join("calls.bam")).unwrap(),
+        bytes,
+        "bytes correct"
+    );
+    assert!(!part.exists());
+}

@@ -91,6 +91,8 @@ pub enum Command {
         req: ReqId,
         text: String,
     },
+    /// Take up (true) or drop (false) what the last run left unfinished.
+    Resume(bool),
     CancelTransfer(TransferId),
     CancelAll,
     Retry(Vec<TransferId>),
@@ -139,6 +141,11 @@ pub enum Event {
     TransferProgress {
         at_ms: u64,
         samples: Vec<(TransferId, u64)>,
+    },
+    /// The last run left transfers unfinished (a crash, a kill): offer to resume them.
+    ResumeOffer {
+        count: usize,
+        bytes: u64,
     },
     /// The completed text for a `Complete` request (unchanged when nothing matched).
     Completed {

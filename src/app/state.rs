@@ -128,6 +128,11 @@ pub enum Dialog {
     ConfirmQuit {
         active: usize,
     },
+    /// Resume what the last run left unfinished?
+    ConfirmResume {
+        count: usize,
+        bytes: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -122,6 +122,14 @@ fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Comman
                 Vec::new()
             }
         },
+        Dialog::ConfirmResume { count, bytes } => match key.code {
+            KeyCode::Char('y' | 'Y') | KeyCode::Enter => vec![Command::Resume(true)],
+            KeyCode::Char('n' | 'N') | KeyCode::Esc => vec![Command::Resume(false)],
+            _ => {
+                state.dialog = Some(Dialog::ConfirmResume { count, bytes });
+                Vec::new()
+            }
+        },
         Dialog::ConfirmQuit { active } => {
             match key.code {
                 KeyCode::Char('y' | 'Y') | KeyCode::Enter => state.quit = true,
@@ -610,6 +618,11 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
                     t.sample(at_ms, done);
                 }
             }
+            state.dirty = true;
+            Vec::new()
+        }
+        Event::ResumeOffer { count, bytes } => {
+            state.dialog = Some(Dialog::ConfirmResume { count, bytes });
             state.dirty = true;
             Vec::new()
         }

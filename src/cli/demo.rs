@@ -85,7 +85,7 @@ pub async fn run(workspaces: Vec<String>, concurrency: usize) -> Result<(), Fail
     tracing::info!(%url, "demo server running");
     let cfg = ClientConfig::new(&url, ApiKey::new(DEMO_KEY))?;
     let client = Client::new(cfg)?;
-    let result = super::tui(client, &url, workspaces, concurrency).await;
+    let result = super::tui(client, &url, workspaces, concurrency, false).await;
     running.shutdown().await;
     result
 }

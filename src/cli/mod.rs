@@ -1,7 +1,7 @@
 //! The command line: `serve`, the scripting commands `ls`/`put`/`get`/`rm`, and `--demo`.
 
 mod demo;
-mod logging;
+pub(crate) mod logging;
 mod progress;
 mod transfer;
 
@@ -193,7 +193,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             ));
         };
         let client = client(Some(endpoint.clone()))?;
-        return tui(client, &endpoint, cli.workspaces, cli.concurrency.into()).await;
+        return tui(
+            client,
+            &endpoint,
+            cli.workspaces,
+            cli.concurrency.into(),
+            true,
+        )
+        .await;
     };
     match command {
         Command::Serve {
@@ -254,6 +261,7 @@ pub(crate) async fn tui(
     endpoint: &str,
     workspaces: Vec<String>,
     concurrency: usize,
+    persist_queue: bool,
 ) -> Result<(), Failure> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -263,7 +271,7 @@ pub(crate) async fn tui(
     }
     let _ = color_eyre::install();
     crate::runtime::install_panic_hook();
-    crate::runtime::run(client, endpoint, workspaces, concurrency)
+    crate::runtime::run(client, endpoint, workspaces, concurrency, persist_queue)
         .await
         .map_err(|e| Failure::Failed(format!("{e:#}")))
 }

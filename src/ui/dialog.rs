@@ -105,6 +105,36 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 r,
             );
         }
+        Some(Dialog::ConfirmResume { count, bytes }) => {
+            let r = centered(area, 60, 7);
+            frame.render_widget(Clear, r);
+            frame.render_widget(
+                Paragraph::new(vec![
+                    Line::from(format!(
+                        "The last run left {} transfer{} unfinished ({}).",
+                        fmt::group(*count as u64),
+                        if *count == 1 { "" } else { "s" },
+                        fmt::size(*bytes)
+                    )),
+                    Line::from("Downloads continue from their partial bytes;"),
+                    Line::from("interrupted uploads start again."),
+                    Line::default(),
+                    Line::from(vec![
+                        Span::styled("y/Enter", theme::KEY),
+                        Span::raw(" resume    "),
+                        Span::styled("n/Esc", theme::KEY),
+                        Span::raw(" drop them"),
+                    ]),
+                ])
+                .block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(" Resume transfers? ")
+                        .border_style(theme::WARN),
+                ),
+                r,
+            );
+        }
         Some(Dialog::ConfirmQuit { active }) => {
             let r = centered(area, 56, 6);
             frame.render_widget(Clear, r);
@@ -114,7 +144,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                         "{active} transfer{} still running or queued.",
                         if *active == 1 { " is" } else { "s are" }
                     )),
-                    Line::from("Quit and cancel them? Partial downloads are kept."),
+                    Line::from("Quit now? They are offered for resumption next time."),
                     Line::default(),
                     Line::from(vec![
                         Span::styled("y/Enter", theme::KEY),

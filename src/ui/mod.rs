@@ -104,6 +104,9 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         }
         Some(crate::app::state::Dialog::Help) => &[("?/Esc", "close help")],
         Some(crate::app::state::Dialog::Path { .. }) => &[("Enter", "start"), ("Esc", "cancel")],
+        Some(crate::app::state::Dialog::ConfirmResume { .. }) => {
+            &[("y/Enter", "resume"), ("n/Esc", "drop")]
+        }
         Some(crate::app::state::Dialog::ConfirmQuit { .. }) => {
             &[("y/Enter", "quit"), ("n/Esc", "stay")]
         }

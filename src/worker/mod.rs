@@ -11,19 +11,22 @@ use tokio_util::sync::CancellationToken;
 use crate::api::Client;
 use crate::app::{Command, Event};
 
+pub mod queue;
 pub mod transfers;
 
 /// Start the worker on the current runtime; at most `concurrency` transfers run at once.
+/// `queue`: where unfinished transfers are saved for a resume (none: not saved).
 pub fn spawn(
     client: Client,
     concurrency: usize,
+    queue: Option<queue::QueueStore>,
 ) -> (
     mpsc::UnboundedSender<Command>,
     mpsc::UnboundedReceiver<Event>,
 ) {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(client, cmd_rx, ev_tx, concurrency));
+    tokio::spawn(run(client, cmd_rx, ev_tx, concurrency, queue));
     (cmd_tx, ev_rx)
 }
 
@@ -32,21 +35,21 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<Event>,
     concurrency: usize,
+    queue: Option<queue::QueueStore>,
 ) {
     let mut listings: HashMap<(String, String), CancellationToken> = HashMap::new();
     let (mut engine, mut finished, mut started) =
-        transfers::Engine::new(client.clone(), events.clone(), concurrency);
+        transfers::Engine::new(client.clone(), events.clone(), concurrency, queue);
     // Progress is sampled, never pushed per chunk: at most 10 events a second.
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
+        engine.persist().await;
         let cmd = tokio::select! {
             cmd = commands.recv() => match cmd {
                 Some(cmd) => cmd,
-                None => {
-                    engine.cancel_all();
-                    return;
-                }
+                // The app is quitting: what is unfinished stays saved for the next launch.
+                None => return,
             },
             Some(f) = finished.recv() => {
                 engine.finished(f);
@@ -76,6 +79,7 @@ async fn run(
                     let _ = events.send(Event::Completed { req, text });
                 });
             }
+            Command::Resume(yes) => engine.resume(yes),
             Command::CancelTransfer(id) => engine.cancel(id),
             Command::CancelAll => engine.cancel_all(),
             Command::Retry(ids) => engine.retry(ids),

@@ -11,31 +11,21 @@ use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
+use super::queue::{QueueStore, SavedJob};
 use crate::api::{ApiError, Client, FileEntry, Progress, UploadRequest, safe_join};
 use crate::app::msg::{Event, TransferId, TransferState};
 use crate::app::transfers::{Direction, TransferInfo};
-use crate::local::{PutJob, collect_uploads, normalise_folder};
+use crate::local::{collect_uploads, normalise_folder};
 
-/// What a transfer does; kept so a failed one can be retried.
-#[derive(Debug, Clone)]
-enum Job {
-    Up {
-        ws: String,
-        job: PutJob,
-    },
-    Down {
-        ws: String,
-        entry: FileEntry,
-        root: PathBuf,
-        target: PathBuf,
-    },
-}
+type Job = SavedJob;
 
 struct Slot {
     job: Job,
     token: CancellationToken,
     progress: Progress,
     running: bool,
+    /// Failed: kept for a retry, not saved for a resume.
+    failed: bool,
 }
 
 /// A finished transfer task's outcome.
@@ -54,6 +44,12 @@ pub struct Engine {
     finished_tx: mpsc::UnboundedSender<Finished>,
     /// Tasks that began running report it here (so the sampler knows).
     running_tx: mpsc::UnboundedSender<TransferId>,
+    store: Option<Arc<QueueStore>>,
+    /// The saved queue is behind the slots.
+    unsaved: bool,
+    last_save: Instant,
+    /// What the last run left, until the user says whether to resume it.
+    leftover: Vec<SavedJob>,
 }
 
 impl Engine {
@@ -61,6 +57,7 @@ impl Engine {
         client: Client,
         events: mpsc::UnboundedSender<Event>,
         concurrency: usize,
+        store: Option<QueueStore>,
     ) -> (
         Self,
         mpsc::UnboundedReceiver<Finished>,
@@ -68,6 +65,14 @@ impl Engine {
     ) {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
         let (running_tx, running_rx) = mpsc::unbounded_channel();
+        let leftover = store.as_ref().map(QueueStore::load).unwrap_or_default();
+        let store = store.map(Arc::new);
+        if !leftover.is_empty() {
+            let _ = events.send(Event::ResumeOffer {
+                count: leftover.len(),
+                bytes: leftover.iter().map(SavedJob::size).sum(),
+            });
+        }
         (
             Engine {
                 client,
@@ -78,6 +83,10 @@ impl Engine {
                 started: Instant::now(),
                 finished_tx,
                 running_tx,
+                store,
+                unsaved: false,
+                last_save: Instant::now(),
+                leftover,
             },
             finished_rx,
             running_rx,
@@ -128,13 +137,7 @@ impl Engine {
                 size: job.size,
             };
             let id = self.add(info);
-            self.start(
-                id,
-                Job::Up {
-                    ws: ws.clone(),
-                    job,
-                },
-            );
+            self.start(id, SavedJob::up(&ws, &job));
         }
     }
 
@@ -177,7 +180,7 @@ impl Engine {
                 }
                 Ok(target) => self.start(
                     id,
-                    Job::Down {
+                    SavedJob::Down {
                         ws: ws.clone(),
                         entry,
                         root: root.clone(),
@@ -211,8 +214,10 @@ impl Engine {
                 token: token.clone(),
                 progress: progress.clone(),
                 running: false,
+                failed: false,
             },
         );
+        self.unsaved = true;
         let client = self.client.clone();
         let permits = self.permits.clone();
         let finished = self.finished_tx.clone();
@@ -236,7 +241,7 @@ impl Engine {
             let state = match result {
                 Ok(()) => TransferState::Done,
                 Err(ApiError::Cancelled) => {
-                    if let Job::Down { target, .. } = &job {
+                    if let SavedJob::Down { target, .. } = &job {
                         crate::api::discard_partial(target).await;
                     }
                     TransferState::Cancelled
@@ -272,7 +277,10 @@ impl Engine {
         if f.state == TransferState::Done || f.state == TransferState::Cancelled {
             // Nothing left to retry.
             self.slots.remove(&f.id);
+        } else if let Some(slot) = self.slots.get_mut(&f.id) {
+            slot.failed = true;
         }
+        self.unsaved = true;
         let _ = self.events.send(Event::TransferState {
             id: f.id,
             state: f.state,
@@ -316,6 +324,78 @@ impl Engine {
         }
     }
 
+    /// Take up (or drop) what the last run left unfinished.
+    pub fn resume(&mut self, yes: bool) {
+        let jobs = std::mem::take(&mut self.leftover);
+        if !yes {
+            self.unsaved = true;
+            return;
+        }
+        for job in jobs {
+            let info = match &job {
+                SavedJob::Up {
+                    ws,
+                    local,
+                    folder,
+                    name,
+                    size,
+                } => TransferInfo {
+                    dir: Direction::Up,
+                    ws: ws.clone(),
+                    remote: format!("{folder}{name}"),
+                    local: local.display().to_string(),
+                    size: *size,
+                },
+                SavedJob::Down {
+                    ws, entry, target, ..
+                } => TransferInfo {
+                    dir: Direction::Down,
+                    ws: ws.clone(),
+                    remote: entry.display_key(),
+                    local: target.display().to_string(),
+                    size: entry.size,
+                },
+            };
+            let id = self.add(info);
+            self.start(id, job);
+        }
+    }
+
+    /// Write the queue if it changed: at once when nothing runs any more, else at most
+    /// every 250 ms (a burst of a thousand small files must not mean a thousand fsyncs).
+    pub async fn persist(&mut self) {
+        if !self.unsaved || self.store.is_none() {
+            return;
+        }
+        if self.active() && self.last_save.elapsed() < std::time::Duration::from_millis(250) {
+            return;
+        }
+        self.unsaved = false;
+        self.last_save = Instant::now();
+        // Until the user answers the resume offer, the leftover stays saved too.
+        let mut jobs: Vec<SavedJob> = self.leftover.clone();
+        let mut ids: Vec<_> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| !s.failed)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort();
+        jobs.extend(
+            ids.iter()
+                .filter_map(|id| self.slots.get(id))
+                .map(|s| s.job.clone()),
+        );
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        match tokio::task::spawn_blocking(move || store.save(jobs)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot save the transfer queue"),
+            Err(e) => tracing::warn!(error = %e, "the queue writer failed"),
+        }
+    }
+
     pub fn retry(&mut self, ids: Vec<TransferId>) {
         for id in ids {
             let Some(slot) = self.slots.get(&id) else {
@@ -341,17 +421,23 @@ async fn run(
     token: &CancellationToken,
 ) -> Result<(), ApiError> {
     match job {
-        Job::Up { ws, job } => {
+        SavedJob::Up {
+            ws,
+            local,
+            folder,
+            name,
+            ..
+        } => {
             let req = UploadRequest {
                 workspace: ws,
-                local: &job.local,
-                folder: &job.folder,
-                name: Some(&job.name),
+                local,
+                folder,
+                name: Some(name),
                 description: None,
             };
             client.upload(&req, progress, token).await.map(|_| ())
         }
-        Job::Down {
+        SavedJob::Down {
             ws,
             entry,
             root,
