@@ -508,3 +508,84 @@ async fn sigkill_mid_download_then_resume_on_relaunch() {
     );
     assert!(!part.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicts_keep_both_and_skip_if_identical() {
+    let e = env().await;
+    let dir = e.local.path().join("set");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("a.vcf"), b"version 2 of a").unwrap();
+    std::fs::write(dir.join("b.vcf"), b"b").unwrap();
+    server::put_bytes(&e.srv, "ws1", "set/a.vcf", b"version 1".to_vec(), None)
+        .await
+        .unwrap();
+    server::put_bytes(&e.srv, "ws1", "set/b.vcf", b"b".to_vec(), None)
+        .await
+        .unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    std::fs::write(dest.path().join("existing.txt"), b"x").unwrap(); // identical to the remote one
+    let (url, st) = (e.srv.base_url(), e.state.path().to_path_buf());
+    let (dir_arg, dest_arg) = (
+        dir.to_str().unwrap().to_string(),
+        dest.path().to_str().unwrap().to_string(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let mut pty = spawn_tui(&url, &st);
+        pty.wait_for("the listing", |s| s.contains("set/"));
+        pty.send("u");
+        pty.wait_for("the prompt", |s| s.contains("Local file or folder"));
+        pty.send(&dir_arg);
+        pty.send("\r");
+        pty.wait_for("the conflict dialog", |s| {
+            s.contains("Conflict 1 of 2") && s.contains("set/a.vcf")
+        });
+        pty.send("k"); // a.vcf: keep both
+        pty.wait_for("the second conflict", |s| {
+            s.contains("Conflict 2 of 2") && s.contains("set/b.vcf")
+        });
+        pty.send("i"); // b.vcf: identical, skipped
+        pty.wait_for("the batch", |s| {
+            s.contains("skipped: identical") && s.contains("1 done ")
+        });
+        // Download existing.txt onto an identical local copy: skipped too.
+        pty.send("G");
+        pty.wait_for("existing.txt selected", |s| {
+            s.contains("Path      existing.txt")
+        });
+        pty.send("d");
+        pty.wait_for("the download prompt", |s| s.contains("Download 1 file"));
+        pty.send("\x7f");
+        pty.send(&dest_arg);
+        pty.send("\r");
+        pty.wait_for("the local conflict", |s| {
+            s.contains("this already exists locally")
+        });
+        pty.send("i");
+        pty.wait_for("skipped", |s| s.matches("skipped: identical").count() == 2);
+        pty.send("q");
+    })
+    .await
+    .unwrap();
+    let mut keys: Vec<_> = e
+        .client
+        .list_all("ws1", "set/")
+        .await
+        .unwrap()
+        .files
+        .into_iter()
+        .map(|f| (f.key, f.size))
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            ("set/a (1).vcf".to_string(), 14),
+            ("set/a.vcf".to_string(), 9),
+            ("set/b.vcf".to_string(), 1)
+        ]
+    );
+    assert_eq!(
+        std::fs::read(dest.path().join("existing.txt")).unwrap(),
+        b"x"
+    );
+}

@@ -702,3 +702,58 @@ mod transfers {
         );
     }
 }
+
+mod conflicts {
+    use super::*;
+    use filedeck::app::msg::{Choice, ConflictItem};
+
+    fn item(n: &str) -> ConflictItem {
+        ConflictItem {
+            existing: n.into(),
+            existing_size: 1,
+            new_size: 2,
+            upload: true,
+        }
+    }
+
+    #[test]
+    fn answered_one_by_one_or_for_all() {
+        let mut s = listed();
+        update(
+            &mut s,
+            Msg::Worker(Event::Conflicts {
+                batch: 7,
+                items: vec![item("a"), item("b"), item("c")],
+            }),
+        );
+        assert!(matches!(s.dialog, Some(Dialog::Conflicts { .. })));
+        assert!(ch(&mut s, 'o').is_empty());
+        assert!(ch(&mut s, 'z').is_empty(), "an unknown key answers nothing");
+        let cmds = ch(&mut s, 'K');
+        assert_eq!(
+            cmds,
+            vec![Command::Resolve {
+                batch: 7,
+                choices: vec![Choice::Overwrite, Choice::KeepBoth, Choice::KeepBoth]
+            }]
+        );
+        assert!(s.dialog.is_none());
+        // Esc skips whatever is left: nothing is overwritten without an answer.
+        update(
+            &mut s,
+            Msg::Worker(Event::Conflicts {
+                batch: 8,
+                items: vec![item("a"), item("b")],
+            }),
+        );
+        ch(&mut s, 'i');
+        let cmds = key(&mut s, KeyCode::Esc);
+        assert_eq!(
+            cmds,
+            vec![Command::Resolve {
+                batch: 8,
+                choices: vec![Choice::SkipIfIdentical, Choice::Skip]
+            }]
+        );
+    }
+}

@@ -23,6 +23,29 @@ pub enum TransferState {
     Done,
     Failed(String),
     Cancelled,
+    /// Not transferred, on purpose (a conflict resolved by skipping).
+    Skipped(String),
+}
+
+/// What to do when the destination already has a file of that name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    Overwrite,
+    Skip,
+    /// Skip when the size (and the hash, when known) are the same; else overwrite.
+    SkipIfIdentical,
+    /// Transfer under a numbered name: "name (1).ext".
+    KeepBoth,
+}
+
+/// One conflict of a batch, as shown in the dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictItem {
+    /// Where the existing file is: a remote `path + name` or a local path.
+    pub existing: String,
+    pub existing_size: u64,
+    pub new_size: u64,
+    pub upload: bool,
 }
 
 /// What happened.
@@ -91,6 +114,11 @@ pub enum Command {
         req: ReqId,
         text: String,
     },
+    /// The user's answers to a batch's conflicts, one per item, in order.
+    Resolve {
+        batch: u64,
+        choices: Vec<Choice>,
+    },
     /// Take up (true) or drop (false) what the last run left unfinished.
     Resume(bool),
     CancelTransfer(TransferId),
@@ -141,6 +169,11 @@ pub enum Event {
     TransferProgress {
         at_ms: u64,
         samples: Vec<(TransferId, u64)>,
+    },
+    /// Some files of a batch already exist at their destination: ask what to do.
+    Conflicts {
+        batch: u64,
+        items: Vec<ConflictItem>,
     },
     /// The last run left transfers unfinished (a crash, a kill): offer to resume them.
     ResumeOffer {

@@ -128,6 +128,12 @@ pub enum Dialog {
     ConfirmQuit {
         active: usize,
     },
+    /// Files of a batch exist at their destination: what to do, one by one.
+    Conflicts {
+        batch: u64,
+        items: Vec<crate::app::msg::ConflictItem>,
+        choices: Vec<crate::app::msg::Choice>,
+    },
     /// Resume what the last run left unfinished?
     ConfirmResume {
         count: usize,

@@ -103,7 +103,7 @@ pub fn aggregate(transfers: &[TransferView]) -> Aggregate {
             }
             TransferState::Failed(_) => a.failed += 1,
             TransferState::Done => a.done += 1,
-            TransferState::Cancelled => {}
+            TransferState::Cancelled | TransferState::Skipped(_) => {}
         }
         if t.is_active() {
             a.speed += t.speed;

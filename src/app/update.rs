@@ -8,8 +8,8 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::keymap::action_for;
-use super::msg::TransferState;
 use super::msg::{Action, Command, Event, Msg};
+use super::msg::{Choice, TransferState};
 use super::state::{
     DeleteConfirm, Dialog, Pane, PendingDelete, PromptKind, Refresh, Row, State, WorkspaceView,
 };
@@ -122,6 +122,41 @@ fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Comman
                 Vec::new()
             }
         },
+        Dialog::Conflicts {
+            batch,
+            items,
+            mut choices,
+        } => {
+            let choice = match key.code {
+                KeyCode::Char('o' | 'O') => Some(Choice::Overwrite),
+                KeyCode::Char('s' | 'S') => Some(Choice::Skip),
+                KeyCode::Char('i' | 'I') => Some(Choice::SkipIfIdentical),
+                KeyCode::Char('k' | 'K') => Some(Choice::KeepBoth),
+                KeyCode::Esc => {
+                    // Nothing is overwritten without an answer.
+                    choices.resize(items.len(), Choice::Skip);
+                    return vec![Command::Resolve { batch, choices }];
+                }
+                _ => None,
+            };
+            if let Some(c) = choice {
+                let all = matches!(key.code, KeyCode::Char(ch) if ch.is_ascii_uppercase());
+                if all {
+                    choices.resize(items.len(), c);
+                } else {
+                    choices.push(c);
+                }
+            }
+            if choices.len() >= items.len() {
+                return vec![Command::Resolve { batch, choices }];
+            }
+            state.dialog = Some(Dialog::Conflicts {
+                batch,
+                items,
+                choices,
+            });
+            Vec::new()
+        }
         Dialog::ConfirmResume { count, bytes } => match key.code {
             KeyCode::Char('y' | 'Y') | KeyCode::Enter => vec![Command::Resume(true)],
             KeyCode::Char('n' | 'N') | KeyCode::Esc => vec![Command::Resume(false)],
@@ -618,6 +653,15 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
                     t.sample(at_ms, done);
                 }
             }
+            state.dirty = true;
+            Vec::new()
+        }
+        Event::Conflicts { batch, items } => {
+            state.dialog = Some(Dialog::Conflicts {
+                batch,
+                items,
+                choices: Vec::new(),
+            });
             state.dirty = true;
             Vec::new()
         }

@@ -105,6 +105,54 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 r,
             );
         }
+        Some(Dialog::Conflicts { items, choices, .. }) => {
+            let i = choices.len().min(items.len().saturating_sub(1));
+            let Some(c) = items.get(i) else { return };
+            let r = centered(area, 72, 9);
+            frame.render_widget(Clear, r);
+            let place = if c.upload { "on the server" } else { "locally" };
+            frame.render_widget(
+                Paragraph::new(vec![
+                    Line::from(format!(
+                        "Conflict {} of {}: this already exists {place}:",
+                        i + 1,
+                        items.len()
+                    )),
+                    Line::from(Span::styled(for_terminal(&c.existing), theme::WARN)),
+                    Line::from(format!(
+                        "existing {} ({} bytes), new {} ({} bytes)",
+                        fmt::size(c.existing_size),
+                        fmt::group(c.existing_size),
+                        fmt::size(c.new_size),
+                        fmt::group(c.new_size)
+                    )),
+                    Line::default(),
+                    Line::from(vec![
+                        Span::styled("o", theme::KEY),
+                        Span::raw(" overwrite  "),
+                        Span::styled("s", theme::KEY),
+                        Span::raw(" skip  "),
+                        Span::styled("i", theme::KEY),
+                        Span::raw(" skip if identical  "),
+                        Span::styled("k", theme::KEY),
+                        Span::raw(" keep both"),
+                    ]),
+                    Line::from(vec![
+                        Span::styled("O S I K", theme::KEY),
+                        Span::raw(" the same for all the rest    "),
+                        Span::styled("Esc", theme::KEY),
+                        Span::raw(" skip all"),
+                    ]),
+                ])
+                .block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(" File exists ")
+                        .border_style(theme::WARN),
+                ),
+                r,
+            );
+        }
         Some(Dialog::ConfirmResume { count, bytes }) => {
             let r = centered(area, 60, 7);
             frame.render_widget(Clear, r);

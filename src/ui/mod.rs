@@ -104,6 +104,11 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         }
         Some(crate::app::state::Dialog::Help) => &[("?/Esc", "close help")],
         Some(crate::app::state::Dialog::Path { .. }) => &[("Enter", "start"), ("Esc", "cancel")],
+        Some(crate::app::state::Dialog::Conflicts { .. }) => &[
+            ("o s i k", "this one"),
+            ("O S I K", "all"),
+            ("Esc", "skip all"),
+        ],
         Some(crate::app::state::Dialog::ConfirmResume { .. }) => {
             &[("y/Enter", "resume"), ("n/Esc", "drop")]
         }

@@ -32,6 +32,7 @@ fn state_text(t: &TransferView) -> (String, Style) {
         TransferState::Done => ("done".into(), theme::INFO),
         TransferState::Failed(why) => (format!("failed: {}", for_terminal(why)), theme::ERROR),
         TransferState::Cancelled => ("cancelled".into(), theme::DIM),
+        TransferState::Skipped(why) => (format!("skipped: {}", for_terminal(why)), theme::DIM),
     }
 }
 
@@ -106,7 +107,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             } else {
                 &t.info.remote
             });
-            let st_w = 12usize;
+            let st_w = 18usize;
             let fixed = 2 + 1 + 12 + figures.width() + st_w;
             let room = width.saturating_sub(fixed).max(8);
             let name: String = if name.width() > room {

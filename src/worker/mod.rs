@@ -80,6 +80,7 @@ async fn run(
                 });
             }
             Command::Resume(yes) => engine.resume(yes),
+            Command::Resolve { batch, choices } => engine.resolve(batch, choices).await,
             Command::CancelTransfer(id) => engine.cancel(id),
             Command::CancelAll => engine.cancel_all(),
             Command::Retry(ids) => engine.retry(ids),

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::queue::{QueueStore, SavedJob};
 use crate::api::{ApiError, Client, FileEntry, Progress, UploadRequest, safe_join};
-use crate::app::msg::{Event, TransferId, TransferState};
+use crate::app::msg::{Choice, ConflictItem, Event, TransferId, TransferState};
 use crate::app::transfers::{Direction, TransferInfo};
 use crate::local::{collect_uploads, normalise_folder};
 
@@ -50,6 +50,18 @@ pub struct Engine {
     last_save: Instant,
     /// What the last run left, until the user says whether to resume it.
     leftover: Vec<SavedJob>,
+    /// Batches waiting for the user's answer to their conflicts.
+    conflicts: HashMap<u64, Vec<Conflict>>,
+    next_batch: u64,
+}
+
+/// A job whose destination already has a file of that name.
+struct Conflict {
+    item: ConflictItem,
+    job: SavedJob,
+    existing_sha: Option<String>,
+    /// Remote keys already taken (for "keep both" on uploads).
+    taken: Vec<String>,
 }
 
 impl Engine {
@@ -87,6 +99,8 @@ impl Engine {
                 unsaved: false,
                 last_save: Instant::now(),
                 leftover,
+                conflicts: HashMap::new(),
+                next_batch: 1,
             },
             finished_rx,
             running_rx,
@@ -106,6 +120,7 @@ impl Engine {
     pub async fn upload(&mut self, ws: String, local: String, folder: String) {
         let path = expand_tilde(&local);
         let folder = normalise_folder(&folder);
+        let dest_folder = folder.clone();
         let (jobs, problems) =
             match tokio::task::spawn_blocking(move || collect_uploads(&[path], &folder)).await {
                 Ok(r) => r,
@@ -128,16 +143,132 @@ impl Engine {
                 state: TransferState::Failed(p),
             });
         }
+        // What already exists remotely under the destination, by `path + name`.
+        let existing: HashMap<String, FileEntry> =
+            match self.client.list_all(&ws, &dest_folder).await {
+                Ok(l) => l.files.into_iter().map(|f| (f.display_key(), f)).collect(),
+                Err(e) => {
+                    self.problem(format!(
+                        "cannot check {ws}/{dest_folder} for existing files: {e}"
+                    ));
+                    HashMap::new()
+                }
+            };
+        let mut conflicts = Vec::new();
         for job in jobs {
+            let remote = format!("{}{}", job.folder, job.name);
+            if let Some(found) = existing.get(&remote) {
+                conflicts.push(Conflict {
+                    item: ConflictItem {
+                        existing: remote,
+                        existing_size: found.size,
+                        new_size: job.size,
+                        upload: true,
+                    },
+                    job: SavedJob::up(&ws, &job),
+                    existing_sha: found.sha256.clone(),
+                    taken: existing.keys().cloned().collect(),
+                });
+                continue;
+            }
             let info = TransferInfo {
                 dir: Direction::Up,
                 ws: ws.clone(),
-                remote: format!("{}{}", job.folder, job.name),
+                remote,
                 local: job.local.display().to_string(),
                 size: job.size,
             };
             let id = self.add(info);
             self.start(id, SavedJob::up(&ws, &job));
+        }
+        self.ask(conflicts);
+    }
+
+    /// Hold conflicting jobs and ask the user about them.
+    fn ask(&mut self, conflicts: Vec<Conflict>) {
+        if conflicts.is_empty() {
+            return;
+        }
+        let batch = self.next_batch;
+        self.next_batch += 1;
+        let items = conflicts.iter().map(|c| c.item.clone()).collect();
+        self.conflicts.insert(batch, conflicts);
+        let _ = self.events.send(Event::Conflicts { batch, items });
+    }
+
+    /// Apply the user's answers to a batch's conflicts.
+    pub async fn resolve(&mut self, batch: u64, choices: Vec<Choice>) {
+        let Some(conflicts) = self.conflicts.remove(&batch) else {
+            return;
+        };
+        for (c, choice) in conflicts.into_iter().zip(choices) {
+            let (info, job) = match (choice, c.job) {
+                (Choice::Skip, job) => {
+                    let id = self.add(info_of(&job));
+                    let state = TransferState::Skipped("exists".into());
+                    let _ = self.events.send(Event::TransferState { id, state });
+                    continue;
+                }
+                (Choice::SkipIfIdentical, job) => {
+                    let same = identical(&job, c.item.existing_size, c.existing_sha.clone()).await;
+                    if same {
+                        let id = self.add(info_of(&job));
+                        let state = TransferState::Skipped("identical".into());
+                        let _ = self.events.send(Event::TransferState { id, state });
+                        continue;
+                    }
+                    (info_of(&job), job)
+                }
+                (Choice::Overwrite, job) => (info_of(&job), job),
+                (
+                    Choice::KeepBoth,
+                    SavedJob::Up {
+                        ws,
+                        local,
+                        folder,
+                        name,
+                        size,
+                    },
+                ) => {
+                    let name = numbered(&name, |n| c.taken.contains(&format!("{folder}{n}")));
+                    let job = SavedJob::Up {
+                        ws,
+                        local,
+                        folder,
+                        name,
+                        size,
+                    };
+                    (info_of(&job), job)
+                }
+                (
+                    Choice::KeepBoth,
+                    SavedJob::Down {
+                        ws,
+                        entry,
+                        root,
+                        target,
+                    },
+                ) => {
+                    let name = target
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let dir = target
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.clone());
+                    let name = numbered(&name, |n| dir.join(n).exists());
+                    let job = SavedJob::Down {
+                        ws,
+                        entry,
+                        root,
+                        target: dir.join(name),
+                    };
+                    (info_of(&job), job)
+                }
+            };
+            let id = self.add(info);
+            self.start(id, job);
         }
     }
 
@@ -161,7 +292,38 @@ impl Engine {
             ));
             return;
         }
+        let mut conflicts = Vec::new();
         for (entry, rel) in files {
+            let exists = match safe_join(&root, &rel) {
+                Ok(t) => tokio::fs::symlink_metadata(&t).await.is_ok(),
+                Err(_) => false,
+            };
+            if exists {
+                // Asked about below, not listed as a transfer yet.
+                if let Ok(target) = safe_join(&root, &rel) {
+                    let existing_size = tokio::fs::metadata(&target)
+                        .await
+                        .map(|m| m.len())
+                        .unwrap_or(0);
+                    conflicts.push(Conflict {
+                        item: ConflictItem {
+                            existing: target.display().to_string(),
+                            existing_size,
+                            new_size: entry.size,
+                            upload: false,
+                        },
+                        existing_sha: entry.sha256.clone(),
+                        job: SavedJob::Down {
+                            ws: ws.clone(),
+                            entry,
+                            root: root.clone(),
+                            target,
+                        },
+                        taken: Vec::new(),
+                    });
+                }
+                continue;
+            }
             let info = TransferInfo {
                 dir: Direction::Down,
                 ws: ws.clone(),
@@ -171,13 +333,6 @@ impl Engine {
             };
             let id = self.add(info);
             match safe_join(&root, &rel) {
-                Ok(target) if tokio::fs::symlink_metadata(&target).await.is_ok() => {
-                    let state = TransferState::Failed(format!(
-                        "{} already exists locally; not overwritten",
-                        target.display()
-                    ));
-                    let _ = self.events.send(Event::TransferState { id, state });
-                }
                 Ok(target) => self.start(
                     id,
                     SavedJob::Down {
@@ -195,6 +350,7 @@ impl Engine {
                 }
             }
         }
+        self.ask(conflicts);
     }
 
     fn add(&mut self, info: TransferInfo) -> TransferId {
@@ -481,4 +637,76 @@ fn free_space(dir: &Path) -> Option<u64> {
         let _ = dir;
         None
     }
+}
+
+fn info_of(job: &SavedJob) -> TransferInfo {
+    match job {
+        SavedJob::Up {
+            ws,
+            local,
+            folder,
+            name,
+            size,
+        } => TransferInfo {
+            dir: Direction::Up,
+            ws: ws.clone(),
+            remote: format!("{folder}{name}"),
+            local: local.display().to_string(),
+            size: *size,
+        },
+        SavedJob::Down {
+            ws, entry, target, ..
+        } => TransferInfo {
+            dir: Direction::Down,
+            ws: ws.clone(),
+            remote: entry.display_key(),
+            local: target.display().to_string(),
+            size: entry.size,
+        },
+    }
+}
+
+/// Same size, and the same SHA-256 when the remote side knows it.
+async fn identical(job: &SavedJob, existing_size: u64, existing_sha: Option<String>) -> bool {
+    let (local, size) = match job {
+        SavedJob::Up { local, size, .. } => (local.clone(), *size),
+        SavedJob::Down { target, entry, .. } => (target.clone(), entry.size),
+    };
+    if size != existing_size {
+        return false;
+    }
+    let Some(want) = existing_sha else {
+        return true;
+    };
+    tokio::task::spawn_blocking(move || {
+        use sha2::{Digest, Sha256};
+        use std::io::Read;
+        let mut f = std::fs::File::open(&local).ok()?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => h.update(&buf[..n]),
+                Err(_) => return None,
+            }
+        }
+        Some(hex::encode(h.finalize()).eq_ignore_ascii_case(&want))
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or(false)
+}
+
+/// "name (1).ext", "name (2).ext"… the first that `taken` says is free.
+fn numbered(name: &str, taken: impl Fn(&str) -> bool) -> String {
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    (1..)
+        .map(|n| format!("{stem} ({n}){ext}"))
+        .find(|candidate| !taken(candidate))
+        .unwrap_or_else(|| name.to_string())
 }
