@@ -143,10 +143,11 @@ def big(url, tmp, state):
     while True:
         if " 8 done" in app.text():
             break
-        before = len(app.out)
+        # The help overlay toggles: a change only the key makes (progress redraws too).
+        was_open = "this help" in app.text()
         k = clk()
-        os.write(app.fd, b"j" if len(lat) % 2 == 0 else b"k")
-        while len(app.out) == before:
+        os.write(app.fd, b"?")
+        while ("this help" in app.text()) == was_open:
             app.read(1)
         lat.append(clk() - k)
         rss = max(rss, app.rss_kib() or 0)
@@ -180,10 +181,10 @@ def tmux_eight(url, eight, state):
     lat = []
     screen = tm("capture-pane", "-p")
     while " 8 done" not in screen:
-        before = screen
+        was_open = "this help" in screen
         t = clk()
-        tm("send-keys", "?")  # the help overlay opens/closes: a change only a key makes
-        while (screen := tm("capture-pane", "-p")) == before:
+        tm("send-keys", "?")  # the help overlay opens/closes: a change only the key makes
+        while ("this help" in (screen := tm("capture-pane", "-p"))) == was_open:
             pass
         lat.append(clk() - t)
     tm("send-keys", "Escape")
