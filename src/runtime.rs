@@ -6,7 +6,7 @@
 use std::io::{Stdout, Write, stdout};
 use std::time::Duration;
 
-use color_eyre::eyre::{Result, WrapErr, eyre};
+use color_eyre::eyre::{Result, WrapErr};
 use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -124,7 +124,14 @@ async fn run_loop(
         None
     };
     let queue = match state_dir {
-        Some(dir) => Some(worker::queue::QueueStore::open(&dir, endpoint).map_err(|e| eyre!(e))?),
+        Some(dir) => match worker::queue::QueueStore::open(&dir, endpoint) {
+            Ok(q) => Some(q),
+            // Browsing is fine; transferring would touch the other one's partial files.
+            Err(why) => {
+                state.transfers_blocked = Some(why);
+                None
+            }
+        },
         None => None,
     };
     let (commands, mut events) = worker::spawn(client, state.concurrency, queue);

@@ -757,3 +757,12 @@ mod conflicts {
         );
     }
 }
+
+#[test]
+fn transfers_are_refused_with_the_reason_when_another_instance_owns_the_queue() {
+    let mut s = listed();
+    s.transfers_blocked = Some("another filedeck (pid 42) is working the transfer queue".into());
+    assert!(ch(&mut s, 'u').is_empty());
+    assert!(s.dialog.is_none());
+    assert!(s.last_error.as_deref().unwrap().contains("pid 42"));
+}

@@ -186,6 +186,8 @@ pub struct State {
     pub transfer_selected: usize,
     /// Rows marked for a batch (space).
     pub marked: HashSet<Row>,
+    /// Why transfers are off in this instance (another filedeck owns the queue).
+    pub transfers_blocked: Option<String>,
     /// Transfers at once (shown; the worker enforces it).
     pub concurrency: usize,
     pub(crate) next_req: ReqId,
@@ -229,6 +231,7 @@ impl State {
             transfer_selected: 0,
             marked: HashSet::new(),
             concurrency: 4,
+            transfers_blocked: None,
             next_req: 1,
             workspaces_req: None,
             complete_req: None,

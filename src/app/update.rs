@@ -300,6 +300,10 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             }
         }
         Action::ForceQuit => state.quit = true,
+        Action::Upload | Action::Download if state.transfers_blocked.is_some() => {
+            let why = state.transfers_blocked.clone().unwrap_or_default();
+            state.error(format!("Transfers are off in this window: {why}"));
+        }
         Action::Upload => ask_upload(state),
         Action::Download => ask_download(state),
         Action::Mark => {

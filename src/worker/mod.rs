@@ -40,6 +40,7 @@ async fn run(
     let mut listings: HashMap<(String, String), CancellationToken> = HashMap::new();
     let (mut engine, mut finished, mut started) =
         transfers::Engine::new(client.clone(), events.clone(), concurrency, queue);
+    let (prepared_tx, mut prepared) = mpsc::unbounded_channel::<transfers::PreparedUpload>();
     // Progress is sampled, never pushed per chunk: at most 10 events a second.
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -59,6 +60,10 @@ async fn run(
                 engine.mark_running(id);
                 continue;
             }
+            Some(p) = prepared.recv() => {
+                engine.upload(p);
+                continue;
+            }
             _ = tick.tick(), if engine.active() => {
                 engine.sample();
                 continue;
@@ -67,7 +72,15 @@ async fn run(
         let client = client.clone();
         let events = events.clone();
         match cmd {
-            Command::Upload { ws, local, folder } => engine.upload(ws, local, folder).await,
+            Command::Upload { ws, local, folder } => {
+                // Walking a big tree and listing the destination must not hold up the loop.
+                let prepared_tx = prepared_tx.clone();
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let p = transfers::prepare_upload(client, ws, local, folder).await;
+                    let _ = prepared_tx.send(p);
+                });
+            }
             Command::Download { ws, dest, files } => engine.download(ws, dest, files).await,
             Command::Complete { req, text } => {
                 let events = events.clone();

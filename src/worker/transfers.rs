@@ -117,18 +117,14 @@ impl Engine {
     }
 
     /// Walk a local path (in a blocking thread) and queue its files.
-    pub async fn upload(&mut self, ws: String, local: String, folder: String) {
-        let path = expand_tilde(&local);
-        let folder = normalise_folder(&folder);
-        let dest_folder = folder.clone();
-        let (jobs, problems) =
-            match tokio::task::spawn_blocking(move || collect_uploads(&[path], &folder)).await {
-                Ok(r) => r,
-                Err(e) => {
-                    self.problem(format!("reading {local} failed: {e}"));
-                    return;
-                }
-            };
+    /// Queue what [`prepare_upload`] found: its files, its problems and its conflicts.
+    pub fn upload(&mut self, prepared: PreparedUpload) {
+        let PreparedUpload {
+            ws,
+            jobs,
+            problems,
+            existing,
+        } = prepared;
         for p in problems {
             // Unreadable entries are listed as failed transfers with their reason.
             let id = self.add(TransferInfo {
@@ -143,17 +139,6 @@ impl Engine {
                 state: TransferState::Failed(p),
             });
         }
-        // What already exists remotely under the destination, by `path + name`.
-        let existing: HashMap<String, FileEntry> =
-            match self.client.list_all(&ws, &dest_folder).await {
-                Ok(l) => l.files.into_iter().map(|f| (f.display_key(), f)).collect(),
-                Err(e) => {
-                    self.problem(format!(
-                        "cannot check {ws}/{dest_folder} for existing files: {e}"
-                    ));
-                    HashMap::new()
-                }
-            };
         let mut conflicts = Vec::new();
         for job in jobs {
             let remote = format!("{}{}", job.folder, job.name);
@@ -709,4 +694,57 @@ fn numbered(name: &str, taken: impl Fn(&str) -> bool) -> String {
         .map(|n| format!("{stem} ({n}){ext}"))
         .find(|candidate| !taken(candidate))
         .unwrap_or_else(|| name.to_string())
+}
+
+/// An upload walked and checked, ready to be queued.
+pub struct PreparedUpload {
+    ws: String,
+    jobs: Vec<crate::local::PutJob>,
+    problems: Vec<String>,
+    /// What already exists remotely under the destination, by `path + name`.
+    existing: HashMap<String, FileEntry>,
+}
+
+/// The slow part of queueing an upload, off the worker's loop: walk the local path (in a
+/// blocking thread) and list what already exists under the destination.
+pub async fn prepare_upload(
+    client: Client,
+    ws: String,
+    local: String,
+    folder: String,
+) -> PreparedUpload {
+    let path = expand_tilde(&local);
+    let folder = normalise_folder(&folder);
+    let dest = folder.clone();
+    let (jobs, mut problems) =
+        tokio::task::spawn_blocking(move || collect_uploads(&[path], &folder))
+            .await
+            .unwrap_or_else(|e| (Vec::new(), vec![format!("{local}: reading it failed: {e}")]));
+    let mut existing = HashMap::new();
+    if !jobs.is_empty() {
+        match client.list_all(&ws, &dest).await {
+            Ok(l) => existing = l.files.into_iter().map(|f| (f.display_key(), f)).collect(),
+            // Without knowing what exists, nothing is uploaded: it could overwrite.
+            Err(e) => {
+                problems.extend(jobs.iter().map(|j| {
+                    format!(
+                        "{}: cannot check the destination for existing files: {e}",
+                        j.local.display()
+                    )
+                }));
+                return PreparedUpload {
+                    ws,
+                    jobs: Vec::new(),
+                    problems,
+                    existing,
+                };
+            }
+        }
+    }
+    PreparedUpload {
+        ws,
+        jobs,
+        problems,
+        existing,
+    }
 }
