@@ -180,3 +180,114 @@ fn listing_in_progress_shows_partial_counts() {
     assert!(screen.contains("≥ 1 file "), "{screen}");
     assert!(screen.contains("listing ws_genomics"), "{screen}");
 }
+
+fn transfers_fixture(s: &mut State) {
+    use filedeck::app::msg::TransferState;
+    use filedeck::app::transfers::{Direction, TransferInfo};
+    let items = [
+        (
+            "raw/run1/reads_R1.fastq.gz",
+            Direction::Up,
+            2_147_483_648u64,
+            TransferState::Running,
+            805_306_368u64,
+        ),
+        (
+            "raw/run1/reads_R2.fastq.gz",
+            Direction::Up,
+            2_147_483_648,
+            TransferState::Queued,
+            0,
+        ),
+        (
+            "results/variant_summary.csv",
+            Direction::Down,
+            84,
+            TransferState::Done,
+            84,
+        ),
+        (
+            "refs/chr22_fragment.fa",
+            Direction::Down,
+            9_921,
+            TransferState::Failed("not found: download URL for refs/chr22_fragment.fa".into()),
+            0,
+        ),
+        (
+            "raw/sample A.vcf",
+            Direction::Down,
+            15_107,
+            TransferState::Skipped("identical".into()),
+            0,
+        ),
+    ];
+    for (i, (remote, dir, size, state, done)) in items.into_iter().enumerate() {
+        let id = i as u64 + 1;
+        let info = TransferInfo {
+            dir,
+            ws: "ws_genomics".into(),
+            remote: remote.into(),
+            local: format!("/data/{remote}"),
+            size,
+        };
+        update(s, Msg::Worker(Event::TransferAdded { id, info }));
+        update(s, Msg::Worker(Event::TransferState { id, state }));
+        update(
+            s,
+            Msg::Worker(Event::TransferProgress {
+                at_ms: 1000,
+                samples: vec![(id, done / 2)],
+            }),
+        );
+        update(
+            s,
+            Msg::Worker(Event::TransferProgress {
+                at_ms: 2000,
+                samples: vec![(id, done)],
+            }),
+        );
+    }
+}
+
+#[test]
+fn transfers_pane() {
+    check("transfers_pane", transfers_fixture, &[]);
+}
+
+#[test]
+fn conflict_dialog() {
+    use filedeck::app::msg::ConflictItem;
+    check(
+        "conflict_dialog",
+        |s| {
+            let items = vec![
+                ConflictItem {
+                    existing: "raw/sample A.vcf".into(),
+                    existing_size: 15_107,
+                    new_size: 16_002,
+                    upload: true,
+                },
+                ConflictItem {
+                    existing: "raw/sample_B.vcf.gz".into(),
+                    existing_size: 11_582,
+                    new_size: 11_582,
+                    upload: true,
+                },
+            ];
+            update(s, Msg::Worker(Event::Conflicts { batch: 1, items }));
+        },
+        &[],
+    );
+}
+
+#[test]
+fn failed_transfer_details() {
+    check(
+        "failed_transfer_details",
+        |s| {
+            transfers_fixture(s);
+            keys(s, &[Tab, Tab, Down, Down, Down]);
+        },
+        &[],
+    );
+}

@@ -35,6 +35,19 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         } else {
             theme::BORDER
         });
+    // With the transfers pane focused, the details are the selected transfer's.
+    let transfer = (state.focus == Pane::Transfers)
+        .then(|| state.transfers.get(state.transfer_selected))
+        .flatten();
+    if let Some(t) = transfer {
+        frame.render_widget(
+            Paragraph::new(transfer_lines(t))
+                .wrap(Wrap { trim: false })
+                .block(block),
+            area,
+        );
+        return;
+    }
     let lines = state
         .selected_row()
         .map(|r| lines(state, r))
@@ -145,4 +158,41 @@ fn newest(state: &State, ws: usize, id: Option<u32>) -> Option<Line<'static>> {
             fmt::time(f.created)
         ),
     ))
+}
+
+fn transfer_lines(t: &crate::app::transfers::TransferView) -> Vec<Line<'static>> {
+    use crate::app::msg::TransferState;
+    use crate::app::transfers::Direction;
+    let state = match &t.state {
+        TransferState::Queued => "queued".to_string(),
+        TransferState::Running => "running".to_string(),
+        TransferState::Retrying(n) => format!("retrying ({n})"),
+        TransferState::Verifying => "verifying".to_string(),
+        TransferState::Done => "done, verified".to_string(),
+        TransferState::Failed(why) => format!("failed: {}", for_terminal(why)),
+        TransferState::Cancelled => "cancelled".to_string(),
+        TransferState::Skipped(why) => format!("skipped: {}", for_terminal(why)),
+    };
+    vec![
+        field(
+            "Transfer",
+            match t.info.dir {
+                Direction::Up => "upload".to_string(),
+                Direction::Down => "download".to_string(),
+            },
+        ),
+        field(
+            "Remote",
+            format!(
+                "{}:{}",
+                for_terminal(&t.info.ws),
+                for_terminal(&t.info.remote)
+            ),
+        ),
+        field("Local", for_terminal(&t.info.local)),
+        field("Size", sized(t.info.size, "")),
+        field("Done", sized(t.done, "")),
+        field("Speed", format!("{}/s", fmt::size(t.speed as u64))),
+        field("State", state),
+    ]
 }

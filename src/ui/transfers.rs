@@ -94,21 +94,27 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             };
             let (st, st_style) = state_text(t);
             // Fixed-width columns, so gauges and figures line up row under row.
-            let figures = format!(
-                " {:>10} / {:<10} {:>10}/s {:>8} ",
-                fmt::size(t.done),
-                fmt::size(t.info.size),
-                fmt::size(t.speed as u64),
-                t.eta_secs().map(duration).unwrap_or_else(|| "--:--".into())
-            );
-            let bar = gauge(t.done, t.info.size, 12);
+            // Narrow screens keep the name readable: the batch line has speed and ETA.
+            let wide = width >= 100;
+            let figures = if wide {
+                format!(
+                    " {:>10} / {:<10} {:>10}/s {:>8} ",
+                    fmt::size(t.done),
+                    fmt::size(t.info.size),
+                    fmt::size(t.speed as u64),
+                    t.eta_secs().map(duration).unwrap_or_else(|| "--:--".into())
+                )
+            } else {
+                format!(" {:>10} ", fmt::size(t.info.size))
+            };
+            let bar = gauge(t.done, t.info.size, if wide { 12 } else { 8 });
             let name = for_terminal(if t.info.remote.is_empty() {
                 &t.info.local
             } else {
                 &t.info.remote
             });
-            let st_w = 18usize;
-            let fixed = 2 + 1 + 12 + figures.width() + st_w;
+            let st_w = if wide { 18usize } else { 10 };
+            let fixed = 2 + 1 + bar.chars().count() + figures.width() + st_w;
             let room = width.saturating_sub(fixed).max(8);
             let name: String = if name.width() > room {
                 let mut n: String = name.chars().take(room.saturating_sub(1)).collect();
