@@ -110,6 +110,30 @@ fn main() {
     shot("help");
     send("\x1b");
     std::thread::sleep(Duration::from_millis(100));
+    // A batch of uploads, to show the transfers pane.
+    let local = tempfile::tempdir().expect("local dir");
+    let run = local.path().join("run8");
+    std::fs::create_dir_all(run.join("lane1")).expect("mkdir");
+    for i in 1..=4u8 {
+        std::fs::write(
+            run.join("lane1").join(format!("reads_{i}.fastq")),
+            vec![b'A'; 200_000 * i as usize],
+        )
+        .expect("write");
+    }
+    std::fs::write(run.join("samplesheet.csv"), "sample,lane\nNA12878,1\n").expect("write");
+    send("g");
+    send("j"); // raw/
+    send("u");
+    wait("the upload prompt", &|s| s.contains("Local file or folder"));
+    send(&run.display().to_string());
+    send("\r");
+    wait("the uploads", &|s| s.contains(" 5 done"));
+    send("\t");
+    send("\t");
+    send("k");
+    wait("a transfer selected", &|s| s.contains("Transfer  upload"));
+    shot("transfers");
     send("q");
     let _ = child.wait();
 }

@@ -97,12 +97,23 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             // Narrow screens keep the name readable: the batch line has speed and ETA.
             let wide = width >= 100;
             let figures = if wide {
+                // Speed and ETA mean something only while a transfer moves.
+                let speed = if t.is_active() {
+                    format!("{}/s", fmt::size(t.speed as u64))
+                } else {
+                    String::new()
+                };
+                let eta = match (t.is_active(), t.eta_secs()) {
+                    (true, Some(e)) => duration(e),
+                    (true, None) => "--:--".into(),
+                    (false, _) => String::new(),
+                };
                 format!(
-                    " {:>10} / {:<10} {:>10}/s {:>8} ",
+                    " {:>10} / {:<10} {:>12} {:>8} ",
                     fmt::size(t.done),
                     fmt::size(t.info.size),
-                    fmt::size(t.speed as u64),
-                    t.eta_secs().map(duration).unwrap_or_else(|| "--:--".into())
+                    speed,
+                    eta
                 )
             } else {
                 format!(" {:>10} ", fmt::size(t.info.size))
