@@ -243,6 +243,24 @@ fn serve_prints_its_address_and_stops_on_sigterm() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
     // SIGTERM: a clean shutdown, exit status 0.
+    // A second server on the same data directory is refused while the first runs.
+    let o = Command::new(BIN)
+        .args([
+            "serve",
+            "--data",
+            data.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("FILEDECK_SERVER_KEY", "serve-key")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("one server per data directory"),
+        "{}",
+        stderr(&o)
+    );
     // SAFETY: signalling our own child process.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
     let status = child.wait().unwrap();

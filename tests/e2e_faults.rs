@@ -118,7 +118,7 @@ impl Pty {
                 started.elapsed() < limit,
                 "timed out after {limit:?} waiting for {what}; screen:\n{s}"
             );
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -132,7 +132,11 @@ impl Pty {
         self.send("q");
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "did not quit; screen:\n{}", self.screen());
+            assert!(
+                Instant::now() < deadline,
+                "did not quit; screen:\n{}",
+                self.screen()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -209,6 +213,9 @@ enum Fault {
     Status(u16),
     /// Answer as S3 does for a presigned URL past its expiry, without forwarding.
     Expired,
+    /// Ask the twin server that signs URLs valid for no time at all: the client gets a
+    /// correctly signed URL that the real server refuses with its own `403 expired`.
+    MintExpired,
     /// Forward; pass on this many bytes of the answer's body, then drop the connection.
     CutResponse(u64),
     /// Forward; pass on this many bytes of the body, then send nothing (the connection
@@ -256,6 +263,8 @@ impl Seen {
 
 struct Proxy {
     upstream: String,
+    /// The twin server of [`Fault::MintExpired`], when started.
+    minter: Mutex<Option<String>>,
     http: reqwest::Client,
     faults: Mutex<Vec<Armed>>,
     seen: Mutex<Vec<Seen>>,
@@ -424,7 +433,11 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         _ => {}
     }
 
-    let target = format!("{}{uri}", p.upstream);
+    let upstream = match fault {
+        Some(Fault::MintExpired) => p.minter.lock().unwrap().clone().expect("no minter"),
+        _ => p.upstream.clone(),
+    };
+    let target = format!("{upstream}{uri}");
     // `Host` is kept: the server builds presigned URLs from it, so they point back here.
     let headers = end_to_end(&parts.headers);
     let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
@@ -474,7 +487,7 @@ struct Env {
     proxy: Arc<Proxy>,
     /// The proxy's base URL: what the binary talks to.
     base: String,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
     state: tempfile::TempDir,
     local: tempfile::TempDir,
     /// Straight to the server, for checking what landed.
@@ -492,6 +505,7 @@ async fn start() -> Env {
     let srv = server::bind(config).await.unwrap();
     let proxy = Arc::new(Proxy {
         upstream: srv.base_url(),
+        minter: Mutex::new(None),
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
         faults: Mutex::new(Vec::new()),
         seen: Mutex::new(Vec::new()),
@@ -509,7 +523,7 @@ async fn start() -> Env {
         srv,
         proxy,
         base,
-        _data: data,
+        data,
         state: tempfile::tempdir().unwrap(),
         local: tempfile::tempdir().unwrap(),
         client,
@@ -517,6 +531,23 @@ async fn start() -> Env {
 }
 
 impl Env {
+    /// A twin of the server over the same data directory (same index, same signing
+    /// secret) whose presigned URLs are expired when handed out, for
+    /// [`Fault::MintExpired`]. Started before anything is uploaded: opening a data
+    /// directory clears its temporary files.
+    async fn start_minter(&self) -> RunningServer {
+        let mut config = ServerConfig::new(self.data.path(), "127.0.0.1:0".parse().unwrap());
+        config.keys.push(server::ApiKey {
+            token: KEY.into(),
+            scopes: vec!["files".into()],
+            workspaces: vec!["*".into()],
+        });
+        config.presign_ttl = Duration::ZERO;
+        let minter = server::bind(config).await.unwrap();
+        *self.proxy.minter.lock().unwrap() = Some(minter.base_url());
+        minter
+    }
+
     /// The binary, through the proxy, with these extra variables.
     fn spawn_tui(&self, extra: &[(&str, &str)]) -> Pty {
         let st = self.state.path().to_str().unwrap().to_string();
@@ -584,6 +615,7 @@ fn files_under(root: &Path) -> Vec<(String, PathBuf)> {
 async fn a_faulty_server_still_gives_correct_bytes() {
     let _serial = SERIAL.lock().await;
     let e = start().await;
+    let minter = e.start_minter().await;
     server::put_bytes(&e.srv, WS, "existing.txt", b"x".to_vec(), None)
         .await
         .unwrap();
@@ -605,13 +637,19 @@ async fn a_faulty_server_still_gives_correct_bytes() {
     }
 
     // Once each: a 503 on the multipart upload route, a 503 on the download-URL route, an
-    // expired presigned URL (a.vcf), and a presigned GET cut after 1 MiB (big.bam).
+    // expired presigned URL in S3's words (a.vcf) and one in the reference server's (b.fq),
+    // and a presigned GET cut after 1 MiB (big.bam).
     let cut_at = 1u64 << 20;
     e.proxy.arm(Route::Upload, None, Fault::Status(503));
     e.proxy.arm(Route::DownloadUrl, None, Fault::Status(503));
-    e.proxy.arm(Route::ObjectGet, Some("a.vcf"), Fault::Expired);
     e.proxy
-        .arm(Route::ObjectGet, Some("big.bam"), Fault::CutResponse(cut_at));
+        .arm(Route::DownloadUrl, Some("b.fq"), Fault::MintExpired);
+    e.proxy.arm(Route::ObjectGet, Some("a.vcf"), Fault::Expired);
+    e.proxy.arm(
+        Route::ObjectGet,
+        Some("big.bam"),
+        Fault::CutResponse(cut_at),
+    );
 
     let started = Instant::now();
     let mut pty = e.spawn_tui(&[]);
@@ -628,15 +666,21 @@ async fn a_faulty_server_still_gives_correct_bytes() {
         pty.send(&batch_arg);
         pty.send("\r");
         pty.wait_unless("6 uploads done", limit, |s| all_done(s, 6), any_failed);
-        // The folder refresh after the batch is over once batch/ shows its 6 files
-        // without "≥".
+        // The folder refresh after the batch is over once the tree shows batch/ with its
+        // 6 files (no "≥"). Only then move: the selection follows its row, not its index.
+        pty.wait_for("batch/ in the tree", limit, |s| {
+            s.lines()
+                .any(|l| l.contains("▸ batch/") && l.contains(" 6 files "))
+        });
         pty.send("g");
         pty.send("j");
         pty.wait_for("batch/ selected and listed", limit, |s| {
             s.contains("Folder    batch/") && s.contains("Files     6")
         });
         pty.send("d");
-        pty.wait_for("the download prompt", limit, |s| s.contains("Download 6 files"));
+        pty.wait_for("the download prompt", limit, |s| {
+            s.contains("Download 6 files")
+        });
         pty.send("\x7f"); // the default "." goes
         pty.send(&dest_arg);
         pty.send("\r");
@@ -666,7 +710,11 @@ async fn a_faulty_server_still_gives_correct_bytes() {
             .iter()
             .find(|f| &f.display_key() == rel)
             .unwrap_or_else(|| panic!("{rel} not listed"));
-        assert_eq!(remote.sha256.as_deref(), Some(want.as_str()), "{rel} remote");
+        assert_eq!(
+            remote.sha256.as_deref(),
+            Some(want.as_str()),
+            "{rel} remote"
+        );
         assert_eq!(sha(&std::fs::read(down).unwrap()), want, "{rel} downloaded");
     }
 
@@ -676,7 +724,11 @@ async fn a_faulty_server_still_gives_correct_bytes() {
     assert_eq!(failed.len(), 1, "{uploads:?}");
     assert_eq!(failed[0].fault, Some(Fault::Status(503)));
     assert_eq!(failed[0].upstream, None, "the 503 never reached the server");
-    assert_eq!(uploads.len(), 7, "6 uploads and one sent again: {uploads:?}");
+    assert_eq!(
+        uploads.len(),
+        7,
+        "6 uploads and one sent again: {uploads:?}"
+    );
     assert!(
         uploads
             .iter()
@@ -688,14 +740,16 @@ async fn a_faulty_server_still_gives_correct_bytes() {
     let urls = e.proxy.seen(Route::DownloadUrl);
     let gets = e.proxy.seen(Route::ObjectGet);
     assert_eq!(
-        urls.iter().filter(|s| s.fault == Some(Fault::Status(503))).count(),
+        urls.iter()
+            .filter(|s| s.fault == Some(Fault::Status(503)))
+            .count(),
         1,
         "{urls:?}"
     );
     assert_eq!(
         urls.len(),
-        8,
-        "6 URLs, one asked again after the 503, one fresh after the expiry: {urls:?}"
+        9,
+        "6 URLs, one asked again after the 503, two fresh after the expiries: {urls:?}"
     );
 
     let expired: Vec<&Seen> = gets
@@ -708,7 +762,10 @@ async fn a_faulty_server_still_gives_correct_bytes() {
         .iter()
         .filter(|s| s.is("a.vcf") && s.at > expired[0].at && s.upstream == Some(200))
         .count();
-    assert_eq!(fresh_url, 1, "a fresh URL was asked for after the expiry: {urls:?}");
+    assert_eq!(
+        fresh_url, 1,
+        "a fresh URL was asked for after the expiry: {urls:?}"
+    );
     let a_gets: Vec<&Seen> = gets.iter().filter(|s| s.is("a.vcf")).collect();
     assert_eq!(a_gets.len(), 2, "{a_gets:?}");
     assert_eq!(a_gets[1].upstream, Some(200));
@@ -728,9 +785,41 @@ async fn a_faulty_server_still_gives_correct_bytes() {
         .unwrap_or_else(|| panic!("the retry resumed with a Range: {:?}", big[1].range));
     assert!(from > 0 && from <= cut_at, "resumed from {from}");
     assert_eq!(big[1].upstream, Some(206));
-    assert_eq!(big[1].out(), big_len as u64 - from, "only the rest was sent");
-    assert_eq!(gets.len(), 8, "6 GETs, one after the expiry, one resumed");
+    assert_eq!(
+        big[1].out(),
+        big_len as u64 - from,
+        "only the rest was sent"
+    );
+
+    // The reference server's own expiry: a URL signed to expire at once, refused by the
+    // server with 403 `expired`, then a fresh URL and a GET that succeeds.
+    let minted: Vec<&Seen> = urls
+        .iter()
+        .filter(|s| s.fault == Some(Fault::MintExpired))
+        .collect();
+    assert_eq!(minted.len(), 1, "{urls:?}");
+    assert!(minted[0].is("b.fq"));
+    assert_eq!(minted[0].upstream, Some(200));
+    let b_urls: Vec<&Seen> = urls
+        .iter()
+        .filter(|s| s.is("b.fq") && s.upstream.is_some())
+        .collect();
+    let b_gets: Vec<&Seen> = gets.iter().filter(|s| s.is("b.fq")).collect();
+    assert_eq!(b_gets.len(), 2, "{b_gets:?}");
+    assert_eq!(
+        b_gets[0].upstream,
+        Some(403),
+        "the server refused the expired URL"
+    );
+    assert!(b_gets[0].at > minted[0].at);
+    assert_eq!(b_urls.len(), 2, "a fresh URL after the expiry: {b_urls:?}");
+    assert!(b_urls[1].at > b_gets[0].at && b_urls[1].fault.is_none());
+    assert_eq!(b_gets[1].upstream, Some(200));
+    assert!(b_gets[1].at > b_urls[1].at);
+
+    assert_eq!(gets.len(), 9, "6 GETs, one after each expiry, one resumed");
     eprintln!("a_faulty_server_still_gives_correct_bytes: the TUI part took {took:?}");
+    minter.shutdown().await;
     e.finish().await;
 }
 
@@ -778,7 +867,11 @@ async fn two_hundred_small_files_in_one_batch() {
         let same: Vec<_> = listed.iter().filter(|f| &f.display_key() == rel).collect();
         assert_eq!(same.len(), 1, "{rel} listed once");
         assert_eq!(same[0].size, bytes.len() as u64, "{rel}");
-        assert_eq!(same[0].sha256.as_deref(), Some(sha(&bytes).as_str()), "{rel}");
+        assert_eq!(
+            same[0].sha256.as_deref(),
+            Some(sha(&bytes).as_str()),
+            "{rel}"
+        );
     }
     let uploads = e.proxy.seen(Route::Upload);
     assert_eq!(uploads.len(), 200, "each file sent once");
@@ -829,7 +922,9 @@ async fn a_stalled_body_keeps_the_screen_answering() {
             s.contains("Path      stall.bin")
         });
         pty.send("d");
-        pty.wait_for("the download prompt", limit, |s| s.contains("Download 1 file"));
+        pty.wait_for("the download prompt", limit, |s| {
+            s.contains("Download 1 file")
+        });
         pty.send("\x7f");
         pty.send(&dest_arg);
         pty.send("\r");
@@ -844,7 +939,7 @@ async fn a_stalled_body_keeps_the_screen_answering() {
                 break at;
             }
             assert!(Instant::now() < deadline, "the download never stalled");
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(1));
         };
         pty.wait_for("the stalled download on screen", limit, |s| {
             in_the_middle(s, "4 MiB")

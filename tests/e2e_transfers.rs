@@ -167,8 +167,12 @@ async fn upload_a_directory_then_download_it_elsewhere() {
         });
         pty.send(&batch_arg);
         pty.send("\r");
+        // The tree line itself (the transfers pane also shows "batch/..."): the folder
+        // refresh after the uploads has reached the tree.
         pty.wait_for("51 uploads done", |s| {
-            s.contains("Transfers: 0 running, 0 queued, 51 done ") && s.contains("batch/")
+            s.contains("Transfers: 0 running, 0 queued, 51 done ")
+                && s.contains("▸ batch/")
+                && s.contains(" 51 files ")
         });
         pty
     })

@@ -292,6 +292,9 @@ async fn serve(
     keys: Option<PathBuf>,
     presign_ttl: u64,
 ) -> Result<(), Failure> {
+    // One server per data directory: opening a store clears temp files and unindexed
+    // blobs, which would be another live server's uploads in flight.
+    let _lock = lock_data_dir(&data)?;
     let mut config = server::ServerConfig::new(data, listen);
     config.presign_ttl = Duration::from_secs(presign_ttl);
     if let Some(path) = keys {
@@ -308,6 +311,31 @@ async fn serve(
     tracing::info!("shutting down");
     running.shutdown().await;
     Ok(())
+}
+
+/// An exclusive lock on `DIR/.lock`, held while the server runs.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, Failure> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", dir.display())))?;
+    let path = dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Failure::Failed(format!("cannot open {}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor we own; released when the process ends.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(Failure::Failed(format!(
+                "another filedeck server is using {}; one server per data directory",
+                dir.display()
+            )));
+        }
+    }
+    Ok(file)
 }
 
 /// SIGINT or SIGTERM.
