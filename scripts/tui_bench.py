@@ -22,9 +22,10 @@ def clk():
     return time.perf_counter()
 
 
-def start_server(data):
+def start_server(data, nice=0):
     env = dict(os.environ, FILEDECK_SERVER_KEY=KEY)
-    p = subprocess.Popen([BIN, "serve", "--data", data, "--listen", "127.0.0.1:0"], env=env,
+    pre = ["nice", "-n", str(nice)] if nice else []
+    p = subprocess.Popen([*pre, BIN, "serve", "--data", data, "--listen", "127.0.0.1:0"], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = p.stdout.readline().strip()
     return p, line.removeprefix("listening on ")
