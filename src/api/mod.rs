@@ -68,7 +68,7 @@ impl Progress {
 /// Bulk hashing and disk work yields to the interactive thread: on a busy machine the
 /// screen must keep answering keys while eight transfers hash gigabytes. Applies to the
 /// calling (blocking-pool) thread only.
-pub(crate) fn background_priority() {
+pub fn background_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority on the calling thread; no memory is touched.
     unsafe {

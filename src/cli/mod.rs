@@ -143,10 +143,14 @@ pub fn main(cli: Cli) -> ExitCode {
     if cli.command.is_none() {
         limit_malloc_arenas();
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if cli.command.is_none() {
+        // In the browser the main thread draws and answers keys; every runtime thread
+        // (network, hashing, disk) yields to it when the cores are busy.
+        builder.on_thread_start(crate::api::background_priority);
+    }
+    let runtime = match builder.build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("filedeck: cannot start the async runtime: {e}");
