@@ -61,7 +61,7 @@ struct Conflict {
     job: SavedJob,
     existing_sha: Option<String>,
     /// Remote keys already taken (for "keep both" on uploads).
-    taken: Vec<String>,
+    taken: Arc<std::collections::HashSet<String>>,
 }
 
 impl Engine {
@@ -139,6 +139,9 @@ impl Engine {
                 state: TransferState::Failed(p),
             });
         }
+        // Remote keys already taken, shared by the batch's conflicts (for "keep both").
+        let taken: Arc<std::collections::HashSet<String>> =
+            Arc::new(existing.keys().cloned().collect());
         let mut conflicts = Vec::new();
         for job in jobs {
             let remote = format!("{}{}", job.folder, job.name);
@@ -152,19 +155,13 @@ impl Engine {
                     },
                     job: SavedJob::up(&ws, &job),
                     existing_sha: found.sha256.clone(),
-                    taken: existing.keys().cloned().collect(),
+                    taken: taken.clone(),
                 });
                 continue;
             }
-            let info = TransferInfo {
-                dir: Direction::Up,
-                ws: ws.clone(),
-                remote,
-                local: job.local.display().to_string(),
-                size: job.size,
-            };
-            let id = self.add(info);
-            self.start(id, SavedJob::up(&ws, &job));
+            let job = SavedJob::up(&ws, &job);
+            let id = self.add(info_of(&job));
+            self.start(id, job);
         }
         self.ask(conflicts);
     }
@@ -304,7 +301,7 @@ impl Engine {
                             root: root.clone(),
                             target,
                         },
-                        taken: Vec::new(),
+                        taken: Arc::default(),
                     });
                 }
                 continue;
@@ -473,30 +470,7 @@ impl Engine {
             return;
         }
         for job in jobs {
-            let info = match &job {
-                SavedJob::Up {
-                    ws,
-                    local,
-                    folder,
-                    name,
-                    size,
-                } => TransferInfo {
-                    dir: Direction::Up,
-                    ws: ws.clone(),
-                    remote: format!("{folder}{name}"),
-                    local: local.display().to_string(),
-                    size: *size,
-                },
-                SavedJob::Down {
-                    ws, entry, target, ..
-                } => TransferInfo {
-                    dir: Direction::Down,
-                    ws: ws.clone(),
-                    remote: entry.display_key(),
-                    local: target.display().to_string(),
-                    size: entry.size,
-                },
-            };
+            let info = info_of(&job);
             let id = self.add(info);
             self.start(id, job);
         }
