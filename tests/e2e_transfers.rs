@@ -2,94 +2,18 @@
 //! of mixed sizes (one above a lowered large-upload threshold) up, the folder down
 //! elsewhere, every file compared by sha256. Waits are on conditions with deadlines.
 
-use std::io::{Read, Write};
-use std::num::NonZero;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use filedeck::api::{ApiKey, Client, ClientConfig};
 use filedeck::server::{self, ServerConfig};
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_filedeck");
 const KEY: &str = "e2e-transfers";
 
-struct Pty {
-    parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-}
-
-impl Pty {
-    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Pty {
-        let (rows, cols) = (40, 140);
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(BIN);
-        cmd.args(args);
-        cmd.env("TERM", "xterm-256color");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = pair.slave.spawn_command(cmd).unwrap();
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().unwrap();
-        let writer = pair.master.take_writer().unwrap();
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(
-            NonZero::new(rows).unwrap(),
-            NonZero::new(cols).unwrap(),
-            0,
-        )));
-        let p = parser.clone();
-        std::thread::spawn(move || {
-            let _keep = pair.master;
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                p.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        Pty {
-            parser,
-            writer,
-            child,
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn wait_for(&self, what: &str, cond: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let s = self.screen();
-            if cond(&s) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-}
+#[path = "support/pty.rs"]
+mod pty;
+use pty::Pty;
 
 fn sha(p: &Path) -> String {
     hex::encode(Sha256::digest(std::fs::read(p).unwrap()))
@@ -159,6 +83,8 @@ async fn upload_a_directory_then_download_it_elsewhere() {
                 ("XDG_STATE_HOME", &st),
                 ("FILEDECK_LARGE_UPLOAD_THRESHOLD", "1048576"),
             ],
+            140,
+            40,
         );
         pty.wait_for("the listing", |s| s.contains("existing.txt"));
         pty.send("u");
@@ -304,6 +230,8 @@ fn spawn_tui(endpoint: &str, state: &Path) -> Pty {
             ("FILEDECK_API_KEY", KEY),
             ("XDG_STATE_HOME", state.to_str().unwrap()),
         ],
+        140,
+        40,
     )
 }
 
