@@ -71,6 +71,24 @@ pub fn split_key(key: &str) -> (&str, &str) {
     }
 }
 
+/// The deepest folder ("" or ending in '/') containing all of `folders`.
+pub fn common_folder(folders: &[String]) -> String {
+    let Some(first) = folders.first() else {
+        return String::new();
+    };
+    let mut common = first.as_str();
+    for f in &folders[1..] {
+        while !f.starts_with(common) {
+            let trimmed = common.trim_end_matches('/');
+            common = match trimmed.rfind('/') {
+                Some(i) => &common[..=i],
+                None => "",
+            };
+        }
+    }
+    common.to_string()
+}
+
 /// `GET /v1/files` response.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ListResponse {
@@ -153,6 +171,15 @@ pub const LARGE_UPLOAD_THRESHOLD: u64 = 500_000_000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_folders() {
+        let f = |v: &[&str]| common_folder(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(f(&["run7/lane1/", "run7/lane2/", "run7/"]), "run7/");
+        assert_eq!(f(&["a/b/", "a/bc/"]), "a/");
+        assert_eq!(f(&["x/", "y/"]), "");
+        assert_eq!(f(&[]), "");
+    }
 
     #[test]
     fn normalise_completes_identity() {

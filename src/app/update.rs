@@ -841,7 +841,7 @@ fn refresh_after_upload(state: &mut State, info: &TransferInfo) -> Vec<Command> 
         return Vec::new();
     }
     let folders = state.uploaded_into.remove(&info.ws).unwrap_or_default();
-    let folder = common_folder(&folders);
+    let folder = crate::api::types::common_folder(&folders);
     let w = &state.workspaces[wi];
     if !w.listing.complete || w.refresh.is_some() || folder.is_empty() {
         // Over a partial tree, during another refresh, or at the root: list it all again.
@@ -861,22 +861,4 @@ fn refresh_after_upload(state: &mut State, info: &TransferInfo) -> Vec<Command> 
         ws: w.id.clone(),
         prefix: folder,
     }]
-}
-
-/// The deepest folder ("" or ending in '/') containing all of `folders`.
-fn common_folder(folders: &[String]) -> String {
-    let Some(first) = folders.first() else {
-        return String::new();
-    };
-    let mut common = first.as_str();
-    for f in &folders[1..] {
-        while !f.starts_with(common) {
-            let trimmed = common.trim_end_matches('/');
-            common = match trimmed.rfind('/') {
-                Some(i) => &common[..=i],
-                None => "",
-            };
-        }
-    }
-    common.to_string()
 }

@@ -689,13 +689,16 @@ pub async fn prepare_upload(
 ) -> PreparedUpload {
     let path = expand_tilde(&local);
     let folder = normalise_folder(&folder);
-    let dest = folder.clone();
     let (jobs, mut problems) =
         tokio::task::spawn_blocking(move || collect_uploads(&[path], &folder))
             .await
             .unwrap_or_else(|e| (Vec::new(), vec![format!("{local}: reading it failed: {e}")]));
     let mut existing = HashMap::new();
     if !jobs.is_empty() {
+        // Only what could collide: the deepest folder holding every file of the batch,
+        // not a whole (possibly million-file) workspace.
+        let folders: Vec<String> = jobs.iter().map(|j| j.folder.clone()).collect();
+        let dest = crate::api::types::common_folder(&folders);
         match client.list_all(&ws, &dest).await {
             Ok(l) => existing = l.files.into_iter().map(|f| (f.display_key(), f)).collect(),
             // Without knowing what exists, nothing is uploaded: it could overwrite.
