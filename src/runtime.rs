@@ -168,6 +168,21 @@ async fn run_loop(
             // Best effort: on a dead terminal the writes fail at once (EIO); on a live one
             // (a stray `kill -HUP`) the user gets their shell back.
             restore();
+            // Nobody is left to answer a conflict: skip those files (never overwrite
+            // unasked), and say so in the log.
+            if let Some(app::state::Dialog::Conflicts {
+                batch,
+                items,
+                mut choices,
+            }) = state.dialog.take()
+            {
+                tracing::warn!(
+                    count = items.len() - choices.len(),
+                    "hung up during a conflict; skipping those files"
+                );
+                choices.resize(items.len(), app::msg::Choice::Skip);
+                commands.send(app::Command::Resolve { batch, choices })?;
+            }
             let active = active_transfers(&state);
             if active == 0 {
                 return Ok(Ended::HungUp);
