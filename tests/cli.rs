@@ -4,20 +4,17 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use filedeck::server::{self, ServerConfig};
+use filedeck::server;
+
+#[path = "support/server.rs"]
+mod test_server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_filedeck");
 const KEY: &str = "cli-test-key";
 
 async fn start() -> (server::RunningServer, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
-    config.keys.push(server::ApiKey {
-        token: KEY.into(),
-        scopes: vec!["files".into()],
-        workspaces: vec!["*".into()],
-    });
-    (server::bind(config).await.unwrap(), data)
+    (test_server::start(data.path(), KEY).await, data)
 }
 
 /// Run the binary off the async runtime's threads.

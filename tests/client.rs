@@ -8,9 +8,12 @@ use filedeck::api::{
     ApiError, ApiKey, Client, ClientConfig, FileEntry, PartialMeta, Progress, RetryPolicy,
     UploadRequest, partial_paths,
 };
-use filedeck::server::{self, RunningServer, ServerConfig};
+use filedeck::server::{self, RunningServer};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
+
+#[path = "support/server.rs"]
+mod test_server;
 
 const WS: &str = "ws_test";
 const KEY: &str = "test-key-1";
@@ -23,13 +26,7 @@ struct Env {
 
 async fn start() -> Env {
     let data = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
-    config.keys.push(server::ApiKey {
-        token: KEY.into(),
-        scopes: vec!["files".into()],
-        workspaces: vec!["*".into()],
-    });
-    let server = server::bind(config).await.unwrap();
+    let server = test_server::start(data.path(), KEY).await;
     Env {
         server,
         _data: data,

@@ -27,6 +27,9 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
+#[path = "support/server.rs"]
+mod test_server;
+
 const BIN: &str = env!("CARGO_BIN_EXE_filedeck");
 const KEY: &str = "e2e-faults";
 const WS: &str = "ws1";
@@ -496,13 +499,7 @@ struct Env {
 
 async fn start() -> Env {
     let data = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
-    config.keys.push(server::ApiKey {
-        token: KEY.into(),
-        scopes: vec!["files".into()],
-        workspaces: vec!["*".into()],
-    });
-    let srv = server::bind(config).await.unwrap();
+    let srv = test_server::start(data.path(), KEY).await;
     let proxy = Arc::new(Proxy {
         upstream: srv.base_url(),
         minter: Mutex::new(None),

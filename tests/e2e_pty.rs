@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use filedeck::api::{ApiKey, Client, ClientConfig};
-use filedeck::server::{self, ServerConfig};
+use filedeck::server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_filedeck");
 const KEY: &str = "e2e-key";
@@ -12,6 +12,9 @@ const KEY: &str = "e2e-key";
 #[path = "support/pty.rs"]
 mod pty;
 use pty::Pty;
+
+#[path = "support/server.rs"]
+mod test_server;
 
 fn contains_seq(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
@@ -21,13 +24,7 @@ fn contains_seq(hay: &[u8], needle: &[u8]) -> bool {
 async fn browse_open_delete_quit() {
     let data = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
-    config.keys.push(server::ApiKey {
-        token: KEY.into(),
-        scopes: vec!["files".into()],
-        workspaces: vec!["*".into()],
-    });
-    let srv = server::bind(config).await.unwrap();
+    let srv = test_server::start(data.path(), KEY).await;
     server::put_many(
         &srv,
         "ws1",
@@ -138,13 +135,7 @@ async fn sighup_restores_the_terminal() {
 async fn signal_restores_the_terminal(sig: i32) {
     let data = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
-    config.keys.push(server::ApiKey {
-        token: KEY.into(),
-        scopes: vec!["files".into()],
-        workspaces: vec!["*".into()],
-    });
-    let srv = server::bind(config).await.unwrap();
+    let srv = test_server::start(data.path(), KEY).await;
     let url = srv.base_url();
     let state_dir = state.path().to_str().unwrap().to_string();
     tokio::task::spawn_blocking(move || {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use filedeck::api::{ApiKey, Client, ClientConfig};
-use filedeck::server::{self, ServerConfig};
+use filedeck::server;
 use sha2::{Digest, Sha256};
 
 const KEY: &str = "e2e-transfers";
@@ -14,6 +14,9 @@ const KEY: &str = "e2e-transfers";
 #[path = "support/pty.rs"]
 mod pty;
 use pty::Pty;
+
+#[path = "support/server.rs"]
+mod test_server;
 
 fn sha(p: &Path) -> String {
     hex::encode(Sha256::digest(std::fs::read(p).unwrap()))
@@ -45,13 +48,7 @@ async fn upload_a_directory_then_download_it_elsewhere() {
     let state = tempfile::tempdir().unwrap();
     let local = tempfile::tempdir().unwrap();
     let dest = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
-    config.keys.push(server::ApiKey {
-        token: KEY.into(),
-        scopes: vec!["files".into()],
-        workspaces: vec!["*".into()],
-    });
-    let srv = server::bind(config).await.unwrap();
+    let srv = test_server::start(data.path(), KEY).await;
     server::put_bytes(&srv, "ws1", "existing.txt", b"x".to_vec(), None)
         .await
         .unwrap();
@@ -201,13 +198,7 @@ struct Env {
 
 async fn env() -> Env {
     let data = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
-    config.keys.push(server::ApiKey {
-        token: KEY.into(),
-        scopes: vec!["files".into()],
-        workspaces: vec!["*".into()],
-    });
-    let srv = server::bind(config).await.unwrap();
+    let srv = test_server::start(data.path(), KEY).await;
     server::put_bytes(&srv, "ws1", "existing.txt", b"x".to_vec(), None)
         .await
         .unwrap();

@@ -23,13 +23,16 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::serve::{IncomingStream, Listener};
 use filedeck::api::{ApiError, Client, ClientConfig, FileEntry, Progress, UploadRequest};
-use filedeck::server::{self, RunningServer, ServerConfig};
+use filedeck::server::{self, RunningServer};
 use futures_util::{Stream, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use common::{pattern, sha256_hex, write_file};
+
+#[path = "support/server.rs"]
+mod test_server;
 
 const KEY: &str = "fault-key";
 const WS: &str = "ws_faults";
@@ -437,13 +440,7 @@ struct Env {
 
 async fn start() -> Env {
     let data = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().unwrap());
-    config.keys.push(server::ApiKey {
-        token: KEY.into(),
-        scopes: vec!["files".into()],
-        workspaces: vec!["*".into()],
-    });
-    let server = server::bind(config).await.unwrap();
+    let server = test_server::start(data.path(), KEY).await;
     let proxy = Arc::new(Proxy {
         upstream: server.base_url(),
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
