@@ -115,3 +115,13 @@ impl Pty {
         self.parser.lock().unwrap().screen().hide_cursor()
     }
 }
+
+impl Drop for Pty {
+    /// A failed test must not leave the binary running (or finishing transfers headless).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
