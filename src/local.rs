@@ -140,6 +140,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn folders() {
+        assert_eq!(normalise_folder("raw"), "raw/");
+        assert_eq!(normalise_folder("/raw/"), "raw/");
+        assert_eq!(normalise_folder(""), "");
+    }
+
+    #[test]
     fn completes_paths() {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir(d.path().join("run_one")).unwrap();

@@ -17,6 +17,7 @@ pub use localpath::safe_join;
 pub use retry::RetryPolicy;
 pub use types::{FileEntry, Workspace};
 pub use upload::UploadRequest;
+pub(crate) use upload::hash_file;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};

@@ -20,6 +20,7 @@ use super::error::ApiError;
 use super::types::{
     FileEntry, MAX_PUT_BYTES, UploadConfirmRequest, UploadUrlRequest, UploadUrlResponse,
 };
+use crate::local::normalise_folder;
 
 /// What to upload and where.
 #[derive(Debug, Clone)]
@@ -231,7 +232,7 @@ impl Client {
         let etag = found.etag.as_deref().and_then(plain_md5)?.to_string();
         let path = local.to_path_buf();
         let len = sent.len;
-        let md5 = tokio::task::spawn_blocking(move || md5_of(&path, len))
+        let md5 = tokio::task::spawn_blocking(move || hash_file::<Md5>(&path, len))
             .await
             .ok()?
             .ok()?;
@@ -523,7 +524,7 @@ async fn verify_upload(
     };
     let path = local.to_path_buf();
     let len = sent.len;
-    let md5 = tokio::task::spawn_blocking(move || md5_of(&path, len))
+    let md5 = tokio::task::spawn_blocking(move || hash_file::<Md5>(&path, len))
         .await
         .map_err(|e| ApiError::Protocol(format!("hashing thread failed: {e}")))??;
     if !etag.eq_ignore_ascii_case(&md5) {
@@ -534,11 +535,12 @@ async fn verify_upload(
     Ok(())
 }
 
-fn md5_of(path: &Path, len: u64) -> Result<String, ApiError> {
+/// The hex digest of the first `len` bytes of a local file.
+pub(crate) fn hash_file<D: md5::Digest>(path: &Path, len: u64) -> Result<String, ApiError> {
     use std::io::Read;
     let file = std::fs::File::open(path)
         .map_err(|e| ApiError::io(format!("cannot read {}", path.display()), e))?;
-    let mut m = Md5::new();
+    let mut m = D::new();
     let mut reader = file.take(len);
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -556,15 +558,6 @@ fn md5_of(path: &Path, len: u64) -> Result<String, ApiError> {
 pub(super) fn plain_md5(etag: &str) -> Option<&str> {
     let t = etag.trim().trim_start_matches("W/").trim_matches('"');
     (t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())).then_some(t)
-}
-
-pub(super) fn normalise_folder(folder: &str) -> String {
-    let f = folder.trim_start_matches('/');
-    if f.is_empty() || f.ends_with('/') {
-        f.to_string()
-    } else {
-        format!("{f}/")
-    }
 }
 
 pub(super) async fn sleep_or_cancel(
@@ -588,9 +581,6 @@ mod tests {
             Some("d41d8cd98f00b204e9800998ecf8427e")
         );
         assert_eq!(plain_md5("\"d41d8cd98f00b204e9800998ecf8427e-2\""), None);
-        assert_eq!(normalise_folder("raw"), "raw/");
-        assert_eq!(normalise_folder("/raw/"), "raw/");
-        assert_eq!(normalise_folder(""), "");
         assert_eq!(content_type_for("x.VCF"), "text/x-vcf");
     }
 }

@@ -637,25 +637,11 @@ async fn identical(job: &SavedJob, existing_size: u64, existing_sha: Option<Stri
     let Some(want) = existing_sha else {
         return true;
     };
-    tokio::task::spawn_blocking(move || {
-        use sha2::{Digest, Sha256};
-        use std::io::Read;
-        let mut f = std::fs::File::open(&local).ok()?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            match f.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => h.update(&buf[..n]),
-                Err(_) => return None,
-            }
-        }
-        Some(hex::encode(h.finalize()).eq_ignore_ascii_case(&want))
-    })
-    .await
-    .ok()
-    .flatten()
-    .unwrap_or(false)
+    tokio::task::spawn_blocking(move || crate::api::hash_file::<sha2::Sha256>(&local, size))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .is_some_and(|have| have.eq_ignore_ascii_case(&want))
 }
 
 /// "name (1).ext", "name (2).ext"… the first that `taken` says is free.
