@@ -362,7 +362,9 @@ async fn delete_workspaces_and_errors() {
 }
 
 #[tokio::test]
-async fn cancelled_upload_leaves_nothing_listed() {
+/// Cancelled at once (midway cancels: tests/e2e_transfers.rs through a
+/// throttled proxy, tests/faults.rs on a stalled connection).
+async fn an_upload_cancelled_at_once_leaves_nothing_listed() {
     let env = start().await;
     let c = client(&env);
     let local = write(env.local.path(), "big.bin", &random_bytes(64 * 1024 * 1024));
