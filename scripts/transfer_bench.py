@@ -38,13 +38,17 @@ def main():
     ap.add_argument("--eight-only", action="store_true", help="only the 8-transfer key latency run")
     ap.add_argument("--server-nice", type=int, default=0,
                     help="run the server niced (the server shares this machine's 2 cores with the TUI)")
+    ap.add_argument("--server-idle", action="store_true",
+                    help="run the server as SCHED_IDLE (chrt --idle 0), standing in for a remote server")
+    ap.add_argument("--server-in-my-session", action="store_true",
+                    help="start the server in this script's session (it then competes with the measuring loop)")
     a = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bins"], cwd=ROOT, check=True)
     tmp = tempfile.mkdtemp(prefix="filedeck-transfer-bench-", dir=os.environ.get("BENCH_DIR"))
     rows = []
     srv = None
     try:
-        srv, url = start_server(os.path.join(tmp, "data"), a.server_nice)
+        srv, url = start_server(os.path.join(tmp, "data"), a.server_nice, a.server_idle, not a.server_in_my_session)
         state = os.path.join(tmp, "state")
         if a.eight_only:
             rows += eight(url, tmp, state, make_big(tmp))
@@ -152,6 +156,8 @@ def eight(url, tmp, state, src):
     os.makedirs(eight)
     for i in range(8):
         os.link(src, os.path.join(eight, f"b{i}.bin"))
+    # filedeck logs each key's own latency (key read → frame written) at trace level.
+    os.environ["FILEDECK_LOG"] = KEYS_LOG
     app = App(url, "ws_eight", state, concurrency=8)
     t = upload_in_tui(app, eight)
     app.wait_screen(lambda s: "running" in s, "transfers running")
@@ -166,48 +172,120 @@ def eight(url, tmp, state, src):
         while ("this help" in app.text()) == was_open:
             app.read(1)
         lat.append(clk() - k)
+        if os.environ.get("PYLOG"):
+            with open(os.environ["PYLOG"], "a") as f:
+                f.write(f"{int(k*1e9)} {int(clk()*1e9)}\n")
         rss = max(rss, app.rss_kib() or 0)
         app.read(0.05)
+    took = clk() - t
     app.quit()
     lat.sort()
     rows.append((f"key → frame while 8 × 1 GiB upload ({len(lat)} keys, pty) median / p99",
                  f"{statistics.median(lat) * 1e3:.2f} ms / {lat[max(0, int(len(lat) * 0.99) - 1)] * 1e3:.2f} ms"))
+    rows.append(inside_filedeck(state, "pty"))
+    rows.append(("8 × 1 GiB upload wall time during the pty key run", f"{took:.1f} s ({8 * 1024 / took:.0f} MiB/s)"))
     rows.append(("filedeck peak RSS seen during the 8 transfers", f"{rss / 1024:.1f} MiB"))
     rows += tmux_eight(url, eight, state)
     return rows
 
 
+class TmuxCtl:
+    """One tmux control-mode client: commands and their replies over a pipe, so polling the
+    screen costs no process start (a `tmux capture-pane` per poll would load the very cores
+    being measured)."""
+
+    def __init__(self, sock, session):
+        self.p = subprocess.Popen(["tmux", "-L", sock, "-C", "attach", "-t", session],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=1,
+                                  encoding="utf-8", errors="replace")
+        self.cmd("refresh-client -f no-output")
+
+    def cmd(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        out, inside = [], False
+        while True:
+            raw = self.p.stdout.readline()
+            if not raw:
+                raise RuntimeError("the tmux control client ended")
+            raw = raw.rstrip("\n")
+            # Replies to this client's commands carry flag 1; anything else is a notification.
+            if raw.startswith("%begin ") and raw.endswith(" 1"):
+                inside, out = True, []
+            elif inside and (raw.startswith("%end ") or raw.startswith("%error ")):
+                return "\n".join(out)
+            elif inside:
+                out.append(raw)
+
+    def screen(self):
+        return self.cmd("capture-pane -p")
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait()
+
+
 def tmux_eight(url, eight, state):
-    """The same 8 uploads in tmux: send-keys, then poll capture-pane until the screen changes."""
+    """The same 8 uploads in tmux: send-keys, then poll the pane's contents until the key's
+    change shows, a key every ~50 ms like a user scrolling."""
     if not shutil.which("tmux"):
         return [("8 transfers through tmux", "skipped: tmux not installed")]
     sock = f"fdtb{os.getpid()}"
-    tm = lambda *a: subprocess.run(["tmux", "-L", sock, *a], capture_output=True, text=True).stdout
-    env = f"FILEDECK_ENDPOINT={url} FILEDECK_API_KEY={KEY} XDG_STATE_HOME={state}"
-    tm("new-session", "-d", "-x", "120", "-y", "40", f"env {env} {BIN} --workspace ws_eight_tmux --concurrency 8")
-    while "Workspaces" not in tm("capture-pane", "-p"):
-        time.sleep(0.02)
-    tm("send-keys", "u")
-    while "Local file or folder" not in tm("capture-pane", "-p"):
-        time.sleep(0.02)
-    tm("send-keys", "-l", eight)
-    tm("send-keys", "Enter")
-    while "running" not in tm("capture-pane", "-p"):
-        time.sleep(0.02)
-    lat = []
-    screen = tm("capture-pane", "-p")
-    while " 8 done" not in screen:
-        was_open = "this help" in screen
-        t = clk()
-        tm("send-keys", "?")  # the help overlay opens/closes: a change only the key makes
-        while ("this help" in (screen := tm("capture-pane", "-p"))) == was_open:
-            pass
-        lat.append(clk() - t)
-    tm("send-keys", "Escape")
-    tm("kill-server")
+    state = state + "-tmux"
+    env = f"FILEDECK_ENDPOINT={url} FILEDECK_API_KEY={KEY} XDG_STATE_HOME={state} FILEDECK_LOG={KEYS_LOG}"
+    subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-s", "eight", "-x", "120", "-y", "40",
+                    f"env {env} {BIN} --workspace ws_eight_tmux --concurrency 8"], check=True)
+    ctl = TmuxCtl(sock, "eight")
+    try:
+        while "Workspaces" not in ctl.screen():
+            time.sleep(0.02)
+        ctl.cmd("send-keys u")
+        while "Local file or folder" not in ctl.screen():
+            time.sleep(0.02)
+        ctl.cmd(f"send-keys -l '{eight}'")
+        start = clk()
+        ctl.cmd("send-keys Enter")
+        while "running" not in ctl.screen():
+            time.sleep(0.02)
+        lat = []
+        screen = ctl.screen()
+        while " 8 done" not in screen:
+            was_open = "this help" in screen
+            t = clk()
+            ctl.cmd("send-keys ?")  # the help overlay opens/closes: a change only the key makes
+            while ("this help" in (screen := ctl.screen())) == was_open:
+                pass
+            lat.append(clk() - t)
+            time.sleep(0.05)
+            screen = ctl.screen()
+        took = clk() - start
+        ctl.cmd("send-keys Escape")
+    finally:
+        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+        ctl.close()
     lat.sort()
     return [(f"key → screen changed while 8 × 1 GiB upload ({len(lat)} keys, tmux) median / p99",
-             f"{statistics.median(lat) * 1e3:.2f} ms / {lat[max(0, int(len(lat) * 0.99) - 1)] * 1e3:.2f} ms")]
+             f"{statistics.median(lat) * 1e3:.2f} ms / {lat[max(0, int(len(lat) * 0.99) - 1)] * 1e3:.2f} ms"),
+            inside_filedeck(state, "tmux"),
+            ("8 × 1 GiB upload wall time during the tmux key run", f"{took:.1f} s ({8 * 1024 / took:.0f} MiB/s)")]
+
+
+KEYS_LOG = "filedeck=info,filedeck::keys=trace"
+
+
+def inside_filedeck(state, how):
+    """The part of the latency spent inside filedeck: key read from the terminal → frame
+    written, from its own log."""
+    micros = []
+    with open(os.path.join(state, "filedeck", "filedeck.log"), errors="replace") as f:
+        for line in f:
+            if "key drawn" in line and "micros=" in line:
+                micros.append(int(line.split("micros=")[1].split()[0]) / 1e3)
+    if not micros:
+        return (f"inside filedeck ({how})", "no key latencies in the log")
+    micros.sort()
+    return (f"  of which inside filedeck, key read → frame written ({len(micros)} keys, {how}) median / p99",
+            f"{statistics.median(micros):.2f} ms / {micros[max(0, int(len(micros) * 0.99) - 1)]:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod local;
 pub mod runtime;
 pub mod sanitize;
+pub mod sched;
 pub mod server;
 pub mod ui;
 pub mod worker;

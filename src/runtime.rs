@@ -148,14 +148,25 @@ async fn run_loop(
     // After SIGHUP (or the terminal vanishing) with transfers under way, filedeck carries
     // on without a screen until the queue is done, logging to its file.
     let mut headless = false;
+    // When the oldest key not yet on screen arrived: its latency goes to the log at trace
+    // level (`FILEDECK_LOG=filedeck::keys=trace`), which the benchmarks read.
+    let mut key_at: Option<std::time::Instant> = None;
     loop {
         if !headless && std::mem::take(&mut state.dirty) {
             terminal.draw(|f| ui::draw(f, &state))?;
+            if let Some(at) = key_at.take() {
+                tracing::trace!(target: "filedeck::keys", micros = at.elapsed().as_micros() as u64, "key drawn");
+            }
         }
         let mut hung_up = false;
         tokio::select! {
             ev = term_events.next(), if !headless => match ev {
-                Some(Ok(ev)) => inbox.extend(to_msg(ev)),
+                Some(Ok(ev)) => {
+                    if matches!(ev, TermEvent::Key(_)) {
+                        key_at.get_or_insert_with(std::time::Instant::now);
+                    }
+                    inbox.extend(to_msg(ev));
+                }
                 Some(Err(_)) | None => hung_up = true,
             },
             Some(ev) = events.recv() => inbox.push(Msg::Worker(ev)),
@@ -201,6 +212,10 @@ async fn run_loop(
             for cmd in app::update(&mut state, msg) {
                 commands.send(cmd)?;
             }
+        }
+        if !state.dirty {
+            // A key that changed nothing is not waiting for a frame.
+            key_at = None;
         }
         if headless && active_transfers(&state) == 0 {
             tracing::info!("all transfers finished after the hang-up; exiting");

@@ -65,15 +65,3 @@ impl Progress {
         self.0.verifying.store(v, Ordering::Relaxed);
     }
 }
-
-/// Bulk hashing and disk work yields to the interactive thread: on a busy machine the
-/// screen must keep answering keys while eight transfers hash gigabytes. Applies to the
-/// calling (blocking-pool) thread only.
-pub fn background_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: gettid and setpriority on the calling thread; no memory is touched.
-    unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
-    }
-}

@@ -148,7 +148,7 @@ pub fn main(cli: Cli) -> ExitCode {
     if cli.command.is_none() {
         // In the browser the main thread draws and answers keys; every runtime thread
         // (network, hashing, disk) yields to it when the cores are busy.
-        builder.on_thread_start(crate::api::background_priority);
+        builder.on_thread_start(crate::sched::background);
     }
     let runtime = match builder.build() {
         Ok(r) => r,
