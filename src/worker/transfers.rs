@@ -11,7 +11,7 @@ use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use super::queue::{QueueStore, SavedJob};
+use super::queue::{QueueStore, SavedJob, write_snapshot};
 use crate::api::{ApiError, Client, FileEntry, Progress, UploadRequest, safe_join};
 use crate::app::msg::{Choice, ConflictItem, Event, TransferId, TransferState};
 use crate::app::transfers::{Direction, TransferInfo};
@@ -44,10 +44,7 @@ pub struct Engine {
     finished_tx: mpsc::UnboundedSender<Finished>,
     /// Tasks that began running report it here (so the sampler knows).
     running_tx: mpsc::UnboundedSender<TransferId>,
-    store: Option<Arc<QueueStore>>,
-    /// The saved queue is behind the slots.
-    unsaved: bool,
-    last_save: Instant,
+    store: Option<QueueStore>,
     /// What the last run left, until the user says whether to resume it.
     leftover: Vec<SavedJob>,
     /// Batches waiting for the user's answer to their conflicts.
@@ -77,8 +74,11 @@ impl Engine {
     ) {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
         let (running_tx, running_rx) = mpsc::unbounded_channel();
-        let leftover = store.as_ref().map(QueueStore::load).unwrap_or_default();
-        let store = store.map(Arc::new);
+        let mut store = store;
+        let leftover = store
+            .as_mut()
+            .map(QueueStore::take_leftover)
+            .unwrap_or_default();
         if !leftover.is_empty() {
             let _ = events.send(Event::ResumeOffer {
                 count: leftover.len(),
@@ -96,8 +96,6 @@ impl Engine {
                 finished_tx,
                 running_tx,
                 store,
-                unsaved: false,
-                last_save: Instant::now(),
                 leftover,
                 conflicts: HashMap::new(),
                 next_batch: 1,
@@ -355,7 +353,7 @@ impl Engine {
                 failed: false,
             },
         );
-        self.unsaved = true;
+        self.journal(id, Some(&job));
         let client = self.client.clone();
         let permits = self.permits.clone();
         let finished = self.finished_tx.clone();
@@ -418,7 +416,8 @@ impl Engine {
         } else if let Some(slot) = self.slots.get_mut(&f.id) {
             slot.failed = true;
         }
-        self.unsaved = true;
+        // A failed transfer is not resumed by the next run (`R` retries it in this one).
+        self.journal(f.id, None);
         let _ = self.events.send(Event::TransferState {
             id: f.id,
             state: f.state,
@@ -465,30 +464,46 @@ impl Engine {
     /// Take up (or drop) what the last run left unfinished.
     pub fn resume(&mut self, yes: bool) {
         let jobs = std::mem::take(&mut self.leftover);
-        if !yes {
-            self.unsaved = true;
-            return;
+        let count = jobs.len();
+        if yes {
+            // Saved under their new ids first: a crash in between resumes a job twice
+            // (its partial file makes that cheap) rather than losing it.
+            for job in jobs {
+                let info = info_of(&job);
+                let id = self.add(info);
+                self.start(id, job);
+            }
         }
-        for job in jobs {
-            let info = info_of(&job);
-            let id = self.add(info);
-            self.start(id, job);
+        for i in 0..count {
+            self.journal(QueueStore::leftover_key(i), None);
         }
     }
 
-    /// Write the queue if it changed: at once when nothing runs any more, else at most
-    /// every 250 ms (a burst of a thousand small files must not mean a thousand fsyncs).
+    fn journal(&mut self, key: u64, job: Option<&SavedJob>) {
+        if let Some(store) = self.store.as_mut()
+            && let Err(e) = store.record(key, job)
+        {
+            tracing::warn!(error = %e, "cannot save the transfer queue");
+        }
+    }
+
+    /// Fold the queue's journal into a new snapshot when it has grown, or durably once
+    /// the queue is idle. The file is written off the worker's thread.
     pub async fn persist(&mut self) {
-        if !self.unsaved || self.store.is_none() {
+        let busy = self.active();
+        let Some(store) = self.store.as_mut() else {
+            return;
+        };
+        if !store.wants_snapshot(busy) {
             return;
         }
-        if self.active() && self.last_save.elapsed() < std::time::Duration::from_millis(250) {
-            return;
-        }
-        self.unsaved = false;
-        self.last_save = Instant::now();
         // Until the user answers the resume offer, the leftover stays saved too.
-        let mut jobs: Vec<SavedJob> = self.leftover.clone();
+        let mut jobs: Vec<(u64, SavedJob)> = self
+            .leftover
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (QueueStore::leftover_key(i), j.clone()))
+            .collect();
         let mut ids: Vec<_> = self
             .slots
             .iter()
@@ -498,16 +513,21 @@ impl Engine {
         ids.sort();
         jobs.extend(
             ids.iter()
-                .filter_map(|id| self.slots.get(id))
-                .map(|s| s.job.clone()),
+                .filter_map(|id| self.slots.get(id).map(|s| (*id, s.job.clone()))),
         );
-        let Some(store) = self.store.clone() else {
-            return;
+        let written = match store.begin_snapshot(jobs) {
+            Ok((path, body)) => {
+                match tokio::task::spawn_blocking(move || write_snapshot(&path, body, !busy)).await
+                {
+                    Ok(r) => r,
+                    Err(e) => Err(std::io::Error::other(e)),
+                }
+            }
+            Err(e) => Err(e),
         };
-        match tokio::task::spawn_blocking(move || store.save(jobs)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot save the transfer queue"),
-            Err(e) => tracing::warn!(error = %e, "the queue writer failed"),
+        match written.and_then(|()| store.end_snapshot()) {
+            Ok(()) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot save the transfer queue"),
         }
     }
 
