@@ -59,11 +59,15 @@ def main():
             for i in range(1000):
                 with open(os.path.join(small, f"f{i:04}.bin"), "wb") as f:
                     f.write(os.urandom(64 * 1024))
+            # Writeback of the files just made (or of a run before) must not land in one
+            # of the two timed runs and not the other.
+            os.sync()
             app = App(url, "ws_fd", state)
             t = upload_in_tui(app, small)
             fd_time = wait_done(app, 1000) - t
             app.quit()
             files = " ".join(sorted(os.listdir(small)))
+            os.sync()
             t = clk()
             subprocess.run(
                 f"cd {small} && printf '%s\\n' {files} | xargs -P 4 -I{{}} curl -sS --fail -o /dev/null "

@@ -173,15 +173,7 @@ impl Client {
                     read_entry(resp, &what).await
                 })
                 .await;
-            let sent = reader.finish(result.is_err()).await;
-            // A local failure (unreadable, changed while read) is the real reason the
-            // request broke: report it rather than retrying a "network error".
-            let sent = match sent {
-                Err(local @ (ApiError::Io { .. } | ApiError::Integrity(_))) if result.is_err() => {
-                    return Err(local);
-                }
-                other => other,
-            };
+            let sent = local_failure_first(reader.finish(result.is_err()).await, &result)?;
             match result {
                 Ok(entry) => {
                     let sent = sent?;
@@ -302,15 +294,7 @@ impl Client {
                     Ok(etag)
                 })
                 .await;
-            let sent = reader.finish(result.is_err()).await;
-            // A local failure (unreadable, changed while read) is the real reason the
-            // request broke: report it rather than retrying a "network error".
-            let sent = match sent {
-                Err(local @ (ApiError::Io { .. } | ApiError::Integrity(_))) if result.is_err() => {
-                    return Err(local);
-                }
-                other => other,
-            };
+            let sent = local_failure_first(reader.finish(result.is_err()).await, &result)?;
             match result {
                 Ok(etag) => break (etag, sent?),
                 Err(ApiError::UrlExpired) if refreshes < 3 => {
@@ -415,6 +399,20 @@ impl Client {
 struct Reader {
     join: tokio::task::JoinHandle<Result<Sent, ApiError>>,
     stop: CancellationToken,
+}
+
+/// A local failure (unreadable, changed while read) is the real reason a request broke:
+/// it is returned rather than retried as a "network error".
+fn local_failure_first<T>(
+    sent: Result<Sent, ApiError>,
+    result: &Result<T, ApiError>,
+) -> Result<Result<Sent, ApiError>, ApiError> {
+    match sent {
+        Err(local @ (ApiError::Io { .. } | ApiError::Integrity(_))) if result.is_err() => {
+            Err(local)
+        }
+        other => Ok(other),
+    }
 }
 
 impl Reader {

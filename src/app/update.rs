@@ -456,6 +456,12 @@ fn refresh(state: &mut State) -> Vec<Command> {
             return cmds;
         }
     };
+    relist_folder(state, wi, path)
+}
+
+/// List one folder of workspace `wi` again; its rows are replaced when the first page
+/// arrives.
+fn relist_folder(state: &mut State, wi: usize, path: String) -> Vec<Command> {
     let req = state.req();
     let w = &mut state.workspaces[wi];
     w.refresh = Some(Refresh {
@@ -849,16 +855,5 @@ fn refresh_after_upload(state: &mut State, info: &TransferInfo) -> Vec<Command> 
         state.reflatten();
         return cmds;
     }
-    let req = state.req();
-    let w = &mut state.workspaces[wi];
-    w.refresh = Some(Refresh {
-        req,
-        path: folder.clone(),
-        cleared: false,
-    });
-    vec![Command::List {
-        req,
-        ws: w.id.clone(),
-        prefix: folder,
-    }]
+    relist_folder(state, wi, folder)
 }
