@@ -220,6 +220,13 @@ fn transfers_fixture(s: &mut State) {
             TransferState::Skipped("identical".into()),
             0,
         ),
+        (
+            "results/cohort.bam",
+            Direction::Down,
+            6_442_450_944,
+            TransferState::Retrying { n: 2, of: 5 },
+            1_073_741_824,
+        ),
     ];
     for (i, (remote, dir, size, state, done)) in items.into_iter().enumerate() {
         let id = i as u64 + 1;

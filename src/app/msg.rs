@@ -17,8 +17,8 @@ pub type TransferId = u64;
 pub enum TransferState {
     Queued,
     Running,
-    /// The n-th retry is under way.
-    Retrying(u32),
+    /// Retry `n` (of at most `of`) is under way.
+    Retrying { n: u32, of: u32 },
     Verifying,
     Done,
     Failed(String),

@@ -71,7 +71,7 @@ impl TransferView {
             self.state,
             TransferState::Queued
                 | TransferState::Running
-                | TransferState::Retrying(_)
+                | TransferState::Retrying { .. }
                 | TransferState::Verifying
         )
     }
@@ -98,7 +98,7 @@ pub fn aggregate(transfers: &[TransferView]) -> Aggregate {
     for t in transfers {
         match t.state {
             TransferState::Queued => a.queued += 1,
-            TransferState::Running | TransferState::Retrying(_) | TransferState::Verifying => {
+            TransferState::Running | TransferState::Retrying { .. } | TransferState::Verifying => {
                 a.running += 1
             }
             TransferState::Failed(_) => a.failed += 1,

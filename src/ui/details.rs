@@ -166,7 +166,7 @@ fn transfer_lines(t: &crate::app::transfers::TransferView) -> Vec<Line<'static>>
     let state = match &t.state {
         TransferState::Queued => "queued".to_string(),
         TransferState::Running => "running".to_string(),
-        TransferState::Retrying(n) => format!("retrying ({n})"),
+        TransferState::Retrying { n, of } => format!("retrying, attempt {} of {}", n + 1, of + 1),
         TransferState::Verifying => "verifying".to_string(),
         TransferState::Done => "done, verified".to_string(),
         TransferState::Failed(why) => format!("failed: {}", for_terminal(why)),

@@ -27,7 +27,7 @@ fn state_text(t: &TransferView) -> (String, Style) {
     match &t.state {
         TransferState::Queued => ("queued".into(), theme::DIM),
         TransferState::Running => ("running".into(), theme::LOADING),
-        TransferState::Retrying(n) => (format!("retrying {n}/5"), theme::WARN),
+        TransferState::Retrying { n, of } => (format!("retrying {n}/{of}"), theme::WARN),
         TransferState::Verifying => ("verifying".into(), theme::LOADING),
         TransferState::Done => ("done".into(), theme::INFO),
         TransferState::Failed(why) => (format!("failed: {}", for_terminal(why)), theme::ERROR),
@@ -124,7 +124,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             } else {
                 &t.info.remote
             });
-            let st_w = if wide { 18usize } else { 10 };
+            let st_w = if wide { 18usize } else { 12 };
             let fixed = 2 + 1 + bar.chars().count() + figures.width() + st_w;
             let room = width.saturating_sub(fixed).max(8);
             let name: String = if name.width() > room {

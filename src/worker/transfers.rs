@@ -427,6 +427,7 @@ impl Engine {
     /// Progress of running transfers, as one event.
     pub fn sample(&mut self) {
         let at_ms = self.started.elapsed().as_millis() as u64;
+        let retries = self.client.config().retry.max_attempts.saturating_sub(1);
         let mut samples = Vec::new();
         for (id, s) in &self.slots {
             if !s.running {
@@ -436,7 +437,10 @@ impl Engine {
             let state = if s.progress.verifying() {
                 Some(TransferState::Verifying)
             } else if s.progress.retry() > 0 {
-                Some(TransferState::Retrying(s.progress.retry()))
+                Some(TransferState::Retrying {
+                    n: s.progress.retry(),
+                    of: retries,
+                })
             } else {
                 None
             };
