@@ -1,164 +1,39 @@
 //! The real binary in a pty against the reference server behind a fault-injecting reverse
-//! proxy: faults on the upload, download-URL and presigned byte routes still give correct
-//! bytes; a batch of 200 small files lands exactly once each; a download body that stalls
-//! leaves the screen answering keys and is resumed after the stall timeout.
+//! proxy (`tests/support/faults.rs`): faults on the upload, download-URL and presigned byte
+//! routes still give correct bytes; a batch of 200 small files lands exactly once each; a
+//! download body that stalls leaves the screen answering keys and is resumed after the
+//! stall timeout.
 //!
-//! The server builds presigned URLs from the request's `Host`, which the proxy forwards
-//! unchanged, so the byte routes go through the proxy too. Every wait is on a condition
-//! with a deadline, never a bare sleep. The tests take turns (one lock): the third one
-//! measures key latency and must not share the two cores with another TUI's batch.
+//! Every wait is on a condition with a deadline, never a bare sleep. The tests take turns
+//! (one lock): the third one measures key latency and must not share the two cores with
+//! another TUI's batch.
 
-use std::io::{self, Read, Write};
-use std::num::NonZero;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+mod common;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use filedeck::api::{ApiKey, Client, ClientConfig};
-use filedeck::server::{self, RunningServer, ServerConfig};
-use futures_util::{Stream, StreamExt};
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use sha2::{Digest, Sha256};
-use tokio_util::sync::CancellationToken;
+use filedeck::server::{self, RunningServer};
+
+use common::{files_under, pattern, sha256_file, sha256_hex};
+
+#[path = "support/faults.rs"]
+mod fault_proxy;
+use fault_proxy::{Fault, Proxy, Route, Seen};
+
+#[path = "support/pty.rs"]
+mod pty;
+use pty::{Pty, in_the_middle};
 
 #[path = "support/server.rs"]
 mod test_server;
 
-const BIN: &str = env!("CARGO_BIN_EXE_filedeck");
 const KEY: &str = "e2e-faults";
 const WS: &str = "ws1";
 
 /// One test at a time (see the module docs).
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-// ---------------------------------------------------------------------------------------
-// The binary in a pty
-// ---------------------------------------------------------------------------------------
-
-struct Pty {
-    parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-}
-
-impl Pty {
-    fn spawn(env: &[(&str, &str)]) -> Pty {
-        let (rows, cols) = (40, 140);
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(BIN);
-        cmd.args(["--workspace", WS]);
-        cmd.env("TERM", "xterm-256color");
-        // Everything here is on loopback: no system proxy in between.
-        cmd.env("NO_PROXY", "127.0.0.1,localhost");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = pair.slave.spawn_command(cmd).unwrap();
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().unwrap();
-        let writer = pair.master.take_writer().unwrap();
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(
-            NonZero::new(rows).unwrap(),
-            NonZero::new(cols).unwrap(),
-            0,
-        )));
-        let p = parser.clone();
-        std::thread::spawn(move || {
-            let _keep = pair.master;
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                p.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        Pty {
-            parser,
-            writer,
-            child,
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    /// Wait (at most `limit`) for `cond` on the screen; how long it took.
-    fn wait_for(&self, what: &str, limit: Duration, cond: impl Fn(&str) -> bool) -> Duration {
-        self.wait_unless(what, limit, cond, |_| false)
-    }
-
-    /// As [`Pty::wait_for`], failing at once when `bad` holds first.
-    fn wait_unless(
-        &self,
-        what: &str,
-        limit: Duration,
-        cond: impl Fn(&str) -> bool,
-        bad: impl Fn(&str) -> bool,
-    ) -> Duration {
-        let started = Instant::now();
-        loop {
-            let s = self.screen();
-            if cond(&s) {
-                return started.elapsed();
-            }
-            assert!(!bad(&s), "while waiting for {what}; screen:\n{s}");
-            assert!(
-                started.elapsed() < limit,
-                "timed out after {limit:?} waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    /// `q`, then the process ends by itself.
-    fn quit(&mut self) {
-        self.send("q");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "did not quit; screen:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Pty {
-    /// A failed test must not leave the binary finishing its transfers without a screen.
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            if let Some(pid) = self.child.process_id() {
-                // SAFETY: signalling our own child.
-                unsafe {
-                    libc::kill(pid as i32, libc::SIGKILL);
-                }
-            }
-            let _ = self.child.wait();
-        }
-    }
-}
 
 /// The transfers pane's title line.
 fn title(s: &str) -> &str {
@@ -177,308 +52,22 @@ fn any_failed(s: &str) -> bool {
     title(s).contains("failed") || s.contains("failed: ")
 }
 
-/// The transfers pane shows some bytes done of `total` (neither 0 nor all).
-fn in_the_middle(s: &str, total: &str) -> bool {
-    s.lines().any(|l| {
-        l.contains("running")
-            && l.contains(&format!("/ {total}"))
-            && !l.contains(&format!(" 0 B / {total}"))
-            && !l.contains(&format!("{total} / {total}"))
-    })
-}
-
-// ---------------------------------------------------------------------------------------
-// The fault-injecting reverse proxy (adapted from tests/faults.rs)
-// ---------------------------------------------------------------------------------------
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Route {
-    List,
-    DownloadUrl,
-    ObjectGet,
-    Upload,
-    Other,
-}
-
-fn route_of(method: &Method, path: &str) -> Route {
-    match (method.as_str(), path) {
-        ("GET", "/v1/files") => Route::List,
-        ("GET", "/v1/files/download") => Route::DownloadUrl,
-        ("POST", "/v1/files/upload") => Route::Upload,
-        ("GET", p) if p.starts_with("/objects/") => Route::ObjectGet,
-        _ => Route::Other,
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Fault {
-    /// Answer this status without forwarding.
-    Status(u16),
-    /// Answer as S3 does for a presigned URL past its expiry, without forwarding.
-    Expired,
-    /// Ask the twin server that signs URLs valid for no time at all: the client gets a
-    /// correctly signed URL that the real server refuses with its own `403 expired`.
-    MintExpired,
-    /// Forward; pass on this many bytes of the answer's body, then drop the connection.
-    CutResponse(u64),
-    /// Forward; pass on this many bytes of the body, then send nothing (the connection
-    /// held open) for this long, then drop it.
-    Stall(u64, Duration),
-}
-
-const S3_EXPIRED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>\
-     <Message>Request has expired</Message><Expires>2020-01-01T00:00:00Z</Expires></Error>";
-
-/// A fault waiting for its request: the next one to `route` whose path and query contain
-/// `only` (any, when `None`).
-#[derive(Clone, Debug, PartialEq)]
-struct Armed {
-    route: Route,
-    only: Option<&'static str>,
-    fault: Fault,
-}
-
-/// One request the proxy saw.
-#[derive(Debug, Clone)]
-struct Seen {
-    route: Route,
-    /// Path and query, as asked (percent-encoded).
-    uri: String,
-    at: Instant,
-    fault: Option<Fault>,
-    range: Option<String>,
-    /// The server's status, when the request reached it.
-    upstream: Option<u16>,
-    /// Body bytes passed on to the client.
-    bytes_out: Arc<AtomicU64>,
-    /// When a `Stall` fault stopped passing bytes on.
-    stalled_at: Arc<Mutex<Option<Instant>>>,
-}
-
-impl Seen {
-    fn is(&self, name: &str) -> bool {
-        self.uri.contains(name)
-    }
-    fn out(&self) -> u64 {
-        self.bytes_out.load(Ordering::SeqCst)
-    }
-}
-
-struct Proxy {
-    upstream: String,
-    /// The twin server of [`Fault::MintExpired`], when started.
-    minter: Mutex<Option<String>>,
-    http: reqwest::Client,
-    faults: Mutex<Vec<Armed>>,
-    seen: Mutex<Vec<Seen>>,
-    /// Ends every stall at once.
-    stop: CancellationToken,
-}
-
-impl Proxy {
-    fn arm(&self, route: Route, only: Option<&'static str>, fault: Fault) {
-        self.faults
-            .lock()
-            .unwrap()
-            .push(Armed { route, only, fault });
-    }
-
-    fn take(&self, route: Route, uri: &str) -> Option<Fault> {
-        let mut q = self.faults.lock().unwrap();
-        let i = q
-            .iter()
-            .position(|a| a.route == route && a.only.is_none_or(|s| uri.contains(s)))?;
-        Some(q.remove(i).fault)
-    }
-
-    fn left(&self) -> Vec<Armed> {
-        self.faults.lock().unwrap().clone()
-    }
-
-    fn seen(&self, route: Route) -> Vec<Seen> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|s| s.route == route)
-            .cloned()
-            .collect()
-    }
-}
-
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
-];
-
-fn end_to_end(headers: &HeaderMap) -> HeaderMap {
-    let mut h = headers.clone();
-    for name in HOP_BY_HOP {
-        h.remove(*name);
-    }
-    h
-}
-
-/// Pass `inner` on; with a `limit`, stop after that many bytes, wait (`stall`, or just
-/// long enough for the connection to flush what it has), then fail, which makes hyper
-/// abort the connection mid-body.
-fn cut_stream<S, E>(
-    inner: S,
-    limit: Option<u64>,
-    stall: Option<Duration>,
-    stop: CancellationToken,
-    counter: Arc<AtomicU64>,
-    stalled_at: Arc<Mutex<Option<Instant>>>,
-) -> impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static
-where
-    S: Stream<Item = Result<Bytes, E>> + Send + 'static,
-    E: std::fmt::Display,
-{
-    let inner = Box::pin(inner);
-    futures_util::stream::unfold((inner, 0u64, false), move |(mut inner, sent, done)| {
-        let stop = stop.clone();
-        let counter = counter.clone();
-        let stalled_at = stalled_at.clone();
-        async move {
-            if done {
-                return None;
-            }
-            if let Some(limit) = limit
-                && sent >= limit
-            {
-                match stall {
-                    Some(pause) => {
-                        *stalled_at.lock().unwrap() = Some(Instant::now());
-                        tokio::select! {
-                            _ = tokio::time::sleep(pause) => {}
-                            _ = stop.cancelled() => {}
-                        }
-                    }
-                    None => {
-                        for _ in 0..4 {
-                            tokio::task::yield_now().await;
-                        }
-                    }
-                }
-                let err = io::Error::other("connection dropped by the fault proxy");
-                return Some((Err(err), (inner, sent, true)));
-            }
-            match inner.next().await {
-                None => None,
-                Some(Err(e)) => Some((Err(io::Error::other(e.to_string())), (inner, sent, true))),
-                Some(Ok(mut chunk)) => {
-                    if let Some(limit) = limit {
-                        let room = (limit - sent) as usize;
-                        if chunk.len() > room {
-                            chunk.truncate(room);
-                        }
-                    }
-                    let n = chunk.len() as u64;
-                    counter.fetch_add(n, Ordering::SeqCst);
-                    Some((Ok(chunk), (inner, sent + n, false)))
-                }
-            }
-        }
-    })
-}
-
-async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
-    let uri = req
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str().to_string())
-        .unwrap_or_else(|| "/".into());
-    let route = route_of(req.method(), req.uri().path());
-    let fault = p.take(route, &uri);
-    let bytes_out = Arc::new(AtomicU64::new(0));
-    let stalled_at = Arc::new(Mutex::new(None));
-    let index = {
-        let mut seen = p.seen.lock().unwrap();
-        seen.push(Seen {
-            route,
-            uri: uri.clone(),
-            at: Instant::now(),
-            fault,
-            range: req
-                .headers()
-                .get(header::RANGE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-            upstream: None,
-            bytes_out: bytes_out.clone(),
-            stalled_at: stalled_at.clone(),
-        });
-        seen.len() - 1
-    };
-    let (parts, body) = req.into_parts();
-
-    match fault {
-        Some(Fault::Status(code)) => {
-            // Read the request first, so the client reliably gets this answer (not a reset).
-            let _ = axum::body::to_bytes(body, usize::MAX).await;
-            let status = StatusCode::from_u16(code).unwrap();
-            return (status, "injected by the fault proxy").into_response();
-        }
-        Some(Fault::Expired) => {
-            let _ = axum::body::to_bytes(body, usize::MAX).await;
-            return (
-                StatusCode::FORBIDDEN,
-                [(header::CONTENT_TYPE, "application/xml")],
-                S3_EXPIRED,
-            )
-                .into_response();
-        }
-        _ => {}
-    }
-
-    let upstream = match fault {
-        Some(Fault::MintExpired) => p.minter.lock().unwrap().clone().expect("no minter"),
-        _ => p.upstream.clone(),
-    };
-    let target = format!("{upstream}{uri}");
-    // `Host` is kept: the server builds presigned URLs from it, so they point back here.
-    let headers = end_to_end(&parts.headers);
-    let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
-        || parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() != b"0");
-    let mut up = p
-        .http
-        .request(parts.method.clone(), target)
-        .headers(headers);
-    if has_body {
-        up = up.body(reqwest::Body::wrap_stream(body.into_data_stream()));
-    }
-    let answer = match up.send().await {
-        Ok(a) => a,
-        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    };
-    p.seen.lock().unwrap()[index].upstream = Some(answer.status().as_u16());
-    let status = answer.status();
-    let headers = end_to_end(answer.headers());
-    let (limit, stall) = match fault {
-        Some(Fault::CutResponse(n)) => (Some(n), None),
-        Some(Fault::Stall(n, pause)) => (Some(n), Some(pause)),
-        _ => (None, None),
-    };
-    let body = cut_stream(
-        answer.bytes_stream(),
+/// From the first listing (with `existing.txt`), upload `path` through the prompt and wait
+/// (at most `limit`) until all `n` transfers are done, failing at once when one fails.
+fn upload_through_the_prompt(pty: &mut Pty, path: &str, n: usize, limit: Duration) {
+    pty.wait_within("the listing", limit, |s| s.contains("existing.txt"));
+    pty.send("u");
+    pty.wait_within("the upload prompt", limit, |s| {
+        s.contains("Local file or folder to upload")
+    });
+    pty.send(path);
+    pty.send("\r");
+    pty.wait_unless(
+        &format!("{n} uploads done"),
         limit,
-        stall,
-        p.stop.clone(),
-        bytes_out,
-        stalled_at,
+        |s| all_done(s, n),
+        any_failed,
     );
-    let mut r = Response::new(Body::from_stream(body));
-    *r.status_mut() = status;
-    *r.headers_mut() = headers;
-    r
 }
 
 // ---------------------------------------------------------------------------------------
@@ -500,20 +89,7 @@ struct Env {
 async fn start() -> Env {
     let data = tempfile::tempdir().unwrap();
     let srv = test_server::start(data.path(), KEY).await;
-    let proxy = Arc::new(Proxy {
-        upstream: srv.base_url(),
-        minter: Mutex::new(None),
-        http: reqwest::Client::builder().no_proxy().build().unwrap(),
-        faults: Mutex::new(Vec::new()),
-        seen: Mutex::new(Vec::new()),
-        stop: CancellationToken::new(),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = Router::new().fallback(forward).with_state(proxy.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (proxy, base) = Proxy::start(&srv.base_url()).await;
     let client =
         Client::new(ClientConfig::new(&srv.base_url(), ApiKey::new(KEY)).unwrap()).unwrap();
     Env {
@@ -533,15 +109,11 @@ impl Env {
     /// [`Fault::MintExpired`]. Started before anything is uploaded: opening a data
     /// directory clears its temporary files.
     async fn start_minter(&self) -> RunningServer {
-        let mut config = ServerConfig::new(self.data.path(), "127.0.0.1:0".parse().unwrap());
-        config.keys.push(server::ApiKey {
-            token: KEY.into(),
-            scopes: vec!["files".into()],
-            workspaces: vec!["*".into()],
-        });
-        config.presign_ttl = Duration::ZERO;
-        let minter = server::bind(config).await.unwrap();
-        *self.proxy.minter.lock().unwrap() = Some(minter.base_url());
+        let minter = test_server::start_with(self.data.path(), KEY, |config| {
+            config.presign_ttl = Duration::ZERO;
+        })
+        .await;
+        self.proxy.set_minter(minter.base_url());
         minter
     }
 
@@ -549,59 +121,20 @@ impl Env {
     fn spawn_tui(&self, extra: &[(&str, &str)]) -> Pty {
         let st = self.state.path().to_str().unwrap().to_string();
         let mut env = vec![
+            // Everything here is on loopback: no system proxy in between.
+            ("NO_PROXY", "127.0.0.1,localhost"),
             ("FILEDECK_ENDPOINT", self.base.as_str()),
             ("FILEDECK_API_KEY", KEY),
             ("XDG_STATE_HOME", st.as_str()),
         ];
         env.extend_from_slice(extra);
-        Pty::spawn(&env)
+        Pty::spawn(&["--workspace", WS], &env, 140, 40)
     }
 
     /// Every armed fault fired; then end the proxy's stalls and stop the server.
     async fn finish(self) {
-        assert_eq!(self.proxy.left(), vec![], "faults that never fired");
-        self.proxy.stop.cancel();
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.srv.shutdown()).await;
+        self.proxy.finish(self.srv).await;
     }
-}
-
-/// `len` deterministic, incompressible-looking bytes (xorshift), different per `seed`.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-fn sha(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// Every file under `root`, by its `/`-separated path relative to `root`, sorted.
-fn files_under(root: &Path) -> Vec<(String, PathBuf)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.push((
-                    p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
-                    p,
-                ));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort();
-    out
 }
 
 // ---------------------------------------------------------------------------------------
@@ -637,16 +170,13 @@ async fn a_faulty_server_still_gives_correct_bytes() {
     // expired presigned URL in S3's words (a.vcf) and one in the reference server's (b.fq),
     // and a presigned GET cut after 1 MiB (big.bam).
     let cut_at = 1u64 << 20;
-    e.proxy.arm(Route::Upload, None, Fault::Status(503));
-    e.proxy.arm(Route::DownloadUrl, None, Fault::Status(503));
+    e.proxy.arm(Route::Upload, &[Fault::Status(503, None)]);
+    e.proxy.arm(Route::DownloadUrl, &[Fault::Status(503, None)]);
     e.proxy
-        .arm(Route::DownloadUrl, Some("b.fq"), Fault::MintExpired);
-    e.proxy.arm(Route::ObjectGet, Some("a.vcf"), Fault::Expired);
-    e.proxy.arm(
-        Route::ObjectGet,
-        Some("big.bam"),
-        Fault::CutResponse(cut_at),
-    );
+        .arm_for(Route::DownloadUrl, "b.fq", Fault::MintExpired);
+    e.proxy.arm_for(Route::ObjectGet, "a.vcf", Fault::Expired);
+    e.proxy
+        .arm_for(Route::ObjectGet, "big.bam", Fault::CutResponse(cut_at));
 
     let started = Instant::now();
     let mut pty = e.spawn_tui(&[]);
@@ -655,27 +185,20 @@ async fn a_faulty_server_still_gives_correct_bytes() {
     let dest_arg = dest.path().to_str().unwrap().to_string();
     let limit = Duration::from_secs(40);
     pty = tokio::task::spawn_blocking(move || {
-        pty.wait_for("the listing", limit, |s| s.contains("existing.txt"));
-        pty.send("u");
-        pty.wait_for("the upload prompt", limit, |s| {
-            s.contains("Local file or folder to upload")
-        });
-        pty.send(&batch_arg);
-        pty.send("\r");
-        pty.wait_unless("6 uploads done", limit, |s| all_done(s, 6), any_failed);
+        upload_through_the_prompt(&mut pty, &batch_arg, 6, limit);
         // The folder refresh after the batch is over once the tree shows batch/ with its
         // 6 files (no "≥"). Only then move: the selection follows its row, not its index.
-        pty.wait_for("batch/ in the tree", limit, |s| {
+        pty.wait_within("batch/ in the tree", limit, |s| {
             s.lines()
                 .any(|l| l.contains("▸ batch/") && l.contains(" 6 files "))
         });
         pty.send("g");
         pty.send("j");
-        pty.wait_for("batch/ selected and listed", limit, |s| {
+        pty.wait_within("batch/ selected and listed", limit, |s| {
             s.contains("Folder    batch/") && s.contains("Files     6")
         });
         pty.send("d");
-        pty.wait_for("the download prompt", limit, |s| {
+        pty.wait_within("the download prompt", limit, |s| {
             s.contains("Download 6 files")
         });
         pty.send("\x7f"); // the default "." goes
@@ -702,7 +225,7 @@ async fn a_faulty_server_still_gives_correct_bytes() {
         "the layout is kept and nothing else (no partial file) is left"
     );
     for ((rel, src), (_, down)) in local_files.iter().zip(&got) {
-        let want = sha(&std::fs::read(src).unwrap());
+        let want = sha256_file(src);
         let remote = listed
             .iter()
             .find(|f| &f.display_key() == rel)
@@ -712,14 +235,14 @@ async fn a_faulty_server_still_gives_correct_bytes() {
             Some(want.as_str()),
             "{rel} remote"
         );
-        assert_eq!(sha(&std::fs::read(down).unwrap()), want, "{rel} downloaded");
+        assert_eq!(sha256_file(down), want, "{rel} downloaded");
     }
 
     // Each fault fired once, and the client got over it.
     let uploads = e.proxy.seen(Route::Upload);
     let failed: Vec<&Seen> = uploads.iter().filter(|s| s.fault.is_some()).collect();
     assert_eq!(failed.len(), 1, "{uploads:?}");
-    assert_eq!(failed[0].fault, Some(Fault::Status(503)));
+    assert_eq!(failed[0].fault, Some(Fault::Status(503, None)));
     assert_eq!(failed[0].upstream, None, "the 503 never reached the server");
     assert_eq!(
         uploads.len(),
@@ -738,7 +261,7 @@ async fn a_faulty_server_still_gives_correct_bytes() {
     let gets = e.proxy.seen(Route::ObjectGet);
     assert_eq!(
         urls.iter()
-            .filter(|s| s.fault == Some(Fault::Status(503)))
+            .filter(|s| s.fault == Some(Fault::Status(503, None)))
             .count(),
         1,
         "{urls:?}"
@@ -839,14 +362,7 @@ async fn two_hundred_small_files_in_one_batch() {
     let mut pty = e.spawn_tui(&[]);
     let limit = Duration::from_secs(45);
     pty = tokio::task::spawn_blocking(move || {
-        pty.wait_for("the listing", limit, |s| s.contains("existing.txt"));
-        pty.send("u");
-        pty.wait_for("the upload prompt", limit, |s| {
-            s.contains("Local file or folder to upload")
-        });
-        pty.send(&arg);
-        pty.send("\r");
-        pty.wait_unless("200 uploads done", limit, |s| all_done(s, 200), any_failed);
+        upload_through_the_prompt(&mut pty, &arg, 200, limit);
         pty.quit();
         pty
     })
@@ -866,7 +382,7 @@ async fn two_hundred_small_files_in_one_batch() {
         assert_eq!(same[0].size, bytes.len() as u64, "{rel}");
         assert_eq!(
             same[0].sha256.as_deref(),
-            Some(sha(&bytes).as_str()),
+            Some(sha256_hex(&bytes).as_str()),
             "{rel}"
         );
     }
@@ -898,9 +414,9 @@ async fn a_stalled_body_keeps_the_screen_answering() {
     // Far longer than the 2 s stall timeout, and than the deadline for the download to end.
     let stall = Duration::from_secs(50);
     let stall_after = 1u64 << 20;
-    e.proxy.arm(
+    e.proxy.arm_for(
         Route::ObjectGet,
-        Some("stall.bin"),
+        "stall.bin",
         Fault::Stall(stall_after, stall),
     );
     let dest = tempfile::tempdir().unwrap();
@@ -910,16 +426,16 @@ async fn a_stalled_body_keeps_the_screen_answering() {
     let limit = Duration::from_secs(20);
     let prompt = Duration::from_secs(1);
     let (pty, stalled_at, latencies) = tokio::task::spawn_blocking(move || {
-        pty.wait_for("the listing", limit, |s| s.contains("z.txt"));
+        pty.wait_within("the listing", limit, |s| s.contains("z.txt"));
         pty.send("g");
         pty.send("j");
-        pty.wait_for("a.txt selected", limit, |s| s.contains("Path      a.txt"));
+        pty.wait_within("a.txt selected", limit, |s| s.contains("Path      a.txt"));
         pty.send("j");
-        pty.wait_for("stall.bin selected", limit, |s| {
+        pty.wait_within("stall.bin selected", limit, |s| {
             s.contains("Path      stall.bin")
         });
         pty.send("d");
-        pty.wait_for("the download prompt", limit, |s| {
+        pty.wait_within("the download prompt", limit, |s| {
             s.contains("Download 1 file")
         });
         pty.send("\x7f");
@@ -938,26 +454,26 @@ async fn a_stalled_body_keeps_the_screen_answering() {
             assert!(Instant::now() < deadline, "the download never stalled");
             std::thread::sleep(Duration::from_millis(1));
         };
-        pty.wait_for("the stalled download on screen", limit, |s| {
+        pty.wait_within("the stalled download on screen", limit, |s| {
             in_the_middle(s, "4 MiB")
         });
 
         // Keys while the body is stalled: each answered on screen within a second.
         let mut latencies = Vec::new();
         pty.send("?");
-        latencies.push(pty.wait_for("the help overlay", prompt, |s| {
+        latencies.push(pty.wait_within("the help overlay", prompt, |s| {
             s.contains("?/Esc closes") && s.contains("this help")
         }));
         pty.send("?");
-        latencies.push(pty.wait_for("the help overlay closed", prompt, |s| {
+        latencies.push(pty.wait_within("the help overlay closed", prompt, |s| {
             !s.contains("?/Esc closes") && s.contains("Path      stall.bin")
         }));
         pty.send("j");
-        latencies.push(pty.wait_for("j: z.txt in the details", prompt, |s| {
+        latencies.push(pty.wait_within("j: z.txt in the details", prompt, |s| {
             s.contains("Path      z.txt")
         }));
         pty.send("k");
-        latencies.push(pty.wait_for("k: stall.bin in the details", prompt, |s| {
+        latencies.push(pty.wait_within("k: stall.bin in the details", prompt, |s| {
             s.contains("Path      stall.bin")
         }));
         // All of that happened during the stall: the client has not given up on it yet.

@@ -2,45 +2,24 @@
 //! of mixed sizes (one above a lowered large-upload threshold) up, the folder down
 //! elsewhere, every file compared by sha256. Waits are on conditions with deadlines.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use filedeck::api::{ApiKey, Client, ClientConfig};
 use filedeck::server;
-use sha2::{Digest, Sha256};
+
+use common::{files_under, sha256_file};
 
 const KEY: &str = "e2e-transfers";
 
 #[path = "support/pty.rs"]
 mod pty;
-use pty::Pty;
+use pty::{Pty, in_the_middle};
 
 #[path = "support/server.rs"]
 mod test_server;
-
-fn sha(p: &Path) -> String {
-    hex::encode(Sha256::digest(std::fs::read(p).unwrap()))
-}
-
-fn files_under(root: &Path) -> Vec<(String, PathBuf)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.push((
-                    p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
-                    p,
-                ));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort();
-    out
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_a_directory_then_download_it_elsewhere() {
@@ -110,7 +89,11 @@ async fn upload_a_directory_then_download_it_elsewhere() {
             .iter()
             .find(|f| &f.display_key() == rel)
             .unwrap_or_else(|| panic!("{rel} not listed"));
-        assert_eq!(e.sha256.as_deref(), Some(sha(path).as_str()), "{rel}");
+        assert_eq!(
+            e.sha256.as_deref(),
+            Some(sha256_file(path).as_str()),
+            "{rel}"
+        );
     }
 
     pty = tokio::task::spawn_blocking(move || {
@@ -134,18 +117,11 @@ async fn upload_a_directory_then_download_it_elsewhere() {
     assert_eq!(got.len(), 51, "{got:?}");
     for ((rel_a, a), (rel_b, b)) in local_files.iter().zip(&got) {
         assert_eq!(rel_a, rel_b, "layout kept");
-        assert_eq!(sha(a), sha(b), "{rel_a}");
+        assert_eq!(sha256_file(a), sha256_file(b), "{rel_a}");
     }
-    tokio::task::spawn_blocking(move || {
-        pty.send("q");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while pty.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "did not quit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    })
-    .await
-    .unwrap();
+    tokio::task::spawn_blocking(move || pty.quit())
+        .await
+        .unwrap();
 }
 
 /// A TCP proxy in front of the server that passes at most `rate` bytes/s each way, so a
@@ -224,16 +200,6 @@ fn spawn_tui(endpoint: &str, state: &Path) -> Pty {
         140,
         40,
     )
-}
-
-/// The transfers pane shows some bytes done of `total` (neither 0 nor all).
-fn in_the_middle(s: &str, total: &str) -> bool {
-    s.lines().any(|l| {
-        l.contains("running")
-            && l.contains(&format!("/ {total}"))
-            && !l.contains(&format!(" 0 B / {total}"))
-            && !l.contains(&format!("{total} / {total}"))
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,15 +311,10 @@ async fn sighup_mid_batch_the_batch_still_completes() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while pty.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "did not exit after finishing");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    })
-    .await
-    .unwrap();
+    // It exits by itself after finishing.
+    tokio::task::spawn_blocking(move || pty.wait_exit_within(Duration::from_secs(20)))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

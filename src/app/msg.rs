@@ -18,7 +18,10 @@ pub enum TransferState {
     Queued,
     Running,
     /// Retry `n` (of at most `of`) is under way.
-    Retrying { n: u32, of: u32 },
+    Retrying {
+        n: u32,
+        of: u32,
+    },
     Verifying,
     Done,
     Failed(String),

@@ -645,7 +645,10 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             }
             // A retry or a verification report never overrides an ending.
             if t.is_finished()
-                && matches!(ts, TransferState::Retrying { .. } | TransferState::Verifying)
+                && matches!(
+                    ts,
+                    TransferState::Retrying { .. } | TransferState::Verifying
+                )
             {
                 return Vec::new();
             }

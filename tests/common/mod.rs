@@ -1,4 +1,4 @@
-//! Helpers shared by `tests/tolerate.rs` and `tests/faults.rs`.
+//! Helpers shared by the integration tests (`mod common;`): clients, bytes, hashes, files.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -32,6 +32,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The SHA-256 of the file at `path`, read whole.
+pub fn sha256_file(path: &Path) -> String {
+    sha256_hex(&std::fs::read(path).expect("read file to hash"))
+}
+
 pub fn md5_hex(bytes: &[u8]) -> String {
     hex::encode(Md5::digest(bytes))
 }
@@ -54,6 +59,27 @@ pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, bytes).expect("write local file");
     p
+}
+
+/// Every file under `root`, by its `/`-separated path relative to `root`, sorted.
+pub fn files_under(root: &Path) -> Vec<(String, PathBuf)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push((
+                    p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
+                    p,
+                ));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
 }
 
 /// Serve `app` on 127.0.0.1 port 0; returns its address.

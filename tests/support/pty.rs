@@ -69,17 +69,57 @@ impl Pty {
 
     /// Wait until `cond` holds for the screen, or fail with the screen shown.
     pub fn wait_for(&self, what: &str, cond: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        self.poll(
+            what,
+            Duration::from_secs(60),
+            Duration::from_millis(10),
+            cond,
+            |_| false,
+        );
+    }
+
+    /// Wait at most `limit` for `cond` on the screen, checking every millisecond; how long
+    /// it took.
+    pub fn wait_within(
+        &self,
+        what: &str,
+        limit: Duration,
+        cond: impl Fn(&str) -> bool,
+    ) -> Duration {
+        self.wait_unless(what, limit, cond, |_| false)
+    }
+
+    /// As [`Pty::wait_within`], failing at once when `bad` holds first.
+    pub fn wait_unless(
+        &self,
+        what: &str,
+        limit: Duration,
+        cond: impl Fn(&str) -> bool,
+        bad: impl Fn(&str) -> bool,
+    ) -> Duration {
+        self.poll(what, limit, Duration::from_millis(1), cond, bad)
+    }
+
+    fn poll(
+        &self,
+        what: &str,
+        limit: Duration,
+        every: Duration,
+        cond: impl Fn(&str) -> bool,
+        bad: impl Fn(&str) -> bool,
+    ) -> Duration {
+        let started = Instant::now();
         loop {
             let s = self.screen();
             if cond(&s) {
-                return;
+                return started.elapsed();
             }
+            assert!(!bad(&s), "while waiting for {what}; screen:\n{s}");
             assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{s}"
+                started.elapsed() < limit,
+                "timed out after {limit:?} waiting for {what}; screen:\n{s}"
             );
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(every);
         }
     }
 
@@ -89,17 +129,32 @@ impl Pty {
     }
 
     pub fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        self.poll_exit(Duration::from_secs(60), Duration::from_millis(10))
+    }
+
+    /// Wait at most `limit` for the process to end by itself.
+    pub fn wait_exit_within(&mut self, limit: Duration) -> portable_pty::ExitStatus {
+        self.poll_exit(limit, Duration::from_millis(20))
+    }
+
+    /// `q`, then the process ends by itself (within 10 s).
+    pub fn quit(&mut self) -> portable_pty::ExitStatus {
+        self.send("q");
+        self.wait_exit_within(Duration::from_secs(10))
+    }
+
+    fn poll_exit(&mut self, limit: Duration, every: Duration) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
             assert!(
                 Instant::now() < deadline,
-                "did not exit; screen:\n{}",
+                "did not exit within {limit:?}; screen:\n{}",
                 self.screen()
             );
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(every);
         }
     }
 
@@ -117,11 +172,29 @@ impl Pty {
 }
 
 impl Drop for Pty {
-    /// A failed test must not leave the binary running (or finishing transfers headless).
+    /// A failed test must not leave the binary running (or finishing transfers headless):
+    /// SIGKILL, not the SIGHUP of `Child::kill`, after which it would carry on.
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
+            if let Some(pid) = self.child.process_id() {
+                // SAFETY: signalling our own child.
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGKILL);
+                }
+            } else {
+                let _ = self.child.kill();
+            }
             let _ = self.child.wait();
         }
     }
+}
+
+/// The transfers pane shows some bytes done of `total` (neither 0 nor all).
+pub fn in_the_middle(s: &str, total: &str) -> bool {
+    s.lines().any(|l| {
+        l.contains("running")
+            && l.contains(&format!("/ {total}"))
+            && !l.contains(&format!(" 0 B / {total}"))
+            && !l.contains(&format!("{total} / {total}"))
+    })
 }
