@@ -4,7 +4,7 @@
 //! no CPU and writes nothing.
 
 use std::io::{Stdout, Write, stdout};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use color_eyre::eyre::{Result, WrapErr};
 use futures_util::StreamExt;
@@ -150,25 +150,36 @@ async fn run_loop(
     let mut headless = false;
     // When the oldest key not yet on screen arrived: its latency goes to the log at trace
     // level (`FILEDECK_LOG=filedeck::keys=trace`), which the benchmarks read.
-    let mut key_at: Option<std::time::Instant> = None;
+    let mut key_at: Option<Instant> = None;
+    // What the user did is drawn at once; what the worker reports (a thousand small
+    // transfers finishing, listing pages) at most once per MIN_FRAME, so bursts of events
+    // do not turn into hundreds of frames a second on cores the transfers need.
+    let mut last_draw = Instant::now();
+    let mut user_input = false;
     loop {
-        if !headless && std::mem::take(&mut state.dirty) {
+        if !headless && state.dirty && (user_input || last_draw.elapsed() >= MIN_FRAME) {
+            state.dirty = false;
+            user_input = false;
             terminal.draw(|f| ui::draw(f, &state))?;
+            last_draw = Instant::now();
             if let Some(at) = key_at.take() {
                 tracing::trace!(target: "filedeck::keys", micros = at.elapsed().as_micros() as u64, "key drawn");
             }
         }
+        let frame_due = (!headless && state.dirty).then(|| last_draw + MIN_FRAME);
         let mut hung_up = false;
         tokio::select! {
             ev = term_events.next(), if !headless => match ev {
                 Some(Ok(ev)) => {
                     if matches!(ev, TermEvent::Key(_)) {
-                        key_at.get_or_insert_with(std::time::Instant::now);
+                        key_at.get_or_insert_with(Instant::now);
                     }
+                    user_input = true;
                     inbox.extend(to_msg(ev));
                 }
                 Some(Err(_)) | None => hung_up = true,
             },
+            () = frame_wait(frame_due) => {}
             Some(ev) = events.recv() => inbox.push(Msg::Worker(ev)),
             _ = tick.tick(), if state.animating() && !headless => inbox.push(Msg::Tick),
             _ = sigterm.recv() => return Ok(Ended::Normally),
@@ -216,6 +227,7 @@ async fn run_loop(
         if !state.dirty {
             // A key that changed nothing is not waiting for a frame.
             key_at = None;
+            user_input = false;
         }
         if headless && active_transfers(&state) == 0 {
             tracing::info!("all transfers finished after the hang-up; exiting");
@@ -228,6 +240,17 @@ async fn run_loop(
             suspend(terminal)?;
             state.dirty = true;
         }
+    }
+}
+
+/// The shortest time between two frames that only the worker's events asked for.
+const MIN_FRAME: Duration = Duration::from_millis(10);
+
+/// Until the deferred frame is due (never, when none is).
+async fn frame_wait(due: Option<Instant>) {
+    match due {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 
