@@ -701,6 +701,87 @@ mod transfers {
             "{cmds:?}"
         );
     }
+
+    #[test]
+    fn each_finished_upload_shows_at_once_and_an_overwrite_replaces_its_row() {
+        let mut s = listed();
+        // Open raw/ and stand on raw/b.vcf: the selection must stay on it.
+        ch(&mut s, 'j');
+        key(&mut s, KeyCode::Right);
+        ch(&mut s, 'j');
+        ch(&mut s, 'j');
+        ch(&mut s, 'j');
+        assert_eq!(selected_label(&s), "raw/b.vcf");
+        let ws = &s.workspaces[0];
+        let before = ws.tree.folders[0].count;
+        ev(
+            &mut s,
+            Event::Uploaded {
+                ws: "ws1".into(),
+                entry: entry("raw/a2.vcf", 7),
+            },
+        );
+        let raw = s.workspaces[0].tree.folder_by_path("raw/").unwrap();
+        assert_eq!(s.workspaces[0].tree.folders[0].count, before + 1);
+        assert_eq!(
+            s.workspaces[0].tree.folders[raw as usize].bytes,
+            10 + 20 + 300 + 7
+        );
+        assert_eq!(selected_label(&s), "raw/b.vcf", "the selection stays put");
+        assert!(
+            s.rows.iter().any(|r| matches!(r, Row::File { ws, id }
+                if s.workspaces[*ws].tree.display_key(*id) == "raw/a2.vcf")),
+            "the new file has a row in the open folder"
+        );
+        assert!(s.dirty);
+        // The same key again (overwritten): one row, the new size.
+        ev(
+            &mut s,
+            Event::Uploaded {
+                ws: "ws1".into(),
+                entry: entry("raw/a2.vcf", 9),
+            },
+        );
+        let rows: Vec<_> = s
+            .rows
+            .iter()
+            .filter(|r| {
+                matches!(r, Row::File { ws, id }
+                if s.workspaces[*ws].tree.display_key(*id) == "raw/a2.vcf")
+            })
+            .collect();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            s.workspaces[0].tree.folders[raw as usize].bytes,
+            10 + 20 + 300 + 9
+        );
+        // Into a new folder at the root: it appears too.
+        ev(
+            &mut s,
+            Event::Uploaded {
+                ws: "ws1".into(),
+                entry: entry("runs/r7/x.fq", 1),
+            },
+        );
+        assert!(s.workspaces[0].tree.folder_by_path("runs/r7/").is_some());
+    }
+
+    #[test]
+    fn an_upload_finishing_during_a_listing_waits_for_the_relist() {
+        let mut s = State::new("http://files.example:8080", &["ws1".into()], 80, 24);
+        let req = list_req(&init(&mut s));
+        update(&mut s, page(req, &[("raw/a.vcf", 10)], false));
+        ev(
+            &mut s,
+            Event::Uploaded {
+                ws: "ws1".into(),
+                entry: entry("raw/new.vcf", 7),
+            },
+        );
+        // The listing's later pages may carry the same file: nothing is added twice.
+        update(&mut s, page(req, &[("raw/new.vcf", 7)], true));
+        assert_eq!(s.workspaces[0].tree.folders[0].count, 2);
+    }
 }
 
 mod conflicts {

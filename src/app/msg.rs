@@ -167,6 +167,12 @@ pub enum Event {
         id: TransferId,
         state: TransferState,
     },
+    /// A file landed: the server's own entry for it, shown at once (the batch's re-list
+    /// of the folder confirms it later). Comes before the upload's `Done`.
+    Uploaded {
+        ws: String,
+        entry: FileEntry,
+    },
     /// Sampled at most ~10 times a second: (id, bytes done) of running transfers, at
     /// `at_ms` on the worker's clock.
     TransferProgress {

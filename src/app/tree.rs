@@ -126,6 +126,24 @@ impl Tree {
             .collect()
     }
 
+    /// The live file with this key, looked for in its own folder only (cheap on a large
+    /// tree: called for every finished upload).
+    pub fn find_key_in(&self, path: &str, name: &str, key: &str) -> Option<FileId> {
+        let folder = if path.is_empty() {
+            ROOT
+        } else {
+            self.folder_by_path(path)?
+        };
+        self.folders[folder as usize]
+            .files
+            .iter()
+            .copied()
+            .find(|&id| {
+                let f = &self.files[id as usize];
+                !f.deleted && &*f.name == name && self.key(id) == key
+            })
+    }
+
     pub fn folder_by_path(&self, path: &str) -> Option<FolderId> {
         self.by_path.get(path).copied()
     }

@@ -660,6 +660,24 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             }
             Vec::new()
         }
+        Event::Uploaded { ws, entry } => {
+            let Some(wi) = state.workspaces.iter().position(|w| w.id == ws) else {
+                return Vec::new();
+            };
+            let w = &mut state.workspaces[wi];
+            // Only into a complete tree that nothing is listing: a listing's pages could
+            // bring the same file a second time.
+            if !w.listing.complete || w.refresh.is_some() {
+                return Vec::new();
+            }
+            // Overwritten: the old row goes.
+            if let Some(old) = w.tree.find_key_in(&entry.path, &entry.name, &entry.key) {
+                w.tree.remove(&[old]);
+            }
+            w.tree.add([entry]);
+            state.reflatten();
+            Vec::new()
+        }
         Event::TransferProgress { at_ms, samples } => {
             for (id, done) in samples {
                 if let Some(t) = state.transfers.iter_mut().find(|t| t.id == id) {

@@ -32,6 +32,8 @@ struct Slot {
 pub struct Finished {
     id: TransferId,
     state: TransferState,
+    /// What the server now lists for a finished upload.
+    uploaded: Option<FileEntry>,
 }
 
 pub struct Engine {
@@ -363,7 +365,7 @@ impl Engine {
             let permit = tokio::select! {
                 p = permits.acquire_owned() => p,
                 _ = token.cancelled() => {
-                    let _ = finished.send(Finished { id, state: TransferState::Cancelled });
+                    let _ = finished.send(Finished { id, state: TransferState::Cancelled, uploaded: None });
                     return;
                 }
             };
@@ -374,8 +376,12 @@ impl Engine {
                 state: TransferState::Running,
             });
             let result = run(&client, &job, &progress, &token).await;
+            let mut uploaded = None;
             let state = match result {
-                Ok(()) => TransferState::Done,
+                Ok(entry) => {
+                    uploaded = entry;
+                    TransferState::Done
+                }
                 Err(ApiError::Cancelled) => {
                     if let SavedJob::Down { target, .. } = &job {
                         crate::api::discard_partial(target).await;
@@ -384,7 +390,11 @@ impl Engine {
                 }
                 Err(e) => TransferState::Failed(e.to_string()),
             };
-            let _ = finished.send(Finished { id, state });
+            let _ = finished.send(Finished {
+                id,
+                state,
+                uploaded,
+            });
         });
     }
 
@@ -409,6 +419,14 @@ impl Engine {
                 tracing::warn!(id = f.id, error = %why, "transfer failed")
             }
             other => tracing::info!(id = f.id, state = ?other, "transfer ended"),
+        }
+        if let (Some(entry), Some(slot)) = (f.uploaded, self.slots.get(&f.id))
+            && let SavedJob::Up { ws, .. } = &slot.job
+        {
+            let _ = self.events.send(Event::Uploaded {
+                ws: ws.clone(),
+                entry,
+            });
         }
         if f.state == TransferState::Done || f.state == TransferState::Cancelled {
             // Nothing left to retry.
@@ -558,7 +576,7 @@ async fn run(
     job: &Job,
     progress: &Progress,
     token: &CancellationToken,
-) -> Result<(), ApiError> {
+) -> Result<Option<FileEntry>, ApiError> {
     match job {
         SavedJob::Up {
             ws,
@@ -574,7 +592,7 @@ async fn run(
                 name: Some(name),
                 description: None,
             };
-            client.upload(&req, progress, token).await.map(|_| ())
+            client.upload(&req, progress, token).await.map(Some)
         }
         SavedJob::Down {
             ws,
@@ -584,7 +602,7 @@ async fn run(
         } => client
             .download(ws, entry, root, target, progress, token)
             .await
-            .map(|_| ()),
+            .map(|_| None),
     }
 }
 
