@@ -1,0 +1,307 @@
+//! The worker against the reference server over HTTP: commands in, events out, as the
+//! event loop sees them (no terminal).
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use filedeck::api::FileEntry;
+use filedeck::app::msg::TransferState;
+use filedeck::app::transfers::Direction;
+use filedeck::app::{Command, Event};
+use filedeck::worker;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+#[path = "support/server.rs"]
+mod test_server;
+
+const KEY: &str = "worker-test-key";
+
+/// Events until `done` says so (or the deadline passes: a failure with what came).
+async fn events_until(
+    rx: &mut UnboundedReceiver<Event>,
+    within: Duration,
+    mut done: impl FnMut(&Event) -> bool,
+) -> Vec<(Instant, Event)> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut seen = Vec::new();
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) => {
+                let stop = done(&ev);
+                seen.push((Instant::now(), ev));
+                if stop {
+                    return seen;
+                }
+            }
+            Ok(None) => panic!("the worker hung up; events so far: {seen:#?}"),
+            Err(_) => panic!("no end within {within:?}; events so far: {seen:#?}"),
+        }
+    }
+}
+
+fn write_tree(root: &Path) -> HashMap<String, Vec<u8>> {
+    let mut files = HashMap::new();
+    for (i, rel) in ["a.vcf", "b.vcf", "sub/c.fq", "sub/deeper/d.bam"]
+        .iter()
+        .enumerate()
+    {
+        let bytes = common::pattern(1000 + i * 300_000, i as u64 + 1);
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, &bytes).unwrap();
+        files.insert(rel.to_string(), bytes);
+    }
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_report_their_entry_before_done_then_download_byte_for_byte() {
+    let data = tempfile::tempdir().unwrap();
+    let server = test_server::start(data.path(), KEY).await;
+    let endpoint = format!("http://{}", server.addr);
+    let client = common::client(&endpoint, KEY, |_| {});
+    let (commands, mut events) = worker::spawn(client, 4, None);
+
+    let local = tempfile::tempdir().unwrap();
+    let run = local.path().join("run1");
+    let files = write_tree(&run);
+    commands
+        .send(Command::Upload {
+            ws: "ws".into(),
+            local: run.display().to_string(),
+            folder: "raw/".into(),
+        })
+        .unwrap();
+
+    let mut added = 0;
+    let mut ended = 0;
+    let seen = events_until(&mut events, Duration::from_secs(60), |ev| {
+        match ev {
+            Event::TransferAdded { .. } => added += 1,
+            Event::TransferState { state, .. } if state.is_final_for_test() => ended += 1,
+            _ => {}
+        }
+        added == files.len() && ended == files.len()
+    })
+    .await;
+
+    // Every upload: its entry (as the server lists it) arrives before its Done.
+    let mut remote_of = HashMap::new();
+    for (_, ev) in &seen {
+        if let Event::TransferAdded { id, info } = ev {
+            assert_eq!(info.dir, Direction::Up);
+            remote_of.insert(*id, info.remote.clone());
+        }
+    }
+    let mut landed: HashMap<String, FileEntry> = HashMap::new();
+    for (_, ev) in &seen {
+        match ev {
+            Event::Uploaded { ws, entry } => {
+                assert_eq!(ws, "ws");
+                landed.insert(entry.key.clone(), entry.clone());
+            }
+            Event::TransferState { id, state } if state.is_final_for_test() => {
+                assert_eq!(state, &TransferState::Done, "transfer {id}");
+                let key = &remote_of[id];
+                assert!(
+                    landed.contains_key(key),
+                    "{key}: Done came before its Uploaded entry"
+                );
+            }
+            _ => {}
+        }
+    }
+    for (rel, bytes) in &files {
+        let key = format!("raw/run1/{rel}");
+        let e = landed
+            .get(&key)
+            .unwrap_or_else(|| panic!("no entry for {key}"));
+        assert_eq!(e.size, bytes.len() as u64, "{key}");
+        if let Some(sha) = &e.sha256 {
+            assert_eq!(sha, &common::sha256_hex(bytes), "{key}");
+        }
+    }
+
+    // Progress is sampled: at most ~10 samples a second per transfer (plus the final one
+    // each gets as it ends).
+    let mut samples: HashMap<u64, Vec<Instant>> = HashMap::new();
+    for (t, ev) in &seen {
+        if let Event::TransferProgress { samples: s, .. } = ev {
+            for (id, _) in s {
+                samples.entry(*id).or_default().push(*t);
+            }
+        }
+    }
+    for (id, times) in &samples {
+        let span = (*times.last().unwrap() - times[0]).as_secs_f64();
+        assert!(
+            times.len() as f64 <= span * 10.0 + 2.0,
+            "transfer {id}: {} samples in {span:.2} s",
+            times.len()
+        );
+    }
+
+    // And down again, elsewhere, layout kept.
+    let dest = tempfile::tempdir().unwrap();
+    let mut down: Vec<(FileEntry, String)> = landed
+        .values()
+        .map(|e| (e.clone(), e.key.trim_start_matches("raw/").to_string()))
+        .collect();
+    down.sort_by(|a, b| a.1.cmp(&b.1));
+    commands
+        .send(Command::Download {
+            ws: "ws".into(),
+            dest: dest.path().display().to_string(),
+            files: down,
+        })
+        .unwrap();
+    let mut ended = 0;
+    events_until(&mut events, Duration::from_secs(60), |ev| {
+        if let Event::TransferState { state, .. } = ev
+            && state.is_final_for_test()
+        {
+            assert_eq!(state, &TransferState::Done);
+            ended += 1;
+        }
+        ended == files.len()
+    })
+    .await;
+    for (rel, bytes) in &files {
+        let got = std::fs::read(dest.path().join("run1").join(rel)).unwrap();
+        assert_eq!(
+            common::sha256_hex(&got),
+            common::sha256_hex(bytes),
+            "{rel} came back different"
+        );
+    }
+    let leftovers: Vec<_> = walk(dest.path())
+        .into_iter()
+        .filter(|p| !files.keys().any(|rel| p.ends_with(rel)))
+        .collect();
+    assert!(leftovers.is_empty(), "partial files left: {leftovers:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_listing_wins_and_deletes_report_per_key() {
+    let data = tempfile::tempdir().unwrap();
+    let server = test_server::start(data.path(), KEY).await;
+    let endpoint = format!("http://{}", server.addr);
+    let client = common::client(&endpoint, KEY, |_| {});
+    let local = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        let p = common::write_file(local.path(), &format!("f{i}.txt"), b"x");
+        client
+            .upload(
+                &filedeck::api::UploadRequest {
+                    workspace: "ws",
+                    local: &p,
+                    folder: "docs/",
+                    name: None,
+                    description: None,
+                },
+                &filedeck::api::Progress::new(),
+                &tokio_util::sync::CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+    }
+    let (commands, mut events) = worker::spawn(client, 4, None);
+    // Two listings of the same folder back to back: the second one's pages must all come,
+    // complete; the first may be cut short but never ends after the second.
+    for req in [1, 2] {
+        commands
+            .send(Command::List {
+                req,
+                ws: "ws".into(),
+                prefix: "docs/".into(),
+            })
+            .unwrap();
+    }
+    let mut listed = Vec::new();
+    events_until(&mut events, Duration::from_secs(20), |ev| match ev {
+        Event::ListPage {
+            req: 2,
+            files,
+            done,
+            ..
+        } => {
+            listed.extend(files.iter().map(|f| f.key.clone()));
+            *done
+        }
+        Event::ListFailed { req: 2, error } => panic!("listing failed: {error}"),
+        _ => false,
+    })
+    .await;
+    listed.sort();
+    assert_eq!(listed, ["docs/f0.txt", "docs/f1.txt", "docs/f2.txt"]);
+
+    commands
+        .send(Command::Delete {
+            req: 3,
+            ws: "ws".into(),
+            keys: vec!["docs/f0.txt".into(), "docs/f2.txt".into()],
+        })
+        .unwrap();
+    let seen = events_until(&mut events, Duration::from_secs(20), |ev| {
+        matches!(ev, Event::Deleted { req: 3, .. })
+    })
+    .await;
+    let Some((_, Event::Deleted { results, .. })) = seen.last() else {
+        unreachable!()
+    };
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    commands
+        .send(Command::List {
+            req: 4,
+            ws: "ws".into(),
+            prefix: String::new(),
+        })
+        .unwrap();
+    let mut left = Vec::new();
+    events_until(&mut events, Duration::from_secs(20), |ev| match ev {
+        Event::ListPage {
+            req: 4,
+            files,
+            done,
+            ..
+        } => {
+            left.extend(files.iter().map(|f| f.key.clone()));
+            *done
+        }
+        _ => false,
+    })
+    .await;
+    assert_eq!(left, ["docs/f1.txt"]);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+trait FinalForTest {
+    fn is_final_for_test(&self) -> bool;
+}
+
+impl FinalForTest for TransferState {
+    fn is_final_for_test(&self) -> bool {
+        matches!(
+            self,
+            TransferState::Done
+                | TransferState::Failed(_)
+                | TransferState::Cancelled
+                | TransferState::Skipped(_)
+        )
+    }
+}
