@@ -209,8 +209,8 @@ async fn a_newer_listing_wins_and_deletes_report_per_key() {
             .unwrap();
     }
     let (commands, mut events) = worker::spawn(client, 4, None);
-    // Two listings of the same folder back to back: the second one's pages must all come,
-    // complete; the first may be cut short but never ends after the second.
+    // Two listings of the same folder back to back (the first is cancelled: latest
+    // wins): the second one's pages all come, complete.
     for req in [1, 2] {
         commands
             .send(Command::List {
@@ -220,21 +220,7 @@ async fn a_newer_listing_wins_and_deletes_report_per_key() {
             })
             .unwrap();
     }
-    let mut listed = Vec::new();
-    events_until(&mut events, Duration::from_secs(20), |ev| match ev {
-        Event::ListPage {
-            req: 2,
-            files,
-            done,
-            ..
-        } => {
-            listed.extend(files.iter().map(|f| f.key.clone()));
-            *done
-        }
-        Event::ListFailed { req: 2, error } => panic!("listing failed: {error}"),
-        _ => false,
-    })
-    .await;
+    let mut listed = listing(&mut events, 2).await;
     listed.sort();
     assert_eq!(listed, ["docs/f0.txt", "docs/f1.txt", "docs/f2.txt"]);
 
@@ -260,21 +246,28 @@ async fn a_newer_listing_wins_and_deletes_report_per_key() {
             prefix: String::new(),
         })
         .unwrap();
-    let mut left = Vec::new();
-    events_until(&mut events, Duration::from_secs(20), |ev| match ev {
+    let left = listing(&mut events, 4).await;
+    assert_eq!(left, ["docs/f1.txt"]);
+}
+
+/// The keys of listing `req`, page by page until its last.
+async fn listing(events: &mut UnboundedReceiver<Event>, req: u64) -> Vec<String> {
+    let mut keys = Vec::new();
+    events_until(events, Duration::from_secs(20), |ev| match ev {
         Event::ListPage {
-            req: 4,
+            req: r,
             files,
             done,
             ..
-        } => {
-            left.extend(files.iter().map(|f| f.key.clone()));
+        } if *r == req => {
+            keys.extend(files.iter().map(|f| f.key.clone()));
             *done
         }
+        Event::ListFailed { req: r, error } if *r == req => panic!("listing failed: {error}"),
         _ => false,
     })
     .await;
-    assert_eq!(left, ["docs/f1.txt"]);
+    keys
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
