@@ -395,3 +395,32 @@ async fn a_full_last_page_from_a_cursor_speaking_server_is_complete() {
     assert_eq!(page.next_cursor, None);
     assert!(!page.maybe_incomplete, "next_cursor: null means no more");
 }
+
+#[tokio::test]
+async fn an_upload_reads_as_verifying_once_every_byte_is_out() {
+    let env = start().await;
+    let c = client(&env);
+    for (name, size, threshold) in [
+        ("multipart.bin", 3 * 1024 * 1024, None),
+        ("large.bin", 3 * 1024 * 1024, Some(1024 * 1024)),
+    ] {
+        let c = match threshold {
+            Some(t) => client_with(&env, |cfg| cfg.large_threshold = t),
+            None => c.clone(),
+        };
+        let local = write(env.local.path(), name, &random_bytes(size));
+        let progress = Progress::new();
+        let req = UploadRequest {
+            workspace: WS,
+            local: &local,
+            folder: "v/",
+            name: None,
+            description: None,
+        };
+        c.upload(&req, &progress, &CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(progress.get(), size as u64, "{name}");
+        assert!(progress.verifying(), "{name}: sent in full, then checked");
+    }
+}

@@ -385,9 +385,15 @@ impl Client {
             })
         });
         let progress = progress.clone();
+        progress.set_verifying(false);
         let stream = tokio_stream_from(rx).map(move |item| {
             if let Ok(b) = &item {
                 progress.add(b.len() as u64);
+                // Every byte is out: what is left is the server's answer and the check of
+                // its size and hash against ours.
+                if progress.get() >= size {
+                    progress.set_verifying(true);
+                }
             }
             item
         });
