@@ -298,3 +298,97 @@ impl FinalForTest for TransferState {
         )
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_to_one_name_never_share_a_file() {
+    let data = tempfile::tempdir().unwrap();
+    let server = test_server::start(data.path(), KEY).await;
+    let endpoint = format!("http://{}", server.addr);
+    let client = common::client(&endpoint, KEY, |_| {});
+    let local = tempfile::tempdir().unwrap();
+    let x = common::pattern(3 * 1024 * 1024, 7);
+    let y = common::pattern(3 * 1024 * 1024, 8);
+    let mut entries = Vec::new();
+    for (folder, bytes) in [("x/", &x), ("y/", &y)] {
+        let p = common::write_file(local.path(), "same.bin", bytes);
+        let e = client
+            .upload(
+                &filedeck::api::UploadRequest {
+                    workspace: "ws",
+                    local: &p,
+                    folder,
+                    name: None,
+                    description: None,
+                },
+                &filedeck::api::Progress::new(),
+                &tokio_util::sync::CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+        entries.push(e);
+    }
+    let (commands, mut events) = worker::spawn(client, 4, None);
+    let dest = tempfile::tempdir().unwrap();
+    let into = dest.path().display().to_string();
+    // Two marked files of one name in one batch, and the first asked for again while
+    // they run.
+    commands
+        .send(Command::Download {
+            ws: "ws".into(),
+            dest: into.clone(),
+            files: entries
+                .iter()
+                .map(|e| (e.clone(), "same.bin".to_string()))
+                .collect(),
+        })
+        .unwrap();
+    commands
+        .send(Command::Download {
+            ws: "ws".into(),
+            dest: into,
+            files: vec![(entries[0].clone(), "same.bin".to_string())],
+        })
+        .unwrap();
+    let mut ended = 0;
+    let seen = events_until(&mut events, Duration::from_secs(60), |ev| {
+        if let Event::TransferState { state, .. } = ev
+            && state.is_final_for_test()
+        {
+            ended += 1;
+        }
+        ended == 3
+    })
+    .await;
+    for (_, ev) in &seen {
+        if let Event::TransferState { state, .. } = ev
+            && state.is_final_for_test()
+        {
+            assert_eq!(state, &TransferState::Done);
+        }
+        assert!(
+            !matches!(ev, Event::Conflicts { .. }),
+            "nothing existed on disk: no question to ask"
+        );
+    }
+    let mut got: Vec<(String, String)> = walk(dest.path())
+        .iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                common::sha256_file(p),
+            )
+        })
+        .collect();
+    got.sort();
+    let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["same (1).bin", "same (2).bin", "same.bin"]);
+    let mut hashes: Vec<String> = got.into_iter().map(|(_, h)| h).collect();
+    hashes.sort();
+    let mut want = vec![
+        common::sha256_hex(&x),
+        common::sha256_hex(&x),
+        common::sha256_hex(&y),
+    ];
+    want.sort();
+    assert_eq!(hashes, want, "each file holds exactly one of the two");
+}

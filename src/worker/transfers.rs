@@ -166,6 +166,17 @@ impl Engine {
         self.ask(conflicts);
     }
 
+    /// Local files this run's downloads are writing (or will write, or may retry).
+    fn targets_in_use(&self) -> std::collections::HashSet<PathBuf> {
+        self.slots
+            .values()
+            .filter_map(|s| match &s.job {
+                SavedJob::Down { target, .. } => Some(target.clone()),
+                SavedJob::Up { .. } => None,
+            })
+            .collect()
+    }
+
     /// Hold conflicting jobs and ask the user about them.
     fn ask(&mut self, conflicts: Vec<Conflict>) {
         if conflicts.is_empty() {
@@ -183,6 +194,7 @@ impl Engine {
         let Some(conflicts) = self.conflicts.remove(&batch) else {
             return;
         };
+        let mut in_use = self.targets_in_use();
         for (c, choice) in conflicts.into_iter().zip(choices) {
             let (info, job) = match (choice, c.job) {
                 (Choice::Skip, job) => {
@@ -199,6 +211,23 @@ impl Engine {
                         let _ = self.events.send(Event::TransferState { id, state });
                         continue;
                     }
+                    (info_of(&job), job)
+                }
+                (
+                    Choice::Overwrite,
+                    SavedJob::Down {
+                        ws,
+                        entry,
+                        root,
+                        target,
+                    },
+                ) => {
+                    let job = SavedJob::Down {
+                        ws,
+                        entry,
+                        root,
+                        target: claim(target, &in_use),
+                    };
                     (info_of(&job), job)
                 }
                 (Choice::Overwrite, job) => (info_of(&job), job),
@@ -239,7 +268,10 @@ impl Engine {
                         .parent()
                         .map(Path::to_path_buf)
                         .unwrap_or_else(|| root.clone());
-                    let name = numbered(&name, |n| dir.join(n).exists());
+                    let name = numbered(&name, |n| {
+                        let p = dir.join(n);
+                        p.exists() || in_use.contains(&p)
+                    });
                     let job = SavedJob::Down {
                         ws,
                         entry,
@@ -249,6 +281,9 @@ impl Engine {
                     (info_of(&job), job)
                 }
             };
+            if let SavedJob::Down { target, .. } = &job {
+                in_use.insert(target.clone());
+            }
             let id = self.add(info);
             self.start(id, job);
         }
@@ -275,62 +310,57 @@ impl Engine {
             return;
         }
         let mut conflicts = Vec::new();
+        // With this batch's own targets as they are chosen: two of its files may share a
+        // name.
+        let mut in_use = self.targets_in_use();
         for (entry, rel) in files {
-            let exists = match safe_join(&root, &rel) {
-                Ok(t) => tokio::fs::symlink_metadata(&t).await.is_ok(),
-                Err(_) => false,
-            };
-            if exists {
-                // Asked about below, not listed as a transfer yet.
-                if let Ok(target) = safe_join(&root, &rel) {
-                    let existing_size = tokio::fs::metadata(&target)
-                        .await
-                        .map(|m| m.len())
-                        .unwrap_or(0);
-                    conflicts.push(Conflict {
-                        item: ConflictItem {
-                            existing: target.display().to_string(),
-                            existing_size,
-                            new_size: entry.size,
-                            upload: false,
-                        },
-                        existing_sha: entry.sha256.clone(),
-                        job: SavedJob::Down {
-                            ws: ws.clone(),
-                            entry,
-                            root: root.clone(),
-                            target,
-                        },
-                        taken: Arc::default(),
+            let target = match safe_join(&root, &rel) {
+                Ok(t) => t,
+                Err(e) => {
+                    let id = self.add(TransferInfo {
+                        dir: Direction::Down,
+                        ws: ws.clone(),
+                        remote: entry.display_key(),
+                        local: root.join(&rel).display().to_string(),
+                        size: entry.size,
                     });
+                    let _ = self.events.send(Event::TransferState {
+                        id,
+                        state: TransferState::Failed(e.to_string()),
+                    });
+                    continue;
                 }
-                continue;
-            }
-            let info = TransferInfo {
-                dir: Direction::Down,
-                ws: ws.clone(),
-                remote: entry.display_key(),
-                local: root.join(&rel).display().to_string(),
-                size: entry.size,
             };
-            let id = self.add(info);
-            match safe_join(&root, &rel) {
-                Ok(target) => self.start(
-                    id,
-                    SavedJob::Down {
+            let target = claim(target, &in_use);
+            in_use.insert(target.clone());
+            if let Ok(meta) = tokio::fs::symlink_metadata(&target).await {
+                // Asked about below, not listed as a transfer yet.
+                conflicts.push(Conflict {
+                    item: ConflictItem {
+                        existing: target.display().to_string(),
+                        existing_size: meta.len(),
+                        new_size: entry.size,
+                        upload: false,
+                    },
+                    existing_sha: entry.sha256.clone(),
+                    job: SavedJob::Down {
                         ws: ws.clone(),
                         entry,
                         root: root.clone(),
                         target,
                     },
-                ),
-                Err(e) => {
-                    let _ = self.events.send(Event::TransferState {
-                        id,
-                        state: TransferState::Failed(e.to_string()),
-                    });
-                }
+                    taken: Arc::default(),
+                });
+                continue;
             }
+            let job = SavedJob::Down {
+                ws: ws.clone(),
+                entry,
+                root: root.clone(),
+                target,
+            };
+            let id = self.add(info_of(&job));
+            self.start(id, job);
         }
         self.ask(conflicts);
     }
@@ -687,6 +717,23 @@ async fn identical(job: &SavedJob, existing_size: u64, existing_sha: Option<Stri
 }
 
 /// "name (1).ext", "name (2).ext"… the first that `taken` says is free.
+/// `target`, or a numbered name beside it when another download of this run already
+/// writes there (two marked files of one name, the same file asked for twice): two
+/// transfers must never share a partial file.
+fn claim(target: PathBuf, in_use: &std::collections::HashSet<PathBuf>) -> PathBuf {
+    if !in_use.contains(&target) {
+        return target;
+    }
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+        return target;
+    };
+    let name = numbered(&name.to_string_lossy(), |n| {
+        let p = dir.join(n);
+        p.exists() || in_use.contains(&p)
+    });
+    dir.join(name)
+}
+
 fn numbered(name: &str, taken: impl Fn(&str) -> bool) -> String {
     let (stem, ext) = match name.rfind('.') {
         Some(i) if i > 0 => (&name[..i], &name[i..]),
