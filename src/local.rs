@@ -38,6 +38,10 @@ pub fn collect_uploads(paths: &[PathBuf], to: &str) -> (Vec<PutJob>, Vec<String>
             problems.push(format!("{}: no usable file name", path.display()));
             continue;
         };
+        if let Some(why) = unfit_for_a_key(&name) {
+            problems.push(format!("{}: {why}", path.display()));
+            continue;
+        }
         if meta.is_dir() {
             walk(path, &format!("{to}{name}/"), &mut jobs, &mut problems);
         } else if meta.is_file() {
@@ -62,6 +66,19 @@ fn file_name(path: &Path) -> Option<String> {
     p.file_name()?.to_str().map(str::to_string)
 }
 
+/// The API's keys hold no control character and no `\` (a local name is never over the
+/// 255 bytes a key segment may have): such a name is reported before anything is sent,
+/// instead of a refusal from the server or a broken multipart header.
+fn unfit_for_a_key(name: &str) -> Option<&'static str> {
+    if name.chars().any(char::is_control) {
+        Some("skipped: the name has a control character, which file keys cannot hold")
+    } else if name.contains('\\') {
+        Some("skipped: the name has a backslash, which file keys cannot hold")
+    } else {
+        None
+    }
+}
+
 fn walk(dir: &Path, folder: &str, jobs: &mut Vec<PutJob>, problems: &mut Vec<String>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -78,7 +95,19 @@ fn walk(dir: &Path, folder: &str, jobs: &mut Vec<PutJob>, problems: &mut Vec<Str
             problems.push(format!("{}: name is not valid UTF-8", path.display()));
             continue;
         };
+        if let Some(why) = unfit_for_a_key(&name) {
+            problems.push(format!("{}: {why}", path.display()));
+            continue;
+        }
+        // A link to a file is uploaded with the file's bytes (data folders are often
+        // links to the raw reads); a link to a folder is not followed: it can loop back
+        // up the tree or lead anywhere (`ln -s / all`).
+        let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
         match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() && is_link => problems.push(format!(
+                "{}: skipped, a link to a folder is not followed",
+                path.display()
+            )),
             Ok(m) if m.is_dir() => walk(&path, &format!("{folder}{name}/"), jobs, problems),
             Ok(m) if m.is_file() => jobs.push(PutJob {
                 local: path,
