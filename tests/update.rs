@@ -782,6 +782,93 @@ mod transfers {
         update(&mut s, page(req, &[("raw/new.vcf", 7)], true));
         assert_eq!(s.workspaces[0].tree.folders[0].count, 2);
     }
+
+    /// raw/ and raw/run1/ open, the cursor on raw/run1/x.fq.
+    fn opened(s: &mut State) {
+        ch(s, 'j');
+        key(s, KeyCode::Right);
+        ch(s, 'j');
+        key(s, KeyCode::Right);
+        ch(s, 'j');
+        assert_eq!(selected_label(s), "raw/run1/x.fq");
+    }
+
+    fn upload_done(s: &mut State, remote: &str) -> Vec<Command> {
+        let id = 100 + s.transfers.len() as u64;
+        ev(
+            s,
+            Event::TransferAdded {
+                id,
+                info: info(remote, 5),
+            },
+        );
+        ev(
+            s,
+            Event::TransferState {
+                id,
+                state: TransferState::Done,
+            },
+        )
+    }
+
+    #[test]
+    fn a_folder_refresh_keeps_what_was_open_and_selected() {
+        let mut s = listed();
+        opened(&mut s);
+        let cmds = upload_done(&mut s, "raw/run1/new.fq");
+        let req = match &cmds[..] {
+            [Command::List { req, prefix, .. }] if prefix == "raw/run1/" => *req,
+            other => panic!("expected a re-list of raw/run1/, got {other:?}"),
+        };
+        update(
+            &mut s,
+            page(req, &[("raw/run1/new.fq", 5), ("raw/run1/x.fq", 300)], true),
+        );
+        assert_eq!(selected_label(&s), "raw/run1/x.fq");
+        let labels: Vec<_> = (0..s.rows.len())
+            .map(|i| {
+                let mut t = s.clone();
+                t.selected = i;
+                selected_label(&t)
+            })
+            .collect();
+        assert!(
+            labels.contains(&"raw/run1/new.fq".to_string()),
+            "the folder stays open: {labels:?}"
+        );
+    }
+
+    #[test]
+    fn a_whole_relist_keeps_what_was_open_and_selected_unless_the_user_moved() {
+        let mut s = listed();
+        opened(&mut s);
+        // An upload to the workspace root re-lists everything.
+        let cmds = upload_done(&mut s, "new_top.txt");
+        let req = list_req(&cmds);
+        update(
+            &mut s,
+            page(req, &[("new_top.txt", 5), ("top.txt", 1)], false),
+        );
+        update(
+            &mut s,
+            page(req, &[("raw/a.vcf", 10), ("raw/b.vcf", 20)], false),
+        );
+        update(&mut s, page(req, &[("raw/run1/x.fq", 300)], true));
+        assert_eq!(selected_label(&s), "raw/run1/x.fq", "back where it was");
+        // Once the user moves, a re-list no longer moves the cursor.
+        let cmds = upload_done(&mut s, "other_top.txt");
+        let req = list_req(&cmds);
+        update(&mut s, page(req, &[("top.txt", 1)], false));
+        ch(&mut s, 'g');
+        update(
+            &mut s,
+            page(req, &[("raw/run1/x.fq", 300), ("other_top.txt", 5)], true),
+        );
+        assert_eq!(selected_label(&s), "ws1");
+        ch(&mut s, 'G');
+        let raw_open = s.rows.len() > 4;
+        assert!(raw_open, "raw/ and raw/run1/ stay open");
+    }
 }
 
 mod conflicts {

@@ -63,6 +63,16 @@ pub struct Refresh {
     pub cleared: bool,
 }
 
+/// What the user had open and selected in a workspace when it (or a folder of it) started
+/// being listed again, by path: the nodes come back with new ids.
+#[derive(Debug, Clone, Default)]
+pub struct Remembered {
+    /// Paths of open folders ("a/b/").
+    pub open: HashSet<String>,
+    /// The selected folder's path or file's key, until it is back or the user moves.
+    pub selected: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct WorkspaceView {
     pub id: String,
@@ -72,6 +82,8 @@ pub struct WorkspaceView {
     pub open: HashSet<FolderId>,
     pub listing: ListingState,
     pub refresh: Option<Refresh>,
+    /// Set while a listing replaces nodes the user had open or selected.
+    pub remembered: Option<Remembered>,
 }
 
 impl WorkspaceView {
@@ -84,6 +96,7 @@ impl WorkspaceView {
             open: HashSet::new(),
             listing: ListingState::default(),
             refresh: None,
+            remembered: None,
         }
     }
 

@@ -63,7 +63,60 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
     }
 }
 
+/// Note, by path, what is open and selected in workspace `wi` before its nodes are
+/// replaced by a new listing.
+fn remember(state: &mut State, wi: usize) {
+    let selected = match state.selected_row() {
+        Some(Row::Folder { ws, id }) if ws == wi => Some(state.workspaces[wi].tree.folder_path(id)),
+        Some(Row::File { ws, id }) if ws == wi => Some(state.workspaces[wi].tree.key(id)),
+        _ => None,
+    };
+    let w = &mut state.workspaces[wi];
+    let open = w.open.iter().map(|&id| w.tree.folder_path(id)).collect();
+    w.remembered = Some(super::state::Remembered { open, selected });
+}
+
+/// After a page: reopen what was open and put the cursor back on what was selected, as
+/// their nodes reappear.
+fn restore(state: &mut State, wi: usize) {
+    let w = &mut state.workspaces[wi];
+    let Some(r) = &mut w.remembered else {
+        state.reflatten();
+        return;
+    };
+    for path in &r.open {
+        if let Some(id) = w.tree.folder_by_path(path) {
+            w.open.insert(id);
+        }
+    }
+    let target = r.selected.as_deref().and_then(|sel| {
+        if sel.ends_with('/') {
+            w.tree
+                .folder_by_path(sel)
+                .map(|id| Row::Folder { ws: wi, id })
+        } else {
+            let (path, name) = crate::api::types::split_key(sel);
+            w.tree
+                .find_key_in(path, name, sel)
+                .map(|id| Row::File { ws: wi, id })
+        }
+    });
+    if target.is_some() {
+        r.selected = None;
+    }
+    state.reflatten();
+    if let Some(row) = target
+        && let Some(i) = state.rows.iter().position(|x| *x == row)
+    {
+        state.selected = i;
+        state.scroll_into_view();
+    }
+}
+
 fn start_listing(state: &mut State, wi: usize) -> Vec<Command> {
+    if state.workspaces[wi].tree.file_count() > 0 {
+        remember(state, wi);
+    }
     let req = state.req();
     let ws = &mut state.workspaces[wi];
     ws.tree = Tree::new();
@@ -82,6 +135,12 @@ fn start_listing(state: &mut State, wi: usize) -> Vec<Command> {
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
+    // The user has moved on: a listing still arriving no longer puts the cursor back.
+    for w in &mut state.workspaces {
+        if let Some(r) = &mut w.remembered {
+            r.selected = None;
+        }
+    }
     // Any key dismisses a notification; the key still does its work.
     if state.notice.take().is_some() {
         state.dirty = true;
@@ -586,6 +645,13 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             }) else {
                 return Vec::new(); // stale: the user moved on
             };
+            if state.workspaces[wi]
+                .refresh
+                .as_ref()
+                .is_some_and(|r| r.req == req && !r.cleared)
+            {
+                remember(state, wi);
+            }
             let w = &mut state.workspaces[wi];
             if w.listing.req == Some(req) {
                 w.tree.add(files);
@@ -606,7 +672,11 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
                     w.refresh = None;
                 }
             }
-            state.reflatten();
+            restore(state, wi);
+            let w = &mut state.workspaces[wi];
+            if done {
+                w.remembered = None;
+            }
             Vec::new()
         }
         Event::ListFailed { req, error } => {
@@ -616,6 +686,7 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
                 return Vec::new();
             };
             let w = &mut state.workspaces[wi];
+            w.remembered = None;
             if w.listing.req == Some(req) {
                 w.listing.req = None;
                 w.listing.error = Some(error.clone());
