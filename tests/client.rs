@@ -424,3 +424,51 @@ async fn an_upload_reads_as_verifying_once_every_byte_is_out() {
         assert!(progress.verifying(), "{name}: sent in full, then checked");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_changed_while_uploading_fails_and_leaves_nothing_listed() {
+    let env = start().await;
+    let c = client(&env);
+    let size = 64 * 1024 * 1024;
+    let local = write(env.local.path(), "growing.bam", &random_bytes(size));
+    let progress = Progress::new();
+    // Touch the file (a new mtime, as an appending writer would) once bytes are moving.
+    let watcher = {
+        let progress = progress.clone();
+        let local = local.clone();
+        tokio::spawn(async move {
+            while progress.get() == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            let f = std::fs::File::options().write(true).open(&local).unwrap();
+            f.set_modified(std::time::SystemTime::now() + Duration::from_secs(3600))
+                .unwrap();
+            progress.get()
+        })
+    };
+    let req = UploadRequest {
+        workspace: WS,
+        local: &local,
+        folder: "bams/",
+        name: None,
+        description: None,
+    };
+    let err = c
+        .upload(&req, &progress, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    let touched_at = watcher.await.unwrap();
+    assert!(
+        touched_at < size as u64,
+        "touched mid-upload, at {touched_at}"
+    );
+    assert!(
+        matches!(&err, ApiError::Integrity(m) if m.contains("changed while") && m.contains("removed")),
+        "{err:?}"
+    );
+    let listed = c.list_all(WS, "bams/").await.unwrap().files;
+    assert!(
+        listed.is_empty(),
+        "a failed upload leaves nothing: {listed:?}"
+    );
+}

@@ -130,10 +130,11 @@ impl Client {
         };
         let after = stamp(req.local)?;
         if after != before {
-            return Err(ApiError::Integrity(format!(
+            let e = ApiError::Integrity(format!(
                 "{} changed while it was being uploaded",
                 req.local.display()
-            )));
+            ));
+            return Err(self.remove_bad_upload(req.workspace, &entry, e).await);
         }
         Ok(entry)
     }
@@ -176,9 +177,14 @@ impl Client {
             let sent = local_failure_first(reader.finish(result.is_err()).await, &result)?;
             match result {
                 Ok(entry) => {
-                    let sent = sent?;
-                    verify_upload(req.local, &entry, &sent, None, &what).await?;
-                    return Ok(entry);
+                    let checked = match sent {
+                        Ok(sent) => verify_upload(req.local, &entry, &sent, None, &what).await,
+                        Err(e) => Err(e),
+                    };
+                    return match checked {
+                        Ok(()) => Ok(entry),
+                        Err(e) => Err(self.remove_bad_upload(req.workspace, &entry, e).await),
+                    };
                 }
                 Err(e) if e.is_transient() && attempt + 1 < retry.max_attempts => {
                     if progress.get() >= size
@@ -328,8 +334,28 @@ impl Client {
                 read_entry(resp, &what).await
             })
             .await?;
-        verify_upload(req.local, &entry, &sent, etag.as_deref(), &what).await?;
-        Ok(entry)
+        match verify_upload(req.local, &entry, &sent, etag.as_deref(), &what).await {
+            Ok(()) => Ok(entry),
+            Err(e) => Err(self.remove_bad_upload(req.workspace, &entry, e).await),
+        }
+    }
+
+    /// The server kept a copy that is not the local file (it changed while being read, or
+    /// the bytes differ): a failed upload must leave nothing listed. The error says
+    /// whether the copy is gone.
+    async fn remove_bad_upload(&self, workspace: &str, entry: &FileEntry, e: ApiError) -> ApiError {
+        let ApiError::Integrity(why) = e else {
+            return e;
+        };
+        match self.delete(workspace, &entry.key).await {
+            Ok(()) => ApiError::Integrity(format!("{why}; the server's copy was removed")),
+            Err(d) => {
+                tracing::warn!(key = %entry.key, error = %d, "cannot remove a bad upload");
+                ApiError::Integrity(format!(
+                    "{why}; the server's copy could not be removed ({d}): delete it"
+                ))
+            }
+        }
     }
 
     /// Race a transfer against cancellation and a stall: no byte moving for
