@@ -472,3 +472,20 @@ async fn a_file_changed_while_uploading_fails_and_leaves_nothing_listed() {
         "a failed upload leaves nothing: {listed:?}"
     );
 }
+
+#[tokio::test]
+async fn a_file_replaced_after_it_was_listed_downloads_as_it_is_now_verified() {
+    let env = start().await;
+    let c = client(&env);
+    let v1 = random_bytes(2 * 1024 * 1024);
+    let v2 = random_bytes(2 * 1024 * 1024);
+    let local = write(env.local.path(), "calls.vcf", &v1);
+    let listed = upload(&c, &local, "r/").await.unwrap();
+    // Replaced on the server (same size, new bytes) after the listing the user saw; a
+    // resume days later starts from such a stale entry.
+    std::fs::write(&local, &v2).unwrap();
+    upload(&c, &local, "r/").await.unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let got = download_to(&c, &listed, dest.path()).await.unwrap();
+    assert_eq!(sha(&got), sha(&v2), "the file as the server has it now");
+}

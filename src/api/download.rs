@@ -120,6 +120,10 @@ impl Client {
         let retry = &self.inner.cfg.retry;
         let what = format!("downloading {}", entry.display_key());
         let mut url = self.download_url(workspace, &entry.key).await?;
+        // What the bytes are checked against: the listing's entry, or a fresher one when
+        // the file was replaced on the server after it was listed (a resume days later).
+        let mut entry = entry.clone();
+        let mut looked_again = false;
         let mut attempt = 0;
         let mut refreshes = 0;
         let mut restarted = false;
@@ -128,7 +132,7 @@ impl Client {
             let result = self
                 .download_attempt(
                     &url,
-                    entry,
+                    &entry,
                     &part,
                     &meta,
                     progress,
@@ -145,7 +149,18 @@ impl Client {
                     resumed_from,
                 }) => {
                     progress.set_verifying(true);
-                    match verify(entry, len, digest.as_deref(), etag.as_deref(), &what) {
+                    let mut checked =
+                        verify(&entry, len, digest.as_deref(), etag.as_deref(), &what);
+                    if checked.is_err()
+                        && !looked_again
+                        && let Some(fresh) = self.fresh_entry(workspace, &entry).await
+                    {
+                        looked_again = true;
+                        tracing::info!(what, "the file changed on the server since it was listed");
+                        entry = fresh;
+                        checked = verify(&entry, len, digest.as_deref(), etag.as_deref(), &what);
+                    }
+                    match checked {
                         Ok(()) => {
                             finish(&part, &meta, target).await?;
                             return Ok(DownloadOutcome {
@@ -193,6 +208,15 @@ impl Client {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The file's entry as the server lists it now, when it differs from `entry`.
+    async fn fresh_entry(&self, workspace: &str, entry: &FileEntry) -> Option<FileEntry> {
+        let listing = self.list_all(workspace, &entry.key).await.ok()?;
+        let now = listing.files.into_iter().find(|f| f.key == entry.key)?;
+        let changed =
+            now.size != entry.size || now.sha256 != entry.sha256 || now.etag != entry.etag;
+        changed.then_some(now)
     }
 
     #[allow(clippy::too_many_arguments)]
