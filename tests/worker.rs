@@ -392,3 +392,55 @@ async fn downloads_to_one_name_never_share_a_file() {
     want.sort();
     assert_eq!(hashes, want, "each file holds exactly one of the two");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declining_the_resume_removes_the_partial_files() {
+    use filedeck::worker::queue::{QueueStore, SavedJob};
+    let data = tempfile::tempdir().unwrap();
+    let server = test_server::start(data.path(), KEY).await;
+    let endpoint = format!("http://{}", server.addr);
+    let state = tempfile::tempdir().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let target = dest.path().join("big.bam");
+    let (part, meta) = filedeck::api::partial_paths(&target);
+    std::fs::write(&part, vec![7u8; 4096]).unwrap();
+    std::fs::write(&meta, b"{}").unwrap();
+    {
+        // What a killed run left: one download under way.
+        let mut q = QueueStore::open(state.path(), &endpoint).unwrap();
+        let entry = FileEntry {
+            key: "big.bam".into(),
+            name: "big.bam".into(),
+            path: String::new(),
+            size: 1 << 20,
+            description: None,
+            content_type: None,
+            created_at: None,
+            sha256: None,
+            etag: None,
+        };
+        q.record(
+            1,
+            Some(&SavedJob::Down {
+                ws: "ws".into(),
+                entry,
+                root: dest.path().to_path_buf(),
+                target: target.clone(),
+            }),
+        )
+        .unwrap();
+    }
+    let store = QueueStore::open(state.path(), &endpoint).unwrap();
+    let client = common::client(&endpoint, KEY, |_| {});
+    let (commands, mut events) = worker::spawn(client, 4, Some(store));
+    events_until(&mut events, Duration::from_secs(10), |ev| {
+        matches!(ev, Event::ResumeOffer { count: 1, .. })
+    })
+    .await;
+    commands.send(Command::Resume(false)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while part.exists() || meta.exists() {
+        assert!(Instant::now() < deadline, "the partial file is still there");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

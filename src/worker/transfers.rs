@@ -517,6 +517,22 @@ impl Engine {
     pub fn resume(&mut self, yes: bool) {
         let jobs = std::mem::take(&mut self.leftover);
         let count = jobs.len();
+        if !yes {
+            // Dropped: their partial files go too (a later download of the same file
+            // must not quietly continue from them).
+            let targets: Vec<PathBuf> = jobs
+                .iter()
+                .filter_map(|j| match j {
+                    SavedJob::Down { target, .. } => Some(target.clone()),
+                    SavedJob::Up { .. } => None,
+                })
+                .collect();
+            tokio::spawn(async move {
+                for t in targets {
+                    crate::api::discard_partial(&t).await;
+                }
+            });
+        }
         if yes {
             // Saved under their new ids first: a crash in between resumes a job twice
             // (its partial file makes that cheap) rather than losing it.
