@@ -471,3 +471,25 @@ async fn a_file_replaced_after_it_was_listed_downloads_as_it_is_now_verified() {
     let got = download_to(&c, &listed, dest.path()).await.unwrap();
     assert_eq!(sha(&got), sha(&v2), "the file as the server has it now");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_download_gets_the_mode_of_any_new_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = start().await;
+    let c = client(&env);
+    let local = write(env.local.path(), "shared.csv", b"a,b\n1,2\n");
+    let entry = upload(&c, &local, "").await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    download_to(&c, &entry, out.path()).await.unwrap();
+    // What the umask makes of a plain new file here, made the plain way.
+    let plain = out.path().join("plain");
+    std::fs::write(&plain, b"x").unwrap();
+    let want = std::fs::metadata(&plain).unwrap().permissions().mode() & 0o777;
+    let got = std::fs::metadata(out.path().join("shared.csv"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(got, want, "downloaded {got:o}, a new file {want:o}");
+}

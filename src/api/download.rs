@@ -502,6 +502,16 @@ fn verify(
 async fn finish(part: &Path, meta: &Path, target: &Path) -> Result<(), ApiError> {
     let (part, meta, target) = (part.to_path_buf(), meta.to_path_buf(), target.to_path_buf());
     tokio::task::spawn_blocking(move || {
+        // The partial file was private while incomplete; the result gets the mode any
+        // new file would (0666 less the umask), so collaborators can read a results folder.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = 0o666 & !umask();
+            std::fs::set_permissions(&part, std::fs::Permissions::from_mode(mode)).map_err(
+                |e| ApiError::io(format!("cannot set the mode of {}", part.display()), e),
+            )?;
+        }
         std::fs::rename(&part, &target).map_err(|e| {
             ApiError::io(
                 format!("cannot move the download to {}", target.display()),
@@ -519,6 +529,20 @@ async fn finish(part: &Path, meta: &Path, target: &Path) -> Result<(), ApiError>
     })
     .await
     .map_err(|e| ApiError::Protocol(format!("finishing thread failed: {e}")))?
+}
+
+/// The process's umask, read without changing it (the `umask` call sets it, and other
+/// threads create files meanwhile); 022 when /proc does not say.
+#[cfg(unix)]
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
 }
 
 /// Remove the partial file and its metadata for `target` (a cancelled or failed download).
