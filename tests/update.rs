@@ -869,6 +869,65 @@ mod transfers {
         let raw_open = s.rows.len() > 4;
         assert!(raw_open, "raw/ and raw/run1/ stay open");
     }
+
+    #[test]
+    fn a_resumed_download_does_not_count_its_bytes_on_disk_as_speed() {
+        let mut s = listed();
+        ev(
+            &mut s,
+            Event::TransferAdded {
+                id: 1,
+                info: info("raw/big.bam", 100_000_000),
+            },
+        );
+        for (at_ms, done) in [(1000, 0), (1100, 50_000_000), (1200, 50_150_000)] {
+            ev(
+                &mut s,
+                Event::TransferProgress {
+                    at_ms,
+                    samples: vec![(1, done)],
+                },
+            );
+        }
+        let t = &s.transfers[0];
+        assert!(
+            (t.speed - 1_500_000.0).abs() < 1.0,
+            "150 kB in 100 ms, not the 50 MB already on disk: {}",
+            t.speed
+        );
+    }
+
+    #[test]
+    fn the_transfers_pane_moves_with_every_movement_key_and_the_tree_stays() {
+        let mut s = listed();
+        for id in 1..=20 {
+            ev(
+                &mut s,
+                Event::TransferAdded {
+                    id,
+                    info: info(&format!("raw/f{id}.fq"), 10),
+                },
+            );
+        }
+        let tree_at = s.selected;
+        key(&mut s, KeyCode::Tab);
+        key(&mut s, KeyCode::Tab);
+        assert_eq!(s.focus, filedeck::app::state::Pane::Transfers);
+        ch(&mut s, 'G');
+        assert_eq!(s.transfer_selected, 19);
+        key(&mut s, KeyCode::PageUp);
+        let up = s.transfer_selected;
+        assert!(up < 19, "PgUp moved: {up}");
+        ch(&mut s, 'g');
+        assert_eq!(s.transfer_selected, 0);
+        key(&mut s, KeyCode::PageDown);
+        assert!(s.transfer_selected > 0);
+        key(&mut s, KeyCode::End);
+        assert_eq!(s.transfer_selected, 19);
+        key(&mut s, KeyCode::Home);
+        assert_eq!(s.transfer_selected, 0);
+        assert_eq!(s.selected, tree_at, "the tree's cursor did not move");
+    }
 }
 
 mod conflicts {

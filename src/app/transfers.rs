@@ -45,7 +45,9 @@ impl TransferView {
 
     /// A progress sample taken by the worker at `at_ms` (its own clock).
     pub fn sample(&mut self, at_ms: u64, done: u64) {
-        if let Some((t0, d0)) = self.last_sample {
+        // The first interval that starts from nothing is not a rate: a resumed download
+        // jumps to the bytes already on disk, an upload to a socket buffer's worth.
+        if let Some((t0, d0)) = self.last_sample.filter(|&(_, d0)| d0 > 0) {
             let dt = at_ms.saturating_sub(t0) as f64 / 1000.0;
             if dt > 0.0 {
                 let rate = done.saturating_sub(d0) as f64 / dt;
@@ -110,6 +112,10 @@ pub fn aggregate(transfers: &[TransferView]) -> Aggregate {
             left += t.info.size.saturating_sub(t.done);
         }
     }
-    a.eta_secs = (a.speed > 1.0).then(|| (left as f64 / a.speed) as u64);
+    // The batch cannot end before its slowest transfer does.
+    let slowest = transfers.iter().filter_map(TransferView::eta_secs).max();
+    a.eta_secs = (a.speed > 1.0)
+        .then(|| (left as f64 / a.speed) as u64)
+        .map(|e| e.max(slowest.unwrap_or(0)));
     a
 }

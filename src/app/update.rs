@@ -325,12 +325,28 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
     let page = state.viewport().saturating_sub(1).max(1);
     let last = state.rows.len().saturating_sub(1);
     match action {
-        Action::Up if state.focus == Pane::Transfers => {
-            state.transfer_selected = state.transfer_selected.saturating_sub(1)
-        }
-        Action::Down if state.focus == Pane::Transfers => {
-            state.transfer_selected =
-                (state.transfer_selected + 1).min(state.transfers.len().saturating_sub(1))
+        Action::Up
+        | Action::Down
+        | Action::Top
+        | Action::Bottom
+        | Action::PageUp
+        | Action::PageDown
+            if state.focus == Pane::Transfers =>
+        {
+            let last = state.transfers.len().saturating_sub(1);
+            let page = (crate::ui::transfers_height(state.height, state.transfers.len()) as usize)
+                .saturating_sub(3)
+                .max(1);
+            let at = state.transfer_selected;
+            state.transfer_selected = match action {
+                Action::Up => at.saturating_sub(1),
+                Action::Down => at + 1,
+                Action::Top => 0,
+                Action::Bottom => last,
+                Action::PageUp => at.saturating_sub(page),
+                _ => at + page,
+            }
+            .min(last);
         }
         Action::Up => select(state, state.selected.saturating_sub(1)),
         Action::Down => select(state, (state.selected + 1).min(last)),

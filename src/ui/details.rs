@@ -192,7 +192,14 @@ fn transfer_lines(t: &crate::app::transfers::TransferView) -> Vec<Line<'static>>
         field("Local", for_terminal(&t.info.local)),
         field("Size", sized(t.info.size, "")),
         field("Done", sized(t.done, "")),
-        field("Speed", format!("{}/s", fmt::size(t.speed as u64))),
+        field(
+            "Speed",
+            if t.is_active() {
+                format!("{}/s", fmt::size(t.speed as u64))
+            } else {
+                "—".to_string()
+            },
+        ),
         field("State", state),
     ]
 }

@@ -36,9 +36,10 @@ fn state_text(t: &TransferView) -> (String, Style) {
     }
 }
 
-fn gauge(done: u64, size: u64, width: usize) -> String {
+fn gauge(done: u64, size: u64, width: usize, ended_well: bool) -> String {
     let frac = if size == 0 {
-        1.0
+        // 0 of 0 bytes says nothing: an empty file's bar fills when it is done.
+        if ended_well { 1.0 } else { 0.0 }
     } else {
         (done as f64 / size as f64).min(1.0)
     };
@@ -118,7 +119,18 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             } else {
                 format!(" {:>10} ", fmt::size(t.info.size))
             };
-            let bar = gauge(t.done, t.info.size, if wide { 12 } else { 8 });
+            let bar = gauge(
+                t.done,
+                t.info.size,
+                if wide { 12 } else { 8 },
+                t.state == TransferState::Done,
+            );
+            // A full green bar reads as success: a failure's bar is in its own colour.
+            let bar_style = match t.state {
+                TransferState::Failed(_) => theme::ERROR,
+                TransferState::Cancelled | TransferState::Skipped(_) => theme::DIM,
+                _ => theme::INFO,
+            };
             let name = for_terminal(if t.info.remote.is_empty() {
                 &t.info.local
             } else {
@@ -138,7 +150,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let mut line = Line::from(vec![
                 Span::raw(arrow),
                 Span::raw(format!("{name} ")),
-                Span::styled(bar, theme::INFO),
+                Span::styled(bar, bar_style),
                 Span::raw(figures),
                 Span::styled(st, st_style),
             ]);
