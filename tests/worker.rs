@@ -444,3 +444,57 @@ async fn declining_the_resume_removes_the_partial_files() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_folder_or_a_file_as_destination_is_said_plainly() {
+    let data = tempfile::tempdir().unwrap();
+    let server = test_server::start(data.path(), KEY).await;
+    let endpoint = format!("http://{}", server.addr);
+    let client = common::client(&endpoint, KEY, |_| {});
+    let (commands, mut events) = worker::spawn(client, 4, None);
+    let local = tempfile::tempdir().unwrap();
+    let empty = local.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    commands
+        .send(Command::Upload {
+            ws: "ws".into(),
+            local: empty.display().to_string(),
+            folder: String::new(),
+        })
+        .unwrap();
+    let seen = events_until(&mut events, Duration::from_secs(10), |ev| {
+        matches!(ev, Event::TransferProblem(_))
+    })
+    .await;
+    assert!(
+        matches!(&seen.last().unwrap().1, Event::TransferProblem(m) if m.contains("the folder is empty")),
+        "{seen:?}"
+    );
+    let file = common::write_file(local.path(), "notes.txt", b"x");
+    let entry = FileEntry {
+        key: "a.txt".into(),
+        name: "a.txt".into(),
+        path: String::new(),
+        size: 1,
+        description: None,
+        content_type: None,
+        created_at: None,
+        sha256: None,
+        etag: None,
+    };
+    commands
+        .send(Command::Download {
+            ws: "ws".into(),
+            dest: file.display().to_string(),
+            files: vec![(entry, "a.txt".into())],
+        })
+        .unwrap();
+    let seen = events_until(&mut events, Duration::from_secs(10), |ev| {
+        matches!(ev, Event::TransferProblem(_))
+    })
+    .await;
+    assert!(
+        matches!(&seen.last().unwrap().1, Event::TransferProblem(m) if m.contains("is a file, not a folder")),
+        "{seen:?}"
+    );
+}

@@ -718,6 +718,8 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             Vec::new()
         }
         Event::TransferAdded { id, info } => {
+            // Something went right since: the status line stops showing an old failure.
+            state.last_error = None;
             state.transfers.push(TransferView::new(id, info));
             state.scroll_into_view();
             state.dirty = true;

@@ -121,10 +121,16 @@ impl Engine {
     pub fn upload(&mut self, prepared: PreparedUpload) {
         let PreparedUpload {
             ws,
+            local,
             jobs,
             problems,
             existing,
         } = prepared;
+        if jobs.is_empty() && problems.is_empty() {
+            // An empty folder: say so rather than queue nothing in silence.
+            self.problem(format!("{local}: nothing to upload, the folder is empty"));
+            return;
+        }
         for p in problems {
             // Unreadable entries are listed as failed transfers with their reason.
             let id = self.add(TransferInfo {
@@ -293,7 +299,15 @@ impl Engine {
     pub async fn download(&mut self, ws: String, dest: String, files: Vec<(FileEntry, String)>) {
         let root = expand_tilde(&dest);
         if let Err(e) = tokio::fs::create_dir_all(&root).await {
-            self.problem(format!("cannot create {}: {e}", root.display()));
+            let is_file = tokio::fs::metadata(&root).await.is_ok_and(|m| !m.is_dir());
+            self.problem(if is_file {
+                format!(
+                    "{} is a file, not a folder: give a folder to download into",
+                    root.display()
+                )
+            } else {
+                format!("cannot create {}: {e}", root.display())
+            });
             return;
         }
         let need: u64 = files.iter().map(|(e, _)| e.size).sum();
@@ -764,6 +778,8 @@ fn numbered(name: &str, taken: impl Fn(&str) -> bool) -> String {
 /// An upload walked and checked, ready to be queued.
 pub struct PreparedUpload {
     ws: String,
+    /// As the user typed it.
+    local: String,
     jobs: Vec<crate::local::PutJob>,
     problems: Vec<String>,
     /// What already exists remotely under the destination, by `path + name`.
@@ -784,6 +800,7 @@ pub async fn prepare_upload(
         tokio::task::spawn_blocking(move || collect_uploads(&[path], &folder))
             .await
             .unwrap_or_else(|e| (Vec::new(), vec![format!("{local}: reading it failed: {e}")]));
+
     let mut existing = HashMap::new();
     if !jobs.is_empty() {
         // Only what could collide: the deepest folder holding every file of the batch,
@@ -802,6 +819,7 @@ pub async fn prepare_upload(
                 }));
                 return PreparedUpload {
                     ws,
+                    local,
                     jobs: Vec::new(),
                     problems,
                     existing,
@@ -811,6 +829,7 @@ pub async fn prepare_upload(
     }
     PreparedUpload {
         ws,
+        local,
         jobs,
         problems,
         existing,
