@@ -125,14 +125,18 @@ async fn run_loop(
     };
     let queue = match state_dir {
         Some(dir) => match worker::queue::QueueStore::open(&dir, endpoint) {
-            Ok(q) => Some(q),
+            Ok(q) => worker::Queue::Held(q),
             // Browsing is fine; transferring would touch the other one's partial files.
             Err(why) => {
-                state.transfers_blocked = Some(why);
-                None
+                state.transfers_blocked = Some(why.clone());
+                state.info(format!("Transfers are off for now: {why}"));
+                worker::Queue::Elsewhere {
+                    dir,
+                    endpoint: endpoint.to_string(),
+                }
             }
         },
-        None => None,
+        None => worker::Queue::Off,
     };
     let (commands, mut events) = worker::spawn(client, state.concurrency, queue);
     for cmd in app::init(&mut state) {

@@ -986,10 +986,34 @@ mod conflicts {
 }
 
 #[test]
-fn transfers_are_refused_with_the_reason_when_another_instance_owns_the_queue() {
+fn transfers_wait_for_the_queue_another_instance_holds_and_go_on_once_it_is_free() {
+    use filedeck::app::state::PromptKind;
     let mut s = listed();
     s.transfers_blocked = Some("another filedeck (pid 42) is working the transfer queue".into());
-    assert!(ch(&mut s, 'u').is_empty());
+    // Still held: the reason, and no prompt.
+    assert_eq!(ch(&mut s, 'u'), vec![Command::ClaimQueue]);
+    assert!(s.dialog.is_none());
+    update(
+        &mut s,
+        Msg::Worker(Event::QueueClaimed(Err(
+            "another filedeck (pid 42) is working the transfer queue".into(),
+        ))),
+    );
     assert!(s.dialog.is_none());
     assert!(s.last_error.as_deref().unwrap().contains("pid 42"));
+    // The other one has exited: the queue is claimed and the upload prompt opens.
+    assert_eq!(ch(&mut s, 'u'), vec![Command::ClaimQueue]);
+    update(&mut s, Msg::Worker(Event::QueueClaimed(Ok(()))));
+    assert!(s.transfers_blocked.is_none());
+    assert!(
+        matches!(
+            s.dialog,
+            Some(Dialog::Path {
+                kind: PromptKind::Upload { .. },
+                ..
+            })
+        ),
+        "{:?}",
+        s.dialog
+    );
 }

@@ -63,7 +63,7 @@ async fn uploads_report_their_entry_before_done_then_download_byte_for_byte() {
     let server = test_server::start(data.path(), KEY).await;
     let endpoint = format!("http://{}", server.addr);
     let client = common::client(&endpoint, KEY, |_| {});
-    let (commands, mut events) = worker::spawn(client, 4, None);
+    let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
 
     let local = tempfile::tempdir().unwrap();
     let run = local.path().join("run1");
@@ -208,7 +208,7 @@ async fn a_newer_listing_wins_and_deletes_report_per_key() {
             .await
             .unwrap();
     }
-    let (commands, mut events) = worker::spawn(client, 4, None);
+    let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
     // Two listings of the same folder back to back (the first is cancelled: latest
     // wins): the second one's pages all come, complete.
     for req in [1, 2] {
@@ -327,7 +327,7 @@ async fn downloads_to_one_name_never_share_a_file() {
             .unwrap();
         entries.push(e);
     }
-    let (commands, mut events) = worker::spawn(client, 4, None);
+    let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
     let dest = tempfile::tempdir().unwrap();
     let into = dest.path().display().to_string();
     // Two marked files of one name in one batch, and the first asked for again while
@@ -432,7 +432,7 @@ async fn declining_the_resume_removes_the_partial_files() {
     }
     let store = QueueStore::open(state.path(), &endpoint).unwrap();
     let client = common::client(&endpoint, KEY, |_| {});
-    let (commands, mut events) = worker::spawn(client, 4, Some(store));
+    let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Held(store));
     events_until(&mut events, Duration::from_secs(10), |ev| {
         matches!(ev, Event::ResumeOffer { count: 1, .. })
     })
@@ -451,7 +451,7 @@ async fn an_empty_folder_or_a_file_as_destination_is_said_plainly() {
     let server = test_server::start(data.path(), KEY).await;
     let endpoint = format!("http://{}", server.addr);
     let client = common::client(&endpoint, KEY, |_| {});
-    let (commands, mut events) = worker::spawn(client, 4, None);
+    let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
     let local = tempfile::tempdir().unwrap();
     let empty = local.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
@@ -497,4 +497,60 @@ async fn an_empty_folder_or_a_file_as_destination_is_said_plainly() {
         matches!(&seen.last().unwrap().1, Event::TransferProblem(m) if m.contains("is a file, not a folder")),
         "{seen:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_is_claimed_once_the_other_filedeck_lets_go() {
+    use filedeck::worker::queue::{QueueStore, SavedJob};
+    let data = tempfile::tempdir().unwrap();
+    let server = test_server::start(data.path(), KEY).await;
+    let endpoint = format!("http://{}", server.addr);
+    let state = tempfile::tempdir().unwrap();
+    let mut first = QueueStore::open(state.path(), &endpoint).unwrap();
+    first
+        .record(
+            1,
+            Some(&SavedJob::Up {
+                ws: "ws".into(),
+                local: "/data/r1.fq".into(),
+                folder: String::new(),
+                name: "r1.fq".into(),
+                size: 5,
+            }),
+        )
+        .unwrap();
+    let client = common::client(&endpoint, KEY, |_| {});
+    let (commands, mut events) = worker::spawn(
+        client,
+        4,
+        worker::Queue::Elsewhere {
+            dir: state.path().to_path_buf(),
+            endpoint: endpoint.clone(),
+        },
+    );
+    commands.send(Command::ClaimQueue).unwrap();
+    let seen = events_until(&mut events, Duration::from_secs(10), |ev| {
+        matches!(ev, Event::QueueClaimed(_))
+    })
+    .await;
+    assert!(
+        matches!(&seen.last().unwrap().1, Event::QueueClaimed(Err(m)) if m.contains("another filedeck")),
+        "{seen:?}"
+    );
+    // The first one exits (its lock goes with it) leaving one upload unfinished.
+    drop(first);
+    commands.send(Command::ClaimQueue).unwrap();
+    let seen = events_until(&mut events, Duration::from_secs(10), |ev| {
+        matches!(ev, Event::QueueClaimed(_))
+    })
+    .await;
+    assert!(
+        seen.iter()
+            .any(|(_, ev)| matches!(ev, Event::ResumeOffer { count: 1, .. })),
+        "what it left is offered: {seen:?}"
+    );
+    assert!(matches!(
+        &seen.last().unwrap().1,
+        Event::QueueClaimed(Ok(()))
+    ));
 }

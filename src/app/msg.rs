@@ -124,6 +124,8 @@ pub enum Command {
     },
     /// Take up (true) or drop (false) what the last run left unfinished.
     Resume(bool),
+    /// Try again to take the transfer queue another filedeck held.
+    ClaimQueue,
     CancelTransfer(TransferId),
     CancelAll,
     Retry(Vec<TransferId>),
@@ -196,4 +198,6 @@ pub enum Event {
     },
     /// Something the user asked could not be queued (no such path, no room…).
     TransferProblem(String),
+    /// The answer to `ClaimQueue`: the queue is this run's now, or why not.
+    QueueClaimed(Result<(), String>),
 }

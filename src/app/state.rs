@@ -201,6 +201,8 @@ pub struct State {
     pub marked: HashSet<Row>,
     /// Why transfers are off in this instance (another filedeck owns the queue).
     pub transfers_blocked: Option<String>,
+    /// What the user asked for while transfers were off, done once the queue is free.
+    pub after_claim: Option<crate::app::msg::Action>,
     /// Transfers at once (shown; the worker enforces it).
     pub concurrency: usize,
     pub(crate) next_req: ReqId,
@@ -245,6 +247,7 @@ impl State {
             marked: HashSet::new(),
             concurrency: 4,
             transfers_blocked: None,
+            after_claim: None,
             next_req: 1,
             workspaces_req: None,
             complete_req: None,

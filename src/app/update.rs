@@ -376,8 +376,10 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         }
         Action::ForceQuit => state.quit = true,
         Action::Upload | Action::Download if state.transfers_blocked.is_some() => {
-            let why = state.transfers_blocked.clone().unwrap_or_default();
-            state.error(format!("Transfers are off in this window: {why}"));
+            // The other filedeck may have finished since: ask, and carry on if so.
+            state.after_claim = Some(action);
+            state.info("Checking whether the other filedeck still holds the transfer queue…");
+            return vec![Command::ClaimQueue];
         }
         Action::Upload => ask_upload(state),
         Action::Download => ask_download(state),
@@ -803,6 +805,24 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
         Event::TransferProblem(text) => {
             state.error(text);
             Vec::new()
+        }
+        Event::QueueClaimed(result) => {
+            let action = state.after_claim.take();
+            match result {
+                Ok(()) => {
+                    state.transfers_blocked = None;
+                    state.info("The transfer queue is free: transfers are on in this window.");
+                    match action {
+                        Some(a) => on_action(state, a),
+                        None => Vec::new(),
+                    }
+                }
+                Err(why) => {
+                    state.transfers_blocked = Some(why.clone());
+                    state.error(format!("Transfers are off in this window: {why}"));
+                    Vec::new()
+                }
+            }
         }
         Event::Deleted { req, results } => {
             let Some(pending) = state.deletes.remove(&req) else {

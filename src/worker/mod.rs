@@ -14,12 +14,23 @@ use crate::app::{Command, Event};
 pub mod queue;
 pub mod transfers;
 
+/// Where this run saves its unfinished transfers.
+pub enum Queue {
+    /// Not saved (the demo: its server dies with it).
+    Off,
+    Held(queue::QueueStore),
+    /// Another filedeck holds it: transfers are off until `ClaimQueue` finds it free.
+    Elsewhere {
+        dir: std::path::PathBuf,
+        endpoint: String,
+    },
+}
+
 /// Start the worker on the current runtime; at most `concurrency` transfers run at once.
-/// `queue`: where unfinished transfers are saved for a resume (none: not saved).
 pub fn spawn(
     client: Client,
     concurrency: usize,
-    queue: Option<queue::QueueStore>,
+    queue: Queue,
 ) -> (
     mpsc::UnboundedSender<Command>,
     mpsc::UnboundedReceiver<Event>,
@@ -35,8 +46,13 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<Event>,
     concurrency: usize,
-    queue: Option<queue::QueueStore>,
+    queue: Queue,
 ) {
+    let (queue, mut elsewhere) = match queue {
+        Queue::Off => (None, None),
+        Queue::Held(q) => (Some(q), None),
+        Queue::Elsewhere { dir, endpoint } => (None, Some((dir, endpoint))),
+    };
     let mut listings: HashMap<(String, String), CancellationToken> = HashMap::new();
     let (mut engine, mut finished, mut started) =
         transfers::Engine::new(client.clone(), events.clone(), concurrency, queue);
@@ -93,6 +109,17 @@ async fn run(
                 });
             }
             Command::Resume(yes) => engine.resume(yes),
+            Command::ClaimQueue => {
+                let result = match &elsewhere {
+                    Some((dir, endpoint)) => queue::QueueStore::open(dir, endpoint),
+                    None => Err("there is no transfer queue to claim".into()),
+                };
+                let result = result.map(|store| {
+                    elsewhere = None;
+                    engine.adopt(store);
+                });
+                let _ = events.send(Event::QueueClaimed(result));
+            }
             Command::Resolve { batch, choices } => engine.resolve(batch, choices).await,
             Command::CancelTransfer(id) => engine.cancel(id),
             Command::CancelAll => engine.cancel_all(),

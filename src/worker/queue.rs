@@ -126,8 +126,7 @@ impl QueueStore {
             if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
                 let other = std::fs::read_to_string(&lock_path).unwrap_or_default();
                 return Err(format!(
-                    "another filedeck (pid {}) is working the transfer queue for {endpoint}; \
-                     only one may, so partial files are never written twice",
+                    "another filedeck (pid {}) is working this endpoint's transfer queue",
                     other.trim()
                 ));
             }

@@ -107,6 +107,19 @@ impl Engine {
         )
     }
 
+    /// Take up the queue another filedeck has let go of, and offer what it left.
+    pub fn adopt(&mut self, mut store: QueueStore) {
+        let leftover = store.take_leftover();
+        if !leftover.is_empty() {
+            let _ = self.events.send(Event::ResumeOffer {
+                count: leftover.len(),
+                bytes: leftover.iter().map(SavedJob::size).sum(),
+            });
+        }
+        self.leftover = leftover;
+        self.store = Some(store);
+    }
+
     /// Whether any transfer is running (the sampler ticks only then).
     pub fn active(&self) -> bool {
         self.slots.values().any(|s| s.running)
