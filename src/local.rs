@@ -123,7 +123,11 @@ fn walk(dir: &Path, folder: &str, jobs: &mut Vec<PutJob>, problems: &mut Vec<Str
 
 /// Complete a typed local path (Tab in a prompt): the longest common prefix of the
 /// entries that match, with a `/` after a single directory. `~` stays as typed.
-pub fn complete(text: &str) -> String {
+/// The candidates (several matches: up to this many, directories with a `/`) come back
+/// with the completed text, so the prompt can show them.
+const MAX_CANDIDATES: usize = 64;
+
+pub fn complete(text: &str) -> (String, Vec<String>) {
     let (dir_part, prefix) = match text.rfind('/') {
         Some(i) => (&text[..=i], &text[i + 1..]),
         None => ("", text),
@@ -134,7 +138,7 @@ pub fn complete(text: &str) -> String {
         crate::worker::transfers::expand_tilde(dir_part)
     };
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        return text.to_string();
+        return (text.to_string(), Vec::new());
     };
     let mut names: Vec<(String, bool)> = entries
         .filter_map(Result::ok)
@@ -146,8 +150,11 @@ pub fn complete(text: &str) -> String {
         .collect();
     names.sort();
     match names.as_slice() {
-        [] => text.to_string(),
-        [(name, is_dir)] => format!("{dir_part}{name}{}", if *is_dir { "/" } else { "" }),
+        [] => (text.to_string(), Vec::new()),
+        [(name, is_dir)] => (
+            format!("{dir_part}{name}{}", if *is_dir { "/" } else { "" }),
+            Vec::new(),
+        ),
         many => {
             let first = &many[0].0;
             let common = many.iter().fold(first.len(), |n, (s, _)| {
@@ -159,7 +166,12 @@ pub fn complete(text: &str) -> String {
                     .map_or(0, |((i, c), _)| i + c.len_utf8())
                     .min(n)
             });
-            format!("{dir_part}{}", &first[..common])
+            let candidates = many
+                .iter()
+                .take(MAX_CANDIDATES)
+                .map(|(n, d)| format!("{n}{}", if *d { "/" } else { "" }))
+                .collect();
+            (format!("{dir_part}{}", &first[..common]), candidates)
         }
     }
 }
@@ -182,9 +194,23 @@ mod tests {
         std::fs::create_dir(d.path().join("run_two")).unwrap();
         std::fs::write(d.path().join("sample.vcf"), "x").unwrap();
         let base = format!("{}/", d.path().display());
-        assert_eq!(complete(&format!("{base}sa")), format!("{base}sample.vcf"));
-        assert_eq!(complete(&format!("{base}ru")), format!("{base}run_"));
-        assert_eq!(complete(&format!("{base}run_o")), format!("{base}run_one/"));
-        assert_eq!(complete(&format!("{base}zz")), format!("{base}zz"));
+        let none: Vec<String> = Vec::new();
+        assert_eq!(
+            complete(&format!("{base}sa")),
+            (format!("{base}sample.vcf"), none.clone())
+        );
+        assert_eq!(
+            complete(&format!("{base}ru")),
+            (
+                format!("{base}run_"),
+                vec!["run_one/".to_string(), "run_two/".to_string()]
+            ),
+            "several: the common part, and what it could be"
+        );
+        assert_eq!(
+            complete(&format!("{base}run_o")),
+            (format!("{base}run_one/"), none.clone())
+        );
+        assert_eq!(complete(&format!("{base}zz")), (format!("{base}zz"), none));
     }
 }

@@ -298,3 +298,36 @@ fn failed_transfer_details() {
         &[],
     );
 }
+
+#[test]
+fn upload_prompt_with_completions() {
+    check(
+        "upload_prompt_with_completions",
+        |s| {
+            keys(s, &[Down, Char('u')]);
+            for c in "/data/run_".chars() {
+                keys(s, &[Char(c)]);
+            }
+            let cmds = update(
+                s,
+                Msg::Key(ratatui::crossterm::event::KeyEvent::new(
+                    Tab,
+                    ratatui::crossterm::event::KeyModifiers::NONE,
+                )),
+            );
+            let Some(filedeck::app::Command::Complete { req, .. }) = cmds.first() else {
+                panic!("Tab asks the worker to complete: {cmds:?}");
+            };
+            let names = (1..=30).map(|i| format!("run_{i:02}/")).collect();
+            update(
+                s,
+                Msg::Worker(Event::Completed {
+                    req: *req,
+                    text: "/data/run_".into(),
+                    candidates: names,
+                }),
+            );
+        },
+        &[],
+    );
+}

@@ -191,10 +191,12 @@ pub enum Event {
         count: usize,
         bytes: u64,
     },
-    /// The completed text for a `Complete` request (unchanged when nothing matched).
+    /// The completed text for a `Complete` request (unchanged when nothing matched), and
+    /// the names it could still be when several match.
     Completed {
         req: ReqId,
         text: String,
+        candidates: Vec<String>,
     },
     /// Something the user asked could not be queued (no such path, no room…).
     TransferProblem(String),

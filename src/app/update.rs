@@ -233,6 +233,11 @@ fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Comman
             Vec::new()
         }
         Dialog::Path { kind, mut input } => match key.code {
+            _ if key.code != KeyCode::Tab && !state.completions.is_empty() => {
+                // Whatever the key does, the candidates of the last Tab are stale now.
+                state.completions.clear();
+                on_dialog_key(state, Dialog::Path { kind, input }, key)
+            }
             KeyCode::Enter => {
                 let path = input.value().trim().to_string();
                 match kind {
@@ -792,12 +797,17 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             state.dirty = true;
             Vec::new()
         }
-        Event::Completed { req, text } => {
+        Event::Completed {
+            req,
+            text,
+            candidates,
+        } => {
             if state.complete_req.take() != Some(req) {
                 return Vec::new();
             }
             if let Some(Dialog::Path { input, .. }) = &mut state.dialog {
                 *input = Input::new(text);
+                state.completions = candidates;
                 state.dirty = true;
             }
             Vec::new()

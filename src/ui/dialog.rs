@@ -238,6 +238,21 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let r = centered(area, 70, 6);
             let inner_width = r.width.saturating_sub(5) as usize;
             let scroll = input.visual_scroll(inner_width);
+            // What the last Tab could still complete to, as many as fit on the line (room
+            // kept for the "(+N more)").
+            use unicode_width::UnicodeWidthStr;
+            let mut choices = String::new();
+            for (i, c) in state.completions.iter().enumerate() {
+                let c = for_terminal(c);
+                if choices.width() + c.width() + 2 + 12 > inner_width {
+                    choices.push_str(&format!(" (+{} more)", state.completions.len() - i));
+                    break;
+                }
+                if !choices.is_empty() {
+                    choices.push_str("  ");
+                }
+                choices.push_str(&c);
+            }
             frame.render_widget(Clear, r);
             frame.render_widget(
                 Paragraph::new(vec![
@@ -250,6 +265,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                         ),
                         theme::KEY,
                     )),
+                    Line::from(Span::styled(choices, theme::DIM)),
                 ])
                 .block(
                     Block::default()

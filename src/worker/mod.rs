@@ -102,10 +102,15 @@ async fn run(
                 let events = events.clone();
                 tokio::spawn(async move {
                     let t = text.clone();
-                    let text = tokio::task::spawn_blocking(move || crate::local::complete(&t))
-                        .await
-                        .unwrap_or(text);
-                    let _ = events.send(Event::Completed { req, text });
+                    let (text, candidates) =
+                        tokio::task::spawn_blocking(move || crate::local::complete(&t))
+                            .await
+                            .unwrap_or((text, Vec::new()));
+                    let _ = events.send(Event::Completed {
+                        req,
+                        text,
+                        candidates,
+                    });
                 });
             }
             Command::Resume(yes) => engine.resume(yes),
