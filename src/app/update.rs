@@ -247,6 +247,7 @@ fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Comman
                                 kind: PromptKind::Upload { ws, folder },
                                 input,
                             });
+                            state.info("Type the local file or folder to upload (Tab completes).");
                             return Vec::new();
                         }
                         if state.focus == Pane::Details {
