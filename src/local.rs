@@ -21,25 +21,60 @@ pub fn normalise_folder(folder: &str) -> String {
     }
 }
 
+/// Something of an upload that will not be sent, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: PathBuf,
+    pub why: String,
+    /// Left out on purpose (a link to a folder, a socket, a name no key can hold), as
+    /// opposed to failed (unreadable).
+    pub skipped: bool,
+}
+
+impl Problem {
+    fn failed(path: &Path, why: impl ToString) -> Self {
+        Problem {
+            path: path.to_path_buf(),
+            why: why.to_string(),
+            skipped: false,
+        }
+    }
+
+    fn skipped(path: &Path, why: impl ToString) -> Self {
+        Problem {
+            path: path.to_path_buf(),
+            why: why.to_string(),
+            skipped: true,
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let skipped = if self.skipped { "skipped, " } else { "" };
+        write!(f, "{}: {skipped}{}", self.path.display(), self.why)
+    }
+}
+
 /// Expand the command line into files; a directory keeps its own name and layout
 /// (`put run1/ --to raw/` stores `raw/run1/...`). What cannot be read is reported.
-pub fn collect_uploads(paths: &[PathBuf], to: &str) -> (Vec<PutJob>, Vec<String>) {
+pub fn collect_uploads(paths: &[PathBuf], to: &str) -> (Vec<PutJob>, Vec<Problem>) {
     let mut jobs = Vec::new();
     let mut problems = Vec::new();
     for path in paths {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) => {
-                problems.push(format!("{}: {e}", path.display()));
+                problems.push(Problem::failed(path, e));
                 continue;
             }
         };
         let Some(name) = file_name(path) else {
-            problems.push(format!("{}: no usable file name", path.display()));
+            problems.push(Problem::failed(path, "no usable file name"));
             continue;
         };
         if let Some(why) = unfit_for_a_key(&name) {
-            problems.push(format!("{}: {why}", path.display()));
+            problems.push(Problem::skipped(path, why));
             continue;
         }
         if meta.is_dir() {
@@ -52,10 +87,7 @@ pub fn collect_uploads(paths: &[PathBuf], to: &str) -> (Vec<PutJob>, Vec<String>
                 size: meta.len(),
             });
         } else {
-            problems.push(format!(
-                "{}: not a regular file or directory",
-                path.display()
-            ));
+            problems.push(Problem::failed(path, "not a regular file or directory"));
         }
     }
     (jobs, problems)
@@ -71,19 +103,19 @@ fn file_name(path: &Path) -> Option<String> {
 /// instead of a refusal from the server or a broken multipart header.
 fn unfit_for_a_key(name: &str) -> Option<&'static str> {
     if name.chars().any(char::is_control) {
-        Some("skipped: the name has a control character, which file keys cannot hold")
+        Some("the name has a control character, which file keys cannot hold")
     } else if name.contains('\\') {
-        Some("skipped: the name has a backslash, which file keys cannot hold")
+        Some("the name has a backslash, which file keys cannot hold")
     } else {
         None
     }
 }
 
-fn walk(dir: &Path, folder: &str, jobs: &mut Vec<PutJob>, problems: &mut Vec<String>) {
+fn walk(dir: &Path, folder: &str, jobs: &mut Vec<PutJob>, problems: &mut Vec<Problem>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            problems.push(format!("{}: {e}", dir.display()));
+            problems.push(Problem::failed(dir, e));
             return;
         }
     };
@@ -92,11 +124,11 @@ fn walk(dir: &Path, folder: &str, jobs: &mut Vec<PutJob>, problems: &mut Vec<Str
     for entry in entries {
         let path = entry.path();
         let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-            problems.push(format!("{}: name is not valid UTF-8", path.display()));
+            problems.push(Problem::skipped(&path, "the name is not valid UTF-8"));
             continue;
         };
         if let Some(why) = unfit_for_a_key(&name) {
-            problems.push(format!("{}: {why}", path.display()));
+            problems.push(Problem::skipped(&path, why));
             continue;
         }
         // A link to a file is uploaded with the file's bytes (data folders are often
@@ -104,9 +136,9 @@ fn walk(dir: &Path, folder: &str, jobs: &mut Vec<PutJob>, problems: &mut Vec<Str
         // up the tree or lead anywhere (`ln -s / all`).
         let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
         match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() && is_link => problems.push(format!(
-                "{}: skipped, a link to a folder is not followed",
-                path.display()
+            Ok(m) if m.is_dir() && is_link => problems.push(Problem::skipped(
+                &path,
+                "a link to a folder is not followed",
             )),
             Ok(m) if m.is_dir() => walk(&path, &format!("{folder}{name}/"), jobs, problems),
             Ok(m) if m.is_file() => jobs.push(PutJob {
@@ -115,8 +147,8 @@ fn walk(dir: &Path, folder: &str, jobs: &mut Vec<PutJob>, problems: &mut Vec<Str
                 name,
                 size: m.len(),
             }),
-            Ok(_) => problems.push(format!("{}: skipped, not a regular file", path.display())),
-            Err(e) => problems.push(format!("{}: {e}", path.display())),
+            Ok(_) => problems.push(Problem::skipped(&path, "not a regular file")),
+            Err(e) => problems.push(Problem::failed(&path, e)),
         }
     }
 }

@@ -11,7 +11,7 @@ fn names(root: &Path) -> (Vec<String>, Vec<String>) {
         .map(|j| format!("{}{}", j.folder, j.name))
         .collect();
     keys.sort();
-    (keys, problems)
+    (keys, problems.iter().map(ToString::to_string).collect())
 }
 
 #[cfg(unix)]

@@ -554,3 +554,59 @@ async fn the_queue_is_claimed_once_the_other_filedeck_lets_go() {
         Event::QueueClaimed(Ok(()))
     ));
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_an_upload_leaves_out_on_purpose_is_listed_as_skipped_with_the_reason() {
+    let data = tempfile::tempdir().unwrap();
+    let server = test_server::start(data.path(), KEY).await;
+    let endpoint = format!("http://{}", server.addr);
+    let client = common::client(&endpoint, KEY, |_| {});
+    let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
+    let local = tempfile::tempdir().unwrap();
+    let run = local.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    std::fs::write(run.join("r1.fq"), b"reads").unwrap();
+    std::os::unix::fs::symlink("..", run.join("up")).unwrap();
+    commands
+        .send(Command::Upload {
+            ws: "ws".into(),
+            local: run.display().to_string(),
+            folder: String::new(),
+        })
+        .unwrap();
+    let mut ended = 0;
+    let seen = events_until(&mut events, Duration::from_secs(20), |ev| {
+        if let Event::TransferState { state, .. } = ev
+            && state.is_final_for_test()
+        {
+            ended += 1;
+        }
+        ended == 2
+    })
+    .await;
+    let mut local_of = HashMap::new();
+    for (_, ev) in &seen {
+        if let Event::TransferAdded { id, info } = ev {
+            local_of.insert(*id, info.local.clone());
+        }
+    }
+    let skipped: Vec<(String, String)> = seen
+        .iter()
+        .filter_map(|(_, ev)| match ev {
+            Event::TransferState {
+                id,
+                state: TransferState::Skipped(why),
+            } => Some((local_of[id].clone(), why.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        [(
+            run.join("up").display().to_string(),
+            "a link to a folder is not followed".to_string()
+        )],
+        "the row names the link; the reason alone is the state"
+    );
+}

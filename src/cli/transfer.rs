@@ -63,7 +63,7 @@ pub async fn put(
         }
     }
     let total = jobs.len() + skipped.len();
-    let mut failures = skipped;
+    let mut failures: Vec<String> = skipped.iter().map(ToString::to_string).collect();
     let meter = Meter::new(jobs.len(), jobs.iter().map(|j| j.size).sum());
     let cancel = cancel_on_ctrl_c();
     let work = futures_util::stream::iter(jobs.iter().map(|job| {

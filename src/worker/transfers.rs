@@ -145,18 +145,21 @@ impl Engine {
             return;
         }
         for p in problems {
-            // Unreadable entries are listed as failed transfers with their reason.
+            // Listed with their reason: unreadable ones as failed, ones left out on
+            // purpose (links to folders, sockets, names no key holds) as skipped.
             let id = self.add(TransferInfo {
                 dir: Direction::Up,
                 ws: ws.clone(),
                 remote: String::new(),
-                local: p.split(": ").next().unwrap_or(&p).to_string(),
+                local: p.path.display().to_string(),
                 size: 0,
             });
-            let _ = self.events.send(Event::TransferState {
-                id,
-                state: TransferState::Failed(p),
-            });
+            let state = if p.skipped {
+                TransferState::Skipped(p.why)
+            } else {
+                TransferState::Failed(p.why)
+            };
+            let _ = self.events.send(Event::TransferState { id, state });
         }
         // Remote keys already taken, shared by the batch's conflicts (for "keep both").
         let taken: Arc<std::collections::HashSet<String>> =
@@ -794,7 +797,7 @@ pub struct PreparedUpload {
     /// As the user typed it.
     local: String,
     jobs: Vec<crate::local::PutJob>,
-    problems: Vec<String>,
+    problems: Vec<crate::local::Problem>,
     /// What already exists remotely under the destination, by `path + name`.
     existing: HashMap<String, FileEntry>,
 }
@@ -812,7 +815,17 @@ pub async fn prepare_upload(
     let (jobs, mut problems) =
         tokio::task::spawn_blocking(move || collect_uploads(&[path], &folder))
             .await
-            .unwrap_or_else(|e| (Vec::new(), vec![format!("{local}: reading it failed: {e}")]));
+            .unwrap_or_else(|e| {
+                let why = format!("reading it failed: {e}");
+                (
+                    Vec::new(),
+                    vec![crate::local::Problem {
+                        path: local.clone().into(),
+                        why,
+                        skipped: false,
+                    }],
+                )
+            });
 
     let mut existing = HashMap::new();
     if !jobs.is_empty() {
@@ -824,11 +837,10 @@ pub async fn prepare_upload(
             Ok(l) => existing = l.files.into_iter().map(|f| (f.display_key(), f)).collect(),
             // Without knowing what exists, nothing is uploaded: it could overwrite.
             Err(e) => {
-                problems.extend(jobs.iter().map(|j| {
-                    format!(
-                        "{}: cannot check the destination for existing files: {e}",
-                        j.local.display()
-                    )
+                problems.extend(jobs.iter().map(|j| crate::local::Problem {
+                    path: j.local.clone(),
+                    why: format!("cannot check the destination for existing files: {e}"),
+                    skipped: false,
                 }));
                 return PreparedUpload {
                     ws,
