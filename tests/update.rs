@@ -530,6 +530,36 @@ mod transfers {
     }
 
     #[test]
+    fn enter_on_an_empty_upload_prompt_says_what_to_type_in_the_prompt() {
+        let mut s = listed();
+        ch(&mut s, 'u');
+        assert!(key(&mut s, KeyCode::Enter).is_empty());
+        assert!(matches!(s.dialog, Some(Dialog::Path { .. })), "still open");
+        assert!(s.under_prompt[0].contains("type a local file or folder"));
+        ch(&mut s, '/');
+        assert!(s.under_prompt.is_empty(), "typing clears the hint");
+    }
+
+    #[test]
+    fn a_file_marked_inside_a_marked_folder_is_downloaded_once_with_the_folder() {
+        let mut s = listed();
+        ch(&mut s, 'j'); // raw/
+        key(&mut s, KeyCode::Right);
+        ch(&mut s, ' '); // raw/ marked; the cursor moves on to raw/run1/
+        ch(&mut s, ' '); // raw/run1/ marked too; on to raw/a.vcf
+        ch(&mut s, ' '); // raw/a.vcf marked too
+        assert_eq!(s.marked.len(), 3);
+        ch(&mut s, 'd');
+        let cmds = key(&mut s, KeyCode::Enter);
+        let Command::Download { files, .. } = &cmds[0] else {
+            panic!("{cmds:?}")
+        };
+        let mut rels: Vec<_> = files.iter().map(|(_, r)| r.as_str()).collect();
+        rels.sort();
+        assert_eq!(rels, ["raw/a.vcf", "raw/b.vcf", "raw/run1/x.fq"]);
+    }
+
+    #[test]
     fn download_of_a_folder_and_marked_files_keeps_layout() {
         let mut s = listed();
         ch(&mut s, 'j'); // raw/

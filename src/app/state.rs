@@ -211,8 +211,9 @@ pub struct State {
     pub(crate) uploaded_into: HashMap<String, Vec<String>>,
     /// The Tab completion being waited for.
     pub(crate) complete_req: Option<ReqId>,
-    /// What a Tab in a path prompt could still complete to (several matches).
-    pub completions: Vec<String>,
+    /// Shown under a path prompt's input: the names a Tab could still complete to
+    /// (several matches), or a hint.
+    pub under_prompt: Vec<String>,
     pub(crate) deletes: HashMap<ReqId, PendingDelete>,
 }
 
@@ -253,7 +254,7 @@ impl State {
             next_req: 1,
             workspaces_req: None,
             complete_req: None,
-            completions: Vec::new(),
+            under_prompt: Vec::new(),
             uploaded_into: HashMap::new(),
             deletes: HashMap::new(),
         }

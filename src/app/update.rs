@@ -1,6 +1,8 @@
 //! `update(&mut State, Msg) -> Vec<Command>`: pure. No I/O, no clock, no channel: tests
 //! feed it messages and read the commands it returns.
 
+use std::collections::HashSet;
+
 use ratatui::crossterm::event::{
     Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
 };
@@ -14,7 +16,7 @@ use super::state::{
     DeleteConfirm, Dialog, Pane, PendingDelete, PromptKind, Refresh, Row, State, WorkspaceView,
 };
 use super::transfers::{Direction, TransferInfo, TransferView};
-use super::tree::{ROOT, Tree};
+use super::tree::{FolderId, ROOT, Tree};
 use crate::sanitize::for_terminal;
 
 /// The commands to send when the app starts.
@@ -233,9 +235,9 @@ fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Comman
             Vec::new()
         }
         Dialog::Path { kind, mut input } => match key.code {
-            _ if key.code != KeyCode::Tab && !state.completions.is_empty() => {
+            _ if key.code != KeyCode::Tab && !state.under_prompt.is_empty() => {
                 // Whatever the key does, the candidates of the last Tab are stale now.
-                state.completions.clear();
+                state.under_prompt.clear();
                 on_dialog_key(state, Dialog::Path { kind, input }, key)
             }
             KeyCode::Enter => {
@@ -247,7 +249,9 @@ fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Comman
                                 kind: PromptKind::Upload { ws, folder },
                                 input,
                             });
-                            state.info("Type the local file or folder to upload (Tab completes).");
+                            // Shown in the prompt itself (notices wait behind a dialog).
+                            state.under_prompt =
+                                vec!["type a local file or folder; Tab completes".into()];
                             return Vec::new();
                         }
                         if state.focus == Pane::Details {
@@ -808,7 +812,7 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             }
             if let Some(Dialog::Path { input, .. }) = &mut state.dialog {
                 *input = Input::new(text);
-                state.completions = candidates;
+                state.under_prompt = candidates;
                 state.dirty = true;
             }
             Vec::new()
@@ -926,11 +930,42 @@ fn ask_download(state: &mut State) {
         return;
     };
     let w = &state.workspaces[ws];
+    // A marked folder takes what is under it, with its layout: a file or folder also
+    // marked inside it is not downloaded a second time beside it.
+    let marked_folders: HashSet<FolderId> = rows
+        .iter()
+        .filter_map(|r| match *r {
+            Row::Folder { ws: rw, id } if rw == ws => Some(id),
+            _ => None,
+        })
+        .collect();
+    let inside_marked = |mut folder: FolderId| loop {
+        if marked_folders.contains(&folder) {
+            return true;
+        }
+        if folder == ROOT {
+            return false;
+        }
+        folder = w.tree.folders[folder as usize].parent;
+    };
     let mut files = Vec::new();
+    let mut keys = HashSet::new();
     for row in rows.iter().filter(|r| r.ws() == ws) {
+        let covered = match *row {
+            Row::File { id, .. } => inside_marked(w.tree.files[id as usize].folder),
+            Row::Folder { id, .. } => {
+                id != ROOT && inside_marked(w.tree.folders[id as usize].parent)
+            }
+            _ => false,
+        };
+        if covered {
+            continue;
+        }
         match *row {
             Row::File { id, .. } => {
-                files.push((w.tree.entry(id), w.tree.files[id as usize].name.to_string()))
+                if keys.insert(w.tree.key(id)) {
+                    files.push((w.tree.entry(id), w.tree.files[id as usize].name.to_string()))
+                }
             }
             Row::Folder { id, .. } => {
                 if w.listing.maybe_incomplete || !w.listing.complete || w.refresh.is_some() {
@@ -944,6 +979,9 @@ fn ask_download(state: &mut State) {
                 // The folder keeps its own name: raw/run1/ lands as run1/...
                 let base = w.tree.folder_path(w.tree.folders[id as usize].parent);
                 for fid in w.tree.files_under(id) {
+                    if !keys.insert(w.tree.key(fid)) {
+                        continue;
+                    }
                     let dk = w.tree.display_key(fid);
                     let rel = dk.strip_prefix(&base).unwrap_or(&dk).to_string();
                     files.push((w.tree.entry(fid), rel));

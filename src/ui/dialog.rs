@@ -242,10 +242,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             // kept for the "(+N more)").
             use unicode_width::UnicodeWidthStr;
             let mut choices = String::new();
-            for (i, c) in state.completions.iter().enumerate() {
+            for (i, c) in state.under_prompt.iter().enumerate() {
                 let c = for_terminal(c);
                 if choices.width() + c.width() + 2 + 12 > inner_width {
-                    choices.push_str(&format!(" (+{} more)", state.completions.len() - i));
+                    choices.push_str(&format!(" (+{} more)", state.under_prompt.len() - i));
                     break;
                 }
                 if !choices.is_empty() {
