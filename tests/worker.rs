@@ -19,6 +19,42 @@ mod test_server;
 
 const KEY: &str = "worker-test-key";
 
+/// The reference server on a fresh data directory, and a client of it.
+struct Env {
+    _data: tempfile::TempDir,
+    _server: filedeck::server::RunningServer,
+    endpoint: String,
+    client: filedeck::api::Client,
+}
+
+async fn env() -> Env {
+    let data = tempfile::tempdir().unwrap();
+    let server = test_server::start(data.path(), KEY).await;
+    let endpoint = format!("http://{}", server.addr);
+    let client = common::client(&endpoint, KEY, |_| {});
+    Env {
+        _data: data,
+        _server: server,
+        endpoint,
+        client,
+    }
+}
+
+/// A root-level file as a listing would show it (no hash known).
+fn remote_entry(key: &str, size: u64) -> FileEntry {
+    FileEntry {
+        key: key.into(),
+        name: key.into(),
+        path: String::new(),
+        size,
+        description: None,
+        content_type: None,
+        created_at: None,
+        sha256: None,
+        etag: None,
+    }
+}
+
 /// Events until `done` says so (or the deadline passes: a failure with what came).
 async fn events_until(
     rx: &mut UnboundedReceiver<Event>,
@@ -42,6 +78,24 @@ async fn events_until(
     }
 }
 
+/// Events until `n` transfers have ended (done, failed, cancelled or skipped).
+async fn until_ended(
+    rx: &mut UnboundedReceiver<Event>,
+    n: usize,
+    within: Duration,
+) -> Vec<(Instant, Event)> {
+    let mut ended = 0;
+    events_until(rx, within, |ev| {
+        if let Event::TransferState { state, .. } = ev
+            && state.is_final_for_test()
+        {
+            ended += 1;
+        }
+        ended == n
+    })
+    .await
+}
+
 fn write_tree(root: &Path) -> HashMap<String, Vec<u8>> {
     let mut files = HashMap::new();
     for (i, rel) in ["a.vcf", "b.vcf", "sub/c.fq", "sub/deeper/d.bam"]
@@ -59,10 +113,8 @@ fn write_tree(root: &Path) -> HashMap<String, Vec<u8>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_report_their_entry_before_done_then_download_byte_for_byte() {
-    let data = tempfile::tempdir().unwrap();
-    let server = test_server::start(data.path(), KEY).await;
-    let endpoint = format!("http://{}", server.addr);
-    let client = common::client(&endpoint, KEY, |_| {});
+    let env = env().await;
+    let client = env.client.clone();
     let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
 
     let local = tempfile::tempdir().unwrap();
@@ -186,10 +238,8 @@ async fn uploads_report_their_entry_before_done_then_download_byte_for_byte() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_listing_wins_and_deletes_report_per_key() {
-    let data = tempfile::tempdir().unwrap();
-    let server = test_server::start(data.path(), KEY).await;
-    let endpoint = format!("http://{}", server.addr);
-    let client = common::client(&endpoint, KEY, |_| {});
+    let env = env().await;
+    let client = env.client.clone();
     let local = tempfile::tempdir().unwrap();
     for i in 0..3 {
         let p = common::write_file(local.path(), &format!("f{i}.txt"), b"x");
@@ -301,10 +351,8 @@ impl FinalForTest for TransferState {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downloads_to_one_name_never_share_a_file() {
-    let data = tempfile::tempdir().unwrap();
-    let server = test_server::start(data.path(), KEY).await;
-    let endpoint = format!("http://{}", server.addr);
-    let client = common::client(&endpoint, KEY, |_| {});
+    let env = env().await;
+    let client = env.client.clone();
     let local = tempfile::tempdir().unwrap();
     let x = common::pattern(3 * 1024 * 1024, 7);
     let y = common::pattern(3 * 1024 * 1024, 8);
@@ -349,16 +397,7 @@ async fn downloads_to_one_name_never_share_a_file() {
             files: vec![(entries[0].clone(), "same.bin".to_string())],
         })
         .unwrap();
-    let mut ended = 0;
-    let seen = events_until(&mut events, Duration::from_secs(60), |ev| {
-        if let Event::TransferState { state, .. } = ev
-            && state.is_final_for_test()
-        {
-            ended += 1;
-        }
-        ended == 3
-    })
-    .await;
+    let seen = until_ended(&mut events, 3, Duration::from_secs(60)).await;
     for (_, ev) in &seen {
         if let Event::TransferState { state, .. } = ev
             && state.is_final_for_test()
@@ -396,9 +435,8 @@ async fn downloads_to_one_name_never_share_a_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declining_the_resume_removes_the_partial_files() {
     use filedeck::worker::queue::{QueueStore, SavedJob};
-    let data = tempfile::tempdir().unwrap();
-    let server = test_server::start(data.path(), KEY).await;
-    let endpoint = format!("http://{}", server.addr);
+    let env = env().await;
+    let endpoint = env.endpoint.clone();
     let state = tempfile::tempdir().unwrap();
     let dest = tempfile::tempdir().unwrap();
     let target = dest.path().join("big.bam");
@@ -408,17 +446,7 @@ async fn declining_the_resume_removes_the_partial_files() {
     {
         // What a killed run left: one download under way.
         let mut q = QueueStore::open(state.path(), &endpoint).unwrap();
-        let entry = FileEntry {
-            key: "big.bam".into(),
-            name: "big.bam".into(),
-            path: String::new(),
-            size: 1 << 20,
-            description: None,
-            content_type: None,
-            created_at: None,
-            sha256: None,
-            etag: None,
-        };
+        let entry = remote_entry("big.bam", 1 << 20);
         q.record(
             1,
             Some(&SavedJob::Down {
@@ -447,10 +475,8 @@ async fn declining_the_resume_removes_the_partial_files() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_folder_or_a_file_as_destination_is_said_plainly() {
-    let data = tempfile::tempdir().unwrap();
-    let server = test_server::start(data.path(), KEY).await;
-    let endpoint = format!("http://{}", server.addr);
-    let client = common::client(&endpoint, KEY, |_| {});
+    let env = env().await;
+    let client = env.client.clone();
     let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
     let local = tempfile::tempdir().unwrap();
     let empty = local.path().join("empty");
@@ -471,17 +497,7 @@ async fn an_empty_folder_or_a_file_as_destination_is_said_plainly() {
         "{seen:?}"
     );
     let file = common::write_file(local.path(), "notes.txt", b"x");
-    let entry = FileEntry {
-        key: "a.txt".into(),
-        name: "a.txt".into(),
-        path: String::new(),
-        size: 1,
-        description: None,
-        content_type: None,
-        created_at: None,
-        sha256: None,
-        etag: None,
-    };
+    let entry = remote_entry("a.txt", 1);
     commands
         .send(Command::Download {
             ws: "ws".into(),
@@ -502,9 +518,8 @@ async fn an_empty_folder_or_a_file_as_destination_is_said_plainly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queue_is_claimed_once_the_other_filedeck_lets_go() {
     use filedeck::worker::queue::{QueueStore, SavedJob};
-    let data = tempfile::tempdir().unwrap();
-    let server = test_server::start(data.path(), KEY).await;
-    let endpoint = format!("http://{}", server.addr);
+    let env = env().await;
+    let endpoint = env.endpoint.clone();
     let state = tempfile::tempdir().unwrap();
     let mut first = QueueStore::open(state.path(), &endpoint).unwrap();
     first
@@ -558,10 +573,8 @@ async fn the_queue_is_claimed_once_the_other_filedeck_lets_go() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_an_upload_leaves_out_on_purpose_is_listed_as_skipped_with_the_reason() {
-    let data = tempfile::tempdir().unwrap();
-    let server = test_server::start(data.path(), KEY).await;
-    let endpoint = format!("http://{}", server.addr);
-    let client = common::client(&endpoint, KEY, |_| {});
+    let env = env().await;
+    let client = env.client.clone();
     let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
     let local = tempfile::tempdir().unwrap();
     let run = local.path().join("run");
@@ -575,16 +588,7 @@ async fn what_an_upload_leaves_out_on_purpose_is_listed_as_skipped_with_the_reas
             folder: String::new(),
         })
         .unwrap();
-    let mut ended = 0;
-    let seen = events_until(&mut events, Duration::from_secs(20), |ev| {
-        if let Event::TransferState { state, .. } = ev
-            && state.is_final_for_test()
-        {
-            ended += 1;
-        }
-        ended == 2
-    })
-    .await;
+    let seen = until_ended(&mut events, 2, Duration::from_secs(20)).await;
     let mut local_of = HashMap::new();
     for (_, ev) in &seen {
         if let Event::TransferAdded { id, info } = ev {

@@ -235,24 +235,13 @@ impl Engine {
                     }
                     (info_of(&job), job)
                 }
-                (
-                    Choice::Overwrite,
-                    SavedJob::Down {
-                        ws,
-                        entry,
-                        root,
-                        target,
-                    },
-                ) => {
-                    let job = SavedJob::Down {
-                        ws,
-                        entry,
-                        root,
-                        target: claim(target, &in_use),
-                    };
+                (Choice::Overwrite, mut job) => {
+                    // Overwrite what is on disk, never what another download is writing.
+                    if let SavedJob::Down { target, .. } = &mut job {
+                        *target = claim(std::mem::take(target), &in_use);
+                    }
                     (info_of(&job), job)
                 }
-                (Choice::Overwrite, job) => (info_of(&job), job),
                 (
                     Choice::KeepBoth,
                     SavedJob::Up {
