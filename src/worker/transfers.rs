@@ -242,53 +242,13 @@ impl Engine {
                     }
                     (info_of(&job), job)
                 }
-                (
-                    Choice::KeepBoth,
-                    SavedJob::Up {
-                        ws,
-                        local,
-                        folder,
-                        name,
-                        size,
-                    },
-                ) => {
-                    let name = numbered(&name, |n| c.taken.contains(&format!("{folder}{n}")));
-                    let job = SavedJob::Up {
-                        ws,
-                        local,
-                        folder,
-                        name,
-                        size,
-                    };
-                    (info_of(&job), job)
-                }
-                (
-                    Choice::KeepBoth,
-                    SavedJob::Down {
-                        ws,
-                        entry,
-                        root,
-                        target,
-                    },
-                ) => {
-                    let name = target
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    let dir = target
-                        .parent()
-                        .map(Path::to_path_buf)
-                        .unwrap_or_else(|| root.clone());
-                    let name = numbered(&name, |n| {
-                        let p = dir.join(n);
-                        p.exists() || in_use.contains(&p)
-                    });
-                    let job = SavedJob::Down {
-                        ws,
-                        entry,
-                        root,
-                        target: dir.join(name),
-                    };
+                (Choice::KeepBoth, mut job) => {
+                    match &mut job {
+                        SavedJob::Up { folder, name, .. } => {
+                            *name = numbered(name, |n| c.taken.contains(&format!("{folder}{n}")));
+                        }
+                        SavedJob::Down { target, .. } => *target = beside(target, &in_use),
+                    }
                     (info_of(&job), job)
                 }
             };
@@ -756,11 +716,17 @@ async fn identical(job: &SavedJob, existing_size: u64, existing_sha: Option<Stri
 /// writes there (two marked files of one name, the same file asked for twice): two
 /// transfers must never share a partial file.
 fn claim(target: PathBuf, in_use: &std::collections::HashSet<PathBuf>) -> PathBuf {
-    if !in_use.contains(&target) {
-        return target;
+    if in_use.contains(&target) {
+        beside(&target, in_use)
+    } else {
+        target
     }
+}
+
+/// A numbered name beside `target` that neither exists nor is being written.
+fn beside(target: &Path, in_use: &std::collections::HashSet<PathBuf>) -> PathBuf {
     let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
-        return target;
+        return target.to_path_buf();
     };
     let name = numbered(&name.to_string_lossy(), |n| {
         let p = dir.join(n);
