@@ -124,17 +124,9 @@ async fn run_loop(
         None
     };
     let queue = match state_dir {
-        Some(dir) => match worker::queue::QueueStore::open(&dir, endpoint) {
-            Ok(q) => worker::Queue::Held(q),
-            // Browsing is fine; transferring would touch the other one's partial files.
-            Err(why) => {
-                state.transfers_blocked = Some(why.clone());
-                state.info(format!("Transfers are off for now: {why}"));
-                worker::Queue::Elsewhere {
-                    dir,
-                    endpoint: endpoint.to_string(),
-                }
-            }
+        Some(dir) => worker::Queue::At {
+            dir,
+            endpoint: endpoint.to_string(),
         },
         None => worker::Queue::Off,
     };

@@ -834,7 +834,12 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
                 }
                 Err(why) => {
                     state.transfers_blocked = Some(why.clone());
-                    state.error(format!("Transfers are off in this window: {why}"));
+                    if action.is_some() {
+                        state.error(format!("Transfers are off in this window: {why}"));
+                    } else {
+                        // At launch: browsing is fine, transfers wait for the other one.
+                        state.info(format!("Transfers are off for now: {why}"));
+                    }
                     Vec::new()
                 }
             }

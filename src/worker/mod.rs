@@ -19,11 +19,21 @@ pub enum Queue {
     /// Not saved (the demo: its server dies with it).
     Off,
     Held(queue::QueueStore),
-    /// Another filedeck holds it: transfers are off until `ClaimQueue` finds it free.
-    Elsewhere {
+    /// The queue of `endpoint` under `dir`: the worker opens (and locks) it before its
+    /// first command, off the event loop. Held by another filedeck, transfers are off
+    /// (`QueueClaimed(Err)`) until `ClaimQueue` finds it free.
+    At {
         dir: std::path::PathBuf,
         endpoint: String,
     },
+}
+
+/// Open and lock a queue in a blocking thread (it reads, and fsyncs, its files).
+async fn open_queue(dir: &std::path::Path, endpoint: &str) -> Result<queue::QueueStore, String> {
+    let (dir, endpoint) = (dir.to_path_buf(), endpoint.to_string());
+    tokio::task::spawn_blocking(move || queue::QueueStore::open(&dir, &endpoint))
+        .await
+        .unwrap_or_else(|e| Err(format!("opening the transfer queue failed: {e}")))
 }
 
 /// Start the worker on the current runtime; at most `concurrency` transfers run at once.
@@ -51,7 +61,13 @@ async fn run(
     let (queue, mut elsewhere) = match queue {
         Queue::Off => (None, None),
         Queue::Held(q) => (Some(q), None),
-        Queue::Elsewhere { dir, endpoint } => (None, Some((dir, endpoint))),
+        Queue::At { dir, endpoint } => match open_queue(&dir, &endpoint).await {
+            Ok(q) => (Some(q), None),
+            Err(why) => {
+                let _ = events.send(Event::QueueClaimed(Err(why)));
+                (None, Some((dir, endpoint)))
+            }
+        },
     };
     let mut listings: HashMap<(String, String), CancellationToken> = HashMap::new();
     let (mut engine, mut finished, mut started) =
@@ -116,7 +132,7 @@ async fn run(
             Command::Resume(yes) => engine.resume(yes),
             Command::ClaimQueue => {
                 let result = match &elsewhere {
-                    Some((dir, endpoint)) => queue::QueueStore::open(dir, endpoint),
+                    Some((dir, endpoint)) => open_queue(dir, endpoint).await,
                     None => Err("there is no transfer queue to claim".into()),
                 };
                 let result = result.map(|store| {
