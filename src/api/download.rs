@@ -60,7 +60,17 @@ impl PartialMeta {
 async fn write_meta(path: &Path, meta: &PartialMeta) -> Result<(), ApiError> {
     let json = serde_json::to_vec(meta)
         .map_err(|e| ApiError::Protocol(format!("cannot encode partial metadata: {e}")))?;
-    tokio::fs::write(path, json)
+    // Never through a symlink, like the partial file itself: a planted link must not
+    // redirect the write outside the download folder.
+    let mut opts = tokio::fs::OpenOptions::new();
+    opts.create(true).truncate(true).write(true);
+    #[cfg(unix)]
+    opts.custom_flags(libc::O_NOFOLLOW);
+    let mut f = opts
+        .open(path)
+        .await
+        .map_err(|e| ApiError::io(format!("cannot write {}", path.display()), e))?;
+    tokio::io::AsyncWriteExt::write_all(&mut f, &json)
         .await
         .map_err(|e| ApiError::io(format!("cannot write {}", path.display()), e))
 }
@@ -129,6 +139,8 @@ impl Client {
         let mut restarted = false;
         let mut received = 0u64;
         loop {
+            // A restart after a failed check is a download again, not a verification.
+            progress.set_verifying(false);
             let result = self
                 .download_attempt(
                     &url,
@@ -212,8 +224,7 @@ impl Client {
 
     /// The file's entry as the server lists it now, when it differs from `entry`.
     async fn fresh_entry(&self, workspace: &str, entry: &FileEntry) -> Option<FileEntry> {
-        let listing = self.list_all(workspace, &entry.key).await.ok()?;
-        let now = listing.files.into_iter().find(|f| f.key == entry.key)?;
+        let now = self.find(workspace, &entry.display_key()).await.ok()??;
         let changed =
             now.size != entry.size || now.sha256 != entry.sha256 || now.etag != entry.etag;
         changed.then_some(now)

@@ -27,6 +27,8 @@ pub fn init(to_stderr: bool) {
     if to_stderr {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
+            // Escaped would show colour codes' ESC as visible text.
+            .with_ansi(false)
             .with_writer(|| Escaped(std::io::stderr()))
             .try_init();
         return;
