@@ -186,21 +186,6 @@ async fn run_loop(
             // Best effort: on a dead terminal the writes fail at once (EIO); on a live one
             // (a stray `kill -HUP`) the user gets their shell back.
             restore();
-            // Nobody is left to answer a conflict: skip those files (never overwrite
-            // unasked), and say so in the log.
-            if let Some(app::state::Dialog::Conflicts {
-                batch,
-                items,
-                mut choices,
-            }) = state.dialog.take()
-            {
-                tracing::warn!(
-                    count = items.len() - choices.len(),
-                    "hung up during a conflict; skipping those files"
-                );
-                choices.resize(items.len(), app::msg::Choice::Skip);
-                commands.send(app::Command::Resolve { batch, choices })?;
-            }
             let active = active_transfers(&state);
             if active == 0 {
                 return Ok(Ended::HungUp);
@@ -225,6 +210,9 @@ async fn run_loop(
             key_at = None;
             user_input = false;
         }
+        if headless {
+            skip_unanswered_conflicts(&mut state, &commands)?;
+        }
         if headless && active_transfers(&state) == 0 {
             tracing::info!("all transfers finished after the hang-up; exiting");
             return Ok(Ended::HungUp);
@@ -248,6 +236,31 @@ async fn frame_wait(due: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
     }
+}
+
+/// Nobody is left to answer a conflict (the one on screen at the hang-up, or one that
+/// comes later): those files are skipped, never overwritten unasked, and the log says so.
+fn skip_unanswered_conflicts(
+    state: &mut State,
+    commands: &tokio::sync::mpsc::UnboundedSender<app::Command>,
+) -> Result<()> {
+    let waiting = std::mem::take(&mut state.waiting);
+    for dialog in state.dialog.take().into_iter().chain(waiting) {
+        if let app::state::Dialog::Conflicts {
+            batch,
+            items,
+            mut choices,
+        } = dialog
+        {
+            tracing::warn!(
+                count = items.len() - choices.len(),
+                "no terminal to ask about a conflict; skipping those files"
+            );
+            choices.resize(items.len(), app::msg::Choice::Skip);
+            commands.send(app::Command::Resolve { batch, choices })?;
+        }
+    }
+    Ok(())
 }
 
 fn to_msg(ev: TermEvent) -> Option<Msg> {

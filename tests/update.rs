@@ -958,6 +958,33 @@ mod transfers {
         assert_eq!(s.transfer_selected, 0);
         assert_eq!(s.selected, tree_at, "the tree's cursor did not move");
     }
+
+    #[test]
+    fn a_relist_keeps_marks_by_path_and_withdraws_a_delete_question() {
+        let mut s = listed();
+        opened(&mut s); // cursor on raw/run1/x.fq
+        ch(&mut s, ' '); // x.fq marked; on to raw/a.vcf
+        ch(&mut s, 'x'); // asks to delete raw/a.vcf
+        assert!(matches!(s.dialog, Some(Dialog::ConfirmDelete(_))));
+        // An upload into the root re-lists the whole workspace: the old ids mean nothing.
+        let cmds = upload_done(&mut s, "new_top.txt");
+        let req = list_req(&cmds);
+        assert!(s.dialog.is_none(), "no delete of ids from the old tree");
+        assert!(s.marked.is_empty(), "marks wait for their nodes");
+        update(
+            &mut s,
+            page(req, &[("top.txt", 1), ("raw/run1/x.fq", 300)], true),
+        );
+        let marked: Vec<String> = s
+            .marked
+            .iter()
+            .map(|r| match *r {
+                Row::File { ws, id } => s.workspaces[ws].tree.display_key(id),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(marked, ["raw/run1/x.fq"]);
+    }
 }
 
 mod conflicts {
@@ -971,6 +998,38 @@ mod conflicts {
             new_size: 2,
             upload: true,
         }
+    }
+
+    #[test]
+    fn a_second_question_waits_for_the_first_to_be_answered() {
+        let mut s = listed();
+        update(
+            &mut s,
+            Msg::Worker(Event::Conflicts {
+                batch: 1,
+                items: vec![item("a")],
+            }),
+        );
+        update(
+            &mut s,
+            Msg::Worker(Event::Conflicts {
+                batch: 2,
+                items: vec![item("b")],
+            }),
+        );
+        assert!(matches!(s.dialog, Some(Dialog::Conflicts { batch: 1, .. })));
+        let cmds = ch(&mut s, 's');
+        assert_eq!(
+            cmds,
+            vec![Command::Resolve {
+                batch: 1,
+                choices: vec![Choice::Skip]
+            }]
+        );
+        assert!(
+            matches!(s.dialog, Some(Dialog::Conflicts { batch: 2, .. })),
+            "the second batch is asked next, not lost"
+        );
     }
 
     #[test]

@@ -71,6 +71,8 @@ pub struct Remembered {
     pub open: HashSet<String>,
     /// The selected folder's path or file's key, until it is back or the user moves.
     pub selected: Option<String>,
+    /// Marked folders' paths and files' keys, until they are back.
+    pub marked: HashSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -201,6 +203,9 @@ pub struct State {
     pub marked: HashSet<Row>,
     /// Why transfers are off in this instance (another filedeck owns the queue).
     pub transfers_blocked: Option<String>,
+    /// The worker's questions (conflicts, a resume offer) that came while another dialog
+    /// was open, in order.
+    pub waiting: std::collections::VecDeque<Dialog>,
     /// What the user asked for while transfers were off, done once the queue is free.
     pub after_claim: Option<crate::app::msg::Action>,
     /// Transfers at once (shown; the worker enforces it).
@@ -251,6 +256,7 @@ impl State {
             concurrency: 4,
             transfers_blocked: None,
             after_claim: None,
+            waiting: Default::default(),
             next_req: 1,
             workspaces_req: None,
             complete_req: None,

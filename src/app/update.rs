@@ -35,6 +35,29 @@ pub fn init(state: &mut State) -> Vec<Command> {
 }
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
+    let cmds = on_msg(state, msg);
+    // The worker's next question, once the one on screen is answered.
+    if state.dialog.is_none()
+        && let Some(d) = state.waiting.pop_front()
+    {
+        state.dialog = Some(d);
+        state.dirty = true;
+    }
+    cmds
+}
+
+/// A question from the worker: shown now, or after the dialog on screen (replacing it
+/// would leave that one unanswered, and a batch waiting for its answer forever).
+fn ask(state: &mut State, dialog: Dialog) {
+    if state.dialog.is_none() {
+        state.dialog = Some(dialog);
+        state.dirty = true;
+    } else {
+        state.waiting.push_back(dialog);
+    }
+}
+
+fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key),
         Msg::Key(_) => Vec::new(),
@@ -65,47 +88,79 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
     }
 }
 
-/// Note, by path, what is open and selected in workspace `wi` before its nodes are
-/// replaced by a new listing.
+/// Note, by path, what is open, selected and marked in workspace `wi` before its nodes
+/// are replaced by a new listing (ids do not survive it): marks are held by path until
+/// their nodes are back, and a delete question about old ids is withdrawn.
 fn remember(state: &mut State, wi: usize) {
-    let selected = match state.selected_row() {
-        Some(Row::Folder { ws, id }) if ws == wi => Some(state.workspaces[wi].tree.folder_path(id)),
-        Some(Row::File { ws, id }) if ws == wi => Some(state.workspaces[wi].tree.key(id)),
+    let path_of = |w: &WorkspaceView, row: &Row| match *row {
+        Row::Folder { ws, id } if ws == wi => Some(w.tree.folder_path(id)),
+        Row::File { ws, id } if ws == wi => Some(w.tree.key(id)),
         _ => None,
     };
-    let w = &mut state.workspaces[wi];
-    let open = w.open.iter().map(|&id| w.tree.folder_path(id)).collect();
-    w.remembered = Some(super::state::Remembered { open, selected });
+    let w = &state.workspaces[wi];
+    let selected = state.selected_row().and_then(|r| path_of(w, &r));
+    let marked: HashSet<String> = state.marked.iter().filter_map(|r| path_of(w, r)).collect();
+    let open: HashSet<String> = w.open.iter().map(|&id| w.tree.folder_path(id)).collect();
+    state.marked.retain(|r| r.ws() != wi);
+    if matches!(&state.dialog, Some(Dialog::ConfirmDelete(d)) if d.ws == wi) {
+        state.dialog = None;
+        state.info("The folder was listed again while you were asked: press x again to delete.");
+    }
+    // A listing that starts before the last one finished keeps what that one still owed.
+    let r = state.workspaces[wi]
+        .remembered
+        .get_or_insert_with(Default::default);
+    r.open.extend(open);
+    r.marked.extend(marked);
+    if selected.is_some() {
+        r.selected = selected;
+    }
 }
 
-/// After a page: reopen what was open and put the cursor back on what was selected, as
-/// their nodes reappear.
+/// The row of a remembered path: a folder ("a/b/") or a file key.
+fn row_at(w: &WorkspaceView, wi: usize, path: &str) -> Option<Row> {
+    if path.ends_with('/') {
+        w.tree
+            .folder_by_path(path)
+            .map(|id| Row::Folder { ws: wi, id })
+    } else {
+        let (dir, name) = crate::api::types::split_key(path);
+        w.tree
+            .find_key_in(dir, name, path)
+            .map(|id| Row::File { ws: wi, id })
+    }
+}
+
+/// After a page: reopen what was open, mark again what was marked and put the cursor back
+/// on what was selected, as their nodes reappear (each once: a folder the user closes
+/// meanwhile stays closed).
 fn restore(state: &mut State, wi: usize) {
     let w = &mut state.workspaces[wi];
-    let Some(r) = &mut w.remembered else {
+    let Some(mut r) = w.remembered.take() else {
         state.reflatten();
         return;
     };
-    for path in &r.open {
-        if let Some(id) = w.tree.folder_by_path(path) {
+    r.open.retain(|path| match w.tree.folder_by_path(path) {
+        Some(id) => {
             w.open.insert(id);
+            false
         }
-    }
-    let target = r.selected.as_deref().and_then(|sel| {
-        if sel.ends_with('/') {
-            w.tree
-                .folder_by_path(sel)
-                .map(|id| Row::Folder { ws: wi, id })
-        } else {
-            let (path, name) = crate::api::types::split_key(sel);
-            w.tree
-                .find_key_in(path, name, sel)
-                .map(|id| Row::File { ws: wi, id })
-        }
+        None => true,
     });
+    let mut back = Vec::new();
+    r.marked.retain(|path| match row_at(w, wi, path) {
+        Some(row) => {
+            back.push(row);
+            false
+        }
+        None => true,
+    });
+    let target = r.selected.as_deref().and_then(|sel| row_at(w, wi, sel));
     if target.is_some() {
         r.selected = None;
     }
+    w.remembered = Some(r);
+    state.marked.extend(back);
     state.reflatten();
     if let Some(row) = target
         && let Some(i) = state.rows.iter().position(|x| *x == row)
@@ -789,17 +844,18 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             Vec::new()
         }
         Event::Conflicts { batch, items } => {
-            state.dialog = Some(Dialog::Conflicts {
-                batch,
-                items,
-                choices: Vec::new(),
-            });
-            state.dirty = true;
+            ask(
+                state,
+                Dialog::Conflicts {
+                    batch,
+                    items,
+                    choices: Vec::new(),
+                },
+            );
             Vec::new()
         }
         Event::ResumeOffer { count, bytes } => {
-            state.dialog = Some(Dialog::ConfirmResume { count, bytes });
-            state.dirty = true;
+            ask(state, Dialog::ConfirmResume { count, bytes });
             Vec::new()
         }
         Event::Completed {
