@@ -985,6 +985,44 @@ mod transfers {
             .collect();
         assert_eq!(marked, ["raw/run1/x.fq"]);
     }
+
+    #[test]
+    fn a_batch_whose_last_upload_fails_still_relists_what_landed() {
+        let mut s = listed();
+        for (id, remote) in [(1, "raw/new.vcf"), (2, "raw/bad.vcf")] {
+            ev(
+                &mut s,
+                Event::TransferAdded {
+                    id,
+                    info: info(remote, 5),
+                },
+            );
+        }
+        let done = TransferState::Done;
+        assert!(ev(&mut s, Event::TransferState { id: 1, state: done }).is_empty());
+        let cmds = ev(
+            &mut s,
+            Event::TransferState {
+                id: 2,
+                state: TransferState::Failed("network error".into()),
+            },
+        );
+        assert!(
+            matches!(&cmds[..], [Command::List { prefix, .. }] if prefix == "raw/"),
+            "{cmds:?}"
+        );
+    }
+
+    #[test]
+    fn a_path_can_be_pasted_into_the_upload_prompt() {
+        let mut s = listed();
+        ch(&mut s, 'u');
+        update(&mut s, Msg::Paste("/data/run 7\n".into()));
+        let Some(Dialog::Path { input, .. }) = &s.dialog else {
+            panic!("{:?}", s.dialog)
+        };
+        assert_eq!(input.value(), "/data/run 7", "control characters dropped");
+    }
 }
 
 mod conflicts {

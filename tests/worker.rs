@@ -87,7 +87,7 @@ async fn until_ended(
     let mut ended = 0;
     events_until(rx, within, |ev| {
         if let Event::TransferState { state, .. } = ev
-            && state.is_final_for_test()
+            && !state.is_active()
         {
             ended += 1;
         }
@@ -133,7 +133,7 @@ async fn uploads_report_their_entry_before_done_then_download_byte_for_byte() {
     let seen = events_until(&mut events, Duration::from_secs(60), |ev| {
         match ev {
             Event::TransferAdded { .. } => added += 1,
-            Event::TransferState { state, .. } if state.is_final_for_test() => ended += 1,
+            Event::TransferState { state, .. } if !state.is_active() => ended += 1,
             _ => {}
         }
         added == files.len() && ended == files.len()
@@ -155,7 +155,7 @@ async fn uploads_report_their_entry_before_done_then_download_byte_for_byte() {
                 assert_eq!(ws, "ws");
                 landed.insert(entry.key.clone(), entry.clone());
             }
-            Event::TransferState { id, state } if state.is_final_for_test() => {
+            Event::TransferState { id, state } if !state.is_active() => {
                 assert_eq!(state, &TransferState::Done, "transfer {id}");
                 let key = &remote_of[id];
                 assert!(
@@ -213,7 +213,7 @@ async fn uploads_report_their_entry_before_done_then_download_byte_for_byte() {
     let mut ended = 0;
     events_until(&mut events, Duration::from_secs(60), |ev| {
         if let Event::TransferState { state, .. } = ev
-            && state.is_final_for_test()
+            && !state.is_active()
         {
             assert_eq!(state, &TransferState::Done);
             ended += 1;
@@ -333,22 +333,6 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-trait FinalForTest {
-    fn is_final_for_test(&self) -> bool;
-}
-
-impl FinalForTest for TransferState {
-    fn is_final_for_test(&self) -> bool {
-        matches!(
-            self,
-            TransferState::Done
-                | TransferState::Failed(_)
-                | TransferState::Cancelled
-                | TransferState::Skipped(_)
-        )
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downloads_to_one_name_never_share_a_file() {
     let env = env().await;
@@ -400,7 +384,7 @@ async fn downloads_to_one_name_never_share_a_file() {
     let seen = until_ended(&mut events, 3, Duration::from_secs(60)).await;
     for (_, ev) in &seen {
         if let Event::TransferState { state, .. } = ev
-            && state.is_final_for_test()
+            && !state.is_active()
         {
             assert_eq!(state, &TransferState::Done);
         }

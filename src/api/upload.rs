@@ -347,6 +347,20 @@ impl Client {
         let ApiError::Integrity(why) = e else {
             return e;
         };
+        // Only our own copy: if the key now holds something else (another upload got
+        // there since), it is not ours to delete.
+        let still_ours = match self.find(workspace, &entry.display_key()).await {
+            Ok(Some(now)) => {
+                now.size == entry.size && now.sha256 == entry.sha256 && now.etag == entry.etag
+            }
+            Ok(None) => return ApiError::Integrity(why),
+            Err(_) => true,
+        };
+        if !still_ours {
+            return ApiError::Integrity(format!(
+                "{why}; the server now holds another upload of that name, left as it is"
+            ));
+        }
         match self.delete(workspace, &entry.key).await {
             Ok(()) => ApiError::Integrity(format!("{why}; the server's copy was removed")),
             Err(d) => {

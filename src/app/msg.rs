@@ -30,6 +30,19 @@ pub enum TransferState {
     Skipped(String),
 }
 
+impl TransferState {
+    /// Queued or under way; the rest are endings.
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self,
+            TransferState::Queued
+                | TransferState::Running
+                | TransferState::Retrying { .. }
+                | TransferState::Verifying
+        )
+    }
+}
+
 /// What to do when the destination already has a file of that name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Choice {

@@ -69,13 +69,7 @@ impl TransferView {
     }
 
     pub fn is_active(&self) -> bool {
-        matches!(
-            self.state,
-            TransferState::Queued
-                | TransferState::Running
-                | TransferState::Retrying { .. }
-                | TransferState::Verifying
-        )
+        self.state.is_active()
     }
 
     pub fn is_finished(&self) -> bool {

@@ -62,7 +62,9 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key),
         Msg::Key(_) => Vec::new(),
         Msg::Paste(text) => {
-            if let Some(Dialog::WorkspacePrompt(input)) = &mut state.dialog {
+            if let Some(Dialog::WorkspacePrompt(input) | Dialog::Path { input, .. }) =
+                &mut state.dialog
+            {
                 for c in text.chars().filter(|c| !c.is_control()) {
                     input.handle(tui_input::InputRequest::InsertChar(c));
                 }
@@ -811,7 +813,9 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             t.state = ts.clone();
             let info = t.info.clone();
             state.dirty = true;
-            if ts == TransferState::Done && info.dir == Direction::Up {
+            // However the batch's last upload ends (failed, cancelled too), the uploads
+            // that landed before it get their folder re-listed.
+            if info.dir == Direction::Up && !ts.is_active() {
                 return refresh_after_upload(state, &info);
             }
             Vec::new()
