@@ -18,6 +18,9 @@ const KEY: &str = "e2e-transfers";
 mod pty;
 use pty::{Pty, in_the_middle};
 
+#[path = "support/throttle.rs"]
+mod throttle;
+
 #[path = "support/server.rs"]
 mod test_server;
 
@@ -124,46 +127,6 @@ async fn upload_a_directory_then_download_it_elsewhere() {
         .unwrap();
 }
 
-/// A TCP proxy in front of the server that passes at most `rate` bytes/s each way, so a
-/// transfer is verifiably in the middle when the test acts.
-async fn throttled_proxy(upstream: std::net::SocketAddr, rate: u64) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((down, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let Ok(up) = tokio::net::TcpStream::connect(upstream).await else {
-                    return;
-                };
-                let (mut dr, mut dw) = down.into_split();
-                let (mut ur, mut uw) = up.into_split();
-                async fn pump(
-                    r: &mut tokio::net::tcp::OwnedReadHalf,
-                    w: &mut tokio::net::tcp::OwnedWriteHalf,
-                    rate: u64,
-                ) {
-                    let mut buf = vec![0u8; 16 * 1024];
-                    loop {
-                        let n = match r.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
-                        };
-                        if w.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                        tokio::time::sleep(Duration::from_micros(n as u64 * 1_000_000 / rate))
-                            .await;
-                    }
-                    let _ = w.shutdown().await;
-                }
-                tokio::join!(pump(&mut dr, &mut uw, rate), pump(&mut ur, &mut dw, rate));
-            });
-        }
-    });
-    format!("http://{addr}")
-}
-
 struct Env {
     srv: server::RunningServer,
     _data: tempfile::TempDir,
@@ -205,7 +168,7 @@ fn spawn_tui(endpoint: &str, state: &Path) -> Pty {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_midway_leaves_nothing_behind() {
     let e = env().await;
-    let proxy = throttled_proxy(e.srv.addr, 2_000_000).await;
+    let proxy = throttle::throttled_proxy(e.srv.addr, 2_000_000).await;
     let file = e.local.path().join("reads.fq");
     std::fs::write(&file, vec![b'A'; 8 * 1024 * 1024]).unwrap();
     let arg = file.to_str().unwrap().to_string();
@@ -271,7 +234,7 @@ async fn cancelling_midway_leaves_nothing_behind() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_mid_batch_the_batch_still_completes() {
     let e = env().await;
-    let proxy = throttled_proxy(e.srv.addr, 500_000).await;
+    let proxy = throttle::throttled_proxy(e.srv.addr, 500_000).await;
     let dir = e.local.path().join("batch");
     std::fs::create_dir(&dir).unwrap();
     for i in 0..6 {
@@ -326,7 +289,7 @@ async fn sigkill_mid_download_then_resume_on_relaunch() {
     server::put_bytes(&e.srv, "ws1", "calls.bam", bytes.clone(), None)
         .await
         .unwrap();
-    let proxy = throttled_proxy(e.srv.addr, 3_000_000).await;
+    let proxy = throttle::throttled_proxy(e.srv.addr, 3_000_000).await;
     let dest = tempfile::tempdir().unwrap();
     let dest_arg = dest.path().to_str().unwrap().to_string();
     let st = e.state.path().to_path_buf();

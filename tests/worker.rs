@@ -14,6 +14,9 @@ use filedeck::app::{Command, Event};
 use filedeck::worker;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+#[path = "support/throttle.rs"]
+mod throttle;
+
 #[path = "support/server.rs"]
 mod test_server;
 
@@ -172,28 +175,11 @@ async fn uploads_report_their_entry_before_done_then_download_byte_for_byte() {
             .get(&key)
             .unwrap_or_else(|| panic!("no entry for {key}"));
         assert_eq!(e.size, bytes.len() as u64, "{key}");
-        if let Some(sha) = &e.sha256 {
-            assert_eq!(sha, &common::sha256_hex(bytes), "{key}");
-        }
-    }
-
-    // Progress is sampled: at most ~10 samples a second per transfer (plus the final one
-    // each gets as it ends).
-    let mut samples: HashMap<u64, Vec<Instant>> = HashMap::new();
-    for (t, ev) in &seen {
-        if let Event::TransferProgress { samples: s, .. } = ev {
-            for (id, _) in s {
-                samples.entry(*id).or_default().push(*t);
-            }
-        }
-    }
-    for (id, times) in &samples {
-        let span = (*times.last().unwrap() - times[0]).as_secs_f64();
-        assert!(
-            times.len() as f64 <= span * 10.0 + 2.0,
-            "transfer {id}: {} samples in {span:.2} s",
-            times.len()
-        );
+        let sha = e
+            .sha256
+            .as_ref()
+            .expect("the reference server lists sha256");
+        assert_eq!(sha, &common::sha256_hex(bytes), "{key}");
     }
 
     // And down again, elsewhere, layout kept.
@@ -602,4 +588,40 @@ async fn what_an_upload_leaves_out_on_purpose_is_listed_as_skipped_with_the_reas
         )],
         "the row names the link; the reason alone is the state"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_is_sampled_at_most_ten_times_a_second() {
+    let env = env().await;
+    // 2 MB at 1 MB/s: about two seconds of samples.
+    let slow = throttle::throttled_proxy(env._server.addr, 1_000_000).await;
+    let client = common::client(&slow, KEY, |_| {});
+    let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
+    let local = tempfile::tempdir().unwrap();
+    let p = common::write_file(local.path(), "slow.bam", &common::pattern(2_000_000, 3));
+    commands
+        .send(Command::Upload {
+            ws: "ws".into(),
+            local: p.display().to_string(),
+            folder: String::new(),
+        })
+        .unwrap();
+    let seen = until_ended(&mut events, 1, Duration::from_secs(60)).await;
+    let at: Vec<u64> = seen
+        .iter()
+        .filter_map(|(_, ev)| match ev {
+            Event::TransferProgress { at_ms, samples } if !samples.is_empty() => Some(*at_ms),
+            _ => None,
+        })
+        .collect();
+    assert!(at.len() >= 10, "a two-second transfer is sampled: {at:?}");
+    // On the worker's clock; the last sample is the one each transfer gets as it ends.
+    // A late tick may come closer to the next one; over the run, at most 10 a second.
+    let ticks = &at[..at.len() - 1];
+    for pair in ticks.windows(2) {
+        assert!(pair[1] - pair[0] >= 40, "samples {at:?}");
+    }
+    let span_s = (ticks[ticks.len() - 1] - ticks[0]) as f64 / 1000.0;
+    let rate = (ticks.len() - 1) as f64 / span_s;
+    assert!(rate <= 10.5, "{rate:.1} samples a second: {at:?}");
 }
