@@ -12,6 +12,8 @@ use filedeck::server::{self, RunningServer};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
+mod common;
+
 #[path = "support/server.rs"]
 mod test_server;
 
@@ -419,7 +421,9 @@ async fn a_file_changed_while_uploading_fails_and_leaves_nothing_listed() {
         let progress = progress.clone();
         let local = local.clone();
         tokio::spawn(async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
             while progress.get() == 0 {
+                assert!(std::time::Instant::now() < deadline, "no byte ever moved");
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
             let f = std::fs::File::options().write(true).open(&local).unwrap();
@@ -492,4 +496,35 @@ async fn a_download_gets_the_mode_of_any_new_file() {
         .mode()
         & 0o777;
     assert_eq!(got, want, "downloaded {got:o}, a new file {want:o}");
+}
+
+#[tokio::test]
+async fn bytes_that_do_not_match_the_listed_sha256_fail_and_leave_no_file() {
+    let env = start().await;
+    let c = client(&env);
+    let bytes = random_bytes(1024 * 1024);
+    let local = write(env.local.path(), "calls.vcf", &bytes);
+    let entry = upload(&c, &local, "").await.unwrap();
+    assert!(entry.sha256.is_some());
+    // One byte flips in the server's stored copy (a bad disk): the listing still carries
+    // the hash of what was uploaded.
+    let blob = common::files_under(env._data.path())
+        .into_iter()
+        .map(|(_, p)| p)
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.len() == bytes.len() as u64))
+        .expect("the stored blob");
+    let mut stored = std::fs::read(&blob).unwrap();
+    stored[4096] ^= 0xff;
+    std::fs::write(&blob, &stored).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let err = download_to(&c, &entry, out.path()).await.unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Integrity(m) if m.contains("SHA-256")),
+        "{err:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "no final or partial file"
+    );
 }

@@ -70,3 +70,20 @@ fn names_no_key_can_hold_are_reported_before_anything_is_sent() {
     );
     assert!(problems.iter().any(|p| p.contains("backslash")));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_socket_is_skipped_with_the_reason_and_its_siblings_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("run");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("r1.fq"), b"reads").unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind(root.join("agent.sock")).unwrap();
+    let (keys, problems) = names(&root);
+    assert_eq!(keys, ["run/r1.fq"]);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].ends_with("agent.sock: skipped, not a regular file"),
+        "{problems:?}"
+    );
+}
