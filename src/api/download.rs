@@ -407,7 +407,6 @@ fn write_and_hash(
     mut rx: mpsc::Receiver<Bytes>,
     progress: &Progress,
 ) -> Result<(u64, Option<String>), ApiError> {
-    crate::sched::background();
     let fail = |e: std::io::Error| ApiError::io(format!("cannot write {}", part.display()), e);
     let mut file = open_partial(part)?;
     file.set_len(start).map_err(fail)?;

@@ -485,7 +485,6 @@ fn read_and_hash(
     chunk: usize,
     send: &dyn Fn(Result<Bytes, std::io::Error>) -> bool,
 ) -> Result<Sent, ApiError> {
-    crate::sched::background();
     use std::io::Read;
     let fail = |e: std::io::Error| ApiError::io(format!("cannot read {}", path.display()), e);
     let mut file = match std::fs::File::open(path) {

@@ -11,7 +11,7 @@ use tui_input::backend::crossterm::EventHandler;
 
 use super::keymap::action_for;
 use super::msg::{Action, Command, Event, Msg};
-use super::msg::{Choice, TransferState};
+use super::msg::{Choice, TransferId, TransferState};
 use super::state::{
     DeleteConfirm, Dialog, Pane, PendingDelete, PromptKind, Refresh, Row, State, WorkspaceView,
 };
@@ -44,6 +44,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
         state.dirty = true;
     }
     cmds
+}
+
+/// The transfer with this id: the list is in id order (ids are handed out rising, and
+/// clearing keeps the order), so a progress event for 100,000 transfers is no scan.
+fn transfer_mut(state: &mut State, id: TransferId) -> Option<&mut TransferView> {
+    let i = state.transfers.binary_search_by_key(&id, |t| t.id).ok()?;
+    state.transfers.get_mut(i)
 }
 
 /// A question from the worker: shown now, or after the dialog on screen (replacing it
@@ -795,7 +802,7 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             Vec::new()
         }
         Event::TransferState { id, state: ts } => {
-            let Some(t) = state.transfers.iter_mut().find(|t| t.id == id) else {
+            let Some(t) = transfer_mut(state, id) else {
                 return Vec::new();
             };
             if t.state == ts {
@@ -840,7 +847,7 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
         }
         Event::TransferProgress { at_ms, samples } => {
             for (id, done) in samples {
-                if let Some(t) = state.transfers.iter_mut().find(|t| t.id == id) {
+                if let Some(t) = transfer_mut(state, id) {
                     t.sample(at_ms, done);
                 }
             }

@@ -139,14 +139,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let st_w = if wide { 18usize } else { 12 };
             let fixed = 2 + 1 + bar.chars().count() + figures.width() + st_w;
             let room = width.saturating_sub(fixed).max(8);
-            let name: String = if name.width() > room {
-                let mut n: String = name.chars().take(room.saturating_sub(1)).collect();
-                n.push('…');
-                n
-            } else {
-                let pad = room - name.width();
-                format!("{name}{}", " ".repeat(pad))
-            };
+            // Cut by display width (wide characters count twice), padded to line up.
+            let name = super::tree::truncate(&name, room);
+            let name = format!("{name}{}", " ".repeat(room.saturating_sub(name.width())));
             let mut line = Line::from(vec![
                 Span::raw(arrow),
                 Span::raw(format!("{name} ")),

@@ -84,7 +84,7 @@ fn layout_row(prefix: &str, name: &str, style: Style, right: &str, width: usize)
     Line::from(spans)
 }
 
-fn truncate(s: &str, room: usize) -> String {
+pub(super) fn truncate(s: &str, room: usize) -> String {
     if s.width() <= room {
         return s.to_string();
     }
