@@ -1019,6 +1019,26 @@ mod transfers {
             matches!(&cmds[..], [Command::List { prefix, .. }] if prefix == "raw/"),
             "{cmds:?}"
         );
+        // Retried (queued again, so the batch is busy again), then done: re-listed again.
+        let queued = TransferState::Queued;
+        assert!(
+            ev(
+                &mut s,
+                Event::TransferState {
+                    id: 2,
+                    state: queued
+                }
+            )
+            .is_empty()
+        );
+        let cmds = ev(
+            &mut s,
+            Event::TransferState {
+                id: 2,
+                state: TransferState::Done,
+            },
+        );
+        assert!(matches!(&cmds[..], [Command::List { .. }]), "{cmds:?}");
     }
 
     #[test]

@@ -212,8 +212,12 @@ pub struct State {
     pub concurrency: usize,
     pub(crate) next_req: ReqId,
     pub(crate) workspaces_req: Option<ReqId>,
-    /// Folders that uploads finished into, per workspace, not yet re-listed.
-    pub(crate) uploaded_into: HashMap<String, Vec<String>>,
+    /// Where uploads finished since the last re-list, per workspace: the deepest folder
+    /// holding all of them.
+    pub(crate) uploaded_into: HashMap<String, String>,
+    /// Uploads queued or under way, per workspace: kept as transfers change state (a
+    /// scan of every transfer per finished upload would be quadratic in a big batch).
+    pub(crate) uploads_active: HashMap<String, usize>,
     /// The Tab completion being waited for.
     pub(crate) complete_req: Option<ReqId>,
     /// Shown under a path prompt's input: the names a Tab could still complete to
@@ -262,6 +266,7 @@ impl State {
             complete_req: None,
             under_prompt: Vec::new(),
             uploaded_into: HashMap::new(),
+            uploads_active: HashMap::new(),
             deletes: HashMap::new(),
         }
     }

@@ -796,6 +796,9 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
         Event::TransferAdded { id, info } => {
             // Something went right since: the status line stops showing an old failure.
             state.last_error = None;
+            if info.dir == Direction::Up {
+                *state.uploads_active.entry(info.ws.clone()).or_default() += 1;
+            }
             state.transfers.push(TransferView::new(id, info));
             state.scroll_into_view();
             state.dirty = true;
@@ -817,13 +820,19 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             {
                 return Vec::new();
             }
+            let was_active = t.is_active();
             t.state = ts.clone();
             let info = t.info.clone();
             state.dirty = true;
-            // However the batch's last upload ends (failed, cancelled too), the uploads
-            // that landed before it get their folder re-listed.
-            if info.dir == Direction::Up && !ts.is_active() {
-                return refresh_after_upload(state, &info);
+            if info.dir == Direction::Up && was_active != ts.is_active() {
+                let n = state.uploads_active.entry(info.ws.clone()).or_default();
+                if was_active {
+                    *n = n.saturating_sub(1);
+                    // However the batch's last upload ends (failed, cancelled too), the
+                    // uploads that landed before it get their folder re-listed.
+                    return refresh_after_upload(state, &info);
+                }
+                *n += 1; // retried
             }
             Vec::new()
         }
@@ -1082,23 +1091,19 @@ fn ask_download(state: &mut State) {
 /// listings of one tree must not overlap).
 fn refresh_after_upload(state: &mut State, info: &TransferInfo) -> Vec<Command> {
     let folder = crate::api::types::split_key(&info.remote).0.to_string();
-    state
-        .uploaded_into
-        .entry(info.ws.clone())
-        .or_default()
-        .push(folder);
-    let busy = state
-        .transfers
-        .iter()
-        .any(|t| t.is_active() && t.info.dir == Direction::Up && t.info.ws == info.ws);
+    let deepest = match state.uploaded_into.remove(&info.ws) {
+        Some(so_far) => crate::api::types::common_folder(&[so_far, folder]),
+        None => folder,
+    };
+    state.uploaded_into.insert(info.ws.clone(), deepest);
+    let busy = state.uploads_active.get(&info.ws).is_some_and(|&n| n > 0);
     let Some(wi) = state.workspaces.iter().position(|w| w.id == info.ws) else {
         return Vec::new();
     };
     if busy || !state.workspaces[wi].listing.started {
         return Vec::new();
     }
-    let folders = state.uploaded_into.remove(&info.ws).unwrap_or_default();
-    let folder = crate::api::types::common_folder(&folders);
+    let folder = state.uploaded_into.remove(&info.ws).unwrap_or_default();
     let w = &state.workspaces[wi];
     if !w.listing.complete || w.refresh.is_some() || folder.is_empty() {
         // Over a partial tree, during another refresh, or at the root: list it all again.
