@@ -22,7 +22,7 @@ fn entry(i: usize) -> FileEntry {
         key: format!("{folder}{name}"),
         name,
         path: folder,
-        size: 1_000_000 + i as u64 * 7,
+        size: Some(1_000_000 + i as u64 * 7),
         description: None,
         content_type: Some("application/gzip".into()),
         created_at: Some(format!(
@@ -166,7 +166,7 @@ fn main() {
             ws: "ws_bench".into(),
             remote: format!("big/sample_{id:07}_R1.fastq.gz"),
             local: format!("/data/in/sample_{id:07}_R1.fastq.gz"),
-            size: 1 << 30,
+            size: Some(1 << 30),
         };
         update(&mut s, Msg::Worker(Event::TransferAdded { id, info }));
         update(

@@ -265,7 +265,7 @@ async fn sighup_mid_batch_the_batch_still_completes() {
     loop {
         let listed = e.client.list_all("ws1", "batch/").await.unwrap().files;
         if listed.len() == 6 {
-            assert!(listed.iter().all(|f| f.size == 1024 * 1024));
+            assert!(listed.iter().all(|f| f.size == Some(1024 * 1024)));
             break;
         }
         assert!(
@@ -420,7 +420,7 @@ async fn conflicts_keep_both_and_skip_if_identical() {
         .unwrap()
         .files
         .into_iter()
-        .map(|f| (f.key, f.size))
+        .map(|f| (f.key, f.size.unwrap_or_default()))
         .collect();
     keys.sort();
     assert_eq!(

@@ -70,10 +70,9 @@ impl Env {
 }
 
 async fn find(c: &Client, display: &str) -> FileEntry {
-    c.find(WS, display)
-        .await
-        .expect("find")
-        .unwrap_or_else(|| panic!("{display} is not listed"))
+    let mut found = c.lookup(WS, display).await.expect("lookup").matches;
+    assert_eq!(found.len(), 1, "{display} is not listed once");
+    found.remove(0)
 }
 
 /// The listing holds `display` exactly once, with this size and SHA-256.
@@ -85,7 +84,7 @@ async fn assert_listed_once(c: &Client, display: &str, bytes: &[u8]) {
         .filter(|f| f.display_key() == display)
         .collect();
     assert_eq!(same.len(), 1, "{display} listed {} times", same.len());
-    assert_eq!(same[0].size, bytes.len() as u64);
+    assert_eq!(same[0].size, Some(bytes.len() as u64));
     assert_eq!(same[0].sha256.as_deref(), Some(sha256_hex(bytes).as_str()));
 }
 
@@ -100,6 +99,7 @@ async fn upload(c: &Client, local: &std::path::Path, folder: &str) -> FileEntry 
     c.upload(&req, &Progress::new(), &CancellationToken::new())
         .await
         .expect("upload through the faults")
+        .entry
 }
 
 fn faults_of(seen: &[Seen]) -> Vec<Option<Fault>> {
@@ -246,7 +246,7 @@ async fn delete_survives_a_503_and_a_lost_answer_after_the_server_deleted() {
         vec![None, Some(204), Some(404)],
         "the lost answer was a 204; the retry's 404 counted as success"
     );
-    assert!(c.find(WS, "x/gone.txt").await.unwrap().is_none());
+    assert!(c.lookup(WS, "x/gone.txt").await.unwrap().absent());
     env.finish().await;
 }
 
@@ -266,7 +266,7 @@ async fn multipart_upload_survives_a_503_a_cut_request_and_a_lost_answer() {
     );
     let entry = upload(&c, &local, "up/").await;
     assert_eq!(entry.display_key(), "up/m.bin");
-    assert_eq!(entry.size, bytes.len() as u64);
+    assert_eq!(entry.size, Some(bytes.len() as u64));
     assert_eq!(entry.sha256.as_deref(), Some(sha256_hex(&bytes).as_str()));
     let seen = env.proxy.seen(Route::Upload);
     assert_eq!(
@@ -299,7 +299,7 @@ async fn large_upload_survives_faults_on_every_step() {
     );
     let entry = upload(&c, &local, "seq/").await;
     assert_eq!(entry.display_key(), "seq/big.fastq");
-    assert_eq!(entry.size, bytes.len() as u64);
+    assert_eq!(entry.size, Some(bytes.len() as u64));
     assert_eq!(
         env.proxy.seen(Route::Upload).len(),
         0,
@@ -363,7 +363,7 @@ async fn a_stalled_multipart_upload_times_out_and_is_sent_again() {
     let started = Instant::now();
     let entry = upload(&c, &local, "st/").await;
     let elapsed = started.elapsed();
-    assert_eq!(entry.size, bytes.len() as u64);
+    assert_eq!(entry.size, Some(bytes.len() as u64));
     assert_listed_once(&c, "st/s.bin", &bytes).await;
     assert_eq!(env.proxy.seen(Route::Upload).len(), 2);
     assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
@@ -392,7 +392,7 @@ async fn a_stalled_presigned_put_times_out_and_is_sent_again() {
     let started = Instant::now();
     let entry = upload(&c, &local, "st/").await;
     let elapsed = started.elapsed();
-    assert_eq!(entry.size, bytes.len() as u64);
+    assert_eq!(entry.size, Some(bytes.len() as u64));
     assert_listed_once(&c, "st/p.bin", &bytes).await;
     assert_eq!(env.proxy.seen(Route::ObjectPut).len(), 2);
     assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");

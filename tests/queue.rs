@@ -18,7 +18,7 @@ fn job(n: u64) -> SavedJob {
 }
 
 fn sizes(jobs: &[SavedJob]) -> Vec<u64> {
-    jobs.iter().map(SavedJob::size).collect()
+    jobs.iter().filter_map(SavedJob::size).collect()
 }
 
 fn journal_of(dir: &std::path::Path) -> PathBuf {

@@ -15,7 +15,7 @@ fn entry(key: &str, size: u64, desc: Option<&str>) -> FileEntry {
         key: key.into(),
         name: String::new(),
         path: String::new(),
-        size,
+        size: Some(size),
         description: desc.map(str::to_string),
         content_type: Some(
             if key.ends_with(".vcf") {
@@ -235,7 +235,7 @@ fn transfers_fixture(s: &mut State) {
             ws: "ws_genomics".into(),
             remote: remote.into(),
             local: format!("/data/{remote}"),
-            size,
+            size: Some(size),
         };
         update(s, Msg::Worker(Event::TransferAdded { id, info }));
         update(s, Msg::Worker(Event::TransferState { id, state }));
@@ -270,14 +270,14 @@ fn conflict_dialog() {
             let items = vec![
                 ConflictItem {
                     existing: "raw/sample A.vcf".into(),
-                    existing_size: 15_107,
-                    new_size: 16_002,
+                    existing_size: Some(15_107),
+                    new_size: Some(16_002),
                     upload: true,
                 },
                 ConflictItem {
                     existing: "raw/sample_B.vcf.gz".into(),
-                    existing_size: 11_582,
-                    new_size: 11_582,
+                    existing_size: Some(11_582),
+                    new_size: Some(11_582),
                     upload: true,
                 },
             ];

@@ -643,7 +643,7 @@ async fn multipart_upload_metadata_and_replace() {
         (entry.path.as_str(), entry.name.as_str()),
         ("raw/", "sample.vcf")
     );
-    assert_eq!(entry.size, 21);
+    assert_eq!(entry.size, Some(21));
     assert_eq!(entry.description.as_deref(), Some("first sample"));
     assert_eq!(entry.content_type.as_deref(), Some("text/x-vcf"));
     assert_eq!(entry.etag, Some(md5_etag(b"##fileformat=VCFv4.2\n")));
@@ -744,14 +744,14 @@ async fn multipart_upload_metadata_and_replace() {
     let again = env
         .upload_ok("ws1", Some("raw/"), "sample.vcf", b"replaced")
         .await;
-    assert_eq!(again.size, 8);
+    assert_eq!(again.size, Some(8));
     assert_eq!(
         files_under(&env.dir.path().join("blobs")).len(),
         blobs_before
     );
     let list = env.list("ws1", &[("prefix", "raw/")]).await;
     assert_eq!(list.files.len(), 1);
-    assert_eq!(list.files[0].size, 8);
+    assert_eq!(list.files[0].size, Some(8));
     assert_eq!(list.files[0].description, None);
 
     // Delete: 204, then 404; the blob is gone.
@@ -874,7 +874,7 @@ async fn large_upload_flow() {
     assert_eq!(r.status(), StatusCode::OK);
     let entry: FileEntry = r.json().await.unwrap();
     assert_eq!(entry.key, "bam/big.bam");
-    assert_eq!(entry.size, size);
+    assert_eq!(entry.size, Some(size));
     assert_eq!(entry.etag, Some(md5_etag(&body)));
     assert_eq!(
         entry.content_type.as_deref(),
@@ -1348,7 +1348,7 @@ async fn concurrent_uploads_of_one_key_leave_one_whole_file() {
         assert!(got == a || got == b, "stored bytes are one of the bodies");
         let listed = env.list("ws1", &[]).await.files;
         assert_eq!(listed.len(), 1);
-        assert_eq!(listed[0].size, got.len() as u64);
+        assert_eq!(listed[0].size, Some(got.len() as u64));
         assert_eq!(listed[0].etag, Some(md5_etag(&got)));
         assert_eq!(
             files_under(&env.dir.path().join("blobs")).len(),

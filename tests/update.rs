@@ -10,7 +10,7 @@ fn entry(key: &str, size: u64) -> FileEntry {
         key: key.into(),
         name: String::new(),
         path: String::new(),
-        size,
+        size: Some(size),
         description: None,
         content_type: Some("text/plain".into()),
         created_at: Some("2026-11-26T10:00:00Z".into()),
@@ -502,7 +502,7 @@ mod transfers {
             ws: "ws1".into(),
             remote: remote.into(),
             local: format!("/l/{remote}"),
-            size,
+            size: Some(size),
         }
     }
 
@@ -1060,8 +1060,8 @@ mod conflicts {
     fn item(n: &str) -> ConflictItem {
         ConflictItem {
             existing: n.into(),
-            existing_size: 1,
-            new_size: 2,
+            existing_size: Some(1),
+            new_size: Some(2),
             upload: true,
         }
     }

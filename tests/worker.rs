@@ -49,7 +49,7 @@ fn remote_entry(key: &str, size: u64) -> FileEntry {
         key: key.into(),
         name: key.into(),
         path: String::new(),
-        size,
+        size: Some(size),
         description: None,
         content_type: None,
         created_at: None,
@@ -174,7 +174,7 @@ async fn uploads_report_their_entry_before_done_then_download_byte_for_byte() {
         let e = landed
             .get(&key)
             .unwrap_or_else(|| panic!("no entry for {key}"));
-        assert_eq!(e.size, bytes.len() as u64, "{key}");
+        assert_eq!(e.size, Some(bytes.len() as u64), "{key}");
         let sha = e
             .sha256
             .as_ref()
@@ -342,7 +342,8 @@ async fn downloads_to_one_name_never_share_a_file() {
                 &tokio_util::sync::CancellationToken::new(),
             )
             .await
-            .unwrap();
+            .unwrap()
+            .entry;
         entries.push(e);
     }
     let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);

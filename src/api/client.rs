@@ -12,7 +12,7 @@ use url::Url;
 
 use super::error::{self, ApiError};
 use super::retry::{RetryPolicy, parse_retry_after};
-use super::types::{DownloadUrlResponse, FileEntry, LARGE_UPLOAD_THRESHOLD, Workspace};
+use super::types::{DownloadUrlResponse, FileEntry, LARGE_UPLOAD_THRESHOLD, Workspace, split_key};
 
 /// The API key. Its `Debug` never shows it; it leaves this type only as a header value
 /// marked sensitive.
@@ -203,6 +203,9 @@ impl Client {
     ) -> Result<ListPage, ApiError> {
         let limit = self.inner.cfg.list_limit;
         let what = format!("listing {workspace}/{prefix}");
+        // A service may match `prefix` against `path` alone, so `raw/sam` would find
+        // nothing: only the folder part is sent, the rest is filtered here.
+        let folder = split_key(prefix).0;
         let body = self
             .inner
             .cfg
@@ -212,8 +215,8 @@ impl Client {
                     ("workspace_id", workspace.to_string()),
                     ("limit", limit.to_string()),
                 ];
-                if !prefix.is_empty() {
-                    q.push(("prefix", prefix.to_string()));
+                if !folder.is_empty() {
+                    q.push(("prefix", folder.to_string()));
                 }
                 if let Some(c) = cursor {
                     q.push(("cursor", c.to_string()));
@@ -226,7 +229,11 @@ impl Client {
                 resp.bytes().await.map_err(ApiError::from_transport)
             })
             .await?;
-        parse_list(&body, limit, &what)
+        let mut page = parse_list(&body, limit, &what)?;
+        if prefix.len() > folder.len() {
+            page.files.retain(|f| f.display_key().starts_with(prefix));
+        }
+        Ok(page)
     }
 
     /// Every page of a listing, in order.
@@ -247,19 +254,6 @@ impl Client {
                 None => return Ok(out),
             }
         }
-    }
-
-    /// The file at exactly `path + name`, if listed.
-    pub async fn find(
-        &self,
-        workspace: &str,
-        display_key: &str,
-    ) -> Result<Option<FileEntry>, ApiError> {
-        let listing = self.list_all(workspace, display_key).await?;
-        Ok(listing
-            .files
-            .into_iter()
-            .find(|f| f.display_key() == display_key))
     }
 
     /// `GET /v1/workspaces`; `None` when the server does not offer the route.

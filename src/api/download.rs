@@ -20,8 +20,9 @@ use super::Progress;
 use super::client::{Client, check};
 use super::error::ApiError;
 use super::localpath::check_inside;
+use super::remote::{etag_md5, parse_content_range};
 use super::types::FileEntry;
-use super::upload::{plain_md5, sleep_or_cancel};
+use super::upload::sleep_or_cancel;
 
 /// How a download went.
 #[derive(Debug, Clone)]
@@ -39,7 +40,8 @@ pub struct DownloadOutcome {
 pub struct PartialMeta {
     pub etag: String,
     pub key: String,
-    pub size: u64,
+    #[serde(default)]
+    pub size: Option<u64>,
 }
 
 impl PartialMeta {
@@ -75,16 +77,18 @@ async fn write_meta(path: &Path, meta: &PartialMeta) -> Result<(), ApiError> {
         .map_err(|e| ApiError::io(format!("cannot write {}", path.display()), e))
 }
 
-/// The partial file and its metadata for a target path.
+/// The partial file and its metadata for a target path: beside it (same filesystem, so
+/// the final rename is atomic), named by a hash of the target's name so that a name of
+/// the full 255 bytes still has room for them.
 pub fn partial_paths(target: &Path) -> (PathBuf, PathBuf) {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    use sha2::Digest as _;
+    let name = target.file_name().unwrap_or_default();
+    let digest = Sha256::digest(name.as_encoded_bytes());
+    let id = hex::encode(&digest[..10]);
     let dir = target.parent().unwrap_or(Path::new("."));
     (
-        dir.join(format!(".{name}.filedeck-partial")),
-        dir.join(format!(".{name}.filedeck-partial.json")),
+        dir.join(format!(".filedeck-{id}.partial")),
+        dir.join(format!(".filedeck-{id}.partial.json")),
     )
 }
 
@@ -92,7 +96,10 @@ enum Attempt {
     Done {
         len: u64,
         digest: Option<String>,
-        etag: Option<String>,
+        /// The MD5 the answer's `ETag` stands for, when it stands for one.
+        md5: Option<String>,
+        /// The object's length as this answer gave it.
+        total: Option<u64>,
         resumed_from: u64,
     },
     /// The server answered 416: the partial is not a prefix we can extend.
@@ -157,12 +164,15 @@ impl Client {
                 Ok(Attempt::Done {
                     len,
                     digest,
-                    etag,
+                    md5,
+                    total,
                     resumed_from,
                 }) => {
                     progress.set_verifying(true);
-                    let mut checked =
-                        verify(&entry, len, digest.as_deref(), etag.as_deref(), &what);
+                    let check = |entry: &FileEntry| {
+                        verify(entry, len, total, digest.as_deref(), md5.as_deref(), &what)
+                    };
+                    let mut checked = check(&entry);
                     if checked.is_err()
                         && !looked_again
                         && let Some(fresh) = self.fresh_entry(workspace, &entry).await
@@ -170,7 +180,7 @@ impl Client {
                         looked_again = true;
                         tracing::info!(what, "the file changed on the server since it was listed");
                         entry = fresh;
-                        checked = verify(&entry, len, digest.as_deref(), etag.as_deref(), &what);
+                        checked = check(&entry);
                     }
                     match checked {
                         Ok(()) => {
@@ -222,9 +232,13 @@ impl Client {
         }
     }
 
-    /// The file's entry as the server lists it now, when it differs from `entry`.
+    /// The file's entry as the server lists it now, when it differs from `entry`: found by
+    /// its key (never by its display path, which may name another file).
     async fn fresh_entry(&self, workspace: &str, entry: &FileEntry) -> Option<FileEntry> {
-        let now = self.find(workspace, &entry.display_key()).await.ok()??;
+        let now = self
+            .entry_by_key(workspace, &entry.key, &entry.display_key())
+            .await
+            .ok()??;
         let changed =
             now.size != entry.size || now.sha256 != entry.sha256 || now.etag != entry.etag;
         changed.then_some(now)
@@ -266,7 +280,8 @@ impl Client {
             .get(ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let start = if resp.status() == StatusCode::PARTIAL_CONTENT {
+        let md5 = etag_md5(resp.headers());
+        let (start, total) = if resp.status() == StatusCode::PARTIAL_CONTENT {
             let cr = resp
                 .headers()
                 .get(CONTENT_RANGE)
@@ -276,11 +291,11 @@ impl Client {
             // would otherwise have us splice two versions.
             let same_version = etag.is_some() && etag == saved_etag;
             match cr {
-                Some((s, _)) if s == have && same_version => have,
+                Some((Some(s), total)) if s == have && same_version => (have, total),
                 _ => return Ok(Attempt::Restart),
             }
         } else {
-            0
+            (0, resp.content_length())
         };
         // Drop bytes of another version before labelling the file with this one, so a
         // crash in between cannot leave old bytes under the new ETag.
@@ -304,7 +319,7 @@ impl Client {
         }
         let kind = if entry.sha256.is_some() {
             HashKind::Sha256
-        } else if etag.as_deref().and_then(plain_md5).is_some() {
+        } else if md5.is_some() {
             HashKind::Md5
         } else {
             HashKind::None
@@ -347,7 +362,8 @@ impl Client {
         Ok(Attempt::Done {
             len,
             digest,
-            etag,
+            md5,
+            total,
             resumed_from: start,
         })
     }
@@ -478,17 +494,29 @@ impl WriteBehind {
     }
 }
 
+/// The bytes against what is known of the file: its length (from the listing, else from
+/// the answer's `Content-Length`/`Content-Range`), then its SHA-256 from the listing, else
+/// the MD5 the answer's `ETag` stands for.
 fn verify(
     entry: &FileEntry,
     len: u64,
+    total: Option<u64>,
     digest: Option<&str>,
-    etag: Option<&str>,
+    md5: Option<&str>,
     what: &str,
 ) -> Result<(), ApiError> {
-    if len != entry.size {
+    if let Some(size) = entry.size
+        && len != size
+    {
         return Err(ApiError::Integrity(format!(
-            "{what}: received {len} bytes, the listing says {}",
-            entry.size
+            "{what}: received {len} bytes, the listing says {size}"
+        )));
+    }
+    if let Some(total) = total
+        && len != total
+    {
+        return Err(ApiError::Integrity(format!(
+            "{what}: received {len} bytes, the server announced {total}"
         )));
     }
     if let Some(expected) = &entry.sha256 {
@@ -499,7 +527,7 @@ fn verify(
             ))),
         };
     }
-    if let (Some(md5), Some(d)) = (etag.and_then(plain_md5), digest)
+    if let (Some(md5), Some(d)) = (md5, digest)
         && !md5.eq_ignore_ascii_case(d)
     {
         return Err(ApiError::Integrity(format!(
@@ -588,22 +616,19 @@ fn open_partial(part: &Path) -> Result<std::fs::File, ApiError> {
         .map_err(|e| ApiError::io(format!("cannot write {}", part.display()), e))
 }
 
-/// `bytes START-END/TOTAL` → (START, TOTAL).
-fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
-    let rest = v.trim().strip_prefix("bytes ")?;
-    let (range, total) = rest.split_once('/')?;
-    let (start, _end) = range.split_once('-')?;
-    Some((start.trim().parse().ok()?, total.trim().parse().ok()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn content_range() {
-        assert_eq!(parse_content_range("bytes 5-9/10"), Some((5, Some(10))));
-        assert_eq!(parse_content_range("bytes 0-0/*"), Some((0, None)));
-        assert_eq!(parse_content_range("items 1-2/3"), None);
+    fn partial_names_fit_beside_a_255_byte_name() {
+        let dir = Path::new("/tmp/dl");
+        let (part, meta) = partial_paths(&dir.join("x".repeat(255)));
+        assert!(meta.file_name().unwrap().len() < 64);
+        assert_eq!(part.parent(), Some(dir));
+        assert_ne!(
+            partial_paths(&dir.join("a")).0,
+            partial_paths(&dir.join("b")).0
+        );
     }
 }

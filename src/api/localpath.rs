@@ -3,6 +3,53 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::error::ApiError;
+use super::types::FileEntry;
+
+/// Check the local path `rel` a download of `entry` is to take under the destination, for
+/// the browser and the command line alike. The file's own name is the listing's `name`
+/// (the key's last segment only where the server sent none) and must be exactly one plain
+/// segment: a name like `.ssh/authorized_keys` is refused, never joined. A file the user
+/// named directly (`rel` is its name alone) may not be a dotfile either, while a dotfile
+/// inside a folder the user asked for lands at its listed place inside the destination.
+pub fn local_name(entry: &FileEntry, rel: &str) -> Result<(), String> {
+    let name = entry.name.as_str();
+    let shown = name.escape_debug().to_string();
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(format!("the server's name {shown:?} is not a file name"));
+    }
+    if name.contains('/') || name.contains('\\') {
+        return Err(format!(
+            "the server's name {shown:?} is not one plain name (it holds a path separator)"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!(
+            "the server's name {shown:?} holds control characters"
+        ));
+    }
+    if name.len() > 255 {
+        return Err(format!(
+            "the server's name is {} bytes long; no local name may pass 255",
+            name.len()
+        ));
+    }
+    if rel == name {
+        if name.starts_with('.') {
+            return Err(format!(
+                "the server's name {shown:?} would make a hidden dotfile in the destination; \
+                 download its folder to keep it"
+            ));
+        }
+        return Ok(());
+    }
+    if rel.strip_suffix(name).is_some_and(|dir| dir.ends_with('/')) {
+        return Ok(());
+    }
+    Err(format!(
+        "the local path {:?} does not end in the server's name {shown:?}",
+        rel.escape_debug().to_string()
+    ))
+}
 
 /// Join a remote relative path (`a/b/c.vcf`) under `dir`, refusing anything that could
 /// land outside it: `..`, absolute paths, empty or `.` segments, NUL, backslashes and
@@ -96,6 +143,42 @@ mod tests {
             assert!(safe_join(d, bad).is_err(), "{bad:?} accepted");
         }
         assert!(safe_join(d, &"x".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn local_names() {
+        let e = |key: &str, name: &str| FileEntry {
+            key: key.into(),
+            name: name.into(),
+            path: String::new(),
+            size: None,
+            description: None,
+            content_type: None,
+            created_at: None,
+            sha256: None,
+            etag: None,
+        };
+        assert!(local_name(&e("report.csv", "report.csv"), "report.csv").is_ok());
+        assert!(local_name(&e("k", "a.vcf"), "raw/run1/a.vcf").is_ok());
+        assert!(local_name(&e("k", ".hidden"), "run1/.hidden").is_ok());
+        for (name, rel) in [
+            (".ssh/authorized_keys", ".ssh/authorized_keys"),
+            (".bashrc", ".bashrc"),
+            ("..", ".."),
+            ("a\\b", "a\\b"),
+            ("a\u{1b}[2J", "a\u{1b}[2J"),
+            ("a.vcf", "b.vcf"),
+            ("a.vcf", "xa.vcf"),
+        ] {
+            assert!(
+                local_name(&e("report.csv", name), rel).is_err(),
+                "{name:?} accepted"
+            );
+        }
+        let long = "x".repeat(255);
+        assert!(local_name(&e("k", &long), &long).is_ok());
+        let longer = "x".repeat(256);
+        assert!(local_name(&e("k", &longer), &longer).is_err());
     }
 
     #[cfg(unix)]

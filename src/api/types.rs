@@ -16,8 +16,10 @@ pub struct FileEntry {
     /// Folder of the file: `""` or ending in `/`.
     #[serde(default, deserialize_with = "null_as_default")]
     pub path: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub size: u64,
+    /// Absent means unknown, never 0: the hosted service may omit it (a ranged GET of the
+    /// file's bytes then tells it).
+    #[serde(default)]
+    pub size: Option<u64>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
@@ -30,8 +32,8 @@ pub struct FileEntry {
     pub etag: Option<String>,
 }
 
-/// `null` reads as the default (an empty path, a zero size): servers send `null` for
-/// what they do not know, e.g. a root file's path.
+/// `null` reads as the default (an empty path or name): servers send `null` for what
+/// they do not know, e.g. a root file's path.
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,

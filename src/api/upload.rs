@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::Progress;
 use super::client::Client;
 use super::error::ApiError;
+use super::remote::etag_md5;
 use super::types::{
     FileEntry, MAX_PUT_BYTES, UploadConfirmRequest, UploadUrlRequest, UploadUrlResponse,
 };
@@ -32,6 +33,15 @@ pub struct UploadRequest<'a> {
     /// Remote file name; the local file name when `None`.
     pub name: Option<&'a str>,
     pub description: Option<&'a str>,
+}
+
+/// A finished upload: the server's entry for it (completed from the file itself where the
+/// answer left fields out), and why it is not known to hold the local bytes, if so.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    pub entry: FileEntry,
+    /// "not verified by the server: …" when no size or hash could be compared.
+    pub unverified: Option<String>,
 }
 
 /// What the reader thread learnt about the bytes it sent.
@@ -90,14 +100,14 @@ pub(super) fn content_type_for(name: &str) -> String {
 impl Client {
     /// Upload one local file, choosing the multipart route or the large flow by size.
     /// Retries transient failures; before repeating an attempt that may have landed
-    /// (the body was fully sent) it checks the listing and counts a same-size,
-    /// same-hash file as done.
+    /// (the body was fully sent) it looks for a file of that display path, size and hash
+    /// created since the attempt began, and counts it as done.
     pub async fn upload(
         &self,
         req: &UploadRequest<'_>,
         progress: &Progress,
         cancel: &CancellationToken,
-    ) -> Result<FileEntry, ApiError> {
+    ) -> Result<Uploaded, ApiError> {
         let before = stamp(req.local)?;
         let name = match req.name {
             Some(n) => n.to_string(),
@@ -121,22 +131,54 @@ impl Client {
                 before.len
             )));
         }
-        let entry = if before.len > self.inner.cfg.large_threshold {
+        let what = format!("uploading {folder}{name}");
+        let (mut entry, sent, put_md5) = if before.len > self.inner.cfg.large_threshold {
             self.upload_large(req, &folder, &name, before.len, progress, cancel)
                 .await?
         } else {
-            self.upload_multipart(req, &folder, &name, before.len, progress, cancel)
-                .await?
+            let (entry, sent) = self
+                .upload_multipart(req, &folder, &name, before.len, progress, cancel)
+                .await?;
+            (entry, sent, None)
         };
+        // An answer may be `{"key"}` alone, or lack the size or a hash: what is missing is
+        // read off the file itself, by its key.
+        let mut md5 = put_md5;
+        if entry.size.is_none() || (entry.sha256.is_none() && md5.is_none()) {
+            match self.stat(req.workspace, &entry.key).await {
+                Ok(Some(found)) => {
+                    entry.size = entry.size.or(found.size);
+                    md5 = md5.or(found.md5);
+                }
+                Ok(None) => {
+                    return Err(ApiError::Integrity(format!(
+                        "{what}: the server answered with key {}, which it does not hold",
+                        entry.key
+                    )));
+                }
+                Err(e) => tracing::warn!(what, error = %e, "cannot look the upload up"),
+            }
+        }
         let after = stamp(req.local)?;
-        if after != before {
-            let e = ApiError::Integrity(format!(
+        let checked = if after != before {
+            Err(Bad::Mismatch(format!(
                 "{} changed while it was being uploaded",
                 req.local.display()
-            ));
-            return Err(self.remove_bad_upload(req.workspace, &entry, e).await);
+            )))
+        } else {
+            verify_upload(req.local, &entry, &sent, md5.as_deref(), &what).await?
+        };
+        match checked {
+            Ok(unverified) => Ok(Uploaded { entry, unverified }),
+            Err(Bad::Mismatch(why)) => Err(self
+                .remove_bad_upload(req.workspace, &entry, md5.as_deref(), why)
+                .await),
+            Err(Bad::EtagOnly(why)) => Err(ApiError::Integrity(format!(
+                "{why}; judged by the ETag alone (it may not be an MD5), so the server's \
+                 copy ({}) was left in place: compare it before relying on it",
+                entry.key
+            ))),
         }
-        Ok(entry)
     }
 
     async fn upload_multipart(
@@ -147,9 +189,10 @@ impl Client {
         size: u64,
         progress: &Progress,
         cancel: &CancellationToken,
-    ) -> Result<FileEntry, ApiError> {
+    ) -> Result<(FileEntry, Sent), ApiError> {
         let retry = &self.inner.cfg.retry;
         let what = format!("uploading {folder}{name}");
+        let began = SystemTime::now();
         let mut attempt = 0;
         loop {
             progress.set(0);
@@ -171,30 +214,21 @@ impl Client {
             let result = self
                 .watch(progress, cancel, async {
                     let resp = Self::send(request, &what).await?;
-                    read_entry(resp, &what).await
+                    read_entry(resp, folder, name, &what).await
                 })
                 .await;
             let sent = local_failure_first(reader.finish(result.is_err()).await, &result)?;
             match result {
-                Ok(entry) => {
-                    let checked = match sent {
-                        Ok(sent) => verify_upload(req.local, &entry, &sent, None, &what).await,
-                        Err(e) => Err(e),
-                    };
-                    return match checked {
-                        Ok(()) => Ok(entry),
-                        Err(e) => Err(self.remove_bad_upload(req.workspace, &entry, e).await),
-                    };
-                }
+                Ok(entry) => return Ok((entry, sent?)),
                 Err(e) if e.is_transient() && attempt + 1 < retry.max_attempts => {
                     if progress.get() >= size
                         && let Ok(sent) = &sent
                         && let Some(entry) = self
-                            .landed(req.workspace, folder, name, req.local, sent)
+                            .landed(req.workspace, folder, name, req.local, sent, began)
                             .await
                     {
                         tracing::info!(what, "upload had landed before the connection failed");
-                        return Ok(entry);
+                        return Ok((entry, sent.clone()));
                     }
                     let pause = retry.delay(attempt, &e);
                     tracing::warn!(what, attempt, ?pause, error = %e, "retrying upload");
@@ -207,10 +241,11 @@ impl Client {
         }
     }
 
-    /// "Did it land?": the file is listed at `folder + name` with the same size (and hash).
-    /// Only a hash can tell this upload from an older file of the same size: without
-    /// one (no SHA-256 and no plain-MD5 ETag listed) it did not land, and the upload is
-    /// simply repeated (repeating it is safe).
+    /// "Did it land?": a file listed at `folder + name`, created since `began` (as far as
+    /// its `created_at` tells, with a minute's leeway for the clocks), of the size sent
+    /// and with the same SHA-256 (or the MD5 its bytes' `ETag` stands for). Where keys are
+    /// opaque a blind repeat would store a second copy, so a candidate whose hash cannot be
+    /// read is taken as landed too (the caller reports it unverified).
     async fn landed(
         &self,
         ws: &str,
@@ -218,23 +253,61 @@ impl Client {
         name: &str,
         local: &Path,
         sent: &Sent,
+        began: SystemTime,
     ) -> Option<FileEntry> {
-        let key = format!("{folder}{name}");
-        let found = self.find(ws, &key).await.ok()??;
-        if found.size != sent.len {
-            return None;
+        let display = format!("{folder}{name}");
+        let since = time::OffsetDateTime::from(began) - Duration::from_secs(60);
+        let lookup = self.lookup(ws, &display).await.ok()?;
+        let mut local_md5: Option<String> = None;
+        let mut unknown = None;
+        for found in lookup.matches {
+            let recent = found
+                .created_at
+                .as_deref()
+                .and_then(|t| {
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .is_none_or(|t| t >= since);
+            if !recent || found.size.is_some_and(|s| s != sent.len) {
+                continue;
+            }
+            if let Some(h) = &found.sha256 {
+                if h.eq_ignore_ascii_case(&sent.sha256) {
+                    return Some(found);
+                }
+                continue;
+            }
+            let remote = self.stat(ws, &found.key).await.ok().flatten();
+            if remote
+                .as_ref()
+                .and_then(|r| r.size)
+                .is_some_and(|s| s != sent.len)
+            {
+                continue;
+            }
+            match remote.and_then(|r| r.md5) {
+                Some(md5) => {
+                    if local_md5.is_none() {
+                        let path = local.to_path_buf();
+                        let len = sent.len;
+                        local_md5 =
+                            tokio::task::spawn_blocking(move || hash_file::<Md5>(&path, len))
+                                .await
+                                .ok()?
+                                .ok();
+                    }
+                    if local_md5
+                        .as_deref()
+                        .is_some_and(|m| m.eq_ignore_ascii_case(&md5))
+                    {
+                        return Some(found);
+                    }
+                }
+                None => unknown = unknown.or(Some(found)),
+            }
         }
-        if let Some(h) = &found.sha256 {
-            return h.eq_ignore_ascii_case(&sent.sha256).then_some(found);
-        }
-        let etag = found.etag.as_deref().and_then(plain_md5)?.to_string();
-        let path = local.to_path_buf();
-        let len = sent.len;
-        let md5 = tokio::task::spawn_blocking(move || hash_file::<Md5>(&path, len))
-            .await
-            .ok()?
-            .ok()?;
-        etag.eq_ignore_ascii_case(&md5).then_some(found)
+        unknown
     }
 
     async fn upload_large(
@@ -245,7 +318,7 @@ impl Client {
         size: u64,
         progress: &Progress,
         cancel: &CancellationToken,
-    ) -> Result<FileEntry, ApiError> {
+    ) -> Result<(FileEntry, Sent, Option<String>), ApiError> {
         let retry = &self.inner.cfg.retry;
         let what = format!("uploading {folder}{name}");
         let content_type = content_type_for(name);
@@ -276,7 +349,7 @@ impl Client {
         let mut info = get_url().await?;
         let mut attempt = 0;
         let mut refreshes = 0;
-        let (etag, sent) = loop {
+        let (md5, sent) = loop {
             progress.set(0);
             let url = self.absolute(&info.upload_url)?;
             let (body, reader) = self.file_body(req.local, size, progress);
@@ -292,17 +365,12 @@ impl Client {
             let result = self
                 .watch(progress, cancel, async {
                     let resp = Self::send(request, &what).await?;
-                    let etag = resp
-                        .headers()
-                        .get(reqwest::header::ETAG)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    Ok(etag)
+                    Ok(etag_md5(resp.headers()))
                 })
                 .await;
             let sent = local_failure_first(reader.finish(result.is_err()).await, &result)?;
             match result {
-                Ok(etag) => break (etag, sent?),
+                Ok(md5) => break (md5, sent?),
                 Err(ApiError::UrlExpired) if refreshes < 3 => {
                     refreshes += 1;
                     info = get_url().await?;
@@ -331,27 +399,33 @@ impl Client {
                     .json(&confirm)
                     .timeout(self.inner.cfg.request_timeout);
                 let resp = Self::send(r, &what).await?;
-                read_entry(resp, &what).await
+                read_entry(resp, folder, name, &what).await
             })
             .await?;
-        match verify_upload(req.local, &entry, &sent, etag.as_deref(), &what).await {
-            Ok(()) => Ok(entry),
-            Err(e) => Err(self.remove_bad_upload(req.workspace, &entry, e).await),
-        }
+        Ok((entry, sent, md5))
     }
 
     /// The server kept a copy that is not the local file (it changed while being read, or
     /// the bytes differ): a failed upload must leave nothing listed. The error says
     /// whether the copy is gone.
-    async fn remove_bad_upload(&self, workspace: &str, entry: &FileEntry, e: ApiError) -> ApiError {
-        let ApiError::Integrity(why) = e else {
-            return e;
-        };
+    async fn remove_bad_upload(
+        &self,
+        workspace: &str,
+        entry: &FileEntry,
+        md5: Option<&str>,
+        why: String,
+    ) -> ApiError {
         // Only our own copy: if the key now holds something else (another upload got
-        // there since), it is not ours to delete.
-        let still_ours = match self.find(workspace, &entry.display_key()).await {
+        // there since, where keys are paths), it is not ours to delete.
+        let still_ours = match self.stat(workspace, &entry.key).await {
             Ok(Some(now)) => {
-                now.size == entry.size && now.sha256 == entry.sha256 && now.etag == entry.etag
+                let same_size =
+                    entry.size.is_none() || now.size.is_none() || now.size == entry.size;
+                let same_md5 = match (md5, now.md5.as_deref()) {
+                    (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                    _ => true,
+                };
+                same_size && same_md5
             }
             Ok(None) => return ApiError::Integrity(why),
             Err(_) => true,
@@ -531,51 +605,78 @@ fn read_and_hash(
     })
 }
 
-async fn read_entry(resp: reqwest::Response, what: &str) -> Result<FileEntry, ApiError> {
+/// The file object of an upload or confirm answer. An answer that names only the key
+/// (`{"key"}`, as an opaque-key service confirms) gets the display path that was asked for,
+/// never one made up from the key.
+async fn read_entry(
+    resp: reqwest::Response,
+    folder: &str,
+    name: &str,
+    what: &str,
+) -> Result<FileEntry, ApiError> {
     let body = resp.bytes().await.map_err(ApiError::from_transport)?;
-    serde_json::from_slice::<FileEntry>(&body)
-        .map(FileEntry::normalise)
-        .map_err(|e| ApiError::Protocol(format!("{what}: file object not understood ({e})")))
+    let mut entry = serde_json::from_slice::<FileEntry>(&body)
+        .map_err(|e| ApiError::Protocol(format!("{what}: file object not understood ({e})")))?;
+    if entry.name.is_empty() {
+        entry.name = name.to_string();
+        entry.path = folder.to_string();
+    }
+    Ok(entry.normalise())
+}
+
+/// Why the server's copy is not the local file.
+enum Bad {
+    /// Its size or SHA-256 differs, or the local file changed: the copy is wrong.
+    Mismatch(String),
+    /// Only an `ETag` read as an MD5 differs: it may not be an MD5 at all.
+    EtagOnly(String),
 }
 
 /// Compare what the server says it stored with what was sent: the size, then the
-/// SHA-256 when the server reports one, else a plain-MD5 `ETag` (the local MD5 is
-/// computed only then, so servers that report SHA-256 cost no second hash).
+/// SHA-256 when the server reports one, else the MD5 its `ETag` stands for (the local MD5
+/// is computed only then, so servers that report SHA-256 cost no second hash). `Ok(Ok(Some
+/// why))`: nothing differs, but nothing could be compared either.
 async fn verify_upload(
     local: &Path,
     entry: &FileEntry,
     sent: &Sent,
-    put_etag: Option<&str>,
+    md5: Option<&str>,
     what: &str,
-) -> Result<(), ApiError> {
-    if entry.size != sent.len {
-        return Err(ApiError::Integrity(format!(
-            "{what}: the server stored {} bytes, {} were sent",
-            entry.size, sent.len
-        )));
+) -> Result<Result<Option<String>, Bad>, ApiError> {
+    if let Some(size) = entry.size
+        && size != sent.len
+    {
+        return Ok(Err(Bad::Mismatch(format!(
+            "{what}: the server stored {size} bytes, {} were sent",
+            sent.len
+        ))));
     }
     if let Some(h) = &entry.sha256 {
         if !h.eq_ignore_ascii_case(&sent.sha256) {
-            return Err(ApiError::Integrity(format!(
+            return Ok(Err(Bad::Mismatch(format!(
                 "{what}: the server's SHA-256 differs from the local file's"
-            )));
+            ))));
         }
-        return Ok(());
+        return Ok(Ok(None));
     }
-    let Some(etag) = put_etag.or(entry.etag.as_deref()).and_then(plain_md5) else {
-        return Ok(());
+    let Some(md5) = md5 else {
+        let why = match entry.size {
+            Some(_) => "the server reports no hash of what it stored (only its size was compared)",
+            None => "the server reports neither the size nor a hash of what it stored",
+        };
+        return Ok(Ok(Some(format!("not verified by the server: {why}"))));
     };
     let path = local.to_path_buf();
     let len = sent.len;
-    let md5 = tokio::task::spawn_blocking(move || hash_file::<Md5>(&path, len))
+    let local_md5 = tokio::task::spawn_blocking(move || hash_file::<Md5>(&path, len))
         .await
         .map_err(|e| ApiError::Protocol(format!("hashing thread failed: {e}")))??;
-    if !etag.eq_ignore_ascii_case(&md5) {
-        return Err(ApiError::Integrity(format!(
-            "{what}: the server's MD5 ETag differs from the local file's"
-        )));
+    if !md5.eq_ignore_ascii_case(&local_md5) {
+        return Ok(Err(Bad::EtagOnly(format!(
+            "{what}: the server's ETag differs from the local file's MD5"
+        ))));
     }
-    Ok(())
+    Ok(Ok(None))
 }
 
 /// The hex digest of the first `len` bytes of a local file.
@@ -597,12 +698,6 @@ pub(crate) fn hash_file<D: md5::Digest>(path: &Path, len: u64) -> Result<String,
     Ok(hex::encode(m.finalize()))
 }
 
-/// The hex MD5 inside an `ETag` when it is a plain single-part one (`"<32 hex>"`).
-pub(super) fn plain_md5(etag: &str) -> Option<&str> {
-    let t = etag.trim().trim_start_matches("W/").trim_matches('"');
-    (t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())).then_some(t)
-}
-
 pub(super) async fn sleep_or_cancel(
     pause: Duration,
     cancel: &CancellationToken,
@@ -618,12 +713,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn etags_and_folders() {
-        assert_eq!(
-            plain_md5("\"d41d8cd98f00b204e9800998ecf8427e\""),
-            Some("d41d8cd98f00b204e9800998ecf8427e")
-        );
-        assert_eq!(plain_md5("\"d41d8cd98f00b204e9800998ecf8427e-2\""), None);
+    fn content_types() {
         assert_eq!(content_type_for("x.VCF"), "text/x-vcf");
     }
 }

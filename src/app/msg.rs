@@ -59,12 +59,16 @@ pub enum Choice {
 pub struct ConflictItem {
     /// Where the existing file is: a remote `path + name` or a local path.
     pub existing: String,
-    pub existing_size: u64,
-    pub new_size: u64,
+    /// `None`: not known (the server did not say).
+    pub existing_size: Option<u64>,
+    pub new_size: Option<u64>,
     pub upload: bool,
 }
 
 /// What happened.
+// A message is built once and moved into `update`: its size costs nothing worth a box
+// on every worker event.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),

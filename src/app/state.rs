@@ -114,7 +114,9 @@ pub struct DeleteConfirm {
     /// What is deleted, as shown: a file's key or "folder/ and every file under it".
     pub label: String,
     pub files: Vec<FileId>,
+    /// The known sizes' sum; `unknown_sizes` files add to it an amount nobody told.
     pub bytes: u64,
+    pub unknown_sizes: bool,
 }
 
 /// What a path prompt is for.
@@ -127,6 +129,8 @@ pub enum PromptKind {
         ws: String,
         files: Vec<(crate::api::FileEntry, String)>,
         bytes: u64,
+        /// Some sizes are unknown: `bytes` is a lower bound.
+        unknown_sizes: bool,
     },
 }
 

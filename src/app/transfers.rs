@@ -17,7 +17,8 @@ pub struct TransferInfo {
     pub remote: String,
     /// Local path, as shown.
     pub local: String,
-    pub size: u64,
+    /// `None`: the server did not say.
+    pub size: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,8 +65,9 @@ impl TransferView {
     }
 
     pub fn eta_secs(&self) -> Option<u64> {
+        let size = self.info.size?;
         (self.speed > 1.0 && self.is_active())
-            .then(|| (self.info.size.saturating_sub(self.done) as f64 / self.speed) as u64)
+            .then(|| (size.saturating_sub(self.done) as f64 / self.speed) as u64)
     }
 
     pub fn is_active(&self) -> bool {
@@ -103,7 +105,8 @@ pub fn aggregate(transfers: &[TransferView]) -> Aggregate {
         }
         if t.is_active() {
             a.speed += t.speed;
-            left += t.info.size.saturating_sub(t.done);
+            // An unknown size leaves the batch ETA a lower bound (the row shows --:--).
+            left += t.info.size.unwrap_or(t.done).saturating_sub(t.done);
         }
     }
     // The batch cannot end before its slowest transfer does.

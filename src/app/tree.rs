@@ -24,7 +24,10 @@ pub struct Folder {
     pub files: Vec<FileId>,
     /// Recursive aggregates.
     pub count: u64,
+    /// The sum of the sizes that are known.
     pub bytes: u64,
+    /// Files whose size the server did not say: `bytes` is then a lower bound.
+    pub unknown_sizes: u64,
     pub newest: Option<FileId>,
     sorted: bool,
 }
@@ -35,7 +38,8 @@ pub struct Folder {
 pub struct FileNode {
     pub name: Box<str>,
     pub folder: FolderId,
-    pub size: u64,
+    /// [`UNKNOWN_SIZE`] when the server did not say (read it with [`FileNode::size`]).
+    size: u64,
     /// Seconds since the Unix epoch; `i64::MIN` when unknown.
     pub created: i64,
     pub sha256: Option<[u8; 32]>,
@@ -43,6 +47,17 @@ pub struct FileNode {
     key: Option<Box<str>>,
     pub description: Option<Box<str>>,
     pub deleted: bool,
+}
+
+/// A file's size the server did not say: kept in the `u64` itself, so a file of a
+/// million-file tree costs no more for the rare unknown.
+const UNKNOWN_SIZE: u64 = u64::MAX;
+
+impl FileNode {
+    /// `None`: the server did not say (never read as 0).
+    pub fn size(&self) -> Option<u64> {
+        (self.size != UNKNOWN_SIZE).then_some(self.size)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -68,6 +83,7 @@ impl Tree {
             files: Vec::new(),
             count: 0,
             bytes: 0,
+            unknown_sizes: 0,
             newest: None,
             sorted: true,
         });
@@ -105,6 +121,7 @@ impl Tree {
                         files: Vec::new(),
                         count: 0,
                         bytes: 0,
+                        unknown_sizes: 0,
                         newest: None,
                         sorted: true,
                     });
@@ -207,7 +224,7 @@ impl Tree {
         self.files.push(FileNode {
             name: Box::from(e.name.as_str()),
             folder,
-            size: e.size,
+            size: e.size.unwrap_or(UNKNOWN_SIZE),
             created,
             sha256,
             content_type: ct,
@@ -222,13 +239,15 @@ impl Tree {
         f.files.push(id);
         f.sorted = false;
         let (size, created) = (e.size, created);
+        let (known, unknown_sizes) = (size.unwrap_or(0), u64::from(size.is_none()));
         let mut cur = folder;
         loop {
             let newest = self.folders[cur as usize].newest;
             let is_newer = newest.is_none_or(|n| self.files[n as usize].created < created);
             let f = &mut self.folders[cur as usize];
             f.count += 1;
-            f.bytes += size;
+            f.bytes += known;
+            f.unknown_sizes += unknown_sizes;
             if is_newer {
                 f.newest = Some(id);
             }
@@ -292,7 +311,7 @@ impl Tree {
             key: self.key(id),
             name: f.name.to_string(),
             path: self.folder_path(f.folder),
-            size: f.size,
+            size: f.size(),
             description: f.description.as_deref().map(str::to_string),
             content_type: (!ct.is_empty()).then(|| ct.to_string()),
             created_at: (f.created != i64::MIN).then(|| format_rfc3339(f.created)),
@@ -325,13 +344,16 @@ impl Tree {
                 continue;
             }
             file.deleted = true;
-            let (folder, size) = (file.folder, file.size);
+            let (folder, size) = (file.folder, file.size());
             touched.entry(folder).or_default().insert(id);
             let mut cur = folder;
             loop {
                 let f = &mut self.folders[cur as usize];
                 f.count = f.count.saturating_sub(1);
-                f.bytes = f.bytes.saturating_sub(size);
+                match size {
+                    Some(s) => f.bytes = f.bytes.saturating_sub(s),
+                    None => f.unknown_sizes = f.unknown_sizes.saturating_sub(1),
+                }
                 if f.newest == Some(id) {
                     f.newest = None;
                 }
@@ -417,7 +439,7 @@ mod tests {
             key: key.into(),
             name: String::new(),
             path: String::new(),
-            size,
+            size: Some(size),
             description: None,
             content_type: Some("text/plain".into()),
             created_at: Some(created.into()),

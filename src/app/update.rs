@@ -640,7 +640,8 @@ fn ask_delete(state: &mut State) {
                 ws: wi,
                 label: for_terminal(&w.tree.display_key(id)),
                 files: vec![id],
-                bytes: f.size,
+                bytes: f.size().unwrap_or(0),
+                unknown_sizes: f.size().is_none(),
             }));
         }
         Row::Folder { id, .. } => {
@@ -670,6 +671,7 @@ fn ask_delete(state: &mut State) {
                 ),
                 files: w.tree.files_under(id),
                 bytes: folder.bytes,
+                unknown_sizes: folder.unknown_sizes > 0,
             }));
         }
         Row::Workspace { .. } | Row::Status { .. } => {
@@ -1075,12 +1077,14 @@ fn ask_download(state: &mut State) {
         state.info("Select (or mark with Space) files or folders to download.");
         return;
     }
-    let bytes = files.iter().map(|(e, _)| e.size).sum();
+    let bytes = files.iter().filter_map(|(e, _)| e.size).sum();
+    let unknown_sizes = files.iter().any(|(e, _)| e.size.is_none());
     state.dialog = Some(Dialog::Path {
         kind: PromptKind::Download {
             ws: w.id.clone(),
             files,
             bytes,
+            unknown_sizes,
         },
         input: Input::new(".".into()),
     });

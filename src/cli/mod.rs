@@ -379,7 +379,8 @@ async fn ls(client: &Client, ws: &str, prefix: &str, json: bool) -> Result<(), F
             let _ = writeln!(
                 out,
                 "{:>10}  {:<20}  {}",
-                format_size(f.size, BINARY),
+                f.size
+                    .map_or_else(|| "?".to_string(), |s| format_size(s, BINARY)),
                 created,
                 crate::sanitize::for_terminal(&f.display_key())
             );

@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Failure;
 use super::progress::Meter;
-use crate::api::{ApiError, Client, FileEntry, UploadRequest, safe_join};
+use crate::api::{ApiError, Client, FileEntry, UploadRequest, local_name, safe_join};
 use crate::local::{collect_uploads, normalise_folder};
 use crate::sanitize::for_terminal;
 
@@ -80,7 +80,19 @@ pub async fn put(
             };
             let r = client.upload(&req, &progress, cancel).await;
             meter.finish(&progress, if r.is_ok() { job.size } else { 0 });
-            r.map_err(|e| format!("{}: {e}", job.local.display()))
+            match r {
+                Ok(up) => {
+                    if let Some(why) = up.unverified {
+                        eprintln!(
+                            "filedeck: warning: {}: {}",
+                            job.local.display(),
+                            for_terminal(&why)
+                        );
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(format!("{}: {e}", job.local.display())),
+            }
         }
     }))
     .buffer_unordered(concurrency)
@@ -102,32 +114,42 @@ pub async fn get(
     to: &Path,
     concurrency: usize,
 ) -> Result<(), Failure> {
-    tokio::fs::create_dir_all(to)
-        .await
-        .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", to.display())))?;
     let mut jobs: Vec<(FileEntry, String)> = Vec::new();
     let mut failures = Vec::new();
     for key in keys {
         match resolve(client, ws, key).await {
             Ok(found) => jobs.extend(found),
-            Err(e) => failures.push(format!("{key}: {e}")),
+            Err(Resolve::Ambiguous(why)) => return Err(Failure::Usage(why)),
+            Err(Resolve::Failed(e)) => failures.push(format!("{key}: {e}")),
         }
     }
+    // A name the server chose never picks where a file lands: refused, it is a line on
+    // stderr and nothing is written.
+    jobs.retain(|(entry, rel)| match local_name(entry, rel) {
+        Ok(()) => true,
+        Err(why) => {
+            failures.push(format!("{}: not downloaded: {why}", entry.key));
+            false
+        }
+    });
+    tokio::fs::create_dir_all(to)
+        .await
+        .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", to.display())))?;
     // Two remote files landing on one local path would race for one partial file:
     // refuse that before anything is written.
     let mut seen = std::collections::HashMap::new();
     for (e, rel) in &jobs {
-        if let Some(other) = seen.insert(rel.clone(), e.display_key()) {
+        if let Some(other) = seen.insert(rel.clone(), e.key.clone()) {
             return Err(Failure::Failed(format!(
                 "{} and {} would both be written to {}; download them separately",
                 other,
-                e.display_key(),
+                e.key,
                 to.join(rel).display()
             )));
         }
     }
     let total = jobs.len() + failures.len();
-    let meter = Meter::new(jobs.len(), jobs.iter().map(|(e, _)| e.size).sum());
+    let meter = Meter::new(jobs.len(), jobs.iter().filter_map(|(e, _)| e.size).sum());
     let cancel = cancel_on_ctrl_c();
     let work = futures_util::stream::iter(jobs.iter().map(|(entry, rel)| {
         let meter = &meter;
@@ -139,7 +161,11 @@ pub async fn get(
             let r = client
                 .download(ws, entry, to, &target, &progress, cancel)
                 .await;
-            meter.finish(&progress, if r.is_ok() { entry.size } else { 0 });
+            let done = match &r {
+                Ok(_) => entry.size.unwrap_or_else(|| progress.get()),
+                Err(_) => 0,
+            };
+            meter.finish(&progress, done);
             r.map(|_| ()).map_err(|e| format!("{label}: {e}"))
         }
     }))
@@ -155,51 +181,105 @@ pub async fn get(
     conclude("downloads", total, failures)
 }
 
-/// A key, or a folder (ending in `/`) expanded to its files, each with the relative
-/// local path it lands at: a folder keeps its own name.
+/// Why an argument names no file to act on.
+enum Resolve {
+    /// A display path naming several files (opaque keys): a usage error naming them.
+    Ambiguous(String),
+    Failed(ApiError),
+}
+
+impl From<ApiError> for Resolve {
+    fn from(e: ApiError) -> Self {
+        Resolve::Failed(e)
+    }
+}
+
+/// What `arg` names: a folder (ending in `/`) expanded to its files, each with the relative
+/// local path it lands at (a folder keeps its own name); a display path (`raw/a.vcf`); or a
+/// key exactly as `ls` prints it, which on an opaque-key service is nothing like the path.
 async fn resolve(
     client: &Client,
     ws: &str,
-    key: &str,
-) -> Result<Vec<(FileEntry, String)>, ApiError> {
-    let listing = client.list_all(ws, key).await?;
-    if key.ends_with('/') {
+    arg: &str,
+) -> Result<Vec<(FileEntry, String)>, Resolve> {
+    if arg.ends_with('/') {
+        let listing = client.list_all(ws, arg).await?;
         if listing.maybe_incomplete {
             return Err(ApiError::Protocol(
                 "the server's listing may be cut short (a full page without a cursor); \
                  refusing to download part of a folder"
                     .into(),
-            ));
+            )
+            .into());
         }
         // The folder keeps its own name locally: `get results/run1/` writes `run1/...`.
-        let parent = crate::api::types::split_key(key.trim_end_matches('/')).0;
-        // Only what is really under the folder, whatever the server's prefix filter did.
+        let parent = crate::api::types::split_key(arg.trim_end_matches('/')).0;
         let files: Vec<_> = listing
             .files
             .into_iter()
             .filter_map(|f| {
-                let dk = f.display_key();
-                if !dk.starts_with(key) {
-                    return None;
-                }
-                let rel = dk.strip_prefix(parent)?.to_string();
+                let rel = f.display_key().strip_prefix(parent)?.to_string();
                 Some((f, rel))
             })
             .collect();
         if files.is_empty() {
-            return Err(ApiError::NotFound(format!("no files under {key}")));
+            return Err(ApiError::NotFound(format!("no files under {arg}")).into());
         }
         return Ok(files);
     }
-    listing
-        .files
-        .into_iter()
-        .find(|f| f.key == key || f.display_key() == key)
-        .map(|f| {
-            let rel = f.name.clone();
-            vec![(f, rel)]
-        })
-        .ok_or_else(|| ApiError::NotFound(format!("no file {key}")))
+    let entry = one_file(client, ws, arg).await?;
+    let rel = entry.name.clone();
+    Ok(vec![(entry, rel)])
+}
+
+/// The one file `arg` names, as a display path or else as a key.
+async fn one_file(client: &Client, ws: &str, arg: &str) -> Result<FileEntry, Resolve> {
+    let mut lookup = client.lookup(ws, arg).await?;
+    match lookup.matches.len() {
+        0 => {}
+        1 => return Ok(lookup.matches.remove(0)),
+        n => {
+            let keys: Vec<String> = lookup
+                .matches
+                .iter()
+                .map(|f| for_terminal(&f.key))
+                .collect();
+            return Err(Resolve::Ambiguous(format!(
+                "{} names {n} files (keys {}); give the key of the one you mean",
+                for_terminal(arg),
+                keys.join(", ")
+            )));
+        }
+    }
+    let Some(found) = client.stat(ws, arg).await? else {
+        let why = if lookup.maybe_incomplete {
+            format!("no file {arg} (the listing of its folder may be incomplete)")
+        } else {
+            format!("no file {arg}")
+        };
+        return Err(ApiError::NotFound(why).into());
+    };
+    // A key: its listing entry carries the name it lands under (and its hash); only where
+    // the server lists it nowhere does the key's last segment stand in for the name.
+    let listed = client
+        .list_all(ws, "")
+        .await
+        .ok()
+        .and_then(|l| l.files.into_iter().find(|f| f.key == arg));
+    Ok(listed.unwrap_or_else(|| {
+        FileEntry {
+            key: arg.to_string(),
+            name: String::new(),
+            path: String::new(),
+            size: found.size,
+            description: None,
+            content_type: None,
+            created_at: None,
+            sha256: None,
+            etag: None,
+        }
+        .normalise()
+    }))
 }
 
 pub async fn rm(
@@ -231,7 +311,11 @@ pub async fn rm(
                     .map(|f| f.key),
             );
         } else {
-            targets.push(key.clone());
+            match one_file(client, ws, key).await {
+                Ok(f) => targets.push(f.key),
+                Err(Resolve::Ambiguous(why)) => return Err(Failure::Usage(why)),
+                Err(Resolve::Failed(e)) => return Err(Failure::Failed(format!("{key}: {e}"))),
+            }
         }
     }
     let total = targets.len();

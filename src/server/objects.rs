@@ -35,7 +35,8 @@ pub(crate) async fn get_object(
     let target = state.signer.verify("GET", &uri)?;
     let (stored, mut file) = open_object(&state, &target).await?;
     let entry = stored.entry;
-    let size = entry.size;
+    // The store always knows a size; only other servers may leave it out.
+    let size = entry.size.unwrap_or_default();
     let etag = entry.etag.unwrap_or_default();
     let content_type = entry
         .content_type

@@ -246,7 +246,7 @@ impl Store {
                     key: f.key.clone(),
                     name: name.to_string(),
                     path: path.to_string(),
-                    size: f.blob.size,
+                    size: Some(f.blob.size),
                     description: f.description.clone(),
                     content_type: Some(f.content_type.clone()),
                     created_at: Some(created_at.clone()),
@@ -339,8 +339,8 @@ impl Store {
             if confirmed {
                 let current = get_file(tx, ws, key)?.filter(|(_, b)| *b == blob);
                 let (entry, _) = current.ok_or_else(nothing)?;
-                if entry.size != size {
-                    return Err(size_mismatch(entry.size));
+                if entry.size != Some(size) {
+                    return Err(size_mismatch(entry.size.unwrap_or_default()));
                 }
                 return Ok((entry, None));
             }
@@ -355,7 +355,7 @@ impl Store {
                 key: key.to_string(),
                 name: name.to_string(),
                 path: path.to_string(),
-                size,
+                size: Some(size),
                 description: None,
                 content_type: Some(content_type),
                 created_at: Some(now_rfc3339()),

@@ -17,6 +17,14 @@ fn field(label: &'static str, value: String) -> Line<'static> {
     ])
 }
 
+/// A size the server may not have told.
+fn maybe_sized(bytes: Option<u64>) -> String {
+    bytes.map_or_else(
+        || "unknown (the server did not say)".to_string(),
+        |b| sized(b, ""),
+    )
+}
+
 fn sized(bytes: u64, partial: &str) -> String {
     format!(
         "{partial}{} ({partial}{} bytes)",
@@ -76,7 +84,7 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
             if key != display {
                 out.push(field("Key", for_terminal(&key)));
             }
-            out.push(field("Size", sized(f.size, "")));
+            out.push(field("Size", maybe_sized(f.size())));
             let ct = t.content_type(id);
             out.push(field(
                 "Type",
@@ -105,7 +113,10 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
             let mut out = vec![
                 field("Folder", for_terminal(&t.folder_path(id))),
                 field("Files", format!("{partial}{}", fmt::group(f.count))),
-                field("Size", sized(f.bytes, partial)),
+                field(
+                    "Size",
+                    sized(f.bytes, fmt::at_least(ws.partial() || f.unknown_sizes > 0)),
+                ),
             ];
             out.extend(newest(state, row.ws(), f.newest));
             if ws.listing.maybe_incomplete {
@@ -190,7 +201,7 @@ fn transfer_lines(t: &crate::app::transfers::TransferView) -> Vec<Line<'static>>
             ),
         ),
         field("Local", for_terminal(&t.info.local)),
-        field("Size", sized(t.info.size, "")),
+        field("Size", maybe_sized(t.info.size)),
         field("Done", sized(t.done, "")),
         field(
             "Speed",

@@ -33,10 +33,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 ]),
                 Line::default(),
                 Line::from(format!(
-                    "{} file{}, {} ({} bytes), from {}.",
+                    "{} file{}, {}{} ({}{} bytes), from {}.",
                     fmt::group(count),
                     if count == 1 { "" } else { "s" },
+                    fmt::at_least(c.unknown_sizes),
                     fmt::size(c.bytes),
+                    fmt::at_least(c.unknown_sizes),
                     fmt::group(c.bytes),
                     for_terminal(&state.workspaces[c.ws].id)
                 )),
@@ -120,11 +122,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                     )),
                     Line::from(Span::styled(for_terminal(&c.existing), theme::WARN)),
                     Line::from(format!(
-                        "existing {} ({} bytes), new {} ({} bytes)",
-                        fmt::size(c.existing_size),
-                        fmt::group(c.existing_size),
-                        fmt::size(c.new_size),
-                        fmt::group(c.new_size)
+                        "existing {}, new {}",
+                        exact(c.existing_size),
+                        exact(c.new_size)
                     )),
                     Line::default(),
                     Line::from(vec![
@@ -225,12 +225,18 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                         }
                     ),
                 ),
-                PromptKind::Download { files, bytes, .. } => (
+                PromptKind::Download {
+                    files,
+                    bytes,
+                    unknown_sizes,
+                    ..
+                } => (
                     " Download ",
                     format!(
-                        "Download {} file{} ({}) into local folder:",
+                        "Download {} file{} ({}{}) into local folder:",
                         fmt::group(files.len() as u64),
                         if files.len() == 1 { "" } else { "s" },
+                        fmt::at_least(*unknown_sizes),
                         fmt::size(*bytes)
                     ),
                 ),
@@ -343,4 +349,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             r,
         );
     }
+}
+
+/// "1.00 KiB (1,024 bytes)", or "size unknown" when the server did not say.
+fn exact(size: Option<u64>) -> String {
+    size.map_or_else(
+        || "size unknown".to_string(),
+        |b| format!("{} ({} bytes)", fmt::size(b), fmt::group(b)),
+    )
 }

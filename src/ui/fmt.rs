@@ -18,6 +18,17 @@ pub fn size(bytes: u64) -> String {
     format_size(bytes, BINARY)
 }
 
+/// A size the server may not have told: "?" then, never "0 B".
+pub fn maybe_size(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "?".to_string(), size)
+}
+
+/// A folder's total: "≥ " when some of its files' sizes are unknown or the listing may
+/// still grow.
+pub fn total(bytes: u64, unknown_sizes: u64, partial: bool) -> String {
+    format!("{}{}", at_least(partial || unknown_sizes > 0), size(bytes))
+}
+
 /// "≥ " while a count may still grow.
 pub fn at_least(partial: bool) -> &'static str {
     if partial { "≥ " } else { "" }

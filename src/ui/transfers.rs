@@ -36,15 +36,29 @@ fn state_text(t: &TransferView) -> (String, Style) {
     }
 }
 
-fn gauge(done: u64, size: u64, width: usize, ended_well: bool) -> String {
-    let frac = if size == 0 {
+fn gauge(done: u64, size: Option<u64>, width: usize, ended_well: bool) -> String {
+    let frac = match size {
+        // An unknown size fills the bar only once the transfer is done.
+        None => {
+            if ended_well {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Some(size) => fraction(done, size, ended_well),
+    };
+    let full = (frac * width as f64).round() as usize;
+    format!("{}{}", "█".repeat(full), "░".repeat(width - full))
+}
+
+fn fraction(done: u64, size: u64, ended_well: bool) -> f64 {
+    if size == 0 {
         // 0 of 0 bytes says nothing: an empty file's bar fills when it is done.
         if ended_well { 1.0 } else { 0.0 }
     } else {
         (done as f64 / size as f64).min(1.0)
-    };
-    let full = (frac * width as f64).round() as usize;
-    format!("{}{}", "█".repeat(full), "░".repeat(width - full))
+    }
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
@@ -112,12 +126,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 format!(
                     " {:>10} / {:<10} {:>12} {:>8} ",
                     fmt::size(t.done),
-                    fmt::size(t.info.size),
+                    fmt::maybe_size(t.info.size),
                     speed,
                     eta
                 )
             } else {
-                format!(" {:>10} ", fmt::size(t.info.size))
+                format!(" {:>10} ", fmt::maybe_size(t.info.size))
             };
             let bar = gauge(
                 t.done,

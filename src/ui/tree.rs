@@ -125,7 +125,11 @@ fn cells(state: &State, row: Row) -> (String, String, Style, String) {
             }
             let root = &ws.tree.folders[0];
             let right = if ws.listing.started {
-                format!("{partial}{}  {}", files(root.count), fmt::size(root.bytes))
+                format!(
+                    "{partial}{}  {}",
+                    files(root.count),
+                    fmt::total(root.bytes, root.unknown_sizes, ws.partial())
+                )
             } else {
                 String::new()
             };
@@ -142,7 +146,11 @@ fn cells(state: &State, row: Row) -> (String, String, Style, String) {
                 format!("{}{arrow}", indent(f.depth)),
                 format!("{}/", for_terminal(&f.name)),
                 theme::FOLDER,
-                format!("{partial}{}  {}", files(f.count), fmt::size(f.bytes)),
+                format!(
+                    "{partial}{}  {}",
+                    files(f.count),
+                    fmt::total(f.bytes, f.unknown_sizes, ws.partial())
+                ),
             )
         }
         Row::File { id, .. } => {
@@ -152,7 +160,7 @@ fn cells(state: &State, row: Row) -> (String, String, Style, String) {
                 format!("{}  ", indent(depth)),
                 for_terminal(&f.name),
                 Style::new(),
-                fmt::size(f.size),
+                fmt::maybe_size(f.size()),
             )
         }
         Row::Status { .. } => {

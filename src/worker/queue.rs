@@ -47,9 +47,10 @@ impl SavedJob {
         }
     }
 
-    pub fn size(&self) -> u64 {
+    /// `None`: the server did not say.
+    pub fn size(&self) -> Option<u64> {
         match self {
-            SavedJob::Up { size, .. } => *size,
+            SavedJob::Up { size, .. } => Some(*size),
             SavedJob::Down { entry, .. } => entry.size,
         }
     }

@@ -12,7 +12,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::queue::{QueueStore, SavedJob, write_snapshot};
-use crate::api::{ApiError, Client, FileEntry, Progress, UploadRequest, safe_join};
+use crate::api::{ApiError, Client, FileEntry, Progress, UploadRequest, local_name, safe_join};
 use crate::app::msg::{Choice, ConflictItem, Event, TransferId, TransferState};
 use crate::app::transfers::{Direction, TransferInfo};
 use crate::local::{collect_uploads, normalise_folder};
@@ -84,7 +84,7 @@ impl Engine {
         if !leftover.is_empty() {
             let _ = events.send(Event::ResumeOffer {
                 count: leftover.len(),
-                bytes: leftover.iter().map(SavedJob::size).sum(),
+                bytes: leftover.iter().filter_map(SavedJob::size).sum(),
             });
         }
         (
@@ -113,7 +113,7 @@ impl Engine {
         if !leftover.is_empty() {
             let _ = self.events.send(Event::ResumeOffer {
                 count: leftover.len(),
-                bytes: leftover.iter().map(SavedJob::size).sum(),
+                bytes: leftover.iter().filter_map(SavedJob::size).sum(),
             });
         }
         self.leftover = leftover;
@@ -152,7 +152,7 @@ impl Engine {
                 ws: ws.clone(),
                 remote: String::new(),
                 local: p.path.display().to_string(),
-                size: 0,
+                size: None,
             });
             let state = if p.skipped {
                 TransferState::Skipped(p.why)
@@ -172,7 +172,7 @@ impl Engine {
                     item: ConflictItem {
                         existing: remote,
                         existing_size: found.size,
-                        new_size: job.size,
+                        new_size: Some(job.size),
                         upload: true,
                     },
                     job: SavedJob::up(&ws, &job),
@@ -275,7 +275,9 @@ impl Engine {
             });
             return;
         }
-        let need: u64 = files.iter().map(|(e, _)| e.size).sum();
+        // Unknown sizes count as nothing here: the check can only refuse what is known
+        // not to fit.
+        let need: u64 = files.iter().filter_map(|(e, _)| e.size).sum();
         let r = root.clone();
         if let Ok(Some(free)) = tokio::task::spawn_blocking(move || free_space(&r)).await
             && need > free
@@ -293,7 +295,12 @@ impl Engine {
         // name.
         let mut in_use = self.targets_in_use();
         for (entry, rel) in files {
-            let target = match safe_join(&root, &rel) {
+            // A name the server chose must not pick where the file lands: refused, it is a
+            // skipped row with the reason, and nothing is written.
+            let target = match local_name(&entry, &rel)
+                .map_err(|why| ApiError::Local(format!("not downloaded: {why}")))
+                .and_then(|()| safe_join(&root, &rel))
+            {
                 Ok(t) => t,
                 Err(e) => {
                     let id = self.add(TransferInfo {
@@ -305,7 +312,7 @@ impl Engine {
                     });
                     let _ = self.events.send(Event::TransferState {
                         id,
-                        state: TransferState::Failed(e.to_string()),
+                        state: TransferState::Skipped(e.to_string()),
                     });
                     continue;
                 }
@@ -317,7 +324,7 @@ impl Engine {
                 conflicts.push(Conflict {
                     item: ConflictItem {
                         existing: target.display().to_string(),
-                        existing_size: meta.len(),
+                        existing_size: Some(meta.len()),
                         new_size: entry.size,
                         upload: false,
                     },
@@ -617,7 +624,11 @@ async fn run(
                 name: Some(name),
                 description: None,
             };
-            client.upload(&req, progress, token).await.map(Some)
+            let up = client.upload(&req, progress, token).await?;
+            if let Some(why) = &up.unverified {
+                tracing::warn!(key = %up.entry.key, "{why}");
+            }
+            Ok(Some(up.entry))
         }
         SavedJob::Down {
             ws,
@@ -678,7 +689,7 @@ fn info_of(job: &SavedJob) -> TransferInfo {
             ws: ws.clone(),
             remote: format!("{folder}{name}"),
             local: local.display().to_string(),
-            size: *size,
+            size: Some(*size),
         },
         SavedJob::Down {
             ws, entry, target, ..
@@ -692,17 +703,26 @@ fn info_of(job: &SavedJob) -> TransferInfo {
     }
 }
 
-/// Same size, and the same SHA-256 when the remote side knows it.
-async fn identical(job: &SavedJob, existing_size: u64, existing_sha: Option<String>) -> bool {
+/// Known to be the same: the same size and the same SHA-256. A size or hash nobody
+/// told is not "the same": the file is transferred (the user's answer said to replace
+/// what differs).
+async fn identical(
+    job: &SavedJob,
+    existing_size: Option<u64>,
+    existing_sha: Option<String>,
+) -> bool {
     let (local, size) = match job {
-        SavedJob::Up { local, size, .. } => (local.clone(), *size),
+        SavedJob::Up { local, size, .. } => (local.clone(), Some(*size)),
         SavedJob::Down { target, entry, .. } => (target.clone(), entry.size),
     };
-    if size != existing_size {
+    let (Some(size), Some(existing)) = (size, existing_size) else {
+        return false;
+    };
+    if size != existing {
         return false;
     }
     let Some(want) = existing_sha else {
-        return true;
+        return false;
     };
     tokio::task::spawn_blocking(move || crate::api::hash_file::<sha2::Sha256>(&local, size))
         .await
