@@ -18,9 +18,11 @@ use ratatui::crossterm::terminal::{
 };
 use ratatui::crossterm::{cursor, execute};
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
 
-use crate::api::Client;
-use crate::app::{self, Msg, State};
+use crate::api::{Client, ClientConfig};
+use crate::app::{self, Command, Event, Msg, State};
 use crate::{ui, worker};
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -59,9 +61,10 @@ pub fn install_panic_hook() {
     }));
 }
 
-/// Run the TUI until the user quits or a signal ends it.
+/// Run the TUI until the user quits or a signal ends it. The HTTP client is built from
+/// `cfg` only after the first frame (see [`Worker`]).
 pub async fn run(
-    client: Client,
+    cfg: ClientConfig,
     endpoint: &str,
     workspaces: Vec<String>,
     concurrency: usize,
@@ -70,7 +73,7 @@ pub async fn run(
     let mut terminal = enter()?;
     let result = run_loop(
         &mut terminal,
-        client,
+        cfg,
         endpoint,
         workspaces,
         concurrency,
@@ -102,9 +105,82 @@ fn active_transfers(state: &State) -> usize {
     state.transfers.iter().filter(|t| t.is_active()).count()
 }
 
+/// The worker, once it has its HTTP client. Building one reads the system's CA
+/// certificates (~150 files): that takes longer than drawing the first frame, so it is
+/// done on a blocking thread after it, and the commands of the meantime wait here, in
+/// order.
+struct Worker {
+    starting: Option<JoinHandle<Result<Channels, String>>>,
+    commands: Option<UnboundedSender<Command>>,
+    events: Option<UnboundedReceiver<Event>>,
+    waiting: Vec<Command>,
+}
+
+type Channels = (UnboundedSender<Command>, UnboundedReceiver<Event>);
+
+impl Worker {
+    fn start(cfg: ClientConfig, concurrency: usize, queue: worker::Queue) -> Self {
+        let starting = tokio::spawn(async move {
+            let client = tokio::task::spawn_blocking(move || Client::new(cfg))
+                .await
+                .map_err(|e| format!("setting up the HTTP client stopped: {e}"))?
+                .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+            Ok(worker::spawn(client, concurrency, queue))
+        });
+        Worker {
+            starting: Some(starting),
+            commands: None,
+            events: None,
+            waiting: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, cmd: Command) -> Result<()> {
+        match &self.commands {
+            Some(tx) => tx.send(cmd).wrap_err("the worker has stopped"),
+            None => {
+                self.waiting.push(cmd);
+                Ok(())
+            }
+        }
+    }
+
+    /// The worker's next event; an error if it could not start. Once it has stopped
+    /// (only after this loop drops its commands, or on a panic), never. Cancel-safe:
+    /// `select!` may drop it at any await.
+    async fn recv(&mut self) -> Result<Event> {
+        if let Some(starting) = &mut self.starting {
+            let started = starting.await;
+            self.starting = None;
+            let (tx, rx) = match started {
+                Ok(Ok(channels)) => channels,
+                Ok(Err(why)) => return Err(color_eyre::eyre::eyre!(why)),
+                Err(e) => return Err(color_eyre::eyre::eyre!("the worker did not start: {e}")),
+            };
+            for cmd in self.waiting.drain(..) {
+                tx.send(cmd).wrap_err("the worker has stopped")?;
+            }
+            self.commands = Some(tx);
+            self.events = Some(rx);
+        }
+        if let Some(rx) = &mut self.events {
+            match rx.recv().await {
+                Some(ev) => return Ok(ev),
+                None => self.events = None,
+            }
+        }
+        std::future::pending().await
+    }
+
+    /// An event already waiting, without waiting for one.
+    fn try_recv(&mut self) -> Option<Event> {
+        self.events.as_mut()?.try_recv().ok()
+    }
+}
+
 async fn run_loop(
     terminal: &mut Term,
-    client: Client,
+    cfg: ClientConfig,
     endpoint: &str,
     workspaces: Vec<String>,
     concurrency: usize,
@@ -130,9 +206,9 @@ async fn run_loop(
         },
         None => worker::Queue::Off,
     };
-    let (commands, mut events) = worker::spawn(client, state.concurrency, queue);
+    let mut worker = Worker::start(cfg, state.concurrency, queue);
     for cmd in app::init(&mut state) {
-        commands.send(cmd)?;
+        worker.send(cmd)?;
     }
     let mut term_events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -176,7 +252,7 @@ async fn run_loop(
                 Some(Err(_)) | None => hung_up = true,
             },
             () = frame_wait(frame_due) => {}
-            Some(ev) = events.recv() => inbox.push(Msg::Worker(ev)),
+            ev = worker.recv() => inbox.push(Msg::Worker(ev?)),
             _ = tick.tick(), if state.animating() && !headless => inbox.push(Msg::Tick),
             _ = sigterm.recv() => return Ok(Ended::Normally),
             _ = sighup.recv() => hung_up = true,
@@ -197,12 +273,12 @@ async fn run_loop(
             headless = true;
         }
         // A burst of worker events (pages, progress) becomes one frame.
-        while let Ok(ev) = events.try_recv() {
+        while let Some(ev) = worker.try_recv() {
             inbox.push(Msg::Worker(ev));
         }
         for msg in inbox.drain(..) {
             for cmd in app::update(&mut state, msg) {
-                commands.send(cmd)?;
+                worker.send(cmd)?;
             }
         }
         if !state.dirty {
@@ -211,7 +287,7 @@ async fn run_loop(
             user_input = false;
         }
         if headless {
-            skip_unanswered_conflicts(&mut state, &commands)?;
+            skip_unanswered_conflicts(&mut state, &mut worker)?;
         }
         if headless && active_transfers(&state) == 0 {
             tracing::info!("all transfers finished after the hang-up; exiting");
@@ -240,10 +316,7 @@ async fn frame_wait(due: Option<Instant>) {
 
 /// Nobody is left to answer a conflict (the one on screen at the hang-up, or one that
 /// comes later): those files are skipped, never overwritten unasked, and the log says so.
-fn skip_unanswered_conflicts(
-    state: &mut State,
-    commands: &tokio::sync::mpsc::UnboundedSender<app::Command>,
-) -> Result<()> {
+fn skip_unanswered_conflicts(state: &mut State, worker: &mut Worker) -> Result<()> {
     let waiting = std::mem::take(&mut state.waiting);
     for dialog in state.dialog.take().into_iter().chain(waiting) {
         if let app::state::Dialog::Conflicts {
@@ -257,7 +330,7 @@ fn skip_unanswered_conflicts(
                 "no terminal to ask about a conflict; skipping those files"
             );
             choices.resize(items.len(), app::msg::Choice::Skip);
-            commands.send(app::Command::Resolve { batch, choices })?;
+            worker.send(Command::Resolve { batch, choices })?;
         }
     }
     Ok(())

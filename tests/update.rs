@@ -1172,3 +1172,269 @@ fn transfers_wait_for_the_queue_another_instance_holds_and_go_on_once_it_is_free
         s.dialog
     );
 }
+
+/// Stale answers: a result lands only while what it answers is still on screen.
+mod stale {
+    use super::*;
+
+    fn typed(s: &mut State, text: &str) {
+        for c in text.chars() {
+            ch(s, c);
+        }
+    }
+
+    fn prompt_text(s: &State) -> String {
+        match &s.dialog {
+            Some(Dialog::Path { input, .. }) => input.value().to_string(),
+            other => panic!("no path prompt: {other:?}"),
+        }
+    }
+
+    /// Tab in the open path prompt: the request id the completion will carry.
+    fn tab(s: &mut State) -> u64 {
+        match &key(s, KeyCode::Tab)[..] {
+            [Command::Complete { req, .. }] => *req,
+            other => panic!("expected one Complete, got {other:?}"),
+        }
+    }
+
+    fn completed(req: u64, text: &str) -> Msg {
+        Msg::Worker(Event::Completed {
+            req,
+            text: text.into(),
+            candidates: vec!["run1/".into(), "run2/".into()],
+        })
+    }
+
+    #[test]
+    fn a_completion_lands_while_its_prompt_is_unchanged() {
+        let mut s = listed();
+        ch(&mut s, 'u');
+        typed(&mut s, "/da");
+        let req = tab(&mut s);
+        update(&mut s, completed(req, "/data/"));
+        assert_eq!(prompt_text(&s), "/data/");
+        assert_eq!(s.under_prompt, ["run1/", "run2/"]);
+    }
+
+    #[test]
+    fn a_completion_answering_after_a_paste_does_not_overwrite_it() {
+        let mut s = listed();
+        ch(&mut s, 'u');
+        typed(&mut s, "/da");
+        let req = tab(&mut s);
+        update(&mut s, Msg::Paste("ta/run 7".into()));
+        update(&mut s, completed(req, "/data/"));
+        assert_eq!(prompt_text(&s), "/data/run 7", "the pasted text stays");
+        assert!(s.under_prompt.is_empty());
+    }
+
+    #[test]
+    fn a_completion_answering_after_esc_does_not_land_in_a_later_prompt() {
+        let mut s = listed();
+        ch(&mut s, 'u');
+        typed(&mut s, "/da");
+        let req = tab(&mut s);
+        key(&mut s, KeyCode::Esc);
+        assert!(s.dialog.is_none());
+        // A new prompt, opened before the old answer comes.
+        ch(&mut s, 'u');
+        update(&mut s, completed(req, "/data/"));
+        assert_eq!(
+            prompt_text(&s),
+            "",
+            "the new prompt is not the one completed"
+        );
+        assert!(s.under_prompt.is_empty());
+        typed(&mut s, "/x");
+        // Closed and never reopened: nothing to land in, nothing changes.
+        let req = tab(&mut s);
+        key(&mut s, KeyCode::Esc);
+        update(&mut s, completed(req, "/xyz/"));
+        assert!(s.dialog.is_none());
+    }
+
+    /// ws1 listed: a/1, a/sub/2, b/3, top.
+    fn two_folders() -> State {
+        let mut s = State::new("http://h", &["ws1".into()], 80, 24);
+        let req = list_req(&init(&mut s));
+        update(
+            &mut s,
+            page(
+                req,
+                &[("a/1", 1), ("a/sub/2", 2), ("b/3", 3), ("top", 4)],
+                true,
+            ),
+        );
+        assert!(!s.workspaces[0].partial());
+        s
+    }
+
+    fn select(s: &mut State, label: &str) {
+        let i = (0..s.rows.len())
+            .find(|&i| {
+                let mut t = s.clone();
+                t.selected = i;
+                selected_label(&t) == label
+            })
+            .unwrap_or_else(|| panic!("no row {label}"));
+        s.selected = i;
+    }
+
+    /// `r` on a folder: the prefix and request id of the listing it starts.
+    fn refresh(s: &mut State, folder: &str) -> Vec<Command> {
+        select(s, folder);
+        ch(s, 'r')
+    }
+
+    fn listed_req(cmds: &[Command], prefix: &str) -> u64 {
+        match cmds {
+            [Command::List { req, prefix: p, .. }] if p == prefix => *req,
+            other => panic!("expected one List of {prefix}, got {other:?}"),
+        }
+    }
+
+    fn count(s: &State, folder: &str) -> u64 {
+        let t = &s.workspaces[0].tree;
+        t.folder_by_path(folder)
+            .map_or(0, |id| t.folders[id as usize].count)
+    }
+
+    #[test]
+    fn a_second_folder_refresh_runs_beside_the_first_which_keeps_its_pages() {
+        let mut s = two_folders();
+        let a = listed_req(&refresh(&mut s, "a/"), "a/");
+        update(&mut s, page(a, &[("a/1", 1)], false));
+        // r on b/ while a/ has pages to come: its own request, beside a/'s.
+        let b = listed_req(&refresh(&mut s, "b/"), "b/");
+        assert_ne!(a, b);
+        update(&mut s, page(b, &[("b/3", 3), ("b/4", 4)], true));
+        assert_eq!(count(&s, "b/"), 2);
+        // a/ is still short of files: not complete, no folder delete.
+        assert!(
+            s.workspaces[0].partial(),
+            "counts show ≥ while a/ is listed"
+        );
+        select(&mut s, "a/");
+        ch(&mut s, 'x');
+        assert!(s.dialog.is_none(), "no folder delete with a/ half listed");
+        // a/'s remaining pages still land.
+        update(&mut s, page(a, &[("a/sub/2", 2), ("a/9", 9)], true));
+        assert_eq!(count(&s, "a/"), 3, "a/1, a/sub/2 and a/9");
+        assert_eq!(s.workspaces[0].tree.file_count(), 6);
+        assert!(!s.workspaces[0].partial());
+        assert!(s.loading().is_none());
+        ch(&mut s, 'x');
+        assert!(matches!(s.dialog, Some(Dialog::ConfirmDelete(_))));
+    }
+
+    #[test]
+    fn a_refresh_nested_in_a_running_one_waits_for_it() {
+        let mut s = two_folders();
+        let a = listed_req(&refresh(&mut s, "a/"), "a/");
+        select(&mut s, "a/");
+        key(&mut s, KeyCode::Right);
+        // a/sub/'s files are a/'s too: listed together they would come twice.
+        assert!(refresh(&mut s, "a/sub/").is_empty(), "waits behind a/");
+        assert!(s.workspaces[0].partial());
+        update(&mut s, page(a, &[("a/1", 1)], false));
+        let cmds = update(&mut s, page(a, &[("a/sub/2", 2)], true));
+        let sub = listed_req(&cmds, "a/sub/");
+        assert!(s.workspaces[0].partial(), "a/sub/ is being listed");
+        update(&mut s, page(sub, &[("a/sub/2", 2), ("a/sub/5", 5)], true));
+        assert_eq!(count(&s, "a/"), 3);
+        assert_eq!(count(&s, "a/sub/"), 2);
+        assert!(!s.workspaces[0].partial());
+    }
+
+    #[test]
+    fn the_same_folder_again_replaces_its_refresh() {
+        let mut s = two_folders();
+        let old = listed_req(&refresh(&mut s, "a/"), "a/");
+        update(&mut s, page(old, &[("a/1", 1)], false));
+        // The worker cancels the old listing of a/; what it had sent is dropped here.
+        let new = listed_req(&refresh(&mut s, "a/"), "a/");
+        update(&mut s, page(old, &[("a/old", 1)], true));
+        assert!(
+            s.workspaces[0].partial(),
+            "the old listing's end ends nothing"
+        );
+        update(&mut s, page(new, &[("a/1", 1), ("a/sub/2", 2)], true));
+        assert_eq!(count(&s, "a/"), 2, "a/1 once, a/sub/2; no a/old");
+        assert!(!s.workspaces[0].partial());
+    }
+
+    #[test]
+    fn a_failed_refresh_beside_another_leaves_the_tree_incomplete_and_stops_spinning() {
+        let mut s = two_folders();
+        let a = listed_req(&refresh(&mut s, "a/"), "a/");
+        let b = listed_req(&refresh(&mut s, "b/"), "b/");
+        update(&mut s, page(a, &[("a/1", 1)], false));
+        update(
+            &mut s,
+            Msg::Worker(Event::ListFailed {
+                req: a,
+                error: "connection reset".into(),
+            }),
+        );
+        assert!(
+            s.last_error
+                .as_deref()
+                .unwrap()
+                .contains("connection reset")
+        );
+        update(&mut s, page(b, &[("b/3", 3)], true));
+        assert_eq!(count(&s, "b/"), 1, "b/'s listing still lands");
+        assert!(s.workspaces[0].partial(), "a/ is short of a/sub/2");
+        select(&mut s, "a/");
+        ch(&mut s, 'x');
+        assert!(s.dialog.is_none(), "no folder delete over a failed listing");
+        assert!(s.loading().is_none(), "nothing is listing any more");
+        assert!(!s.animating(), "no spinner ticking forever");
+        // r lists the whole workspace again.
+        assert!(
+            matches!(&ch(&mut s, 'r')[..], [Command::List { prefix, .. }] if prefix.is_empty())
+        );
+    }
+}
+
+#[test]
+fn a_delete_finishing_after_a_folder_refresh_removes_the_file_listed_again() {
+    let mut s = listed();
+    ch(&mut s, 'j'); // raw/
+    key(&mut s, KeyCode::Right);
+    ch(&mut s, 'j'); // raw/run1/
+    ch(&mut s, 'j'); // raw/a.vcf
+    ch(&mut s, 'x');
+    let cmds = ch(&mut s, 'y');
+    let Command::Delete { req: del, keys, .. } = &cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(keys, &["raw/a.vcf"]);
+    // raw/ is re-listed while the delete runs; the server still lists the file.
+    ch(&mut s, 'g');
+    ch(&mut s, 'j'); // raw/
+    let relist = list_req(&ch(&mut s, 'r'));
+    update(
+        &mut s,
+        page(
+            relist,
+            &[("raw/a.vcf", 10), ("raw/b.vcf", 20), ("raw/run1/x.fq", 300)],
+            true,
+        ),
+    );
+    update(
+        &mut s,
+        Msg::Worker(Event::Deleted {
+            req: *del,
+            results: vec![Ok(())],
+        }),
+    );
+    let t = &s.workspaces[0].tree;
+    let mut left: Vec<_> = (0..t.files.len() as u32)
+        .filter(|i| !t.files[*i as usize].deleted)
+        .map(|i| t.display_key(i))
+        .collect();
+    left.sort();
+    assert_eq!(left, ["raw/b.vcf", "raw/run1/x.fq", "top.txt"]);
+}

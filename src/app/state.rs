@@ -83,7 +83,11 @@ pub struct WorkspaceView {
     pub expanded: bool,
     pub open: HashSet<FolderId>,
     pub listing: ListingState,
-    pub refresh: Option<Refresh>,
+    /// Folders being listed again, each under its own request. None is inside another:
+    /// the pages of both would bring the same files twice.
+    pub refreshes: Vec<Refresh>,
+    /// Folders to list again once the running refresh they overlap has finished.
+    pub refresh_waiting: Vec<String>,
     /// Set while a listing replaces nodes the user had open or selected.
     pub remembered: Option<Remembered>,
 }
@@ -97,14 +101,25 @@ impl WorkspaceView {
             expanded: false,
             open: HashSet::new(),
             listing: ListingState::default(),
-            refresh: None,
+            refreshes: Vec::new(),
+            refresh_waiting: Vec::new(),
             remembered: None,
         }
     }
 
     /// Counts are partial ("≥") until the last page has arrived.
     pub fn partial(&self) -> bool {
-        !self.listing.complete || self.refresh.is_some() || self.listing.maybe_incomplete
+        !self.listing.complete || self.refreshing() || self.listing.maybe_incomplete
+    }
+
+    /// A folder of the tree is being (or waits to be) listed again.
+    pub fn refreshing(&self) -> bool {
+        !self.refreshes.is_empty() || !self.refresh_waiting.is_empty()
+    }
+
+    /// Nothing is listing this workspace now.
+    pub fn listing_idle(&self) -> bool {
+        self.refreshes.is_empty() && (self.listing.complete || self.listing.req.is_none())
     }
 }
 
@@ -289,9 +304,7 @@ impl State {
 
     /// A workspace whose listing is running, for the status line.
     pub fn loading(&self) -> Option<&WorkspaceView> {
-        self.workspaces
-            .iter()
-            .find(|w| (w.listing.req.is_some() && !w.listing.complete) || w.refresh.is_some())
+        self.workspaces.iter().find(|w| !w.listing_idle())
     }
 
     pub fn selected_row(&self) -> Option<Row> {

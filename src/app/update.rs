@@ -69,6 +69,8 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key),
         Msg::Key(_) => Vec::new(),
         Msg::Paste(text) => {
+            // The text a pending completion was asked for is not the prompt's any more.
+            state.complete_req = None;
             if let Some(Dialog::WorkspacePrompt(input) | Dialog::Path { input, .. }) =
                 &mut state.dialog
             {
@@ -187,7 +189,9 @@ fn start_listing(state: &mut State, wi: usize) -> Vec<Command> {
     let ws = &mut state.workspaces[wi];
     ws.tree = Tree::new();
     ws.open.clear();
-    ws.refresh = None;
+    // The worker cancels the workspace's folder listings when a whole one starts.
+    ws.refreshes.clear();
+    ws.refresh_waiting.clear();
     ws.listing = super::state::ListingState {
         req: Some(req),
         started: true,
@@ -201,6 +205,11 @@ fn start_listing(state: &mut State, wi: usize) -> Vec<Command> {
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
+    // A completion answers the text of its Tab, in the prompt of its Tab: any other key
+    // (an edit, Esc, Enter, one that opens a new prompt) makes its answer stale.
+    if key.code != KeyCode::Tab || !matches!(state.dialog, Some(Dialog::Path { .. })) {
+        state.complete_req = None;
+    }
     // The user has moved on: a listing still arriving no longer puts the cursor back.
     for w in &mut state.workspaces {
         if let Some(r) = &mut w.remembered {
@@ -349,7 +358,6 @@ fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Comman
             }
             _ => {
                 input.handle_event(&TermEvent::Key(key));
-                state.complete_req = None;
                 state.dialog = Some(Dialog::Path { kind, input });
                 Vec::new()
             }
@@ -610,12 +618,29 @@ fn refresh(state: &mut State) -> Vec<Command> {
     relist_folder(state, wi, path)
 }
 
+/// One folder path is the other or inside it ("a/" and "a/b/").
+fn nested(a: &str, b: &str) -> bool {
+    a.starts_with(b) || b.starts_with(a)
+}
+
 /// List one folder of workspace `wi` again; its rows are replaced when the first page
-/// arrives.
+/// arrives. Folders apart are listed side by side; one nested with a folder being listed
+/// waits for it (both listings would bring the files they share).
 fn relist_folder(state: &mut State, wi: usize, path: String) -> Vec<Command> {
+    let w = &mut state.workspaces[wi];
+    if let Some(i) = w.refreshes.iter().position(|r| r.path == path) {
+        // The same folder again: the worker cancels the old listing (same key) and its
+        // late pages find no request here; the new one clears the folder again.
+        w.refreshes.remove(i);
+    } else if w.refreshes.iter().any(|r| nested(&r.path, &path)) {
+        if !w.refresh_waiting.contains(&path) {
+            w.refresh_waiting.push(path);
+        }
+        return Vec::new();
+    }
     let req = state.req();
     let w = &mut state.workspaces[wi];
-    w.refresh = Some(Refresh {
+    w.refreshes.push(Refresh {
         req,
         path: path.clone(),
         cleared: false,
@@ -625,6 +650,15 @@ fn relist_folder(state: &mut State, wi: usize, path: String) -> Vec<Command> {
         ws: w.id.clone(),
         prefix: path,
     }]
+}
+
+/// After a folder listing ends: start the waiting ones it held back.
+fn start_waiting(state: &mut State, wi: usize) -> Vec<Command> {
+    let waiting = std::mem::take(&mut state.workspaces[wi].refresh_waiting);
+    waiting
+        .into_iter()
+        .flat_map(|path| relist_folder(state, wi, path))
+        .collect()
 }
 
 fn ask_delete(state: &mut State) {
@@ -654,7 +688,16 @@ fn ask_delete(state: &mut State) {
                 ));
                 return;
             }
-            if !w.listing.complete || w.refresh.is_some() {
+            if w.listing.error.is_some() {
+                state.error(format!(
+                    "Not deleting {}: the last listing of {} failed, so some files under it \
+                     may be missing here; r lists it again.",
+                    for_terminal(&w.tree.folder_path(id)),
+                    w.id
+                ));
+                return;
+            }
+            if !w.listing.complete || w.refreshing() {
                 state.error(format!(
                     "Not deleting {} yet: {} is still being listed; try again when it is complete.",
                     for_terminal(&w.tree.folder_path(id)),
@@ -735,65 +778,70 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             maybe_incomplete,
         } => {
             let Some(wi) = state.workspaces.iter().position(|w| {
-                w.listing.req == Some(req) || w.refresh.as_ref().is_some_and(|r| r.req == req)
+                w.listing.req == Some(req) || w.refreshes.iter().any(|r| r.req == req)
             }) else {
                 return Vec::new(); // stale: the user moved on
             };
-            if state.workspaces[wi]
-                .refresh
-                .as_ref()
-                .is_some_and(|r| r.req == req && !r.cleared)
-            {
+            let w = &state.workspaces[wi];
+            let refresh = w.refreshes.iter().position(|r| r.req == req);
+            if refresh.is_some_and(|i| !w.refreshes[i].cleared) {
                 remember(state, wi);
             }
             let w = &mut state.workspaces[wi];
-            if w.listing.req == Some(req) {
-                w.tree.add(files);
-                w.listing.maybe_incomplete |= maybe_incomplete;
-                if done {
-                    w.listing.complete = true;
-                }
-            } else if let Some(r) = &mut w.refresh {
-                if !r.cleared {
-                    r.cleared = true;
-                    if let Some(id) = w.tree.folder_by_path(&r.path) {
-                        w.tree.clear_prefix(id);
+            match refresh {
+                Some(i) => {
+                    let r = &mut w.refreshes[i];
+                    if !r.cleared {
+                        r.cleared = true;
+                        if let Some(id) = w.tree.folder_by_path(&r.path) {
+                            w.tree.clear_prefix(id);
+                        }
+                    }
+                    w.tree.add(files);
+                    w.listing.maybe_incomplete |= maybe_incomplete;
+                    if done {
+                        w.refreshes.remove(i);
                     }
                 }
-                w.tree.add(files);
-                w.listing.maybe_incomplete |= maybe_incomplete;
-                if done {
-                    w.refresh = None;
+                None => {
+                    w.tree.add(files);
+                    w.listing.maybe_incomplete |= maybe_incomplete;
+                    if done {
+                        w.listing.complete = true;
+                    }
                 }
             }
             restore(state, wi);
+            if !done {
+                return Vec::new();
+            }
             let w = &mut state.workspaces[wi];
-            if done {
+            if w.listing_idle() {
                 w.remembered = None;
             }
-            Vec::new()
+            start_waiting(state, wi)
         }
         Event::ListFailed { req, error } => {
             let Some(wi) = state.workspaces.iter().position(|w| {
-                w.listing.req == Some(req) || w.refresh.as_ref().is_some_and(|r| r.req == req)
+                w.listing.req == Some(req) || w.refreshes.iter().any(|r| r.req == req)
             }) else {
                 return Vec::new();
             };
             let w = &mut state.workspaces[wi];
-            w.remembered = None;
-            if w.listing.req == Some(req) {
-                w.listing.req = None;
-                w.listing.error = Some(error.clone());
-            } else {
-                // Part of the folder may be gone from view: the tree is no longer known
-                // to be complete (counts show "≥", folder deletes are refused; r re-lists).
-                w.refresh = None;
-                w.listing.complete = false;
+            // Part of the tree may be missing from view, whichever listing failed: it is
+            // not known to be complete (counts show "≥", folder deletes are refused, r
+            // lists the whole workspace again).
+            w.refreshes.retain(|r| r.req != req);
+            w.listing.req = None;
+            w.listing.complete = false;
+            w.listing.error = Some(error.clone());
+            if w.listing_idle() {
+                w.remembered = None;
             }
             let id = w.id.clone();
             state.error(format!("Listing {id} failed: {error}"));
             state.reflatten();
-            Vec::new()
+            start_waiting(state, wi)
         }
         Event::TransferAdded { id, info } => {
             // Something went right since: the status line stops showing an old failure.
@@ -845,7 +893,7 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             let w = &mut state.workspaces[wi];
             // Only into a complete tree that nothing is listing: a listing's pages could
             // bring the same file a second time.
-            if !w.listing.complete || w.refresh.is_some() {
+            if !w.listing.complete || w.refreshing() {
                 return Vec::new();
             }
             // Overwritten: the old row goes.
@@ -927,26 +975,28 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
                 return Vec::new();
             };
             let mut gone = Vec::new();
+            let mut gone_keys = HashSet::new();
             let mut failed = Vec::new();
             for ((id, key), r) in pending.files.iter().zip(&pending.keys).zip(results) {
                 match r {
-                    Ok(()) => gone.push(*id),
+                    Ok(()) => {
+                        gone.push(*id);
+                        gone_keys.insert(key.as_str());
+                    }
                     Err(e) => failed.push((key.clone(), e)),
                 }
             }
             let w = &mut state.workspaces[pending.ws];
-            if w.listing.req == pending.listing {
+            // A folder refresh since replaced the rows it cleared: the ids held may be
+            // gone already while their files are back under new ones.
+            let ids_hold = gone
+                .iter()
+                .all(|&id| w.tree.files.get(id as usize).is_some_and(|f| !f.deleted));
+            if w.listing.req == pending.listing && ids_hold {
                 w.tree.remove(&gone);
             } else {
                 // The tree was re-listed meanwhile: its ids are not the ones we held.
-                let deleted: std::collections::HashSet<&str> = pending
-                    .keys
-                    .iter()
-                    .zip(pending.files.iter())
-                    .filter(|(_, id)| gone.contains(id))
-                    .map(|(k, _)| k.as_str())
-                    .collect();
-                let ids = w.tree.find_keys(&deleted);
+                let ids = w.tree.find_keys(&gone_keys);
                 w.tree.remove(&ids);
             }
             state.reflatten();
@@ -1051,7 +1101,7 @@ fn ask_download(state: &mut State) {
                 }
             }
             Row::Folder { id, .. } => {
-                if w.listing.maybe_incomplete || !w.listing.complete || w.refresh.is_some() {
+                if w.listing.maybe_incomplete || !w.listing.complete || w.refreshing() {
                     state.error(format!(
                         "Not downloading {}: the listing of {} is not complete, so the folder may be missing files.",
                         crate::sanitize::for_terminal(&w.tree.folder_path(id)),
@@ -1108,9 +1158,8 @@ fn refresh_after_upload(state: &mut State, info: &TransferInfo) -> Vec<Command> 
         return Vec::new();
     }
     let folder = state.uploaded_into.remove(&info.ws).unwrap_or_default();
-    let w = &state.workspaces[wi];
-    if !w.listing.complete || w.refresh.is_some() || folder.is_empty() {
-        // Over a partial tree, during another refresh, or at the root: list it all again.
+    if !state.workspaces[wi].listing.complete || folder.is_empty() {
+        // Over a partial tree, or at the root: list it all again.
         let cmds = start_listing(state, wi);
         state.reflatten();
         return cmds;

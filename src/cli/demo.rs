@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::Failure;
-use crate::api::{ApiKey, Client, ClientConfig};
+use crate::api::{ApiKey, ClientConfig};
 use crate::server::{self, RunningServer, ServerConfig};
 
 /// The demo server's key: not a secret, it guards a throwaway local server.
@@ -84,8 +84,7 @@ pub async fn run(workspaces: Vec<String>, concurrency: usize) -> Result<(), Fail
     let url = running.base_url();
     tracing::info!(%url, "demo server running");
     let cfg = ClientConfig::new(&url, ApiKey::new(DEMO_KEY))?;
-    let client = Client::new(cfg)?;
-    let result = super::tui(client, &url, workspaces, concurrency, false).await;
+    let result = super::tui(cfg, &url, workspaces, concurrency, false).await;
     running.shutdown().await;
     result
 }

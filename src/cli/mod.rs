@@ -196,15 +196,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     .into(),
             ));
         };
-        let client = client(Some(endpoint.clone()))?;
-        return tui(
-            client,
-            &endpoint,
-            cli.workspaces,
-            cli.concurrency.into(),
-            true,
-        )
-        .await;
+        // Checked before the terminal is taken; the client itself is built after the
+        // first frame.
+        let cfg = client_config(Some(endpoint.clone()))?;
+        return tui(cfg, &endpoint, cli.workspaces, cli.concurrency.into(), true).await;
     };
     match command {
         Command::Serve {
@@ -261,7 +256,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 
 /// The browser, with the terminal restored however it ends.
 pub(crate) async fn tui(
-    client: Client,
+    cfg: ClientConfig,
     endpoint: &str,
     workspaces: Vec<String>,
     concurrency: usize,
@@ -275,19 +270,33 @@ pub(crate) async fn tui(
     }
     let _ = color_eyre::install();
     crate::runtime::install_panic_hook();
-    crate::runtime::run(client, endpoint, workspaces, concurrency, persist_queue)
+    crate::runtime::run(cfg, endpoint, workspaces, concurrency, persist_queue)
         .await
         .map_err(|e| Failure::Failed(format!("{e:#}")))
 }
 
 fn client(endpoint: Option<String>) -> Result<Client, Failure> {
+    Ok(Client::new(client_config(endpoint)?)?)
+}
+
+/// The endpoint and key, checked as far as [`Client::new`] would check them, without
+/// building the HTTP client (which reads every CA certificate of the system).
+fn client_config(endpoint: Option<String>) -> Result<ClientConfig, Failure> {
     let endpoint = endpoint.ok_or_else(|| {
         Failure::Usage("no endpoint: pass --endpoint URL or set FILEDECK_ENDPOINT".into())
     })?;
     let key = ApiKey::from_env()
         .ok_or_else(|| Failure::Usage("no API key: set FILEDECK_API_KEY".into()))?;
-    let cfg = ClientConfig::new(&endpoint, key).map_err(|e| Failure::Usage(e.to_string()))?;
-    Ok(Client::new(cfg)?)
+    // The key travels as `Authorization: Bearer KEY`, which `Client::new` refuses to
+    // build from a key that is no header value: the browser must know before it takes
+    // the terminal. `ApiKey` never hands its text out, so this reads what it read.
+    let text = std::env::var("FILEDECK_API_KEY").unwrap_or_default();
+    if reqwest::header::HeaderValue::from_str(&format!("Bearer {}", text.trim())).is_err() {
+        return Err(Failure::Usage(
+            "the API key (FILEDECK_API_KEY) contains characters not allowed in a header".into(),
+        ));
+    }
+    ClientConfig::new(&endpoint, key).map_err(|e| Failure::Usage(e.to_string()))
 }
 
 async fn serve(
