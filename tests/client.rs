@@ -529,3 +529,42 @@ async fn bytes_that_do_not_match_the_listed_sha256_fail_and_leave_no_file() {
         "no final or partial file"
     );
 }
+
+/// A name of the full 255 bytes a segment may have (ASCII, and multibyte UTF-8: 3-byte
+/// and 4-byte characters) goes up by both routes and comes back whole: the download's
+/// partial file beside it must not be named by appending to it (that would pass 255 bytes),
+/// and none is left behind.
+#[tokio::test]
+async fn names_of_255_bytes_round_trip() {
+    let env = start().await;
+    let names = [
+        format!("{}.vcf", "a".repeat(251)),
+        "数".repeat(85),
+        format!("{}.gz", "🧬".repeat(63)),
+    ];
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(name.len(), 255, "{name}");
+        for (route, threshold) in [("multipart", u64::MAX), ("large", 1024)] {
+            let c = client_with(&env, |cfg| cfg.large_threshold = threshold);
+            let bytes = random_bytes(100_000 + i);
+            let local = write(env.local.path(), name, &bytes);
+            let folder = format!("long/{route}/");
+            let entry = upload(&c, &local, &folder)
+                .await
+                .unwrap_or_else(|e| panic!("{route} upload of {name}: {e:?}"));
+            assert_eq!(entry.display_key(), format!("{folder}{name}"), "{route}");
+            let found = c.lookup(WS, &entry.display_key()).await.unwrap().matches;
+            assert_eq!(found.len(), 1, "{route}: {name} listed once");
+            let out = tempfile::tempdir().unwrap();
+            let got = download_to(&c, &found[0], out.path())
+                .await
+                .unwrap_or_else(|e| panic!("{route} download of {name}: {e:?}"));
+            assert_eq!(sha(&got), sha(&bytes), "{route}: {name}");
+            let left: Vec<String> = std::fs::read_dir(out.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(left, vec![name.clone()], "{route}: no partial left");
+        }
+    }
+}

