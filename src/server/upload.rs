@@ -3,7 +3,8 @@
 //! The bearer token is checked before anything is read ([`Authed`] runs first). Fields may
 //! come in any order: a `file` part before `workspace_id` is streamed to a temp file anyway
 //! and the workspace checked afterwards. The `file` part is answered `413` as soon as its
-//! bytes pass the limit, and the temp file is removed.
+//! bytes pass the limit, and the temp file is removed. The key is `path + filename` in path
+//! style (replacing a file there), a new opaque key in opaque style (see the store).
 
 use std::sync::Arc;
 
@@ -128,14 +129,15 @@ pub(crate) async fn upload(
 
     let ws = auth.workspace(workspace.as_deref())?;
     let file = file.ok_or_else(|| ApiError::invalid("the file field is required"))?;
-    let key = format!("{}{}", path.unwrap_or_default(), file.filename);
-    validate::file_key(&key).map_err(ApiError::invalid)?;
+    let path = path.unwrap_or_default();
+    validate::file_key(&format!("{path}{}", file.filename)).map_err(ApiError::invalid)?;
 
     let store = state.store.clone();
     let entry = tokio::task::spawn_blocking(move || {
         let blob = store.place_blob(file.body)?;
         let new = NewFile {
-            key,
+            path,
+            name: file.filename,
             description,
             content_type: file.content_type,
             blob,
