@@ -4,6 +4,7 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod local;
+pub mod mime;
 pub mod runtime;
 pub mod sanitize;
 pub mod sched;

@@ -74,27 +74,7 @@ fn stamp(path: &Path) -> Result<Stamp, ApiError> {
 }
 
 pub(super) fn content_type_for(name: &str) -> String {
-    let lower = name.to_ascii_lowercase();
-    let special = [
-        (".vcf", "text/x-vcf"),
-        (".fa", "text/x-fasta"),
-        (".fasta", "text/x-fasta"),
-        (".fastq", "text/x-fastq"),
-        (".fq", "text/x-fastq"),
-        (".bed", "text/x-bed"),
-        (".sam", "text/x-sam"),
-        (".gz", "application/gzip"),
-        (".bam", "application/octet-stream"),
-    ];
-    for (ext, ct) in special {
-        if lower.ends_with(ext) {
-            return ct.to_string();
-        }
-    }
-    mime_guess::from_path(name)
-        .first_raw()
-        .unwrap_or("application/octet-stream")
-        .to_string()
+    crate::mime::content_type(name).to_string()
 }
 
 impl Client {

@@ -62,6 +62,11 @@ pub enum Command {
         /// Lifetime of presigned URLs, in seconds.
         #[arg(long, value_name = "SECS", default_value_t = 3600)]
         presign_ttl: u64,
+        /// Keys of uploaded files: `path` (the key is path + name; an upload replaces the
+        /// file there) or `opaque` (every upload gets a new key `obj_…`; two files may share
+        /// a display path). A data directory keeps the style it was filled in.
+        #[arg(long, value_enum, value_name = "STYLE", default_value_t = server::KeyStyle::Path)]
+        key_style: server::KeyStyle,
     },
     /// List files (recursively) under a prefix.
     Ls {
@@ -207,7 +212,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             listen,
             keys,
             presign_ttl,
-        } => serve(data, listen, keys, presign_ttl).await,
+            key_style,
+        } => serve(data, listen, keys, presign_ttl, key_style).await,
         Command::Ls {
             workspace,
             prefix,
@@ -304,12 +310,14 @@ async fn serve(
     listen: SocketAddr,
     keys: Option<PathBuf>,
     presign_ttl: u64,
+    key_style: server::KeyStyle,
 ) -> Result<(), Failure> {
     // One server per data directory: opening a store clears temp files and unindexed
     // blobs, which would be another live server's uploads in flight.
     let _lock = lock_data_dir(&data)?;
     let mut config = server::ServerConfig::new(data, listen);
     config.presign_ttl = Duration::from_secs(presign_ttl);
+    config.key_style = key_style;
     if let Some(path) = keys {
         config.keys = server::load_keys_file(&path).map_err(|e| Failure::Usage(e.to_string()))?;
     }

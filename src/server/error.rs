@@ -32,6 +32,26 @@ pub enum ServerError {
     },
     #[error("index database: {0}")]
     Db(#[from] rusqlite::Error),
+    #[error(
+        "index database {}: schema version {version} is newer than this filedeck's \
+         ({supported}); use a newer filedeck or another data directory",
+        path.display()
+    )]
+    IndexVersion {
+        path: PathBuf,
+        version: i64,
+        supported: i64,
+    },
+    #[error(
+        "index database {}: its files were stored with --key-style {stored}; serve it with \
+         that style, or use another data directory for --key-style {wanted}",
+        path.display()
+    )]
+    KeyStyle {
+        path: PathBuf,
+        stored: String,
+        wanted: super::KeyStyle,
+    },
     #[error("presigning secret {}: {message}", path.display())]
     Secret { path: PathBuf, message: String },
     #[error("storage: {0}")]
@@ -42,6 +62,8 @@ pub enum ServerError {
     Conflict(String),
     #[error("not found: {0}")]
     NotFound(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("server stopped serving: {0}")]
     Serve(io::Error),
     #[error("server task failed: {0}")]
@@ -144,6 +166,8 @@ pub(crate) enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("index database: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("storage: {0}")]
@@ -155,6 +179,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(m) => ApiError::not_found(m),
             StoreError::Conflict(m) => ApiError::conflict(m),
+            StoreError::Forbidden(m) => ApiError::forbidden(m),
             other => ApiError::internal("store failed", other),
         }
     }
@@ -165,6 +190,7 @@ impl From<StoreError> for ServerError {
         match e {
             StoreError::NotFound(m) => ServerError::NotFound(m),
             StoreError::Conflict(m) => ServerError::Conflict(m),
+            StoreError::Forbidden(m) => ServerError::Forbidden(m),
             StoreError::Db(e) => ServerError::Db(e),
             StoreError::Io(e) => ServerError::Io(e),
         }

@@ -7,6 +7,11 @@
 //!
 //! The data directory holds `index.sqlite` (WAL), `secret.key` (the presigning secret, 0600),
 //! `blobs/xx/<id>` (one file per stored upload) and `tmp/` (bodies being received).
+//!
+//! Keys come in two styles ([`KeyStyle`], contract: "Key styles"): `path` (the key is the
+//! display path `path + name`) or `opaque` (every upload mints `obj_<32 hex>`). A data
+//! directory remembers the style it was filled in; serving it in the other style is refused
+//! while it holds files, because the two disagree on what an upload replaces.
 
 mod auth;
 mod blob;
@@ -49,6 +54,33 @@ pub const SCOPES: &[&str] = &["files"];
 
 /// Default lifetime of presigned URLs.
 pub const DEFAULT_PRESIGN_TTL: Duration = Duration::from_secs(3600);
+
+/// How the server makes the key of an uploaded file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum KeyStyle {
+    /// `key = path + name`; an upload to an existing `path + name` replaces it.
+    #[default]
+    Path,
+    /// Every upload, multipart or large, mints a new key `obj_<32 hex>`, so two files may
+    /// share a display path; nothing is ever replaced. The confirm answers `{"key"}` only.
+    Opaque,
+}
+
+impl KeyStyle {
+    /// The name used on the command line and in the data directory.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStyle::Path => "path",
+            KeyStyle::Opaque => "opaque",
+        }
+    }
+}
+
+impl fmt::Display for KeyStyle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One API key: its bearer token, its scopes and the workspaces it may use (ids, or `["*"]`).
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -94,17 +126,19 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     pub keys: Vec<ApiKey>,
     pub presign_ttl: Duration,
+    pub key_style: KeyStyle,
 }
 
 impl ServerConfig {
-    /// A configuration with no keys (add some, or set `FILEDECK_SERVER_KEY`) and a one-hour
-    /// presign lifetime.
+    /// A configuration with no keys (add some, or set `FILEDECK_SERVER_KEY`), a one-hour
+    /// presign lifetime and path-style keys.
     pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         ServerConfig {
             data_dir: data_dir.into(),
             listen,
             keys: Vec::new(),
             presign_ttl: DEFAULT_PRESIGN_TTL,
+            key_style: KeyStyle::Path,
         }
     }
 }
@@ -230,6 +264,10 @@ impl RunningServer {
         self.state.stats.clone()
     }
 
+    pub fn key_style(&self) -> KeyStyle {
+        self.state.store.key_style()
+    }
+
     /// Stop accepting connections and wait for the open ones to finish.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(());
@@ -274,12 +312,13 @@ async fn prepare(
     auth::check_keys(&keys).map_err(ServerError::InvalidKeys)?;
 
     let data_dir = config.data_dir;
+    let key_style = config.key_style;
     let (store, signer) = tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&data_dir).map_err(|source| ServerError::DataDir {
             path: data_dir.clone(),
             source,
         })?;
-        let store = Store::open(&data_dir)?;
+        let store = Store::open(&data_dir, key_style)?;
         let signer = Signer::load_or_create(&data_dir)?;
         Ok::<_, ServerError>((store, signer))
     })
@@ -344,23 +383,26 @@ pub async fn serve(
         .map_err(ServerError::Serve)
 }
 
-/// Store `bytes` as `key` in workspace `ws` through the same path as an upload (temp file,
-/// hashes, fsync, rename, index row). For seeding demos and tests.
+/// Store `bytes` at display path `display` (`path + name`) in workspace `ws` through the same
+/// path as an upload (temp file, hashes, fsync, rename, index row). In path style `display`
+/// is the key and replaces a file there; in opaque style a new key is minted, as for any
+/// upload. For seeding demos and tests.
 pub async fn put_bytes(
     server: &RunningServer,
     ws: &str,
-    key: &str,
+    display: &str,
     bytes: Vec<u8>,
     description: Option<String>,
 ) -> Result<FileEntry, ServerError> {
-    let mut entries = put_many(server, ws, vec![(key.to_string(), bytes)], description).await?;
+    let mut entries = put_many(server, ws, vec![(display.to_string(), bytes)], description).await?;
     entries
         .pop()
         .ok_or_else(|| ServerError::Task("nothing was stored".to_string()))
 }
 
-/// Store many files in workspace `ws` at once: the blobs are written (and fsynced) in
-/// parallel and indexed in one transaction — all of them, or none on an error.
+/// Store many files, given by display path (see [`put_bytes`]), in workspace `ws` at once:
+/// the blobs are written (and fsynced) in parallel and indexed in one transaction — all of
+/// them, or none on an error. The entries come back in the order given.
 pub async fn put_many(
     server: &RunningServer,
     ws: &str,
@@ -394,11 +436,13 @@ pub async fn put_many(
     let ws = ws.to_string();
     tokio::task::spawn_blocking(move || {
         let mut new_files = Vec::with_capacity(written.len());
-        for (_, key, blob) in written {
-            let content_type = upload::guess_content_type(&key);
+        for (_, display, blob) in written {
+            let content_type = upload::guess_content_type(&display);
             let placed = store.place_blob(blob)?;
+            let (path, name) = crate::api::types::split_key(&display);
             new_files.push(store::NewFile {
-                key,
+                path: path.to_string(),
+                name: name.to_string(),
                 description: description.clone(),
                 content_type,
                 blob: placed,

@@ -14,13 +14,13 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use super::AppState;
 use super::blob::BlobWriter;
 use super::error::ApiError;
 use super::presign::Target;
 use super::store::StoredFile;
 use super::upload::guess_content_type;
-use crate::api::types::MAX_PUT_BYTES;
+use super::{AppState, KeyStyle};
+use crate::api::types::{MAX_PUT_BYTES, split_key};
 
 /// Read size of downloads.
 const READ_CHUNK: usize = 256 * 1024;
@@ -242,6 +242,21 @@ pub(crate) async fn put_object(
     }
     let target = state.signer.verify("PUT", &parts.uri)?;
     let terms = target.put.ok_or_else(ApiError::bad_signature)?;
+    // Where the confirm will put the file. An opaque key carries its display path in the
+    // URL; a path key is its display path. A URL made in the other style (the data
+    // directory was emptied and served anew) would break that: refuse it.
+    let display = match (state.store.key_style(), terms.display) {
+        (KeyStyle::Path, None) => {
+            let (path, name) = split_key(&target.key);
+            (path.to_string(), name.to_string())
+        }
+        (KeyStyle::Opaque, Some(display)) => display,
+        _ => {
+            return Err(ApiError::forbidden(
+                "this upload URL was made for the other key style",
+            ));
+        }
+    };
     let content_type = match headers.get(header::CONTENT_TYPE) {
         None => "",
         Some(v) => v.to_str().map_err(|_| ApiError::bad_signature())?.trim(),
@@ -276,7 +291,7 @@ pub(crate) async fn put_object(
         .map_err(|e| ApiError::internal("cannot store upload", e))?;
 
     let stored_type = if terms.content_type.trim().is_empty() {
-        guess_content_type(&target.key)
+        guess_content_type(&display.1)
     } else {
         terms.content_type.trim().to_string()
     };
@@ -284,7 +299,13 @@ pub(crate) async fn put_object(
     let etag = tokio::task::spawn_blocking(move || {
         let blob = store.place_blob(received)?;
         let etag = blob.etag().to_string();
-        store.put_pending(&target.workspace, &target.key, &stored_type, blob)?;
+        store.put_pending(
+            &target.workspace,
+            &target.key,
+            (&display.0, &display.1),
+            &stored_type,
+            blob,
+        )?;
         Ok::<_, super::error::StoreError>(etag)
     })
     .await

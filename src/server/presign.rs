@@ -1,9 +1,11 @@
 //! Presigned URLs for the byte routes.
 //!
 //! Layout: `{base}/objects/{workspace}/{key, each segment percent-encoded}?X-Expires={unix
-//! seconds}[&X-Content-Type={type}&X-Size={bytes}]&X-Signature={hex HMAC-SHA256}`. The MAC
-//! covers the method (`GET`, also good for `HEAD`; or `PUT`), the workspace, the key, the
-//! expiry and, for `PUT`, the content type and size. The secret is 32 random bytes kept in
+//! seconds}[&X-Content-Type={type}&X-Size={bytes}[&X-Path={path}&X-Name={name}]]
+//! &X-Signature={hex HMAC-SHA256}`. The MAC covers the method (`GET`, also good for `HEAD`;
+//! or `PUT`), the workspace, the key, the expiry and, for `PUT`, the content type and size,
+//! and for an opaque key's `PUT` the display path it will be confirmed as (the URL carries
+//! it, so the server keeps nothing between step 1 and the `PUT`). The secret is 32 random bytes kept in
 //! `secret.key` (mode 0600) in the data directory, made once and reused on restart.
 
 use std::fs;
@@ -33,6 +35,15 @@ pub(crate) struct Signer {
 pub(crate) struct PutTerms {
     pub(crate) content_type: String,
     pub(crate) size: u64,
+    /// The display path (`path`, `name`) of an opaque key, which the key does not tell.
+    pub(crate) display: Option<(String, String)>,
+}
+
+/// The signed fields of a `PUT` URL, as text.
+struct PutFields<'a> {
+    content_type: &'a str,
+    size: &'a str,
+    display: Option<(&'a str, &'a str)>,
 }
 
 /// The object a verified URL addresses.
@@ -89,7 +100,7 @@ impl Signer {
         ws: &str,
         key: &str,
         expires: &str,
-        put: Option<(&str, &str)>,
+        put: Option<&PutFields<'_>>,
     ) -> HmacSha256 {
         // HMAC accepts keys of any length, so this cannot fail.
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.secret)
@@ -103,9 +114,14 @@ impl Signer {
         field(ws.as_bytes());
         field(key.as_bytes());
         field(expires.as_bytes());
-        if let Some((content_type, size)) = put {
-            field(content_type.as_bytes());
-            field(size.as_bytes());
+        if let Some(put) = put {
+            field(put.content_type.as_bytes());
+            field(put.size.as_bytes());
+            if let Some((path, name)) = put.display {
+                field(b"display");
+                field(path.as_bytes());
+                field(name.as_bytes());
+            }
         }
         mac
     }
@@ -122,19 +138,28 @@ impl Signer {
     ) -> String {
         let expires = unix_now().saturating_add(ttl.as_secs()).to_string();
         let size = put.map(|p| p.size.to_string());
-        let put_fields = put
-            .zip(size.as_deref())
-            .map(|(p, s)| (p.content_type.as_str(), s));
+        let put_fields = put.zip(size.as_deref()).map(|(p, size)| PutFields {
+            content_type: &p.content_type,
+            size,
+            display: p
+                .display
+                .as_ref()
+                .map(|(path, name)| (path.as_str(), name.as_str())),
+        });
         let signature = hex::encode(
-            self.mac(method, ws, key, &expires, put_fields)
+            self.mac(method, ws, key, &expires, put_fields.as_ref())
                 .finalize()
                 .into_bytes(),
         );
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         query.append_pair("X-Expires", &expires);
-        if let Some((content_type, size)) = put_fields {
-            query.append_pair("X-Content-Type", content_type);
-            query.append_pair("X-Size", size);
+        if let Some(put) = &put_fields {
+            query.append_pair("X-Content-Type", put.content_type);
+            query.append_pair("X-Size", put.size);
+            if let Some((path, name)) = put.display {
+                query.append_pair("X-Path", path);
+                query.append_pair("X-Name", name);
+            }
         }
         query.append_pair("X-Signature", &signature);
         format!(
@@ -153,28 +178,41 @@ impl Signer {
         let mut signature = None;
         let mut content_type = None;
         let mut size = None;
+        let mut display_path = None;
+        let mut display_name = None;
         for (name, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
             match name.as_ref() {
                 "X-Expires" => expires = Some(value),
                 "X-Signature" => signature = Some(value),
                 "X-Content-Type" => content_type = Some(value),
                 "X-Size" => size = Some(value),
+                "X-Path" => display_path = Some(value),
+                "X-Name" => display_name = Some(value),
                 _ => {}
             }
         }
         let (Some(expires), Some(signature)) = (expires, signature) else {
             return Err(ApiError::bad_signature());
         };
+        let display = match (display_path.as_deref(), display_name.as_deref()) {
+            (Some(path), Some(name)) => Some((path, name)),
+            (None, None) => None,
+            _ => return Err(ApiError::bad_signature()),
+        };
         let put = if method == "PUT" {
             match (content_type.as_deref(), size.as_deref()) {
-                (Some(c), Some(s)) => Some((c, s)),
+                (Some(content_type), Some(size)) => Some(PutFields {
+                    content_type,
+                    size,
+                    display,
+                }),
                 _ => return Err(ApiError::bad_signature()),
             }
         } else {
             None
         };
         let signature = hex::decode(signature.as_bytes()).map_err(|_| ApiError::bad_signature())?;
-        self.mac(method, &workspace, &key, &expires, put)
+        self.mac(method, &workspace, &key, &expires, put.as_ref())
             .verify_slice(&signature)
             .map_err(|_| ApiError::bad_signature())?;
         // Signed by us, so these parse; be strict anyway.
@@ -183,9 +221,12 @@ impl Signer {
             return Err(ApiError::expired());
         }
         let put = match put {
-            Some((content_type, size)) => Some(PutTerms {
-                content_type: content_type.to_string(),
-                size: size.parse().map_err(|_| ApiError::bad_signature())?,
+            Some(put) => Some(PutTerms {
+                content_type: put.content_type.to_string(),
+                size: put.size.parse().map_err(|_| ApiError::bad_signature())?,
+                display: put
+                    .display
+                    .map(|(path, name)| (path.to_string(), name.to_string())),
             }),
             None => None,
         };
@@ -317,6 +358,7 @@ mod tests {
         let terms = PutTerms {
             content_type: "text/plain".into(),
             size: 5,
+            display: None,
         };
         let url = s.url(
             "http://h",
@@ -330,6 +372,34 @@ mod tests {
         assert_eq!(t.put, Some(terms));
         let bigger: Uri = url.replace("X-Size=5", "X-Size=6").parse().unwrap();
         assert_eq!(s.verify("PUT", &bigger).unwrap_err().code, "bad_signature");
+
+        // An opaque key's display path is signed too.
+        let opaque = PutTerms {
+            content_type: "text/plain".into(),
+            size: 5,
+            display: Some(("raw dir/".into(), "ä&b=c.txt".into())),
+        };
+        let url = s.url(
+            "http://h",
+            "PUT",
+            "ws1",
+            "obj_0123",
+            Duration::from_secs(60),
+            Some(&opaque),
+        );
+        let t = s.verify("PUT", &url.parse().unwrap()).unwrap();
+        assert_eq!(t.put, Some(opaque));
+        for tampered in [
+            url.replace("X-Path=raw", "X-Path=raX"),
+            url.replace("&X-Name=", "&X-Nom="),
+            url.replace("&X-Path=", "&X-Pat="),
+        ] {
+            let tampered: Uri = tampered.parse().unwrap();
+            assert_eq!(
+                s.verify("PUT", &tampered).unwrap_err().code,
+                "bad_signature"
+            );
+        }
 
         let expired = s.url("http://h", "GET", "ws1", "a", Duration::ZERO, None);
         assert_eq!(

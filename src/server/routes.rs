@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use super::auth::Authed;
 use super::error::ApiError;
 use super::presign::PutTerms;
-use super::{AppState, connectable, objects, upload, validate};
+use super::{AppState, KeyStyle, connectable, objects, upload, validate};
 use crate::api::types::{
     DownloadUrlResponse, ListResponse, MAX_PUT_BYTES, UploadConfirmRequest, UploadUrlRequest,
     UploadUrlResponse, Workspace, WorkspacesResponse,
@@ -295,8 +295,8 @@ async fn upload_url(
     let path =
         validate::folder_path(request.path.as_deref().unwrap_or("")).map_err(ApiError::invalid)?;
     validate::file_name(&request.filename).map_err(ApiError::invalid)?;
-    let key = format!("{path}{}", request.filename);
-    validate::file_key(&key).map_err(ApiError::invalid)?;
+    let display = format!("{path}{}", request.filename);
+    validate::file_key(&display).map_err(ApiError::invalid)?;
     validate::content_type(&request.content_type).map_err(ApiError::invalid)?;
     if request.size > MAX_PUT_BYTES {
         return Err(ApiError::invalid(format!(
@@ -305,11 +305,19 @@ async fn upload_url(
         )));
     }
     let store = state.store.clone();
-    let (check_ws, check_key) = (ws.clone(), key.clone());
-    blocking(move || store.check_collision(&check_ws, &check_key)).await?;
+    let check_ws = ws.clone();
+    blocking(move || store.check_collision(&check_ws, &display)).await?;
+    // Minted now, so repeated PUTs of this URL are one upload; in opaque style the URL
+    // carries the display path to the PUT, and the pending upload keeps it for the confirm.
+    let key = state.store.new_key(&path, &request.filename);
+    let display = match state.store.key_style() {
+        KeyStyle::Path => None,
+        KeyStyle::Opaque => Some((path, request.filename)),
+    };
     let terms = PutTerms {
         content_type: request.content_type.trim().to_string(),
         size: request.size,
+        display,
     };
     let base = request_base(&state, &headers, &uri);
     let upload_url = state
@@ -322,18 +330,30 @@ async fn upload_url(
     }))
 }
 
-/// `POST /v1/files/upload-confirm`
+/// `POST /v1/files/upload-confirm`: the file object in path style, `{"key"}` alone in
+/// opaque style (contract: "Key styles").
 async fn upload_confirm(
     State(state): State<Arc<AppState>>,
     auth: Authed,
     JsonBody(request): JsonBody<UploadConfirmRequest>,
-) -> Result<Json<crate::api::types::FileEntry>, ApiError> {
+) -> Result<Response, ApiError> {
     let ws = auth.workspace(Some(&request.workspace_id))?;
     validate::file_key(&request.file_key).map_err(ApiError::invalid)?;
     validate::file_name(&request.filename).map_err(ApiError::invalid)?;
     let store = state.store.clone();
-    let entry = blocking(move || store.confirm(&ws, &request.file_key, request.size)).await?;
-    Ok(Json(entry))
+    let entry =
+        blocking(move || store.confirm(&ws, &request.file_key, &request.filename, request.size))
+            .await?;
+    Ok(match state.store.key_style() {
+        KeyStyle::Path => Json(entry).into_response(),
+        KeyStyle::Opaque => Json(ConfirmedKey { key: entry.key }).into_response(),
+    })
+}
+
+/// The opaque style's confirm answer.
+#[derive(serde::Serialize)]
+struct ConfirmedKey {
+    key: String,
 }
 
 /// `GET /v1/workspaces`: for `*` the workspaces holding files, plus any named ones.

@@ -8,6 +8,16 @@
 //!
 //! All methods are blocking: call them from `spawn_blocking`. One writer connection behind a
 //! mutex; readers come from a small pool (WAL lets them read while the writer writes).
+//!
+//! Keys: the store makes them ([`Store::new_key`]) in its [`KeyStyle`]. Every file row keeps
+//! its display path (`path`, `name`, and `display = path || name`, indexed), so
+//! listing by prefix and the file-versus-folder rule work on display paths in both styles
+//! (in path style `display` is the key). A pending large upload keeps its `path` and `name`
+//! too: in opaque style nothing else knows them at the confirm.
+//!
+//! Schema versions (`PRAGMA user_version`): 1 had no `display` column and no `path`/`name`
+//! in `pending`; 2 added them and the `settings` table that records the key style. A
+//! version-1 index is migrated in place at open (it was path style: nothing else existed).
 
 use std::collections::HashSet;
 use std::fs;
@@ -20,6 +30,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::KeyStyle;
 use super::blob::{Received, TempFile};
 use super::error::{ServerError, StoreError};
 use crate::api::types::{FileEntry, split_key};
@@ -32,8 +43,11 @@ const READER_POOL: usize = 4;
 /// Uploads PUT but never confirmed are forgotten after this long (at the next start).
 const PENDING_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// The schema this code writes.
+const SCHEMA_VERSION: i64 = 2;
+
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS files (
+CREATE TABLE files (
     ws TEXT NOT NULL,
     key TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -45,13 +59,19 @@ CREATE TABLE IF NOT EXISTS files (
     sha256 TEXT NOT NULL,
     etag TEXT NOT NULL,
     blob TEXT NOT NULL,
+    -- path || name, written with the row. Not a generated column: SQLite does not read
+    -- those from an index, and listing by prefix in opaque style must scan only the index.
+    display TEXT NOT NULL,
     PRIMARY KEY (ws, key)
 ) WITHOUT ROWID;
+CREATE INDEX files_display ON files (ws, display);
 -- Bodies PUT on a presigned URL. After the confirm the row stays, with confirmed = 1, so a
 -- repeated confirm of the same bytes answers the file again.
-CREATE TABLE IF NOT EXISTS pending (
+CREATE TABLE pending (
     ws TEXT NOT NULL,
     key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    name TEXT NOT NULL,
     blob TEXT NOT NULL,
     size INTEGER NOT NULL,
     content_type TEXT NOT NULL,
@@ -61,7 +81,27 @@ CREATE TABLE IF NOT EXISTS pending (
     confirmed INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (ws, key)
 ) WITHOUT ROWID;
-PRAGMA user_version = 1;
+CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 2;
+";
+
+/// Version 1 to 2. The pending rows get their display path from their key afterwards
+/// (version 1 was path style).
+const MIGRATE_1_TO_2: &str = "
+ALTER TABLE files ADD COLUMN display TEXT NOT NULL DEFAULT '';
+UPDATE files SET display = path || name;
+CREATE INDEX files_display ON files (ws, display);
+ALTER TABLE pending ADD COLUMN path TEXT NOT NULL DEFAULT '';
+ALTER TABLE pending ADD COLUMN name TEXT NOT NULL DEFAULT '';
+CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO settings (name, value) VALUES ('key_style', 'path');
+PRAGMA user_version = 2;
 ";
 
 const FILE_COLUMNS: &str =
@@ -83,12 +123,26 @@ impl PlacedBlob {
     }
 }
 
-/// A file to index.
+/// A file to index, by display path: the store makes its key.
 pub(crate) struct NewFile {
-    pub(crate) key: String,
+    /// `""` or ending in `/`.
+    pub(crate) path: String,
+    pub(crate) name: String,
     pub(crate) description: Option<String>,
     pub(crate) content_type: String,
     pub(crate) blob: PlacedBlob,
+}
+
+/// A row of `pending`.
+struct Pending {
+    blob: String,
+    size: u64,
+    content_type: String,
+    sha256: String,
+    etag: String,
+    confirmed: bool,
+    path: String,
+    name: String,
 }
 
 /// A stored file and where its bytes are.
@@ -98,6 +152,7 @@ pub(crate) struct StoredFile {
 }
 
 pub(crate) struct Store {
+    key_style: KeyStyle,
     db_path: PathBuf,
     tmp_dir: PathBuf,
     blob_dir: PathBuf,
@@ -135,7 +190,7 @@ fn remove_blob(path: &Path) {
 
 impl Store {
     /// Open (or create) the store in `data_dir`, and remove what a crash left behind.
-    pub(crate) fn open(data_dir: &Path) -> Result<Store, ServerError> {
+    pub(crate) fn open(data_dir: &Path, key_style: KeyStyle) -> Result<Store, ServerError> {
         let dir_error = |path: &Path| {
             let path = path.to_path_buf();
             move |source| ServerError::DataDir { path, source }
@@ -156,9 +211,10 @@ impl Store {
             path: db_path.clone(),
             source,
         };
-        let writer = open_connection(&db_path).map_err(index_error)?;
-        writer.execute_batch(SCHEMA).map_err(index_error)?;
+        let mut writer = open_connection(&db_path).map_err(index_error)?;
+        prepare_schema(&mut writer, &db_path, key_style)?;
         let store = Store {
+            key_style,
             db_path: db_path.clone(),
             tmp_dir,
             blob_dir,
@@ -167,6 +223,19 @@ impl Store {
         };
         store.remove_leftovers()?;
         Ok(store)
+    }
+
+    pub(crate) fn key_style(&self) -> KeyStyle {
+        self.key_style
+    }
+
+    /// The key of a new upload to `path + name`: that, in path style; a fresh `obj_<32 hex>`
+    /// in opaque style.
+    pub(crate) fn new_key(&self, path: &str, name: &str) -> String {
+        match self.key_style {
+            KeyStyle::Path => format!("{path}{name}"),
+            KeyStyle::Opaque => format!("obj_{}", random_id()),
+        }
     }
 
     /// A fresh path in `tmp/` for a body being received.
@@ -226,8 +295,9 @@ impl Store {
         out
     }
 
-    /// Index `files` in workspace `ws` in one transaction, replacing files of the same key.
-    /// On an error nothing is indexed and the new blobs are removed.
+    /// Index `files` in workspace `ws` in one transaction, each under a new key (in path
+    /// style the display path, replacing a file there). On an error nothing is indexed and
+    /// the new blobs are removed.
     pub(crate) fn insert_files(
         &self,
         ws: &str,
@@ -238,14 +308,14 @@ impl Store {
             let mut entries = Vec::with_capacity(files.len());
             let mut replaced = Vec::new();
             for f in &files {
-                if let Some(why) = collision(tx, ws, &f.key)? {
+                let display = format!("{}{}", f.path, f.name);
+                if let Some(why) = collision(tx, ws, &display)? {
                     return Err(StoreError::Conflict(why));
                 }
-                let (path, name) = split_key(&f.key);
                 let entry = FileEntry {
-                    key: f.key.clone(),
-                    name: name.to_string(),
-                    path: path.to_string(),
+                    key: self.new_key(&f.path, &f.name),
+                    name: f.name.clone(),
+                    path: f.path.clone(),
                     size: Some(f.blob.size),
                     description: f.description.clone(),
                     content_type: Some(f.content_type.clone()),
@@ -269,11 +339,14 @@ impl Store {
         Ok(entries)
     }
 
-    /// Keep `blob` as the pending (unconfirmed) upload of `key`, replacing an earlier one.
+    /// Keep `blob` as the pending (unconfirmed) upload of `key`, to become the file
+    /// `path + name` at the confirm, replacing an earlier unconfirmed one. In opaque style a
+    /// key names one upload only, so once confirmed it takes no more bytes (`Forbidden`).
     pub(crate) fn put_pending(
         &self,
         ws: &str,
         key: &str,
+        (path, name): (&str, &str),
         content_type: &str,
         blob: PlacedBlob,
     ) -> Result<(), StoreError> {
@@ -282,14 +355,25 @@ impl Store {
                 .prepare_cached("SELECT blob, confirmed FROM pending WHERE ws = ?1 AND key = ?2")?
                 .query_row(params![ws, key], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
+            if self.key_style == KeyStyle::Opaque {
+                let confirmed = old.as_ref().is_some_and(|(_, confirmed)| *confirmed);
+                if confirmed || get_file(tx, ws, key)?.is_some() {
+                    return Err(StoreError::Forbidden(format!(
+                        "the upload {key} is confirmed: its URL takes no more bytes"
+                    )));
+                }
+            }
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO pending
-                 (ws, key, blob, size, content_type, sha256, etag, created_at, confirmed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)",
+                 (ws, key, path, name, blob, size, content_type, sha256, etag, created_at,
+                  confirmed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
             )?
             .execute(params![
                 ws,
                 key,
+                path,
+                name,
                 blob.id,
                 blob.size,
                 content_type,
@@ -307,62 +391,70 @@ impl Store {
         Ok(())
     }
 
-    /// Make the pending upload of `key` a file. `404` when nothing arrived, `409` when `size`
-    /// is not what arrived or the key collides with a folder; a repeated confirm answers the
-    /// same file.
-    pub(crate) fn confirm(&self, ws: &str, key: &str, size: u64) -> Result<FileEntry, StoreError> {
+    /// Make the pending upload of `key` a file. `404` when nothing arrived; `409` when
+    /// `filename` is not the name given at step 1, when `size` is not what arrived, or when
+    /// the display path collides with a folder. A repeated confirm answers the same file.
+    pub(crate) fn confirm(
+        &self,
+        ws: &str,
+        key: &str,
+        filename: &str,
+        size: u64,
+    ) -> Result<FileEntry, StoreError> {
         let (entry, replaced) = self.write(|tx| {
-            let pending: Option<(String, u64, String, String, String, bool)> = tx
+            let pending = tx
                 .prepare_cached(
-                    "SELECT blob, size, content_type, sha256, etag, confirmed
+                    "SELECT blob, size, content_type, sha256, etag, confirmed, path, name
                      FROM pending WHERE ws = ?1 AND key = ?2",
                 )?
                 .query_row(params![ws, key], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
+                    Ok(Pending {
+                        blob: r.get(0)?,
+                        size: r.get(1)?,
+                        content_type: r.get(2)?,
+                        sha256: r.get(3)?,
+                        etag: r.get(4)?,
+                        confirmed: r.get(5)?,
+                        path: r.get(6)?,
+                        name: r.get(7)?,
+                    })
                 })
                 .optional()?;
             let nothing = || StoreError::NotFound(format!("no upload has arrived for {key}"));
-            let (blob, arrived, content_type, sha256, etag, confirmed) =
-                pending.ok_or_else(nothing)?;
-            let size_mismatch = |arrived: u64| {
-                StoreError::Conflict(format!(
-                    "size {size} differs from the {arrived} bytes that arrived for {key}"
-                ))
-            };
-            if confirmed {
-                let current = get_file(tx, ws, key)?.filter(|(_, b)| *b == blob);
+            let pending = pending.ok_or_else(nothing)?;
+            if pending.name != filename {
+                return Err(StoreError::Conflict(format!(
+                    "filename {filename:?} is not {:?}, the one given for {key} at upload-url",
+                    pending.name
+                )));
+            }
+            if pending.size != size {
+                return Err(StoreError::Conflict(format!(
+                    "size {size} differs from the {} bytes that arrived for {key}",
+                    pending.size
+                )));
+            }
+            if pending.confirmed {
+                let current = get_file(tx, ws, key)?.filter(|(_, b)| *b == pending.blob);
                 let (entry, _) = current.ok_or_else(nothing)?;
-                if entry.size != Some(size) {
-                    return Err(size_mismatch(entry.size.unwrap_or_default()));
-                }
                 return Ok((entry, None));
             }
-            if arrived != size {
-                return Err(size_mismatch(arrived));
-            }
-            if let Some(why) = collision(tx, ws, key)? {
+            let display = format!("{}{}", pending.path, pending.name);
+            if let Some(why) = collision(tx, ws, &display)? {
                 return Err(StoreError::Conflict(why));
             }
-            let (path, name) = split_key(key);
             let entry = FileEntry {
                 key: key.to_string(),
-                name: name.to_string(),
-                path: path.to_string(),
+                name: pending.name,
+                path: pending.path,
                 size: Some(size),
                 description: None,
-                content_type: Some(content_type),
+                content_type: Some(pending.content_type),
                 created_at: Some(now_rfc3339()),
-                sha256: Some(sha256),
-                etag: Some(etag),
+                sha256: Some(pending.sha256),
+                etag: Some(pending.etag),
             };
-            let replaced = upsert_file(tx, ws, &entry, &blob)?;
+            let replaced = upsert_file(tx, ws, &entry, &pending.blob)?;
             tx.prepare_cached("UPDATE pending SET confirmed = 1 WHERE ws = ?1 AND key = ?2")?
                 .execute(params![ws, key])?;
             Ok((entry, replaced))
@@ -382,16 +474,17 @@ impl Store {
         }))
     }
 
-    /// `Conflict` if `key` would collide with a file or folder of workspace `ws`.
-    pub(crate) fn check_collision(&self, ws: &str, key: &str) -> Result<(), StoreError> {
-        match self.read(|conn| collision(conn, ws, key))? {
+    /// `Conflict` if a file at display path `display` would collide with a file or folder of
+    /// workspace `ws`.
+    pub(crate) fn check_collision(&self, ws: &str, display: &str) -> Result<(), StoreError> {
+        match self.read(|conn| collision(conn, ws, display))? {
             Some(why) => Err(StoreError::Conflict(why)),
             None => Ok(()),
         }
     }
 
-    /// Up to `limit` files of `ws` whose key starts with `prefix` and sorts after `after`,
-    /// sorted by key, and whether more follow.
+    /// Up to `limit` files of `ws` whose display path (`path + name`) starts with `prefix`
+    /// and whose key sorts after `after`, sorted by key, and whether more follow.
     pub(crate) fn list(
         &self,
         ws: &str,
@@ -399,46 +492,79 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<FileEntry>, bool), StoreError> {
+        let fetch = limit.saturating_add(1);
+        let mut files = if self.key_style == KeyStyle::Opaque && !prefix.is_empty() {
+            self.list_by_display(ws, prefix, after, fetch)?
+        } else {
+            // The key is the display path (or no prefix filters): one range of the primary
+            // key, already in key order.
+            self.list_by_key(ws, prefix, after, fetch)?
+        };
+        let more = files.len() > limit;
+        files.truncate(limit);
+        Ok((files, more))
+    }
+
+    fn list_by_key(
+        &self,
+        ws: &str,
+        prefix: &str,
+        after: Option<&str>,
+        fetch: usize,
+    ) -> Result<Vec<FileEntry>, StoreError> {
         let (lower, inclusive) = match after {
             Some(after) if after >= prefix => (after, false),
             _ => (prefix, true),
         };
         let upper = prefix_end(prefix);
-        let sql = match (inclusive, upper.is_some()) {
-            (true, false) => {
-                "SELECT key, name, path, size, description, content_type, created_at, sha256, etag
-                 FROM files WHERE ws = ?1 AND key >= ?2 ORDER BY key LIMIT ?3"
-            }
-            (false, false) => {
-                "SELECT key, name, path, size, description, content_type, created_at, sha256, etag
-                 FROM files WHERE ws = ?1 AND key > ?2 ORDER BY key LIMIT ?3"
-            }
-            (true, true) => {
-                "SELECT key, name, path, size, description, content_type, created_at, sha256, etag
-                 FROM files WHERE ws = ?1 AND key >= ?2 AND key < ?4 ORDER BY key LIMIT ?3"
-            }
-            (false, true) => {
-                "SELECT key, name, path, size, description, content_type, created_at, sha256, etag
-                 FROM files WHERE ws = ?1 AND key > ?2 AND key < ?4 ORDER BY key LIMIT ?3"
-            }
-        };
-        let fetch = limit.saturating_add(1);
+        let sql = format!(
+            "SELECT {FILE_COLUMNS} FROM files WHERE ws = ?1 AND key {} ?2{} ORDER BY key LIMIT ?3",
+            if inclusive { ">=" } else { ">" },
+            if upper.is_some() { " AND key < ?4" } else { "" },
+        );
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(sql)?;
-            let mut rows = match &upper {
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = match &upper {
                 Some(upper) => stmt.query(params![ws, lower, fetch as i64, upper])?,
                 None => stmt.query(params![ws, lower, fetch as i64])?,
             };
-            let mut files = Vec::with_capacity(limit.min(10_000));
-            let mut more = false;
-            while let Some(row) = rows.next()? {
-                if files.len() == limit {
-                    more = true;
-                    break;
-                }
-                files.push(file_entry(row)?);
-            }
-            Ok((files, more))
+            collect_entries(rows, fetch)
+        })
+    }
+
+    /// Opaque keys say nothing about display paths: the keys of the matching files are a
+    /// range of the `display` index (which holds `ws, display, key`, so this reads no row),
+    /// sorted by key keeping only the first `fetch`; then those rows are read. Each page
+    /// costs one pass over the index entries under `prefix`, whatever the page size.
+    fn list_by_display(
+        &self,
+        ws: &str,
+        prefix: &str,
+        after: Option<&str>,
+        fetch: usize,
+    ) -> Result<Vec<FileEntry>, StoreError> {
+        let upper = prefix_end(prefix);
+        let sql = format!(
+            "SELECT {FILE_COLUMNS} FROM files WHERE ws = ?1 AND key IN (
+                 SELECT key FROM files INDEXED BY files_display
+                 WHERE ws = ?1 AND display >= ?2{} AND key > ?3
+                 ORDER BY key LIMIT ?4)
+             ORDER BY key",
+            if upper.is_some() {
+                " AND display < ?5"
+            } else {
+                ""
+            },
+        );
+        // Every key sorts after "".
+        let after = after.unwrap_or("");
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = match &upper {
+                Some(upper) => stmt.query(params![ws, prefix, after, fetch as i64, upper])?,
+                None => stmt.query(params![ws, prefix, after, fetch as i64])?,
+            };
+            collect_entries(rows, fetch)
         })
     }
 
@@ -587,8 +713,9 @@ fn upsert_file(
         .optional()?;
     tx.prepare_cached(
         "INSERT OR REPLACE INTO files
-         (ws, key, name, path, size, description, content_type, created_at, sha256, etag, blob)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         (ws, key, name, path, size, description, content_type, created_at, sha256, etag, blob,
+          display)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?4 || ?3)",
     )?
     .execute(params![
         ws,
@@ -611,28 +738,128 @@ fn upsert_file(
     Ok(old.filter(|old| old != blob))
 }
 
-/// Why `key` cannot be stored in `ws`: a file where one of its folders would be (`a` for
-/// `a/b`), or files below it (`a/b` for `a`).
-fn collision(conn: &Connection, ws: &str, key: &str) -> Result<Option<String>, StoreError> {
-    let mut exists = conn.prepare_cached("SELECT 1 FROM files WHERE ws = ?1 AND key = ?2")?;
-    for (i, _) in key.match_indices('/') {
-        let folder = &key[..i];
+/// Why a file cannot be stored at display path `display` in `ws`: a file where one of its
+/// folders would be (`a` for `a/b`), or files below it (`a/b` for `a`). The rule is about
+/// display paths, which the client builds its tree from, so in opaque style it holds as in
+/// path style; two files at one display path are no collision.
+fn collision(conn: &Connection, ws: &str, display: &str) -> Result<Option<String>, StoreError> {
+    let mut exists = conn.prepare_cached(
+        "SELECT 1 FROM files INDEXED BY files_display WHERE ws = ?1 AND display = ?2",
+    )?;
+    for (i, _) in display.match_indices('/') {
+        let folder = &display[..i];
         if exists.exists(params![ws, folder])? {
             return Ok(Some(format!(
-                "{key} would be inside {folder}/, but {folder} is a file"
+                "{display} would be inside {folder}/, but {folder} is a file"
             )));
         }
     }
-    // Keys below `key/` sort in [`key/`, `key0`): '0' follows '/'.
+    // Paths below `display/` sort in [`display/`, `display0`): '0' follows '/'.
     let below: Option<String> = conn
         .prepare_cached(
-            "SELECT key FROM files WHERE ws = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT 1",
+            "SELECT display FROM files INDEXED BY files_display
+             WHERE ws = ?1 AND display >= ?2 AND display < ?3 ORDER BY display LIMIT 1",
         )?
-        .query_row(params![ws, format!("{key}/"), format!("{key}0")], |r| {
-            r.get(0)
-        })
+        .query_row(
+            params![ws, format!("{display}/"), format!("{display}0")],
+            |r| r.get(0),
+        )
         .optional()?;
-    Ok(below.map(|other| format!("{key} is a folder holding {other}, so it cannot be a file")))
+    Ok(below.map(|other| format!("{display} is a folder holding {other}, so it cannot be a file")))
+}
+
+/// Up to `fetch` entries from `rows`.
+fn collect_entries(
+    mut rows: rusqlite::Rows<'_>,
+    fetch: usize,
+) -> Result<Vec<FileEntry>, StoreError> {
+    let mut files = Vec::with_capacity(fetch.min(10_001));
+    while files.len() < fetch
+        && let Some(row) = rows.next()?
+    {
+        files.push(file_entry(row)?);
+    }
+    Ok(files)
+}
+
+/// Create the schema in a new index, migrate an older one, and check (or record) the key
+/// style the data directory is filled in.
+fn prepare_schema(
+    conn: &mut Connection,
+    db_path: &Path,
+    key_style: KeyStyle,
+) -> Result<(), ServerError> {
+    let index_error = |source| ServerError::Index {
+        path: db_path.to_path_buf(),
+        source,
+    };
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(index_error)?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(index_error)?;
+    match version {
+        0 => tx.execute_batch(SCHEMA).map_err(index_error)?,
+        1 => migrate_1_to_2(&tx).map_err(index_error)?,
+        SCHEMA_VERSION => {}
+        newer => {
+            return Err(ServerError::IndexVersion {
+                path: db_path.to_path_buf(),
+                version: newer,
+                supported: SCHEMA_VERSION,
+            });
+        }
+    }
+    let stored: Option<String> = tx
+        .query_row(
+            "SELECT value FROM settings WHERE name = 'key_style'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(index_error)?;
+    if stored.as_deref() != Some(key_style.as_str()) {
+        let holds_files: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM files) OR EXISTS (SELECT 1 FROM pending)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(index_error)?;
+        if let Some(stored) = stored.filter(|_| holds_files) {
+            return Err(ServerError::KeyStyle {
+                path: db_path.to_path_buf(),
+                stored,
+                wanted: key_style,
+            });
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO settings (name, value) VALUES ('key_style', ?1)",
+            params![key_style.as_str()],
+        )
+        .map_err(index_error)?;
+    }
+    tx.commit().map_err(index_error)
+}
+
+fn migrate_1_to_2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(MIGRATE_1_TO_2)?;
+    let keys: Vec<(String, String)> = tx
+        .prepare("SELECT ws, key FROM pending")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update =
+        tx.prepare("UPDATE pending SET path = ?3, name = ?4 WHERE ws = ?1 AND key = ?2")?;
+    for (ws, key) in &keys {
+        let (path, name) = split_key(key);
+        update.execute(params![ws, key, path, name])?;
+    }
+    tracing::info!(
+        pending = keys.len(),
+        "index migrated from schema version 1 to 2"
+    );
+    Ok(())
 }
 
 /// The smallest string greater than every string starting with `prefix` (`None`: no bound).

@@ -3,7 +3,8 @@
 //! The bearer token is checked before anything is read ([`Authed`] runs first). Fields may
 //! come in any order: a `file` part before `workspace_id` is streamed to a temp file anyway
 //! and the workspace checked afterwards. The `file` part is answered `413` as soon as its
-//! bytes pass the limit, and the temp file is removed.
+//! bytes pass the limit, and the temp file is removed. The key is `path + filename` in path
+//! style (replacing a file there), a new opaque key in opaque style (see the store).
 
 use std::sync::Arc;
 
@@ -29,27 +30,9 @@ const TEXT_FIELD_LIMIT: usize = 64 * 1024;
 /// Content types that say nothing about the bytes.
 const GENERIC_TYPES: &[&str] = &["application/octet-stream", "binary/octet-stream"];
 
-/// The content type for a file named `name`: bioinformatics formats first, then mime_guess.
+/// The content type for a file named `name`, from the table the client uses too.
 pub(crate) fn guess_content_type(name: &str) -> String {
-    bio_content_type(name)
-        .map(str::to_string)
-        .or_else(|| mime_guess::from_path(name).first_raw().map(str::to_string))
-        .unwrap_or_else(|| "application/octet-stream".to_string())
-}
-
-fn bio_content_type(name: &str) -> Option<&'static str> {
-    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
-    Some(match ext.as_str() {
-        "vcf" => "text/x-vcf",
-        "fa" | "fasta" | "fna" | "ffn" | "faa" | "frn" => "text/x-fasta",
-        "fastq" | "fq" => "text/x-fastq",
-        "sam" => "text/x-sam",
-        "bed" => "text/x-bed",
-        "gff" | "gff3" | "gtf" => "text/x-gff",
-        "bam" | "cram" | "bai" | "crai" | "csi" | "tbi" | "bcf" => "application/octet-stream",
-        "gz" | "bgz" => "application/gzip",
-        _ => return None,
-    })
+    crate::mime::content_type(name).to_string()
 }
 
 /// The type to store: the part's own, unless it is generic or merely what a client guessed
@@ -59,7 +42,7 @@ fn choose_content_type(declared: Option<&str>, name: &str) -> String {
         .map(str::trim)
         .filter(|t| !t.is_empty() && validate::content_type(t).is_ok())
         .filter(|t| !GENERIC_TYPES.iter().any(|g| t.eq_ignore_ascii_case(g)));
-    match (declared, bio_content_type(name)) {
+    match (declared, crate::mime::genomics_type(name)) {
         (Some(t), Some(_))
             if mime_guess::from_path(name)
                 .iter_raw()
@@ -146,14 +129,15 @@ pub(crate) async fn upload(
 
     let ws = auth.workspace(workspace.as_deref())?;
     let file = file.ok_or_else(|| ApiError::invalid("the file field is required"))?;
-    let key = format!("{}{}", path.unwrap_or_default(), file.filename);
-    validate::file_key(&key).map_err(ApiError::invalid)?;
+    let path = path.unwrap_or_default();
+    validate::file_key(&format!("{path}{}", file.filename)).map_err(ApiError::invalid)?;
 
     let store = state.store.clone();
     let entry = tokio::task::spawn_blocking(move || {
         let blob = store.place_blob(file.body)?;
         let new = NewFile {
-            key,
+            path,
+            name: file.filename,
             description,
             content_type: file.content_type,
             blob,
