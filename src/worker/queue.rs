@@ -278,3 +278,138 @@ fn read(path: &Path, journal: &Path, endpoint: &str) -> (u64, Vec<SavedJob>) {
     }
     (generation, jobs.into_values().collect())
 }
+
+/// What the queue's writer thread is asked to do, in the order the worker decided it.
+enum Order {
+    /// Open (and lock) the queue of `endpoint` under `dir`.
+    Open {
+        dir: PathBuf,
+        endpoint: String,
+    },
+    /// Work a queue the caller already opened.
+    Hold(Box<QueueStore>),
+    Record {
+        key: u64,
+        job: Option<SavedJob>,
+    },
+    /// The worker has no transfer running: a good moment for a durable snapshot.
+    Settle,
+}
+
+/// The queue's files are written by one blocking thread fed in order, so the worker's
+/// loop never waits on a disk. Journal lines and snapshots travel the same channel: a
+/// snapshot holds exactly the lines sent before it, and the lines after it land in its
+/// generation, as [`QueueStore`]'s crash-safety rules require.
+pub struct Journal {
+    tx: std::sync::mpsc::Sender<Order>,
+}
+
+impl Journal {
+    /// Start the writer on the runtime's blocking pool (so a shutdown waits for the lines
+    /// already sent). `opened` hears, for each open or hold in turn, what the last run
+    /// left unfinished, or why the queue cannot be had.
+    pub fn start(opened: impl Fn(Result<Vec<SavedJob>, String>) + Send + 'static) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        tokio::task::spawn_blocking(move || write_loop(&rx, &opened));
+        Journal { tx }
+    }
+
+    pub fn open(&self, dir: PathBuf, endpoint: String) {
+        let _ = self.tx.send(Order::Open { dir, endpoint });
+    }
+
+    pub fn hold(&self, store: QueueStore) {
+        let _ = self.tx.send(Order::Hold(Box::new(store)));
+    }
+
+    /// As [`QueueStore::record`]; dropped when no queue could be had.
+    pub fn record(&self, key: u64, job: Option<SavedJob>) {
+        let _ = self.tx.send(Order::Record { key, job });
+    }
+
+    pub fn settle(&self) {
+        let _ = self.tx.send(Order::Settle);
+    }
+}
+
+/// Until every sender is gone: apply each write to the store, keeping beside it the queue
+/// those lines describe (what a snapshot must hold), and fold the journal into a snapshot
+/// when it grows or the worker settles.
+fn write_loop(
+    rx: &std::sync::mpsc::Receiver<Order>,
+    opened: &dyn Fn(Result<Vec<SavedJob>, String>),
+) {
+    let mut store: Option<QueueStore> = None;
+    let mut jobs: std::collections::BTreeMap<u64, SavedJob> = Default::default();
+    while let Ok(w) = rx.recv() {
+        match w {
+            Order::Open { dir, endpoint } => {
+                if store.is_some() {
+                    opened(Err("the transfer queue is already this run's".into()));
+                    continue;
+                }
+                adopt(
+                    QueueStore::open(&dir, &endpoint),
+                    &mut store,
+                    &mut jobs,
+                    opened,
+                );
+            }
+            Order::Hold(s) => adopt(Ok(*s), &mut store, &mut jobs, opened),
+            Order::Record { key, job } => {
+                let Some(s) = store.as_mut() else { continue };
+                if let Err(e) = s.record(key, job.as_ref()) {
+                    tracing::warn!(error = %e, "cannot save the transfer queue");
+                }
+                match job {
+                    Some(job) => jobs.insert(key, job),
+                    None => jobs.remove(&key),
+                };
+                if s.wants_snapshot(true) {
+                    fold(s, &jobs, false);
+                }
+            }
+            Order::Settle => {
+                if let Some(s) = store.as_mut()
+                    && s.wants_snapshot(false)
+                {
+                    fold(s, &jobs, true);
+                }
+            }
+        }
+    }
+}
+
+/// Take up an opened queue: its leftover is what the journal describes until the worker
+/// says otherwise.
+fn adopt(
+    opening: Result<QueueStore, String>,
+    store: &mut Option<QueueStore>,
+    jobs: &mut std::collections::BTreeMap<u64, SavedJob>,
+    opened: &dyn Fn(Result<Vec<SavedJob>, String>),
+) {
+    match opening {
+        Ok(mut s) => {
+            let leftover = s.take_leftover();
+            *jobs = (0..)
+                .map(QueueStore::leftover_key)
+                .zip(leftover.iter().cloned())
+                .collect();
+            *store = Some(s);
+            opened(Ok(leftover));
+        }
+        Err(why) => opened(Err(why)),
+    }
+}
+
+/// Put the queue as `jobs` says in a new snapshot and start the journal afresh.
+fn fold(store: &mut QueueStore, jobs: &std::collections::BTreeMap<u64, SavedJob>, durable: bool) {
+    let jobs = jobs.iter().map(|(k, j)| (*k, j.clone())).collect();
+    let written = store
+        .begin_snapshot(jobs)
+        .and_then(|(path, body)| write_snapshot(&path, body, durable))
+        .and_then(|()| store.end_snapshot());
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "cannot save the transfer queue");
+    }
+}
