@@ -413,3 +413,117 @@ fn fold(store: &mut QueueStore, jobs: &std::collections::BTreeMap<u64, SavedJob>
         tracing::warn!(error = %e, "cannot save the transfer queue");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    const ENDPOINT: &str = "http://127.0.0.1:9/";
+
+    fn job(n: u64) -> SavedJob {
+        SavedJob::Up {
+            ws: "ws".into(),
+            local: PathBuf::from(format!("/data/f{n}")),
+            folder: String::new(),
+            name: format!("f{n}"),
+            size: n,
+        }
+    }
+
+    /// A writer on `dir`'s queue and what it says of each open.
+    fn writer(dir: &Path) -> (Journal, std::sync::mpsc::Receiver<Result<usize, String>>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let journal = Journal::start(move |r| {
+            let _ = tx.send(r.map(|left| left.len()));
+        });
+        journal.open(dir.to_path_buf(), ENDPOINT.into());
+        (journal, rx)
+    }
+
+    /// Every answer of a writer already dropped, once it has finished (its callback
+    /// goes with it).
+    fn finish(
+        opened: std::sync::mpsc::Receiver<Result<usize, String>>,
+    ) -> Vec<Result<usize, String>> {
+        let mut answers = Vec::new();
+        loop {
+            match opened.recv_timeout(Duration::from_secs(10)) {
+                Ok(a) => answers.push(a),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return answers,
+                Err(e) => panic!("the writer did not finish: {e}"),
+            }
+        }
+    }
+
+    fn reopen(dir: &Path) -> Vec<u64> {
+        let mut q = QueueStore::open(dir, ENDPOINT).unwrap();
+        q.take_leftover().iter().map(SavedJob::size).collect()
+    }
+
+    #[tokio::test]
+    async fn lines_sent_before_a_kill_are_on_disk_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, opened) = writer(dir.path());
+        for n in 1..=5 {
+            journal.record(n, Some(job(n)));
+        }
+        journal.record(2, None);
+        journal.record(4, Some(job(40)));
+        // Dropped with no settle: only the journal holds them.
+        drop(journal);
+        assert_eq!(finish(opened), [Ok(0)]);
+        assert_eq!(reopen(dir.path()), [1, 3, 40, 5]);
+    }
+
+    #[tokio::test]
+    async fn snapshots_fold_exactly_the_lines_before_them() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (journal, opened) = writer(dir.path());
+            // More lines than a busy queue keeps before folding, interleaved with ends,
+            // then a settle, then more lines over the new snapshot.
+            for n in 1..=(MAX_RECORDS as u64 + 200) {
+                journal.record(n, Some(job(n)));
+                if n % 2 == 0 {
+                    journal.record(n, None);
+                }
+            }
+            journal.settle();
+            journal.record(1, None);
+            journal.record(9_999, Some(job(9_999)));
+            drop(journal);
+            assert_eq!(finish(opened), [Ok(0)]);
+        }
+        // The settle folded everything before it: the journal holds only what came after.
+        let journal = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "journal"))
+            .unwrap();
+        let lines = std::fs::read_to_string(journal).unwrap();
+        assert_eq!(lines.lines().count(), 2, "{lines}");
+        let want: Vec<u64> = (3..=(MAX_RECORDS as u64 + 200))
+            .step_by(2)
+            .chain([9_999])
+            .collect();
+        assert_eq!(reopen(dir.path()), want);
+    }
+
+    #[tokio::test]
+    async fn a_held_queue_is_answered_with_its_leftover_and_a_second_open_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut q = QueueStore::open(dir.path(), ENDPOINT).unwrap();
+            q.record(1, Some(&job(7))).unwrap();
+        }
+        let (journal, opened) = writer(dir.path());
+        journal.open(dir.path().to_path_buf(), ENDPOINT.into());
+        // The leftover stays saved until the worker says otherwise.
+        drop(journal);
+        let answers = finish(opened);
+        assert_eq!(answers[0], Ok(1));
+        assert!(answers[1].is_err(), "{answers:?}");
+        assert_eq!(reopen(dir.path()), [7]);
+    }
+}
