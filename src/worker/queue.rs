@@ -282,15 +282,12 @@ fn read(path: &Path, journal: &Path, endpoint: &str) -> (u64, Vec<SavedJob>) {
 /// What the queue's writer thread is asked to do, in the order the worker decided it.
 enum Order {
     /// Open (and lock) the queue of `endpoint` under `dir`.
-    Open {
-        dir: PathBuf,
-        endpoint: String,
-    },
+    Open { dir: PathBuf, endpoint: String },
     /// Work a queue the caller already opened.
     Hold(Box<QueueStore>),
     Record {
         key: u64,
-        job: Option<SavedJob>,
+        job: Option<Box<SavedJob>>,
     },
     /// The worker has no transfer running: a good moment for a durable snapshot.
     Settle,
@@ -324,6 +321,7 @@ impl Journal {
 
     /// As [`QueueStore::record`]; dropped when no queue could be had.
     pub fn record(&self, key: u64, job: Option<SavedJob>) {
+        let job = job.map(Box::new);
         let _ = self.tx.send(Order::Record { key, job });
     }
 
@@ -358,11 +356,11 @@ fn write_loop(
             Order::Hold(s) => adopt(Ok(*s), &mut store, &mut jobs, opened),
             Order::Record { key, job } => {
                 let Some(s) = store.as_mut() else { continue };
-                if let Err(e) = s.record(key, job.as_ref()) {
+                if let Err(e) = s.record(key, job.as_deref()) {
                     tracing::warn!(error = %e, "cannot save the transfer queue");
                 }
                 match job {
-                    Some(job) => jobs.insert(key, job),
+                    Some(job) => jobs.insert(key, *job),
                     None => jobs.remove(&key),
                 };
                 if s.wants_snapshot(true) {
@@ -417,7 +415,7 @@ fn fold(store: &mut QueueStore, jobs: &std::collections::BTreeMap<u64, SavedJob>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     const ENDPOINT: &str = "http://127.0.0.1:9/";
 
