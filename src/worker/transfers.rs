@@ -119,7 +119,7 @@ enum Plan {
 }
 
 /// A job whose destination already has a file of that name.
-pub struct Conflict {
+struct Conflict {
     item: ConflictItem,
     job: SavedJob,
     existing_sha: Option<String>,
