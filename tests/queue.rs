@@ -14,6 +14,7 @@ fn job(n: u64) -> SavedJob {
         folder: "runs/".into(),
         name: format!("f{n}.fastq"),
         size: n,
+        replaces: Vec::new(),
     }
 }
 

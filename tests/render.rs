@@ -273,12 +273,14 @@ fn conflict_dialog() {
                     existing_size: Some(15_107),
                     new_size: Some(16_002),
                     upload: true,
+                    note: None,
                 },
                 ConflictItem {
                     existing: "raw/sample_B.vcf.gz".into(),
                     existing_size: Some(11_582),
                     new_size: Some(11_582),
                     upload: true,
+                    note: None,
                 },
             ];
             update(s, Msg::Worker(Event::Conflicts { batch: 1, items }));

@@ -1063,6 +1063,7 @@ mod conflicts {
             existing_size: Some(1),
             new_size: Some(2),
             upload: true,
+            note: None,
         }
     }
 

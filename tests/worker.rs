@@ -502,6 +502,7 @@ async fn the_queue_is_claimed_once_the_other_filedeck_lets_go() {
                 folder: String::new(),
                 name: "r1.fq".into(),
                 size: 5,
+                replaces: Vec::new(),
             }),
         )
         .unwrap();
@@ -625,4 +626,203 @@ async fn progress_is_sampled_at_most_ten_times_a_second() {
     let span_s = (ticks[ticks.len() - 1] - ticks[0]) as f64 / 1000.0;
     let rate = (ticks.len() - 1) as f64 / span_s;
     assert!(rate <= 10.5, "{rate:.1} samples a second: {at:?}");
+}
+
+/// A file of `mib` MiB (one MiB of pattern over and over, so it is written fast and
+/// nothing in it is sparse) and its SHA-256.
+fn big_file(path: &Path, mib: usize, seed: u64) -> String {
+    use sha2::Digest;
+    use std::io::Write;
+    let block = common::pattern(1 << 20, seed);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut hash = sha2::Sha256::new();
+    for _ in 0..mib {
+        out.write_all(&block).unwrap();
+        hash.update(&block);
+    }
+    out.flush().unwrap();
+    hex::encode(hash.finalize())
+}
+
+/// Where in `seen` the first event `what` says is, if any.
+fn first(seen: &[(Instant, Event)], what: impl Fn(&Event) -> bool) -> Option<usize> {
+    seen.iter().position(|(_, ev)| what(ev))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_and_cancels_are_answered_while_skip_if_identical_hashes() {
+    const MIB: usize = 256;
+    let env = env().await;
+    let listed = tempfile::tempdir().unwrap();
+    let p = common::write_file(listed.path(), "f.txt", b"x");
+    env.client
+        .upload(
+            &filedeck::api::UploadRequest {
+                workspace: "ws",
+                local: &p,
+                folder: "docs/",
+                name: None,
+                description: None,
+            },
+            &filedeck::api::Progress::new(),
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    // The upload to cancel goes over a slow link, so it is still running when cancelled.
+    let slow = throttle::throttled_proxy(env._server.addr, 1_000_000).await;
+    let client = common::client(&slow, KEY, |_| {});
+    let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
+    let local = tempfile::tempdir().unwrap();
+    let big = common::write_file(local.path(), "slow.bam", &common::pattern(8_000_000, 3));
+    commands
+        .send(Command::Upload {
+            ws: "ws".into(),
+            local: big.display().to_string(),
+            folder: String::new(),
+        })
+        .unwrap();
+    let seen = events_until(&mut events, Duration::from_secs(20), |ev| {
+        matches!(
+            ev,
+            Event::TransferState {
+                state: TransferState::Running,
+                ..
+            }
+        )
+    })
+    .await;
+    let Some((_, Event::TransferState { id: upload, .. })) = seen.last() else {
+        unreachable!()
+    };
+    let upload = *upload;
+
+    // Two large files already where two downloads would write them, the same bytes as
+    // the remote ones: "skip if identical" must hash both.
+    let dest = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, seed) in [("a.bam", 1), ("b.bam", 2)] {
+        let sha = big_file(&dest.path().join(name), MIB, seed);
+        let mut entry = remote_entry(name, (MIB << 20) as u64);
+        entry.sha256 = Some(sha);
+        files.push((entry, name.to_string()));
+    }
+    commands
+        .send(Command::Download {
+            ws: "ws".into(),
+            dest: dest.path().display().to_string(),
+            files,
+        })
+        .unwrap();
+    let seen = events_until(&mut events, Duration::from_secs(20), |ev| {
+        matches!(ev, Event::Conflicts { .. })
+    })
+    .await;
+    let Some((_, Event::Conflicts { batch, items })) = seen.last() else {
+        unreachable!()
+    };
+    assert_eq!(items.len(), 2, "{items:?}");
+    commands
+        .send(Command::Resolve {
+            batch: *batch,
+            choices: vec![filedeck::app::msg::Choice::SkipIfIdentical; 2],
+        })
+        .unwrap();
+    // Each is listed as it begins to be hashed, so it can be cancelled.
+    let mut hashed = Vec::new();
+    events_until(&mut events, Duration::from_secs(20), |ev| {
+        match ev {
+            Event::TransferAdded { id, info } => {
+                assert_eq!(info.dir, Direction::Down);
+                hashed.push((*id, info.local.clone()));
+            }
+            Event::TransferState { state, .. } if !state.is_active() => {
+                panic!("a comparison ended before both files were listed: {ev:?}")
+            }
+            _ => {}
+        }
+        hashed.len() == 2
+    })
+    .await;
+    assert!(hashed[0].1.ends_with("a.bam") && hashed[1].1.ends_with("b.bam"));
+    let (a, b) = (hashed[0].0, hashed[1].0);
+
+    commands
+        .send(Command::List {
+            req: 9,
+            ws: "ws".into(),
+            prefix: String::new(),
+        })
+        .unwrap();
+    commands.send(Command::CancelTransfer(b)).unwrap();
+    commands.send(Command::CancelTransfer(upload)).unwrap();
+    let ended = |id: u64| move |ev: &Event| matches!(ev, Event::TransferState { id: i, state } if *i == id && !state.is_active());
+    let seen = events_until(&mut events, Duration::from_secs(60), ended(a)).await;
+
+    let Some((_, Event::TransferState { state, .. })) = seen.last() else {
+        unreachable!()
+    };
+    assert_eq!(state, &TransferState::Skipped("identical".into()));
+    let a_done = seen.len() - 1;
+    let listing = first(&seen, |ev| {
+        matches!(
+            ev,
+            Event::ListPage {
+                req: 9,
+                done: true,
+                ..
+            }
+        )
+    })
+    .unwrap_or_else(|| panic!("the listing was not answered before the hashing ended: {seen:#?}"));
+    let keys: Vec<&str> = seen
+        .iter()
+        .filter_map(|(_, ev)| match ev {
+            Event::ListPage { req: 9, files, .. } => Some(files.iter().map(|f| f.key.as_str())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(keys, ["docs/f.txt"]);
+    for (id, what) in [(b, "the file being hashed"), (upload, "the running upload")] {
+        let at = first(&seen, ended(id)).unwrap_or_else(|| {
+            panic!("the cancel of {what} did not take effect before the hashing ended: {seen:#?}")
+        });
+        assert!(
+            matches!(
+                &seen[at].1,
+                Event::TransferState {
+                    state: TransferState::Cancelled,
+                    ..
+                }
+            ),
+            "{what}: {:?}",
+            seen[at].1
+        );
+        assert!(at < a_done && listing < a_done);
+    }
+    // Nothing more comes of the cancelled comparison, and both files are as they were.
+    commands
+        .send(Command::List {
+            req: 10,
+            ws: "ws".into(),
+            prefix: "docs/".into(),
+        })
+        .unwrap();
+    let rest = events_until(&mut events, Duration::from_secs(20), |ev| {
+        matches!(
+            ev,
+            Event::ListPage {
+                req: 10,
+                done: true,
+                ..
+            }
+        )
+    })
+    .await;
+    assert!(first(&rest, ended(b)).is_none(), "{rest:#?}");
+    for name in ["a.bam", "b.bam"] {
+        let len = std::fs::metadata(dest.path().join(name)).unwrap().len();
+        assert_eq!(len, (MIB << 20) as u64, "{name}");
+    }
 }

@@ -18,7 +18,6 @@ pub use localpath::{local_name, safe_join};
 pub use remote::{Lookup, RemoteObject};
 pub use retry::RetryPolicy;
 pub use types::{FileEntry, Workspace};
-pub(crate) use upload::hash_file;
 pub use upload::{UploadRequest, Uploaded};
 
 use std::sync::Arc;

@@ -54,6 +54,28 @@ pub enum Choice {
     KeepBoth,
 }
 
+/// How a run without a screen (the command line) answers conflicts, every one alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Transfer nothing of a batch in which anything exists already.
+    Fail,
+    Skip,
+    /// Skip what is known to be identical (size and SHA-256), replace the rest; a file
+    /// that cannot be compared fails with the reason.
+    SkipIdentical,
+    Overwrite,
+    /// "name (1).ext".
+    Rename,
+}
+
+/// Who answers a batch's conflicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictPolicy {
+    /// The user, through [`Event::Conflicts`] and [`Command::Resolve`].
+    Ask,
+    Fixed(OnConflict),
+}
+
 /// One conflict of a batch, as shown in the dialog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConflictItem {
@@ -63,6 +85,9 @@ pub struct ConflictItem {
     pub existing_size: Option<u64>,
     pub new_size: Option<u64>,
     pub upload: bool,
+    /// What is not known about it: it may exist (a listing that may be incomplete), or
+    /// whether it is identical cannot be told (no hash on either side).
+    pub note: Option<String>,
 }
 
 /// What happened.
@@ -121,6 +146,13 @@ pub enum Command {
     Upload {
         ws: String,
         local: String,
+        folder: String,
+    },
+    /// Upload several local files and directories as one batch (the command line): one
+    /// conflict answer covers them all.
+    UploadPaths {
+        ws: String,
+        locals: Vec<String>,
         folder: String,
     },
     /// Download these files under `dest`, each at its relative path.
@@ -217,6 +249,16 @@ pub enum Event {
     },
     /// Something the user asked could not be queued (no such path, no room…).
     TransferProblem(String),
+    /// A transfer ended well but with something to know (an upload the server's answer
+    /// could not verify); comes before its end state.
+    TransferNote {
+        id: TransferId,
+        note: String,
+    },
+    /// Under [`OnConflict::Fail`], nothing of a batch was transferred: these exist.
+    ConflictsRefused(Vec<ConflictItem>),
+    /// Nothing is queued, running, being prepared or waiting for an answer.
+    TransfersIdle,
     /// The answer to `ClaimQueue`: the queue is this run's now, or why not.
     QueueClaimed(Result<(), String>),
 }

@@ -29,6 +29,8 @@ pub struct TransferView {
     pub done: u64,
     /// Bytes per second, smoothed.
     pub speed: f64,
+    /// Something to know about how it ended (an upload the server could not verify).
+    pub note: Option<String>,
     last_sample: Option<(u64, u64)>,
 }
 
@@ -40,6 +42,7 @@ impl TransferView {
             state: TransferState::Queued,
             done: 0,
             speed: 0.0,
+            note: None,
             last_sample: None,
         }
     }

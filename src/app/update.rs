@@ -947,6 +947,15 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             state.error(text);
             Vec::new()
         }
+        Event::TransferNote { id, note } => {
+            if let Some(t) = transfer_mut(state, id) {
+                t.note = Some(note);
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        // The browser asks: a refusal and an idle signal are for runs without a screen.
+        Event::ConflictsRefused(_) | Event::TransfersIdle => Vec::new(),
         Event::QueueClaimed(result) => {
             let action = state.after_claim.take();
             match result {

@@ -184,7 +184,7 @@ fn transfer_lines(t: &crate::app::transfers::TransferView) -> Vec<Line<'static>>
         TransferState::Cancelled => "cancelled".to_string(),
         TransferState::Skipped(why) => format!("skipped: {}", for_terminal(why)),
     };
-    vec![
+    let mut out = vec![
         field(
             "Transfer",
             match t.info.dir {
@@ -212,5 +212,9 @@ fn transfer_lines(t: &crate::app::transfers::TransferView) -> Vec<Line<'static>>
             },
         ),
         field("State", state),
-    ]
+    ];
+    if let Some(note) = &t.note {
+        out.push(field("Note", for_terminal(note)));
+    }
+    out
 }

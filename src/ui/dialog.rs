@@ -126,7 +126,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                         exact(c.existing_size),
                         exact(c.new_size)
                     )),
-                    Line::default(),
+                    match &c.note {
+                        Some(note) => Line::from(Span::styled(for_terminal(note), theme::WARN)),
+                        None => Line::default(),
+                    },
                     Line::from(vec![
                         Span::styled("o", theme::KEY),
                         Span::raw(" overwrite  "),

@@ -9,7 +9,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::Client;
+use crate::app::msg::ConflictPolicy;
 use crate::app::{Command, Event};
+use transfers::Ready;
 
 pub mod queue;
 pub mod transfers;
@@ -19,8 +21,8 @@ pub enum Queue {
     /// Not saved (the demo: its server dies with it).
     Off,
     Held(queue::QueueStore),
-    /// The queue of `endpoint` under `dir`: the worker opens (and locks) it before its
-    /// first command, off the event loop. Held by another filedeck, transfers are off
+    /// The queue of `endpoint` under `dir`: the worker opens (and locks) it off its loop,
+    /// answering commands meanwhile. Held by another filedeck, transfers are off
     /// (`QueueClaimed(Err)`) until `ClaimQueue` finds it free.
     At {
         dir: std::path::PathBuf,
@@ -28,15 +30,8 @@ pub enum Queue {
     },
 }
 
-/// Open and lock a queue in a blocking thread (it reads, and fsyncs, its files).
-async fn open_queue(dir: &std::path::Path, endpoint: &str) -> Result<queue::QueueStore, String> {
-    let (dir, endpoint) = (dir.to_path_buf(), endpoint.to_string());
-    tokio::task::spawn_blocking(move || queue::QueueStore::open(&dir, &endpoint))
-        .await
-        .unwrap_or_else(|e| Err(format!("opening the transfer queue failed: {e}")))
-}
-
 /// Start the worker on the current runtime; at most `concurrency` transfers run at once.
+/// The user answers conflicts ([`ConflictPolicy::Ask`]).
 pub fn spawn(
     client: Client,
     concurrency: usize,
@@ -45,39 +40,85 @@ pub fn spawn(
     mpsc::UnboundedSender<Command>,
     mpsc::UnboundedReceiver<Event>,
 ) {
+    spawn_with(client, concurrency, queue, ConflictPolicy::Ask)
+}
+
+/// As [`spawn`], with conflicts answered by `policy` (the command line's `--on-conflict`).
+pub fn spawn_with(
+    client: Client,
+    concurrency: usize,
+    queue: Queue,
+    policy: ConflictPolicy,
+) -> (
+    mpsc::UnboundedSender<Command>,
+    mpsc::UnboundedReceiver<Event>,
+) {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(client, cmd_rx, ev_tx, concurrency, queue));
+    tokio::spawn(run(client, cmd_rx, ev_tx, concurrency, queue, policy));
     (cmd_tx, ev_rx)
 }
 
+/// A queue being opened: where it is (to try again later when another filedeck holds
+/// it), and whether a `ClaimQueue` waits for the outcome.
+struct Opening {
+    at: Option<(std::path::PathBuf, String)>,
+    answer: bool,
+}
+
+/// The loop never waits on work that can take more than a moment: anything slow runs as
+/// a task and comes back as a message it `select!`s on, so a listing, a delete or a cancel
+/// is answered while folders are walked, files hashed and the queue written.
 async fn run(
     client: Client,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<Event>,
     concurrency: usize,
     queue: Queue,
+    policy: ConflictPolicy,
 ) {
-    let (queue, mut elsewhere) = match queue {
-        Queue::Off => (None, None),
-        Queue::Held(q) => (Some(q), None),
-        Queue::At { dir, endpoint } => match open_queue(&dir, &endpoint).await {
-            Ok(q) => (Some(q), None),
-            Err(why) => {
-                let _ = events.send(Event::QueueClaimed(Err(why)));
-                (None, Some((dir, endpoint)))
-            }
-        },
-    };
     let mut listings: HashMap<(String, String), CancellationToken> = HashMap::new();
-    let (mut engine, mut finished, mut started) =
-        transfers::Engine::new(client.clone(), events.clone(), concurrency, queue);
-    let (prepared_tx, mut prepared) = mpsc::unbounded_channel::<transfers::PreparedUpload>();
+    let (ready_tx, mut ready) = mpsc::unbounded_channel();
+    let (mut engine, mut finished, mut started) = transfers::Engine::new(
+        client.clone(),
+        events.clone(),
+        concurrency,
+        ready_tx,
+        policy,
+    );
+    // Where the queue is while another filedeck holds it.
+    let mut elsewhere: Option<(std::path::PathBuf, String)> = None;
+    let mut opening: Option<Opening> = None;
+    match queue {
+        Queue::Off => {}
+        Queue::Held(q) => {
+            engine.hold_queue(q);
+            opening = Some(Opening {
+                at: None,
+                answer: false,
+            });
+        }
+        Queue::At { dir, endpoint } => {
+            engine.open_queue(dir.clone(), endpoint.clone());
+            opening = Some(Opening {
+                at: Some((dir, endpoint)),
+                answer: false,
+            });
+        }
+    }
     // Progress is sampled, never pushed per chunk: at most 10 events a second.
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // A run without a screen ends when its transfers do: it is told each time the engine
+    // becomes idle.
+    let mut was_idle = true;
     loop {
-        engine.persist().await;
+        engine.settle();
+        let idle = engine.idle();
+        if idle && !was_idle {
+            let _ = events.send(Event::TransfersIdle);
+        }
+        was_idle = idle;
         let cmd = tokio::select! {
             cmd = commands.recv() => match cmd {
                 Some(cmd) => cmd,
@@ -92,8 +133,28 @@ async fn run(
                 engine.mark_running(id);
                 continue;
             }
-            Some(p) = prepared.recv() => {
-                engine.upload(p);
+            Some(r) = ready.recv() => {
+                match r {
+                    Ready::Upload { epoch, prepared } => engine.upload(epoch, prepared),
+                    Ready::Download { epoch, prepared } => engine.downloaded(epoch, prepared),
+                    Ready::Named { epoch, jobs } => engine.named(epoch, jobs),
+                    Ready::Hashed { id, same } => engine.hashed(id, same),
+                    Ready::Queue(result) => {
+                        let o = opening.take();
+                        let answer = o.as_ref().is_some_and(|o| o.answer);
+                        match engine.queue_opened(result) {
+                            Ok(()) => {
+                                if answer {
+                                    let _ = events.send(Event::QueueClaimed(Ok(())));
+                                }
+                            }
+                            Err(why) => {
+                                elsewhere = o.and_then(|o| o.at);
+                                let _ = events.send(Event::QueueClaimed(Err(why)));
+                            }
+                        }
+                    }
+                }
                 continue;
             }
             _ = tick.tick(), if engine.active() => {
@@ -104,16 +165,11 @@ async fn run(
         let client = client.clone();
         let events = events.clone();
         match cmd {
-            Command::Upload { ws, local, folder } => {
-                // Walking a big tree and listing the destination must not hold up the loop.
-                let prepared_tx = prepared_tx.clone();
-                let client = client.clone();
-                tokio::spawn(async move {
-                    let p = transfers::prepare_upload(client, ws, local, folder).await;
-                    let _ = prepared_tx.send(p);
-                });
+            Command::Upload { ws, local, folder } => engine.prepare_upload(ws, vec![local], folder),
+            Command::UploadPaths { ws, locals, folder } => {
+                engine.prepare_upload(ws, locals, folder)
             }
-            Command::Download { ws, dest, files } => engine.download(ws, dest, files).await,
+            Command::Download { ws, dest, files } => engine.download(ws, dest, files),
             Command::Complete { req, text } => {
                 let events = events.clone();
                 tokio::spawn(async move {
@@ -131,17 +187,21 @@ async fn run(
             }
             Command::Resume(yes) => engine.resume(yes),
             Command::ClaimQueue => {
-                let result = match &elsewhere {
-                    Some((dir, endpoint)) => open_queue(dir, endpoint).await,
-                    None => Err("there is no transfer queue to claim".into()),
-                };
-                let result = result.map(|store| {
-                    elsewhere = None;
-                    engine.adopt(store);
-                });
-                let _ = events.send(Event::QueueClaimed(result));
+                if let Some(o) = opening.as_mut() {
+                    // The open under way answers this one too.
+                    o.answer = true;
+                } else if let Some((dir, endpoint)) = elsewhere.take() {
+                    engine.open_queue(dir.clone(), endpoint.clone());
+                    opening = Some(Opening {
+                        at: Some((dir, endpoint)),
+                        answer: true,
+                    });
+                } else {
+                    let why = "there is no transfer queue to claim".to_string();
+                    let _ = events.send(Event::QueueClaimed(Err(why)));
+                }
             }
-            Command::Resolve { batch, choices } => engine.resolve(batch, choices).await,
+            Command::Resolve { batch, choices } => engine.resolve(batch, choices),
             Command::CancelTransfer(id) => engine.cancel(id),
             Command::CancelAll => engine.cancel_all(),
             Command::Retry(ids) => engine.retry(ids),

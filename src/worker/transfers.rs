@@ -1,9 +1,14 @@
 //! The transfer engine: bounded concurrency (a semaphore), a cancellation token per
 //! transfer, the client's retries, and progress sampled as plain data at most ten times
 //! a second. It lives inside the worker's loop; transfer tasks report back over a
-//! channel, never through shared state the UI reads.
+//! channel, never through shared state the UI reads. Whatever a command needs from the
+//! disk or the network before a transfer can be queued (walking a folder, the room and
+//! the existing files at a destination, hashing for "skip if identical", new names
+//! beside existing files) runs as a task of its own and comes back as [`Ready`], which
+//! the loop applies: the loop itself never waits, so listings, cancels and progress go
+//! on meanwhile. The queue's files are written by [`Journal`]'s thread.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,21 +16,36 @@ use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use super::queue::{QueueStore, SavedJob, write_snapshot};
+use super::queue::{Journal, QueueStore, SavedJob};
 use crate::api::{ApiError, Client, FileEntry, Progress, UploadRequest, local_name, safe_join};
-use crate::app::msg::{Choice, ConflictItem, Event, TransferId, TransferState};
+use crate::app::msg::{
+    Choice, ConflictItem, ConflictPolicy, Event, OnConflict, TransferId, TransferState,
+};
 use crate::app::transfers::{Direction, TransferInfo};
 use crate::local::{collect_uploads, normalise_folder};
 
 type Job = SavedJob;
 
+/// Files hashed at once for "skip if identical": each is a disk read at full speed, and
+/// a few in turn finish sooner than many side by side.
+const HASHING: usize = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Listed, its local file being hashed ("skip if identical"): not started, not saved.
+    Resolving,
+    /// Waiting for a permit.
+    Queued,
+    Running,
+    /// Kept for a retry, not saved for a resume.
+    Failed,
+}
+
 struct Slot {
     job: Job,
     token: CancellationToken,
     progress: Progress,
-    running: bool,
-    /// Failed: kept for a retry, not saved for a resume.
-    failed: bool,
+    phase: Phase,
 }
 
 /// A finished transfer task's outcome.
@@ -34,24 +54,76 @@ pub struct Finished {
     state: TransferState,
     /// What the server now lists for a finished upload.
     uploaded: Option<FileEntry>,
+    /// Something to know about how it ended well.
+    note: Option<String>,
+}
+
+/// Slow work the loop handed to a task, back with its result for the loop to apply.
+/// `epoch` is the engine's count of "cancel all" when the work was asked for: what comes
+/// back after one is listed as cancelled, as it would have been had it been quick.
+pub enum Ready {
+    Upload {
+        epoch: u64,
+        prepared: PreparedUpload,
+    },
+    Download {
+        epoch: u64,
+        prepared: PreparedDownload,
+    },
+    /// Conflicts answered "overwrite" or "keep both", their targets chosen.
+    Named { epoch: u64, jobs: Vec<SavedJob> },
+    /// A "skip if identical" comparison (none comes once the transfer is cancelled).
+    Hashed { id: TransferId, same: bool },
+    /// The transfer queue is this run's (with what the last run left), or why not.
+    Queue(Result<Vec<SavedJob>, String>),
 }
 
 pub struct Engine {
     client: Client,
     events: mpsc::UnboundedSender<Event>,
     permits: Arc<Semaphore>,
+    hashing: Arc<Semaphore>,
     slots: HashMap<TransferId, Slot>,
+    /// Slots in [`Phase::Running`] (the sampler ticks only while there are some).
+    running: usize,
     next_id: TransferId,
     started: Instant,
     finished_tx: mpsc::UnboundedSender<Finished>,
     /// Tasks that began running report it here (so the sampler knows).
     running_tx: mpsc::UnboundedSender<TransferId>,
-    store: Option<QueueStore>,
+    ready_tx: mpsc::UnboundedSender<Ready>,
+    journal: Option<Journal>,
+    /// A queue is open or being opened: changes are sent to the journal.
+    saving: bool,
+    /// Changes were journaled since the last time the queue was told it may settle.
+    unsettled: bool,
     /// What the last run left, until the user says whether to resume it.
     leftover: Vec<SavedJob>,
     /// Batches waiting for the user's answer to their conflicts.
     conflicts: HashMap<u64, Vec<Conflict>>,
     next_batch: u64,
+    /// How many times everything was cancelled.
+    epoch: u64,
+    /// Work that chooses download targets, one at a time in the order asked (each sees
+    /// the targets of those before it), with the epoch it was asked at.
+    plans: std::collections::VecDeque<(u64, Plan)>,
+    /// A plan is under way.
+    planning: bool,
+    /// Who answers conflicts: the user, or the command line's `--on-conflict`.
+    policy: ConflictPolicy,
+    /// Uploads being walked and checked (their batches are not listed yet).
+    preparing: usize,
+}
+
+/// Work that chooses local targets, off the loop.
+enum Plan {
+    Download {
+        ws: String,
+        dest: String,
+        files: Vec<(FileEntry, String)>,
+    },
+    /// Conflicts answered "overwrite" or "keep both".
+    Name(Vec<(Choice, Conflict)>),
 }
 
 /// A job whose destination already has a file of that name.
@@ -60,7 +132,24 @@ struct Conflict {
     job: SavedJob,
     existing_sha: Option<String>,
     /// Remote keys already taken (for "keep both" on uploads).
-    taken: Arc<std::collections::HashSet<String>>,
+    taken: Arc<HashSet<String>>,
+}
+
+/// Downloads checked against their destination, in the order asked.
+#[derive(Default)]
+pub struct PreparedDownload {
+    /// The whole batch cannot go there (no such folder, no room).
+    problem: Option<String>,
+    items: Vec<Planned>,
+}
+
+enum Planned {
+    /// Refused (a remote name that is no plain local name, or would write outside the
+    /// folder): a skipped row with the reason, nothing written.
+    Refused(TransferInfo, String),
+    Start(SavedJob),
+    /// Its target exists: the user is asked.
+    Conflict(Conflict),
 }
 
 impl Engine {
@@ -68,7 +157,8 @@ impl Engine {
         client: Client,
         events: mpsc::UnboundedSender<Event>,
         concurrency: usize,
-        store: Option<QueueStore>,
+        ready_tx: mpsc::UnboundedSender<Ready>,
+        policy: ConflictPolicy,
     ) -> (
         Self,
         mpsc::UnboundedReceiver<Finished>,
@@ -76,68 +166,129 @@ impl Engine {
     ) {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
         let (running_tx, running_rx) = mpsc::unbounded_channel();
-        let mut store = store;
-        let leftover = store
-            .as_mut()
-            .map(QueueStore::take_leftover)
-            .unwrap_or_default();
-        if !leftover.is_empty() {
-            let _ = events.send(Event::ResumeOffer {
-                count: leftover.len(),
-                bytes: leftover.iter().filter_map(SavedJob::size).sum(),
-            });
-        }
         (
             Engine {
                 client,
                 events,
                 permits: Arc::new(Semaphore::new(concurrency.max(1))),
+                hashing: Arc::new(Semaphore::new(HASHING)),
                 slots: HashMap::new(),
+                running: 0,
                 next_id: 1,
                 started: Instant::now(),
                 finished_tx,
                 running_tx,
-                store,
-                leftover,
+                ready_tx,
+                journal: None,
+                saving: false,
+                unsettled: false,
+                leftover: Vec::new(),
                 conflicts: HashMap::new(),
                 next_batch: 1,
+                epoch: 0,
+                plans: Default::default(),
+                planning: false,
+                policy,
+                preparing: 0,
             },
             finished_rx,
             running_rx,
         )
     }
 
-    /// Take up the queue another filedeck has let go of, and offer what it left.
-    pub fn adopt(&mut self, mut store: QueueStore) {
-        let leftover = store.take_leftover();
-        if !leftover.is_empty() {
-            let _ = self.events.send(Event::ResumeOffer {
-                count: leftover.len(),
-                bytes: leftover.iter().filter_map(SavedJob::size).sum(),
-            });
+    fn writer(&mut self) -> &Journal {
+        let ready = self.ready_tx.clone();
+        self.journal.get_or_insert_with(|| {
+            Journal::start(move |r| {
+                let _ = ready.send(Ready::Queue(r));
+            })
+        })
+    }
+
+    /// Open the queue of `endpoint` under `dir` off the loop; [`Ready::Queue`] answers.
+    pub fn open_queue(&mut self, dir: PathBuf, endpoint: String) {
+        self.writer().open(dir, endpoint);
+        self.saving = true;
+        // Transfers begun while another filedeck held the queue are saved from now on
+        // too (the lines wait behind the open).
+        let mut live: Vec<(TransferId, SavedJob)> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| matches!(s.phase, Phase::Queued | Phase::Running))
+            .map(|(id, s)| (*id, s.job.clone()))
+            .collect();
+        live.sort_by_key(|(id, _)| *id);
+        for (id, job) in live {
+            self.journal(id, Some(&job));
         }
-        self.leftover = leftover;
-        self.store = Some(store);
+    }
+
+    /// Work a queue already opened; [`Ready::Queue`] brings what it holds.
+    pub fn hold_queue(&mut self, store: QueueStore) {
+        self.writer().hold(store);
+        self.saving = true;
+    }
+
+    /// The queue is open (and what the last run left is offered), or could not be had.
+    pub fn queue_opened(&mut self, result: Result<Vec<SavedJob>, String>) -> Result<(), String> {
+        match result {
+            Ok(leftover) => {
+                if !leftover.is_empty() {
+                    let _ = self.events.send(Event::ResumeOffer {
+                        count: leftover.len(),
+                        bytes: leftover.iter().filter_map(SavedJob::size).sum(),
+                    });
+                }
+                self.leftover = leftover;
+                Ok(())
+            }
+            Err(why) => {
+                self.saving = false;
+                Err(why)
+            }
+        }
     }
 
     /// Whether any transfer is running (the sampler ticks only then).
     pub fn active(&self) -> bool {
-        self.slots.values().any(|s| s.running)
+        self.running > 0
+    }
+
+    /// Nothing queued, running, compared, prepared, planned or waiting for an answer:
+    /// a run without a screen is finished.
+    pub fn idle(&self) -> bool {
+        self.preparing == 0
+            && !self.planning
+            && self.plans.is_empty()
+            && self.conflicts.is_empty()
+            && self.slots.values().all(|s| s.phase == Phase::Failed)
     }
 
     fn problem(&self, text: String) {
         let _ = self.events.send(Event::TransferProblem(text));
     }
 
-    /// Walk a local path (in a blocking thread) and queue its files.
+    /// Walk a local path and list what exists at the destination, off the loop;
+    /// [`Ready::Upload`] brings the result to [`Engine::upload`].
+    pub fn prepare_upload(&mut self, ws: String, locals: Vec<String>, folder: String) {
+        let (client, ready, epoch) = (self.client.clone(), self.ready_tx.clone(), self.epoch);
+        self.preparing += 1;
+        tokio::spawn(async move {
+            let prepared = prepare_upload(client, ws, locals, folder).await;
+            let _ = ready.send(Ready::Upload { epoch, prepared });
+        });
+    }
+
     /// Queue what [`prepare_upload`] found: its files, its problems and its conflicts.
-    pub fn upload(&mut self, prepared: PreparedUpload) {
+    pub fn upload(&mut self, epoch: u64, prepared: PreparedUpload) {
+        self.preparing = self.preparing.saturating_sub(1);
         let PreparedUpload {
             ws,
             local,
             jobs,
             problems,
             existing,
+            listed,
         } = prepared;
         if jobs.is_empty() && problems.is_empty() {
             // An empty folder: say so rather than queue nothing in silence.
@@ -161,35 +312,79 @@ impl Engine {
             };
             let _ = self.events.send(Event::TransferState { id, state });
         }
-        // Remote keys already taken, shared by the batch's conflicts (for "keep both").
-        let taken: Arc<std::collections::HashSet<String>> =
-            Arc::new(existing.keys().cloned().collect());
+        // Display paths already taken, shared by the batch's conflicts (for "keep both").
+        let taken: Arc<HashSet<String>> = Arc::new(existing.keys().cloned().collect());
         let mut conflicts = Vec::new();
+        let mut starts = Vec::new();
         for job in jobs {
             let remote = format!("{}{}", job.folder, job.name);
-            if let Some(found) = existing.get(&remote) {
-                conflicts.push(Conflict {
+            let mut saved = SavedJob::up(&ws, &job);
+            match existing.get(&remote) {
+                Some(found) => {
+                    // Where keys are opaque, one display path may name several files:
+                    // "overwrite" replaces them all, once the new one is in and verified.
+                    if let SavedJob::Up { replaces, .. } = &mut saved {
+                        *replaces = found.iter().map(|f| f.key.clone()).collect();
+                    }
+                    let one = (found.len() == 1).then(|| &found[0]);
+                    conflicts.push(Conflict {
+                        item: ConflictItem {
+                            existing: remote,
+                            existing_size: one.and_then(|f| f.size),
+                            new_size: Some(job.size),
+                            upload: true,
+                            note: (found.len() > 1).then(|| {
+                                format!("{} files on the server have this path", found.len())
+                            }),
+                        },
+                        job: saved,
+                        existing_sha: one.and_then(|f| f.sha256.clone()),
+                        taken: taken.clone(),
+                    });
+                }
+                // What a listing may have left out may exist: asked, never overwritten
+                // unasked.
+                None if !listed.complete => conflicts.push(Conflict {
                     item: ConflictItem {
                         existing: remote,
-                        existing_size: found.size,
+                        existing_size: None,
                         new_size: Some(job.size),
                         upload: true,
+                        note: Some(format!(
+                            "it may exist: the server's listing of {} may be incomplete",
+                            if listed.folder.is_empty() {
+                                "the workspace"
+                            } else {
+                                &listed.folder
+                            }
+                        )),
                     },
-                    job: SavedJob::up(&ws, &job),
-                    existing_sha: found.sha256.clone(),
+                    job: saved,
+                    existing_sha: None,
                     taken: taken.clone(),
-                });
-                continue;
+                }),
+                None => starts.push(saved),
             }
-            let job = SavedJob::up(&ws, &job);
-            let id = self.add(info_of(&job));
-            self.start(id, job);
         }
-        self.ask(conflicts);
+        self.start_or_refuse(starts, conflicts, epoch);
+    }
+
+    /// Start a batch's jobs and settle its conflicts; under `--on-conflict fail`, a batch
+    /// with any conflict transfers nothing.
+    fn start_or_refuse(&mut self, starts: Vec<SavedJob>, conflicts: Vec<Conflict>, epoch: u64) {
+        if self.policy == ConflictPolicy::Fixed(OnConflict::Fail) && !conflicts.is_empty() {
+            let items = conflicts.into_iter().map(|c| c.item).collect();
+            let _ = self.events.send(Event::ConflictsRefused(items));
+            return;
+        }
+        for job in starts {
+            self.begin(job, epoch);
+        }
+        self.ask(conflicts, epoch);
     }
 
     /// Local files this run's downloads are writing (or will write, or may retry).
-    fn targets_in_use(&self) -> std::collections::HashSet<PathBuf> {
+    fn targets_in_use(&self) -> HashSet<PathBuf> {
         self.slots
             .values()
             .filter_map(|s| match &s.job {
@@ -199,73 +394,239 @@ impl Engine {
             .collect()
     }
 
-    /// Hold conflicting jobs and ask the user about them.
-    fn ask(&mut self, conflicts: Vec<Conflict>) {
+    /// Hold conflicting jobs and ask the user about them (unless everything was
+    /// cancelled since they were asked for: then they are listed as cancelled).
+    fn ask(&mut self, conflicts: Vec<Conflict>, epoch: u64) {
         if conflicts.is_empty() {
+            return;
+        }
+        if epoch != self.epoch {
+            for c in conflicts {
+                self.begin(c.job, epoch);
+            }
             return;
         }
         let batch = self.next_batch;
         self.next_batch += 1;
+        if let ConflictPolicy::Fixed(answer) = self.policy {
+            let choices = conflicts
+                .iter()
+                .map(|_| match answer {
+                    OnConflict::Skip | OnConflict::Fail => Choice::Skip,
+                    OnConflict::SkipIdentical => Choice::SkipIfIdentical,
+                    OnConflict::Overwrite => Choice::Overwrite,
+                    OnConflict::Rename => Choice::KeepBoth,
+                })
+                .collect();
+            self.conflicts.insert(batch, conflicts);
+            self.resolve(batch, choices);
+            return;
+        }
         let items = conflicts.iter().map(|c| c.item.clone()).collect();
         self.conflicts.insert(batch, conflicts);
         let _ = self.events.send(Event::Conflicts { batch, items });
     }
 
-    /// Apply the user's answers to a batch's conflicts.
-    pub async fn resolve(&mut self, batch: u64, choices: Vec<Choice>) {
+    /// A conflict the command line's answer cannot settle: listed as failed, with why.
+    fn unanswerable(&mut self, c: Conflict, why: &str) {
+        let id = self.add(info_of(&c.job));
+        let state =
+            TransferState::Failed(format!("{why}; --on-conflict overwrite or skip settles it"));
+        let _ = self.events.send(Event::TransferState { id, state });
+    }
+
+    /// Apply the user's answers to a batch's conflicts. A file to hash for "skip if
+    /// identical" is listed at once (so it can be cancelled) and hashed by a task of its
+    /// own; the targets of "overwrite" and "keep both" are chosen in a blocking thread.
+    /// Both come back as [`Ready`].
+    pub fn resolve(&mut self, batch: u64, choices: Vec<Choice>) {
         let Some(conflicts) = self.conflicts.remove(&batch) else {
             return;
         };
         let mut in_use = self.targets_in_use();
+        let mut naming = Vec::new();
+        let mut again = Vec::new();
+        let fixed = self.policy != ConflictPolicy::Ask;
         for (c, choice) in conflicts.into_iter().zip(choices) {
-            let (info, job) = match (choice, c.job) {
-                (Choice::Skip, job) => {
-                    let id = self.add(info_of(&job));
+            // A file that may exist (a listing that may be incomplete): only "overwrite"
+            // is an answer the command line can give for it without knowing.
+            let may_exist =
+                c.item.upload && c.item.existing_size.is_none() && c.job_replaces_nothing();
+            match choice {
+                _ if fixed && may_exist && choice != Choice::Overwrite => {
+                    let why = c.item.note.clone().unwrap_or_default();
+                    self.unanswerable(c, &why);
+                }
+                Choice::Skip => {
+                    let id = self.add(info_of(&c.job));
                     let state = TransferState::Skipped("exists".into());
                     let _ = self.events.send(Event::TransferState { id, state });
-                    continue;
                 }
-                (Choice::SkipIfIdentical, job) => {
-                    let same = identical(&job, c.item.existing_size, c.existing_sha.clone()).await;
-                    if same {
-                        let id = self.add(info_of(&job));
-                        let state = TransferState::Skipped("identical".into());
-                        let _ = self.events.send(Event::TransferState { id, state });
-                        continue;
-                    }
-                    (info_of(&job), job)
-                }
-                (Choice::Overwrite, mut job) => {
-                    // Overwrite what is on disk, never what another download is writing.
-                    if let SavedJob::Down { target, .. } = &mut job {
-                        *target = claim(std::mem::take(target), &in_use);
-                    }
-                    (info_of(&job), job)
-                }
-                (Choice::KeepBoth, mut job) => {
-                    match &mut job {
-                        SavedJob::Up { folder, name, .. } => {
-                            *name = numbered(name, |n| c.taken.contains(&format!("{folder}{n}")));
+                Choice::SkipIfIdentical => {
+                    let (local, size) = local_side(&c.job);
+                    // A target another download of this run writes is no file to compare
+                    // with: overwriting it means a name of its own, as for "overwrite".
+                    let written =
+                        matches!(&c.job, SavedJob::Down { .. } if in_use.contains(&local));
+                    let differ = matches!(
+                        (size, c.item.existing_size),
+                        (Some(a), Some(b)) if a != b
+                    );
+                    match (size, c.item.existing_size, &c.existing_sha) {
+                        _ if written || differ => naming.push((Choice::Overwrite, c)),
+                        (Some(size), Some(_), Some(want)) => {
+                            let want = want.clone();
+                            if let SavedJob::Down { target, .. } = &c.job {
+                                in_use.insert(target.clone());
+                            }
+                            self.compare(c.job, local, size, want);
                         }
-                        SavedJob::Down { target, .. } => *target = beside(target, &in_use),
+                        // No hash (or no size) on one side: "identical" cannot be told,
+                        // and is never assumed.
+                        _ => {
+                            if fixed {
+                                self.unanswerable(c, NOT_COMPARABLE);
+                            } else if c.item.note.as_deref() == Some(NOT_COMPARABLE) {
+                                // Asked once already, and answered the same: left alone.
+                                let id = self.add(info_of(&c.job));
+                                let state =
+                                    TransferState::Skipped("not known to be identical".into());
+                                let _ = self.events.send(Event::TransferState { id, state });
+                            } else {
+                                let mut c = c;
+                                c.item.note = Some(NOT_COMPARABLE.to_string());
+                                again.push(c);
+                            }
+                        }
                     }
-                    (info_of(&job), job)
                 }
-            };
-            if let SavedJob::Down { target, .. } = &job {
-                in_use.insert(target.clone());
+                Choice::Overwrite | Choice::KeepBoth => naming.push((choice, c)),
             }
-            let id = self.add(info);
+        }
+        if !naming.is_empty() {
+            self.plan(Plan::Name(naming));
+        }
+        // The user is asked again about what could not be compared, saying why.
+        let epoch = self.epoch;
+        self.ask(again, epoch);
+    }
+
+    fn plan(&mut self, plan: Plan) {
+        self.plans.push_back((self.epoch, plan));
+        self.next_plan();
+    }
+
+    /// Start the next plan unless one is under way.
+    fn next_plan(&mut self) {
+        if self.planning {
+            return;
+        }
+        let Some((epoch, plan)) = self.plans.pop_front() else {
+            return;
+        };
+        self.planning = true;
+        let in_use = self.targets_in_use();
+        let ready = self.ready_tx.clone();
+        match plan {
+            Plan::Download { ws, dest, files } => {
+                tokio::spawn(async move {
+                    let prepared = Engine::plan_download(ws, dest, files, in_use).await;
+                    let _ = ready.send(Ready::Download { epoch, prepared });
+                });
+            }
+            Plan::Name(items) => {
+                tokio::task::spawn_blocking(move || {
+                    let jobs = name_targets(items, in_use);
+                    let _ = ready.send(Ready::Named { epoch, jobs });
+                });
+            }
+        }
+    }
+
+    /// List `job` now and hash its local file in a task; [`Ready::Hashed`] tells whether
+    /// it matches `want`. Cancelling the transfer stops the hashing.
+    fn compare(&mut self, job: Job, local: PathBuf, size: u64, want: String) {
+        let id = self.add(info_of(&job));
+        let token = CancellationToken::new();
+        self.slots.insert(
+            id,
+            Slot {
+                job,
+                token: token.clone(),
+                progress: Progress::new(),
+                phase: Phase::Resolving,
+            },
+        );
+        let (hashing, ready) = (self.hashing.clone(), self.ready_tx.clone());
+        tokio::spawn(async move {
+            let permit = tokio::select! {
+                p = hashing.acquire_owned() => p,
+                _ = token.cancelled() => return,
+            };
+            let Ok(_permit) = permit else { return };
+            let have = tokio::task::spawn_blocking(move || sha256_unless(&local, size, &token))
+                .await
+                .unwrap_or_else(|e| Some(Err(std::io::Error::other(e))));
+            let Some(have) = have else {
+                return;
+            };
+            // An unreadable file is not known to be identical: it is overwritten.
+            let same = have.is_ok_and(|have| have.eq_ignore_ascii_case(&want));
+            let _ = ready.send(Ready::Hashed { id, same });
+        });
+    }
+
+    /// A "skip if identical" comparison is in: skipped, or started as an overwrite.
+    pub fn hashed(&mut self, id: TransferId, same: bool) {
+        let Some(slot) = self.slots.get(&id) else {
+            // Cancelled meanwhile.
+            return;
+        };
+        if slot.phase != Phase::Resolving {
+            return;
+        }
+        if same {
+            self.slots.remove(&id);
+            let state = TransferState::Skipped("identical".into());
+            let _ = self.events.send(Event::TransferState { id, state });
+        } else {
+            // Its target was held by its slot all along: no other download took it.
+            let job = slot.job.clone();
             self.start(id, job);
         }
     }
 
-    /// Queue downloads under `dest`, after checking the room there.
-    pub async fn download(&mut self, ws: String, dest: String, files: Vec<(FileEntry, String)>) {
+    /// Start what [`name_targets`] chose names for.
+    pub fn named(&mut self, epoch: u64, jobs: Vec<SavedJob>) {
+        let mut in_use = self.targets_in_use();
+        for job in jobs {
+            let job = reclaim(job, &mut in_use);
+            self.begin(job, epoch);
+        }
+        self.planning = false;
+        self.next_plan();
+    }
+
+    /// Queue downloads under `dest`: the room there and the files already there are
+    /// checked by a task; [`Ready::Download`] brings them to [`Engine::downloaded`].
+    pub fn download(&mut self, ws: String, dest: String, files: Vec<(FileEntry, String)>) {
+        self.plan(Plan::Download { ws, dest, files });
+    }
+
+    /// The slow part of queueing downloads: make the folder, check the room there, and
+    /// see which targets exist. `in_use`: the targets this run's transfers held when the
+    /// downloads were asked for.
+    async fn plan_download(
+        ws: String,
+        dest: String,
+        files: Vec<(FileEntry, String)>,
+        mut in_use: HashSet<PathBuf>,
+    ) -> PreparedDownload {
+        let mut plan = PreparedDownload::default();
         let root = expand_tilde(&dest);
         if let Err(e) = tokio::fs::create_dir_all(&root).await {
             let is_file = tokio::fs::metadata(&root).await.is_ok_and(|m| !m.is_dir());
-            self.problem(if is_file {
+            plan.problem = Some(if is_file {
                 format!(
                     "{} is a file, not a folder: give a folder to download into",
                     root.display()
@@ -273,7 +634,7 @@ impl Engine {
             } else {
                 format!("cannot create {}: {e}", root.display())
             });
-            return;
+            return plan;
         }
         // Unknown sizes count as nothing here: the check can only refuse what is known
         // not to fit.
@@ -282,18 +643,16 @@ impl Engine {
         if let Ok(Some(free)) = tokio::task::spawn_blocking(move || free_space(&r)).await
             && need > free
         {
-            self.problem(format!(
+            plan.problem = Some(format!(
                 "not enough space in {}: {} needed, {} free",
                 root.display(),
                 humansize::format_size(need, humansize::BINARY),
                 humansize::format_size(free, humansize::BINARY)
             ));
-            return;
+            return plan;
         }
-        let mut conflicts = Vec::new();
         // With this batch's own targets as they are chosen: two of its files may share a
         // name.
-        let mut in_use = self.targets_in_use();
         for (entry, rel) in files {
             // A name the server chose must not pick where the file lands: refused, it is a
             // skipped row with the reason, and nothing is written.
@@ -303,30 +662,28 @@ impl Engine {
             {
                 Ok(t) => t,
                 Err(e) => {
-                    let id = self.add(TransferInfo {
+                    let info = TransferInfo {
                         dir: Direction::Down,
                         ws: ws.clone(),
                         remote: entry.display_key(),
                         local: root.join(&rel).display().to_string(),
                         size: entry.size,
-                    });
-                    let _ = self.events.send(Event::TransferState {
-                        id,
-                        state: TransferState::Skipped(e.to_string()),
-                    });
+                    };
+                    plan.items.push(Planned::Refused(info, e.to_string()));
                     continue;
                 }
             };
             let target = claim(target, &in_use);
             in_use.insert(target.clone());
             if let Ok(meta) = tokio::fs::symlink_metadata(&target).await {
-                // Asked about below, not listed as a transfer yet.
-                conflicts.push(Conflict {
+                // Asked about, not listed as a transfer yet.
+                plan.items.push(Planned::Conflict(Conflict {
                     item: ConflictItem {
                         existing: target.display().to_string(),
                         existing_size: Some(meta.len()),
                         new_size: entry.size,
                         upload: false,
+                        note: None,
                     },
                     existing_sha: entry.sha256.clone(),
                     job: SavedJob::Down {
@@ -336,7 +693,7 @@ impl Engine {
                         target,
                     },
                     taken: Arc::default(),
-                });
+                }));
                 continue;
             }
             let job = SavedJob::Down {
@@ -345,10 +702,43 @@ impl Engine {
                 root: root.clone(),
                 target,
             };
-            let id = self.add(info_of(&job));
-            self.start(id, job);
+            plan.items.push(Planned::Start(job));
         }
-        self.ask(conflicts);
+        plan
+    }
+
+    /// Queue what [`Engine::plan_download`] found.
+    pub fn downloaded(&mut self, epoch: u64, plan: PreparedDownload) {
+        self.queue_planned(epoch, plan);
+        // Only now: the next plan must see this one's targets in use.
+        self.planning = false;
+        self.next_plan();
+    }
+
+    fn queue_planned(&mut self, epoch: u64, plan: PreparedDownload) {
+        if let Some(text) = plan.problem {
+            self.problem(text);
+            return;
+        }
+        let mut in_use = self.targets_in_use();
+        let mut conflicts = Vec::new();
+        let mut starts = Vec::new();
+        for item in plan.items {
+            match item {
+                Planned::Refused(info, why) => {
+                    let id = self.add(info);
+                    let state = TransferState::Skipped(why);
+                    let _ = self.events.send(Event::TransferState { id, state });
+                }
+                Planned::Conflict(c) if !writes_into(&c.job, &in_use) => conflicts.push(c),
+                // A conflict whose target another download took meanwhile gets a fresh
+                // name: nothing to ask.
+                Planned::Conflict(Conflict { job, .. }) | Planned::Start(job) => {
+                    starts.push(reclaim(job, &mut in_use));
+                }
+            }
+        }
+        self.start_or_refuse(starts, conflicts, epoch);
     }
 
     fn add(&mut self, info: TransferInfo) -> TransferId {
@@ -356,6 +746,18 @@ impl Engine {
         self.next_id += 1;
         let _ = self.events.send(Event::TransferAdded { id, info });
         id
+    }
+
+    /// List `job` and start it, or list it as cancelled when everything was cancelled
+    /// after it was asked for (at `epoch`).
+    fn begin(&mut self, job: Job, epoch: u64) {
+        let id = self.add(info_of(&job));
+        if epoch == self.epoch {
+            self.start(id, job);
+        } else {
+            let state = TransferState::Cancelled;
+            let _ = self.events.send(Event::TransferState { id, state });
+        }
     }
 
     fn start(&mut self, id: TransferId, job: Job) {
@@ -367,8 +769,7 @@ impl Engine {
                 job: job.clone(),
                 token: token.clone(),
                 progress: progress.clone(),
-                running: false,
-                failed: false,
+                phase: Phase::Queued,
             },
         );
         self.journal(id, Some(&job));
@@ -381,7 +782,7 @@ impl Engine {
             let permit = tokio::select! {
                 p = permits.acquire_owned() => p,
                 _ = token.cancelled() => {
-                    let _ = finished.send(Finished { id, state: TransferState::Cancelled, uploaded: None });
+                    let _ = finished.send(Finished { id, state: TransferState::Cancelled, uploaded: None, note: None });
                     return;
                 }
             };
@@ -392,10 +793,10 @@ impl Engine {
                 state: TransferState::Running,
             });
             let result = run(&client, &job, &progress, &token).await;
-            let mut uploaded = None;
+            let (mut uploaded, mut note) = (None, None);
             let state = match result {
-                Ok(entry) => {
-                    uploaded = entry;
+                Ok((entry, why)) => {
+                    (uploaded, note) = (entry, why);
                     TransferState::Done
                 }
                 Err(ApiError::Cancelled) => {
@@ -410,19 +811,25 @@ impl Engine {
                 id,
                 state,
                 uploaded,
+                note,
             });
         });
     }
 
     pub fn mark_running(&mut self, id: TransferId) {
-        if let Some(s) = self.slots.get_mut(&id) {
-            s.running = true;
+        if let Some(s) = self.slots.get_mut(&id)
+            && s.phase == Phase::Queued
+        {
+            s.phase = Phase::Running;
+            self.running += 1;
         }
     }
 
     pub fn finished(&mut self, f: Finished) {
         if let Some(slot) = self.slots.get_mut(&f.id) {
-            slot.running = false;
+            if slot.phase == Phase::Running {
+                self.running -= 1;
+            }
             // One last sample so the screen shows the final byte count.
             let at_ms = self.started.elapsed().as_millis() as u64;
             let _ = self.events.send(Event::TransferProgress {
@@ -444,11 +851,14 @@ impl Engine {
                 entry,
             });
         }
+        if let Some(note) = f.note {
+            let _ = self.events.send(Event::TransferNote { id: f.id, note });
+        }
         if f.state == TransferState::Done || f.state == TransferState::Cancelled {
             // Nothing left to retry.
             self.slots.remove(&f.id);
         } else if let Some(slot) = self.slots.get_mut(&f.id) {
-            slot.failed = true;
+            slot.phase = Phase::Failed;
         }
         // A failed transfer is not resumed by the next run (`R` retries it in this one).
         self.journal(f.id, None);
@@ -464,7 +874,7 @@ impl Engine {
         let retries = self.client.config().retry.max_attempts.saturating_sub(1);
         let mut samples = Vec::new();
         for (id, s) in &self.slots {
-            if !s.running {
+            if s.phase != Phase::Running {
                 continue;
             }
             samples.push((*id, s.progress.get()));
@@ -488,14 +898,30 @@ impl Engine {
     }
 
     pub fn cancel(&mut self, id: TransferId) {
-        if let Some(s) = self.slots.get(&id) {
-            s.token.cancel();
+        let Some(s) = self.slots.get(&id) else {
+            return;
+        };
+        s.token.cancel();
+        if s.phase == Phase::Resolving {
+            // Nothing was started: it ends here (its hashing stops at its next chunk).
+            self.slots.remove(&id);
+            let state = TransferState::Cancelled;
+            let _ = self.events.send(Event::TransferState { id, state });
         }
     }
 
     pub fn cancel_all(&mut self) {
-        for s in self.slots.values() {
+        self.epoch += 1;
+        let mut resolving = Vec::new();
+        for (id, s) in &self.slots {
             s.token.cancel();
+            if s.phase == Phase::Resolving {
+                resolving.push(*id);
+            }
+        }
+        resolving.sort();
+        for id in resolving {
+            self.cancel(id);
         }
     }
 
@@ -533,55 +959,26 @@ impl Engine {
         }
     }
 
+    /// Note in the queue that the job under `key` is now `job` (sent to the journal's
+    /// thread: the loop does not wait for the disk).
     fn journal(&mut self, key: u64, job: Option<&SavedJob>) {
-        if let Some(store) = self.store.as_mut()
-            && let Err(e) = store.record(key, job)
+        if self.saving
+            && let Some(journal) = &self.journal
         {
-            tracing::warn!(error = %e, "cannot save the transfer queue");
+            journal.record(key, job.cloned());
+            self.unsettled = true;
         }
     }
 
-    /// Fold the queue's journal into a new snapshot when it has grown, or durably once
-    /// the queue is idle. The file is written off the worker's thread.
-    pub async fn persist(&mut self) {
-        let busy = self.active();
-        let Some(store) = self.store.as_mut() else {
-            return;
-        };
-        if !store.wants_snapshot(busy) {
-            return;
-        }
-        // Until the user answers the resume offer, the leftover stays saved too.
-        let mut jobs: Vec<(u64, SavedJob)> = self
-            .leftover
-            .iter()
-            .enumerate()
-            .map(|(i, j)| (QueueStore::leftover_key(i), j.clone()))
-            .collect();
-        let mut ids: Vec<_> = self
-            .slots
-            .iter()
-            .filter(|(_, s)| !s.failed)
-            .map(|(id, _)| *id)
-            .collect();
-        ids.sort();
-        jobs.extend(
-            ids.iter()
-                .filter_map(|id| self.slots.get(id).map(|s| (*id, s.job.clone()))),
-        );
-        let written = match store.begin_snapshot(jobs) {
-            Ok((path, body)) => {
-                match tokio::task::spawn_blocking(move || write_snapshot(&path, body, !busy)).await
-                {
-                    Ok(r) => r,
-                    Err(e) => Err(std::io::Error::other(e)),
-                }
-            }
-            Err(e) => Err(e),
-        };
-        match written.and_then(|()| store.end_snapshot()) {
-            Ok(()) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot save the transfer queue"),
+    /// Once no transfer runs, let the queue fold its journal into a durable snapshot
+    /// (its thread does; while busy it folds when the journal has grown).
+    pub fn settle(&mut self) {
+        if self.unsettled
+            && self.running == 0
+            && let Some(journal) = &self.journal
+        {
+            journal.settle();
+            self.unsettled = false;
         }
     }
 
@@ -590,7 +987,8 @@ impl Engine {
             let Some(slot) = self.slots.get(&id) else {
                 continue;
             };
-            if slot.running {
+            // Only a failed one: a queued or resolving one is still on its way.
+            if slot.phase != Phase::Failed {
                 continue;
             }
             let job = slot.job.clone();
@@ -603,18 +1001,88 @@ impl Engine {
     }
 }
 
+impl Drop for Engine {
+    /// The worker is gone: no file is hashed for a transfer nobody will start.
+    fn drop(&mut self) {
+        for s in self.slots.values() {
+            if s.phase == Phase::Resolving {
+                s.token.cancel();
+            }
+        }
+    }
+}
+
+/// Whether `job` downloads into a target of `in_use`.
+fn writes_into(job: &SavedJob, in_use: &HashSet<PathBuf>) -> bool {
+    matches!(job, SavedJob::Down { target, .. } if in_use.contains(target))
+}
+
+/// `job` with a fresh target if another download took its own while it was chosen off
+/// the loop (two batches planned at once); its target is then in use. Two transfers must
+/// never share a partial file. Rare, so the few stats a fresh name needs are made here.
+fn reclaim(mut job: SavedJob, in_use: &mut HashSet<PathBuf>) -> SavedJob {
+    if let SavedJob::Down { target, .. } = &mut job {
+        if in_use.contains(target) {
+            *target = beside(target, in_use);
+        }
+        in_use.insert(target.clone());
+    }
+    job
+}
+
+/// The targets of conflicts answered "overwrite" or "keep both" (in a blocking thread:
+/// "keep both" looks for a free name on disk). `in_use`: the targets this run's
+/// transfers hold.
+fn name_targets(items: Vec<(Choice, Conflict)>, mut in_use: HashSet<PathBuf>) -> Vec<SavedJob> {
+    let mut jobs = Vec::with_capacity(items.len());
+    for (choice, c) in items {
+        let mut job = c.job;
+        match (choice, &mut job) {
+            (
+                Choice::KeepBoth,
+                SavedJob::Up {
+                    folder,
+                    name,
+                    replaces,
+                    ..
+                },
+            ) => {
+                *name = numbered(name, |n| c.taken.contains(&format!("{folder}{n}")));
+                replaces.clear();
+            }
+            (Choice::KeepBoth, SavedJob::Down { target, .. }) => {
+                *target = beside(target, &in_use);
+            }
+            // Overwrite what is on disk, never what another download is writing.
+            (_, SavedJob::Down { target, .. }) => {
+                *target = claim(std::mem::take(target), &in_use);
+            }
+            (_, SavedJob::Up { .. }) => {}
+        }
+        if let SavedJob::Down { target, .. } = &job {
+            in_use.insert(target.clone());
+        }
+        jobs.push(job);
+    }
+    jobs
+}
+
+/// What a transfer that ended well leaves: the server's entry of an upload, and a note.
+type Outcome = (Option<FileEntry>, Option<String>);
+
 async fn run(
     client: &Client,
     job: &Job,
     progress: &Progress,
     token: &CancellationToken,
-) -> Result<Option<FileEntry>, ApiError> {
+) -> Result<Outcome, ApiError> {
     match job {
         SavedJob::Up {
             ws,
             local,
             folder,
             name,
+            replaces,
             ..
         } => {
             let req = UploadRequest {
@@ -628,7 +1096,18 @@ async fn run(
             if let Some(why) = &up.unverified {
                 tracing::warn!(key = %up.entry.key, "{why}");
             }
-            Ok(Some(up.entry))
+            // "Overwrite" where keys are opaque: the older copies go only now that the new
+            // one is in (and checked), so a failed upload never costs the old file.
+            for old in replaces.iter().filter(|k| **k != up.entry.key) {
+                if let Err(e) = client.delete(ws, old).await {
+                    return Err(ApiError::Local(format!(
+                        "uploaded as {}, but the older copy {old} could not be removed ({e}): \
+                         {folder}{name} names two files now",
+                        up.entry.key
+                    )));
+                }
+            }
+            Ok((Some(up.entry), up.unverified))
         }
         SavedJob::Down {
             ws,
@@ -638,7 +1117,7 @@ async fn run(
         } => client
             .download(ws, entry, root, target, progress, token)
             .await
-            .map(|_| None),
+            .map(|_| (None, None)),
     }
 }
 
@@ -684,6 +1163,7 @@ fn info_of(job: &SavedJob) -> TransferInfo {
             folder,
             name,
             size,
+            ..
         } => TransferInfo {
             dir: Direction::Up,
             ws: ws.clone(),
@@ -703,32 +1183,42 @@ fn info_of(job: &SavedJob) -> TransferInfo {
     }
 }
 
-/// Known to be the same: the same size and the same SHA-256. A size or hash nobody
-/// told is not "the same": the file is transferred (the user's answer said to replace
-/// what differs).
-async fn identical(
-    job: &SavedJob,
-    existing_size: Option<u64>,
-    existing_sha: Option<String>,
-) -> bool {
-    let (local, size) = match job {
+/// The local side of a job: the file that would be sent or overwritten, and the size the
+/// transfer has.
+fn local_side(job: &SavedJob) -> (PathBuf, Option<u64>) {
+    match job {
         SavedJob::Up { local, size, .. } => (local.clone(), Some(*size)),
         SavedJob::Down { target, entry, .. } => (target.clone(), entry.size),
-    };
-    let (Some(size), Some(existing)) = (size, existing_size) else {
-        return false;
-    };
-    if size != existing {
-        return false;
     }
-    let Some(want) = existing_sha else {
-        return false;
+}
+
+/// The hex SHA-256 of the first `len` bytes of `path`; `None` once `cancel` fires
+/// (checked between chunks, so a cancelled comparison stops reading within a chunk).
+fn sha256_unless(
+    path: &Path,
+    len: u64,
+    cancel: &CancellationToken,
+) -> Option<std::io::Result<String>> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut reader = match std::fs::File::open(path) {
+        Ok(f) => f.take(len),
+        Err(e) => return Some(Err(e)),
     };
-    tokio::task::spawn_blocking(move || crate::api::hash_file::<sha2::Sha256>(&local, size))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .is_some_and(|have| have.eq_ignore_ascii_case(&want))
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        if cancel.is_cancelled() {
+            return None;
+        }
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    Some(Ok(hex::encode(hasher.finalize())))
 }
 
 /// "name (1).ext", "name (2).ext"… the first that `taken` says is free.
@@ -773,8 +1263,32 @@ pub struct PreparedUpload {
     local: String,
     jobs: Vec<crate::local::PutJob>,
     problems: Vec<crate::local::Problem>,
-    /// What already exists remotely under the destination, by `path + name`.
-    existing: HashMap<String, FileEntry>,
+    /// What already exists remotely under the destination, by `path + name` (several
+    /// files where keys are opaque).
+    existing: HashMap<String, Vec<FileEntry>>,
+    listed: Listed,
+}
+
+/// The listing `existing` came from.
+#[derive(Default)]
+struct Listed {
+    folder: String,
+    /// Not cut short: what it does not hold does not exist.
+    complete: bool,
+}
+
+/// Why "skip if identical" cannot be answered for a file.
+const NOT_COMPARABLE: &str =
+    "whether it is identical cannot be told: the server gives no SHA-256 (or size) of it";
+
+impl Conflict {
+    /// Nothing listed was found at its path (it only may exist).
+    fn job_replaces_nothing(&self) -> bool {
+        match &self.job {
+            SavedJob::Up { replaces, .. } => replaces.is_empty(),
+            SavedJob::Down { .. } => false,
+        }
+    }
 }
 
 /// The slow part of queueing an upload, off the worker's loop: walk the local path (in a
@@ -782,13 +1296,14 @@ pub struct PreparedUpload {
 pub async fn prepare_upload(
     client: Client,
     ws: String,
-    local: String,
+    locals: Vec<String>,
     folder: String,
 ) -> PreparedUpload {
-    let path = expand_tilde(&local);
+    let paths: Vec<PathBuf> = locals.iter().map(|l| expand_tilde(l)).collect();
+    let local = locals.join(" ");
     let folder = normalise_folder(&folder);
     let (jobs, mut problems) =
-        tokio::task::spawn_blocking(move || collect_uploads(&[path], &folder))
+        tokio::task::spawn_blocking(move || collect_uploads(&paths, &folder))
             .await
             .unwrap_or_else(|e| {
                 let why = format!("reading it failed: {e}");
@@ -802,14 +1317,46 @@ pub async fn prepare_upload(
                 )
             });
 
-    let mut existing = HashMap::new();
+    // Two local files bound for one remote path: the second is not sent over the first.
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    let mut jobs = jobs;
+    jobs.retain(|j| {
+        let remote = format!("{}{}", j.folder, j.name);
+        match seen.get(&remote) {
+            Some(first) => {
+                problems.push(crate::local::Problem {
+                    path: j.local.clone(),
+                    why: format!(
+                        "{} is uploaded as {remote} already; upload this one separately",
+                        first.display()
+                    ),
+                    skipped: false,
+                });
+                false
+            }
+            None => {
+                seen.insert(remote, j.local.clone());
+                true
+            }
+        }
+    });
+    let mut existing: HashMap<String, Vec<FileEntry>> = HashMap::new();
+    let mut listed = Listed::default();
     if !jobs.is_empty() {
         // Only what could collide: the deepest folder holding every file of the batch,
         // not a whole (possibly million-file) workspace.
         let folders: Vec<String> = jobs.iter().map(|j| j.folder.clone()).collect();
         let dest = crate::api::types::common_folder(&folders);
         match client.list_all(&ws, &dest).await {
-            Ok(l) => existing = l.files.into_iter().map(|f| (f.display_key(), f)).collect(),
+            Ok(l) => {
+                listed = Listed {
+                    folder: dest,
+                    complete: !l.maybe_incomplete,
+                };
+                for f in l.files {
+                    existing.entry(f.display_key()).or_default().push(f);
+                }
+            }
             // Without knowing what exists, nothing is uploaded: it could overwrite.
             Err(e) => {
                 problems.extend(jobs.iter().map(|j| crate::local::Problem {
@@ -823,6 +1370,7 @@ pub async fn prepare_upload(
                     jobs: Vec::new(),
                     problems,
                     existing,
+                    listed,
                 };
             }
         }
@@ -833,5 +1381,6 @@ pub async fn prepare_upload(
         jobs,
         problems,
         existing,
+        listed,
     }
 }
