@@ -15,6 +15,7 @@ fn job(n: u64) -> SavedJob {
         name: format!("f{n}.fastq"),
         size: n,
         replaces: Vec::new(),
+        description: None,
     }
 }
 

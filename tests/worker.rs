@@ -503,6 +503,7 @@ async fn the_queue_is_claimed_once_the_other_filedeck_lets_go() {
                 name: "r1.fq".into(),
                 size: 5,
                 replaces: Vec::new(),
+                description: None,
             }),
         )
         .unwrap();

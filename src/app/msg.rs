@@ -154,6 +154,7 @@ pub enum Command {
         ws: String,
         locals: Vec<String>,
         folder: String,
+        description: Option<String>,
     },
     /// Download these files under `dest`, each at its relative path.
     Download {

@@ -2,7 +2,6 @@
 
 mod demo;
 pub(crate) mod logging;
-mod progress;
 mod transfer;
 
 use std::net::SocketAddr;
@@ -92,6 +91,9 @@ pub enum Command {
         /// Transfers at once.
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
+        /// When a file exists already on the server.
+        #[arg(long, value_enum, default_value_t = ConflictArg::Fail)]
+        on_conflict: ConflictArg,
     },
     /// Download files; a key ending in / downloads the folder.
     Get {
@@ -104,6 +106,9 @@ pub enum Command {
         to: PathBuf,
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
+        /// When a file exists already in the destination.
+        #[arg(long, value_enum, default_value_t = ConflictArg::Fail)]
+        on_conflict: ConflictArg,
     },
     /// Delete files; with -r, a key ending in / deletes every file under it.
     Rm {
@@ -114,6 +119,34 @@ pub enum Command {
         #[arg(short, long)]
         recursive: bool,
     },
+}
+
+/// `--on-conflict`: what `put`/`get` do with a file that exists at its destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConflictArg {
+    /// Transfer nothing, list the files that exist, exit 1.
+    Fail,
+    /// Leave them, transfer the rest.
+    Skip,
+    /// Skip those known to be identical (size and SHA-256), replace the others; a file
+    /// that cannot be compared (no hash on the server) fails.
+    SkipIdentical,
+    Overwrite,
+    /// Transfer under a numbered name: "name (1).ext".
+    Rename,
+}
+
+impl From<ConflictArg> for crate::app::msg::OnConflict {
+    fn from(a: ConflictArg) -> Self {
+        use crate::app::msg::OnConflict as O;
+        match a {
+            ConflictArg::Fail => O::Fail,
+            ConflictArg::Skip => O::Skip,
+            ConflictArg::SkipIdentical => O::SkipIdentical,
+            ConflictArg::Overwrite => O::Overwrite,
+            ConflictArg::Rename => O::Rename,
+        }
+    }
 }
 
 /// A failure of a command: usage (exit 2) or everything else (exit 1).
@@ -228,6 +261,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             to,
             description,
             concurrency,
+            on_conflict,
         } => {
             let client = client(cli.endpoint)?;
             transfer::put(
@@ -237,6 +271,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 &to,
                 description.as_deref(),
                 concurrency.into(),
+                on_conflict.into(),
             )
             .await
         }
@@ -245,9 +280,18 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             keys,
             to,
             concurrency,
+            on_conflict,
         } => {
             let client = client(cli.endpoint)?;
-            transfer::get(&client, &workspace, &keys, &to, concurrency.into()).await
+            transfer::get(
+                &client,
+                &workspace,
+                &keys,
+                &to,
+                concurrency.into(),
+                on_conflict.into(),
+            )
+            .await
         }
         Command::Rm {
             workspace,

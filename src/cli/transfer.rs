@@ -1,32 +1,30 @@
-//! `put`, `get` and `rm`: many files at once, bounded concurrency, one line per failure.
+//! `put`, `get` and `rm`. Uploads and downloads run through the browser's own transfer
+//! engine (the worker): one conflict policy, free-space check, numbered names, integrity
+//! checks and partial files for both. The command line answers conflicts from
+//! `--on-conflict`, never prompts, and never takes the browser's queue: what an interrupted
+//! download leaves is its partial file, which the next `get` resumes.
 
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use tokio_util::sync::CancellationToken;
+use humansize::{BINARY, format_size};
 
 use super::Failure;
-use super::progress::Meter;
-use crate::api::{ApiError, Client, FileEntry, UploadRequest, local_name, safe_join};
-use crate::local::{collect_uploads, normalise_folder};
+use crate::api::{ApiError, Client, FileEntry, local_name};
+use crate::app::msg::{ConflictItem, ConflictPolicy, OnConflict, TransferId, TransferState};
+use crate::app::transfers::TransferInfo;
+use crate::app::{Command, Event};
 use crate::sanitize::for_terminal;
-
-/// Ctrl-C cancels the running transfers (partial downloads stay for a resume).
-fn cancel_on_ctrl_c() -> CancellationToken {
-    let token = CancellationToken::new();
-    let t = token.clone();
-    tokio::spawn(async move {
-        super::shutdown_signal().await;
-        t.cancel();
-    });
-    token
-}
+use crate::worker;
 
 /// Report per-item failures; one failure is the command's error, several are summed up.
 fn conclude(verb: &str, total: usize, failures: Vec<String>) -> Result<(), Failure> {
     match failures.len() {
         0 => Ok(()),
-        1 if total == 1 => Err(Failure::Failed(
+        1 if total <= 1 => Err(Failure::Failed(
             failures.into_iter().next().unwrap_or_default(),
         )),
         n => {
@@ -38,6 +36,162 @@ fn conclude(verb: &str, total: usize, failures: Vec<String>) -> Result<(), Failu
     }
 }
 
+/// The flag's spelling of an answer, for messages.
+fn flag(answer: OnConflict) -> &'static str {
+    match answer {
+        OnConflict::Fail => "fail",
+        OnConflict::Skip => "skip",
+        OnConflict::SkipIdentical => "skip-identical",
+        OnConflict::Overwrite => "overwrite",
+        OnConflict::Rename => "rename",
+    }
+}
+
+/// One transfer as the command line follows it.
+struct Row {
+    info: TransferInfo,
+    state: TransferState,
+    done: u64,
+}
+
+impl Row {
+    fn label(&self) -> String {
+        let name = if self.info.remote.is_empty() {
+            &self.info.local
+        } else {
+            &self.info.remote
+        };
+        for_terminal(name)
+    }
+}
+
+/// Run one batch through the engine and report it: progress on stderr when it is a
+/// terminal, a line per skipped or refused file, the failures as the command's error.
+/// Ctrl-C stops at once (partial downloads stay for the next run to resume).
+async fn run_batch(
+    client: &Client,
+    concurrency: usize,
+    answer: OnConflict,
+    verb: &str,
+    command: Command,
+    mut failures: Vec<String>,
+) -> Result<(), Failure> {
+    let (commands, mut events) = worker::spawn_with(
+        client.clone(),
+        concurrency,
+        worker::Queue::Off,
+        ConflictPolicy::Fixed(answer),
+    );
+    commands
+        .send(command)
+        .map_err(|_| Failure::Failed("the transfer engine stopped".into()))?;
+    let mut rows: BTreeMap<TransferId, Row> = BTreeMap::new();
+    let mut refused: Option<Vec<ConflictItem>> = None;
+    let mut notes = Vec::new();
+    let meter = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let interrupted = super::shutdown_signal();
+    tokio::pin!(interrupted);
+    loop {
+        tokio::select! {
+            ev = events.recv() => match ev {
+                None | Some(Event::TransfersIdle) => break,
+                Some(Event::TransferAdded { id, info }) => {
+                    rows.insert(id, Row { info, state: TransferState::Queued, done: 0 });
+                }
+                Some(Event::TransferState { id, state }) => {
+                    if let Some(r) = rows.get_mut(&id) {
+                        r.state = state;
+                    }
+                }
+                Some(Event::TransferProgress { samples, .. }) => {
+                    for (id, done) in samples {
+                        if let Some(r) = rows.get_mut(&id) {
+                            r.done = done;
+                        }
+                    }
+                }
+                Some(Event::TransferNote { id, note }) => {
+                    let label = rows.get(&id).map(Row::label).unwrap_or_default();
+                    notes.push(format!("{label}: {note}"));
+                }
+                Some(Event::TransferProblem(text)) => failures.push(text),
+                Some(Event::ConflictsRefused(items)) => refused = Some(items),
+                Some(_) => {}
+            },
+            _ = tick.tick(), if meter => draw(verb, &rows, started, false),
+            _ = &mut interrupted => {
+                if meter {
+                    draw(verb, &rows, started, true);
+                }
+                return Err(Failure::Failed(
+                    "interrupted; a partial download is resumed by the next get".into(),
+                ));
+            }
+        }
+    }
+    if meter && !rows.is_empty() {
+        draw(verb, &rows, started, true);
+    }
+    for note in notes {
+        eprintln!("filedeck: warning: {}", for_terminal(&note));
+    }
+    if let Some(items) = refused {
+        for c in &items {
+            eprintln!("filedeck: exists: {}", for_terminal(&c.existing));
+        }
+        return Err(Failure::Failed(format!(
+            "{} of the files exist already and nothing was transferred; pass --on-conflict \
+             overwrite, skip, skip-identical or rename to proceed",
+            items.len()
+        )));
+    }
+    for r in rows.values() {
+        match &r.state {
+            TransferState::Failed(why) => failures.push(format!("{}: {why}", r.label())),
+            TransferState::Cancelled => failures.push(format!("{}: cancelled", r.label())),
+            TransferState::Skipped(why) => {
+                eprintln!(
+                    "filedeck: skipped {} ({}; --on-conflict {})",
+                    r.label(),
+                    for_terminal(why),
+                    flag(answer)
+                );
+            }
+            _ => {}
+        }
+    }
+    conclude(verb, rows.len() + failures.len(), failures)
+}
+
+/// The one-line meter: files done, bytes, rate.
+fn draw(verb: &str, rows: &BTreeMap<TransferId, Row>, started: Instant, last: bool) {
+    use std::io::Write;
+    let files = rows.len();
+    let done_files = rows
+        .values()
+        .filter(|r| !r.state.is_active())
+        .count();
+    let bytes: u64 = rows.values().map(|r| r.done).sum();
+    let total: u64 = rows.values().filter_map(|r| r.info.size).sum();
+    let secs = started.elapsed().as_secs_f64().max(0.001);
+    let rate = (bytes as f64 / secs) as u64;
+    let line = format!(
+        "\r\x1b[2K{verb} {done_files}/{files} files  {} / {}  {}/s",
+        format_size(bytes, BINARY),
+        format_size(total, BINARY),
+        format_size(rate, BINARY),
+    );
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(line.as_bytes());
+    if last {
+        let _ = err.write_all(b"\n");
+    }
+    let _ = err.flush();
+}
+
+#[allow(clippy::too_many_arguments)]
 pub async fn put(
     client: &Client,
     ws: &str,
@@ -45,66 +199,27 @@ pub async fn put(
     to: &str,
     description: Option<&str>,
     concurrency: usize,
+    answer: OnConflict,
 ) -> Result<(), Failure> {
-    let to = normalise_folder(to);
-    let paths = paths.to_vec();
-    let (jobs, skipped) = tokio::task::spawn_blocking(move || collect_uploads(&paths, &to))
-        .await
-        .map_err(|e| Failure::Failed(format!("walking the local files failed: {e}")))?;
-    let mut seen = std::collections::HashMap::new();
-    for j in &jobs {
-        let remote = format!("{}{}", j.folder, j.name);
-        if let Some(other) = seen.insert(remote.clone(), j.local.clone()) {
-            return Err(Failure::Failed(format!(
-                "{} and {} would both be uploaded as {remote}; upload them separately",
-                other.display(),
-                j.local.display(),
-            )));
-        }
-    }
-    let total = jobs.len() + skipped.len();
-    let mut failures: Vec<String> = skipped.iter().map(ToString::to_string).collect();
-    let meter = Meter::new(jobs.len(), jobs.iter().map(|j| j.size).sum());
-    let cancel = cancel_on_ctrl_c();
-    let work = futures_util::stream::iter(jobs.iter().map(|job| {
-        let meter = &meter;
-        let cancel = &cancel;
-        async move {
-            let progress = meter.start();
-            let req = UploadRequest {
-                workspace: ws,
-                local: &job.local,
-                folder: &job.folder,
-                name: Some(&job.name),
-                description,
-            };
-            let r = client.upload(&req, &progress, cancel).await;
-            meter.finish(&progress, if r.is_ok() { job.size } else { 0 });
-            match r {
-                Ok(up) => {
-                    if let Some(why) = up.unverified {
-                        eprintln!(
-                            "filedeck: warning: {}: {}",
-                            job.local.display(),
-                            for_terminal(&why)
-                        );
-                    }
-                    Ok(())
-                }
-                Err(e) => Err(format!("{}: {e}", job.local.display())),
+    let mut locals = Vec::with_capacity(paths.len());
+    for p in paths {
+        match p.to_str() {
+            Some(s) => locals.push(s.to_string()),
+            None => {
+                return Err(Failure::Usage(format!(
+                    "{} is not a valid UTF-8 path, and no key could hold its name",
+                    p.display()
+                )));
             }
         }
-    }))
-    .buffer_unordered(concurrency)
-    .collect::<Vec<_>>();
-    let mut results = Vec::new();
-    meter
-        .run("uploading", async {
-            results = work.await;
-        })
-        .await;
-    failures.extend(results.into_iter().filter_map(Result::err));
-    conclude("uploads", total, failures)
+    }
+    let command = Command::UploadPaths {
+        ws: ws.to_string(),
+        locals,
+        folder: to.to_string(),
+        description: description.map(str::to_string),
+    };
+    run_batch(client, concurrency, answer, "uploads", command, Vec::new()).await
 }
 
 pub async fn get(
@@ -113,72 +228,35 @@ pub async fn get(
     keys: &[String],
     to: &Path,
     concurrency: usize,
+    answer: OnConflict,
 ) -> Result<(), Failure> {
-    let mut jobs: Vec<(FileEntry, String)> = Vec::new();
+    let mut files: Vec<(FileEntry, String)> = Vec::new();
     let mut failures = Vec::new();
     for key in keys {
         match resolve(client, ws, key).await {
-            Ok(found) => jobs.extend(found),
+            Ok(found) => files.extend(found),
             Err(Resolve::Ambiguous(why)) => return Err(Failure::Usage(why)),
             Err(Resolve::Failed(e)) => failures.push(format!("{key}: {e}")),
         }
     }
     // A name the server chose never picks where a file lands: refused, it is a line on
-    // stderr and nothing is written.
-    jobs.retain(|(entry, rel)| match local_name(entry, rel) {
+    // stderr and a failure, and nothing is written (the engine checks the same again).
+    files.retain(|(entry, rel)| match local_name(entry, rel) {
         Ok(()) => true,
         Err(why) => {
-            failures.push(format!("{}: not downloaded: {why}", entry.key));
+            failures.push(format!("{}: not downloaded: {why}", for_terminal(&entry.key)));
             false
         }
     });
-    tokio::fs::create_dir_all(to)
-        .await
-        .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", to.display())))?;
-    // Two remote files landing on one local path would race for one partial file:
-    // refuse that before anything is written.
-    let mut seen = std::collections::HashMap::new();
-    for (e, rel) in &jobs {
-        if let Some(other) = seen.insert(rel.clone(), e.key.clone()) {
-            return Err(Failure::Failed(format!(
-                "{} and {} would both be written to {}; download them separately",
-                other,
-                e.key,
-                to.join(rel).display()
-            )));
-        }
+    if files.is_empty() {
+        return conclude("downloads", failures.len(), failures);
     }
-    let total = jobs.len() + failures.len();
-    let meter = Meter::new(jobs.len(), jobs.iter().filter_map(|(e, _)| e.size).sum());
-    let cancel = cancel_on_ctrl_c();
-    let work = futures_util::stream::iter(jobs.iter().map(|(entry, rel)| {
-        let meter = &meter;
-        let cancel = &cancel;
-        async move {
-            let label = for_terminal(&entry.display_key());
-            let target = safe_join(to, rel).map_err(|e| format!("{label}: {e}"))?;
-            let progress = meter.start();
-            let r = client
-                .download(ws, entry, to, &target, &progress, cancel)
-                .await;
-            let done = match &r {
-                Ok(_) => entry.size.unwrap_or_else(|| progress.get()),
-                Err(_) => 0,
-            };
-            meter.finish(&progress, done);
-            r.map(|_| ()).map_err(|e| format!("{label}: {e}"))
-        }
-    }))
-    .buffer_unordered(concurrency)
-    .collect::<Vec<_>>();
-    let mut results = Vec::new();
-    meter
-        .run("downloading", async {
-            results = work.await;
-        })
-        .await;
-    failures.extend(results.into_iter().filter_map(Result::err));
-    conclude("downloads", total, failures)
+    let command = Command::Download {
+        ws: ws.to_string(),
+        dest: to.display().to_string(),
+        files,
+    };
+    run_batch(client, concurrency, answer, "downloads", command, failures).await
 }
 
 /// Why an argument names no file to act on.

@@ -165,10 +165,15 @@ async fn run(
         let client = client.clone();
         let events = events.clone();
         match cmd {
-            Command::Upload { ws, local, folder } => engine.prepare_upload(ws, vec![local], folder),
-            Command::UploadPaths { ws, locals, folder } => {
-                engine.prepare_upload(ws, locals, folder)
+            Command::Upload { ws, local, folder } => {
+                engine.prepare_upload(ws, vec![local], folder, None)
             }
+            Command::UploadPaths {
+                ws,
+                locals,
+                folder,
+                description,
+            } => engine.prepare_upload(ws, locals, folder, description),
             Command::Download { ws, dest, files } => engine.download(ws, dest, files),
             Command::Complete { req, text } => {
                 let events = events.clone();

@@ -31,6 +31,8 @@ pub enum SavedJob {
         /// has landed and been verified, never before.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         replaces: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
     },
     Down {
         ws: String,
@@ -49,6 +51,7 @@ impl SavedJob {
             name: job.name.clone(),
             size: job.size,
             replaces: Vec::new(),
+            description: None,
         }
     }
 
@@ -433,6 +436,7 @@ mod tests {
             name: format!("f{n}"),
             size: n,
             replaces: Vec::new(),
+            description: None,
         }
     }
 

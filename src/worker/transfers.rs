@@ -270,11 +270,18 @@ impl Engine {
 
     /// Walk a local path and list what exists at the destination, off the loop;
     /// [`Ready::Upload`] brings the result to [`Engine::upload`].
-    pub fn prepare_upload(&mut self, ws: String, locals: Vec<String>, folder: String) {
+    pub fn prepare_upload(
+        &mut self,
+        ws: String,
+        locals: Vec<String>,
+        folder: String,
+        description: Option<String>,
+    ) {
         let (client, ready, epoch) = (self.client.clone(), self.ready_tx.clone(), self.epoch);
         self.preparing += 1;
         tokio::spawn(async move {
-            let prepared = prepare_upload(client, ws, locals, folder).await;
+            let mut prepared = prepare_upload(client, ws, locals, folder).await;
+            prepared.description = description;
             let _ = ready.send(Ready::Upload { epoch, prepared });
         });
     }
@@ -289,6 +296,7 @@ impl Engine {
             problems,
             existing,
             listed,
+            description,
         } = prepared;
         if jobs.is_empty() && problems.is_empty() {
             // An empty folder: say so rather than queue nothing in silence.
@@ -319,6 +327,9 @@ impl Engine {
         for job in jobs {
             let remote = format!("{}{}", job.folder, job.name);
             let mut saved = SavedJob::up(&ws, &job);
+            if let SavedJob::Up { description: d, .. } = &mut saved {
+                d.clone_from(&description);
+            }
             match existing.get(&remote) {
                 Some(found) => {
                     // Where keys are opaque, one display path may name several files:
@@ -1083,6 +1094,7 @@ async fn run(
             folder,
             name,
             replaces,
+            description,
             ..
         } => {
             let req = UploadRequest {
@@ -1090,7 +1102,7 @@ async fn run(
                 local,
                 folder,
                 name: Some(name),
-                description: None,
+                description: description.as_deref(),
             };
             let up = client.upload(&req, progress, token).await?;
             if let Some(why) = &up.unverified {
@@ -1267,6 +1279,7 @@ pub struct PreparedUpload {
     /// files where keys are opaque).
     existing: HashMap<String, Vec<FileEntry>>,
     listed: Listed,
+    description: Option<String>,
 }
 
 /// The listing `existing` came from.
@@ -1371,6 +1384,7 @@ pub async fn prepare_upload(
                     problems,
                     existing,
                     listed,
+                    description: None,
                 };
             }
         }
@@ -1382,5 +1396,6 @@ pub async fn prepare_upload(
         problems,
         existing,
         listed,
+        description: None,
     }
 }
