@@ -2,7 +2,8 @@
 //! proxy (`tests/support/faults.rs`): faults on the upload, download-URL and presigned byte
 //! routes still give correct bytes; a batch of 200 small files lands exactly once each; a
 //! download body that stalls leaves the screen answering keys and is resumed after the
-//! stall timeout.
+//! stall timeout. Every test runs once per key style (`key_styles!`); the proxy names files
+//! by display path in both.
 //!
 //! Every wait is on a condition with a deadline, never a bare sleep. The tests take turns
 //! (one lock): the third one measures key latency and must not share the two cores with
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use filedeck::api::{ApiKey, Client, ClientConfig};
-use filedeck::server::{self, RunningServer};
+use filedeck::server::{self, KeyStyle, RunningServer};
 
 use common::{files_under, pattern, sha256_file, sha256_hex};
 
@@ -28,6 +29,7 @@ use pty::{Pty, in_the_middle};
 
 #[path = "support/server.rs"]
 mod test_server;
+use test_server::key_styles;
 
 const KEY: &str = "e2e-faults";
 const WS: &str = "ws1";
@@ -86,9 +88,9 @@ struct Env {
     client: Client,
 }
 
-async fn start() -> Env {
+async fn start(style: KeyStyle) -> Env {
     let data = tempfile::tempdir().unwrap();
-    let srv = test_server::start(data.path(), KEY).await;
+    let srv = test_server::start_styled(data.path(), KEY, style).await;
     let (proxy, base) = Proxy::start(&srv.base_url()).await;
     let client =
         Client::new(ClientConfig::new(&srv.base_url(), ApiKey::new(KEY)).unwrap()).unwrap();
@@ -109,8 +111,11 @@ impl Env {
     /// [`Fault::MintExpired`]. Started before anything is uploaded: opening a data
     /// directory clears its temporary files.
     async fn start_minter(&self) -> RunningServer {
+        // A data directory keeps the key style it was made with.
+        let style = self.srv.key_style();
         let minter = test_server::start_with(self.data.path(), KEY, |config| {
             config.presign_ttl = Duration::ZERO;
+            config.key_style = style;
         })
         .await;
         self.proxy.set_minter(minter.base_url());
@@ -141,384 +146,390 @@ impl Env {
 // Tests
 // ---------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_faulty_server_still_gives_correct_bytes() {
-    let _serial = SERIAL.lock().await;
-    let e = start().await;
-    let minter = e.start_minter().await;
-    server::put_bytes(&e.srv, WS, "existing.txt", b"x".to_vec(), None)
+key_styles! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_faulty_server_still_gives_correct_bytes(style) {
+        let _serial = SERIAL.lock().await;
+        let e = start(style).await;
+        let minter = e.start_minter().await;
+        server::put_bytes(&e.srv, WS, "existing.txt", b"x".to_vec(), None)
+            .await
+            .unwrap();
+
+        // Six files in two folders, one of a few MiB.
+        let batch = e.local.path().join("batch");
+        std::fs::create_dir_all(batch.join("sub")).unwrap();
+        let big_len = (3 << 20) + 123;
+        let files: [(&str, usize); 6] = [
+            ("a.vcf", 10_000),
+            ("b.fq", 100_000),
+            ("big.bam", big_len),
+            ("notes.txt", 1),
+            ("sub/c.bed", 4_321),
+            ("sub/d.csv", 65_536),
+        ];
+        for (i, (name, len)) in files.iter().enumerate() {
+            std::fs::write(batch.join(name), pattern(*len, i as u64 + 1)).unwrap();
+        }
+
+        // Once each: a 503 on the multipart upload route, a 503 on the download-URL route, an
+        // expired presigned URL in S3's words (a.vcf) and one in the reference server's (b.fq),
+        // and a presigned GET cut after 1 MiB (big.bam).
+        let cut_at = 1u64 << 20;
+        e.proxy.arm(Route::Upload, &[Fault::Status(503, None)]);
+        e.proxy.arm(Route::DownloadUrl, &[Fault::Status(503, None)]);
+        e.proxy
+            .arm_for(Route::DownloadUrl, "b.fq", Fault::MintExpired);
+        e.proxy.arm_for(Route::ObjectGet, "a.vcf", Fault::Expired);
+        e.proxy
+            .arm_for(Route::ObjectGet, "big.bam", Fault::CutResponse(cut_at));
+
+        let started = Instant::now();
+        let mut pty = e.spawn_tui(&[]);
+        let batch_arg = batch.to_str().unwrap().to_string();
+        let dest = tempfile::tempdir().unwrap();
+        let dest_arg = dest.path().to_str().unwrap().to_string();
+        let limit = Duration::from_secs(40);
+        pty = tokio::task::spawn_blocking(move || {
+            upload_through_the_prompt(&mut pty, &batch_arg, 6, limit);
+            // The folder refresh after the batch is over once the tree shows batch/ with its
+            // 6 files (no "≥"). Only then move: the selection follows its row, not its index.
+            pty.wait_within("batch/ in the tree", limit, |s| {
+                s.lines()
+                    .any(|l| l.contains("▸ batch/") && l.contains(" 6 files "))
+            });
+            pty.send("g");
+            pty.send("j");
+            pty.wait_within("batch/ selected and listed", limit, |s| {
+                s.contains("Folder    batch/") && s.contains("Files     6")
+            });
+            pty.send("d");
+            pty.wait_within("the download prompt", limit, |s| {
+                s.contains("Download 6 files")
+            });
+            pty.send("\x7f"); // the default "." goes
+            pty.send(&dest_arg);
+            pty.send("\r");
+            pty.wait_unless("6 downloads done", limit, |s| all_done(s, 12), any_failed);
+            pty.quit();
+            pty
+        })
         .await
         .unwrap();
+        drop(pty);
+        let took = started.elapsed();
 
-    // Six files in two folders, one of a few MiB.
-    let batch = e.local.path().join("batch");
-    std::fs::create_dir_all(batch.join("sub")).unwrap();
-    let big_len = (3 << 20) + 123;
-    let files: [(&str, usize); 6] = [
-        ("a.vcf", 10_000),
-        ("b.fq", 100_000),
-        ("big.bam", big_len),
-        ("notes.txt", 1),
-        ("sub/c.bed", 4_321),
-        ("sub/d.csv", 65_536),
-    ];
-    for (i, (name, len)) in files.iter().enumerate() {
-        std::fs::write(batch.join(name), pattern(*len, i as u64 + 1)).unwrap();
-    }
-
-    // Once each: a 503 on the multipart upload route, a 503 on the download-URL route, an
-    // expired presigned URL in S3's words (a.vcf) and one in the reference server's (b.fq),
-    // and a presigned GET cut after 1 MiB (big.bam).
-    let cut_at = 1u64 << 20;
-    e.proxy.arm(Route::Upload, &[Fault::Status(503, None)]);
-    e.proxy.arm(Route::DownloadUrl, &[Fault::Status(503, None)]);
-    e.proxy
-        .arm_for(Route::DownloadUrl, "b.fq", Fault::MintExpired);
-    e.proxy.arm_for(Route::ObjectGet, "a.vcf", Fault::Expired);
-    e.proxy
-        .arm_for(Route::ObjectGet, "big.bam", Fault::CutResponse(cut_at));
-
-    let started = Instant::now();
-    let mut pty = e.spawn_tui(&[]);
-    let batch_arg = batch.to_str().unwrap().to_string();
-    let dest = tempfile::tempdir().unwrap();
-    let dest_arg = dest.path().to_str().unwrap().to_string();
-    let limit = Duration::from_secs(40);
-    pty = tokio::task::spawn_blocking(move || {
-        upload_through_the_prompt(&mut pty, &batch_arg, 6, limit);
-        // The folder refresh after the batch is over once the tree shows batch/ with its
-        // 6 files (no "≥"). Only then move: the selection follows its row, not its index.
-        pty.wait_within("batch/ in the tree", limit, |s| {
-            s.lines()
-                .any(|l| l.contains("▸ batch/") && l.contains(" 6 files "))
-        });
-        pty.send("g");
-        pty.send("j");
-        pty.wait_within("batch/ selected and listed", limit, |s| {
-            s.contains("Folder    batch/") && s.contains("Files     6")
-        });
-        pty.send("d");
-        pty.wait_within("the download prompt", limit, |s| {
-            s.contains("Download 6 files")
-        });
-        pty.send("\x7f"); // the default "." goes
-        pty.send(&dest_arg);
-        pty.send("\r");
-        pty.wait_unless("6 downloads done", limit, |s| all_done(s, 12), any_failed);
-        pty.quit();
-        pty
-    })
-    .await
-    .unwrap();
-    drop(pty);
-    let took = started.elapsed();
-
-    // Listed remotely once each with the local sha256; downloaded with the same bytes.
-    let local_files = files_under(e.local.path());
-    assert_eq!(local_files.len(), 6);
-    let listed = e.client.list_all(WS, "batch/").await.unwrap().files;
-    assert_eq!(listed.len(), 6, "{listed:?}");
-    let got = files_under(dest.path());
-    assert_eq!(
-        got.iter().map(|(r, _)| r).collect::<Vec<_>>(),
-        local_files.iter().map(|(r, _)| r).collect::<Vec<_>>(),
-        "the layout is kept and nothing else (no partial file) is left"
-    );
-    for ((rel, src), (_, down)) in local_files.iter().zip(&got) {
-        let want = sha256_file(src);
-        let remote = listed
-            .iter()
-            .find(|f| &f.display_key() == rel)
-            .unwrap_or_else(|| panic!("{rel} not listed"));
+        // Listed remotely once each with the local sha256; downloaded with the same bytes.
+        let local_files = files_under(e.local.path());
+        assert_eq!(local_files.len(), 6);
+        let listed = e.client.list_all(WS, "batch/").await.unwrap().files;
+        assert_eq!(listed.len(), 6, "{listed:?}");
+        let got = files_under(dest.path());
         assert_eq!(
-            remote.sha256.as_deref(),
-            Some(want.as_str()),
-            "{rel} remote"
+            got.iter().map(|(r, _)| r).collect::<Vec<_>>(),
+            local_files.iter().map(|(r, _)| r).collect::<Vec<_>>(),
+            "the layout is kept and nothing else (no partial file) is left"
         );
-        assert_eq!(sha256_file(down), want, "{rel} downloaded");
-    }
+        for ((rel, src), (_, down)) in local_files.iter().zip(&got) {
+            let want = sha256_file(src);
+            let remote = listed
+                .iter()
+                .find(|f| &f.display_key() == rel)
+                .unwrap_or_else(|| panic!("{rel} not listed"));
+            assert_eq!(
+                remote.sha256.as_deref(),
+                Some(want.as_str()),
+                "{rel} remote"
+            );
+            assert_eq!(sha256_file(down), want, "{rel} downloaded");
+        }
 
-    // Each fault fired once, and the client got over it.
-    let uploads = e.proxy.seen(Route::Upload);
-    let failed: Vec<&Seen> = uploads.iter().filter(|s| s.fault.is_some()).collect();
-    assert_eq!(failed.len(), 1, "{uploads:?}");
-    assert_eq!(failed[0].fault, Some(Fault::Status(503, None)));
-    assert_eq!(failed[0].upstream, None, "the 503 never reached the server");
-    assert_eq!(
-        uploads.len(),
-        7,
-        "6 uploads and one sent again: {uploads:?}"
-    );
-    assert!(
-        uploads
-            .iter()
-            .filter(|s| s.fault.is_none())
-            .all(|s| s.upstream == Some(201)),
-        "{uploads:?}"
-    );
-
-    let urls = e.proxy.seen(Route::DownloadUrl);
-    let gets = e.proxy.seen(Route::ObjectGet);
-    assert_eq!(
-        urls.iter()
-            .filter(|s| s.fault == Some(Fault::Status(503, None)))
-            .count(),
-        1,
-        "{urls:?}"
-    );
-    assert_eq!(
-        urls.len(),
-        9,
-        "6 URLs, one asked again after the 503, two fresh after the expiries: {urls:?}"
-    );
-
-    let expired: Vec<&Seen> = gets
-        .iter()
-        .filter(|s| s.fault == Some(Fault::Expired))
-        .collect();
-    assert_eq!(expired.len(), 1, "{gets:?}");
-    assert!(expired[0].is("a.vcf"));
-    let fresh_url = urls
-        .iter()
-        .filter(|s| s.is("a.vcf") && s.at > expired[0].at && s.upstream == Some(200))
-        .count();
-    assert_eq!(
-        fresh_url, 1,
-        "a fresh URL was asked for after the expiry: {urls:?}"
-    );
-    let a_gets: Vec<&Seen> = gets.iter().filter(|s| s.is("a.vcf")).collect();
-    assert_eq!(a_gets.len(), 2, "{a_gets:?}");
-    assert_eq!(a_gets[1].upstream, Some(200));
-    assert_eq!(a_gets[1].fault, None);
-
-    let big: Vec<&Seen> = gets.iter().filter(|s| s.is("big.bam")).collect();
-    assert_eq!(big.len(), 2, "{big:?}");
-    assert_eq!(big[0].fault, Some(Fault::CutResponse(cut_at)));
-    assert_eq!(big[0].range, None);
-    assert_eq!(big[0].out(), cut_at, "the body was cut after 1 MiB");
-    let from: u64 = big[1]
-        .range
-        .as_deref()
-        .and_then(|r| r.strip_prefix("bytes="))
-        .and_then(|r| r.strip_suffix('-'))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("the retry resumed with a Range: {:?}", big[1].range));
-    assert!(from > 0 && from <= cut_at, "resumed from {from}");
-    assert_eq!(big[1].upstream, Some(206));
-    assert_eq!(
-        big[1].out(),
-        big_len as u64 - from,
-        "only the rest was sent"
-    );
-
-    // The reference server's own expiry: a URL signed to expire at once, refused by the
-    // server with 403 `expired`, then a fresh URL and a GET that succeeds.
-    let minted: Vec<&Seen> = urls
-        .iter()
-        .filter(|s| s.fault == Some(Fault::MintExpired))
-        .collect();
-    assert_eq!(minted.len(), 1, "{urls:?}");
-    assert!(minted[0].is("b.fq"));
-    assert_eq!(minted[0].upstream, Some(200));
-    let b_urls: Vec<&Seen> = urls
-        .iter()
-        .filter(|s| s.is("b.fq") && s.upstream.is_some())
-        .collect();
-    let b_gets: Vec<&Seen> = gets.iter().filter(|s| s.is("b.fq")).collect();
-    assert_eq!(b_gets.len(), 2, "{b_gets:?}");
-    assert_eq!(
-        b_gets[0].upstream,
-        Some(403),
-        "the server refused the expired URL"
-    );
-    assert!(b_gets[0].at > minted[0].at);
-    assert_eq!(b_urls.len(), 2, "a fresh URL after the expiry: {b_urls:?}");
-    assert!(b_urls[1].at > b_gets[0].at && b_urls[1].fault.is_none());
-    assert_eq!(b_gets[1].upstream, Some(200));
-    assert!(b_gets[1].at > b_urls[1].at);
-
-    assert_eq!(gets.len(), 9, "6 GETs, one after each expiry, one resumed");
-    eprintln!("a_faulty_server_still_gives_correct_bytes: the TUI part took {took:?}");
-    minter.shutdown().await;
-    e.finish().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_small_files_in_one_batch() {
-    let _serial = SERIAL.lock().await;
-    let e = start().await;
-    server::put_bytes(&e.srv, WS, "existing.txt", b"x".to_vec(), None)
-        .await
-        .unwrap();
-    let dir = e.local.path().join("many");
-    for i in 0..200usize {
-        let sub = dir.join(format!("s{}", i % 4));
-        std::fs::create_dir_all(&sub).unwrap();
-        let len = 1000 + (i * 397) % 4001; // 1,000 to 5,000 bytes
-        std::fs::write(sub.join(format!("f{i:03}.txt")), pattern(len, i as u64)).unwrap();
-    }
-    let arg = dir.to_str().unwrap().to_string();
-    let started = Instant::now();
-    let mut pty = e.spawn_tui(&[]);
-    let limit = Duration::from_secs(45);
-    pty = tokio::task::spawn_blocking(move || {
-        upload_through_the_prompt(&mut pty, &arg, 200, limit);
-        pty.quit();
-        pty
-    })
-    .await
-    .unwrap();
-    drop(pty);
-    let took = started.elapsed();
-
-    let listed = e.client.list_all(WS, "many/").await.unwrap().files;
-    assert_eq!(listed.len(), 200, "exactly 200 listed");
-    let local_files = files_under(e.local.path());
-    assert_eq!(local_files.len(), 200);
-    for (rel, path) in &local_files {
-        let bytes = std::fs::read(path).unwrap();
-        let same: Vec<_> = listed.iter().filter(|f| &f.display_key() == rel).collect();
-        assert_eq!(same.len(), 1, "{rel} listed once");
-        assert_eq!(same[0].size, Some(bytes.len() as u64), "{rel}");
+        // Each fault fired once, and the client got over it.
+        let uploads = e.proxy.seen(Route::Upload);
+        let failed: Vec<&Seen> = uploads.iter().filter(|s| s.fault.is_some()).collect();
+        assert_eq!(failed.len(), 1, "{uploads:?}");
+        assert_eq!(failed[0].fault, Some(Fault::Status(503, None)));
+        assert_eq!(failed[0].upstream, None, "the 503 never reached the server");
         assert_eq!(
-            same[0].sha256.as_deref(),
-            Some(sha256_hex(&bytes).as_str()),
-            "{rel}"
-        );
-    }
-    let uploads = e.proxy.seen(Route::Upload);
-    assert_eq!(uploads.len(), 200, "each file sent once");
-    assert!(uploads.iter().all(|s| s.upstream == Some(201)));
-    eprintln!("two_hundred_small_files_in_one_batch: the TUI part took {took:?}");
-    e.finish().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stalled_body_keeps_the_screen_answering() {
-    let _serial = SERIAL.lock().await;
-    let e = start().await;
-    let size = 4 << 20;
-    let bytes = pattern(size, 99);
-    server::put_many(
-        &e.srv,
-        WS,
-        vec![
-            ("a.txt".into(), b"first".to_vec()),
-            ("stall.bin".into(), bytes.clone()),
-            ("z.txt".into(), b"last".to_vec()),
-        ],
-        None,
-    )
-    .await
-    .unwrap();
-    // Far longer than the 2 s stall timeout, and than the deadline for the download to end.
-    let stall = Duration::from_secs(50);
-    let stall_after = 1u64 << 20;
-    e.proxy.arm_for(
-        Route::ObjectGet,
-        "stall.bin",
-        Fault::Stall(stall_after, stall),
-    );
-    let dest = tempfile::tempdir().unwrap();
-    let dest_arg = dest.path().to_str().unwrap().to_string();
-    let proxy = e.proxy.clone();
-    let mut pty = e.spawn_tui(&[("FILEDECK_STALL_TIMEOUT", "2")]);
-    let limit = Duration::from_secs(20);
-    let prompt = Duration::from_secs(1);
-    let (pty, stalled_at, latencies) = tokio::task::spawn_blocking(move || {
-        pty.wait_within("the listing", limit, |s| s.contains("z.txt"));
-        pty.send("g");
-        pty.send("j");
-        pty.wait_within("a.txt selected", limit, |s| s.contains("Path      a.txt"));
-        pty.send("j");
-        pty.wait_within("stall.bin selected", limit, |s| {
-            s.contains("Path      stall.bin")
-        });
-        pty.send("d");
-        pty.wait_within("the download prompt", limit, |s| {
-            s.contains("Download 1 file")
-        });
-        pty.send("\x7f");
-        pty.send(&dest_arg);
-        pty.send("\r");
-        // The proxy passed 1 MiB on and now holds the connection open, sending nothing.
-        let deadline = Instant::now() + limit;
-        let stalled_at = loop {
-            let at = proxy
-                .seen(Route::ObjectGet)
-                .first()
-                .and_then(|s| *s.stalled_at.lock().unwrap());
-            if let Some(at) = at {
-                break at;
-            }
-            assert!(Instant::now() < deadline, "the download never stalled");
-            std::thread::sleep(Duration::from_millis(1));
-        };
-        pty.wait_within("the stalled download on screen", limit, |s| {
-            in_the_middle(s, "4 MiB")
-        });
-
-        // Keys while the body is stalled: each answered on screen within a second.
-        let mut latencies = Vec::new();
-        pty.send("?");
-        latencies.push(pty.wait_within("the help overlay", prompt, |s| {
-            s.contains("?/Esc closes") && s.contains("this help")
-        }));
-        pty.send("?");
-        latencies.push(pty.wait_within("the help overlay closed", prompt, |s| {
-            !s.contains("?/Esc closes") && s.contains("Path      stall.bin")
-        }));
-        pty.send("j");
-        latencies.push(pty.wait_within("j: z.txt in the details", prompt, |s| {
-            s.contains("Path      z.txt")
-        }));
-        pty.send("k");
-        latencies.push(pty.wait_within("k: stall.bin in the details", prompt, |s| {
-            s.contains("Path      stall.bin")
-        }));
-        // All of that happened during the stall: the client has not given up on it yet.
-        assert_eq!(
-            proxy.seen(Route::ObjectGet).len(),
-            1,
-            "the keys were answered during the stall, before any retry"
+            uploads.len(),
+            7,
+            "6 uploads and one sent again: {uploads:?}"
         );
         assert!(
-            stalled_at.elapsed() < Duration::from_secs(2),
-            "{:?}",
-            stalled_at.elapsed()
+            uploads
+                .iter()
+                .filter(|s| s.fault.is_none())
+                .all(|s| s.upstream == Some(201)),
+            "{uploads:?}"
         );
 
-        // The stall timeout abandons the attempt, which resumes and completes.
-        pty.wait_unless("the download done", limit, |s| all_done(s, 1), any_failed);
-        pty.quit();
-        (pty, stalled_at, latencies)
-    })
-    .await
-    .unwrap();
-    drop(pty);
+        let urls = e.proxy.seen(Route::DownloadUrl);
+        let gets = e.proxy.seen(Route::ObjectGet);
+        assert_eq!(
+            urls.iter()
+                .filter(|s| s.fault == Some(Fault::Status(503, None)))
+                .count(),
+            1,
+            "{urls:?}"
+        );
+        assert_eq!(
+            urls.len(),
+            9,
+            "6 URLs, one asked again after the 503, two fresh after the expiries: {urls:?}"
+        );
 
-    assert_eq!(
-        std::fs::read(dest.path().join("stall.bin")).unwrap(),
-        bytes,
-        "bytes correct"
-    );
-    assert_eq!(files_under(dest.path()).len(), 1, "no partial file left");
-    let gets = e.proxy.seen(Route::ObjectGet);
-    assert_eq!(gets.len(), 2, "{gets:?}");
-    assert_eq!(gets[0].fault, Some(Fault::Stall(stall_after, stall)));
-    assert_eq!(gets[0].out(), stall_after);
-    let waited = gets[1].at.duration_since(stalled_at);
-    assert!(
-        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(8),
-        "the retry came {waited:?} after the stall began; the stall timeout is 2 s"
-    );
-    assert_eq!(
-        gets[1].range.as_deref(),
-        Some(format!("bytes={stall_after}-").as_str()),
-        "resumed from the bytes already received"
-    );
-    assert_eq!(gets[1].upstream, Some(206));
-    assert_eq!(gets[1].out(), size as u64 - stall_after);
-    eprintln!("a_stalled_body_keeps_the_screen_answering: key latencies {latencies:?}");
-    e.finish().await;
+        let expired: Vec<&Seen> = gets
+            .iter()
+            .filter(|s| s.fault == Some(Fault::Expired))
+            .collect();
+        assert_eq!(expired.len(), 1, "{gets:?}");
+        assert!(expired[0].is("a.vcf"));
+        let fresh_url = urls
+            .iter()
+            .filter(|s| s.is("a.vcf") && s.at > expired[0].at && s.upstream == Some(200))
+            .count();
+        assert_eq!(
+            fresh_url, 1,
+            "a fresh URL was asked for after the expiry: {urls:?}"
+        );
+        let a_gets: Vec<&Seen> = gets.iter().filter(|s| s.is("a.vcf")).collect();
+        assert_eq!(a_gets.len(), 2, "{a_gets:?}");
+        assert_eq!(a_gets[1].upstream, Some(200));
+        assert_eq!(a_gets[1].fault, None);
+
+        let big: Vec<&Seen> = gets.iter().filter(|s| s.is("big.bam")).collect();
+        assert_eq!(big.len(), 2, "{big:?}");
+        assert_eq!(big[0].fault, Some(Fault::CutResponse(cut_at)));
+        assert_eq!(big[0].range, None);
+        assert_eq!(big[0].out(), cut_at, "the body was cut after 1 MiB");
+        let from: u64 = big[1]
+            .range
+            .as_deref()
+            .and_then(|r| r.strip_prefix("bytes="))
+            .and_then(|r| r.strip_suffix('-'))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("the retry resumed with a Range: {:?}", big[1].range));
+        assert!(from > 0 && from <= cut_at, "resumed from {from}");
+        assert_eq!(big[1].upstream, Some(206));
+        assert_eq!(
+            big[1].out(),
+            big_len as u64 - from,
+            "only the rest was sent"
+        );
+
+        // The reference server's own expiry: a URL signed to expire at once, refused by the
+        // server with 403 `expired`, then a fresh URL and a GET that succeeds.
+        let minted: Vec<&Seen> = urls
+            .iter()
+            .filter(|s| s.fault == Some(Fault::MintExpired))
+            .collect();
+        assert_eq!(minted.len(), 1, "{urls:?}");
+        assert!(minted[0].is("b.fq"));
+        assert_eq!(minted[0].upstream, Some(200));
+        let b_urls: Vec<&Seen> = urls
+            .iter()
+            .filter(|s| s.is("b.fq") && s.upstream.is_some())
+            .collect();
+        let b_gets: Vec<&Seen> = gets.iter().filter(|s| s.is("b.fq")).collect();
+        assert_eq!(b_gets.len(), 2, "{b_gets:?}");
+        assert_eq!(
+            b_gets[0].upstream,
+            Some(403),
+            "the server refused the expired URL"
+        );
+        assert!(b_gets[0].at > minted[0].at);
+        assert_eq!(b_urls.len(), 2, "a fresh URL after the expiry: {b_urls:?}");
+        assert!(b_urls[1].at > b_gets[0].at && b_urls[1].fault.is_none());
+        assert_eq!(b_gets[1].upstream, Some(200));
+        assert!(b_gets[1].at > b_urls[1].at);
+
+        assert_eq!(gets.len(), 9, "6 GETs, one after each expiry, one resumed");
+        eprintln!("a_faulty_server_still_gives_correct_bytes: the TUI part took {took:?}");
+        minter.shutdown().await;
+        e.finish().await;
+    }
+}
+
+key_styles! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_hundred_small_files_in_one_batch(style) {
+        let _serial = SERIAL.lock().await;
+        let e = start(style).await;
+        server::put_bytes(&e.srv, WS, "existing.txt", b"x".to_vec(), None)
+            .await
+            .unwrap();
+        let dir = e.local.path().join("many");
+        for i in 0..200usize {
+            let sub = dir.join(format!("s{}", i % 4));
+            std::fs::create_dir_all(&sub).unwrap();
+            let len = 1000 + (i * 397) % 4001; // 1,000 to 5,000 bytes
+            std::fs::write(sub.join(format!("f{i:03}.txt")), pattern(len, i as u64)).unwrap();
+        }
+        let arg = dir.to_str().unwrap().to_string();
+        let started = Instant::now();
+        let mut pty = e.spawn_tui(&[]);
+        let limit = Duration::from_secs(45);
+        pty = tokio::task::spawn_blocking(move || {
+            upload_through_the_prompt(&mut pty, &arg, 200, limit);
+            pty.quit();
+            pty
+        })
+        .await
+        .unwrap();
+        drop(pty);
+        let took = started.elapsed();
+
+        let listed = e.client.list_all(WS, "many/").await.unwrap().files;
+        assert_eq!(listed.len(), 200, "exactly 200 listed");
+        let local_files = files_under(e.local.path());
+        assert_eq!(local_files.len(), 200);
+        for (rel, path) in &local_files {
+            let bytes = std::fs::read(path).unwrap();
+            let same: Vec<_> = listed.iter().filter(|f| &f.display_key() == rel).collect();
+            assert_eq!(same.len(), 1, "{rel} listed once");
+            assert_eq!(same[0].size, Some(bytes.len() as u64), "{rel}");
+            assert_eq!(
+                same[0].sha256.as_deref(),
+                Some(sha256_hex(&bytes).as_str()),
+                "{rel}"
+            );
+        }
+        let uploads = e.proxy.seen(Route::Upload);
+        assert_eq!(uploads.len(), 200, "each file sent once");
+        assert!(uploads.iter().all(|s| s.upstream == Some(201)));
+        eprintln!("two_hundred_small_files_in_one_batch: the TUI part took {took:?}");
+        e.finish().await;
+    }
+}
+
+key_styles! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stalled_body_keeps_the_screen_answering(style) {
+        let _serial = SERIAL.lock().await;
+        let e = start(style).await;
+        let size = 4 << 20;
+        let bytes = pattern(size, 99);
+        server::put_many(
+            &e.srv,
+            WS,
+            vec![
+                ("a.txt".into(), b"first".to_vec()),
+                ("stall.bin".into(), bytes.clone()),
+                ("z.txt".into(), b"last".to_vec()),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+        // Far longer than the 2 s stall timeout, and than the deadline for the download to end.
+        let stall = Duration::from_secs(50);
+        let stall_after = 1u64 << 20;
+        e.proxy.arm_for(
+            Route::ObjectGet,
+            "stall.bin",
+            Fault::Stall(stall_after, stall),
+        );
+        let dest = tempfile::tempdir().unwrap();
+        let dest_arg = dest.path().to_str().unwrap().to_string();
+        let proxy = e.proxy.clone();
+        let mut pty = e.spawn_tui(&[("FILEDECK_STALL_TIMEOUT", "2")]);
+        let limit = Duration::from_secs(20);
+        let prompt = Duration::from_secs(1);
+        let (pty, stalled_at, latencies) = tokio::task::spawn_blocking(move || {
+            pty.wait_within("the listing", limit, |s| s.contains("z.txt"));
+            pty.send("g");
+            pty.send("j");
+            pty.wait_within("a.txt selected", limit, |s| s.contains("Path      a.txt"));
+            pty.send("j");
+            pty.wait_within("stall.bin selected", limit, |s| {
+                s.contains("Path      stall.bin")
+            });
+            pty.send("d");
+            pty.wait_within("the download prompt", limit, |s| {
+                s.contains("Download 1 file")
+            });
+            pty.send("\x7f");
+            pty.send(&dest_arg);
+            pty.send("\r");
+            // The proxy passed 1 MiB on and now holds the connection open, sending nothing.
+            let deadline = Instant::now() + limit;
+            let stalled_at = loop {
+                let at = proxy
+                    .seen(Route::ObjectGet)
+                    .first()
+                    .and_then(|s| *s.stalled_at.lock().unwrap());
+                if let Some(at) = at {
+                    break at;
+                }
+                assert!(Instant::now() < deadline, "the download never stalled");
+                std::thread::sleep(Duration::from_millis(1));
+            };
+            pty.wait_within("the stalled download on screen", limit, |s| {
+                in_the_middle(s, "4 MiB")
+            });
+
+            // Keys while the body is stalled: each answered on screen within a second.
+            let mut latencies = Vec::new();
+            pty.send("?");
+            latencies.push(pty.wait_within("the help overlay", prompt, |s| {
+                s.contains("?/Esc closes") && s.contains("this help")
+            }));
+            pty.send("?");
+            latencies.push(pty.wait_within("the help overlay closed", prompt, |s| {
+                !s.contains("?/Esc closes") && s.contains("Path      stall.bin")
+            }));
+            pty.send("j");
+            latencies.push(pty.wait_within("j: z.txt in the details", prompt, |s| {
+                s.contains("Path      z.txt")
+            }));
+            pty.send("k");
+            latencies.push(pty.wait_within("k: stall.bin in the details", prompt, |s| {
+                s.contains("Path      stall.bin")
+            }));
+            // All of that happened during the stall: the client has not given up on it yet.
+            assert_eq!(
+                proxy.seen(Route::ObjectGet).len(),
+                1,
+                "the keys were answered during the stall, before any retry"
+            );
+            assert!(
+                stalled_at.elapsed() < Duration::from_secs(2),
+                "{:?}",
+                stalled_at.elapsed()
+            );
+
+            // The stall timeout abandons the attempt, which resumes and completes.
+            pty.wait_unless("the download done", limit, |s| all_done(s, 1), any_failed);
+            pty.quit();
+            (pty, stalled_at, latencies)
+        })
+        .await
+        .unwrap();
+        drop(pty);
+
+        assert_eq!(
+            std::fs::read(dest.path().join("stall.bin")).unwrap(),
+            bytes,
+            "bytes correct"
+        );
+        assert_eq!(files_under(dest.path()).len(), 1, "no partial file left");
+        let gets = e.proxy.seen(Route::ObjectGet);
+        assert_eq!(gets.len(), 2, "{gets:?}");
+        assert_eq!(gets[0].fault, Some(Fault::Stall(stall_after, stall)));
+        assert_eq!(gets[0].out(), stall_after);
+        let waited = gets[1].at.duration_since(stalled_at);
+        assert!(
+            waited >= Duration::from_millis(1900) && waited < Duration::from_secs(8),
+            "the retry came {waited:?} after the stall began; the stall timeout is 2 s"
+        );
+        assert_eq!(
+            gets[1].range.as_deref(),
+            Some(format!("bytes={stall_after}-").as_str()),
+            "resumed from the bytes already received"
+        );
+        assert_eq!(gets[1].upstream, Some(206));
+        assert_eq!(gets[1].out(), size as u64 - stall_after);
+        eprintln!("a_stalled_body_keeps_the_screen_answering: key latencies {latencies:?}");
+        e.finish().await;
+    }
 }

@@ -2,7 +2,8 @@
 //! (`tests/support/faults.rs`): per route, a `503` (with and without `Retry-After`) and a
 //! connection dropped mid-body (or, for a bodiless answer, dropped after the server acted),
 //! a `429` whose `Retry-After` is honoured, and a download that stalls longer than the
-//! stall timeout.
+//! stall timeout. Every test runs once per key style (`key_styles!`): the proxy names files
+//! by display path in both.
 
 mod common;
 
@@ -11,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use filedeck::api::{ApiError, Client, ClientConfig, FileEntry, Progress, UploadRequest};
-use filedeck::server::{self, RunningServer};
+use filedeck::server::{self, KeyStyle, RunningServer};
 use tokio_util::sync::CancellationToken;
 
 use common::{pattern, sha256_hex, write_file};
@@ -22,6 +23,7 @@ use fault_proxy::{Fault, Proxy, Route, Seen};
 
 #[path = "support/server.rs"]
 mod test_server;
+use test_server::key_styles;
 
 const KEY: &str = "fault-key";
 const WS: &str = "ws_faults";
@@ -39,9 +41,9 @@ struct Env {
     local: tempfile::TempDir,
 }
 
-async fn start() -> Env {
+async fn start(style: KeyStyle) -> Env {
     let data = tempfile::tempdir().unwrap();
-    let server = test_server::start(data.path(), KEY).await;
+    let server = test_server::start_styled(data.path(), KEY, style).await;
     let (proxy, base) = Proxy::start(&server.base_url()).await;
     Env {
         server,
@@ -57,8 +59,8 @@ impl Env {
         common::client(&self.base, KEY, tweak)
     }
 
-    async fn seed(&self, key: &str, bytes: Vec<u8>) -> FileEntry {
-        server::put_bytes(&self.server, WS, key, bytes, None)
+    async fn seed(&self, display: &str, bytes: Vec<u8>) -> FileEntry {
+        server::put_bytes(&self.server, WS, display, bytes, None)
             .await
             .unwrap()
     }
@@ -110,232 +112,248 @@ fn faults_of(seen: &[Seen]) -> Vec<Option<Fault>> {
 // Tests
 // ---------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn list_survives_a_503_and_a_dropped_body() {
-    let env = start().await;
-    let files: Vec<(String, Vec<u8>)> = (0..250)
-        .map(|i| (format!("l/f{i:03}.txt"), format!("file {i}").into_bytes()))
-        .collect();
-    server::put_many(&env.server, WS, files, None)
-        .await
-        .unwrap();
-    let c = env.client(|cfg| cfg.list_limit = 100);
-    env.proxy.arm(
-        Route::List,
-        &[Fault::Status(503, None), Fault::CutResponse(20)],
-    );
-    let all = c.list_all(WS, "").await.expect("list through the faults");
-    assert!(!all.maybe_incomplete);
-    let keys: Vec<String> = all.files.iter().map(FileEntry::display_key).collect();
-    let want: Vec<String> = (0..250).map(|i| format!("l/f{i:03}.txt")).collect();
-    assert_eq!(keys, want);
-    let seen = env.proxy.seen(Route::List);
-    assert_eq!(seen.len(), 5, "2 faults, then 3 pages");
-    env.finish().await;
-}
-
-#[tokio::test]
-async fn download_url_survives_a_503_with_retry_after_0_and_a_dropped_body() {
-    let env = start().await;
-    let bytes = pattern(100_000, 11);
-    env.seed("d/u.bin", bytes.clone()).await;
-    let c = env.client(|_| {});
-    let entry = find(&c, "d/u.bin").await;
-    env.proxy.arm(
-        Route::DownloadUrl,
-        &[Fault::Status(503, Some("0")), Fault::CutResponse(10)],
-    );
-    let (_, got, _) = common::download(&c, WS, &entry, env.local.path())
-        .await
-        .expect("download through the faults");
-    assert_eq!(sha256_hex(&got), sha256_hex(&bytes));
-    assert_eq!(env.proxy.seen(Route::DownloadUrl).len(), 3);
-    env.finish().await;
-}
-
-#[tokio::test]
-async fn presigned_get_survives_a_503_and_resumes_4_mib_with_range() {
-    let env = start().await;
-    let size = 4 << 20;
-    let bytes = pattern(size, 12);
-    env.seed("d/big.bin", bytes.clone()).await;
-    let c = env.client(|_| {});
-    let entry = find(&c, "d/big.bin").await;
-    env.proxy.arm(
-        Route::ObjectGet,
-        &[Fault::Status(503, None), Fault::CutResponse(1 << 20)],
-    );
-    let (_, got, outcome) = common::download(&c, WS, &entry, env.local.path())
-        .await
-        .expect("download through the faults");
-    assert_eq!(sha256_hex(&got), sha256_hex(&bytes));
-
-    let seen = env.proxy.seen(Route::ObjectGet);
-    assert_eq!(
-        faults_of(&seen),
-        vec![
-            Some(Fault::Status(503, None)),
-            Some(Fault::CutResponse(1 << 20)),
-            None
-        ]
-    );
-    assert_eq!(seen[1].range, None);
-    assert_eq!(seen[1].bytes_out.load(Ordering::SeqCst), 1 << 20);
-    let from = outcome.resumed_from;
-    assert!(
-        from > 0 && from <= 1 << 20,
-        "resumed from {from}: the bytes already received were kept"
-    );
-    assert_eq!(
-        seen[2].range.as_deref(),
-        Some(format!("bytes={from}-").as_str())
-    );
-    assert_eq!(seen[2].upstream, Some(206));
-    assert_eq!(seen[2].bytes_out.load(Ordering::SeqCst), size as u64 - from);
-    env.finish().await;
-}
-
-#[tokio::test]
-async fn a_stalled_download_times_out_and_resumes() {
-    let env = start().await;
-    let size = 2 << 20;
-    let bytes = pattern(size, 13);
-    env.seed("d/stall.bin", bytes.clone()).await;
-    let c = env.client(|cfg| cfg.stall_timeout = Duration::from_secs(1));
-    let entry = find(&c, "d/stall.bin").await;
-    let stall = Duration::from_secs(8);
-    env.proxy
-        .arm(Route::ObjectGet, &[Fault::Stall(512 * 1024, stall)]);
-    let started = Instant::now();
-    let (_, got, outcome) = common::download(&c, WS, &entry, env.local.path())
-        .await
-        .expect("download after a stall");
-    let elapsed = started.elapsed();
-    assert_eq!(sha256_hex(&got), sha256_hex(&bytes));
-    assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
-    assert!(
-        elapsed < Duration::from_secs(6),
-        "the client waited out the stall: {elapsed:?}"
-    );
-    let seen = env.proxy.seen(Route::ObjectGet);
-    assert_eq!(seen.len(), 2);
-    assert!(outcome.resumed_from > 0);
-    assert_eq!(
-        seen[1].range.as_deref(),
-        Some(format!("bytes={}-", outcome.resumed_from).as_str())
-    );
-    env.finish().await;
-}
-
-#[tokio::test]
-async fn delete_survives_a_503_and_a_lost_answer_after_the_server_deleted() {
-    let env = start().await;
-    let entry = env.seed("x/gone.txt", b"bye".to_vec()).await;
-    let c = env.client(|_| {});
-    env.proxy.arm(
-        Route::Delete,
-        &[Fault::Status(503, Some("0")), Fault::DropAnswer],
-    );
-    c.delete(WS, &entry.key)
-        .await
-        .expect("delete through the faults");
-    let seen = env.proxy.seen(Route::Delete);
-    let upstream: Vec<Option<u16>> = seen.iter().map(|s| s.upstream).collect();
-    assert_eq!(
-        upstream,
-        vec![None, Some(204), Some(404)],
-        "the lost answer was a 204; the retry's 404 counted as success"
-    );
-    assert!(c.lookup(WS, "x/gone.txt").await.unwrap().absent());
-    env.finish().await;
-}
-
-#[tokio::test]
-async fn multipart_upload_survives_a_503_a_cut_request_and_a_lost_answer() {
-    let env = start().await;
-    let c = env.client(|_| {});
-    let bytes = pattern(3 << 20, 14);
-    let local = write_file(env.local.path(), "m.bin", &bytes);
-    env.proxy.arm(
-        Route::Upload,
-        &[
-            Fault::Status(503, None),
-            Fault::CutRequest(256 * 1024),
-            Fault::CutResponse(10),
-        ],
-    );
-    let entry = upload(&c, &local, "up/").await;
-    assert_eq!(entry.display_key(), "up/m.bin");
-    assert_eq!(entry.size, Some(bytes.len() as u64));
-    assert_eq!(entry.sha256.as_deref(), Some(sha256_hex(&bytes).as_str()));
-    let seen = env.proxy.seen(Route::Upload);
-    assert_eq!(
-        seen.len(),
-        3,
-        "after the lost answer the client found the file listed instead of sending it again"
-    );
-    assert_eq!(seen[2].upstream, Some(201));
-    assert_listed_once(&c, "up/m.bin", &bytes).await;
-    env.finish().await;
-}
-
-#[tokio::test]
-async fn large_upload_survives_faults_on_every_step() {
-    let env = start().await;
-    let c = env.client(|cfg| cfg.large_threshold = 1 << 20);
-    let bytes = pattern((2 << 20) + 123, 15);
-    let local = write_file(env.local.path(), "big.fastq", &bytes);
-    env.proxy.arm(
-        Route::UploadUrl,
-        &[Fault::Status(503, Some("0")), Fault::CutResponse(10)],
-    );
-    env.proxy.arm(
-        Route::ObjectPut,
-        &[Fault::Status(503, None), Fault::CutRequest(512 * 1024)],
-    );
-    env.proxy.arm(
-        Route::Confirm,
-        &[Fault::Status(503, None), Fault::CutResponse(10)],
-    );
-    let entry = upload(&c, &local, "seq/").await;
-    assert_eq!(entry.display_key(), "seq/big.fastq");
-    assert_eq!(entry.size, Some(bytes.len() as u64));
-    assert_eq!(
-        env.proxy.seen(Route::Upload).len(),
-        0,
-        "the three-step flow was used"
-    );
-    for route in [Route::UploadUrl, Route::ObjectPut, Route::Confirm] {
-        let seen = env.proxy.seen(route);
-        assert_eq!(seen.len(), 3, "{route:?}: {seen:?}");
+key_styles! {
+    async fn list_survives_a_503_and_a_dropped_body(style) {
+        let env = start(style).await;
+        let files: Vec<(String, Vec<u8>)> = (0..250)
+            .map(|i| (format!("l/f{i:03}.txt"), format!("file {i}").into_bytes()))
+            .collect();
+        server::put_many(&env.server, WS, files, None)
+            .await
+            .unwrap();
+        let c = env.client(|cfg| cfg.list_limit = 100);
+        env.proxy.arm(
+            Route::List,
+            &[Fault::Status(503, None), Fault::CutResponse(20)],
+        );
+        let all = c.list_all(WS, "").await.expect("list through the faults");
+        assert!(!all.maybe_incomplete);
+        // Pages follow key order (not display order, where keys are opaque): every file
+        // once across the faults.
+        let keys: Vec<&str> = all.files.iter().map(|f| f.key.as_str()).collect();
+        let mut ordered = keys.clone();
+        ordered.sort();
+        ordered.dedup();
+        assert_eq!(keys, ordered, "in key order, no file twice");
+        let mut displays: Vec<String> = all.files.iter().map(FileEntry::display_key).collect();
+        displays.sort();
+        let want: Vec<String> = (0..250).map(|i| format!("l/f{i:03}.txt")).collect();
+        assert_eq!(displays, want);
+        let seen = env.proxy.seen(Route::List);
+        assert_eq!(seen.len(), 5, "2 faults, then 3 pages");
+        env.finish().await;
     }
-    // The lost confirm answer had confirmed; confirming again answered the same file.
-    assert_eq!(env.proxy.seen(Route::Confirm)[1].upstream, Some(200));
-    assert_listed_once(&c, "seq/big.fastq", &bytes).await;
-    let listed = find(&c, "seq/big.fastq").await;
-    let (_, got, _) = common::download(&c, WS, &listed, env.local.path())
-        .await
-        .unwrap();
-    assert_eq!(sha256_hex(&got), sha256_hex(&bytes));
-    env.finish().await;
 }
 
-#[tokio::test]
-async fn a_429_retry_after_is_honoured() {
-    let env = start().await;
-    env.seed("r/a.txt", b"a".to_vec()).await;
-    let c = env.client(|_| {});
-    env.proxy.arm(Route::List, &[Fault::Status(429, Some("1"))]);
-    let started = Instant::now();
-    let all = c.list_all(WS, "").await.expect("list after the 429");
-    let elapsed = started.elapsed();
-    assert_eq!(all.files.len(), 1);
-    assert!(
-        elapsed >= Duration::from_millis(990),
-        "Retry-After: 1 was not honoured: {elapsed:?}"
-    );
-    assert_eq!(env.proxy.seen(Route::List).len(), 2);
-    env.finish().await;
+key_styles! {
+    async fn download_url_survives_a_503_with_retry_after_0_and_a_dropped_body(style) {
+        let env = start(style).await;
+        let bytes = pattern(100_000, 11);
+        env.seed("d/u.bin", bytes.clone()).await;
+        let c = env.client(|_| {});
+        let entry = find(&c, "d/u.bin").await;
+        env.proxy.arm(
+            Route::DownloadUrl,
+            &[Fault::Status(503, Some("0")), Fault::CutResponse(10)],
+        );
+        let (_, got, _) = common::download(&c, WS, &entry, env.local.path())
+            .await
+            .expect("download through the faults");
+        assert_eq!(sha256_hex(&got), sha256_hex(&bytes));
+        assert_eq!(env.proxy.seen(Route::DownloadUrl).len(), 3);
+        env.finish().await;
+    }
+}
+
+key_styles! {
+    async fn presigned_get_survives_a_503_and_resumes_4_mib_with_range(style) {
+        let env = start(style).await;
+        let size = 4 << 20;
+        let bytes = pattern(size, 12);
+        env.seed("d/big.bin", bytes.clone()).await;
+        let c = env.client(|_| {});
+        let entry = find(&c, "d/big.bin").await;
+        env.proxy.arm(
+            Route::ObjectGet,
+            &[Fault::Status(503, None), Fault::CutResponse(1 << 20)],
+        );
+        let (_, got, outcome) = common::download(&c, WS, &entry, env.local.path())
+            .await
+            .expect("download through the faults");
+        assert_eq!(sha256_hex(&got), sha256_hex(&bytes));
+
+        let seen = env.proxy.seen(Route::ObjectGet);
+        assert_eq!(
+            faults_of(&seen),
+            vec![
+                Some(Fault::Status(503, None)),
+                Some(Fault::CutResponse(1 << 20)),
+                None
+            ]
+        );
+        assert_eq!(seen[1].range, None);
+        assert_eq!(seen[1].bytes_out.load(Ordering::SeqCst), 1 << 20);
+        let from = outcome.resumed_from;
+        assert!(
+            from > 0 && from <= 1 << 20,
+            "resumed from {from}: the bytes already received were kept"
+        );
+        assert_eq!(
+            seen[2].range.as_deref(),
+            Some(format!("bytes={from}-").as_str())
+        );
+        assert_eq!(seen[2].upstream, Some(206));
+        assert_eq!(seen[2].bytes_out.load(Ordering::SeqCst), size as u64 - from);
+        env.finish().await;
+    }
+}
+
+key_styles! {
+    async fn a_stalled_download_times_out_and_resumes(style) {
+        let env = start(style).await;
+        let size = 2 << 20;
+        let bytes = pattern(size, 13);
+        env.seed("d/stall.bin", bytes.clone()).await;
+        let c = env.client(|cfg| cfg.stall_timeout = Duration::from_secs(1));
+        let entry = find(&c, "d/stall.bin").await;
+        let stall = Duration::from_secs(8);
+        env.proxy
+            .arm(Route::ObjectGet, &[Fault::Stall(512 * 1024, stall)]);
+        let started = Instant::now();
+        let (_, got, outcome) = common::download(&c, WS, &entry, env.local.path())
+            .await
+            .expect("download after a stall");
+        let elapsed = started.elapsed();
+        assert_eq!(sha256_hex(&got), sha256_hex(&bytes));
+        assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
+        assert!(
+            elapsed < Duration::from_secs(6),
+            "the client waited out the stall: {elapsed:?}"
+        );
+        let seen = env.proxy.seen(Route::ObjectGet);
+        assert_eq!(seen.len(), 2);
+        assert!(outcome.resumed_from > 0);
+        assert_eq!(
+            seen[1].range.as_deref(),
+            Some(format!("bytes={}-", outcome.resumed_from).as_str())
+        );
+        env.finish().await;
+    }
+}
+
+key_styles! {
+    async fn delete_survives_a_503_and_a_lost_answer_after_the_server_deleted(style) {
+        let env = start(style).await;
+        let entry = env.seed("x/gone.txt", b"bye".to_vec()).await;
+        let c = env.client(|_| {});
+        env.proxy.arm(
+            Route::Delete,
+            &[Fault::Status(503, Some("0")), Fault::DropAnswer],
+        );
+        c.delete(WS, &entry.key)
+            .await
+            .expect("delete through the faults");
+        let seen = env.proxy.seen(Route::Delete);
+        let upstream: Vec<Option<u16>> = seen.iter().map(|s| s.upstream).collect();
+        assert_eq!(
+            upstream,
+            vec![None, Some(204), Some(404)],
+            "the lost answer was a 204; the retry's 404 counted as success"
+        );
+        assert!(c.lookup(WS, "x/gone.txt").await.unwrap().absent());
+        env.finish().await;
+    }
+}
+
+key_styles! {
+    async fn multipart_upload_survives_a_503_a_cut_request_and_a_lost_answer(style) {
+        let env = start(style).await;
+        let c = env.client(|_| {});
+        let bytes = pattern(3 << 20, 14);
+        let local = write_file(env.local.path(), "m.bin", &bytes);
+        env.proxy.arm(
+            Route::Upload,
+            &[
+                Fault::Status(503, None),
+                Fault::CutRequest(256 * 1024),
+                Fault::CutResponse(10),
+            ],
+        );
+        let entry = upload(&c, &local, "up/").await;
+        assert_eq!(entry.display_key(), "up/m.bin");
+        assert_eq!(entry.size, Some(bytes.len() as u64));
+        assert_eq!(entry.sha256.as_deref(), Some(sha256_hex(&bytes).as_str()));
+        let seen = env.proxy.seen(Route::Upload);
+        assert_eq!(
+            seen.len(),
+            3,
+            "after the lost answer the client found the file listed instead of sending it again"
+        );
+        assert_eq!(seen[2].upstream, Some(201));
+        assert_listed_once(&c, "up/m.bin", &bytes).await;
+        env.finish().await;
+    }
+}
+
+key_styles! {
+    async fn large_upload_survives_faults_on_every_step(style) {
+        let env = start(style).await;
+        let c = env.client(|cfg| cfg.large_threshold = 1 << 20);
+        let bytes = pattern((2 << 20) + 123, 15);
+        let local = write_file(env.local.path(), "big.fastq", &bytes);
+        env.proxy.arm(
+            Route::UploadUrl,
+            &[Fault::Status(503, Some("0")), Fault::CutResponse(10)],
+        );
+        env.proxy.arm(
+            Route::ObjectPut,
+            &[Fault::Status(503, None), Fault::CutRequest(512 * 1024)],
+        );
+        env.proxy.arm(
+            Route::Confirm,
+            &[Fault::Status(503, None), Fault::CutResponse(10)],
+        );
+        let entry = upload(&c, &local, "seq/").await;
+        assert_eq!(entry.display_key(), "seq/big.fastq");
+        assert_eq!(entry.size, Some(bytes.len() as u64));
+        assert_eq!(
+            env.proxy.seen(Route::Upload).len(),
+            0,
+            "the three-step flow was used"
+        );
+        for route in [Route::UploadUrl, Route::ObjectPut, Route::Confirm] {
+            let seen = env.proxy.seen(route);
+            assert_eq!(seen.len(), 3, "{route:?}: {seen:?}");
+        }
+        // The lost confirm answer had confirmed; confirming again answered the same file.
+        assert_eq!(env.proxy.seen(Route::Confirm)[1].upstream, Some(200));
+        assert_listed_once(&c, "seq/big.fastq", &bytes).await;
+        let listed = find(&c, "seq/big.fastq").await;
+        let (_, got, _) = common::download(&c, WS, &listed, env.local.path())
+            .await
+            .unwrap();
+        assert_eq!(sha256_hex(&got), sha256_hex(&bytes));
+        env.finish().await;
+    }
+}
+
+key_styles! {
+    async fn a_429_retry_after_is_honoured(style) {
+        let env = start(style).await;
+        env.seed("r/a.txt", b"a".to_vec()).await;
+        let c = env.client(|_| {});
+        env.proxy.arm(Route::List, &[Fault::Status(429, Some("1"))]);
+        let started = Instant::now();
+        let all = c.list_all(WS, "").await.expect("list after the 429");
+        let elapsed = started.elapsed();
+        assert_eq!(all.files.len(), 1);
+        assert!(
+            elapsed >= Duration::from_millis(990),
+            "Retry-After: 1 was not honoured: {elapsed:?}"
+        );
+        assert_eq!(env.proxy.seen(Route::List).len(), 2);
+        env.finish().await;
+    }
 }
 
 /// The body of an upload is read from disk by a blocking thread feeding a bounded channel
@@ -346,109 +364,112 @@ const STALLED_UPLOAD: usize = 16 << 20;
 /// How long the proxy stops reading; the client's stall timeout is 1 s.
 const UPLOAD_STALL: Duration = Duration::from_secs(8);
 
-/// CLIENT BUG (see the report): after the stall timeout the multipart attempt is abandoned,
-/// but the client then waits for the reader thread, which stays blocked until the peer
-/// closes the connection; the retry starts only when the proxy gives up (8 s), not after
-/// the 1 s stall timeout.
-#[tokio::test]
-async fn a_stalled_multipart_upload_times_out_and_is_sent_again() {
-    let env = start().await;
-    let c = env.client(|cfg| cfg.stall_timeout = Duration::from_secs(1));
-    let bytes = pattern(STALLED_UPLOAD, 16);
-    let local = write_file(env.local.path(), "s.bin", &bytes);
-    env.proxy.arm(
-        Route::Upload,
-        &[Fault::StallRequest(256 * 1024, UPLOAD_STALL)],
-    );
-    let started = Instant::now();
-    let entry = upload(&c, &local, "st/").await;
-    let elapsed = started.elapsed();
-    assert_eq!(entry.size, Some(bytes.len() as u64));
-    assert_listed_once(&c, "st/s.bin", &bytes).await;
-    assert_eq!(env.proxy.seen(Route::Upload).len(), 2);
-    assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
-    assert!(
-        elapsed < Duration::from_secs(6),
-        "the client waited out the {UPLOAD_STALL:?} stall instead of its 1 s stall timeout: \
-         {elapsed:?}"
-    );
-    env.finish().await;
-}
-
-/// CLIENT BUG (see the report): the same for the presigned PUT of the large flow.
-#[tokio::test]
-async fn a_stalled_presigned_put_times_out_and_is_sent_again() {
-    let env = start().await;
-    let c = env.client(|cfg| {
-        cfg.stall_timeout = Duration::from_secs(1);
-        cfg.large_threshold = 1 << 20;
-    });
-    let bytes = pattern(STALLED_UPLOAD, 17);
-    let local = write_file(env.local.path(), "p.bin", &bytes);
-    env.proxy.arm(
-        Route::ObjectPut,
-        &[Fault::StallRequest(256 * 1024, UPLOAD_STALL)],
-    );
-    let started = Instant::now();
-    let entry = upload(&c, &local, "st/").await;
-    let elapsed = started.elapsed();
-    assert_eq!(entry.size, Some(bytes.len() as u64));
-    assert_listed_once(&c, "st/p.bin", &bytes).await;
-    assert_eq!(env.proxy.seen(Route::ObjectPut).len(), 2);
-    assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
-    assert!(
-        elapsed < Duration::from_secs(6),
-        "the client waited out the {UPLOAD_STALL:?} stall instead of its 1 s stall timeout: \
-         {elapsed:?}"
-    );
-    env.finish().await;
-}
-
-/// CLIENT BUG (see the report): cancelling an upload whose peer stopped reading returns only
-/// when the peer closes the connection.
-#[tokio::test]
-async fn cancelling_a_stalled_upload_returns_promptly() {
-    let env = start().await;
-    let c = env.client(|_| {});
-    let local = write_file(env.local.path(), "c.bin", &pattern(STALLED_UPLOAD, 18));
-    env.proxy.arm(
-        Route::Upload,
-        &[Fault::StallRequest(256 * 1024, UPLOAD_STALL)],
-    );
-    let progress = Progress::new();
-    let cancel = CancellationToken::new();
-    let task = {
-        let (c, progress, cancel) = (c.clone(), progress.clone(), cancel.clone());
-        tokio::spawn(async move {
-            let req = UploadRequest {
-                workspace: WS,
-                local: &local,
-                folder: "",
-                name: None,
-                description: None,
-            };
-            c.upload(&req, &progress, &cancel).await
-        })
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while env.proxy.seen(Route::Upload).is_empty() || progress.get() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the upload never reached the proxy"
+key_styles! {
+    /// CLIENT BUG (see the report): after the stall timeout the multipart attempt is abandoned,
+    /// but the client then waits for the reader thread, which stays blocked until the peer
+    /// closes the connection; the retry starts only when the proxy gives up (8 s), not after
+    /// the 1 s stall timeout.
+    async fn a_stalled_multipart_upload_times_out_and_is_sent_again(style) {
+        let env = start(style).await;
+        let c = env.client(|cfg| cfg.stall_timeout = Duration::from_secs(1));
+        let bytes = pattern(STALLED_UPLOAD, 16);
+        let local = write_file(env.local.path(), "s.bin", &bytes);
+        env.proxy.arm(
+            Route::Upload,
+            &[Fault::StallRequest(256 * 1024, UPLOAD_STALL)],
         );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        let started = Instant::now();
+        let entry = upload(&c, &local, "st/").await;
+        let elapsed = started.elapsed();
+        assert_eq!(entry.size, Some(bytes.len() as u64));
+        assert_listed_once(&c, "st/s.bin", &bytes).await;
+        assert_eq!(env.proxy.seen(Route::Upload).len(), 2);
+        assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
+        assert!(
+            elapsed < Duration::from_secs(6),
+            "the client waited out the {UPLOAD_STALL:?} stall instead of its 1 s stall timeout: \
+             {elapsed:?}"
+        );
+        env.finish().await;
     }
-    let cancelled_at = Instant::now();
-    cancel.cancel();
-    let result = tokio::time::timeout(Duration::from_secs(30), task)
-        .await
-        .expect("the upload returned")
-        .unwrap();
-    let took = cancelled_at.elapsed();
-    assert!(matches!(result, Err(ApiError::Cancelled)), "{result:?}");
-    assert!(
-        took < Duration::from_secs(3),
-        "cancel took {took:?}: it waited for the stalled connection to close"
-    );
-    env.finish().await;
+}
+
+key_styles! {
+    /// CLIENT BUG (see the report): the same for the presigned PUT of the large flow.
+    async fn a_stalled_presigned_put_times_out_and_is_sent_again(style) {
+        let env = start(style).await;
+        let c = env.client(|cfg| {
+            cfg.stall_timeout = Duration::from_secs(1);
+            cfg.large_threshold = 1 << 20;
+        });
+        let bytes = pattern(STALLED_UPLOAD, 17);
+        let local = write_file(env.local.path(), "p.bin", &bytes);
+        env.proxy.arm(
+            Route::ObjectPut,
+            &[Fault::StallRequest(256 * 1024, UPLOAD_STALL)],
+        );
+        let started = Instant::now();
+        let entry = upload(&c, &local, "st/").await;
+        let elapsed = started.elapsed();
+        assert_eq!(entry.size, Some(bytes.len() as u64));
+        assert_listed_once(&c, "st/p.bin", &bytes).await;
+        assert_eq!(env.proxy.seen(Route::ObjectPut).len(), 2);
+        assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
+        assert!(
+            elapsed < Duration::from_secs(6),
+            "the client waited out the {UPLOAD_STALL:?} stall instead of its 1 s stall timeout: \
+             {elapsed:?}"
+        );
+        env.finish().await;
+    }
+}
+
+key_styles! {
+    /// CLIENT BUG (see the report): cancelling an upload whose peer stopped reading returns only
+    /// when the peer closes the connection.
+    async fn cancelling_a_stalled_upload_returns_promptly(style) {
+        let env = start(style).await;
+        let c = env.client(|_| {});
+        let local = write_file(env.local.path(), "c.bin", &pattern(STALLED_UPLOAD, 18));
+        env.proxy.arm(
+            Route::Upload,
+            &[Fault::StallRequest(256 * 1024, UPLOAD_STALL)],
+        );
+        let progress = Progress::new();
+        let cancel = CancellationToken::new();
+        let task = {
+            let (c, progress, cancel) = (c.clone(), progress.clone(), cancel.clone());
+            tokio::spawn(async move {
+                let req = UploadRequest {
+                    workspace: WS,
+                    local: &local,
+                    folder: "",
+                    name: None,
+                    description: None,
+                };
+                c.upload(&req, &progress, &cancel).await
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while env.proxy.seen(Route::Upload).is_empty() || progress.get() == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the upload never reached the proxy"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let cancelled_at = Instant::now();
+        cancel.cancel();
+        let result = tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .expect("the upload returned")
+            .unwrap();
+        let took = cancelled_at.elapsed();
+        assert!(matches!(result, Err(ApiError::Cancelled)), "{result:?}");
+        assert!(
+            took < Duration::from_secs(3),
+            "cancel took {took:?}: it waited for the stalled connection to close"
+        );
+        env.finish().await;
+    }
 }

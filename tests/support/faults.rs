@@ -5,8 +5,14 @@
 //!
 //! The server builds presigned URLs from the request's `Host`, which the proxy forwards
 //! unchanged, so the byte routes go through the proxy too.
+//!
+//! Faults and records name files by display path (`arm_for(…, "a.vcf", …)`, `seen.is("a.vcf")`)
+//! in both key styles: where a key is opaque (`obj_…`), a request's path and query do not
+//! name the file, so the proxy learns each key's display path from the answers it passes on
+//! (listings, uploads, upload URLs) and matches that too.
 #![allow(dead_code)] // each test file uses a part of it
 
+use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -188,8 +194,8 @@ pub enum Fault {
 const S3_EXPIRED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>\
      <Message>Request has expired</Message><Expires>2020-01-01T00:00:00Z</Expires></Error>";
 
-/// A fault waiting for its request: the next one to `route` whose path and query contain
-/// `only` (any, when `None`).
+/// A fault waiting for its request: the next one to `route` that names `only` (see
+/// [`Seen::is`]; any, when `None`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Armed {
     pub route: Route,
@@ -203,6 +209,9 @@ pub struct Seen {
     pub route: Route,
     /// Path and query, as asked (percent-encoded).
     pub uri: String,
+    /// The display path of the file the request names by an opaque key, when the proxy
+    /// had learnt it (see the module docs).
+    pub display: Option<String>,
     pub at: Instant,
     pub fault: Option<Fault>,
     pub range: Option<String>,
@@ -215,15 +224,21 @@ pub struct Seen {
 }
 
 impl Seen {
-    /// The request's path or query names `name`.
+    /// The request names `name`: in its path or query, or by the key of a file of a
+    /// display path containing `name`.
     pub fn is(&self, name: &str) -> bool {
-        self.uri.contains(name)
+        names(&self.uri, self.display.as_deref(), name)
     }
 
     /// Body bytes passed on to the client so far.
     pub fn out(&self) -> u64 {
         self.bytes_out.load(Ordering::SeqCst)
     }
+}
+
+/// `uri`, or the display path `display` of the key it names, contains `name`.
+fn names(uri: &str, display: Option<&str>, name: &str) -> bool {
+    uri.contains(name) || display.is_some_and(|d| d.contains(name))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -237,6 +252,8 @@ pub struct Proxy {
     http: reqwest::Client,
     faults: Mutex<Vec<Armed>>,
     seen: Mutex<Vec<Seen>>,
+    /// Opaque key → display path, learnt from the answers passed on.
+    displays: Mutex<HashMap<String, String>>,
     /// Ends every stall at once (before the server shuts down).
     stop: CancellationToken,
 }
@@ -251,6 +268,7 @@ impl Proxy {
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             faults: Mutex::new(Vec::new()),
             seen: Mutex::new(Vec::new()),
+            displays: Mutex::new(HashMap::new()),
             stop: CancellationToken::new(),
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -276,7 +294,7 @@ impl Proxy {
         }));
     }
 
-    /// Queue `fault` for the next request to `route` whose path and query contain `only`.
+    /// Queue `fault` for the next request to `route` that names `only` (see [`Seen::is`]).
     pub fn arm_for(&self, route: Route, only: &'static str, fault: Fault) {
         self.faults.lock().unwrap().push(Armed {
             route,
@@ -290,12 +308,67 @@ impl Proxy {
         *self.minter.lock().unwrap() = Some(base);
     }
 
-    fn take(&self, route: Route, uri: &str) -> Option<Fault> {
+    fn take(&self, route: Route, uri: &str, display: Option<&str>) -> Option<Fault> {
         let mut q = self.faults.lock().unwrap();
         let i = q
             .iter()
-            .position(|a| a.route == route && a.only.is_none_or(|s| uri.contains(s)))?;
+            .position(|a| a.route == route && a.only.is_none_or(|s| names(uri, display, s)))?;
         Some(q.remove(i).fault)
+    }
+
+    /// The display path of the opaque key `uri` names, if one was learnt.
+    fn display_in(&self, uri: &str) -> Option<String> {
+        let displays = self.displays.lock().unwrap();
+        displays
+            .iter()
+            .find(|(key, _)| uri.contains(key.as_str()))
+            .map(|(_, display)| display.clone())
+    }
+
+    /// Remember the display paths of the keys an API answer tells: a listing's files, an
+    /// upload's file object, an upload URL (whose opaque `PUT` URL carries the display
+    /// path). Keys equal to their display path are skipped: the URI names those already.
+    fn learn(&self, route: Route, body: &[u8]) {
+        let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return;
+        };
+        let mut found = Vec::new();
+        let mut entry = |v: &serde_json::Value| {
+            let key = v.get("key").and_then(|k| k.as_str());
+            let name = v.get("name").and_then(|n| n.as_str());
+            if let (Some(key), Some(name)) = (key, name) {
+                let path = v.get("path").and_then(|p| p.as_str()).unwrap_or("");
+                found.push((key.to_string(), format!("{path}{name}")));
+            }
+        };
+        match route {
+            Route::List => json["files"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .for_each(entry),
+            Route::Upload | Route::Confirm => entry(&json),
+            Route::UploadUrl => {
+                let key = json["fileKey"].as_str();
+                let url = json["uploadUrl"]
+                    .as_str()
+                    .and_then(|u| reqwest::Url::parse(u).ok());
+                if let (Some(key), Some(url)) = (key, url) {
+                    let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+                    if let Some(name) = q.get("X-Name") {
+                        let path = q.get("X-Path").map(String::as_str).unwrap_or("");
+                        found.push((key.to_string(), format!("{path}{name}")));
+                    }
+                }
+            }
+            _ => {}
+        }
+        let mut displays = self.displays.lock().unwrap();
+        for (key, display) in found {
+            if key != display {
+                displays.insert(key, display);
+            }
+        }
     }
 
     /// The armed faults that have not fired yet.
@@ -414,7 +487,8 @@ async fn forward(
         .map(|pq| pq.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     let route = route_of(req.method(), req.uri().path());
-    let fault = p.take(route, &uri);
+    let display = p.display_in(&uri);
+    let fault = p.take(route, &uri, display.as_deref());
     let bytes_out = Arc::new(AtomicU64::new(0));
     let stalled_at = Arc::new(Mutex::new(None));
     let index = {
@@ -422,6 +496,7 @@ async fn forward(
         seen.push(Seen {
             route,
             uri: uri.clone(),
+            display,
             at: Instant::now(),
             fault,
             range: req
@@ -505,26 +580,36 @@ async fn forward(
         Ok(a) => a,
         Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     };
+    let status = answer.status();
+    let headers = end_to_end(answer.headers());
+    // The API's answers are small JSON documents: read whole, to learn the keys they tell.
+    // The byte routes stream.
+    let stream = if matches!(
+        route,
+        Route::List | Route::Upload | Route::UploadUrl | Route::Confirm
+    ) {
+        let body = match answer.bytes().await {
+            Ok(b) => b,
+            Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        };
+        if status.is_success() {
+            p.learn(route, &body);
+        }
+        futures_util::stream::iter([Ok::<_, reqwest::Error>(body)]).boxed()
+    } else {
+        answer.bytes_stream().boxed()
+    };
     if let Some(Fault::DropAnswer) = fault {
-        let _ = answer.bytes().await;
+        let _ = stream.collect::<Vec<_>>().await;
         conn.kill();
         return StatusCode::BAD_GATEWAY.into_response(); // never delivered
     }
-    let status = answer.status();
-    let headers = end_to_end(answer.headers());
     let (limit, stall) = match fault {
         Some(Fault::CutResponse(n)) => (Some(n), None),
         Some(Fault::Stall(n, pause)) => (Some(n), Some(pause)),
         _ => (None, None),
     };
-    let body = cut_stream(
-        answer.bytes_stream(),
-        limit,
-        stall,
-        p.stop.clone(),
-        bytes_out,
-        stalled_at,
-    );
+    let body = cut_stream(stream, limit, stall, p.stop.clone(), bytes_out, stalled_at);
     let mut r = Response::new(Body::from_stream(body));
     *r.status_mut() = status;
     *r.headers_mut() = headers;
