@@ -169,10 +169,7 @@ async fn run_batch(
 fn draw(verb: &str, rows: &BTreeMap<TransferId, Row>, started: Instant, last: bool) {
     use std::io::Write;
     let files = rows.len();
-    let done_files = rows
-        .values()
-        .filter(|r| !r.state.is_active())
-        .count();
+    let done_files = rows.values().filter(|r| !r.state.is_active()).count();
     let bytes: u64 = rows.values().map(|r| r.done).sum();
     let total: u64 = rows.values().filter_map(|r| r.info.size).sum();
     let secs = started.elapsed().as_secs_f64().max(0.001);
@@ -244,7 +241,10 @@ pub async fn get(
     files.retain(|(entry, rel)| match local_name(entry, rel) {
         Ok(()) => true,
         Err(why) => {
-            failures.push(format!("{}: not downloaded: {why}", for_terminal(&entry.key)));
+            failures.push(format!(
+                "{}: not downloaded: {why}",
+                for_terminal(&entry.key)
+            ));
             false
         }
     });
