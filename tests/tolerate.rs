@@ -1479,6 +1479,8 @@ async fn ls_shows_absent_sizes_as_unknown() {
             .lines()
             .map(|l| {
                 let size = l.split("  ").map(str::trim).find(|t| !t.is_empty());
+                // An opaque key follows the path as `  key=…`.
+                let l = l.split("  key=").next().unwrap_or_default();
                 let path = l.rsplit("  ").next().unwrap_or_default();
                 (size.unwrap_or_default().to_string(), path.to_string())
             })
@@ -1495,6 +1497,10 @@ async fn ls_shows_absent_sizes_as_unknown() {
             ]
         };
         assert_eq!(sizes, want, "{out}");
+        assert!(
+            out.lines().all(|l| l.contains("  key=obj-")),
+            "opaque keys are shown: {out}"
+        );
 
         let o = filedeck(&run, home.path(), &["ls", "-w", WS, "--json"]).await;
         assert!(o.status.success(), "{}", text(&o.stderr));

@@ -437,13 +437,21 @@ async fn ls(client: &Client, ws: &str, prefix: &str, json: bool) -> Result<(), F
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for f in &listing.files {
             let created = crate::sanitize::for_terminal(f.created_at.as_deref().unwrap_or("-"));
+            let display = f.display_key();
+            // Where keys are opaque the key is what tells two files of one path apart (and
+            // what `get`/`rm` take to name one of them): shown after the path.
+            let key = if f.key == display {
+                String::new()
+            } else {
+                format!("  key={}", crate::sanitize::for_terminal(&f.key))
+            };
             let _ = writeln!(
                 out,
-                "{:>10}  {:<20}  {}",
+                "{:>10}  {:<20}  {}{key}",
                 f.size
                     .map_or_else(|| "?".to_string(), |s| format_size(s, BINARY)),
                 created,
-                crate::sanitize::for_terminal(&f.display_key())
+                crate::sanitize::for_terminal(&display)
             );
         }
         let _ = out.flush();
