@@ -102,7 +102,9 @@ fn file_name(path: &Path) -> Option<String> {
 /// 255 bytes a key segment may have): such a name is reported before anything is sent,
 /// instead of a refusal from the server or a broken multipart header.
 fn unfit_for_a_key(name: &str) -> Option<&'static str> {
-    if name.chars().any(char::is_control) {
+    if crate::api::is_partial_name(name) {
+        Some("a partial download of filedeck's, not a file to upload")
+    } else if name.chars().any(char::is_control) {
         Some("the name has a control character, which file keys cannot hold")
     } else if name.contains('\\') {
         Some("the name has a backslash, which file keys cannot hold")

@@ -87,3 +87,23 @@ fn a_socket_is_skipped_with_the_reason_and_its_siblings_go() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn partial_downloads_are_not_uploaded() {
+    // An interrupted `get` leaves its partial beside the target; uploading that folder must
+    // not send it, or a later download of the folder would land a file on another's partial.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("big.bin"), b"bytes").unwrap();
+    let (part, meta) = filedeck::api::partial_paths(&root.join("other.bin"));
+    std::fs::write(&part, b"half").unwrap();
+    std::fs::write(&meta, b"{}").unwrap();
+    let (keys, problems) = names(&root);
+    assert_eq!(keys, ["data/big.bin"]);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems.iter().all(|p| p.contains("partial download")),
+        "{problems:?}"
+    );
+}

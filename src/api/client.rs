@@ -189,7 +189,7 @@ impl Client {
     ) -> Result<T, ApiError> {
         let req = req.timeout(self.inner.cfg.request_timeout);
         let resp = Self::send(req, what).await?;
-        let body = resp.bytes().await.map_err(ApiError::from_transport)?;
+        let body = read_answer(resp, what).await?;
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::Protocol(format!("{what}: not the expected JSON ({e})")))
     }
@@ -226,7 +226,7 @@ impl Client {
                     .query(&q)
                     .timeout(self.inner.cfg.request_timeout);
                 let resp = Self::send(req, &what).await?;
-                resp.bytes().await.map_err(ApiError::from_transport)
+                read_answer(resp, &what).await
             })
             .await?;
         let mut page = parse_list(&body, limit, &what)?;
@@ -242,15 +242,17 @@ impl Client {
     pub async fn list_all(&self, workspace: &str, prefix: &str) -> Result<Listing, ApiError> {
         let mut out = Listing::default();
         let mut cursor: Option<String> = None;
+        // A cursor seen before would go round for ever (A, B, A, B…).
+        let mut seen = std::collections::HashSet::new();
         loop {
             let page = self.list_page(workspace, prefix, cursor.as_deref()).await?;
             out.files.extend(page.files);
             out.maybe_incomplete |= page.maybe_incomplete;
             match page.next_cursor {
-                Some(c) if Some(&c) != cursor.as_ref() => cursor = Some(c),
+                Some(c) if seen.insert(c.clone()) => cursor = Some(c),
                 Some(_) => {
                     return Err(ApiError::Protocol(
-                        "the server returned the same cursor twice".into(),
+                        "the server returned a cursor it had returned before".into(),
                     ));
                 }
                 None => return Ok(out),
@@ -362,6 +364,25 @@ pub(super) async fn check(resp: Response, what: &str) -> Result<Response, ApiErr
         };
     }
     Err(err)
+}
+
+/// The largest JSON answer read: a page of 10,000 file objects is a few MB; a server that
+/// never ends its answer must not fill memory.
+const MAX_ANSWER: usize = 64 << 20;
+
+/// The body of a JSON answer, refused past [`MAX_ANSWER`].
+pub(super) async fn read_answer(mut resp: Response, what: &str) -> Result<Vec<u8>, ApiError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(ApiError::from_transport)? {
+        if buf.len() + chunk.len() > MAX_ANSWER {
+            return Err(ApiError::Protocol(format!(
+                "{what}: the answer is larger than {} MiB",
+                MAX_ANSWER >> 20
+            )));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
 }
 
 async fn read_capped(mut resp: Response, cap: usize) -> String {

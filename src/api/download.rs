@@ -77,6 +77,19 @@ async fn write_meta(path: &Path, meta: &PartialMeta) -> Result<(), ApiError> {
         .map_err(|e| ApiError::io(format!("cannot write {}", path.display()), e))
 }
 
+/// Whether `name` is one of filedeck's own partial files (or their metadata): such a name
+/// is never downloaded to, nor uploaded, so no file can land where another download keeps
+/// its partial bytes.
+pub fn is_partial_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(".filedeck-") else {
+        return false;
+    };
+    let id = rest
+        .strip_suffix(".partial")
+        .or_else(|| rest.strip_suffix(".partial.json"));
+    id.is_some_and(|id| id.len() == 20 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// The partial file and its metadata for a target path: beside it (same filesystem, so
 /// the final rename is atomic), named by a hash of the target's name so that a name of
 /// the full 255 bytes still has room for them.
@@ -331,6 +344,10 @@ impl Client {
             write_and_hash(&part_owned, start, kind, rx, &prog)
         });
         let mut stream = resp.bytes_stream();
+        // No more than the file holds is ever written: a body that runs past it (a server
+        // that never stops) would otherwise fill the disk.
+        let limit = total.or(entry.size);
+        let mut at = start;
         let streamed: Result<(), ApiError> = async {
             loop {
                 let next = tokio::select! {
@@ -344,6 +361,14 @@ impl Client {
                     None => return Ok(()),
                     Some(Ok(chunk)) => {
                         *received += chunk.len() as u64;
+                        at = at.saturating_add(chunk.len() as u64);
+                        if let Some(limit) = limit
+                            && at > limit
+                        {
+                            return Err(ApiError::Integrity(format!(
+                                "{what}: the server sent more than the {limit} bytes the file has"
+                            )));
+                        }
                         if tx.send(chunk).await.is_err() {
                             return Ok(()); // the writer failed; its error is reported below
                         }

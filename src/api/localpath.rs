@@ -27,6 +27,18 @@ pub fn local_name(entry: &FileEntry, rel: &str) -> Result<(), String> {
             "the server's name {shown:?} holds control characters"
         ));
     }
+    // Bidi overrides and other invisible formatting characters would make the name read
+    // as another in every other tool ("…\u{202e}txt.exe" shows as "…exe.txt").
+    if name.chars().any(invisible) {
+        return Err(format!(
+            "the server's name {shown:?} holds invisible formatting characters"
+        ));
+    }
+    if super::download::is_partial_name(name) {
+        return Err(format!(
+            "the server's name {shown:?} is one filedeck keeps for its partial downloads"
+        ));
+    }
     if name.len() > 255 {
         return Err(format!(
             "the server's name is {} bytes long; no local name may pass 255",
@@ -87,6 +99,11 @@ pub fn safe_join(dir: &Path, relative: &str) -> Result<PathBuf, ApiError> {
         out.push(seg);
     }
     Ok(out)
+}
+
+/// Characters that change how text around them reads without showing themselves.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 /// Make sure no symlink on the way from `dir` to `target` leads out of `dir`: the deepest
@@ -169,6 +186,11 @@ mod tests {
             ("a\u{1b}[2J", "a\u{1b}[2J"),
             ("a.vcf", "b.vcf"),
             ("a.vcf", "xa.vcf"),
+            ("bidi\u{202e}txt.exe", "bidi\u{202e}txt.exe"),
+            (
+                ".filedeck-0123456789abcdef0123.partial",
+                "data/.filedeck-0123456789abcdef0123.partial",
+            ),
         ] {
             assert!(
                 local_name(&e("report.csv", name), rel).is_err(),

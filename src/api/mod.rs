@@ -12,7 +12,7 @@ pub mod types;
 mod upload;
 
 pub use client::{ApiKey, Client, ClientConfig, ListPage, Listing};
-pub use download::{DownloadOutcome, PartialMeta, discard_partial, partial_paths};
+pub use download::{DownloadOutcome, PartialMeta, discard_partial, is_partial_name, partial_paths};
 pub use error::ApiError;
 pub use localpath::{local_name, safe_join};
 pub use remote::{Lookup, RemoteObject};

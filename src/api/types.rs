@@ -18,7 +18,7 @@ pub struct FileEntry {
     pub path: String,
     /// Absent means unknown, never 0: the hosted service may omit it (a ranged GET of the
     /// file's bytes then tells it).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_size")]
     pub size: Option<u64>,
     #[serde(default)]
     pub description: Option<String>,
@@ -40,6 +40,60 @@ where
     T: Deserialize<'de> + Default,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A size as a whole number of bytes; anything else (negative, fractional, a string, an
+/// object…) is read as unknown rather than failing the whole listing over one entry.
+fn lenient_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a size in bytes")
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(u64::try_from(v).ok())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(V)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            while a
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
 }
 
 impl FileEntry {
@@ -181,6 +235,27 @@ mod tests {
         assert_eq!(f(&["a/b/", "a/bc/"]), "a/");
         assert_eq!(f(&["x/", "y/"]), "");
         assert_eq!(f(&[]), "");
+    }
+
+    #[test]
+    fn odd_sizes_are_unknown() {
+        for (size, want) in [
+            ("12", Some(12)),
+            ("-1", None),
+            ("\"12\"", None),
+            ("1.5", None),
+            ("1e30", None),
+            ("true", None),
+            ("{}", None),
+            ("[1]", None),
+            ("null", None),
+        ] {
+            let e: FileEntry =
+                serde_json::from_str(&format!(r#"{{"key":"k","size":{size}}}"#)).unwrap();
+            assert_eq!(e.size, want, "{size}");
+        }
+        let e: FileEntry = serde_json::from_str(r#"{"key":"k"}"#).unwrap();
+        assert_eq!(e.size, None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::Progress;
-use super::client::Client;
+use super::client::{Client, read_answer};
 use super::error::ApiError;
 use super::remote::etag_md5;
 use super::types::{
@@ -221,11 +221,12 @@ impl Client {
         }
     }
 
-    /// "Did it land?": a file listed at `folder + name`, created since `began` (as far as
-    /// its `created_at` tells, with a minute's leeway for the clocks), of the size sent
+    /// "Did it land?": a file listed at `folder + name`, not created before `began` (as far
+    /// as its `created_at` tells, with a minute's leeway for the clocks), of the size sent
     /// and with the same SHA-256 (or the MD5 its bytes' `ETag` stands for). Where keys are
     /// opaque a blind repeat would store a second copy, so a candidate whose hash cannot be
-    /// read is taken as landed too (the caller reports it unverified).
+    /// read is taken as landed too (the caller reports it unverified), but only when its
+    /// `created_at` says it is new: an older file of that size must never pass for it.
     async fn landed(
         &self,
         ws: &str,
@@ -241,6 +242,7 @@ impl Client {
         let mut local_md5: Option<String> = None;
         let mut unknown = None;
         for found in lookup.matches {
+            // `None`: the server does not say when it was made.
             let recent = found
                 .created_at
                 .as_deref()
@@ -248,8 +250,8 @@ impl Client {
                     time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
                         .ok()
                 })
-                .is_none_or(|t| t >= since);
-            if !recent || found.size.is_some_and(|s| s != sent.len) {
+                .map(|t| t >= since);
+            if recent == Some(false) || found.size.is_some_and(|s| s != sent.len) {
                 continue;
             }
             if let Some(h) = &found.sha256 {
@@ -284,7 +286,8 @@ impl Client {
                         return Some(found);
                     }
                 }
-                None => unknown = unknown.or(Some(found)),
+                None if recent == Some(true) => unknown = unknown.or(Some(found)),
+                None => {}
             }
         }
         unknown
@@ -317,7 +320,7 @@ impl Client {
                         .json(&ask)
                         .timeout(self.inner.cfg.request_timeout);
                     let resp = Self::send(r, &what).await?;
-                    let body = resp.bytes().await.map_err(ApiError::from_transport)?;
+                    let body = read_answer(resp, &what).await?;
                     serde_json::from_slice::<UploadUrlResponse>(&body).map_err(|e| {
                         ApiError::Protocol(format!(
                             "{what}: upload-url answer not understood ({e})"
@@ -382,6 +385,15 @@ impl Client {
                 read_entry(resp, folder, name, &what).await
             })
             .await?;
+        // The confirm names the file it made: anything but the key the upload was given is
+        // not this upload's, and nothing is ever checked or removed under it.
+        if entry.key != info.file_key {
+            return Err(ApiError::Protocol(format!(
+                "{what}: the confirm answered key {}, not {}, the key of this upload; \
+                 nothing was removed",
+                entry.key, info.file_key
+            )));
+        }
         Ok((entry, sent, md5))
     }
 
@@ -594,7 +606,7 @@ async fn read_entry(
     name: &str,
     what: &str,
 ) -> Result<FileEntry, ApiError> {
-    let body = resp.bytes().await.map_err(ApiError::from_transport)?;
+    let body = read_answer(resp, what).await?;
     let mut entry = serde_json::from_slice::<FileEntry>(&body)
         .map_err(|e| ApiError::Protocol(format!("{what}: file object not understood ({e})")))?;
     if entry.name.is_empty() {

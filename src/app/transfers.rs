@@ -109,7 +109,7 @@ pub fn aggregate(transfers: &[TransferView]) -> Aggregate {
         if t.is_active() {
             a.speed += t.speed;
             // An unknown size leaves the batch ETA a lower bound (the row shows --:--).
-            left += t.info.size.unwrap_or(t.done).saturating_sub(t.done);
+            left = left.saturating_add(t.info.size.unwrap_or(t.done).saturating_sub(t.done));
         }
     }
     // The batch cannot end before its slowest transfer does.

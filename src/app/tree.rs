@@ -246,7 +246,7 @@ impl Tree {
             let is_newer = newest.is_none_or(|n| self.files[n as usize].created < created);
             let f = &mut self.folders[cur as usize];
             f.count += 1;
-            f.bytes += known;
+            f.bytes = f.bytes.saturating_add(known);
             f.unknown_sizes += unknown_sizes;
             if is_newer {
                 f.newest = Some(id);
@@ -433,6 +433,16 @@ pub fn format_rfc3339(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_sizes_saturate_instead_of_overflowing() {
+        let mut t = Tree::new();
+        t.add(vec![
+            e("big/a", 1 << 63, "2026-01-01T00:00:00Z"),
+            e("big/b", 1 << 63, "2026-01-01T00:00:00Z"),
+        ]);
+        assert_eq!(t.folders[ROOT as usize].bytes, u64::MAX);
+    }
 
     fn e(key: &str, size: u64, created: &str) -> FileEntry {
         FileEntry {

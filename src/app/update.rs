@@ -1136,7 +1136,10 @@ fn ask_download(state: &mut State) {
         state.info("Select (or mark with Space) files or folders to download.");
         return;
     }
-    let bytes = files.iter().filter_map(|(e, _)| e.size).sum();
+    let bytes = files
+        .iter()
+        .filter_map(|(e, _)| e.size)
+        .fold(0, u64::saturating_add);
     let unknown_sizes = files.iter().any(|(e, _)| e.size.is_none());
     state.dialog = Some(Dialog::Path {
         kind: PromptKind::Download {

@@ -147,11 +147,20 @@ async fn run_batch(
             items.len()
         )));
     }
+    // Failures that are no row of the engine's (not found, refused before it).
+    let outside = failures.len();
     for r in rows.values() {
         match &r.state {
             TransferState::Failed(why) => failures.push(format!("{}: {why}", r.label())),
             TransferState::Cancelled => failures.push(format!("{}: cancelled", r.label())),
-            TransferState::Skipped(why) => {
+            // A skip the answer chose says so; one for another reason (a socket, a
+            // link to a folder) stands on its own.
+            TransferState::Skipped(why)
+                if matches!(
+                    why.as_str(),
+                    "exists" | "identical" | "not known to be identical"
+                ) =>
+            {
                 eprintln!(
                     "filedeck: skipped {} ({}; --on-conflict {})",
                     r.label(),
@@ -159,10 +168,13 @@ async fn run_batch(
                     flag(answer)
                 );
             }
+            TransferState::Skipped(why) => {
+                eprintln!("filedeck: skipped {} ({})", r.label(), for_terminal(why));
+            }
             _ => {}
         }
     }
-    conclude(verb, rows.len() + failures.len(), failures)
+    conclude(verb, rows.len() + outside, failures)
 }
 
 /// The one-line meter: files done, bytes, rate.
@@ -170,8 +182,11 @@ fn draw(verb: &str, rows: &BTreeMap<TransferId, Row>, started: Instant, last: bo
     use std::io::Write;
     let files = rows.len();
     let done_files = rows.values().filter(|r| !r.state.is_active()).count();
-    let bytes: u64 = rows.values().map(|r| r.done).sum();
-    let total: u64 = rows.values().filter_map(|r| r.info.size).sum();
+    let bytes: u64 = rows.values().map(|r| r.done).fold(0, u64::saturating_add);
+    let total: u64 = rows
+        .values()
+        .filter_map(|r| r.info.size)
+        .fold(0, u64::saturating_add);
     let secs = started.elapsed().as_secs_f64().max(0.001);
     let rate = (bytes as f64 / secs) as u64;
     let line = format!(
@@ -305,16 +320,26 @@ async fn resolve(
         }
         return Ok(files);
     }
-    let entry = one_file(client, ws, arg).await?;
+    let entry = one_file(client, ws, arg, false).await?;
     let rel = entry.name.clone();
     Ok(vec![(entry, rel)])
 }
 
-/// The one file `arg` names, as a display path or else as a key.
-async fn one_file(client: &Client, ws: &str, arg: &str) -> Result<FileEntry, Resolve> {
+/// The one file `arg` names, as a display path or else as a key. `sure`: a display path
+/// found in a listing that may be incomplete is refused (another file of that path may be
+/// in the part not listed), as a delete must be.
+async fn one_file(client: &Client, ws: &str, arg: &str, sure: bool) -> Result<FileEntry, Resolve> {
     let mut lookup = client.lookup(ws, arg).await?;
     match lookup.matches.len() {
         0 => {}
+        1 if sure && lookup.maybe_incomplete => {
+            return Err(Resolve::Ambiguous(format!(
+                "{} may name more than one file: the server's listing of its folder may be \
+                 incomplete; give the key of the one you mean (key {})",
+                for_terminal(arg),
+                for_terminal(&lookup.matches[0].key)
+            )));
+        }
         1 => return Ok(lookup.matches.remove(0)),
         n => {
             let keys: Vec<String> = lookup
@@ -389,7 +414,7 @@ pub async fn rm(
                     .map(|f| f.key),
             );
         } else {
-            match one_file(client, ws, key).await {
+            match one_file(client, ws, key, true).await {
                 Ok(f) => targets.push(f.key),
                 Err(Resolve::Ambiguous(why)) => return Err(Failure::Usage(why)),
                 Err(Resolve::Failed(e)) => return Err(Failure::Failed(format!("{key}: {e}"))),

@@ -270,13 +270,17 @@ async fn list(
     events: &mpsc::UnboundedSender<Event>,
 ) {
     let mut cursor: Option<String> = None;
+    // A cursor seen before would go round for ever (A, B, A, B…).
+    let mut seen = std::collections::HashSet::new();
     loop {
         match client.list_page(ws, prefix, cursor.as_deref()).await {
             Ok(page) => {
-                if page.next_cursor.is_some() && page.next_cursor == cursor {
-                    let error =
-                        "the server returned the same cursor twice; the listing is incomplete"
-                            .to_string();
+                if let Some(c) = &page.next_cursor
+                    && !seen.insert(c.clone())
+                {
+                    let error = "the server returned a cursor it had returned before; the \
+                                 listing is incomplete"
+                        .to_string();
                     let _ = events.send(Event::ListFailed { req, error });
                     return;
                 }

@@ -236,7 +236,10 @@ impl Engine {
                 if !leftover.is_empty() {
                     let _ = self.events.send(Event::ResumeOffer {
                         count: leftover.len(),
-                        bytes: leftover.iter().filter_map(SavedJob::size).sum(),
+                        bytes: leftover
+                            .iter()
+                            .filter_map(SavedJob::size)
+                            .fold(0, u64::saturating_add),
                     });
                 }
                 self.leftover = leftover;
@@ -649,7 +652,10 @@ impl Engine {
         }
         // Unknown sizes count as nothing here: the check can only refuse what is known
         // not to fit.
-        let need: u64 = files.iter().filter_map(|(e, _)| e.size).sum();
+        let need: u64 = files
+            .iter()
+            .filter_map(|(e, _)| e.size)
+            .fold(0, u64::saturating_add);
         let r = root.clone();
         if let Ok(Some(free)) = tokio::task::spawn_blocking(move || free_space(&r)).await
             && need > free
@@ -1109,8 +1115,25 @@ async fn run(
                 tracing::warn!(key = %up.entry.key, "{why}");
             }
             // "Overwrite" where keys are opaque: the older copies go only now that the new
-            // one is in (and checked), so a failed upload never costs the old file.
-            for old in replaces.iter().filter(|k| **k != up.entry.key) {
+            // one is in and verified, so a failed or unverifiable upload never costs the
+            // old file.
+            let older: Vec<&String> = replaces.iter().filter(|k| **k != up.entry.key).collect();
+            if let (Some(why), false) = (&up.unverified, older.is_empty()) {
+                let note = format!(
+                    "{why}; so the older file{} of {folder}{name} ({}) {} kept: remove {} \
+                     once the new one is checked",
+                    if older.len() == 1 { "" } else { "s" },
+                    older
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if older.len() == 1 { "is" } else { "are" },
+                    if older.len() == 1 { "it" } else { "them" },
+                );
+                return Ok((Some(up.entry), Some(note)));
+            }
+            for old in older {
                 if let Err(e) = client.delete(ws, old).await {
                     return Err(ApiError::Local(format!(
                         "uploaded as {}, but the older copy {old} could not be removed ({e}): \
@@ -1263,9 +1286,32 @@ fn numbered(name: &str, taken: impl Fn(&str) -> bool) -> String {
         _ => (name, ""),
     };
     (1..)
-        .map(|n| format!("{stem} ({n}){ext}"))
+        .map(|n| {
+            // A name may have 255 bytes: the stem gives way to the number (at a char
+            // boundary), so a long name still gets a numbered one.
+            let tag = format!(" ({n}){ext}");
+            let mut cut = stem.len().min(255usize.saturating_sub(tag.len()));
+            while !stem.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            format!("{}{tag}", &stem[..cut])
+        })
         .find(|candidate| !taken(candidate))
         .unwrap_or_else(|| name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered;
+
+    #[test]
+    fn numbered_names_fit_in_255_bytes() {
+        assert_eq!(numbered("a.vcf", |_| false), "a (1).vcf");
+        assert_eq!(numbered("a.vcf", |n| n == "a (1).vcf"), "a (2).vcf");
+        let long = format!("{}.gz", "é".repeat(126));
+        let got = numbered(&long, |_| false);
+        assert!(got.len() <= 255 && got.ends_with(" (1).gz"), "{got}");
+    }
 }
 
 /// An upload walked and checked, ready to be queued.
