@@ -1,32 +1,110 @@
-//! The real binary: `serve`, and the scripting commands against an in-process server.
+//! The real binary: `serve`, and the scripting commands against an in-process server in
+//! both key styles (`key_styles!`): results are checked by display path (`path + name`),
+//! never by assuming a key is one.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use filedeck::server;
+use filedeck::server::{self, KeyStyle, RunningServer};
+
+mod common;
 
 #[path = "support/server.rs"]
 mod test_server;
+use test_server::key_styles;
 
 const BIN: &str = env!("CARGO_BIN_EXE_filedeck");
 const KEY: &str = "cli-test-key";
+const WS: &str = "ws1";
 
-async fn start() -> (server::RunningServer, tempfile::TempDir) {
-    let data = tempfile::tempdir().unwrap();
-    (test_server::start(data.path(), KEY).await, data)
+/// A reference server in one key style, a client of it for checking what it holds, and
+/// the state directory (`XDG_STATE_HOME`) every run of the binary gets.
+struct Env {
+    server: RunningServer,
+    _data: tempfile::TempDir,
+    state: tempfile::TempDir,
+    url: String,
+    client: filedeck::api::Client,
 }
 
-/// Run the binary off the async runtime's threads.
-async fn run(endpoint: &str, key: Option<&str>, args: &[&str]) -> Output {
+async fn start(style: KeyStyle) -> Env {
+    let data = tempfile::tempdir().unwrap();
+    let server = test_server::start_styled(data.path(), KEY, style).await;
+    let url = server.base_url();
+    let client = common::client(&url, KEY, |_| {});
+    Env {
+        server,
+        _data: data,
+        state: tempfile::tempdir().unwrap(),
+        url,
+        client,
+    }
+}
+
+/// One file as the server lists it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Held {
+    /// `path + name`.
+    path: String,
+    key: String,
+    sha256: Option<String>,
+    size: Option<u64>,
+}
+
+impl Env {
+    /// Run the binary with the key in its environment.
+    async fn run(&self, args: &[&str]) -> Output {
+        run_in(&self.url, Some(KEY), self.state.path(), args).await
+    }
+
+    /// Store `bytes` at display path `display` (in opaque style under a new key).
+    async fn seed(&self, display: &str, bytes: &[u8]) -> filedeck::api::FileEntry {
+        server::put_bytes(&self.server, WS, display, bytes.to_vec(), None)
+            .await
+            .unwrap()
+    }
+
+    /// Every file the server holds, by display path (then key).
+    async fn held(&self) -> Vec<Held> {
+        let listing = self.client.list_all(WS, "").await.unwrap();
+        assert!(!listing.maybe_incomplete);
+        let mut files: Vec<Held> = listing
+            .files
+            .iter()
+            .map(|f| Held {
+                path: f.display_key(),
+                key: f.key.clone(),
+                sha256: f.sha256.clone(),
+                size: f.size,
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// The files at display path `display`.
+    async fn at(&self, display: &str) -> Vec<Held> {
+        let mut all = self.held().await;
+        all.retain(|h| h.path == display);
+        all
+    }
+
+    /// The display paths the server holds, sorted.
+    async fn paths(&self) -> Vec<String> {
+        self.held().await.into_iter().map(|h| h.path).collect()
+    }
+}
+
+/// Run the binary off the async runtime's threads, with `state` as its `XDG_STATE_HOME`
+/// (its log, and the transfer queue a browser would lock).
+async fn run_in(endpoint: &str, key: Option<&str>, state: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
         .env("FILEDECK_ENDPOINT", endpoint)
-        .env(
-            "XDG_STATE_HOME",
-            std::env::temp_dir().join("filedeck-cli-test-state"),
-        )
-        .env_remove("FILEDECK_API_KEY");
+        .env("XDG_STATE_HOME", state)
+        .env_remove("FILEDECK_API_KEY")
+        .env_remove("FILEDECK_LARGE_UPLOAD_THRESHOLD");
     if let Some(k) = key {
         cmd.env("FILEDECK_API_KEY", k);
     }
@@ -37,6 +115,10 @@ async fn run(endpoint: &str, key: Option<&str>, args: &[&str]) -> Output {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
 }
 
 fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -57,154 +139,160 @@ fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-#[tokio::test]
-async fn put_ls_get_rm_round_trip() {
-    let (srv, _data) = start().await;
-    let url = srv.base_url();
-    let src = tempfile::tempdir().unwrap();
-    let run1 = src.path().join("run1");
-    std::fs::create_dir_all(run1.join("lane 2")).unwrap();
-    std::fs::write(run1.join("a.fastq"), b"@r1\nACGT\n+\nIIII\n").unwrap();
-    std::fs::write(run1.join("lane 2/b.fastq"), vec![7u8; 300_000]).unwrap();
-    std::fs::write(run1.join("empty.txt"), b"").unwrap();
-    let single = src.path().join("notes.md");
-    std::fs::write(&single, "# notes").unwrap();
-
-    let o = run(
-        &url,
-        Some(KEY),
-        &[
-            "put",
-            "-w",
-            "ws1",
-            run1.to_str().unwrap(),
-            single.to_str().unwrap(),
-            "--to",
-            "raw",
-            "--description",
-            "run one",
-        ],
-    )
-    .await;
-    assert!(o.status.success(), "{}", stderr(&o));
-
-    let o = run(&url, Some(KEY), &["ls", "-w", "ws1", "--json"]).await;
-    assert!(o.status.success(), "{}", stderr(&o));
-    let files: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
-    let keys: Vec<_> = files
+/// `(name, bytes)` pairs as owned strings, for comparing with [`tree`].
+fn want(files: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = files
         .iter()
-        .map(|f| f["key"].as_str().unwrap().to_string())
+        .map(|(n, b)| (n.to_string(), b.to_vec()))
         .collect();
-    assert_eq!(
-        keys,
-        [
-            "raw/notes.md",
-            "raw/run1/a.fastq",
-            "raw/run1/empty.txt",
-            "raw/run1/lane 2/b.fastq"
-        ]
-    );
-    assert!(
-        files
+    out.sort();
+    out
+}
+
+/// In opaque style a key is never its display path; in path style it always is. Checked
+/// where a test addresses files by key, so a server started in the wrong style cannot
+/// pass for the other.
+fn check_key_style(style: KeyStyle, h: &Held) {
+    match style {
+        KeyStyle::Path => assert_eq!(h.key, h.path),
+        KeyStyle::Opaque => assert!(h.key.starts_with("obj_"), "{h:?}"),
+    }
+}
+
+key_styles! {
+    async fn put_ls_get_rm_round_trip(style) {
+        let env = start(style).await;
+        let src = tempfile::tempdir().unwrap();
+        let run1 = src.path().join("run1");
+        std::fs::create_dir_all(run1.join("lane 2")).unwrap();
+        std::fs::write(run1.join("a.fastq"), b"@r1\nACGT\n+\nIIII\n").unwrap();
+        std::fs::write(run1.join("lane 2/b.fastq"), vec![7u8; 300_000]).unwrap();
+        std::fs::write(run1.join("empty.txt"), b"").unwrap();
+        let single = src.path().join("notes.md");
+        std::fs::write(&single, "# notes").unwrap();
+
+        let o = env
+            .run(&[
+                "put",
+                "-w",
+                WS,
+                s(&run1),
+                s(&single),
+                "--to",
+                "raw",
+                "--description",
+                "run one",
+            ])
+            .await;
+        assert!(o.status.success(), "{}", stderr(&o));
+
+        let o = env.run(&["ls", "-w", WS, "--json"]).await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        let files: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+        let display = |f: &serde_json::Value| {
+            format!(
+                "{}{}",
+                f["path"].as_str().unwrap_or_default(),
+                f["name"].as_str().unwrap()
+            )
+        };
+        let mut paths: Vec<String> = files.iter().map(display).collect();
+        paths.sort();
+        assert_eq!(
+            paths,
+            [
+                "raw/notes.md",
+                "raw/run1/a.fastq",
+                "raw/run1/empty.txt",
+                "raw/run1/lane 2/b.fastq"
+            ]
+        );
+        assert!(
+            files
+                .iter()
+                .all(|f| f["name"].is_string() && f["size"].is_u64() && f["key"].is_string())
+        );
+        let notes = files
             .iter()
-            .all(|f| f["name"].is_string() && f["size"].is_u64())
-    );
-    assert_eq!(files[0]["description"], "run one");
+            .find(|f| display(f) == "raw/notes.md")
+            .unwrap();
+        assert_eq!(notes["description"], "run one");
+        for h in env.held().await {
+            check_key_style(style, &h);
+        }
 
-    let o = run(&url, Some(KEY), &["ls", "-w", "ws1", "raw/run1/lane"]).await;
-    assert!(String::from_utf8_lossy(&o.stdout).contains("raw/run1/lane 2/b.fastq"));
+        let o = env.run(&["ls", "-w", WS, "raw/run1/lane"]).await;
+        assert!(String::from_utf8_lossy(&o.stdout).contains("raw/run1/lane 2/b.fastq"));
 
-    let out = tempfile::tempdir().unwrap();
-    let o = run(
-        &url,
-        Some(KEY),
-        &[
-            "get",
-            "-w",
-            "ws1",
-            "raw/run1/",
-            "raw/notes.md",
-            "--to",
-            out.path().to_str().unwrap(),
-        ],
-    )
-    .await;
-    assert!(o.status.success(), "{}", stderr(&o));
-    let mut expected = tree(src.path());
-    expected.retain(|(p, _)| p.starts_with("run1") || p == "notes.md");
-    assert_eq!(tree(out.path()), expected, "layout and bytes kept");
+        let out = tempfile::tempdir().unwrap();
+        let o = env
+            .run(&["get", "-w", WS, "raw/run1/", "raw/notes.md", "--to", s(out.path())])
+            .await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        let mut expected = tree(src.path());
+        expected.retain(|(p, _)| p.starts_with("run1") || p == "notes.md");
+        assert_eq!(tree(out.path()), expected, "layout and bytes kept");
 
-    let o = run(&url, Some(KEY), &["rm", "-w", "ws1", "raw/run1/"]).await;
-    assert_eq!(o.status.code(), Some(2), "a folder needs -r");
-    let o = run(
-        &url,
-        Some(KEY),
-        &["rm", "-w", "ws1", "-r", "raw/run1/", "raw/notes.md"],
-    )
-    .await;
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = run(&url, Some(KEY), &["ls", "-w", "ws1", "--json"]).await;
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+        let o = env.run(&["rm", "-w", WS, "raw/run1/"]).await;
+        assert_eq!(o.status.code(), Some(2), "a folder needs -r");
+        let o = env
+            .run(&["rm", "-w", WS, "-r", "raw/run1/", "raw/notes.md"])
+            .await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = env.run(&["ls", "-w", WS, "--json"]).await;
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+    }
 }
 
-#[tokio::test]
-async fn errors_are_one_clear_line_with_exit_codes() {
-    let (srv, _data) = start().await;
-    let url = srv.base_url();
-    // No key: a usage error.
-    let o = run(&url, None, &["ls", "-w", "ws1"]).await;
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("FILEDECK_API_KEY"), "{}", stderr(&o));
-    // Wrong key: exit 1, one line, the key never shown.
-    let o = run(&url, Some("not-the-key"), &["ls", "-w", "ws1"]).await;
-    assert_eq!(o.status.code(), Some(1));
-    let e = stderr(&o);
-    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
-    assert!(e.contains("401") && !e.contains("not-the-key"), "{e}");
-    // Missing remote file.
-    let out = tempfile::tempdir().unwrap();
-    let o = run(
-        &url,
-        Some(KEY),
-        &[
-            "get",
-            "-w",
-            "ws1",
-            "nope.txt",
-            "--to",
-            out.path().to_str().unwrap(),
-        ],
-    )
-    .await;
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("nope.txt"), "{}", stderr(&o));
-    // Missing local file.
-    let o = run(
-        &url,
-        Some(KEY),
-        &["put", "-w", "ws1", "/definitely/not/here"],
-    )
-    .await;
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("/definitely/not/here"));
-    // Bad usage.
-    let o = run(&url, Some(KEY), &["frobnicate"]).await;
-    assert_eq!(o.status.code(), Some(2));
-    // No endpoint at all.
-    let o = tokio::task::spawn_blocking(|| {
-        Command::new(BIN)
-            .args(["ls", "-w", "x"])
-            .env_remove("FILEDECK_ENDPOINT")
-            .env("FILEDECK_API_KEY", "k")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--endpoint"));
+key_styles! {
+    async fn errors_are_one_clear_line_with_exit_codes(style) {
+        let env = start(style).await;
+        let url = env.url.clone();
+        let state = env.state.path();
+        // No key: a usage error.
+        let o = run_in(&url, None, state, &["ls", "-w", WS]).await;
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("FILEDECK_API_KEY"), "{}", stderr(&o));
+        // Wrong key: exit 1, one line, the key never shown.
+        let o = run_in(&url, Some("not-the-key"), state, &["ls", "-w", WS]).await;
+        assert_eq!(o.status.code(), Some(1));
+        let e = stderr(&o);
+        assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+        assert!(e.contains("401") && !e.contains("not-the-key"), "{e}");
+        // Missing remote file, by display path or key alike.
+        let out = tempfile::tempdir().unwrap();
+        let o = env
+            .run(&["get", "-w", WS, "nope.txt", "--to", s(out.path())])
+            .await;
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains("nope.txt"), "{}", stderr(&o));
+        assert!(tree(out.path()).is_empty());
+        // Missing local file.
+        let o = env.run(&["put", "-w", WS, "/definitely/not/here"]).await;
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains("/definitely/not/here"));
+        assert!(env.held().await.is_empty());
+        // Bad usage.
+        let o = env.run(&["frobnicate"]).await;
+        assert_eq!(o.status.code(), Some(2));
+        // No endpoint at all.
+        let o = tokio::task::spawn_blocking(|| {
+            Command::new(BIN)
+                .args(["ls", "-w", "x"])
+                .env_remove("FILEDECK_ENDPOINT")
+                .env("FILEDECK_API_KEY", "k")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("--endpoint"));
+    }
 }
 
+/// Single-style: this is the server process's life (its address line, the data directory
+/// lock, SIGTERM, no key), not how a client addresses files; its one listing is empty.
 #[test]
 fn serve_prints_its_address_and_stops_on_sigterm() {
     let data = tempfile::tempdir().unwrap();
@@ -310,16 +398,19 @@ async fn forward_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsi
     (format!("http://{addr}"), seen)
 }
 
+/// Single-style: whether requests go through a proxy does not depend on how keys are
+/// made, and the one listing is empty.
 #[tokio::test]
 async fn honours_http_proxy_and_no_proxy() {
     use std::sync::atomic::Ordering;
-    let (srv, _data) = start().await;
-    let url = srv.base_url();
+    let env = start(KeyStyle::Path).await;
+    let url = env.url.clone();
     let (proxy, seen) = forward_proxy().await;
     let ls = |no_proxy: Option<&'static str>| {
         let mut cmd = Command::new(BIN);
-        cmd.args(["ls", "-w", "ws1", "--json"])
+        cmd.args(["ls", "-w", WS, "--json"])
             .env("FILEDECK_ENDPOINT", &url)
+            .env("XDG_STATE_HOME", env.state.path())
             .env("FILEDECK_API_KEY", KEY)
             .env("HTTP_PROXY", &proxy)
             .env("http_proxy", &proxy)
@@ -350,4 +441,361 @@ async fn honours_http_proxy_and_no_proxy() {
         before,
         "NO_PROXY bypasses the proxy"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// --on-conflict: put
+// ---------------------------------------------------------------------------------------
+
+/// A local folder holding `files`.
+fn local(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    dir
+}
+
+key_styles! {
+    /// By default a batch in which anything exists transfers nothing at all, the files that
+    /// did not exist included: exit 1, the existing file and the flag named.
+    async fn put_of_an_existing_file_transfers_nothing_by_default(style) {
+        let env = start(style).await;
+        env.seed("raw/a.vcf", b"old a").await;
+        env.seed("raw/keep.txt", b"untouched").await;
+        let before = env.held().await;
+        let src = local(&[("a.vcf", b"new a, longer"), ("b.vcf", b"new b")]);
+        let a = src.path().join("a.vcf");
+        let b = src.path().join("b.vcf");
+        let o = env.run(&["put", "-w", WS, s(&a), s(&b), "--to", "raw/"]).await;
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{e}");
+        assert!(e.contains("raw/a.vcf") && e.contains("--on-conflict"), "{e}");
+        assert!(!e.contains("raw/b.vcf"), "only what exists is listed: {e}");
+        assert_eq!(env.held().await, before, "nothing of the batch was uploaded");
+    }
+}
+
+key_styles! {
+    /// `--on-conflict overwrite` leaves exactly one file at the path, holding the new bytes
+    /// (opaque style: under a new key, the old key gone).
+    async fn put_overwrite_leaves_one_file_with_the_new_bytes(style) {
+        let env = start(style).await;
+        let old = env.seed("raw/a.vcf", b"old a").await;
+        let new = b"new a, longer".to_vec();
+        let src = local(&[("a.vcf", &new)]);
+        let o = env
+            .run(&[
+                "put",
+                "-w",
+                WS,
+                s(&src.path().join("a.vcf")),
+                "--to",
+                "raw/",
+                "--on-conflict",
+                "overwrite",
+            ])
+            .await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        let at = env.at("raw/a.vcf").await;
+        assert_eq!(at.len(), 1, "one file at the path: {at:?}");
+        check_key_style(style, &at[0]);
+        assert_eq!(at[0].sha256.as_deref(), Some(common::sha256_hex(&new).as_str()));
+        assert_eq!(at[0].size, Some(new.len() as u64));
+        match style {
+            KeyStyle::Path => assert_eq!(at[0].key, old.key),
+            KeyStyle::Opaque => {
+                assert_ne!(at[0].key, old.key, "a new key holds the new bytes");
+                let gone = env.client.stat(WS, &old.key).await.unwrap();
+                assert!(gone.is_none(), "the old key is gone: {gone:?}");
+            }
+        }
+        assert_eq!(env.paths().await, ["raw/a.vcf"]);
+    }
+}
+
+key_styles! {
+    /// `--on-conflict skip` leaves the existing file as it was (a line on stderr says so)
+    /// and uploads the rest.
+    async fn put_skip_leaves_the_existing_file_and_uploads_the_rest(style) {
+        let env = start(style).await;
+        env.seed("raw/a.vcf", b"old a").await;
+        let before = env.at("raw/a.vcf").await;
+        let src = local(&[("a.vcf", b"new a, longer"), ("b.vcf", b"new b")]);
+        let o = env
+            .run(&[
+                "put",
+                "-w",
+                WS,
+                s(&src.path().join("a.vcf")),
+                s(&src.path().join("b.vcf")),
+                "--to",
+                "raw/",
+                "--on-conflict",
+                "skip",
+            ])
+            .await;
+        let e = stderr(&o);
+        assert!(o.status.success(), "{e}");
+        assert!(e.contains("skipped raw/a.vcf"), "{e}");
+        assert_eq!(env.at("raw/a.vcf").await, before, "left as it was");
+        let b = env.at("raw/b.vcf").await;
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].sha256.as_deref(), Some(common::sha256_hex(b"new b").as_str()));
+        assert_eq!(env.paths().await, ["raw/a.vcf", "raw/b.vcf"]);
+    }
+}
+
+key_styles! {
+    /// `--on-conflict rename` uploads beside the existing file as "a (1).vcf".
+    async fn put_rename_uploads_under_a_numbered_name(style) {
+        let env = start(style).await;
+        env.seed("raw/a.vcf", b"old a").await;
+        let before = env.at("raw/a.vcf").await;
+        let src = local(&[("a.vcf", b"new a, longer")]);
+        let o = env
+            .run(&[
+                "put",
+                "-w",
+                WS,
+                s(&src.path().join("a.vcf")),
+                "--to",
+                "raw/",
+                "--on-conflict",
+                "rename",
+            ])
+            .await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(env.paths().await, ["raw/a (1).vcf", "raw/a.vcf"]);
+        assert_eq!(env.at("raw/a.vcf").await, before, "the old one untouched");
+        let renamed = env.at("raw/a (1).vcf").await;
+        assert_eq!(
+            renamed[0].sha256.as_deref(),
+            Some(common::sha256_hex(b"new a, longer").as_str())
+        );
+    }
+}
+
+key_styles! {
+    /// `--on-conflict skip-identical`: the identical file is skipped (said on stderr, exit
+    /// 0, no new key minted for it); a different one of the same size is replaced, one file
+    /// left at its path.
+    async fn put_skip_identical_skips_the_same_and_replaces_the_different(style) {
+        let env = start(style).await;
+        env.seed("raw/same.vcf", b"same bytes").await;
+        env.seed("raw/diff.vcf", b"old bytes!").await;
+        let same_before = env.at("raw/same.vcf").await;
+        let new = b"new bytes!";
+        let src = local(&[("same.vcf", b"same bytes"), ("diff.vcf", new)]);
+        let o = env
+            .run(&[
+                "put",
+                "-w",
+                WS,
+                s(&src.path().join("same.vcf")),
+                s(&src.path().join("diff.vcf")),
+                "--to",
+                "raw/",
+                "--on-conflict",
+                "skip-identical",
+            ])
+            .await;
+        let e = stderr(&o);
+        assert!(o.status.success(), "{e}");
+        assert!(e.contains("skipped raw/same.vcf (identical"), "{e}");
+        assert!(!e.contains("diff.vcf"), "{e}");
+        assert_eq!(env.at("raw/same.vcf").await, same_before);
+        let diff = env.at("raw/diff.vcf").await;
+        assert_eq!(diff.len(), 1, "{diff:?}");
+        assert_eq!(diff[0].sha256.as_deref(), Some(common::sha256_hex(new).as_str()));
+        assert_eq!(env.paths().await, ["raw/diff.vcf", "raw/same.vcf"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Display paths and keys
+// ---------------------------------------------------------------------------------------
+
+/// The key `ls --json` prints for the file at display path `display`.
+async fn listed_key(env: &Env, display: &str) -> String {
+    let o = env.run(&["ls", "-w", WS, "--json"]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let files: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let found: Vec<&serde_json::Value> = files
+        .iter()
+        .filter(|f| {
+            format!(
+                "{}{}",
+                f["path"].as_str().unwrap_or_default(),
+                f["name"].as_str().unwrap_or_default()
+            ) == display
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{display}: {files:?}");
+    found[0]["key"].as_str().unwrap().to_string()
+}
+
+key_styles! {
+    /// `get` and `rm` take a display path or a key exactly as `ls --json` prints it.
+    async fn get_and_rm_by_display_path_or_by_key(style) {
+        let env = start(style).await;
+        env.seed("raw/a.vcf", b"aaa").await;
+        env.seed("raw/b.vcf", b"bbbb").await;
+        for h in env.held().await {
+            check_key_style(style, &h);
+        }
+        let key_a = listed_key(&env, "raw/a.vcf").await;
+        let key_b = listed_key(&env, "raw/b.vcf").await;
+        for arg in ["raw/a.vcf", key_a.as_str()] {
+            let out = tempfile::tempdir().unwrap();
+            let o = env.run(&["get", "-w", WS, arg, "--to", s(out.path())]).await;
+            assert!(o.status.success(), "{arg}: {}", stderr(&o));
+            assert_eq!(tree(out.path()), want(&[("a.vcf", b"aaa")]), "{arg}");
+        }
+        let o = env.run(&["rm", "-w", WS, "raw/a.vcf"]).await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(env.paths().await, ["raw/b.vcf"]);
+        let o = env.run(&["rm", "-w", WS, &key_b]).await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(env.held().await.is_empty());
+    }
+}
+
+key_styles! {
+    /// Two uploads of one display path: in path style one file (the second); in opaque
+    /// style two, and `get PATH` / `rm PATH` exit 2 naming both keys, touching nothing;
+    /// by key each is one file.
+    async fn a_display_path_two_uploads_share(style) {
+        let env = start(style).await;
+        let first = env.seed("raw/a.vcf", b"first").await;
+        let second = env.seed("raw/a.vcf", b"second!").await;
+        let out = tempfile::tempdir().unwrap();
+        let get = ["get", "-w", WS, "raw/a.vcf", "--to", s(out.path())];
+        match style {
+            KeyStyle::Path => {
+                assert_eq!(env.at("raw/a.vcf").await.len(), 1);
+                let o = env.run(&get).await;
+                assert!(o.status.success(), "{}", stderr(&o));
+                assert_eq!(tree(out.path()), want(&[("a.vcf", b"second!")]));
+            }
+            KeyStyle::Opaque => {
+                let before = env.held().await;
+                assert_eq!(before.len(), 2);
+                for args in [&get[..], &["rm", "-w", WS, "raw/a.vcf"][..]] {
+                    let o = env.run(args).await;
+                    let e = stderr(&o);
+                    assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+                    assert!(
+                        e.contains(&first.key) && e.contains(&second.key),
+                        "{args:?}: {e}"
+                    );
+                }
+                assert!(tree(out.path()).is_empty(), "nothing downloaded");
+                assert_eq!(env.held().await, before, "nothing deleted");
+                // By key, each is one file.
+                let o = env
+                    .run(&["get", "-w", WS, &first.key, "--to", s(out.path())])
+                    .await;
+                assert!(o.status.success(), "{}", stderr(&o));
+                assert_eq!(tree(out.path()), want(&[("a.vcf", b"first")]));
+                let o = env.run(&["rm", "-w", WS, &first.key]).await;
+                assert!(o.status.success(), "{}", stderr(&o));
+                let left = env.at("raw/a.vcf").await;
+                assert_eq!(left.len(), 1);
+                assert_eq!(left[0].key, second.key);
+                // Now the path names one file again.
+                let again = tempfile::tempdir().unwrap();
+                let o = env
+                    .run(&["get", "-w", WS, "raw/a.vcf", "--to", s(again.path())])
+                    .await;
+                assert!(o.status.success(), "{}", stderr(&o));
+                assert_eq!(tree(again.path()), want(&[("a.vcf", b"second!")]));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// --on-conflict: get
+// ---------------------------------------------------------------------------------------
+
+key_styles! {
+    /// A local file in the way: by default nothing is written (exit 1, the file and the
+    /// flag named); `overwrite` replaces it; `rename` writes "a (1).vcf" beside it.
+    async fn get_into_a_folder_where_the_file_exists(style) {
+        let env = start(style).await;
+        env.seed("raw/a.vcf", b"theirs").await;
+        let out = tempfile::tempdir().unwrap();
+        let mine = out.path().join("a.vcf");
+        std::fs::write(&mine, b"mine").unwrap();
+        let get = |answer: Option<&'static str>| {
+            let mut args = vec!["get", "-w", WS, "raw/a.vcf", "--to", s(out.path())];
+            if let Some(a) = answer {
+                args.extend(["--on-conflict", a]);
+            }
+            args
+        };
+
+        let o = env.run(&get(None)).await;
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{e}");
+        assert!(e.contains(s(&mine)) && e.contains("--on-conflict"), "{e}");
+        assert_eq!(tree(out.path()), want(&[("a.vcf", b"mine")]), "untouched");
+
+        let o = env.run(&get(Some("rename"))).await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(
+            tree(out.path()),
+            want(&[("a.vcf", b"mine"), ("a (1).vcf", b"theirs")])
+        );
+
+        let o = env.run(&get(Some("overwrite"))).await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(
+            tree(out.path()),
+            want(&[("a.vcf", b"theirs"), ("a (1).vcf", b"theirs")])
+        );
+    }
+}
+
+key_styles! {
+    /// Two `get`s at once, of different files into one folder: both succeed, each file
+    /// whole, nothing else left there.
+    async fn two_gets_at_once_into_one_folder_both_succeed(style) {
+        let env = start(style).await;
+        let a = common::pattern(3 << 20, 1);
+        let b = common::pattern(3 << 20, 2);
+        env.seed("raw/a.bin", &a).await;
+        env.seed("raw/b.bin", &b).await;
+        let out = tempfile::tempdir().unwrap();
+        let get_a = ["get", "-w", WS, "raw/a.bin", "--to", s(out.path())];
+        let get_b = ["get", "-w", WS, "raw/b.bin", "--to", s(out.path())];
+        let (oa, ob) = tokio::join!(env.run(&get_a), env.run(&get_b));
+        assert!(oa.status.success(), "{}", stderr(&oa));
+        assert!(ob.status.success(), "{}", stderr(&ob));
+        assert_eq!(tree(out.path()), want(&[("a.bin", &a), ("b.bin", &b)]));
+    }
+}
+
+key_styles! {
+    /// The command line never takes the browser's transfer queue: a `get` while a browser
+    /// holds the queue of the same endpoint (same state directory) succeeds.
+    async fn get_while_a_browser_holds_the_queue(style) {
+        use filedeck::worker::queue::QueueStore;
+        let env = start(style).await;
+        env.seed("raw/a.vcf", b"aaa").await;
+        let dir = env.state.path().join("filedeck");
+        let _browser = QueueStore::open(&dir, &env.url).unwrap();
+        let held = QueueStore::open(&dir, &env.url).map(|_| ());
+        assert!(
+            matches!(&held, Err(m) if m.contains("another filedeck")),
+            "the queue is really held: {held:?}"
+        );
+        let out = tempfile::tempdir().unwrap();
+        let o = env
+            .run(&["get", "-w", WS, "raw/a.vcf", "--to", s(out.path())])
+            .await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(tree(out.path()), want(&[("a.vcf", b"aaa")]));
+    }
 }

@@ -1697,3 +1697,280 @@ async fn get_by_opaque_key_or_display_path() {
         vec![("same.txt".to_string(), Some(b"two".to_vec()))]
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The transfer engine's conflicts against a server that may cut listings and gives no
+// SHA-256: what is not known is asked (the browser) or fails with why (the command line),
+// never assumed.
+// ---------------------------------------------------------------------------------------
+
+use filedeck::app::Command as Do;
+use filedeck::app::Event;
+use filedeck::app::msg::{Choice, ConflictItem, ConflictPolicy, OnConflict, TransferState};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// The worker against `run`, its conflicts answered by `policy`.
+fn engine(
+    run: &Running,
+    policy: ConflictPolicy,
+) -> (
+    tokio::sync::mpsc::UnboundedSender<Do>,
+    UnboundedReceiver<Event>,
+) {
+    filedeck::worker::spawn_with(client(run), 4, filedeck::worker::Queue::Off, policy)
+}
+
+/// Events until `done` says so; a failure with what came if 20 s pass first.
+async fn events_until(
+    rx: &mut UnboundedReceiver<Event>,
+    done: impl Fn(&Event) -> bool,
+) -> Vec<Event> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = Vec::new();
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) => {
+                let stop = done(&ev);
+                seen.push(ev);
+                if stop {
+                    return seen;
+                }
+            }
+            Ok(None) => panic!("the worker hung up: {seen:#?}"),
+            Err(_) => panic!("no end within 20 s: {seen:#?}"),
+        }
+    }
+}
+
+/// The conflicts the worker asks about next.
+async fn asked(rx: &mut UnboundedReceiver<Event>) -> (u64, Vec<ConflictItem>) {
+    let seen = events_until(rx, |ev| {
+        matches!(ev, Event::Conflicts { .. } | Event::TransfersIdle)
+    })
+    .await;
+    match seen.last() {
+        Some(Event::Conflicts { batch, items }) => (*batch, items.clone()),
+        _ => panic!("nothing was asked: {seen:#?}"),
+    }
+}
+
+/// The end state of the next transfer to end.
+async fn ended(rx: &mut UnboundedReceiver<Event>) -> TransferState {
+    let seen = events_until(
+        rx,
+        |ev| matches!(ev, Event::TransferState { state, .. } if !state.is_active()),
+    )
+    .await;
+    match seen.last() {
+        Some(Event::TransferState { state, .. }) => state.clone(),
+        _ => unreachable!(),
+    }
+}
+
+/// Upload `local` into `folder` as one batch.
+fn put(commands: &tokio::sync::mpsc::UnboundedSender<Do>, local: &Path, folder: &str) {
+    commands
+        .send(Do::Upload {
+            ws: WS.into(),
+            local: local.display().to_string(),
+            folder: folder.into(),
+        })
+        .unwrap();
+}
+
+/// An upload into a folder whose listing may be cut short (a bare array of exactly 100):
+/// the file it adds may exist. The browser is asked, with a note saying so; the command
+/// line fails it with the reason unless told to overwrite (and `fail` refuses the batch);
+/// nothing is uploaded unasked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_where_the_listing_may_be_incomplete_may_exist() {
+    let run = Mock::start(Flavor::default()).await;
+    for i in 0..100 {
+        run.mock.seed(&format!("many/f{i:03}.txt"), vec![b'x'; 3]);
+    }
+    let before = run.mock.stored();
+    let dir = tempfile::tempdir().unwrap();
+    let local = write_file(dir.path(), "new.txt", b"new file");
+
+    // The browser: asked, with the note; "skip" leaves the server as it was.
+    let (commands, mut events) = engine(&run, ConflictPolicy::Ask);
+    put(&commands, &local, "many/");
+    let (batch, items) = asked(&mut events).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].existing, "many/new.txt");
+    assert_eq!(items[0].existing_size, None, "nothing is known of it");
+    let note = items[0].note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("may exist") && note.contains("many/"),
+        "{note}"
+    );
+    commands
+        .send(Do::Resolve {
+            batch,
+            choices: vec![Choice::Skip],
+        })
+        .unwrap();
+    assert!(matches!(
+        ended(&mut events).await,
+        TransferState::Skipped(_)
+    ));
+    assert_eq!(run.mock.stored(), before);
+
+    // The command line, `--on-conflict skip` (and rename, skip-identical alike): failed,
+    // saying why and what would settle it.
+    for answer in [
+        OnConflict::Skip,
+        OnConflict::Rename,
+        OnConflict::SkipIdentical,
+    ] {
+        let (commands, mut events) = engine(&run, ConflictPolicy::Fixed(answer));
+        put(&commands, &local, "many/");
+        match ended(&mut events).await {
+            // The answer given cannot settle it: only "overwrite" is suggested.
+            TransferState::Failed(why) => assert!(
+                why.contains("may be incomplete")
+                    && why.contains("--on-conflict overwrite")
+                    && !why.contains("skip"),
+                "{answer:?}: {why}"
+            ),
+            other => panic!("{answer:?}: {other:?}"),
+        }
+        assert_eq!(run.mock.stored(), before, "{answer:?}");
+    }
+
+    // `--on-conflict fail`: the batch is refused, the note carried.
+    let (commands, mut events) = engine(&run, ConflictPolicy::Fixed(OnConflict::Fail));
+    put(&commands, &local, "many/");
+    let seen = events_until(&mut events, |ev| {
+        matches!(ev, Event::ConflictsRefused(_) | Event::TransfersIdle)
+    })
+    .await;
+    match seen.last() {
+        Some(Event::ConflictsRefused(items)) => {
+            assert_eq!(items.len(), 1);
+            assert!(
+                items[0]
+                    .note
+                    .as_deref()
+                    .is_some_and(|n| n.contains("may exist"))
+            );
+        }
+        _ => panic!("not refused: {seen:#?}"),
+    }
+    assert_eq!(run.mock.stored(), before);
+
+    // `--on-conflict overwrite`: what the user said, whatever exists.
+    let (commands, mut events) = engine(&run, ConflictPolicy::Fixed(OnConflict::Overwrite));
+    put(&commands, &local, "many/");
+    assert_eq!(ended(&mut events).await, TransferState::Done);
+    let stored = run.mock.stored();
+    assert_eq!(stored.len(), 101);
+    assert!(
+        stored
+            .iter()
+            .any(|(_, path, bytes)| path == "many/new.txt" && bytes.as_slice() == b"new file")
+    );
+}
+
+/// "Skip if identical" against a server without SHA-256: two files of one size cannot be
+/// told apart, so they are never taken for identical. The browser is asked again, the
+/// conflict carrying a note, and a second "skip if identical" leaves it; the command line
+/// fails the file with the reason. Nothing is overwritten either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_if_identical_without_a_hash_is_never_assumed() {
+    let run = Mock::start(Flavor::default()).await;
+    run.mock.seed("raw/a.txt", b"remote bytes".to_vec());
+    let before = run.mock.stored();
+    let dir = tempfile::tempdir().unwrap();
+    // The same size, other bytes: only a hash could tell.
+    let local = write_file(dir.path(), "a.txt", b"local  bytes");
+
+    let (commands, mut events) = engine(&run, ConflictPolicy::Ask);
+    put(&commands, &local, "raw/");
+    let (batch, items) = asked(&mut events).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].existing, "raw/a.txt");
+    assert_eq!(items[0].note, None);
+    commands
+        .send(Do::Resolve {
+            batch,
+            choices: vec![Choice::SkipIfIdentical],
+        })
+        .unwrap();
+    let (batch, items) = asked(&mut events).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].existing, "raw/a.txt");
+    let note = items[0].note.as_deref().unwrap_or_default();
+    assert!(note.contains("cannot be told"), "{note}");
+    commands
+        .send(Do::Resolve {
+            batch,
+            choices: vec![Choice::SkipIfIdentical],
+        })
+        .unwrap();
+    assert_eq!(
+        ended(&mut events).await,
+        TransferState::Skipped("not known to be identical".into())
+    );
+    assert_eq!(run.mock.stored(), before);
+
+    let (commands, mut events) = engine(&run, ConflictPolicy::Fixed(OnConflict::SkipIdentical));
+    put(&commands, &local, "raw/");
+    match ended(&mut events).await {
+        TransferState::Failed(why) => assert!(
+            why.contains("cannot be told")
+                && why.contains("SHA-256")
+                && why.contains("--on-conflict overwrite or skip"),
+            "{why}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(run.mock.stored(), before);
+}
+
+/// The command line where the destination's listing may be incomplete: by default the
+/// batch is refused, the file named with why; `skip` fails it saying only `overwrite`
+/// would do; `overwrite` uploads it.
+#[tokio::test]
+async fn put_where_the_listing_may_be_incomplete_needs_overwrite() {
+    let run = Mock::start(Flavor::default()).await;
+    for i in 0..100 {
+        run.mock.seed(&format!("many/f{i:03}.txt"), vec![b'x'; 3]);
+    }
+    let before = run.mock.stored();
+    let home = tempfile::tempdir().unwrap();
+    let local = write_file(home.path(), "new.txt", b"new file");
+    let put = |answer: &'static str| {
+        vec![
+            "put",
+            "-w",
+            WS,
+            s(&local),
+            "--to",
+            "many/",
+            "--on-conflict",
+            answer,
+        ]
+    };
+    let o = filedeck(&run, home.path(), &put("fail")).await;
+    let e = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("many/new.txt (it may exist") && e.contains("--on-conflict"),
+        "{e}"
+    );
+    assert_eq!(run.mock.stored(), before);
+
+    let o = filedeck(&run, home.path(), &put("skip")).await;
+    let e = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("may be incomplete") && e.contains("only --on-conflict overwrite"),
+        "{e}"
+    );
+    assert_eq!(run.mock.stored(), before);
+
+    let o = filedeck(&run, home.path(), &put("overwrite")).await;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(run.mock.stored().len(), 101);
+}

@@ -1,5 +1,6 @@
 //! The worker against the reference server over HTTP: commands in, events out, as the
-//! event loop sees them (no terminal).
+//! event loop sees them (no terminal). Tests that reach the server's files run in both key
+//! styles (`key_styles!`) and check display paths (`path + name`), never keys.
 
 mod common;
 
@@ -11,6 +12,7 @@ use filedeck::api::FileEntry;
 use filedeck::app::msg::TransferState;
 use filedeck::app::transfers::Direction;
 use filedeck::app::{Command, Event};
+use filedeck::server::KeyStyle;
 use filedeck::worker;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -19,10 +21,11 @@ mod throttle;
 
 #[path = "support/server.rs"]
 mod test_server;
+use test_server::key_styles;
 
 const KEY: &str = "worker-test-key";
 
-/// The reference server on a fresh data directory, and a client of it.
+/// The reference server (in one key style) on a fresh data directory, and a client of it.
 struct Env {
     _data: tempfile::TempDir,
     _server: filedeck::server::RunningServer,
@@ -30,9 +33,9 @@ struct Env {
     client: filedeck::api::Client,
 }
 
-async fn env() -> Env {
+async fn env(style: KeyStyle) -> Env {
     let data = tempfile::tempdir().unwrap();
-    let server = test_server::start(data.path(), KEY).await;
+    let server = test_server::start_styled(data.path(), KEY, style).await;
     let endpoint = format!("http://{}", server.addr);
     let client = common::client(&endpoint, KEY, |_| {});
     Env {
@@ -114,196 +117,213 @@ fn write_tree(root: &Path) -> HashMap<String, Vec<u8>> {
     files
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn uploads_report_their_entry_before_done_then_download_byte_for_byte() {
-    let env = env().await;
-    let client = env.client.clone();
-    let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
+key_styles! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn uploads_report_their_entry_before_done_then_download_byte_for_byte(style) {
+        let env = env(style).await;
+        let client = env.client.clone();
+        let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
 
-    let local = tempfile::tempdir().unwrap();
-    let run = local.path().join("run1");
-    let files = write_tree(&run);
-    commands
-        .send(Command::Upload {
-            ws: "ws".into(),
-            local: run.display().to_string(),
-            folder: "raw/".into(),
-        })
-        .unwrap();
-
-    let mut added = 0;
-    let mut ended = 0;
-    let seen = events_until(&mut events, Duration::from_secs(60), |ev| {
-        match ev {
-            Event::TransferAdded { .. } => added += 1,
-            Event::TransferState { state, .. } if !state.is_active() => ended += 1,
-            _ => {}
-        }
-        added == files.len() && ended == files.len()
-    })
-    .await;
-
-    // Every upload: its entry (as the server lists it) arrives before its Done.
-    let mut remote_of = HashMap::new();
-    for (_, ev) in &seen {
-        if let Event::TransferAdded { id, info } = ev {
-            assert_eq!(info.dir, Direction::Up);
-            remote_of.insert(*id, info.remote.clone());
-        }
-    }
-    let mut landed: HashMap<String, FileEntry> = HashMap::new();
-    for (_, ev) in &seen {
-        match ev {
-            Event::Uploaded { ws, entry } => {
-                assert_eq!(ws, "ws");
-                landed.insert(entry.key.clone(), entry.clone());
-            }
-            Event::TransferState { id, state } if !state.is_active() => {
-                assert_eq!(state, &TransferState::Done, "transfer {id}");
-                let key = &remote_of[id];
-                assert!(
-                    landed.contains_key(key),
-                    "{key}: Done came before its Uploaded entry"
-                );
-            }
-            _ => {}
-        }
-    }
-    for (rel, bytes) in &files {
-        let key = format!("raw/run1/{rel}");
-        let e = landed
-            .get(&key)
-            .unwrap_or_else(|| panic!("no entry for {key}"));
-        assert_eq!(e.size, Some(bytes.len() as u64), "{key}");
-        let sha = e
-            .sha256
-            .as_ref()
-            .expect("the reference server lists sha256");
-        assert_eq!(sha, &common::sha256_hex(bytes), "{key}");
-    }
-
-    // And down again, elsewhere, layout kept.
-    let dest = tempfile::tempdir().unwrap();
-    let mut down: Vec<(FileEntry, String)> = landed
-        .values()
-        .map(|e| (e.clone(), e.key.trim_start_matches("raw/").to_string()))
-        .collect();
-    down.sort_by(|a, b| a.1.cmp(&b.1));
-    commands
-        .send(Command::Download {
-            ws: "ws".into(),
-            dest: dest.path().display().to_string(),
-            files: down,
-        })
-        .unwrap();
-    let mut ended = 0;
-    events_until(&mut events, Duration::from_secs(60), |ev| {
-        if let Event::TransferState { state, .. } = ev
-            && !state.is_active()
-        {
-            assert_eq!(state, &TransferState::Done);
-            ended += 1;
-        }
-        ended == files.len()
-    })
-    .await;
-    for (rel, bytes) in &files {
-        let got = std::fs::read(dest.path().join("run1").join(rel)).unwrap();
-        assert_eq!(
-            common::sha256_hex(&got),
-            common::sha256_hex(bytes),
-            "{rel} came back different"
-        );
-    }
-    let leftovers: Vec<_> = walk(dest.path())
-        .into_iter()
-        .filter(|p| !files.keys().any(|rel| p.ends_with(rel)))
-        .collect();
-    assert!(leftovers.is_empty(), "partial files left: {leftovers:?}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_newer_listing_wins_and_deletes_report_per_key() {
-    let env = env().await;
-    let client = env.client.clone();
-    let local = tempfile::tempdir().unwrap();
-    for i in 0..3 {
-        let p = common::write_file(local.path(), &format!("f{i}.txt"), b"x");
-        client
-            .upload(
-                &filedeck::api::UploadRequest {
-                    workspace: "ws",
-                    local: &p,
-                    folder: "docs/",
-                    name: None,
-                    description: None,
-                },
-                &filedeck::api::Progress::new(),
-                &tokio_util::sync::CancellationToken::new(),
-            )
-            .await
-            .unwrap();
-    }
-    let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
-    // Two listings of the same folder back to back (the first is cancelled: latest
-    // wins): the second one's pages all come, complete.
-    for req in [1, 2] {
+        let local = tempfile::tempdir().unwrap();
+        let run = local.path().join("run1");
+        let files = write_tree(&run);
         commands
-            .send(Command::List {
-                req,
+            .send(Command::Upload {
                 ws: "ws".into(),
-                prefix: "docs/".into(),
+                local: run.display().to_string(),
+                folder: "raw/".into(),
             })
             .unwrap();
-    }
-    let mut listed = listing(&mut events, 2).await;
-    listed.sort();
-    assert_eq!(listed, ["docs/f0.txt", "docs/f1.txt", "docs/f2.txt"]);
 
-    commands
-        .send(Command::Delete {
-            req: 3,
-            ws: "ws".into(),
-            keys: vec!["docs/f0.txt".into(), "docs/f2.txt".into()],
+        let mut added = 0;
+        let mut ended = 0;
+        let seen = events_until(&mut events, Duration::from_secs(60), |ev| {
+            match ev {
+                Event::TransferAdded { .. } => added += 1,
+                Event::TransferState { state, .. } if !state.is_active() => ended += 1,
+                _ => {}
+            }
+            added == files.len() && ended == files.len()
         })
-        .unwrap();
-    let seen = events_until(&mut events, Duration::from_secs(20), |ev| {
-        matches!(ev, Event::Deleted { req: 3, .. })
-    })
-    .await;
-    let Some((_, Event::Deleted { results, .. })) = seen.last() else {
-        unreachable!()
-    };
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
-    commands
-        .send(Command::List {
-            req: 4,
-            ws: "ws".into(),
-            prefix: String::new(),
+        .await;
+
+        // Every upload: its entry (as the server lists it) arrives before its Done.
+        let mut remote_of = HashMap::new();
+        for (_, ev) in &seen {
+            if let Event::TransferAdded { id, info } = ev {
+                assert_eq!(info.dir, Direction::Up);
+                remote_of.insert(*id, info.remote.clone());
+            }
+        }
+        // By display path: in opaque style the key is nothing like it.
+        let mut landed: HashMap<String, FileEntry> = HashMap::new();
+        for (_, ev) in &seen {
+            match ev {
+                Event::Uploaded { ws, entry } => {
+                    assert_eq!(ws, "ws");
+                    landed.insert(entry.display_key(), entry.clone());
+                }
+                Event::TransferState { id, state } if !state.is_active() => {
+                    assert_eq!(state, &TransferState::Done, "transfer {id}");
+                    let key = &remote_of[id];
+                    assert!(
+                        landed.contains_key(key),
+                        "{key}: Done came before its Uploaded entry"
+                    );
+                }
+                _ => {}
+            }
+        }
+        for (rel, bytes) in &files {
+            let path = format!("raw/run1/{rel}");
+            let e = landed
+                .get(&path)
+                .unwrap_or_else(|| panic!("no entry for {path}"));
+            assert_eq!(e.size, Some(bytes.len() as u64), "{path}");
+            let sha = e
+                .sha256
+                .as_ref()
+                .expect("the reference server lists sha256");
+            assert_eq!(sha, &common::sha256_hex(bytes), "{path}");
+            assert_eq!(e.key == path, style == KeyStyle::Path, "{e:?}");
+        }
+
+        // And down again, elsewhere, layout kept.
+        let dest = tempfile::tempdir().unwrap();
+        let mut down: Vec<(FileEntry, String)> = landed
+            .values()
+            .map(|e| (e.clone(), e.display_key().trim_start_matches("raw/").to_string()))
+            .collect();
+        down.sort_by(|a, b| a.1.cmp(&b.1));
+        commands
+            .send(Command::Download {
+                ws: "ws".into(),
+                dest: dest.path().display().to_string(),
+                files: down,
+            })
+            .unwrap();
+        let mut ended = 0;
+        events_until(&mut events, Duration::from_secs(60), |ev| {
+            if let Event::TransferState { state, .. } = ev
+                && !state.is_active()
+            {
+                assert_eq!(state, &TransferState::Done);
+                ended += 1;
+            }
+            ended == files.len()
         })
-        .unwrap();
-    let left = listing(&mut events, 4).await;
-    assert_eq!(left, ["docs/f1.txt"]);
+        .await;
+        for (rel, bytes) in &files {
+            let got = std::fs::read(dest.path().join("run1").join(rel)).unwrap();
+            assert_eq!(
+                common::sha256_hex(&got),
+                common::sha256_hex(bytes),
+                "{rel} came back different"
+            );
+        }
+        let leftovers: Vec<_> = walk(dest.path())
+            .into_iter()
+            .filter(|p| !files.keys().any(|rel| p.ends_with(rel)))
+            .collect();
+        assert!(leftovers.is_empty(), "partial files left: {leftovers:?}");
+    }
 }
 
-/// The keys of listing `req`, page by page until its last.
-async fn listing(events: &mut UnboundedReceiver<Event>, req: u64) -> Vec<String> {
-    let mut keys = Vec::new();
+key_styles! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_newer_listing_wins_and_deletes_report_per_key(style) {
+        let env = env(style).await;
+        let client = env.client.clone();
+        let local = tempfile::tempdir().unwrap();
+        for i in 0..3 {
+            let p = common::write_file(local.path(), &format!("f{i}.txt"), b"x");
+            client
+                .upload(
+                    &filedeck::api::UploadRequest {
+                        workspace: "ws",
+                        local: &p,
+                        folder: "docs/",
+                        name: None,
+                        description: None,
+                    },
+                    &filedeck::api::Progress::new(),
+                    &tokio_util::sync::CancellationToken::new(),
+                )
+                .await
+                .unwrap();
+        }
+        let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
+        // Two listings of the same folder back to back (the first is cancelled: latest
+        // wins): the second one's pages all come, complete.
+        for req in [1, 2] {
+            commands
+                .send(Command::List {
+                    req,
+                    ws: "ws".into(),
+                    prefix: "docs/".into(),
+                })
+                .unwrap();
+        }
+        let listed = listing(&mut events, 2).await;
+        assert_eq!(paths(&listed), ["docs/f0.txt", "docs/f1.txt", "docs/f2.txt"]);
+        let key_of = |display: &str| {
+            let f = listed.iter().find(|f| f.display_key() == display).unwrap();
+            assert_eq!(f.key == display, style == KeyStyle::Path, "{f:?}");
+            f.key.clone()
+        };
+
+        commands
+            .send(Command::Delete {
+                req: 3,
+                ws: "ws".into(),
+                keys: vec![key_of("docs/f0.txt"), key_of("docs/f2.txt")],
+            })
+            .unwrap();
+        let seen = events_until(&mut events, Duration::from_secs(20), |ev| {
+            matches!(ev, Event::Deleted { req: 3, .. })
+        })
+        .await;
+        let Some((_, Event::Deleted { results, .. })) = seen.last() else {
+            unreachable!()
+        };
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        commands
+            .send(Command::List {
+                req: 4,
+                ws: "ws".into(),
+                prefix: String::new(),
+            })
+            .unwrap();
+        let left = listing(&mut events, 4).await;
+        assert_eq!(paths(&left), ["docs/f1.txt"]);
+    }
+}
+
+/// The files of listing `req`, page by page until its last.
+async fn listing(events: &mut UnboundedReceiver<Event>, req: u64) -> Vec<FileEntry> {
+    let mut files = Vec::new();
     events_until(events, Duration::from_secs(20), |ev| match ev {
         Event::ListPage {
             req: r,
-            files,
+            files: page,
             done,
             ..
         } if *r == req => {
-            keys.extend(files.iter().map(|f| f.key.clone()));
+            files.extend(page.iter().cloned());
             *done
         }
         Event::ListFailed { req: r, error } if *r == req => panic!("listing failed: {error}"),
         _ => false,
     })
     .await;
-    keys
+    files
+}
+
+/// The display paths of `files`, sorted.
+fn paths(files: &[FileEntry]) -> Vec<String> {
+    let mut out: Vec<String> = files.iter().map(FileEntry::display_key).collect();
+    out.sort();
+    out
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -319,94 +339,98 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn downloads_to_one_name_never_share_a_file() {
-    let env = env().await;
-    let client = env.client.clone();
-    let local = tempfile::tempdir().unwrap();
-    let x = common::pattern(3 * 1024 * 1024, 7);
-    let y = common::pattern(3 * 1024 * 1024, 8);
-    let mut entries = Vec::new();
-    for (folder, bytes) in [("x/", &x), ("y/", &y)] {
-        let p = common::write_file(local.path(), "same.bin", bytes);
-        let e = client
-            .upload(
-                &filedeck::api::UploadRequest {
-                    workspace: "ws",
-                    local: &p,
-                    folder,
-                    name: None,
-                    description: None,
-                },
-                &filedeck::api::Progress::new(),
-                &tokio_util::sync::CancellationToken::new(),
-            )
-            .await
-            .unwrap()
-            .entry;
-        entries.push(e);
-    }
-    let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
-    let dest = tempfile::tempdir().unwrap();
-    let into = dest.path().display().to_string();
-    // Two marked files of one name in one batch, and the first asked for again while
-    // they run.
-    commands
-        .send(Command::Download {
-            ws: "ws".into(),
-            dest: into.clone(),
-            files: entries
-                .iter()
-                .map(|e| (e.clone(), "same.bin".to_string()))
-                .collect(),
-        })
-        .unwrap();
-    commands
-        .send(Command::Download {
-            ws: "ws".into(),
-            dest: into,
-            files: vec![(entries[0].clone(), "same.bin".to_string())],
-        })
-        .unwrap();
-    let seen = until_ended(&mut events, 3, Duration::from_secs(60)).await;
-    for (_, ev) in &seen {
-        if let Event::TransferState { state, .. } = ev
-            && !state.is_active()
-        {
-            assert_eq!(state, &TransferState::Done);
+key_styles! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn downloads_to_one_name_never_share_a_file(style) {
+        let env = env(style).await;
+        let client = env.client.clone();
+        let local = tempfile::tempdir().unwrap();
+        let x = common::pattern(3 * 1024 * 1024, 7);
+        let y = common::pattern(3 * 1024 * 1024, 8);
+        let mut entries = Vec::new();
+        for (folder, bytes) in [("x/", &x), ("y/", &y)] {
+            let p = common::write_file(local.path(), "same.bin", bytes);
+            let e = client
+                .upload(
+                    &filedeck::api::UploadRequest {
+                        workspace: "ws",
+                        local: &p,
+                        folder,
+                        name: None,
+                        description: None,
+                    },
+                    &filedeck::api::Progress::new(),
+                    &tokio_util::sync::CancellationToken::new(),
+                )
+                .await
+                .unwrap()
+                .entry;
+            entries.push(e);
         }
-        assert!(
-            !matches!(ev, Event::Conflicts { .. }),
-            "nothing existed on disk: no question to ask"
-        );
+        let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
+        let dest = tempfile::tempdir().unwrap();
+        let into = dest.path().display().to_string();
+        // Two marked files of one name in one batch, and the first asked for again while
+        // they run.
+        commands
+            .send(Command::Download {
+                ws: "ws".into(),
+                dest: into.clone(),
+                files: entries
+                    .iter()
+                    .map(|e| (e.clone(), "same.bin".to_string()))
+                    .collect(),
+            })
+            .unwrap();
+        commands
+            .send(Command::Download {
+                ws: "ws".into(),
+                dest: into,
+                files: vec![(entries[0].clone(), "same.bin".to_string())],
+            })
+            .unwrap();
+        let seen = until_ended(&mut events, 3, Duration::from_secs(60)).await;
+        for (_, ev) in &seen {
+            if let Event::TransferState { state, .. } = ev
+                && !state.is_active()
+            {
+                assert_eq!(state, &TransferState::Done);
+            }
+            assert!(
+                !matches!(ev, Event::Conflicts { .. }),
+                "nothing existed on disk: no question to ask"
+            );
+        }
+        let mut got: Vec<(String, String)> = walk(dest.path())
+            .iter()
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    common::sha256_file(p),
+                )
+            })
+            .collect();
+        got.sort();
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["same (1).bin", "same (2).bin", "same.bin"]);
+        let mut hashes: Vec<String> = got.into_iter().map(|(_, h)| h).collect();
+        hashes.sort();
+        let mut want = vec![
+            common::sha256_hex(&x),
+            common::sha256_hex(&x),
+            common::sha256_hex(&y),
+        ];
+        want.sort();
+        assert_eq!(hashes, want, "each file holds exactly one of the two");
     }
-    let mut got: Vec<(String, String)> = walk(dest.path())
-        .iter()
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                common::sha256_file(p),
-            )
-        })
-        .collect();
-    got.sort();
-    let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["same (1).bin", "same (2).bin", "same.bin"]);
-    let mut hashes: Vec<String> = got.into_iter().map(|(_, h)| h).collect();
-    hashes.sort();
-    let mut want = vec![
-        common::sha256_hex(&x),
-        common::sha256_hex(&x),
-        common::sha256_hex(&y),
-    ];
-    want.sort();
-    assert_eq!(hashes, want, "each file holds exactly one of the two");
 }
 
+/// Single-style: the declined download never reaches the server; this is the queue and
+/// the local partial files.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declining_the_resume_removes_the_partial_files() {
     use filedeck::worker::queue::{QueueStore, SavedJob};
-    let env = env().await;
+    let env = env(KeyStyle::Path).await;
     let endpoint = env.endpoint.clone();
     let state = tempfile::tempdir().unwrap();
     let dest = tempfile::tempdir().unwrap();
@@ -444,9 +468,10 @@ async fn declining_the_resume_removes_the_partial_files() {
     }
 }
 
+/// Single-style: both are refused before anything reaches the server's files.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_folder_or_a_file_as_destination_is_said_plainly() {
-    let env = env().await;
+    let env = env(KeyStyle::Path).await;
     let client = env.client.clone();
     let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
     let local = tempfile::tempdir().unwrap();
@@ -486,10 +511,11 @@ async fn an_empty_folder_or_a_file_as_destination_is_said_plainly() {
     );
 }
 
+/// Single-style: the queue's lock and its leftover; no transfer reaches the server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queue_is_claimed_once_the_other_filedeck_lets_go() {
     use filedeck::worker::queue::{QueueStore, SavedJob};
-    let env = env().await;
+    let env = env(KeyStyle::Path).await;
     let endpoint = env.endpoint.clone();
     let state = tempfile::tempdir().unwrap();
     let mut first = QueueStore::open(state.path(), &endpoint).unwrap();
@@ -549,53 +575,57 @@ async fn the_queue_is_claimed_once_the_other_filedeck_lets_go() {
 }
 
 #[cfg(unix)]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn what_an_upload_leaves_out_on_purpose_is_listed_as_skipped_with_the_reason() {
-    let env = env().await;
-    let client = env.client.clone();
-    let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
-    let local = tempfile::tempdir().unwrap();
-    let run = local.path().join("run");
-    std::fs::create_dir(&run).unwrap();
-    std::fs::write(run.join("r1.fq"), b"reads").unwrap();
-    std::os::unix::fs::symlink("..", run.join("up")).unwrap();
-    commands
-        .send(Command::Upload {
-            ws: "ws".into(),
-            local: run.display().to_string(),
-            folder: String::new(),
-        })
-        .unwrap();
-    let seen = until_ended(&mut events, 2, Duration::from_secs(20)).await;
-    let mut local_of = HashMap::new();
-    for (_, ev) in &seen {
-        if let Event::TransferAdded { id, info } = ev {
-            local_of.insert(*id, info.local.clone());
+key_styles! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_an_upload_leaves_out_on_purpose_is_listed_as_skipped_with_the_reason(style) {
+        let env = env(style).await;
+        let client = env.client.clone();
+        let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
+        let local = tempfile::tempdir().unwrap();
+        let run = local.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        std::fs::write(run.join("r1.fq"), b"reads").unwrap();
+        std::os::unix::fs::symlink("..", run.join("up")).unwrap();
+        commands
+            .send(Command::Upload {
+                ws: "ws".into(),
+                local: run.display().to_string(),
+                folder: String::new(),
+            })
+            .unwrap();
+        let seen = until_ended(&mut events, 2, Duration::from_secs(20)).await;
+        let mut local_of = HashMap::new();
+        for (_, ev) in &seen {
+            if let Event::TransferAdded { id, info } = ev {
+                local_of.insert(*id, info.local.clone());
+            }
         }
+        let skipped: Vec<(String, String)> = seen
+            .iter()
+            .filter_map(|(_, ev)| match ev {
+                Event::TransferState {
+                    id,
+                    state: TransferState::Skipped(why),
+                } => Some((local_of[id].clone(), why.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            skipped,
+            [(
+                run.join("up").display().to_string(),
+                "a link to a folder is not followed".to_string()
+            )],
+            "the row names the link; the reason alone is the state"
+        );
     }
-    let skipped: Vec<(String, String)> = seen
-        .iter()
-        .filter_map(|(_, ev)| match ev {
-            Event::TransferState {
-                id,
-                state: TransferState::Skipped(why),
-            } => Some((local_of[id].clone(), why.clone())),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(
-        skipped,
-        [(
-            run.join("up").display().to_string(),
-            "a link to a folder is not followed".to_string()
-        )],
-        "the row names the link; the reason alone is the state"
-    );
 }
 
+/// Single-style: the worker's sampling clock over a throttled link; how keys are made
+/// changes nothing of it, and a second run would only double two seconds of waiting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_is_sampled_at_most_ten_times_a_second() {
-    let env = env().await;
+    let env = env(KeyStyle::Path).await;
     // 2 MB at 1 MB/s: about two seconds of samples.
     let slow = throttle::throttled_proxy(env._server.addr, 1_000_000).await;
     let client = common::client(&slow, KEY, |_| {});
@@ -650,10 +680,13 @@ fn first(seen: &[(Instant, Event)], what: impl Fn(&Event) -> bool) -> Option<usi
     seen.iter().position(|(_, ev)| what(ev))
 }
 
+/// Single-style: this is the worker's loop staying responsive while it hashes 2 × 256 MiB
+/// of local files; the server only answers one listing (checked by display path) and a
+/// cancelled upload. Hashing it all again in the other style would buy nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listings_and_cancels_are_answered_while_skip_if_identical_hashes() {
     const MIB: usize = 256;
-    let env = env().await;
+    let env = env(KeyStyle::Path).await;
     let listed = tempfile::tempdir().unwrap();
     let p = common::write_file(listed.path(), "f.txt", b"x");
     env.client
@@ -776,15 +809,15 @@ async fn listings_and_cancels_are_answered_while_skip_if_identical_hashes() {
         )
     })
     .unwrap_or_else(|| panic!("the listing was not answered before the hashing ended: {seen:#?}"));
-    let keys: Vec<&str> = seen
+    let listed: Vec<String> = seen
         .iter()
         .filter_map(|(_, ev)| match ev {
-            Event::ListPage { req: 9, files, .. } => Some(files.iter().map(|f| f.key.as_str())),
+            Event::ListPage { req: 9, files, .. } => Some(files.iter().map(FileEntry::display_key)),
             _ => None,
         })
         .flatten()
         .collect();
-    assert_eq!(keys, ["docs/f.txt"]);
+    assert_eq!(listed, ["docs/f.txt"]);
     for (id, what) in [(b, "the file being hashed"), (upload, "the running upload")] {
         let at = first(&seen, ended(id)).unwrap_or_else(|| {
             panic!("the cancel of {what} did not take effect before the hashing ended: {seen:#?}")
@@ -825,5 +858,150 @@ async fn listings_and_cancels_are_answered_while_skip_if_identical_hashes() {
     for name in ["a.bam", "b.bam"] {
         let len = std::fs::metadata(dest.path().join(name)).unwrap().len();
         assert_eq!(len, (MIB << 20) as u64, "{name}");
+    }
+}
+
+/// The one conflict the worker asks about next: its batch and item.
+async fn one_conflict(
+    rx: &mut UnboundedReceiver<Event>,
+) -> (u64, filedeck::app::msg::ConflictItem) {
+    let seen = events_until(rx, Duration::from_secs(20), |ev| {
+        matches!(ev, Event::Conflicts { .. })
+    })
+    .await;
+    let Some((_, Event::Conflicts { batch, items })) = seen.last() else {
+        unreachable!()
+    };
+    assert_eq!(items.len(), 1, "{items:?}");
+    (*batch, items[0].clone())
+}
+
+/// What the server holds at display path `display` (`path + name`).
+async fn held_at(client: &filedeck::api::Client, display: &str) -> Vec<FileEntry> {
+    let listing = client.list_all("ws", "").await.unwrap();
+    listing
+        .files
+        .into_iter()
+        .filter(|f| f.display_key() == display)
+        .collect()
+}
+
+key_styles! {
+    /// "Overwrite" of an upload whose display path exists leaves exactly one file there,
+    /// with the new bytes: in opaque style the upload mints a new key and the engine
+    /// deletes the older one once the new one is in.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn overwriting_an_upload_leaves_one_file_at_its_path(style) {
+        use filedeck::app::msg::Choice;
+        let env = env(style).await;
+        let old = filedeck::server::put_bytes(&env._server, "ws", "raw/a.vcf", b"old".to_vec(), None)
+            .await
+            .unwrap();
+        assert_eq!(old.key == "raw/a.vcf", style == KeyStyle::Path);
+        let (commands, mut events) = worker::spawn(env.client.clone(), 4, worker::Queue::Off);
+        let local = tempfile::tempdir().unwrap();
+        let new = common::pattern(5000, 9);
+        let p = common::write_file(local.path(), "a.vcf", &new);
+        commands
+            .send(Command::Upload {
+                ws: "ws".into(),
+                local: p.display().to_string(),
+                folder: "raw/".into(),
+            })
+            .unwrap();
+        let (batch, item) = one_conflict(&mut events).await;
+        assert_eq!(item.existing, "raw/a.vcf");
+        assert_eq!(item.existing_size, Some(3));
+        assert_eq!(item.note, None);
+        commands
+            .send(Command::Resolve {
+                batch,
+                choices: vec![Choice::Overwrite],
+            })
+            .unwrap();
+        let seen = until_ended(&mut events, 1, Duration::from_secs(20)).await;
+        assert!(
+            matches!(&seen.last().unwrap().1, Event::TransferState { state: TransferState::Done, .. }),
+            "{seen:?}"
+        );
+        let at = held_at(&env.client, "raw/a.vcf").await;
+        assert_eq!(at.len(), 1, "one file at the path: {at:?}");
+        assert_eq!(at[0].sha256.as_deref(), Some(common::sha256_hex(&new).as_str()));
+        match style {
+            KeyStyle::Path => assert_eq!(at[0].key, old.key),
+            KeyStyle::Opaque => {
+                assert_ne!(at[0].key, old.key);
+                let gone = env.client.stat("ws", &old.key).await.unwrap();
+                assert!(gone.is_none(), "the older key is gone: {gone:?}");
+            }
+        }
+    }
+}
+
+key_styles! {
+    /// "Keep both" puts the new file beside the existing one as "name (1).ext", up (the
+    /// existing file untouched, under its key) and down (the local file untouched).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keep_both_transfers_under_a_numbered_name(style) {
+        use filedeck::app::msg::Choice;
+        let env = env(style).await;
+        let old = filedeck::server::put_bytes(&env._server, "ws", "raw/a.vcf", b"old".to_vec(), None)
+            .await
+            .unwrap();
+        let (commands, mut events) = worker::spawn(env.client.clone(), 4, worker::Queue::Off);
+        let local = tempfile::tempdir().unwrap();
+        let p = common::write_file(local.path(), "a.vcf", b"new!");
+        commands
+            .send(Command::Upload {
+                ws: "ws".into(),
+                local: p.display().to_string(),
+                folder: "raw/".into(),
+            })
+            .unwrap();
+        let (batch, item) = one_conflict(&mut events).await;
+        assert!(item.upload);
+        commands
+            .send(Command::Resolve { batch, choices: vec![Choice::KeepBoth] })
+            .unwrap();
+        let seen = until_ended(&mut events, 1, Duration::from_secs(20)).await;
+        let remote: Vec<&str> = seen
+            .iter()
+            .filter_map(|(_, ev)| match ev {
+                Event::TransferAdded { info, .. } => Some(info.remote.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(remote, ["raw/a (1).vcf"]);
+        let kept = held_at(&env.client, "raw/a.vcf").await;
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].key, old.key, "the existing file is untouched");
+        let beside = held_at(&env.client, "raw/a (1).vcf").await;
+        assert_eq!(beside.len(), 1);
+        assert_eq!(beside[0].sha256.as_deref(), Some(common::sha256_hex(b"new!").as_str()));
+
+        // Down: into a folder that has an a.vcf of its own.
+        let dest = tempfile::tempdir().unwrap();
+        common::write_file(dest.path(), "a.vcf", b"mine");
+        commands
+            .send(Command::Download {
+                ws: "ws".into(),
+                dest: dest.path().display().to_string(),
+                files: vec![(kept[0].clone(), "a.vcf".into())],
+            })
+            .unwrap();
+        let (batch, item) = one_conflict(&mut events).await;
+        assert!(!item.upload);
+        assert_eq!(item.existing, dest.path().join("a.vcf").display().to_string());
+        commands
+            .send(Command::Resolve { batch, choices: vec![Choice::KeepBoth] })
+            .unwrap();
+        let seen = until_ended(&mut events, 1, Duration::from_secs(20)).await;
+        assert!(
+            matches!(&seen.last().unwrap().1, Event::TransferState { state: TransferState::Done, .. }),
+            "{seen:?}"
+        );
+        assert_eq!(std::fs::read(dest.path().join("a.vcf")).unwrap(), b"mine");
+        assert_eq!(std::fs::read(dest.path().join("a (1).vcf")).unwrap(), b"old");
+        assert_eq!(walk(dest.path()).len(), 2, "nothing else left there");
     }
 }

@@ -139,7 +139,16 @@ async fn run_batch(
     }
     if let Some(items) = refused {
         for c in &items {
-            eprintln!("filedeck: exists: {}", for_terminal(&c.existing));
+            // The note says what is not known: that it may only possibly exist (a listing
+            // that may be incomplete), or that several files share its path.
+            match &c.note {
+                Some(note) => eprintln!(
+                    "filedeck: exists: {} ({})",
+                    for_terminal(&c.existing),
+                    for_terminal(note)
+                ),
+                None => eprintln!("filedeck: exists: {}", for_terminal(&c.existing)),
+            }
         }
         return Err(Failure::Failed(format!(
             "{} of the files exist already and nothing was transferred; pass --on-conflict \

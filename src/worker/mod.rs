@@ -106,9 +106,12 @@ async fn run(
             });
         }
     }
-    // Progress is sampled, never pushed per chunk: at most 10 events a second.
+    // Progress is sampled, never pushed per chunk: at most 10 events a second. The tick
+    // is off while nothing runs, so the first one after idling is always "missed": Skip
+    // would fire it at once and the next on the old 100 ms grid, as little as a few ms
+    // later; Delay counts the next 100 ms from the late one.
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // A run without a screen ends when its transfers do: it is told each time the engine
     // becomes idle.
     let mut was_idle = true;

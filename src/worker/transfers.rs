@@ -441,11 +441,11 @@ impl Engine {
         let _ = self.events.send(Event::Conflicts { batch, items });
     }
 
-    /// A conflict the command line's answer cannot settle: listed as failed, with why.
-    fn unanswerable(&mut self, c: Conflict, why: &str) {
+    /// A conflict the command line's answer cannot settle: listed as failed, with why and
+    /// the answers that would (`settles`).
+    fn unanswerable(&mut self, c: Conflict, why: &str, settles: &str) {
         let id = self.add(info_of(&c.job));
-        let state =
-            TransferState::Failed(format!("{why}; --on-conflict overwrite or skip settles it"));
+        let state = TransferState::Failed(format!("{why}; {settles}"));
         let _ = self.events.send(Event::TransferState { id, state });
     }
 
@@ -468,8 +468,10 @@ impl Engine {
                 c.item.upload && c.item.existing_size.is_none() && c.job_replaces_nothing();
             match choice {
                 _ if fixed && may_exist && choice != Choice::Overwrite => {
+                    // "Skip" would skip a file only if it exists, and that is what is not
+                    // known: only "overwrite" is an answer that holds either way.
                     let why = c.item.note.clone().unwrap_or_default();
-                    self.unanswerable(c, &why);
+                    self.unanswerable(c, &why, "only --on-conflict overwrite uploads it anyway");
                 }
                 Choice::Skip => {
                     let id = self.add(info_of(&c.job));
@@ -499,7 +501,11 @@ impl Engine {
                         // and is never assumed.
                         _ => {
                             if fixed {
-                                self.unanswerable(c, NOT_COMPARABLE);
+                                self.unanswerable(
+                                    c,
+                                    NOT_COMPARABLE,
+                                    "--on-conflict overwrite or skip settles it",
+                                );
                             } else if c.item.note.as_deref() == Some(NOT_COMPARABLE) {
                                 // Asked once already, and answered the same: left alone.
                                 let id = self.add(info_of(&c.job));
