@@ -1974,3 +1974,46 @@ async fn put_where_the_listing_may_be_incomplete_needs_overwrite() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(run.mock.stored().len(), 101);
 }
+
+/// "Keep both" where the listing may be incomplete: the numbered name it would take may be
+/// a file the listing left out, so none is chosen (an outsider's attack replaced
+/// `raw/f005 (1)` this way). The browser's dialog says so; the answer fails the file with
+/// the reason; nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_both_needs_a_complete_listing() {
+    let run = Mock::start(Flavor::default()).await;
+    for i in 0..100 {
+        run.mock.seed(&format!("many/f{i:03}.txt"), vec![b'x'; 3]);
+    }
+    let before = run.mock.stored();
+    let dir = tempfile::tempdir().unwrap();
+    let local = write_file(dir.path(), "f005.txt", b"new bytes");
+
+    let (commands, mut events) = engine(&run, ConflictPolicy::Ask);
+    put(&commands, &local, "many/");
+    let (batch, items) = asked(&mut events).await;
+    assert_eq!(items[0].existing, "many/f005.txt");
+    let note = items[0].note.as_deref().unwrap_or_default();
+    assert!(note.contains("may be incomplete"), "{note}");
+    commands
+        .send(Do::Resolve {
+            batch,
+            choices: vec![Choice::KeepBoth],
+        })
+        .unwrap();
+    match ended(&mut events).await {
+        TransferState::Failed(why) => {
+            assert!(
+                why.contains("no numbered name is known to be free"),
+                "{why}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(run.mock.stored(), before);
+
+    let (commands, mut events) = engine(&run, ConflictPolicy::Fixed(OnConflict::Rename));
+    put(&commands, &local, "many/");
+    assert!(matches!(ended(&mut events).await, TransferState::Failed(_)));
+    assert_eq!(run.mock.stored(), before);
+}

@@ -341,7 +341,8 @@ async fn one_file(client: &Client, ws: &str, arg: &str, sure: bool) -> Result<Fi
     let mut lookup = client.lookup(ws, arg).await?;
     match lookup.matches.len() {
         0 => {}
-        1 if sure && lookup.maybe_incomplete => {
+        // A key given exactly names one file, whatever else the listing left out.
+        1 if sure && lookup.maybe_incomplete && lookup.matches[0].key != arg => {
             return Err(Resolve::Ambiguous(format!(
                 "{} may name more than one file: the server's listing of its folder may be \
                  incomplete; give the key of the one you mean (key {})",

@@ -133,6 +133,9 @@ struct Conflict {
     existing_sha: Option<String>,
     /// Remote keys already taken (for "keep both" on uploads).
     taken: Arc<HashSet<String>>,
+    /// `taken` is all there is: a numbered name it lacks is free. Not so when the listing
+    /// it came from may be incomplete.
+    names_known: bool,
 }
 
 /// Downloads checked against their destination, in the order asked.
@@ -347,13 +350,25 @@ impl Engine {
                             existing_size: one.and_then(|f| f.size),
                             new_size: Some(job.size),
                             upload: true,
-                            note: (found.len() > 1).then(|| {
-                                format!("{} files on the server have this path", found.len())
-                            }),
+                            note: if found.len() > 1 {
+                                Some(format!(
+                                    "{} files on the server have this path",
+                                    found.len()
+                                ))
+                            } else if !listed.complete {
+                                Some(format!(
+                                    "the server's listing of {} may be incomplete: no \
+                                     numbered name is known to be free",
+                                    shown_folder(&listed.folder)
+                                ))
+                            } else {
+                                None
+                            },
                         },
                         job: saved,
                         existing_sha: one.and_then(|f| f.sha256.clone()),
                         taken: taken.clone(),
+                        names_known: listed.complete,
                     });
                 }
                 // What a listing may have left out may exist: asked, never overwritten
@@ -366,16 +381,13 @@ impl Engine {
                         upload: true,
                         note: Some(format!(
                             "it may exist: the server's listing of {} may be incomplete",
-                            if listed.folder.is_empty() {
-                                "the workspace"
-                            } else {
-                                &listed.folder
-                            }
+                            shown_folder(&listed.folder)
                         )),
                     },
                     job: saved,
                     existing_sha: None,
                     taken: taken.clone(),
+                    names_known: false,
                 }),
                 None => starts.push(saved),
             }
@@ -519,6 +531,16 @@ impl Engine {
                             }
                         }
                     }
+                }
+                // A numbered name picked from a listing that may be incomplete could be
+                // a file the listing left out: it would be replaced, unasked.
+                Choice::KeepBoth if !c.names_known => {
+                    self.unanswerable(
+                        c,
+                        "no numbered name is known to be free: the server's listing of the \
+                         folder may be incomplete",
+                        "overwrite or skip settles it",
+                    );
                 }
                 Choice::Overwrite | Choice::KeepBoth => naming.push((choice, c)),
             }
@@ -716,6 +738,7 @@ impl Engine {
                         target,
                     },
                     taken: Arc::default(),
+                    names_known: true,
                 }));
                 continue;
             }
@@ -1139,6 +1162,17 @@ async fn run(
                 );
                 return Ok((Some(up.entry), Some(note)));
             }
+            let replaced = (older.len() > 1).then(|| {
+                format!(
+                    "replaced the {} files of {folder}{name} ({})",
+                    older.len(),
+                    older
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
             for old in older {
                 if let Err(e) = client.delete(ws, old).await {
                     return Err(ApiError::Local(format!(
@@ -1148,7 +1182,7 @@ async fn run(
                     )));
                 }
             }
-            Ok((Some(up.entry), up.unverified))
+            Ok((Some(up.entry), replaced.or(up.unverified)))
         }
         SavedJob::Down {
             ws,
@@ -1279,9 +1313,10 @@ fn beside(target: &Path, in_use: &std::collections::HashSet<PathBuf>) -> PathBuf
     let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
         return target.to_path_buf();
     };
+    // A dangling link is a name taken too: never written through, never replaced.
     let name = numbered(&name.to_string_lossy(), |n| {
         let p = dir.join(n);
-        p.exists() || in_use.contains(&p)
+        p.symlink_metadata().is_ok() || in_use.contains(&p)
     });
     dir.join(name)
 }
@@ -1308,7 +1343,17 @@ fn numbered(name: &str, taken: impl Fn(&str) -> bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::numbered;
+    use super::{beside, numbered};
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_link_is_a_taken_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("a (1).txt")).unwrap();
+        let got = beside(&dir.path().join("a.txt"), &Default::default());
+        assert_eq!(got, dir.path().join("a (2).txt"));
+    }
 
     #[test]
     fn numbered_names_fit_in_255_bytes() {
@@ -1340,6 +1385,15 @@ struct Listed {
     folder: String,
     /// Not cut short: what it does not hold does not exist.
     complete: bool,
+}
+
+/// A listed folder as a message names it.
+fn shown_folder(folder: &str) -> &str {
+    if folder.is_empty() {
+        "the workspace"
+    } else {
+        folder
+    }
 }
 
 /// Why "skip if identical" cannot be answered for a file.
