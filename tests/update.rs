@@ -968,6 +968,43 @@ mod transfers {
     }
 
     #[test]
+    fn x_in_the_transfers_pane_never_deletes_from_the_tree() {
+        let mut s = listed();
+        for id in 1..=2 {
+            ev(
+                &mut s,
+                Event::TransferAdded {
+                    id,
+                    info: info(&format!("raw/f{id}.fq"), 10),
+                },
+            );
+        }
+        ev(
+            &mut s,
+            Event::TransferState {
+                id: 1,
+                state: TransferState::Done,
+            },
+        );
+        key(&mut s, KeyCode::Tab);
+        key(&mut s, KeyCode::Tab);
+        assert_eq!(s.focus, filedeck::app::state::Pane::Transfers);
+        // The running row: a hint, no question, nothing removed.
+        ch(&mut s, 'j');
+        let cmds = ch(&mut s, 'x');
+        assert!(cmds.is_empty());
+        assert!(s.dialog.is_none(), "no delete question about the tree");
+        assert_eq!(s.transfers.len(), 2);
+        // The finished row: removed from the pane, and still nothing asked of the tree.
+        ch(&mut s, 'k');
+        let cmds = ch(&mut s, 'x');
+        assert!(cmds.is_empty());
+        assert!(s.dialog.is_none(), "no delete question about the tree");
+        assert_eq!(s.transfers.len(), 1);
+        assert_eq!(s.transfers[0].id, 2);
+    }
+
+    #[test]
     fn a_relist_keeps_marks_by_path_and_withdraws_a_delete_question() {
         let mut s = listed();
         opened(&mut s); // cursor on raw/run1/x.fq

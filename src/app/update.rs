@@ -46,6 +46,26 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
     cmds
 }
 
+/// Remove the selected row of the transfers pane if it has ended; a running one is
+/// cancelled with `c`, which says so.
+fn remove_transfer_row(state: &mut State) {
+    let i = state.transfer_selected;
+    match state.transfers.get(i) {
+        Some(t) if t.is_finished() => {
+            state.transfers.remove(i);
+            state.transfer_selected = i.min(state.transfers.len().saturating_sub(1));
+            if state.transfers.is_empty() {
+                state.focus = Pane::Tree;
+            }
+            state.scroll_into_view();
+        }
+        Some(_) => {
+            state.info("This transfer is still under way: c cancels it, x then removes its row.")
+        }
+        None => {}
+    }
+}
+
 /// The transfer with this id: the list is in id order (ids are handed out rising, and
 /// clearing keeps the order), so a progress event for 100,000 transfers is no scan.
 fn transfer_mut(state: &mut State, id: TransferId) -> Option<&mut TransferView> {
@@ -446,6 +466,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             }
         }
         Action::Refresh => return refresh(state),
+        // In the transfers pane `x` is about the transfer row under the cursor, never about
+        // the tree item selected behind it.
+        Action::Delete if state.focus == Pane::Transfers => remove_transfer_row(state),
         Action::Delete => ask_delete(state),
         Action::Help => state.dialog = Some(Dialog::Help),
         Action::Quit => {
