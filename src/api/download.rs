@@ -340,8 +340,9 @@ impl Client {
         let (tx, rx) = mpsc::channel::<Bytes>(16);
         let part_owned = part.to_path_buf();
         let prog = progress.clone();
+        let unbounded = total.is_none() && entry.size.is_none();
         let writer = tokio::task::spawn_blocking(move || {
-            write_and_hash(&part_owned, start, kind, rx, &prog)
+            write_and_hash(&part_owned, start, kind, rx, &prog, unbounded)
         });
         let mut stream = resp.bytes_stream();
         // No more than the file holds is ever written: a body that runs past it (a server
@@ -447,6 +448,7 @@ fn write_and_hash(
     kind: HashKind,
     mut rx: mpsc::Receiver<Bytes>,
     progress: &Progress,
+    unbounded: bool,
 ) -> Result<(u64, Option<String>), ApiError> {
     let fail = |e: std::io::Error| ApiError::io(format!("cannot write {}", part.display()), e);
     let mut file = open_partial(part)?;
@@ -469,16 +471,55 @@ fn write_and_hash(
     // Coalesce network-sized chunks into larger writes.
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut behind = WriteBehind::new(start);
+    let mut guard = RoomGuard::new(part, unbounded);
     while let Some(chunk) = rx.blocking_recv() {
         hasher.update(&chunk);
         out.write_all(&chunk).map_err(fail)?;
         len += chunk.len() as u64;
+        guard.wrote(len)?;
         progress.set(len);
         behind.wrote(out.get_ref(), len - out.buffer().len() as u64);
     }
     let file = out.into_inner().map_err(|e| fail(e.into_error()))?;
     file.sync_data().map_err(fail)?;
     Ok((len, hasher.finish()))
+}
+
+/// A body of a length nobody told (no size listed, no `Content-Length`) could run until
+/// the disk is full: such a download stops while some room is still left for others.
+struct RoomGuard<'a> {
+    part: &'a Path,
+    unbounded: bool,
+    checked_at: u64,
+}
+
+impl<'a> RoomGuard<'a> {
+    const EVERY: u64 = 64 << 20;
+    /// Room left for everyone else.
+    const KEEP: u64 = 1 << 30;
+
+    fn new(part: &'a Path, unbounded: bool) -> Self {
+        RoomGuard {
+            part,
+            unbounded,
+            checked_at: 0,
+        }
+    }
+
+    fn wrote(&mut self, len: u64) -> Result<(), ApiError> {
+        if !self.unbounded || len < self.checked_at + Self::EVERY {
+            return Ok(());
+        }
+        self.checked_at = len;
+        let dir = self.part.parent().unwrap_or(Path::new("."));
+        match crate::local::free_space(dir) {
+            Some(free) if free < Self::KEEP => Err(ApiError::Local(format!(
+                "stopped after {len} bytes of a file whose size the server does not say: \
+                 less than 1 GiB is left on the disk"
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Start writeback of what is written as the download goes, so the final fsync has

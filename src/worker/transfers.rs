@@ -685,7 +685,8 @@ impl Engine {
             .filter_map(|(e, _)| e.size)
             .fold(0, u64::saturating_add);
         let r = root.clone();
-        if let Ok(Some(free)) = tokio::task::spawn_blocking(move || free_space(&r)).await
+        if let Ok(Some(free)) =
+            tokio::task::spawn_blocking(move || crate::local::free_space(&r)).await
             && need > free
         {
             plan.problem = Some(format!(
@@ -1208,26 +1209,6 @@ pub fn expand_tilde(path: &str) -> PathBuf {
         return PathBuf::from(".");
     }
     PathBuf::from(path)
-}
-
-/// Bytes available to us on the filesystem holding `dir`.
-fn free_space(dir: &Path) -> Option<u64> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-        // SAFETY: a valid C string and a zeroed out-struct for the call to fill.
-        if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-            return None;
-        }
-        Some(st.f_bavail as u64 * st.f_frsize as u64)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        None
-    }
 }
 
 fn info_of(job: &SavedJob) -> TransferInfo {
