@@ -10,14 +10,20 @@ pub fn for_terminal(s: &str) -> String {
             '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('�')),
             '\u{7f}' => out.push('\u{2421}'),
             '\u{80}'..='\u{9f}' => out.push('�'),
-            '\u{200b}'..='\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{feff}' => out.push('�'),
+            c if invisible(c) => out.push('�'),
             _ => out.push(c),
         }
     }
     out
+}
+
+/// Bidi overrides and other formatting characters that change how the text around them
+/// reads without showing themselves.
+pub fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'
+    )
 }
 
 #[cfg(test)]

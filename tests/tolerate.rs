@@ -1778,16 +1778,23 @@ fn put(commands: &tokio::sync::mpsc::UnboundedSender<Do>, local: &Path, folder: 
         .unwrap();
 }
 
+/// The Mock holding exactly 100 files under `many/` (`f000.txt`…`f099.txt`, 3 bytes
+/// each): its bare-array listing is a full page without a cursor, which may be cut short.
+async fn full_page_of_many() -> Running {
+    let run = Mock::start(Flavor::default()).await;
+    for i in 0..100 {
+        run.mock.seed(&format!("many/f{i:03}.txt"), vec![b'x'; 3]);
+    }
+    run
+}
+
 /// An upload into a folder whose listing may be cut short (a bare array of exactly 100):
 /// the file it adds may exist. The browser is asked, with a note saying so; the command
 /// line fails it with the reason unless told to overwrite (and `fail` refuses the batch);
 /// nothing is uploaded unasked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_where_the_listing_may_be_incomplete_may_exist() {
-    let run = Mock::start(Flavor::default()).await;
-    for i in 0..100 {
-        run.mock.seed(&format!("many/f{i:03}.txt"), vec![b'x'; 3]);
-    }
+    let run = full_page_of_many().await;
     let before = run.mock.stored();
     let dir = tempfile::tempdir().unwrap();
     let local = write_file(dir.path(), "new.txt", b"new file");
@@ -1933,10 +1940,7 @@ async fn skip_if_identical_without_a_hash_is_never_assumed() {
 /// would do; `overwrite` uploads it.
 #[tokio::test]
 async fn put_where_the_listing_may_be_incomplete_needs_overwrite() {
-    let run = Mock::start(Flavor::default()).await;
-    for i in 0..100 {
-        run.mock.seed(&format!("many/f{i:03}.txt"), vec![b'x'; 3]);
-    }
+    let run = full_page_of_many().await;
     let before = run.mock.stored();
     let home = tempfile::tempdir().unwrap();
     let local = write_file(home.path(), "new.txt", b"new file");
@@ -1981,10 +1985,7 @@ async fn put_where_the_listing_may_be_incomplete_needs_overwrite() {
 /// the reason; nothing is stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_both_needs_a_complete_listing() {
-    let run = Mock::start(Flavor::default()).await;
-    for i in 0..100 {
-        run.mock.seed(&format!("many/f{i:03}.txt"), vec![b'x'; 3]);
-    }
+    let run = full_page_of_many().await;
     let before = run.mock.stored();
     let dir = tempfile::tempdir().unwrap();
     let local = write_file(dir.path(), "f005.txt", b"new bytes");

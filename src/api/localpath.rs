@@ -29,7 +29,7 @@ pub fn local_name(entry: &FileEntry, rel: &str) -> Result<(), String> {
     }
     // Bidi overrides and other invisible formatting characters would make the name read
     // as another in every other tool ("…\u{202e}txt.exe" shows as "…exe.txt").
-    if name.chars().any(invisible) {
+    if name.chars().any(crate::sanitize::invisible) {
         return Err(format!(
             "the server's name {shown:?} holds invisible formatting characters"
         ));
@@ -99,11 +99,6 @@ pub fn safe_join(dir: &Path, relative: &str) -> Result<PathBuf, ApiError> {
         out.push(seg);
     }
     Ok(out)
-}
-
-/// Characters that change how text around them reads without showing themselves.
-fn invisible(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 /// Make sure no symlink on the way from `dir` to `target` leads out of `dir`: the deepest

@@ -275,9 +275,16 @@ pub async fn get(
     if files.is_empty() {
         return conclude("downloads", failures.len(), failures);
     }
+    // The engine takes the folder as text: a lossy rendering would be another folder.
+    let Some(dest) = to.to_str() else {
+        return Err(Failure::Usage(format!(
+            "{} is not a valid UTF-8 path; give a folder whose name is",
+            to.display()
+        )));
+    };
     let command = Command::Download {
         ws: ws.to_string(),
-        dest: to.display().to_string(),
+        dest: dest.to_string(),
         files,
     };
     run_batch(client, concurrency, answer, "downloads", command, failures).await

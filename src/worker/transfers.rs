@@ -136,6 +136,8 @@ struct Conflict {
     /// `taken` is all there is: a numbered name it lacks is free. Not so when the listing
     /// it came from may be incomplete.
     names_known: bool,
+    /// Nothing of that path was listed: it only may exist (the listing may be incomplete).
+    only_maybe: bool,
 }
 
 /// Downloads checked against their destination, in the order asked.
@@ -369,6 +371,7 @@ impl Engine {
                         existing_sha: one.and_then(|f| f.sha256.clone()),
                         taken: taken.clone(),
                         names_known: listed.complete,
+                        only_maybe: false,
                     });
                 }
                 // What a listing may have left out may exist: asked, never overwritten
@@ -388,6 +391,7 @@ impl Engine {
                     existing_sha: None,
                     taken: taken.clone(),
                     names_known: false,
+                    only_maybe: true,
                 }),
                 None => starts.push(saved),
             }
@@ -476,10 +480,8 @@ impl Engine {
         for (c, choice) in conflicts.into_iter().zip(choices) {
             // A file that may exist (a listing that may be incomplete): only "overwrite"
             // is an answer the command line can give for it without knowing.
-            let may_exist =
-                c.item.upload && c.item.existing_size.is_none() && c.job_replaces_nothing();
             match choice {
-                _ if fixed && may_exist && choice != Choice::Overwrite => {
+                _ if fixed && c.only_maybe && choice != Choice::Overwrite => {
                     // "Skip" would skip a file only if it exists, and that is what is not
                     // known: only "overwrite" is an answer that holds either way.
                     let why = c.item.note.clone().unwrap_or_default();
@@ -740,6 +742,7 @@ impl Engine {
                     },
                     taken: Arc::default(),
                     names_known: true,
+                    only_maybe: false,
                 }));
                 continue;
             }
@@ -1380,16 +1383,6 @@ fn shown_folder(folder: &str) -> &str {
 /// Why "skip if identical" cannot be answered for a file.
 const NOT_COMPARABLE: &str =
     "whether it is identical cannot be told: the server gives no SHA-256 (or size) of it";
-
-impl Conflict {
-    /// Nothing listed was found at its path (it only may exist).
-    fn job_replaces_nothing(&self) -> bool {
-        match &self.job {
-            SavedJob::Up { replaces, .. } => replaces.is_empty(),
-            SavedJob::Down { .. } => false,
-        }
-    }
-}
 
 /// The slow part of queueing an upload, off the worker's loop: walk the local path (in a
 /// blocking thread) and list what already exists under the destination.
