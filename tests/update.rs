@@ -484,11 +484,18 @@ fn a_failed_folder_refresh_leaves_the_tree_marked_incomplete() {
 }
 
 #[test]
-fn an_unbound_key_redraws_nothing() {
+fn an_unbound_key_says_so_and_does_nothing() {
     let mut s = listed();
-    s.dirty = false;
+    let before = s.selected;
     assert!(ch(&mut s, 'Z').is_empty());
-    assert!(!s.dirty);
+    let notice = s
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert!(notice.contains("Z does nothing here"), "{notice}");
+    assert!(notice.contains("? lists the keys"), "{notice}");
+    assert_eq!(s.selected, before);
 }
 
 mod transfers {
@@ -1475,4 +1482,331 @@ fn a_delete_finishing_after_a_folder_refresh_removes_the_file_listed_again() {
         .collect();
     left.sort();
     assert_eq!(left, ["raw/b.vcf", "raw/run1/x.fq", "top.txt"]);
+}
+
+/// Issue 9: what a first hour with the browser broke, each reproduced here.
+mod first_hour {
+    use super::*;
+    use filedeck::app::marks;
+    use filedeck::app::msg::TransferState;
+    use filedeck::app::state::Pane;
+    use filedeck::app::transfers::{Direction, TransferInfo, aggregate};
+
+    fn ev(s: &mut State, e: Event) -> Vec<Command> {
+        update(s, Msg::Worker(e))
+    }
+
+    fn notice(s: &State) -> String {
+        s.notice
+            .as_ref()
+            .map(|n| n.text.clone())
+            .unwrap_or_default()
+    }
+
+    fn info(remote: &str, size: u64) -> TransferInfo {
+        TransferInfo {
+            dir: Direction::Down,
+            ws: "ws1".into(),
+            remote: remote.into(),
+            local: format!("/l/{remote}"),
+            size: Some(size),
+        }
+    }
+
+    fn added(s: &mut State, n: u64) {
+        for id in 1..=n {
+            ev(
+                s,
+                Event::TransferAdded {
+                    id,
+                    info: info(&format!("runs/f{id:03}.csv"), 100),
+                },
+            );
+        }
+    }
+
+    fn set(s: &mut State, id: u64, state: TransferState) {
+        ev(s, Event::TransferState { id, state });
+    }
+
+    /// Tree: ws1 / raw/ run1/ x.fq a.vcf b.vcf top.txt; raw/ open; the cursor on raw/.
+    fn raw_open() -> State {
+        let mut s = listed();
+        ch(&mut s, 'j');
+        key(&mut s, KeyCode::Right);
+        assert_eq!(selected_label(&s), "raw/");
+        s
+    }
+
+    fn go_to(s: &mut State, label: &str) {
+        ch(s, 'g');
+        for _ in 0..s.rows.len() {
+            if selected_label(s) == label {
+                return;
+            }
+            ch(s, 'j');
+        }
+        panic!("no row {label}");
+    }
+
+    #[test]
+    fn x_in_the_tree_deletes_the_marked_items_and_the_dialog_lists_them() {
+        let mut s = raw_open();
+        go_to(&mut s, "raw/a.vcf");
+        ch(&mut s, ' ');
+        go_to(&mut s, "top.txt");
+        ch(&mut s, ' ');
+        // The cursor rests on another file: the marks win, as they do for d.
+        go_to(&mut s, "raw/b.vcf");
+        ch(&mut s, 'x');
+        let Some(Dialog::ConfirmDelete(d)) = &s.dialog else {
+            panic!("no delete question: {:?}", s.dialog)
+        };
+        assert!(d.marked);
+        assert_eq!(d.items, ["ws1:raw/a.vcf", "ws1:top.txt"]);
+        assert_eq!(d.label, "2 marked items");
+        assert_eq!((d.files.len(), d.bytes), (2, 11));
+        let cmds = key(&mut s, KeyCode::Enter);
+        let [Command::Delete { keys, .. }] = &cmds[..] else {
+            panic!("{cmds:?}")
+        };
+        let mut keys = keys.clone();
+        keys.sort();
+        assert_eq!(keys, ["raw/a.vcf", "top.txt"]);
+        assert!(s.marked.is_empty(), "the deleted marks are gone");
+    }
+
+    #[test]
+    fn x_without_marks_acts_on_the_cursor_row() {
+        let mut s = raw_open();
+        go_to(&mut s, "raw/b.vcf");
+        ch(&mut s, 'x');
+        let Some(Dialog::ConfirmDelete(d)) = &s.dialog else {
+            panic!()
+        };
+        assert!(!d.marked && d.items.is_empty());
+        assert_eq!(d.label, "ws1:raw/b.vcf");
+        ch(&mut s, 'n');
+        go_to(&mut s, "raw/run1/");
+        ch(&mut s, 'x');
+        let Some(Dialog::ConfirmDelete(d)) = &s.dialog else {
+            panic!()
+        };
+        assert_eq!(d.label, "ws1:raw/run1/ and every file under it");
+    }
+
+    #[test]
+    fn marks_are_counted_with_their_size_and_esc_clears_them() {
+        let mut s = raw_open();
+        assert_eq!(marks::summary(&s), None);
+        ch(&mut s, ' '); // raw/ (3 files, 330 B)
+        go_to(&mut s, "raw/a.vcf");
+        ch(&mut s, ' '); // inside raw/: counted once
+        go_to(&mut s, "top.txt");
+        ch(&mut s, ' ');
+        let m = marks::summary(&s).expect("marks");
+        assert_eq!((m.items, m.files, m.bytes, m.workspaces), (3, 4, 331, 1));
+        // Esc closes a dialog first, and only then clears marks.
+        ch(&mut s, '?');
+        key(&mut s, KeyCode::Esc);
+        assert!(s.dialog.is_none());
+        assert_eq!(s.marked.len(), 3);
+        key(&mut s, KeyCode::Esc);
+        assert!(s.marked.is_empty());
+        assert!(notice(&s).contains("3 marks cleared"), "{}", notice(&s));
+    }
+
+    fn two_workspaces() -> State {
+        let mut s = State::new("http://h", &["ws1".into(), "ws2".into()], 80, 24);
+        let req = list_req(&init(&mut s));
+        update(&mut s, page(req, &[("a.txt", 1), ("b.txt", 2)], true));
+        ch(&mut s, 'G'); // ws2
+        let cmds = key(&mut s, KeyCode::Right);
+        update(&mut s, page(list_req(&cmds), &[("c.txt", 4)], true));
+        s
+    }
+
+    #[test]
+    fn marks_in_two_workspaces_are_refused_with_the_reason_and_kept() {
+        let mut s = two_workspaces();
+        go_to(&mut s, "a.txt");
+        ch(&mut s, ' ');
+        go_to(&mut s, "c.txt");
+        ch(&mut s, ' ');
+        assert_eq!(marks::summary(&s).map(|m| m.workspaces), Some(2));
+        for k in ['d', 'x'] {
+            assert!(ch(&mut s, k).is_empty());
+            assert!(s.dialog.is_none(), "{k}: nothing asked");
+            let e = s.last_error.clone().unwrap_or_default();
+            assert!(e.contains("1 in ws1, 1 in ws2"), "{k}: {e}");
+            assert_eq!(s.marked.len(), 2, "{k}: the marks stay");
+        }
+    }
+
+    #[test]
+    fn a_download_that_cannot_start_keeps_its_marks() {
+        let mut s = raw_open();
+        go_to(&mut s, "raw/a.vcf");
+        ch(&mut s, ' ');
+        ch(&mut s, 'd');
+        let cmds = key(&mut s, KeyCode::Enter);
+        assert!(matches!(cmds[..], [Command::Download { .. }]));
+        ev(
+            &mut s,
+            Event::TransferProblem("Cannot create /nope: permission denied".into()),
+        );
+        assert_eq!(s.marked.len(), 1, "the marks are back");
+        // Once a batch is taken, its marks are done with.
+        ch(&mut s, ' '); // any key dismissed the error; mark toggles off then on
+        ch(&mut s, 'k');
+        ch(&mut s, ' ');
+        assert_eq!(s.marked.len(), 1);
+        ch(&mut s, 'd');
+        key(&mut s, KeyCode::Enter);
+        added(&mut s, 1);
+        ev(
+            &mut s,
+            Event::TransferProblem("an unrelated failure".into()),
+        );
+        assert!(s.marked.is_empty());
+    }
+
+    #[test]
+    fn the_download_prompt_starts_in_the_absolute_download_folder_and_names_the_items() {
+        let mut s = raw_open();
+        s.download_dir = "/home/ana/data".into();
+        go_to(&mut s, "raw/run1/");
+        ch(&mut s, 'd');
+        let Some(Dialog::Path { kind, input }) = &s.dialog else {
+            panic!()
+        };
+        assert_eq!(input.value(), "/home/ana/data");
+        let filedeck::app::state::PromptKind::Download { what, .. } = kind else {
+            panic!()
+        };
+        assert_eq!(what, &["ws1:raw/run1/"]);
+    }
+
+    #[test]
+    fn the_title_counts_every_ending() {
+        let mut s = listed();
+        added(&mut s, 6);
+        set(&mut s, 1, TransferState::Done);
+        set(&mut s, 2, TransferState::Failed("gone".into()));
+        set(&mut s, 3, TransferState::Cancelled);
+        set(&mut s, 4, TransferState::Skipped("identical".into()));
+        set(&mut s, 5, TransferState::Running);
+        let a = aggregate(&s.transfers);
+        assert_eq!(
+            (
+                a.done,
+                a.failed,
+                a.cancelled,
+                a.skipped,
+                a.running,
+                a.queued
+            ),
+            (1, 1, 1, 1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn the_unfocused_transfers_pane_follows_the_work_and_shows_failures() {
+        let mut s = listed();
+        added(&mut s, 20);
+        assert_eq!(s.transfer_selected, 0);
+        for id in 1..=12 {
+            set(&mut s, id, TransferState::Running);
+            set(&mut s, id, TransferState::Done);
+        }
+        assert_eq!(
+            s.transfer_selected, 12,
+            "the cursor is on the next active one"
+        );
+        set(&mut s, 13, TransferState::Running);
+        set(&mut s, 16, TransferState::Failed("No such file".into()));
+        assert_eq!(s.transfer_selected, 15, "a failure takes the cursor");
+        set(&mut s, 13, TransferState::Done);
+        assert_eq!(s.transfer_selected, 15, "and keeps it");
+        // A new batch after everything ended well comes into view.
+        let mut s = listed();
+        added(&mut s, 2);
+        set(&mut s, 1, TransferState::Done);
+        set(&mut s, 2, TransferState::Done);
+        ev(
+            &mut s,
+            Event::TransferAdded {
+                id: 3,
+                info: info("new.txt", 1),
+            },
+        );
+        assert_eq!(s.transfer_selected, 2);
+        // The focused pane's cursor is the user's.
+        key(&mut s, KeyCode::Tab);
+        key(&mut s, KeyCode::Tab);
+        assert_eq!(s.focus, Pane::Transfers);
+        ch(&mut s, 'g');
+        set(&mut s, 3, TransferState::Failed("x".into()));
+        assert_eq!(s.transfer_selected, 0);
+    }
+
+    #[test]
+    fn many_small_files_show_a_batch_speed() {
+        let mut s = listed();
+        added(&mut s, 200);
+        // Each file ends within one sample: none has a rate of its own.
+        for id in 1..=200u64 {
+            set(&mut s, id, TransferState::Running);
+            ev(
+                &mut s,
+                Event::TransferProgress {
+                    at_ms: id * 10,
+                    samples: vec![(id, 100)],
+                },
+            );
+            set(&mut s, id, TransferState::Done);
+            if id == 199 {
+                assert!(aggregate(&s.transfers).speed < 1.0, "no rate of their own");
+            }
+        }
+        // 100 bytes every 10 ms.
+        let speed = s.throughput.speed;
+        assert!((speed - 10_000.0).abs() < 1.0, "{speed}");
+        ev(&mut s, Event::TransfersIdle);
+        assert_eq!(s.throughput.speed, 0.0);
+    }
+
+    #[test]
+    fn c_on_an_ended_row_r_and_c_with_nothing_to_do_say_so() {
+        let mut s = listed();
+        added(&mut s, 1);
+        set(&mut s, 1, TransferState::Done);
+        key(&mut s, KeyCode::Tab);
+        key(&mut s, KeyCode::Tab);
+        assert!(ch(&mut s, 'c').is_empty());
+        assert!(
+            notice(&s).contains("this transfer is done"),
+            "{}",
+            notice(&s)
+        );
+        assert!(ch(&mut s, 'C').is_empty());
+        assert!(notice(&s).contains("No transfer is queued or running"));
+        assert!(ch(&mut s, 'R').is_empty());
+        assert!(notice(&s).contains("No failed transfer"));
+        key(&mut s, KeyCode::Tab);
+        ch(&mut s, 'j'); // raw/
+        let cmds = ch(&mut s, 'r');
+        assert!(
+            notice(&s).contains("Listing ws1:raw/ again"),
+            "{}",
+            notice(&s)
+        );
+        let req = list_req(&cmds);
+        update(&mut s, page(req, &[("raw/a.vcf", 10)], true));
+        assert!(
+            notice(&s).contains("Listed ws1:raw/ again: 1 file."),
+            "{}",
+            notice(&s)
+        );
+    }
 }

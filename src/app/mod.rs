@@ -1,5 +1,6 @@
 //! The application core: state, messages, the keymap and the pure `update`.
 pub mod keymap;
+pub mod marks;
 pub mod msg;
 pub mod state;
 pub mod transfers;

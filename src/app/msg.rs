@@ -124,6 +124,7 @@ pub enum Action {
     Upload,
     Download,
     Mark,
+    ClearMarks,
     CancelTransfer,
     CancelAll,
     RetryFailed,

@@ -128,6 +128,10 @@ pub struct DeleteConfirm {
     pub ws: usize,
     /// What is deleted, as shown: a file's key or "folder/ and every file under it".
     pub label: String,
+    /// The marked items, each as `ws:path` (empty when the cursor row is deleted).
+    pub items: Vec<String>,
+    /// It deletes the marks (which are cleared once it is done).
+    pub marked: bool,
     pub files: Vec<FileId>,
     /// The known sizes' sum; `unknown_sizes` files add to it an amount nobody told.
     pub bytes: u64,
@@ -146,6 +150,8 @@ pub enum PromptKind {
         bytes: u64,
         /// Some sizes are unknown: `bytes` is a lower bound.
         unknown_sizes: bool,
+        /// What is downloaded, as the user picked it: `ws:path` of each item.
+        what: Vec<String>,
     },
 }
 
@@ -243,6 +249,58 @@ pub struct State {
     /// (several matches), or a hint.
     pub under_prompt: Vec<String>,
     pub(crate) deletes: HashMap<ReqId, PendingDelete>,
+    /// Where downloads go unless the prompt says otherwise: the folder filedeck was started
+    /// in, absolute (the runtime sets it; the prompt shows it whole).
+    pub download_dir: String,
+    /// The marks a download was started from, until the worker takes the batch (they come
+    /// back if it cannot start it).
+    pub(crate) marks_sent: Option<HashSet<Row>>,
+    /// Bytes moved by all transfers, for the batch speed: many small files each end
+    /// before a rate of their own can be measured.
+    pub throughput: Throughput,
+    /// The listing started by `r`, to say when it is done.
+    pub(crate) refresh_said: Option<ReqId>,
+}
+
+/// The batch's speed, from the bytes all transfers moved between progress samples.
+#[derive(Debug, Clone, Default)]
+pub struct Throughput {
+    pub moved: u64,
+    /// (worker clock ms, `moved` then) at the start of the current window.
+    anchor: Option<(u64, u64)>,
+    /// Bytes per second, smoothed.
+    pub speed: f64,
+}
+
+impl Throughput {
+    /// Windows shorter than this give rates too noisy to show.
+    const WINDOW_MS: u64 = 500;
+
+    pub fn add(&mut self, at_ms: u64, bytes: u64) {
+        self.moved = self.moved.saturating_add(bytes);
+        // The first sample's bytes moved over a time nobody measured: the window opens
+        // after them.
+        let Some((t0, m0)) = self.anchor else {
+            self.anchor = Some((at_ms, self.moved));
+            return;
+        };
+        let dt = at_ms.saturating_sub(t0);
+        if dt >= Self::WINDOW_MS {
+            let rate = self.moved.saturating_sub(m0) as f64 * 1000.0 / dt as f64;
+            self.speed = if self.speed == 0.0 {
+                rate
+            } else {
+                0.5 * self.speed + 0.5 * rate
+            };
+            self.anchor = Some((at_ms, self.moved));
+        }
+    }
+
+    /// Nothing moves: the next batch starts measuring afresh.
+    pub fn idle(&mut self) {
+        self.anchor = None;
+        self.speed = 0.0;
+    }
 }
 
 impl State {
@@ -287,6 +345,10 @@ impl State {
             uploaded_into: HashMap::new(),
             uploads_active: HashMap::new(),
             deletes: HashMap::new(),
+            download_dir: ".".into(),
+            marks_sent: None,
+            throughput: Throughput::default(),
+            refresh_said: None,
         }
     }
 

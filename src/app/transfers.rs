@@ -89,6 +89,8 @@ pub struct Aggregate {
     pub queued: usize,
     pub failed: usize,
     pub done: usize,
+    pub cancelled: usize,
+    pub skipped: usize,
     pub speed: f64,
     pub eta_secs: Option<u64>,
 }
@@ -104,7 +106,8 @@ pub fn aggregate(transfers: &[TransferView]) -> Aggregate {
             }
             TransferState::Failed(_) => a.failed += 1,
             TransferState::Done => a.done += 1,
-            TransferState::Cancelled | TransferState::Skipped(_) => {}
+            TransferState::Cancelled => a.cancelled += 1,
+            TransferState::Skipped(_) => a.skipped += 1,
         }
         if t.is_active() {
             a.speed += t.speed;

@@ -10,13 +10,14 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::keymap::action_for;
+use super::marks;
 use super::msg::{Action, Command, Event, Msg};
 use super::msg::{Choice, TransferId, TransferState};
 use super::state::{
     DeleteConfirm, Dialog, Pane, PendingDelete, PromptKind, Refresh, Row, State, WorkspaceView,
 };
 use super::transfers::{Direction, TransferInfo, TransferView};
-use super::tree::{FolderId, ROOT, Tree};
+use super::tree::{FileId, FolderId, ROOT, Tree};
 use crate::sanitize::for_terminal;
 
 /// The commands to send when the app starts.
@@ -63,6 +64,46 @@ fn remove_transfer_row(state: &mut State) {
             state.info("This transfer is still under way: c cancels it, x then removes its row.")
         }
         None => {}
+    }
+}
+
+/// While the user is elsewhere, the transfers pane follows what happens: a new transfer
+/// takes the cursor when the one it is on has ended well (so the pane shows the work that
+/// is under way, not the top of a finished list).
+fn follow_added(state: &mut State) {
+    if state.focus == Pane::Transfers {
+        return;
+    }
+    let last = state.transfers.len() - 1;
+    let resting = match state.transfers.get(state.transfer_selected) {
+        Some(t) if last != state.transfer_selected => {
+            t.is_finished() && !matches!(t.state, TransferState::Failed(_))
+        }
+        _ => true,
+    };
+    if resting {
+        state.transfer_selected = last;
+    }
+}
+
+/// A failure takes the cursor of the unfocused pane (it stays in view until another
+/// fails); a transfer under the cursor that ends well hands it to the next one still
+/// active.
+fn follow_state(state: &mut State, id: TransferId, ts: &TransferState) {
+    if state.focus == Pane::Transfers {
+        return;
+    }
+    let Ok(i) = state.transfers.binary_search_by_key(&id, |t| t.id) else {
+        return;
+    };
+    if matches!(ts, TransferState::Failed(_)) {
+        state.transfer_selected = i;
+    } else if i == state.transfer_selected && !ts.is_active() {
+        // Forward only, from here: a scan per ending that restarts from the cursor, not
+        // from the top, so a batch of 100,000 costs one pass in all.
+        if let Some(next) = state.transfers[i..].iter().position(|t| t.is_active()) {
+            state.transfer_selected = i + next;
+        }
     }
 }
 
@@ -248,12 +289,33 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         state.dirty = true;
         return on_dialog_key(state, dialog, key);
     }
-    // An unbound key changes nothing and redraws nothing.
     let Some(action) = action_for(&key) else {
+        unbound(state, &key);
         return Vec::new();
     };
     state.dirty = true;
     on_action(state, action)
+}
+
+/// A key that does nothing says so, so a user who guessed a key learns where the keys are.
+fn unbound(state: &mut State, key: &KeyEvent) {
+    // Modifier presses and the like (Shift alone under the kitty protocol) are not keys
+    // the user meant to do something with.
+    let name = match key.code {
+        KeyCode::Char(c) if !c.is_control() => {
+            if key.modifiers.contains(KeyModifiers::CONTROL) {
+                format!("Ctrl-{}", c.to_ascii_uppercase())
+            } else {
+                c.to_string()
+            }
+        }
+        KeyCode::F(n) => format!("F{n}"),
+        KeyCode::Insert => "Insert".into(),
+        KeyCode::Backspace => "Backspace".into(),
+        KeyCode::BackTab => "Shift-Tab".into(),
+        _ => return,
+    };
+    state.info(format!("{name} does nothing here: ? lists the keys."));
 }
 
 fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Command> {
@@ -357,9 +419,11 @@ fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Comman
                         }]
                     }
                     PromptKind::Download { ws, files, .. } => {
-                        state.marked.clear();
+                        // The marks are done with once the worker takes the batch; they
+                        // come back if it cannot start it (see `TransferProblem`).
+                        state.marks_sent = Some(std::mem::take(&mut state.marked));
                         let dest = if path.is_empty() {
-                            ".".to_string()
+                            state.download_dir.clone()
                         } else {
                             path
                         };
@@ -465,7 +529,27 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
                 Pane::Details | Pane::Transfers => Pane::Tree,
             }
         }
-        Action::Refresh => return refresh(state),
+        Action::Refresh => {
+            let cmds = refresh(state);
+            if let [Command::List { req, ws, prefix }] = &cmds[..] {
+                state.refresh_said = Some(*req);
+                state.info(format!(
+                    "Listing {} again…",
+                    for_terminal(&marks::remote_label(ws, prefix))
+                ));
+            } else if let Some(path) = state.selected_row().and_then(|r| {
+                let w = &state.workspaces[r.ws()];
+                w.refresh_waiting
+                    .last()
+                    .map(|p| marks::remote_label(&w.id, p))
+            }) {
+                state.info(format!(
+                    "{} is listed again once the listing running beside it ends.",
+                    for_terminal(&path)
+                ));
+            }
+            return cmds;
+        }
         // In the transfers pane `x` is about the transfer row under the cursor, never about
         // the tree item selected behind it.
         Action::Delete if state.focus == Pane::Transfers => remove_transfer_row(state),
@@ -496,16 +580,51 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
                 select(state, (state.selected + 1).min(last));
             }
         }
+        Action::ClearMarks => {
+            let n = state.marked.len();
+            if n > 0 {
+                state.marked.clear();
+                state.info(format!(
+                    "{} mark{} cleared.",
+                    fmt_count(n),
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
+        }
         Action::CancelTransfer => {
             if state.focus != Pane::Transfers {
                 state.info("Tab to the transfers pane to pick a transfer; C cancels them all.");
-            } else if let Some(t) = state.transfers.get(state.transfer_selected)
-                && t.is_active()
-            {
-                return vec![Command::CancelTransfer(t.id)];
+            } else {
+                match state.transfers.get(state.transfer_selected) {
+                    Some(t) if t.is_active() => return vec![Command::CancelTransfer(t.id)],
+                    Some(t) => {
+                        let what = match t.state {
+                            TransferState::Done => "is done",
+                            TransferState::Cancelled => "was cancelled",
+                            TransferState::Skipped(_) => "was skipped",
+                            _ => "has failed (R retries it)",
+                        };
+                        state.info(format!(
+                            "Nothing to cancel: this transfer {what}. x removes its row."
+                        ));
+                    }
+                    None => {}
+                }
             }
         }
-        Action::CancelAll => return vec![Command::CancelAll],
+        Action::CancelAll => {
+            let active = state.transfers.iter().filter(|t| t.is_active()).count();
+            if active == 0 {
+                state.info("No transfer is queued or running.");
+                return Vec::new();
+            }
+            state.info(format!(
+                "Cancelling {} transfer{}…",
+                fmt_count(active),
+                if active == 1 { "" } else { "s" }
+            ));
+            return vec![Command::CancelAll];
+        }
         Action::RetryFailed => {
             let ids: Vec<_> = state
                 .transfers
@@ -515,7 +634,14 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
                 })
                 .map(|t| t.id)
                 .collect();
-            if !ids.is_empty() {
+            if ids.is_empty() {
+                state.info("No failed transfer to retry.");
+            } else {
+                state.info(format!(
+                    "Retrying {} failed transfer{}…",
+                    fmt_count(ids.len()),
+                    if ids.len() == 1 { "" } else { "s" }
+                ));
                 return vec![Command::Retry(ids)];
             }
         }
@@ -684,69 +810,93 @@ fn start_waiting(state: &mut State, wi: usize) -> Vec<Command> {
         .collect()
 }
 
+/// Why a folder of workspace `w` cannot be acted on as a whole now, if it cannot: its
+/// listing may be missing files under it.
+fn folder_unsure(w: &WorkspaceView, id: FolderId, verb: &str) -> Option<String> {
+    let path = for_terminal(&w.tree.folder_path(id));
+    let ws = for_terminal(&w.id);
+    if w.listing.maybe_incomplete {
+        return Some(format!(
+            "Not {verb} {path}: the server's listing of {ws} may be incomplete (a full page \
+             came back without a cursor), so some files under it may be missing here."
+        ));
+    }
+    if w.listing.error.is_some() {
+        return Some(format!(
+            "Not {verb} {path}: the last listing of {ws} failed, so some files under it \
+             may be missing here; r lists it again."
+        ));
+    }
+    if !w.listing.complete || w.refreshing() {
+        return Some(format!(
+            "Not {verb} {path} yet: {ws} is still being listed; try again when it is complete."
+        ));
+    }
+    None
+}
+
+/// `x`: the marked items when there are marks, else the cursor row (the rule of `d`).
 fn ask_delete(state: &mut State) {
-    let Some(row) = state.selected_row() else {
-        return;
+    let t = match marks::targets(state) {
+        Ok(t) => t,
+        Err(why) => return state.error(why),
     };
-    let wi = row.ws();
+    let wi = t.ws;
     let w = &state.workspaces[wi];
-    match row {
-        Row::File { id, .. } => {
-            let f = &w.tree.files[id as usize];
-            state.dialog = Some(Dialog::ConfirmDelete(DeleteConfirm {
-                ws: wi,
-                label: for_terminal(&w.tree.display_key(id)),
-                files: vec![id],
-                bytes: f.size().unwrap_or(0),
-                unknown_sizes: f.size().is_none(),
-            }));
-        }
-        Row::Folder { id, .. } => {
-            if w.listing.maybe_incomplete {
-                state.error(format!(
-                    "Not deleting {}: the server's listing of {} may be incomplete (a full page \
-                     came back without a cursor), so some files under it may be missing here.",
-                    for_terminal(&w.tree.folder_path(id)),
-                    w.id
-                ));
-                return;
-            }
-            if w.listing.error.is_some() {
-                state.error(format!(
-                    "Not deleting {}: the last listing of {} failed, so some files under it \
-                     may be missing here; r lists it again.",
-                    for_terminal(&w.tree.folder_path(id)),
-                    w.id
-                ));
-                return;
-            }
-            if !w.listing.complete || w.refreshing() {
-                state.error(format!(
-                    "Not deleting {} yet: {} is still being listed; try again when it is complete.",
-                    for_terminal(&w.tree.folder_path(id)),
-                    w.id
-                ));
-                return;
-            }
-            let folder = &w.tree.folders[id as usize];
-            state.dialog = Some(Dialog::ConfirmDelete(DeleteConfirm {
-                ws: wi,
-                label: format!(
-                    "{} and every file under it",
-                    for_terminal(&w.tree.folder_path(id))
-                ),
-                files: w.tree.files_under(id),
-                bytes: folder.bytes,
-                unknown_sizes: folder.unknown_sizes > 0,
-            }));
-        }
-        Row::Workspace { .. } | Row::Status { .. } => {
-            state.info("Select a file or a folder to delete.");
+    for &row in &t.rows {
+        if let Row::Folder { id, .. } = row
+            && let Some(why) = folder_unsure(w, id, "deleting")
+        {
+            return state.error(why);
         }
     }
+    let files: Vec<FileId> = marks::files_of(w, &t.rows)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    if files.is_empty() {
+        return state.info("Select a file or a folder to delete (or mark several with Space).");
+    }
+    let items: Vec<String> = t
+        .rows
+        .iter()
+        .map(|&r| for_terminal(&marks::remote_label(&w.id, &marks::row_path(w, r))))
+        .collect();
+    let label = match (t.marked, &t.rows[..]) {
+        (false, [Row::Folder { .. }]) => format!("{} and every file under it", items[0]),
+        (false, _) => items[0].clone(),
+        (true, rows) => format!(
+            "{} marked item{}",
+            fmt_count(rows.len()),
+            if rows.len() == 1 { "" } else { "s" }
+        ),
+    };
+    let (mut bytes, mut unknown_sizes) = (0u64, false);
+    for &id in &files {
+        let size = w.tree.files[id as usize].size();
+        bytes = bytes.saturating_add(size.unwrap_or(0));
+        unknown_sizes |= size.is_none();
+    }
+    state.dialog = Some(Dialog::ConfirmDelete(DeleteConfirm {
+        ws: wi,
+        label,
+        items: if t.marked { items } else { Vec::new() },
+        marked: t.marked,
+        files,
+        bytes,
+        unknown_sizes,
+    }));
+}
+
+/// 1234 → "1,234".
+fn fmt_count(n: usize) -> String {
+    crate::ui::fmt::group(n as u64)
 }
 
 fn confirm_delete(state: &mut State, confirm: DeleteConfirm) -> Vec<Command> {
+    if confirm.marked {
+        state.marked.retain(|r| r.ws() != confirm.ws);
+    }
     let req = state.req();
     let w = &state.workspaces[confirm.ws];
     let keys: Vec<String> = confirm.files.iter().map(|&id| w.tree.key(id)).collect();
@@ -807,6 +957,11 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             };
             let w = &state.workspaces[wi];
             let refresh = w.refreshes.iter().position(|r| r.req == req);
+            let said_path = (done && state.refresh_said == Some(req)).then(|| {
+                refresh
+                    .map(|i| w.refreshes[i].path.clone())
+                    .unwrap_or_default()
+            });
             if refresh.is_some_and(|i| !w.refreshes[i].cleared) {
                 remember(state, wi);
             }
@@ -837,6 +992,21 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             restore(state, wi);
             if !done {
                 return Vec::new();
+            }
+            if state.refresh_said == Some(req) {
+                state.refresh_said = None;
+                let w = &state.workspaces[wi];
+                let path = said_path.unwrap_or_default();
+                let count = match w.tree.folder_by_path(&path) {
+                    Some(id) => w.tree.folders[id as usize].count,
+                    None => 0,
+                };
+                state.info(format!(
+                    "Listed {} again: {} file{}.",
+                    for_terminal(&marks::remote_label(&w.id, &path)),
+                    fmt_count(count as usize),
+                    if count == 1 { "" } else { "s" }
+                ));
             }
             let w = &mut state.workspaces[wi];
             if w.listing_idle() {
@@ -871,8 +1041,11 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             state.last_error = None;
             if info.dir == Direction::Up {
                 *state.uploads_active.entry(info.ws.clone()).or_default() += 1;
+            } else {
+                state.marks_sent = None;
             }
             state.transfers.push(TransferView::new(id, info));
+            follow_added(state);
             state.scroll_into_view();
             state.dirty = true;
             Vec::new()
@@ -897,6 +1070,7 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             t.state = ts.clone();
             let info = t.info.clone();
             state.dirty = true;
+            follow_state(state, id, &ts);
             if info.dir == Direction::Up && was_active != ts.is_active() {
                 let n = state.uploads_active.entry(info.ws.clone()).or_default();
                 if was_active {
@@ -928,15 +1102,19 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             Vec::new()
         }
         Event::TransferProgress { at_ms, samples } => {
+            let mut moved = 0u64;
             for (id, done) in samples {
                 if let Some(t) = transfer_mut(state, id) {
+                    moved = moved.saturating_add(done.saturating_sub(t.done));
                     t.sample(at_ms, done);
                 }
             }
+            state.throughput.add(at_ms, moved);
             state.dirty = true;
             Vec::new()
         }
         Event::Conflicts { batch, items } => {
+            state.marks_sent = None;
             ask(
                 state,
                 Dialog::Conflicts {
@@ -967,6 +1145,10 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             Vec::new()
         }
         Event::TransferProblem(text) => {
+            // A download that could not start keeps the marks it was started from.
+            if let Some(marks) = state.marks_sent.take() {
+                state.marked.extend(marks);
+            }
             state.error(text);
             Vec::new()
         }
@@ -978,7 +1160,14 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             Vec::new()
         }
         // The browser asks: a refusal and an idle signal are for runs without a screen.
-        Event::ConflictsRefused(_) | Event::TransfersIdle => Vec::new(),
+        Event::ConflictsRefused(_) => {
+            state.marks_sent = None;
+            Vec::new()
+        }
+        Event::TransfersIdle => {
+            state.throughput.idle();
+            Vec::new()
+        }
         Event::QueueClaimed(result) => {
             let action = state.after_claim.take();
             match result {
@@ -1085,76 +1274,24 @@ fn ask_upload(state: &mut State) {
     });
 }
 
+/// `d`: the marked items when there are marks, else the cursor row.
 fn ask_download(state: &mut State) {
-    let mut rows: Vec<Row> = state.marked.iter().copied().collect();
-    if rows.is_empty() {
-        rows.extend(state.selected_row());
-    }
-    rows.sort_by_key(|r| state.rows.iter().position(|x| x == r).unwrap_or(usize::MAX));
-    let Some(ws) = rows.first().map(Row::ws) else {
-        return;
+    let t = match marks::targets(state) {
+        Ok(t) => t,
+        Err(why) => return state.error(why),
     };
-    let w = &state.workspaces[ws];
-    // A marked folder takes what is under it, with its layout: a file or folder also
-    // marked inside it is not downloaded a second time beside it.
-    let marked_folders: HashSet<FolderId> = rows
-        .iter()
-        .filter_map(|r| match *r {
-            Row::Folder { ws: rw, id } if rw == ws => Some(id),
-            _ => None,
-        })
+    let w = &state.workspaces[t.ws];
+    for &row in &t.rows {
+        if let Row::Folder { id, .. } = row
+            && let Some(why) = folder_unsure(w, id, "downloading")
+        {
+            return state.error(why);
+        }
+    }
+    let files: Vec<_> = marks::files_of(w, &t.rows)
+        .into_iter()
+        .map(|(id, rel)| (w.tree.entry(id), rel))
         .collect();
-    let inside_marked = |mut folder: FolderId| loop {
-        if marked_folders.contains(&folder) {
-            return true;
-        }
-        if folder == ROOT {
-            return false;
-        }
-        folder = w.tree.folders[folder as usize].parent;
-    };
-    let mut files = Vec::new();
-    let mut keys = HashSet::new();
-    for row in rows.iter().filter(|r| r.ws() == ws) {
-        let covered = match *row {
-            Row::File { id, .. } => inside_marked(w.tree.files[id as usize].folder),
-            Row::Folder { id, .. } => {
-                id != ROOT && inside_marked(w.tree.folders[id as usize].parent)
-            }
-            _ => false,
-        };
-        if covered {
-            continue;
-        }
-        match *row {
-            Row::File { id, .. } => {
-                if keys.insert(w.tree.key(id)) {
-                    files.push((w.tree.entry(id), w.tree.files[id as usize].name.to_string()))
-                }
-            }
-            Row::Folder { id, .. } => {
-                if w.listing.maybe_incomplete || !w.listing.complete || w.refreshing() {
-                    state.error(format!(
-                        "Not downloading {}: the listing of {} is not complete, so the folder may be missing files.",
-                        crate::sanitize::for_terminal(&w.tree.folder_path(id)),
-                        w.id
-                    ));
-                    return;
-                }
-                // The folder keeps its own name: raw/run1/ lands as run1/...
-                let base = w.tree.folder_path(w.tree.folders[id as usize].parent);
-                for fid in w.tree.files_under(id) {
-                    if !keys.insert(w.tree.key(fid)) {
-                        continue;
-                    }
-                    let dk = w.tree.display_key(fid);
-                    let rel = dk.strip_prefix(&base).unwrap_or(&dk).to_string();
-                    files.push((w.tree.entry(fid), rel));
-                }
-            }
-            Row::Workspace { .. } | Row::Status { .. } => {}
-        }
-    }
     if files.is_empty() {
         state.info("Select (or mark with Space) files or folders to download.");
         return;
@@ -1164,14 +1301,20 @@ fn ask_download(state: &mut State) {
         .filter_map(|(e, _)| e.size)
         .fold(0, u64::saturating_add);
     let unknown_sizes = files.iter().any(|(e, _)| e.size.is_none());
+    let what = t
+        .rows
+        .iter()
+        .map(|&r| for_terminal(&marks::remote_label(&w.id, &marks::row_path(w, r))))
+        .collect();
     state.dialog = Some(Dialog::Path {
         kind: PromptKind::Download {
             ws: w.id.clone(),
             files,
             bytes,
             unknown_sizes,
+            what,
         },
-        input: Input::new(".".into()),
+        input: Input::new(state.download_dir.clone()),
     });
 }
 

@@ -136,7 +136,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                         Span::styled("s", theme::KEY),
                         Span::raw(" skip  "),
                         Span::styled("i", theme::KEY),
-                        Span::raw(" skip if identical  "),
+                        Span::raw(" overwrite unless identical  "),
                         Span::styled("k", theme::KEY),
                         Span::raw(" keep both"),
                     ]),

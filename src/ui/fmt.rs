@@ -58,6 +58,21 @@ pub fn time(secs: i64) -> String {
     }
 }
 
+/// "3 marked (1.20 MiB)", "2 marked (≥ 12 B, 2 workspaces)".
+pub fn marks(m: &crate::app::marks::MarkSummary) -> String {
+    let mut s = format!(
+        "{} marked ({}{}",
+        group(m.items as u64),
+        at_least(m.unknown_sizes),
+        size(m.bytes)
+    );
+    if m.workspaces > 1 {
+        s.push_str(&format!(", {} workspaces", m.workspaces));
+    }
+    s.push(')');
+    s
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -66,15 +66,31 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         return;
     }
     let a = aggregate(&state.transfers);
-    let mut title = format!(" Transfers: {} running, {} queued", a.running, a.queued);
-    if a.done > 0 {
-        title.push_str(&format!(", {} done", a.done));
-    }
-    if a.failed > 0 {
-        title.push_str(&format!(", {} failed", a.failed));
+    let mut title = format!(
+        " Transfers: {} running, {} queued",
+        fmt::group(a.running as u64),
+        fmt::group(a.queued as u64)
+    );
+    // Every ending is counted: a batch of 40 with 25 cancelled must not read "15 done" alone.
+    for (n, what) in [
+        (a.done, "done"),
+        (a.failed, "failed"),
+        (a.cancelled, "cancelled"),
+        (a.skipped, "skipped"),
+    ] {
+        if n > 0 {
+            title.push_str(&format!(", {} {what}", fmt::group(n as u64)));
+        }
     }
     if a.running > 0 {
-        title.push_str(&format!(", {}/s", fmt::size(a.speed as u64)));
+        // The bytes all transfers moved: a thousand small files each end before a rate
+        // of their own is known.
+        let speed = if state.throughput.speed > 0.0 {
+            state.throughput.speed
+        } else {
+            a.speed
+        };
+        title.push_str(&format!(", {}/s", fmt::size(speed as u64)));
     }
     if let Some(eta) = a.eta_secs {
         title.push_str(&format!(", ETA {}", duration(eta)));

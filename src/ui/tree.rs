@@ -17,7 +17,7 @@ use crate::sanitize::for_terminal;
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let focused = state.focus == Pane::Tree && state.dialog.is_none();
     let total = state.rows.len();
-    let title = if total > state.viewport() {
+    let mut title = if total > state.viewport() {
         format!(
             " Workspaces {}/{} ",
             fmt::group(state.selected as u64 + 1),
@@ -26,6 +26,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     } else {
         " Workspaces ".to_string()
     };
+    // Marks act on `d` and `x` wherever they are (scrolled away, in a closed folder, in
+    // another workspace): their count is always in sight.
+    if let Some(m) = crate::app::marks::summary(state) {
+        title.push_str(&format!("· {} ", fmt::marks(&m)));
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .title(title)
