@@ -172,13 +172,24 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             // Cut by display width (wide characters count twice), padded to line up.
             let name = super::tree::truncate(&name, room);
             let name = format!("{name}{}", " ".repeat(room.saturating_sub(name.width())));
-            let mut line = Line::from(vec![
-                Span::raw(arrow),
-                Span::raw(format!("{name} ")),
-                Span::styled(bar, bar_style),
-                Span::raw(figures),
-                Span::styled(st, st_style),
-            ]);
+            let mut line = if matches!(t.state, TransferState::Failed(_)) {
+                // A failure's bar and figures say nothing: its reason takes their room
+                // (the details pane has it whole).
+                let reason = super::tree::truncate(&st, width.saturating_sub(2 + room + 1));
+                Line::from(vec![
+                    Span::raw(arrow),
+                    Span::raw(format!("{name} ")),
+                    Span::styled(reason, st_style),
+                ])
+            } else {
+                Line::from(vec![
+                    Span::raw(arrow),
+                    Span::raw(format!("{name} ")),
+                    Span::styled(bar, bar_style),
+                    Span::raw(figures),
+                    Span::styled(st, st_style),
+                ])
+            };
             if i == sel && focused {
                 line = line.style(theme::SELECTED_UNFOCUSED);
             }
