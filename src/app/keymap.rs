@@ -55,6 +55,7 @@ pub const BINDINGS: &[Binding] = &[
     k(KeyCode::Char('C'), Action::CancelAll),
     k(KeyCode::Char('R'), Action::RetryFailed),
     k(KeyCode::Char('X'), Action::ClearFinished),
+    k(KeyCode::Char('i'), Action::ToggleDetails),
     ctrl('c', Action::ForceQuit),
     ctrl('z', Action::Suspend),
 ];
@@ -93,6 +94,7 @@ pub fn describe(action: Action) -> &'static str {
         Action::CancelAll => "cancel all transfers",
         Action::RetryFailed => "retry failed transfers",
         Action::ClearFinished => "clear finished",
+        Action::ToggleDetails => "show / hide details",
     }
 }
 
