@@ -605,6 +605,63 @@ fn footer_keeps_help_in_every_pane_and_size() {
 }
 
 #[test]
+fn tiny_screens_draw_without_panicking() {
+    let setups: [fn(&mut State); 7] = [
+        |_| {},
+        long_delete,
+        quit_dialog,
+        resume_dialog,
+        download_prompt,
+        |s| keys(s, &[Char('?')]),
+        |s| s.error("a long error ".repeat(20)),
+    ];
+    for w in [1, 2, 5, 11, 20, 33, 59] {
+        for h in [1, 2, 3, 4, 7, 12, 19] {
+            for setup in setups {
+                let mut s = fixture(w, h, &[long_file()]);
+                setup(&mut s);
+                render(&s);
+            }
+            render(&workspace_prompt_state(w, h));
+        }
+    }
+}
+
+#[test]
+fn a_workspace_without_counts_says_why() {
+    let mut s = State::new("https://files.example.org", &["ws_genomics".into()], 80, 24);
+    init(&mut s);
+    let screen = render(&s);
+    assert!(screen.contains("Files     listing…"), "{screen}");
+    assert!(!screen.contains("≥ 0"), "{screen}");
+    update(
+        &mut s,
+        Msg::Worker(Event::ListFailed {
+            req: 1,
+            error: "access denied (403)".into(),
+        }),
+    );
+    let screen = render(&s);
+    assert!(
+        screen.contains("Files     unknown (the listing failed)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("≥ 0"), "{screen}");
+}
+
+#[test]
+fn a_notice_in_the_footer_keeps_help() {
+    for (w, h) in [(80, 24), (60, 20)] {
+        let mut s = fixture(w, h, &[]);
+        s.info("Tab to the transfers pane to pick a transfer; C cancels them all.");
+        let screen = render(&s);
+        let footer = screen.lines().last().unwrap_or_default();
+        assert!(footer.contains("Tab to the transfers"), "{footer}");
+        assert!(footer.contains("? help"), "{w}×{h}: {footer}");
+    }
+}
+
+#[test]
 fn narrow_tree_keeps_names_before_sizes() {
     for (w, toggle) in [(60, false), (50, false), (40, false), (60, true)] {
         let mut s = fixture(w, 20, &[entry(LONG, 4_096, None)]);

@@ -149,6 +149,8 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
             // Nothing counted yet is no count at all: "≥ 0" would read as a figure.
             let unknown = if !ws.listing.started {
                 Some("not listed yet")
+            } else if root.count == 0 && ws.listing.error.is_some() {
+                Some("unknown (the listing failed)")
             } else if root.count == 0 && !ws.listing.complete {
                 Some("listing…")
             } else {

@@ -142,7 +142,8 @@ fn cells(state: &State, row: Row) -> (String, String, Style, Vec<String>) {
                 name.push_str(&format!(" ({})", for_terminal(n)));
             }
             let root = &ws.tree.folders[0];
-            let right = if ws.listing.started {
+            // "≥ 0 files" says nothing: the figures wait for the first file.
+            let right = if ws.listing.started && (root.count > 0 || !ws.partial()) {
                 figures(
                     partial,
                     root.count,
