@@ -1,5 +1,5 @@
 //! Frames rendered on ratatui's TestBackend, driven by key events through `update`,
-//! compared with insta snapshots at 80×24 and 120×40. Times and sizes are pinned.
+//! compared with insta snapshots at 60×20, 80×24 and 120×40. Times and sizes are pinned.
 
 use filedeck::api::FileEntry;
 use filedeck::app::{Event, Msg, State, init, update};
@@ -8,7 +8,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+const SIZES: [(u16, u16); 3] = [(60, 20), (80, 24), (120, 40)];
 
 fn entry(key: &str, size: u64, desc: Option<&str>) -> FileEntry {
     FileEntry {
@@ -295,7 +295,8 @@ fn failed_transfer_details() {
         "failed_transfer_details",
         |s| {
             transfers_fixture(s);
-            keys(s, &[Tab, Tab, Down, Down, Down]);
+            // The pane's cursor followed the work; Home puts it at a known row.
+            keys(s, &[Tab, Tab, Home, Down, Down, Down]);
         },
         &[],
     );
@@ -329,6 +330,392 @@ fn upload_prompt_with_completions() {
                     candidates: names,
                 }),
             );
+        },
+        &[],
+    );
+}
+
+/// A name longer than any pane beside its folder's figures.
+const LONG: &str = "raw/NA12878_chr22_high_coverage_variant_calls_2026.vcf";
+
+#[test]
+fn long_name_beside_sizes() {
+    check(
+        "long_name_beside_sizes",
+        |s| keys(s, &[Down, Right]),
+        &[entry(LONG, 4_096, None)],
+    );
+}
+
+#[test]
+fn details_toggled() {
+    // Hides the pane where it is shown (80, 120 columns), shows it where it is not (60).
+    check("details_toggled", |s| keys(s, &[Down, Char('i')]), &[]);
+}
+
+#[test]
+fn unlisted_workspace_details() {
+    check("unlisted_workspace_details", |s| keys(s, &[End]), &[]);
+}
+
+fn focus_transfers(s: &mut State) {
+    transfers_fixture(s);
+    focus_transfers_pane(s);
+}
+
+fn focus_transfers_pane(s: &mut State) {
+    for _ in 0..3 {
+        if s.focus == filedeck::app::state::Pane::Transfers {
+            return;
+        }
+        keys(s, &[Tab]);
+    }
+    panic!("Tab never reached the transfers pane");
+}
+
+#[test]
+fn transfers_focused_footer() {
+    check("transfers_focused_footer", focus_transfers, &[]);
+}
+
+fn failed_upload_without_remote(s: &mut State) {
+    use filedeck::app::msg::TransferState;
+    use filedeck::app::transfers::{Direction, TransferInfo};
+    transfers_fixture(s);
+    // Into the workspace not listed: a failed upload into a listed one re-lists it.
+    let info = TransferInfo {
+        dir: Direction::Up,
+        ws: "ws_lab".into(),
+        remote: String::new(),
+        local: "/data/run1/reads_R3.fastq.gz".into(),
+        size: None,
+    };
+    update(s, Msg::Worker(Event::TransferAdded { id: 7, info }));
+    update(
+        s,
+        Msg::Worker(Event::TransferState {
+            id: 7,
+            state: TransferState::Failed("cannot read: permission denied".into()),
+        }),
+    );
+    focus_transfers_pane(s);
+    keys(s, &[End]);
+}
+
+#[test]
+fn failed_upload_details() {
+    check(
+        "failed_upload_details",
+        |s| {
+            failed_upload_without_remote(s);
+            // Where the details pane is hidden, it is asked for.
+            if !s.details_shown() {
+                keys(s, &[Char('i')]);
+            }
+        },
+        &[],
+    );
+}
+
+/// A file whose name is longer than any dialog is wide.
+fn long_file() -> FileEntry {
+    entry(&format!("raw/{}", "x".repeat(150)), 1, None)
+}
+
+fn long_delete(s: &mut State) {
+    keys(s, &[Down, Right]);
+    for _ in 0..s.rows.len() {
+        if let Some(filedeck::app::state::Row::File { ws, id }) = s.selected_row()
+            && s.workspaces[ws].tree.files[id as usize].name.len() > 100
+        {
+            keys(s, &[Char('x')]);
+            return;
+        }
+        keys(s, &[Down]);
+    }
+    panic!("the long file is not in the tree");
+}
+
+fn quit_dialog(s: &mut State) {
+    transfers_fixture(s);
+    keys(s, &[Char('q')]);
+}
+
+fn resume_dialog(s: &mut State) {
+    update(
+        s,
+        Msg::Worker(Event::ResumeOffer {
+            count: 12,
+            bytes: 7_516_192_768,
+        }),
+    );
+}
+
+fn download_prompt(s: &mut State) {
+    keys(s, &[Down, Char('d')]);
+}
+
+#[test]
+fn quit_dialog_snapshot() {
+    check("quit_dialog", quit_dialog, &[]);
+}
+
+#[test]
+fn resume_dialog_snapshot() {
+    check("resume_dialog", resume_dialog, &[]);
+}
+
+#[test]
+fn download_prompt_snapshot() {
+    check("download_prompt", download_prompt, &[]);
+}
+
+#[test]
+fn long_delete_dialog() {
+    check("long_delete_dialog", long_delete, &[long_file()]);
+}
+
+fn workspace_prompt_state(w: u16, h: u16) -> State {
+    let mut s = State::new("https://files.example.org", &[], w, h);
+    init(&mut s);
+    update(
+        &mut s,
+        Msg::Worker(Event::Workspaces {
+            req: 1,
+            result: Ok(None),
+        }),
+    );
+    keys(
+        &mut s,
+        &"ws_genomics ws_lab".chars().map(Char).collect::<Vec<_>>(),
+    );
+    s
+}
+
+#[test]
+fn workspace_prompt() {
+    for (w, h) in SIZES {
+        let s = workspace_prompt_state(w, h);
+        insta::assert_snapshot!(format!("workspace_prompt_{w}x{h}"), render(&s));
+    }
+}
+
+/// The screen without its last row (the footer, which names a dialog's keys too).
+fn above_footer(screen: &str) -> String {
+    let mut rows: Vec<&str> = screen.lines().collect();
+    rows.pop();
+    rows.join("\n")
+}
+
+#[test]
+fn every_dialog_shows_its_keys_on_small_screens() {
+    type Setup = fn(&mut State);
+    let conflicts: Setup = |s| {
+        use filedeck::app::msg::ConflictItem;
+        let items = vec![ConflictItem {
+            existing: format!("{LONG}/{}", "y".repeat(80)),
+            existing_size: Some(15_107),
+            new_size: None,
+            upload: false,
+            note: Some("the listing may be incomplete: keep both is refused".into()),
+        }];
+        update(s, Msg::Worker(Event::Conflicts { batch: 1, items }));
+    };
+    let upload: Setup = |s| keys(s, &[Down, Char('u')]);
+    let dialogs: [(&str, Setup, &[&str]); 6] = [
+        ("delete", long_delete, &["y/Enter delete", "n/Esc cancel"]),
+        (
+            "conflicts",
+            conflicts,
+            &[
+                "o overwrite",
+                "s skip",
+                "i overwrite unless identical",
+                "k keep both",
+                "O S I K",
+                "Esc skip all",
+            ],
+        ),
+        ("quit", quit_dialog, &["y/Enter quit", "n/Esc stay"]),
+        (
+            "resume",
+            resume_dialog,
+            &["y/Enter resume", "n/Esc drop them"],
+        ),
+        ("upload", upload, &["Enter start", "Esc cancel"]),
+        ("download", download_prompt, &["Enter start", "Esc cancel"]),
+    ];
+    let long = [long_file()];
+    for (w, h) in [(80, 24), (60, 20)] {
+        for (name, setup, wanted) in &dialogs {
+            let mut s = fixture(w, h, &long);
+            setup(&mut s);
+            assert!(s.dialog.is_some(), "{name}: no dialog");
+            let screen = render(&s);
+            for k in *wanted {
+                assert!(
+                    above_footer(&screen).contains(k),
+                    "{name} at {w}×{h} lacks {k:?}:\n{screen}"
+                );
+            }
+        }
+        let screen = render(&workspace_prompt_state(w, h));
+        assert!(
+            above_footer(&screen).contains("Enter open") && screen.contains("Esc cancel"),
+            "workspace prompt at {w}×{h}:\n{screen}"
+        );
+    }
+}
+
+#[test]
+fn help_shows_every_key_whole_on_small_screens() {
+    for (w, h) in [(80, 24), (60, 20)] {
+        let mut s = fixture(w, h, &[]);
+        keys(&mut s, &[Char('?')]);
+        let screen = render(&s);
+        for (keys, what) in filedeck::app::keymap::help_rows() {
+            assert!(
+                screen.contains(&keys) && screen.contains(what),
+                "help at {w}×{h} lacks {keys} {what}:\n{screen}"
+            );
+        }
+        assert!(screen.contains("?/Esc"), "{screen}");
+    }
+}
+
+#[test]
+fn footer_keeps_help_in_every_pane_and_size() {
+    for (w, h) in [(120, 40), (80, 24), (60, 20), (40, 12)] {
+        let mut s = fixture(w, h, &[]);
+        transfers_fixture(&mut s);
+        for _ in 0..3 {
+            let screen = render(&s);
+            let footer = screen.lines().last().unwrap_or_default();
+            assert!(
+                footer.contains("? help"),
+                "{w}×{h}, {:?} focused: {footer}",
+                s.focus
+            );
+            if s.focus == filedeck::app::state::Pane::Transfers {
+                assert!(footer.contains("c cancel"), "{w}×{h}: {footer}");
+                assert!(!footer.contains("u upload"), "{w}×{h}: {footer}");
+            }
+            keys(&mut s, &[Tab]);
+        }
+    }
+}
+
+#[test]
+fn tiny_screens_draw_without_panicking() {
+    let setups: [fn(&mut State); 7] = [
+        |_| {},
+        long_delete,
+        quit_dialog,
+        resume_dialog,
+        download_prompt,
+        |s| keys(s, &[Char('?')]),
+        |s| s.error("a long error ".repeat(20)),
+    ];
+    for w in [1, 2, 5, 11, 20, 33, 59] {
+        for h in [1, 2, 3, 4, 7, 12, 19] {
+            for setup in setups {
+                let mut s = fixture(w, h, &[long_file()]);
+                setup(&mut s);
+                render(&s);
+            }
+            render(&workspace_prompt_state(w, h));
+        }
+    }
+}
+
+#[test]
+fn a_workspace_without_counts_says_why() {
+    let mut s = State::new("https://files.example.org", &["ws_genomics".into()], 80, 24);
+    init(&mut s);
+    let screen = render(&s);
+    assert!(screen.contains("Files     listing…"), "{screen}");
+    assert!(!screen.contains("≥ 0"), "{screen}");
+    update(
+        &mut s,
+        Msg::Worker(Event::ListFailed {
+            req: 1,
+            error: "access denied (403)".into(),
+        }),
+    );
+    let screen = render(&s);
+    assert!(
+        screen.contains("Files     unknown (the listing failed)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("≥ 0"), "{screen}");
+}
+
+#[test]
+fn a_notice_in_the_footer_keeps_help() {
+    for (w, h) in [(80, 24), (60, 20)] {
+        let mut s = fixture(w, h, &[]);
+        s.info("Tab to the transfers pane to pick a transfer; C cancels them all.");
+        let screen = render(&s);
+        let footer = screen.lines().last().unwrap_or_default();
+        assert!(footer.contains("Tab to the transfers"), "{footer}");
+        assert!(footer.contains("? help"), "{w}×{h}: {footer}");
+    }
+}
+
+#[test]
+fn narrow_tree_keeps_names_before_sizes() {
+    for (w, toggle) in [(60, false), (50, false), (40, false), (60, true)] {
+        let mut s = fixture(w, 20, &[entry(LONG, 4_096, None)]);
+        keys(&mut s, &[Down, Right]);
+        if toggle {
+            keys(&mut s, &[Char('i')]);
+        }
+        let screen = render(&s);
+        // 12 columns of the name at least, the last one "…" where it is cut.
+        assert!(screen.contains("NA12878_chr"), "{w} columns:\n{screen}");
+        assert!(screen.contains("raw/"), "{w} columns:\n{screen}");
+    }
+}
+
+#[test]
+fn hidden_details_pane_is_not_a_tab_stop() {
+    use filedeck::app::state::Pane;
+    let mut s = fixture(60, 20, &[]);
+    assert!(!s.details_shown());
+    keys(&mut s, &[Tab]);
+    assert_eq!(s.focus, Pane::Tree);
+    keys(&mut s, &[Char('i')]);
+    assert!(s.details_shown());
+    keys(&mut s, &[Tab]);
+    assert_eq!(s.focus, Pane::Details);
+    // Narrowing under a pane in focus takes the focus back to the tree.
+    let mut s = fixture(80, 24, &[]);
+    keys(&mut s, &[Tab]);
+    assert_eq!(s.focus, Pane::Details);
+    update(&mut s, Msg::Resize(60, 20));
+    assert_eq!(s.focus, Pane::Tree);
+}
+
+/// raw/sample A.vcf and results/ marked, the cursor on README.md.
+fn two_marks(s: &mut State) {
+    keys(
+        s,
+        &[Down, Right, Down, Down, Char(' '), Down, Down, Char(' ')],
+    );
+}
+
+#[test]
+fn marks_in_the_title_and_the_footer() {
+    check("marks_in_the_title_and_the_footer", two_marks, &[]);
+}
+
+#[test]
+fn marked_delete_dialog_lists_the_marks() {
+    check(
+        "marked_delete_dialog",
+        |s| {
+            two_marks(s);
+            keys(s, &[Char('x')]);
         },
         &[],
     );

@@ -56,6 +56,7 @@ pub const BINDINGS: &[Binding] = &[
     k(KeyCode::Char('C'), Action::CancelAll),
     k(KeyCode::Char('R'), Action::RetryFailed),
     k(KeyCode::Char('X'), Action::ClearFinished),
+    k(KeyCode::Char('i'), Action::ToggleDetails),
     ctrl('c', Action::ForceQuit),
     ctrl('z', Action::Suspend),
 ];
@@ -82,19 +83,20 @@ pub fn describe(action: Action) -> &'static str {
         Action::PageDown => "page down",
         Action::NextPane => "next pane",
         Action::Refresh => "refresh",
-        Action::Delete => "delete marked / selected (asks first); in transfers: remove row",
+        Action::Delete => "delete marked or selected",
         Action::Help => "this help",
         Action::Quit => "quit",
         Action::ForceQuit => "quit at once",
         Action::Suspend => "suspend (fg to resume)",
         Action::Upload => "upload a file or folder here",
         Action::Download => "download selection / marked",
-        Action::Mark => "mark / unmark for a batch (d, x)",
-        Action::ClearMarks => "clear all marks",
+        Action::Mark => "mark / unmark",
+        Action::ClearMarks => "clear marks",
         Action::CancelTransfer => "cancel selected transfer",
         Action::CancelAll => "cancel all transfers",
         Action::RetryFailed => "retry failed transfers",
         Action::ClearFinished => "clear finished",
+        Action::ToggleDetails => "show / hide details",
     }
 }
 

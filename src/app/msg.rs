@@ -129,6 +129,7 @@ pub enum Action {
     CancelAll,
     RetryFailed,
     ClearFinished,
+    ToggleDetails,
 }
 
 /// What the worker must do.

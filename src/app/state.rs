@@ -213,6 +213,9 @@ pub struct State {
     pub width: u16,
     pub height: u16,
     pub focus: Pane,
+    /// Whether the details pane is shown: `None` follows the screen's width (a narrow
+    /// screen gives its columns to the tree's names), `Some` once the user has chosen.
+    pub details: Option<bool>,
     pub dialog: Option<Dialog>,
     /// A notification shown over the screen until the next key.
     pub notice: Option<Notice>,
@@ -324,6 +327,7 @@ impl State {
             width,
             height,
             focus: Pane::Tree,
+            details: None,
             dialog: None,
             notice: None,
             last_error: None,
@@ -398,6 +402,11 @@ impl State {
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         self.scroll_into_view();
         self.dirty = true;
+    }
+
+    pub fn details_shown(&self) -> bool {
+        self.details
+            .unwrap_or(self.width >= crate::ui::DETAILS_MIN_WIDTH)
     }
 
     /// Rows of the tree pane that fit on screen.

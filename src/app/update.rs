@@ -145,6 +145,10 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
         Msg::Resize(w, h) => {
             state.width = w;
             state.height = h;
+            // A screen narrowed under the details pane takes its focus with it.
+            if !state.details_shown() && state.focus == Pane::Details {
+                state.focus = Pane::Tree;
+            }
             state.scroll_into_view();
             state.dirty = true;
             Vec::new()
@@ -524,9 +528,15 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::Collapse => collapse(state),
         Action::NextPane => {
             state.focus = match state.focus {
-                Pane::Tree => Pane::Details,
-                Pane::Details if !state.transfers.is_empty() => Pane::Transfers,
-                Pane::Details | Pane::Transfers => Pane::Tree,
+                Pane::Tree if state.details_shown() => Pane::Details,
+                Pane::Tree | Pane::Details if !state.transfers.is_empty() => Pane::Transfers,
+                _ => Pane::Tree,
+            }
+        }
+        Action::ToggleDetails => {
+            state.details = Some(!state.details_shown());
+            if !state.details_shown() && state.focus == Pane::Details {
+                state.focus = Pane::Tree;
             }
         }
         Action::Refresh => {

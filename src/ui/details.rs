@@ -146,11 +146,26 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
                 "complete".into()
             };
             out.push(field("Listing", listing));
-            out.push(field(
-                "Files",
-                format!("{partial}{}", fmt::group(root.count)),
-            ));
-            out.push(field("Size", sized(root.bytes, partial)));
+            // Nothing counted yet is no count at all: "≥ 0" would read as a figure.
+            let unknown = if !ws.listing.started {
+                Some("not listed yet")
+            } else if root.count == 0 && ws.listing.error.is_some() {
+                Some("unknown (the listing failed)")
+            } else if root.count == 0 && !ws.listing.complete {
+                Some("listing…")
+            } else {
+                None
+            };
+            if let Some(why) = unknown {
+                out.push(field("Files", why.into()));
+                out.push(field("Size", why.into()));
+            } else {
+                out.push(field(
+                    "Files",
+                    format!("{partial}{}", fmt::group(root.count)),
+                ));
+                out.push(field("Size", sized(root.bytes, partial)));
+            }
             out.extend(newest(state, row.ws(), root.newest));
             out
         }
@@ -184,24 +199,37 @@ fn transfer_lines(t: &crate::app::transfers::TransferView) -> Vec<Line<'static>>
         TransferState::Cancelled => "cancelled".to_string(),
         TransferState::Skipped(why) => format!("skipped: {}", for_terminal(why)),
     };
-    let mut out = vec![
-        field(
-            "Transfer",
-            match t.info.dir {
-                Direction::Up => "upload".to_string(),
-                Direction::Down => "download".to_string(),
-            },
-        ),
-        field(
+    let mut out = vec![field(
+        "Transfer",
+        match t.info.dir {
+            Direction::Up => "upload".to_string(),
+            Direction::Down => "download".to_string(),
+        },
+    )];
+    if t.info.remote.is_empty() {
+        // An upload that failed before its file was read has no remote name: say where
+        // it was going, not a key that does not exist.
+        out.push(field("Workspace", for_terminal(&t.info.ws)));
+    } else {
+        out.push(field(
             "Remote",
             format!(
                 "{}:{}",
                 for_terminal(&t.info.ws),
                 for_terminal(&t.info.remote)
             ),
-        ),
-        field("Local", for_terminal(&t.info.local)),
-        field("Size", maybe_sized(t.info.size)),
+        ));
+    }
+    out.push(field("Local", for_terminal(&t.info.local)));
+    out.push(field(
+        "Size",
+        match (t.info.size, t.info.dir) {
+            (Some(b), _) => sized(b, ""),
+            (None, Direction::Up) => "unknown".to_string(),
+            (None, Direction::Down) => maybe_sized(None),
+        },
+    ));
+    out.extend([
         field("Done", sized(t.done, "")),
         field(
             "Speed",
@@ -212,7 +240,7 @@ fn transfer_lines(t: &crate::app::transfers::TransferView) -> Vec<Line<'static>>
             },
         ),
         field("State", state),
-    ];
+    ]);
     if let Some(note) = &t.note {
         out.push(field("Note", for_terminal(note)));
     }

@@ -1,11 +1,16 @@
-//! Dialogs and notifications drawn over the panes.
+//! Dialogs and notifications drawn over the panes. Every dialog is a body over a key
+//! line; the box is sized to its wrapped text, and on a short screen the body gives up
+//! rows before the keys do.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
+use unicode_width::UnicodeWidthStr;
 
-use super::{fmt, theme};
+use super::tree::truncate;
+use super::{fmt, theme, wrap};
 use crate::app::State;
 use crate::app::keymap::help_rows;
 use crate::app::state::{Dialog, Level};
@@ -21,16 +26,108 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     h
 }
 
+fn block(title: &'static str, border: Style) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(border)
+}
+
+/// Keys and what they do, `y/Enter delete    n/Esc cancel`, in as many rows of `width`
+/// as they need: a row breaks between two keys, never inside one's description.
+fn key_lines(keys: &[(&'static str, &'static str)], width: usize) -> Vec<Line<'static>> {
+    const GAP: usize = 4;
+    let mut rows = vec![Line::default()];
+    let mut used = 0;
+    for (k, what) in keys {
+        let w = k.width() + 1 + what.width();
+        if used > 0 && used + GAP + w > width {
+            rows.push(Line::default());
+            used = 0;
+        }
+        if let Some(row) = rows.last_mut() {
+            if used > 0 {
+                row.spans.push(Span::raw(" ".repeat(GAP)));
+                used += GAP;
+            }
+            row.spans.push(Span::styled(*k, theme::KEY));
+            row.spans.push(Span::raw(format!(" {what}")));
+        }
+        used += w;
+    }
+    rows
+}
+
+/// Inner columns of a box at most `width` wide in `area`.
+fn inner_width(area: Rect, width: u16) -> usize {
+    width.min(area.width).saturating_sub(2) as usize
+}
+
+/// Draws a box at most `width` wide, centred in `area`: `body` wrapped, a blank row when
+/// there is room, then `keys` wrapped. Returns the inner area.
+fn boxed(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    block: Block<'static>,
+    body: &[Line<'_>],
+    keys: &[Line<'_>],
+) -> Rect {
+    let inner_w = inner_width(area, width);
+    let mut body = wrap::lines(body, inner_w);
+    let keys = wrap::lines(keys, inner_w);
+    let room = area.height.saturating_sub(2) as usize;
+    let gap = usize::from(!body.is_empty() && body.len() + 1 + keys.len() <= room);
+    let body_rows = room.saturating_sub(keys.len() + gap).min(body.len());
+    if body_rows < body.len() {
+        body.truncate(body_rows);
+        if let Some(last) = body.last_mut() {
+            // The cut shows: the last row that fits ends with "…".
+            let text = last.to_string();
+            *last = Line::from(if text.width() < inner_w {
+                format!("{text}…")
+            } else {
+                truncate(&text, inner_w.saturating_sub(1)) + "…"
+            });
+        }
+    }
+    let height = (body.len() + gap + keys.len() + 2) as u16;
+    let r = centered(area, width, height);
+    let inner = block.inner(r);
+    let mut lines = body;
+    if gap == 1 {
+        lines.push(Line::default());
+    }
+    lines.extend(keys);
+    frame.render_widget(Clear, r);
+    frame.render_widget(block, r);
+    frame.render_widget(Paragraph::new(lines), inner);
+    inner
+}
+
+/// `> ` and as much of the input as fits in `width`, from its scroll offset.
+fn input_line(input: &tui_input::Input, width: usize) -> (Line<'static>, usize) {
+    let scroll = input.visual_scroll(width.saturating_sub(3));
+    let shown: String = input.value().chars().skip(scroll).collect();
+    let shown = truncate(&shown, width.saturating_sub(2));
+    (
+        Line::from(Span::styled(format!("> {shown}"), theme::KEY)),
+        scroll,
+    )
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     match &state.dialog {
         Some(Dialog::ConfirmDelete(c)) => {
             let count = c.files.len() as u64;
-            let text = vec![
-                Line::from(vec![
-                    Span::raw("Delete "),
-                    Span::styled(c.label.clone(), theme::ERROR),
-                    Span::raw("?"),
-                ]),
+            let mut body = vec![Line::from(vec![
+                Span::raw("Delete "),
+                Span::styled(c.label.clone(), theme::ERROR),
+                Span::raw("?"),
+            ])];
+            // The marks may be scrolled away or in a closed folder: the question names them.
+            body.extend(listed(&c.items, 4));
+            body.extend([
                 Line::default(),
                 Line::from(format!(
                     "{} file{}, {}{} ({}{} bytes), from {}.",
@@ -43,174 +140,108 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                     for_terminal(&state.workspaces[c.ws].id)
                 )),
                 Line::from("This cannot be undone."),
-                Line::default(),
-                Line::from(vec![
-                    Span::styled("y/Enter", theme::KEY),
-                    Span::raw(" delete    "),
-                    Span::styled("n/Esc", theme::KEY),
-                    Span::raw(" cancel"),
-                ]),
-            ];
-            let r = centered(area, 60, 8);
-            frame.render_widget(Clear, r);
-            frame.render_widget(
-                Paragraph::new(text).wrap(Wrap { trim: false }).block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(" Confirm delete ")
-                        .border_style(theme::ERROR),
+            ]);
+            boxed(
+                frame,
+                area,
+                64,
+                block(" Confirm delete ", theme::ERROR),
+                &body,
+                &key_lines(
+                    &[("y/Enter", "delete"), ("n/Esc", "cancel")],
+                    inner_width(area, 64),
                 ),
-                r,
             );
         }
-        Some(Dialog::Help) => {
-            let all = help_rows();
-            // One column when it fits, else two side by side (80×24 must show them all).
-            let one_col = all.len() as u16 + 2 <= area.height;
-            let per_col = if one_col {
-                all.len()
-            } else {
-                all.len().div_ceil(2)
-            };
-            let (width, key_w) = if one_col { (60, 16) } else { (area.width, 12) };
-            let mut rows = Vec::new();
-            for i in 0..per_col {
-                let mut cells = Vec::new();
-                for col in 0..if one_col { 1 } else { 2 } {
-                    if let Some((keys, what)) = all.get(col * per_col + i) {
-                        cells.push(Line::styled(keys.clone(), theme::KEY));
-                        cells.push(Line::from(*what));
-                    }
-                }
-                rows.push(Row::new(cells));
-            }
-            let widths: Vec<Constraint> = if one_col {
-                vec![Constraint::Length(key_w), Constraint::Fill(1)]
-            } else {
-                vec![
-                    Constraint::Length(key_w),
-                    Constraint::Fill(1),
-                    Constraint::Length(key_w),
-                    Constraint::Fill(1),
-                ]
-            };
-            let r = centered(area, width, per_col as u16 + 2);
-            frame.render_widget(Clear, r);
-            frame.render_widget(
-                Table::new(rows, widths).block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(" Keys ")
-                        .title_bottom(" ?/Esc closes ")
-                        .border_style(theme::BORDER_FOCUSED),
-                ),
-                r,
-            );
-        }
+        Some(Dialog::Help) => help(frame, area),
         Some(Dialog::Conflicts { items, choices, .. }) => {
             let i = choices.len().min(items.len().saturating_sub(1));
             let Some(c) = items.get(i) else { return };
-            let r = centered(area, 72, 9);
-            frame.render_widget(Clear, r);
             let place = if c.upload { "on the server" } else { "locally" };
-            frame.render_widget(
-                Paragraph::new(vec![
-                    Line::from(format!(
-                        "Conflict {} of {}: this already exists {place}:",
-                        i + 1,
-                        items.len()
-                    )),
-                    Line::from(Span::styled(for_terminal(&c.existing), theme::WARN)),
-                    Line::from(format!(
-                        "existing {}, new {}",
-                        exact(c.existing_size),
-                        exact(c.new_size)
-                    )),
-                    match &c.note {
-                        Some(note) => Line::from(Span::styled(for_terminal(note), theme::WARN)),
-                        None => Line::default(),
-                    },
-                    Line::from(vec![
-                        Span::styled("o", theme::KEY),
-                        Span::raw(" overwrite  "),
-                        Span::styled("s", theme::KEY),
-                        Span::raw(" skip  "),
-                        Span::styled("i", theme::KEY),
-                        Span::raw(" overwrite unless identical  "),
-                        Span::styled("k", theme::KEY),
-                        Span::raw(" keep both"),
-                    ]),
-                    Line::from(vec![
-                        Span::styled("O S I K", theme::KEY),
-                        Span::raw(" the same for all the rest    "),
-                        Span::styled("Esc", theme::KEY),
-                        Span::raw(" skip all"),
-                    ]),
-                ])
-                .block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(" File exists ")
-                        .border_style(theme::WARN),
-                ),
-                r,
+            let mut body = vec![
+                Line::from(format!(
+                    "Conflict {} of {}: this already exists {place}:",
+                    i + 1,
+                    items.len()
+                )),
+                Line::from(Span::styled(for_terminal(&c.existing), theme::WARN)),
+                Line::from(format!(
+                    "existing {}, new {}",
+                    exact(c.existing_size),
+                    exact(c.new_size)
+                )),
+            ];
+            if let Some(note) = &c.note {
+                body.push(Line::from(Span::styled(for_terminal(note), theme::WARN)));
+            }
+            boxed(
+                frame,
+                area,
+                72,
+                block(" File exists ", theme::WARN),
+                &body,
+                &[
+                    key_lines(
+                        &[
+                            ("o", "overwrite"),
+                            ("s", "skip"),
+                            ("i", "overwrite unless identical"),
+                            ("k", "keep both"),
+                        ],
+                        inner_width(area, 72),
+                    ),
+                    key_lines(
+                        &[
+                            ("O S I K", "the same for all the rest"),
+                            ("Esc", "skip all"),
+                        ],
+                        inner_width(area, 72),
+                    ),
+                ]
+                .concat(),
             );
         }
         Some(Dialog::ConfirmResume { count, bytes }) => {
-            let r = centered(area, 60, 7);
-            frame.render_widget(Clear, r);
-            frame.render_widget(
-                Paragraph::new(vec![
-                    Line::from(format!(
-                        "The last run left {} transfer{} unfinished ({}).",
-                        fmt::group(*count as u64),
-                        if *count == 1 { "" } else { "s" },
-                        fmt::size(*bytes)
-                    )),
-                    Line::from("Downloads continue from their partial bytes;"),
-                    Line::from("interrupted uploads start again."),
-                    Line::default(),
-                    Line::from(vec![
-                        Span::styled("y/Enter", theme::KEY),
-                        Span::raw(" resume    "),
-                        Span::styled("n/Esc", theme::KEY),
-                        Span::raw(" drop them"),
-                    ]),
-                ])
-                .block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(" Resume transfers? ")
-                        .border_style(theme::WARN),
+            let body = [
+                Line::from(format!(
+                    "The last run left {} transfer{} unfinished ({}).",
+                    fmt::group(*count as u64),
+                    if *count == 1 { "" } else { "s" },
+                    fmt::size(*bytes)
+                )),
+                Line::from("Downloads continue from their partial bytes;"),
+                Line::from("interrupted uploads start again."),
+            ];
+            boxed(
+                frame,
+                area,
+                60,
+                block(" Resume transfers? ", theme::WARN),
+                &body,
+                &key_lines(
+                    &[("y/Enter", "resume"), ("n/Esc", "drop them")],
+                    inner_width(area, 60),
                 ),
-                r,
             );
         }
         Some(Dialog::ConfirmQuit { active }) => {
-            let r = centered(area, 56, 6);
-            frame.render_widget(Clear, r);
-            frame.render_widget(
-                Paragraph::new(vec![
-                    Line::from(format!(
-                        "{active} transfer{} still running or queued.",
-                        if *active == 1 { " is" } else { "s are" }
-                    )),
-                    Line::from("Quit now? They are offered for resumption next time."),
-                    Line::default(),
-                    Line::from(vec![
-                        Span::styled("y/Enter", theme::KEY),
-                        Span::raw(" quit    "),
-                        Span::styled("n/Esc", theme::KEY),
-                        Span::raw(" stay"),
-                    ]),
-                ])
-                .block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(" Quit? ")
-                        .border_style(theme::WARN),
+            let body = [
+                Line::from(format!(
+                    "{active} transfer{} still running or queued.",
+                    if *active == 1 { " is" } else { "s are" }
+                )),
+                Line::from("Quit now? They are offered for resumption next time."),
+            ];
+            boxed(
+                frame,
+                area,
+                58,
+                block(" Quit? ", theme::WARN),
+                &body,
+                &key_lines(
+                    &[("y/Enter", "quit"), ("n/Esc", "stay")],
+                    inner_width(area, 58),
                 ),
-                r,
             );
         }
         Some(Dialog::Path { kind, input }) => {
@@ -218,42 +249,49 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let (title, ask) = match kind {
                 PromptKind::Upload { ws, folder } => (
                     " Upload ",
-                    format!(
-                        "Local file or folder to upload into {}:{}",
-                        for_terminal(ws),
-                        if folder.is_empty() {
-                            "/".to_string()
-                        } else {
-                            format!("/{}", for_terminal(folder))
-                        }
-                    ),
+                    vec![Line::from(format!(
+                        "Local file or folder to upload into {}",
+                        for_terminal(&crate::app::marks::remote_label(ws, folder))
+                    ))],
                 ),
                 PromptKind::Download {
                     files,
                     bytes,
                     unknown_sizes,
+                    what,
                     ..
-                } => (
-                    " Download ",
-                    format!(
-                        "Download {} file{} ({}{}) into local folder:",
+                } => {
+                    let sum = format!(
+                        "{} file{}, {}{}",
                         fmt::group(files.len() as u64),
                         if files.len() == 1 { "" } else { "s" },
                         fmt::at_least(*unknown_sizes),
                         fmt::size(*bytes)
-                    ),
-                ),
+                    );
+                    let mut lines = match &what[..] {
+                        [one] => vec![Line::from(format!("Download {one} ({sum})"))],
+                        many => {
+                            let mut l = vec![Line::from(format!(
+                                "Download {} marked items ({sum}):",
+                                fmt::group(many.len() as u64)
+                            ))];
+                            l.extend(listed(many, 3));
+                            l
+                        }
+                    };
+                    lines.push(Line::from("into the local folder:"));
+                    (" Download ", lines)
+                }
             };
-            let r = centered(area, 70, 6);
-            let inner_width = r.width.saturating_sub(5) as usize;
-            let scroll = input.visual_scroll(inner_width);
+            const WIDTH: u16 = 70;
+            let inner_w = inner_width(area, WIDTH);
+            let (input_row, scroll) = input_line(input, inner_w);
             // What the last Tab could still complete to, as many as fit on the line (room
             // kept for the "(+N more)").
-            use unicode_width::UnicodeWidthStr;
             let mut choices = String::new();
             for (i, c) in state.under_prompt.iter().enumerate() {
                 let c = for_terminal(c);
-                if choices.width() + c.width() + 2 + 12 > inner_width {
+                if choices.width() + c.width() + 2 + 12 > inner_w {
                     choices.push_str(&format!(" (+{} more)", state.under_prompt.len() - i));
                     break;
                 }
@@ -262,96 +300,172 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 }
                 choices.push_str(&c);
             }
-            frame.render_widget(Clear, r);
-            frame.render_widget(
-                Paragraph::new(vec![
-                    Line::from(ask),
-                    Line::default(),
-                    Line::from(Span::styled(
-                        format!(
-                            "> {}",
-                            input.value().chars().skip(scroll).collect::<String>()
-                        ),
-                        theme::KEY,
-                    )),
-                    Line::from(Span::styled(choices, theme::DIM)),
-                ])
-                .block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(title)
-                        .border_style(theme::BORDER_FOCUSED),
+            let ask_rows = wrap::lines(&ask, inner_w).len();
+            let mut body = ask.to_vec();
+            body.push(Line::default());
+            body.push(input_row);
+            body.push(Line::from(Span::styled(
+                truncate(&choices, inner_w),
+                theme::DIM,
+            )));
+            let inner = boxed(
+                frame,
+                area,
+                WIDTH,
+                block(title, theme::BORDER_FOCUSED),
+                &body,
+                &key_lines(
+                    &[("Enter", "start"), ("Tab", "complete"), ("Esc", "cancel")],
+                    inner_w,
                 ),
-                r,
             );
-            let x = r.x + 3 + (input.visual_cursor().saturating_sub(scroll)) as u16;
-            frame.set_cursor_position((x.min(r.right().saturating_sub(2)), r.y + 3));
+            cursor(frame, inner, input, scroll, ask_rows + 1);
         }
         Some(Dialog::WorkspacePrompt(input)) => {
-            let r = centered(area, 64, 7);
-            let inner_width = r.width.saturating_sub(4) as usize;
-            let scroll = input.visual_scroll(inner_width);
-            let text = vec![
+            const WIDTH: u16 = 64;
+            let inner_w = inner_width(area, WIDTH);
+            let (input_row, scroll) = input_line(input, inner_w);
+            let head = [
                 Line::from("The server lists no workspaces for this key."),
                 Line::from("Workspace id(s), separated by spaces:"),
-                Line::default(),
-                Line::from(Span::styled(
-                    format!(
-                        "> {}",
-                        &input.value().chars().skip(scroll).collect::<String>()
-                    ),
-                    theme::KEY,
-                )),
             ];
-            frame.render_widget(Clear, r);
-            frame.render_widget(
-                Paragraph::new(text).block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(" Open a workspace ")
-                        .border_style(theme::BORDER_FOCUSED),
-                ),
-                r,
+            let head_rows = wrap::lines(&head, inner_w).len();
+            let mut body = head.to_vec();
+            body.push(Line::default());
+            body.push(input_row);
+            let inner = boxed(
+                frame,
+                area,
+                WIDTH,
+                block(" Open a workspace ", theme::BORDER_FOCUSED),
+                &body,
+                &key_lines(&[("Enter", "open"), ("Esc", "cancel")], inner_w),
             );
-            let x = r.x + 3 + (input.visual_cursor().saturating_sub(scroll)) as u16;
-            frame.set_cursor_position((x.min(r.right().saturating_sub(2)), r.y + 4));
+            cursor(frame, inner, input, scroll, head_rows + 1);
         }
         None => {}
     }
     if let Some(n) = &state.notice
         && n.level == Level::Error
     {
-        let lines: Vec<Line> = n
-            .text
-            .lines()
-            .map(|l| Line::from(for_terminal(l)))
-            .collect();
-        let width = (area.width * 2 / 3).max(30).min(area.width);
-        let inner = width.saturating_sub(2).max(1) as usize;
-        let height: u16 = lines
-            .iter()
-            .map(|l| (l.width().max(1).div_ceil(inner)) as u16)
-            .sum::<u16>()
-            + 2;
-        let height = height.min(area.height.saturating_sub(2)).max(3);
-        let r = Rect {
-            x: area.right().saturating_sub(width),
-            y: area.bottom().saturating_sub(height + 2),
-            width,
-            height,
-        };
-        frame.render_widget(Clear, r);
-        frame.render_widget(
-            Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(" Error ")
-                    .title_bottom(" any key dismisses ")
-                    .border_style(theme::ERROR),
-            ),
-            r,
-        );
+        error(frame, area, &n.text);
     }
+}
+
+/// The first `max` of `items`, one to a row, then how many more.
+fn listed(items: &[String], max: usize) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line> = items
+        .iter()
+        .take(max)
+        .map(|i| Line::from(format!("  {}", for_terminal(i))))
+        .collect();
+    if items.len() > max {
+        lines.push(Line::from(format!(
+            "  … and {} more",
+            fmt::group((items.len() - max) as u64)
+        )));
+    }
+    lines
+}
+
+/// The terminal cursor on a prompt's input, `row` rows into the box.
+fn cursor(frame: &mut Frame, inner: Rect, input: &tui_input::Input, scroll: usize, row: usize) {
+    let x = inner.x + 2 + input.visual_cursor().saturating_sub(scroll) as u16;
+    let y = inner.y + row as u16;
+    frame.set_cursor_position((
+        x.min(inner.right().saturating_sub(1)),
+        y.min(inner.bottom().saturating_sub(1)),
+    ));
+}
+
+/// An error in a box at the bottom right, above the status line.
+fn error(frame: &mut Frame, area: Rect, text: &str) {
+    let lines: Vec<Line> = text.lines().map(|l| Line::from(for_terminal(l))).collect();
+    let width = (area.width * 2 / 3).max(30).min(area.width);
+    let mut lines = wrap::lines(&lines, width.saturating_sub(2) as usize);
+    let room = area.height.saturating_sub(3).max(1) as usize;
+    lines.truncate(room);
+    let height = lines.len() as u16 + 2;
+    let r = Rect {
+        x: area.right().saturating_sub(width),
+        y: area.bottom().saturating_sub(height + 1),
+        width,
+        height: height.min(area.height),
+    };
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block(" Error ", theme::ERROR).title_bottom(" any key dismisses ")),
+        r,
+    );
+}
+
+/// The key table: one column where it fits, else two side by side, else (a small
+/// screen) the entries packed in rows.
+fn help(frame: &mut Frame, area: Rect) {
+    let all = help_rows();
+    let key_w = |rows: &[(String, &str)]| rows.iter().map(|r| r.0.width()).max().unwrap_or(0);
+    let what_w = |rows: &[(String, &str)]| rows.iter().map(|r| r.1.width()).max().unwrap_or(0);
+    let block = block(" Keys ", theme::BORDER_FOCUSED).title_bottom(" ?/Esc closes ");
+    let (left, right) = all.split_at(all.len().div_ceil(2));
+    let one = key_w(&all) + 1 + what_w(&all) + 2;
+    let two = key_w(left) + 1 + what_w(left) + 2 + key_w(right) + 1 + what_w(right) + 2;
+    let room_h = area.height as usize;
+    let room_w = area.width as usize;
+    if all.len() + 2 <= room_h && one <= room_w || left.len() + 2 <= room_h && two <= room_w {
+        let cols: Vec<&[(String, &str)]> = if all.len() + 2 <= room_h && one <= room_w {
+            vec![&all]
+        } else {
+            vec![left, right]
+        };
+        let mut widths = Vec::new();
+        for (i, c) in cols.iter().enumerate() {
+            // A column's descriptions keep a space from the next column's keys.
+            let gap = u16::from(i + 1 < cols.len());
+            widths.push(Constraint::Length(key_w(c) as u16));
+            widths.push(Constraint::Length(what_w(c) as u16 + gap));
+        }
+        let rows: Vec<Row> = (0..cols[0].len())
+            .map(|i| {
+                Row::new(cols.iter().flat_map(|c| match c.get(i) {
+                    Some((keys, what)) => {
+                        vec![Line::styled(keys.clone(), theme::KEY), Line::from(*what)]
+                    }
+                    None => vec![Line::default(), Line::default()],
+                }))
+            })
+            .collect();
+        let width = if cols.len() == 1 { one.max(40) } else { two };
+        let r = centered(area, width as u16, cols[0].len() as u16 + 2);
+        frame.render_widget(Clear, r);
+        frame.render_widget(Table::new(rows, widths).column_spacing(1).block(block), r);
+        return;
+    }
+    // Packed: as many "keys what" entries to a row as fit, three spaces apart.
+    let inner_w = room_w.saturating_sub(2);
+    let mut lines: Vec<Line> = vec![Line::default()];
+    let mut used = 0;
+    for (keys, what) in &all {
+        let w = keys.width() + 1 + what.width();
+        if used > 0 && used + 3 + w > inner_w {
+            lines.push(Line::default());
+            used = 0;
+        }
+        if let Some(line) = lines.last_mut() {
+            if used > 0 {
+                line.spans.push(Span::raw("   "));
+                used += 3;
+            }
+            line.spans.push(Span::styled(keys.clone(), theme::KEY));
+            line.spans.push(Span::raw(format!(" {what}")));
+        }
+        used += w;
+    }
+    let rows = lines.len().min(room_h.saturating_sub(2));
+    lines.truncate(rows);
+    let r = centered(area, room_w as u16, rows as u16 + 2);
+    frame.render_widget(Clear, r);
+    frame.render_widget(Paragraph::new(lines).block(block), r);
 }
 
 /// "1.00 KiB (1,024 bytes)", or "size unknown" when the server did not say.

@@ -66,11 +66,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         return;
     }
     let a = aggregate(&state.transfers);
-    let mut title = format!(
-        " Transfers: {} running, {} queued",
-        fmt::group(a.running as u64),
-        fmt::group(a.queued as u64)
-    );
+    let mut parts = vec![
+        format!("{} running", fmt::group(a.running as u64)),
+        format!("{} queued", fmt::group(a.queued as u64)),
+    ];
     // Every ending is counted: a batch of 40 with 25 cancelled must not read "15 done" alone.
     for (n, what) in [
         (a.done, "done"),
@@ -79,9 +78,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         (a.skipped, "skipped"),
     ] {
         if n > 0 {
-            title.push_str(&format!(", {} {what}", fmt::group(n as u64)));
+            parts.push(format!("{} {what}", fmt::group(n as u64)));
         }
     }
+    let mut rates = Vec::new();
     if a.running > 0 {
         // The bytes all transfers moved: a thousand small files each end before a rate
         // of their own is known.
@@ -90,10 +90,26 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         } else {
             a.speed
         };
-        title.push_str(&format!(", {}/s", fmt::size(speed as u64)));
+        rates.push(format!("{}/s", fmt::size(speed as u64)));
     }
     if let Some(eta) = a.eta_secs {
-        title.push_str(&format!(", ETA {}", duration(eta)));
+        rates.push(format!("ETA {}", duration(eta)));
+    }
+    // The counts are what a narrow pane keeps: the label goes first, then the ETA, then
+    // the speed.
+    let room = area.width.saturating_sub(4) as usize;
+    let mut label = " Transfers: ";
+    let mut title;
+    loop {
+        title = format!("{label}{}", [&parts[..], &rates[..]].concat().join(", "));
+        if title.width() < room {
+            break;
+        }
+        if label != " " {
+            label = " ";
+        } else if rates.pop().is_none() {
+            break;
+        }
     }
     title.push(' ');
     let focused = state.focus == Pane::Transfers && state.dialog.is_none();

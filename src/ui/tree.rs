@@ -46,11 +46,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         .iter()
         .enumerate()
         .map(|(i, row)| {
-            let (prefix, mut name, name_style, right) = cells(state, *row);
+            let (prefix, mut name, name_style, figures) = cells(state, *row);
             if state.marked.contains(row) {
                 name.insert_str(0, "✓ ");
             }
-            let line = layout_row(&prefix, &name, name_style, &right, width);
+            let line = layout_row(&prefix, &name, name_style, &figures, width);
             if state.offset + i == state.selected {
                 // The selection's colours win over the name's (a blue folder name on a
                 // blue bar would vanish).
@@ -72,19 +72,32 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-/// `prefix name … right`, fitted to `width` cells.
-fn layout_row(prefix: &str, name: &str, style: Style, right: &str, width: usize) -> Line<'static> {
+/// Columns a name keeps before any figure is shown beside it.
+const MIN_NAME: usize = 12;
+
+/// `prefix name … figure`, fitted to `width` cells. `figures` go from the fullest to the
+/// shortest: the first that leaves the name its columns is shown, none if none does.
+fn layout_row(
+    prefix: &str,
+    name: &str,
+    style: Style,
+    figures: &[String],
+    width: usize,
+) -> Line<'static> {
     let pw = prefix.width();
+    let wanted = name.width().min(MIN_NAME);
+    let right = figures
+        .iter()
+        .find(|f| pw + wanted + 1 + f.width() <= width)
+        .map_or("", String::as_str);
     let rw = right.width();
     let room = width.saturating_sub(pw + if rw > 0 { rw + 1 } else { 0 });
     let name = truncate(name, room);
     let gap = width.saturating_sub(pw + name.width() + rw);
     let mut spans = vec![Span::raw(prefix.to_string()), Span::styled(name, style)];
-    if rw > 0 && pw + rw < width {
-        spans.push(Span::raw(" ".repeat(gap)));
+    spans.push(Span::raw(" ".repeat(gap)));
+    if rw > 0 {
         spans.push(Span::styled(right.to_string(), theme::DIM_FIGURE));
-    } else {
-        spans.push(Span::raw(" ".repeat(gap.saturating_sub(rw))));
     }
     Line::from(spans)
 }
@@ -118,7 +131,12 @@ fn files(n: u64) -> String {
     format!("{} file{}", fmt::group(n), if n == 1 { "" } else { "s" })
 }
 
-fn cells(state: &State, row: Row) -> (String, String, Style, String) {
+/// A folder's figures: count and size, or the size alone where columns are short.
+fn figures(partial: &str, count: u64, total: String) -> Vec<String> {
+    vec![format!("{partial}{}  {total}", files(count)), total]
+}
+
+fn cells(state: &State, row: Row) -> (String, String, Style, Vec<String>) {
     let ws = &state.workspaces[row.ws()];
     let partial = fmt::at_least(ws.partial());
     match row {
@@ -129,14 +147,15 @@ fn cells(state: &State, row: Row) -> (String, String, Style, String) {
                 name.push_str(&format!(" ({})", for_terminal(n)));
             }
             let root = &ws.tree.folders[0];
-            let right = if ws.listing.started {
-                format!(
-                    "{partial}{}  {}",
-                    files(root.count),
-                    fmt::total(root.bytes, root.unknown_sizes, ws.partial())
+            // "≥ 0 files" says nothing: the figures wait for the first file.
+            let right = if ws.listing.started && (root.count > 0 || !ws.partial()) {
+                figures(
+                    partial,
+                    root.count,
+                    fmt::total(root.bytes, root.unknown_sizes, ws.partial()),
                 )
             } else {
-                String::new()
+                Vec::new()
             };
             (arrow.into(), name, theme::WORKSPACE, right)
         }
@@ -151,10 +170,10 @@ fn cells(state: &State, row: Row) -> (String, String, Style, String) {
                 format!("{}{arrow}", indent(f.depth)),
                 format!("{}/", for_terminal(&f.name)),
                 theme::FOLDER,
-                format!(
-                    "{partial}{}  {}",
-                    files(f.count),
-                    fmt::total(f.bytes, f.unknown_sizes, ws.partial())
+                figures(
+                    partial,
+                    f.count,
+                    fmt::total(f.bytes, f.unknown_sizes, ws.partial()),
                 ),
             )
         }
@@ -165,7 +184,7 @@ fn cells(state: &State, row: Row) -> (String, String, Style, String) {
                 format!("{}  ", indent(depth)),
                 for_terminal(&f.name),
                 Style::new(),
-                fmt::maybe_size(f.size()),
+                vec![fmt::maybe_size(f.size())],
             )
         }
         Row::Status { .. } => {
@@ -182,7 +201,29 @@ fn cells(state: &State, row: Row) -> (String, String, Style, String) {
             } else {
                 ("(no files)".to_string(), theme::DIM)
             };
-            ("    ".into(), text, style, String::new())
+            ("    ".into(), text, style, Vec::new())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, width: usize) -> String {
+        let figures = ["3 files  1.20 GiB".to_string(), "1.20 GiB".to_string()];
+        layout_row("  ▸ ", name, Style::new(), &figures, width).to_string()
+    }
+
+    #[test]
+    fn names_keep_twelve_columns_before_figures() {
+        let long = "bioinformatics_pipeline/";
+        assert_eq!(row("raw/", 30), "  ▸ raw/     3 files  1.20 GiB");
+        // The count gives way first, then the size; the name keeps 12 columns.
+        assert_eq!(row(long, 34), "  ▸ bioinformat… 3 files  1.20 GiB");
+        assert_eq!(row(long, 33), "  ▸ bioinformatics_pipe… 1.20 GiB");
+        assert_eq!(row(long, 20), "  ▸ bioinformatics_…");
+        assert_eq!(row(long, 16), "  ▸ bioinformat…");
+        assert_eq!(row("raw/", 16), "  ▸ raw/        ");
     }
 }
