@@ -1810,3 +1810,27 @@ mod first_hour {
         );
     }
 }
+
+#[test]
+fn an_upload_that_failed_without_a_remote_name_lists_nothing_again() {
+    use filedeck::app::msg::TransferState;
+    use filedeck::app::transfers::{Direction, TransferInfo};
+    let mut s = listed();
+    let info = TransferInfo {
+        dir: Direction::Up,
+        ws: "ws1".into(),
+        remote: String::new(),
+        local: "/gone/file.txt".into(),
+        size: None,
+    };
+    update(&mut s, Msg::Worker(Event::TransferAdded { id: 1, info }));
+    let cmds = update(
+        &mut s,
+        Msg::Worker(Event::TransferState {
+            id: 1,
+            state: TransferState::Failed("No such file".into()),
+        }),
+    );
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(s.workspaces[0].listing.complete, "the tree stays");
+}

@@ -1332,12 +1332,16 @@ fn ask_download(state: &mut State) {
 /// holding everything uploaded since the last time (one listing, not one per file: folder
 /// listings of one tree must not overlap).
 fn refresh_after_upload(state: &mut State, info: &TransferInfo) -> Vec<Command> {
-    let folder = crate::api::types::split_key(&info.remote).0.to_string();
-    let deepest = match state.uploaded_into.remove(&info.ws) {
-        Some(so_far) => crate::api::types::common_folder(&[so_far, folder]),
-        None => folder,
-    };
-    state.uploaded_into.insert(info.ws.clone(), deepest);
+    // An upload that never had a remote name (its local file was not there) put
+    // nothing anywhere: it is no reason to list the workspace again.
+    if !info.remote.is_empty() {
+        let folder = crate::api::types::split_key(&info.remote).0.to_string();
+        let deepest = match state.uploaded_into.remove(&info.ws) {
+            Some(so_far) => crate::api::types::common_folder(&[so_far, folder]),
+            None => folder,
+        };
+        state.uploaded_into.insert(info.ws.clone(), deepest);
+    }
     let busy = state.uploads_active.get(&info.ws).is_some_and(|&n| n > 0);
     let Some(wi) = state.workspaces.iter().position(|w| w.id == info.ws) else {
         return Vec::new();
@@ -1345,7 +1349,9 @@ fn refresh_after_upload(state: &mut State, info: &TransferInfo) -> Vec<Command> 
     if busy || !state.workspaces[wi].listing.started {
         return Vec::new();
     }
-    let folder = state.uploaded_into.remove(&info.ws).unwrap_or_default();
+    let Some(folder) = state.uploaded_into.remove(&info.ws) else {
+        return Vec::new();
+    };
     if !state.workspaces[wi].listing.complete || folder.is_empty() {
         // Over a partial tree, or at the root: list it all again.
         let cmds = start_listing(state, wi);
