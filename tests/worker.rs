@@ -1005,3 +1005,540 @@ key_styles! {
         assert_eq!(walk(dest.path()).len(), 2, "nothing else left there");
     }
 }
+
+#[path = "support/faults.rs"]
+mod faults;
+
+/// The id and info of every transfer `seen` lists, in the order listed.
+fn added(seen: &[(Instant, Event)]) -> Vec<(u64, filedeck::app::transfers::TransferInfo)> {
+    seen.iter()
+        .filter_map(|(_, ev)| match ev {
+            Event::TransferAdded { id, info } => Some((*id, info.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The last state `seen` gives transfer `id`.
+fn last_state(seen: &[(Instant, Event)], id: u64) -> Option<TransferState> {
+    seen.iter().rev().find_map(|(_, ev)| match ev {
+        Event::TransferState { id: i, state } if *i == id => Some(state.clone()),
+        _ => None,
+    })
+}
+
+/// The note `seen` gives transfer `id`, if any.
+fn note_of(seen: &[(Instant, Event)], id: u64) -> Option<String> {
+    seen.iter().rev().find_map(|(_, ev)| match ev {
+        Event::TransferNote { id: i, note } if *i == id => Some(note.clone()),
+        _ => None,
+    })
+}
+
+/// Wait until the proxy has passed an upload-route request on and the server answered
+/// it (the server has acted): a condition, with a deadline.
+async fn server_acted(proxy: &faults::Proxy, route: faults::Route) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !proxy.seen(route).iter().any(|s| s.upstream.is_some()) {
+        assert!(
+            Instant::now() < deadline,
+            "the server never saw the {route:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+key_styles! {
+    /// Issue 9, item 1: a cancel that comes after the whole body was sent, while the
+    /// server's answer is on its way, must not say "cancelled" beside a file that landed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancel_after_the_body_was_sent_ends_done_never_cancelled_beside_the_file(style) {
+        let env = env(style).await;
+        let (proxy, base) = faults::Proxy::start(&env.endpoint).await;
+        // The server stores the file; its answer is then held a while, then lost.
+        proxy.arm(faults::Route::Upload, &[faults::Fault::Stall(0, Duration::from_secs(2))]);
+        let client = common::client(&base, KEY, |_| {});
+        let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
+        let local = tempfile::tempdir().unwrap();
+        let p = common::write_file(local.path(), "late.vcf", &common::pattern(200_000, 5));
+        commands
+            .send(Command::Upload {
+                ws: "ws".into(),
+                local: p.display().to_string(),
+                folder: "in/".into(),
+            })
+            .unwrap();
+        let seen = events_until(&mut events, Duration::from_secs(20), |ev| {
+            matches!(ev, Event::TransferState { state: TransferState::Running, .. })
+        })
+        .await;
+        let id = added(&seen)[0].0;
+        server_acted(&proxy, faults::Route::Upload).await;
+        commands.send(Command::CancelTransfer(id)).unwrap();
+        let seen = until_ended(&mut events, 1, Duration::from_secs(60)).await;
+        let state = last_state(&seen, id).unwrap();
+        let listed = held_at(&env.client, "in/late.vcf").await;
+        assert_eq!(listed.len(), 1, "the server had stored it: {listed:?}");
+        assert_eq!(state, TransferState::Done, "a row never says cancelled beside its file");
+        let note = note_of(&seen, id).unwrap_or_default();
+        assert!(note.contains("the cancel came too late"), "{note:?}");
+    }
+}
+
+key_styles! {
+    /// The three-step flow: a cancel before the confirm is never confirmed (nothing is
+    /// listed, the row says cancelled); a cancel while the confirm is under way sees it
+    /// through and says done, and that the cancel came too late.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_upload_is_cancelled_before_its_confirm_and_done_after(style) {
+        let env = env(style).await;
+        let (proxy, base) = faults::Proxy::start(&env.endpoint).await;
+        let client = common::client(&base, KEY, |cfg| cfg.large_threshold = 64 * 1024);
+        let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
+        let local = tempfile::tempdir().unwrap();
+        for (name, route) in [("put.bam", faults::Route::ObjectPut), ("confirm.bam", faults::Route::Confirm)] {
+            // The PUT's bytes held half-way (its answer would come at once: a byte route
+            // streams); the confirm's answer held after the server made the file.
+            let fault = match route {
+                faults::Route::ObjectPut => faults::Fault::StallRequest(150_000, Duration::from_secs(2)),
+                _ => faults::Fault::Stall(0, Duration::from_secs(2)),
+            };
+            proxy.arm(route, &[fault]);
+            let p = common::write_file(local.path(), name, &common::pattern(300_000, 6));
+            commands
+                .send(Command::Upload {
+                    ws: "ws".into(),
+                    local: p.display().to_string(),
+                    folder: String::new(),
+                })
+                .unwrap();
+            let seen = events_until(&mut events, Duration::from_secs(20), |ev| {
+                matches!(ev, Event::TransferState { state: TransferState::Running, .. })
+            })
+            .await;
+            let id = added(&seen)[0].0;
+            if route == faults::Route::ObjectPut {
+                let deadline = Instant::now() + Duration::from_secs(20);
+                while proxy.seen(route).is_empty() {
+                    assert!(Instant::now() < deadline, "no PUT came");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            } else {
+                server_acted(&proxy, route).await;
+            }
+            commands.send(Command::CancelTransfer(id)).unwrap();
+            let seen = until_ended(&mut events, 1, Duration::from_secs(60)).await;
+            let state = last_state(&seen, id).unwrap();
+            let listed = held_at(&env.client, name).await;
+            if route == faults::Route::ObjectPut {
+                assert_eq!(state, TransferState::Cancelled);
+                assert!(listed.is_empty(), "never confirmed: {listed:?}");
+                assert!(proxy.seen(faults::Route::Confirm).is_empty());
+            } else {
+                assert_eq!(state, TransferState::Done);
+                assert_eq!(listed.len(), 1, "{listed:?}");
+                let note = note_of(&seen, id).unwrap_or_default();
+                assert!(note.contains("the cancel came too late"), "{note:?}");
+            }
+        }
+    }
+}
+
+key_styles! {
+    /// "Cancel all" on a batch under way: afterwards, a file is listed exactly when its
+    /// row says done; no row says cancelled beside a listed file.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancel_all_leaves_listed_exactly_the_files_whose_rows_say_done(style) {
+        let env = env(style).await;
+        let slow = throttle::throttled_proxy(env._server.addr, 8_000_000).await;
+        let client = common::client(&slow, KEY, |_| {});
+        let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
+        let local = tempfile::tempdir().unwrap();
+        let set = local.path().join("bigset");
+        std::fs::create_dir(&set).unwrap();
+        for i in 0..24 {
+            common::write_file(&set, &format!("f{i:02}.bin"), &common::pattern(400_000, i));
+        }
+        commands
+            .send(Command::Upload {
+                ws: "ws".into(),
+                local: set.display().to_string(),
+                folder: String::new(),
+            })
+            .unwrap();
+        // Cancel all once the first file is in: some are in flight then, some waiting.
+        let mut seen = events_until(&mut events, Duration::from_secs(60), |ev| {
+            matches!(ev, Event::TransferState { state: TransferState::Done, .. })
+        })
+        .await;
+        commands.send(Command::CancelAll).unwrap();
+        let ids: Vec<u64> = added(&seen).iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids.len(), 24);
+        let ended_before = ids
+            .iter()
+            .filter(|id| last_state(&seen, **id).is_some_and(|s| !s.is_active()))
+            .count();
+        seen.extend(until_ended(&mut events, 24 - ended_before, Duration::from_secs(60)).await);
+        let listed: std::collections::HashSet<String> = env
+            .client
+            .list_all("ws", "bigset/")
+            .await
+            .unwrap()
+            .files
+            .iter()
+            .map(FileEntry::display_key)
+            .collect();
+        let mut cancelled = 0;
+        for (id, info) in added(&seen) {
+            let state = last_state(&seen, id).unwrap();
+            let there = listed.contains(&info.remote);
+            match state {
+                TransferState::Done => assert!(there, "{} done but not listed", info.remote),
+                TransferState::Cancelled => {
+                    cancelled += 1;
+                    assert!(!there, "{} says cancelled but is listed", info.remote)
+                }
+                other => panic!("{}: {other:?}", info.remote),
+            }
+        }
+        assert!(cancelled > 0, "the cancel came after everything had finished");
+    }
+}
+
+/// Issue 9, item 4: the files of a folder start in the order listed, by path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_batch_starts_in_the_order_it_is_listed() {
+    let env = env(KeyStyle::Path).await;
+    let (commands, mut events) = worker::spawn(env.client.clone(), 1, worker::Queue::Off);
+    let local = tempfile::tempdir().unwrap();
+    let set = local.path().join("set");
+    for rel in [
+        "b.txt",
+        "a.txt",
+        "sub/z.txt",
+        "sub.txt",
+        "c.txt",
+        "sub/a.txt",
+        "d.txt",
+        "e.txt",
+    ] {
+        let p = set.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, rel.as_bytes()).unwrap();
+    }
+    commands
+        .send(Command::Upload {
+            ws: "ws".into(),
+            local: set.display().to_string(),
+            folder: String::new(),
+        })
+        .unwrap();
+    let seen = until_ended(&mut events, 8, Duration::from_secs(60)).await;
+    let listed: Vec<(u64, String)> = added(&seen)
+        .into_iter()
+        .map(|(id, info)| (id, info.remote))
+        .collect();
+    let mut sorted: Vec<String> = listed.iter().map(|(_, r)| r.clone()).collect();
+    sorted.sort();
+    let order: Vec<String> = listed.iter().map(|(_, r)| r.clone()).collect();
+    let started: Vec<String> = seen
+        .iter()
+        .filter_map(|(_, ev)| match ev {
+            Event::TransferState {
+                id,
+                state: TransferState::Running,
+            } => listed.iter().find(|(i, _)| i == id).map(|(_, r)| r.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, order, "started in the order listed");
+    assert_eq!(order, sorted, "listed by path");
+}
+
+/// Issue 9, item 3: an upload of a path that is not there is refused at once, with no row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_of_a_path_that_does_not_exist_is_refused_without_a_row() {
+    let env = env(KeyStyle::Path).await;
+    let (commands, mut events) = worker::spawn(env.client.clone(), 4, worker::Queue::Off);
+    let local = tempfile::tempdir().unwrap();
+    let there = common::write_file(local.path(), "there.txt", b"x");
+    let gone = local.path().join("not-there.txt").display().to_string();
+    commands
+        .send(Command::Upload {
+            ws: "ws".into(),
+            local: gone.clone(),
+            folder: String::new(),
+        })
+        .unwrap();
+    let seen = events_until(&mut events, Duration::from_secs(10), |ev| {
+        matches!(ev, Event::TransferProblem(_))
+    })
+    .await;
+    let Some((_, Event::TransferProblem(text))) = seen.last() else {
+        unreachable!()
+    };
+    assert_eq!(text, &format!("No such file or folder: {gone}"));
+    // With a path that is there: that one is uploaded, the other refused.
+    commands
+        .send(Command::UploadPaths {
+            ws: "ws".into(),
+            locals: vec![gone.clone(), there.display().to_string()],
+            folder: String::new(),
+            description: None,
+        })
+        .unwrap();
+    let seen = until_ended(&mut events, 1, Duration::from_secs(20)).await;
+    let rows = added(&seen);
+    assert_eq!(rows.len(), 1, "{seen:?}");
+    assert_eq!(rows[0].1.remote, "there.txt");
+    assert_eq!(last_state(&seen, rows[0].0), Some(TransferState::Done));
+    let problems: Vec<&String> = seen
+        .iter()
+        .filter_map(|(_, ev)| match ev {
+            Event::TransferProblem(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(problems, [&format!("No such file or folder: {gone}")]);
+}
+
+key_styles! {
+    /// Issue 9, item 2: files that vanish mid-batch fail; every `R` retries every failed
+    /// transfer (again and again while they are still missing), and once they are back
+    /// they are uploaded. A failed row that cannot be retried says why.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_retry_retries_every_failed_transfer(style) {
+        use filedeck::app::msg::Choice;
+        let env = env(style).await;
+        for i in 0..6 {
+            let display = format!("batch/f{i}.txt");
+            filedeck::server::put_bytes(&env._server, "ws", &display, b"old".to_vec(), None)
+                .await
+                .unwrap();
+        }
+        let (commands, mut events) = worker::spawn(env.client.clone(), 2, worker::Queue::Off);
+        let local = tempfile::tempdir().unwrap();
+        let set = local.path().join("batch");
+        std::fs::create_dir(&set).unwrap();
+        for i in 0..6 {
+            common::write_file(&set, &format!("f{i}.txt"), format!("new {i}").as_bytes());
+        }
+        commands
+            .send(Command::Upload {
+                ws: "ws".into(),
+                local: set.display().to_string(),
+                folder: String::new(),
+            })
+            .unwrap();
+        // The batch waits on the question: meanwhile five of its files are removed.
+        let seen = events_until(&mut events, Duration::from_secs(20), |ev| {
+            matches!(ev, Event::Conflicts { .. })
+        })
+        .await;
+        let Some((_, Event::Conflicts { batch, items })) = seen.last() else { unreachable!() };
+        let gone = ["f1.txt", "f2.txt", "f3.txt", "f4.txt", "f5.txt"];
+        for name in gone {
+            std::fs::remove_file(set.join(name)).unwrap();
+        }
+        commands
+            .send(Command::Resolve { batch: *batch, choices: vec![Choice::Overwrite; items.len()] })
+            .unwrap();
+        let seen = until_ended(&mut events, 6, Duration::from_secs(30)).await;
+        let rows = added(&seen);
+        let failed: Vec<u64> = rows
+            .iter()
+            .filter(|(id, _)| matches!(last_state(&seen, *id), Some(TransferState::Failed(_))))
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(failed.len(), 5, "{seen:#?}");
+
+        // Twice while they are still missing: each time, every one is tried again.
+        for round in 0..2 {
+            commands.send(Command::Retry(failed.clone())).unwrap();
+            let seen = until_ended(&mut events, 5, Duration::from_secs(30)).await;
+            for id in &failed {
+                let states: Vec<&TransferState> = seen
+                    .iter()
+                    .filter_map(|(_, ev)| match ev {
+                        Event::TransferState { id: i, state } if i == id => Some(state),
+                        _ => None,
+                    })
+                    .collect();
+                assert!(
+                    matches!(states.first(), Some(TransferState::Queued))
+                        && matches!(states.last(), Some(TransferState::Failed(_))),
+                    "round {round}, transfer {id}: {states:?}"
+                );
+            }
+        }
+        // Back again: the next retry uploads them all.
+        for (i, name) in gone.iter().enumerate() {
+            common::write_file(&set, name, format!("new {}", i + 1).as_bytes());
+        }
+        commands.send(Command::Retry(failed.clone())).unwrap();
+        let seen = until_ended(&mut events, 5, Duration::from_secs(30)).await;
+        for id in &failed {
+            assert_eq!(last_state(&seen, *id), Some(TransferState::Done), "{id}: {seen:#?}");
+        }
+        for i in 0..6 {
+            let at = held_at(&env.client, &format!("batch/f{i}.txt")).await;
+            assert_eq!(at.len(), 1, "{at:?}");
+            assert_eq!(at[0].size, Some(5));
+        }
+        // A row that is not failed (done now) is not retried, and says why.
+        commands.send(Command::Retry(vec![failed[0]])).unwrap();
+        let seen = events_until(&mut events, Duration::from_secs(10), |ev| {
+            matches!(ev, Event::TransferProblem(_))
+        })
+        .await;
+        let Some((_, Event::TransferProblem(text))) = seen.last() else { unreachable!() };
+        assert!(text.contains("not retried"), "{text}");
+    }
+}
+
+key_styles! {
+    /// Issue 9, item 5: a "keep both" row names the file as it is written, both ways: the
+    /// upload's remote path and the download's local one are the numbered names.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_keep_both_row_names_the_numbered_file_it_wrote(style) {
+        use filedeck::app::msg::Choice;
+        let env = env(style).await;
+        let old = filedeck::server::put_bytes(&env._server, "ws", "a.vcf", b"old".to_vec(), None)
+            .await
+            .unwrap();
+        let (commands, mut events) = worker::spawn(env.client.clone(), 4, worker::Queue::Off);
+        let local = tempfile::tempdir().unwrap();
+        let p = common::write_file(local.path(), "a.vcf", b"new!");
+        commands
+            .send(Command::Upload {
+                ws: "ws".into(),
+                local: p.display().to_string(),
+                folder: String::new(),
+            })
+            .unwrap();
+        let (batch, _) = one_conflict(&mut events).await;
+        commands
+            .send(Command::Resolve { batch, choices: vec![Choice::KeepBoth] })
+            .unwrap();
+        let seen = until_ended(&mut events, 1, Duration::from_secs(20)).await;
+        let rows = added(&seen);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].1.remote, "a (1).vcf");
+        let dest = tempfile::tempdir().unwrap();
+        common::write_file(dest.path(), "a.vcf", b"mine");
+        commands
+            .send(Command::Download {
+                ws: "ws".into(),
+                dest: dest.path().display().to_string(),
+                files: vec![(old, "a.vcf".into())],
+            })
+            .unwrap();
+        let (batch, _) = one_conflict(&mut events).await;
+        commands
+            .send(Command::Resolve { batch, choices: vec![Choice::KeepBoth] })
+            .unwrap();
+        let seen = until_ended(&mut events, 1, Duration::from_secs(20)).await;
+        let rows = added(&seen);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].1.local, dest.path().join("a (1).vcf").display().to_string());
+        assert_eq!(std::fs::read(dest.path().join("a (1).vcf")).unwrap(), b"old");
+    }
+}
+
+/// Issue 9, item 2: a failed row the engine has no job for (a file the walk could not
+/// read) is not retried in silence: the answer names it and says what to do.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_row_that_cannot_be_retried_says_why() {
+    let env = env(KeyStyle::Path).await;
+    let (commands, mut events) = worker::spawn(env.client.clone(), 4, worker::Queue::Off);
+    let local = tempfile::tempdir().unwrap();
+    let set = local.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    common::write_file(&set, "ok.txt", b"x");
+    std::os::unix::fs::symlink(set.join("nowhere"), set.join("gone.txt")).unwrap();
+    commands
+        .send(Command::Upload {
+            ws: "ws".into(),
+            local: set.display().to_string(),
+            folder: String::new(),
+        })
+        .unwrap();
+    let seen = until_ended(&mut events, 2, Duration::from_secs(20)).await;
+    let failed: Vec<u64> = added(&seen)
+        .iter()
+        .filter(|(id, _)| matches!(last_state(&seen, *id), Some(TransferState::Failed(_))))
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(failed.len(), 1, "{seen:#?}");
+    commands.send(Command::Retry(failed)).unwrap();
+    let seen = events_until(&mut events, Duration::from_secs(10), |ev| {
+        matches!(ev, Event::TransferProblem(_))
+    })
+    .await;
+    let Some((_, Event::TransferProblem(text))) = seen.last() else {
+        unreachable!()
+    };
+    assert!(
+        text.starts_with("1 transfer not retried: ")
+            && text.contains("gone.txt")
+            && text.contains("upload it again"),
+        "{text}"
+    );
+}
+
+key_styles! {
+    /// A download cancelled while its bytes come (here: over an existing local file the
+    /// user chose to overwrite) leaves that file as it was and no partial file.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_download_leaves_the_old_file_and_no_partial(style) {
+        use filedeck::app::msg::Choice;
+        let env = env(style).await;
+        let entry = filedeck::server::put_bytes(
+            &env._server,
+            "ws",
+            "big.bin",
+            common::pattern(600_000, 4),
+            None,
+        )
+        .await
+        .unwrap();
+        let (proxy, base) = faults::Proxy::start(&env.endpoint).await;
+        proxy.arm(faults::Route::ObjectGet, &[faults::Fault::Stall(200_000, Duration::from_secs(2))]);
+        let client = common::client(&base, KEY, |_| {});
+        let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
+        let dest = tempfile::tempdir().unwrap();
+        common::write_file(dest.path(), "big.bin", b"mine");
+        commands
+            .send(Command::Download {
+                ws: "ws".into(),
+                dest: dest.path().display().to_string(),
+                files: vec![(entry, "big.bin".into())],
+            })
+            .unwrap();
+        let (batch, _) = one_conflict(&mut events).await;
+        commands
+            .send(Command::Resolve { batch, choices: vec![Choice::Overwrite] })
+            .unwrap();
+        let seen = events_until(&mut events, Duration::from_secs(20), |ev| {
+            matches!(ev, Event::TransferState { state: TransferState::Running, .. })
+        })
+        .await;
+        let id = added(&seen)[0].0;
+        // Some bytes are out and the rest held back: the download is mid-body.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !proxy
+            .seen(faults::Route::ObjectGet)
+            .iter()
+            .any(|s| s.stalled_at.lock().unwrap().is_some())
+        {
+            assert!(Instant::now() < deadline, "the download never got under way");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        commands.send(Command::CancelTransfer(id)).unwrap();
+        let seen = until_ended(&mut events, 1, Duration::from_secs(60)).await;
+        assert_eq!(last_state(&seen, id), Some(TransferState::Cancelled));
+        assert_eq!(std::fs::read(dest.path().join("big.bin")).unwrap(), b"mine");
+        assert_eq!(walk(dest.path()).len(), 1, "no partial file left");
+    }
+}

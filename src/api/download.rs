@@ -196,6 +196,12 @@ impl Client {
                         checked = check(&entry);
                     }
                     match checked {
+                        // The rename is the point of no return: before it, a cancel leaves
+                        // the target as it was (the user's old file, or nothing).
+                        Ok(()) if cancel.is_cancelled() => {
+                            discard_partial(target).await;
+                            return Err(ApiError::Cancelled);
+                        }
                         Ok(()) => {
                             finish(&part, &meta, target).await?;
                             return Ok(DownloadOutcome {

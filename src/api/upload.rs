@@ -191,8 +191,11 @@ impl Client {
             }
             let form = form.part("file", part);
             let request = self.api(Method::POST, "v1/files/upload")?.multipart(form);
+            // Once the whole body is out, the server may store the file whether or not its
+            // answer is read: a cancel no longer aborts the request, so the row ends as
+            // what happened (done), never "cancelled" beside a file that landed.
             let result = self
-                .watch(progress, cancel, async {
+                .watch(progress, Some(size), cancel, async {
                     let resp = Self::send(request, &what).await?;
                     read_entry(resp, folder, name, &what).await
                 })
@@ -345,8 +348,9 @@ impl Client {
                 .header(CONTENT_TYPE, &content_type)
                 .header(CONTENT_LENGTH, size)
                 .body(body);
+            // Nothing is listed before the confirm: the PUT can be abandoned at any point.
             let result = self
-                .watch(progress, cancel, async {
+                .watch(progress, None, cancel, async {
                     let resp = Self::send(request, &what).await?;
                     Ok(etag_md5(resp.headers()))
                 })
@@ -368,6 +372,11 @@ impl Client {
                 Err(e) => return Err(e),
             }
         };
+        // The last moment a cancel takes the upload back whole: unconfirmed, the bytes
+        // are no file anyone lists. Once the confirm is asked it is seen through.
+        if cancel.is_cancelled() {
+            return Err(ApiError::Cancelled);
+        }
         let confirm = UploadConfirmRequest {
             file_key: info.file_key.clone(),
             workspace_id: req.workspace.to_string(),
@@ -440,9 +449,12 @@ impl Client {
 
     /// Race a transfer against cancellation and a stall: no byte moving for
     /// `stall_timeout` while the body is unsent, or no answer that long after it was.
+    /// With `commits_at`, a cancel aborts only while fewer bytes than that are out: after,
+    /// the request may take effect whatever is done to it, and is seen through.
     pub(super) async fn watch<T>(
         &self,
         progress: &Progress,
+        commits_at: Option<u64>,
         cancel: &CancellationToken,
         fut: impl Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
@@ -462,10 +474,16 @@ impl Client {
                 }
             }
         };
+        let cancelled = async {
+            cancel.cancelled().await;
+            if commits_at.is_some_and(|at| progress.get() >= at) {
+                std::future::pending::<()>().await;
+            }
+        };
         tokio::select! {
             r = fut => r,
             e = watchdog => Err(e),
-            _ = cancel.cancelled() => Err(ApiError::Cancelled),
+            _ = cancelled => Err(ApiError::Cancelled),
         }
     }
 

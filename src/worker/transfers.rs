@@ -86,6 +86,13 @@ pub struct Engine {
     slots: HashMap<TransferId, Slot>,
     /// Slots in [`Phase::Running`] (the sampler ticks only while there are some).
     running: usize,
+    /// Queued transfers not yet handed a permit, first come first started. Their tasks
+    /// are spawned only once a permit is theirs: spawned tasks run in no set order (the
+    /// runtime runs the newest first), so a batch would start from its end.
+    waiting: std::collections::VecDeque<TransferId>,
+    /// Rows listed as failed that have no job to run again, with why (a file the walk
+    /// could not read, a conflict the command line could not answer).
+    unretryable: HashMap<TransferId, String>,
     next_id: TransferId,
     started: Instant,
     finished_tx: mpsc::UnboundedSender<Finished>,
@@ -179,6 +186,8 @@ impl Engine {
                 hashing: Arc::new(Semaphore::new(HASHING)),
                 slots: HashMap::new(),
                 running: 0,
+                waiting: Default::default(),
+                unretryable: HashMap::new(),
                 next_id: 1,
                 started: Instant::now(),
                 finished_tx,
@@ -305,8 +314,15 @@ impl Engine {
             existing,
             listed,
             description,
+            missing,
         } = prepared;
+        for path in &missing {
+            self.problem(format!("No such file or folder: {path}"));
+        }
         if jobs.is_empty() && problems.is_empty() {
+            if !missing.is_empty() {
+                return;
+            }
             // An empty folder: say so rather than queue nothing in silence.
             self.problem(format!("{local}: nothing to upload, the folder is empty"));
             return;
@@ -324,6 +340,12 @@ impl Engine {
             let state = if p.skipped {
                 TransferState::Skipped(p.why)
             } else {
+                let why = format!(
+                    "{} could not be read when it was listed ({}): upload it again",
+                    p.path.display(),
+                    p.why
+                );
+                self.unretryable.insert(id, why);
                 TransferState::Failed(p.why)
             };
             let _ = self.events.send(Event::TransferState { id, state });
@@ -460,7 +482,10 @@ impl Engine {
     /// A conflict the command line's answer cannot settle: listed as failed, with why and
     /// the answers that would (`settles`).
     fn unanswerable(&mut self, c: Conflict, why: &str, settles: &str) {
-        let id = self.add(info_of(&c.job));
+        let info = info_of(&c.job);
+        let id = self.add(info.clone());
+        let again = format!("{}: {why}; {settles}", info.remote);
+        self.unretryable.insert(id, again);
         let state = TransferState::Failed(format!("{why}; {settles}"));
         let _ = self.events.send(Event::TransferState { id, state });
     }
@@ -811,32 +836,49 @@ impl Engine {
     }
 
     fn start(&mut self, id: TransferId, job: Job) {
-        let token = CancellationToken::new();
-        let progress = Progress::new();
         self.slots.insert(
             id,
             Slot {
                 job: job.clone(),
-                token: token.clone(),
-                progress: progress.clone(),
+                token: CancellationToken::new(),
+                progress: Progress::new(),
                 phase: Phase::Queued,
             },
         );
         self.journal(id, Some(&job));
+        self.waiting.push_back(id);
+        self.pump();
+    }
+
+    /// Hand free permits to the transfers that have waited longest.
+    fn pump(&mut self) {
+        while let Some(&id) = self.waiting.front() {
+            if !self
+                .slots
+                .get(&id)
+                .is_some_and(|s| s.phase == Phase::Queued)
+            {
+                self.waiting.pop_front();
+                continue;
+            }
+            let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+                return;
+            };
+            self.waiting.pop_front();
+            self.launch(id, permit);
+        }
+    }
+
+    fn launch(&mut self, id: TransferId, permit: tokio::sync::OwnedSemaphorePermit) {
+        let Some(slot) = self.slots.get(&id) else {
+            return;
+        };
+        let (job, token, progress) = (slot.job.clone(), slot.token.clone(), slot.progress.clone());
         let client = self.client.clone();
-        let permits = self.permits.clone();
         let finished = self.finished_tx.clone();
         let running = self.running_tx.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
-            let permit = tokio::select! {
-                p = permits.acquire_owned() => p,
-                _ = token.cancelled() => {
-                    let _ = finished.send(Finished { id, state: TransferState::Cancelled, uploaded: None, note: None });
-                    return;
-                }
-            };
-            let Ok(_permit) = permit else { return };
             let _ = running.send(id);
             let _ = events.send(Event::TransferState {
                 id,
@@ -847,6 +889,23 @@ impl Engine {
             let state = match result {
                 Ok((entry, why)) => {
                     (uploaded, note) = (entry, why);
+                    if token.is_cancelled() {
+                        // Past the point of no return (see README, "What cancel does"):
+                        // it finished, and the row says so rather than "cancelled".
+                        let late = match &job {
+                            SavedJob::Up { .. } => {
+                                "the cancel came too late: the file had been sent in full \
+                                 and is on the server (remove it if it is not wanted)"
+                            }
+                            SavedJob::Down { .. } => {
+                                "the cancel came too late: the file was already in place"
+                            }
+                        };
+                        note = Some(match note {
+                            Some(n) => format!("{late}; {n}"),
+                            None => late.to_string(),
+                        });
+                    }
                     TransferState::Done
                 }
                 Err(ApiError::Cancelled) => {
@@ -857,6 +916,9 @@ impl Engine {
                 }
                 Err(e) => TransferState::Failed(e.to_string()),
             };
+            // The permit goes back before the loop hears of the end, so the next transfer
+            // in line can have it then.
+            drop(permit);
             let _ = finished.send(Finished {
                 id,
                 state,
@@ -916,6 +978,7 @@ impl Engine {
             id: f.id,
             state: f.state,
         });
+        self.pump();
     }
 
     /// Progress of running transfers, as one event.
@@ -957,16 +1020,44 @@ impl Engine {
             self.slots.remove(&id);
             let state = TransferState::Cancelled;
             let _ = self.events.send(Event::TransferState { id, state });
+        } else if s.phase == Phase::Queued
+            && let Some(at) = self.waiting.iter().position(|w| *w == id)
+        {
+            // Never handed a permit: no task, nothing sent.
+            self.waiting.remove(at);
+            self.finished(Finished {
+                id,
+                state: TransferState::Cancelled,
+                uploaded: None,
+                note: None,
+            });
         }
     }
 
     pub fn cancel_all(&mut self) {
         self.epoch += 1;
+        // Those still in line end first, in one go, so none of them is handed a permit
+        // as running ones end.
+        let waiting: Vec<TransferId> = std::mem::take(&mut self.waiting).into();
         let mut resolving = Vec::new();
         for (id, s) in &self.slots {
             s.token.cancel();
             if s.phase == Phase::Resolving {
                 resolving.push(*id);
+            }
+        }
+        for id in waiting {
+            if self
+                .slots
+                .get(&id)
+                .is_some_and(|s| s.phase == Phase::Queued)
+            {
+                self.finished(Finished {
+                    id,
+                    state: TransferState::Cancelled,
+                    uploaded: None,
+                    note: None,
+                });
             }
         }
         resolving.sort();
@@ -1032,13 +1123,21 @@ impl Engine {
         }
     }
 
+    /// Retry every failed transfer of `ids`; those that cannot be are named, with why, in
+    /// one problem (never passed over in silence).
     pub fn retry(&mut self, ids: Vec<TransferId>) {
+        let mut not = Vec::new();
         for id in ids {
             let Some(slot) = self.slots.get(&id) else {
+                not.push(match self.unretryable.get(&id) {
+                    Some(why) => why.clone(),
+                    None => format!("transfer {id} has ended (done, cancelled or skipped)"),
+                });
                 continue;
             };
             // Only a failed one: a queued or resolving one is still on its way.
             if slot.phase != Phase::Failed {
+                not.push(format!("{} is still under way", info_of(&slot.job).remote));
                 continue;
             }
             let job = slot.job.clone();
@@ -1047,6 +1146,14 @@ impl Engine {
                 state: TransferState::Queued,
             });
             self.start(id, job);
+        }
+        if !not.is_empty() {
+            let n = not.len();
+            self.problem(format!(
+                "{n} transfer{} not retried: {}",
+                if n == 1 { "" } else { "s" },
+                not.join("; ")
+            ));
         }
     }
 }
@@ -1361,6 +1468,8 @@ pub struct PreparedUpload {
     existing: HashMap<String, Vec<FileEntry>>,
     listed: Listed,
     description: Option<String>,
+    /// Paths as typed that do not exist.
+    missing: Vec<String>,
 }
 
 /// The listing `existing` came from.
@@ -1395,20 +1504,33 @@ pub async fn prepare_upload(
     let paths: Vec<PathBuf> = locals.iter().map(|l| expand_tilde(l)).collect();
     let local = locals.join(" ");
     let folder = normalise_folder(&folder);
-    let (jobs, mut problems) =
-        tokio::task::spawn_blocking(move || collect_uploads(&paths, &folder))
-            .await
-            .unwrap_or_else(|e| {
-                let why = format!("reading it failed: {e}");
-                (
-                    Vec::new(),
-                    vec![crate::local::Problem {
-                        path: local.clone().into(),
-                        why,
-                        skipped: false,
-                    }],
-                )
-            });
+    let typed = locals.clone();
+    let walked = tokio::task::spawn_blocking(move || {
+        // A path that is not there is a typo, not a transfer: refused at once, no row.
+        let (paths, missing): (Vec<_>, Vec<_>) = paths
+            .into_iter()
+            .zip(typed)
+            .partition(|(p, _)| !matches!(std::fs::metadata(p), Err(e) if e.kind() == std::io::ErrorKind::NotFound));
+        let paths: Vec<PathBuf> = paths.into_iter().map(|(p, _)| p).collect();
+        let (mut jobs, problems) = collect_uploads(&paths, &folder);
+        // Started in the order the user reads them: by remote path.
+        jobs.sort_by(|a, b| (&a.folder, &a.name).cmp(&(&b.folder, &b.name)));
+        let missing: Vec<String> = missing.into_iter().map(|(_, typed)| typed).collect();
+        (jobs, problems, missing)
+    })
+    .await;
+    let (jobs, mut problems, missing) = walked.unwrap_or_else(|e| {
+        let why = format!("reading it failed: {e}");
+        (
+            Vec::new(),
+            vec![crate::local::Problem {
+                path: local.clone().into(),
+                why,
+                skipped: false,
+            }],
+            Vec::new(),
+        )
+    });
 
     // Two local files bound for one remote path: the second is not sent over the first.
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
@@ -1465,6 +1587,7 @@ pub async fn prepare_upload(
                     existing,
                     listed,
                     description: None,
+                    missing,
                 };
             }
         }
@@ -1477,5 +1600,6 @@ pub async fn prepare_upload(
         existing,
         listed,
         description: None,
+        missing,
     }
 }
