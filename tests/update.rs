@@ -1777,6 +1777,27 @@ mod first_hour {
     }
 
     #[test]
+    fn a_keep_both_download_row_names_the_file_it_wrote() {
+        let mut i = info("raw/a.vcf", 1);
+        i.local = "/data/raw/a (1).vcf".into();
+        assert_eq!(i.label(), "raw/a.vcf → a (1).vcf");
+        i.local = "/data/raw/a.vcf".into();
+        assert_eq!(i.label(), "raw/a.vcf");
+    }
+
+    #[test]
+    fn r_retries_every_failed_row_even_one_without_a_remote_name() {
+        let mut s = listed();
+        added(&mut s, 2);
+        let mut i = info("", 1);
+        i.dir = Direction::Up;
+        ev(&mut s, Event::TransferAdded { id: 3, info: i });
+        set(&mut s, 1, TransferState::Failed("x".into()));
+        set(&mut s, 3, TransferState::Failed("No such file".into()));
+        assert_eq!(ch(&mut s, 'R'), vec![Command::Retry(vec![1, 3])]);
+    }
+
+    #[test]
     fn c_on_an_ended_row_r_and_c_with_nothing_to_do_say_so() {
         let mut s = listed();
         added(&mut s, 1);

@@ -639,9 +639,8 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             let ids: Vec<_> = state
                 .transfers
                 .iter()
-                .filter(|t| {
-                    matches!(t.state, TransferState::Failed(_)) && !t.info.remote.is_empty()
-                })
+                // Every failed row, even one the worker cannot retry: it says why.
+                .filter(|t| matches!(t.state, TransferState::Failed(_)))
                 .map(|t| t.id)
                 .collect();
             if ids.is_empty() {

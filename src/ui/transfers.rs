@@ -177,11 +177,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 TransferState::Cancelled | TransferState::Skipped(_) => theme::DIM,
                 _ => theme::INFO,
             };
-            let name = for_terminal(if t.info.remote.is_empty() {
-                &t.info.local
-            } else {
-                &t.info.remote
-            });
+            let name = for_terminal(&t.info.label());
             let st_w = if wide { 18usize } else { 12 };
             let fixed = 2 + 1 + bar.chars().count() + figures.width() + st_w;
             let room = width.saturating_sub(fixed).max(8);
