@@ -205,9 +205,9 @@ key_styles! {
             });
             pty.send("d");
             pty.wait_within("the download prompt", limit, |s| {
-                s.contains("Download 6 files")
+                s.contains("(6 file")
             });
-            pty.send("\x7f"); // the default "." goes
+            pty.send("\x15"); // Ctrl-U: the default folder goes
             pty.send(&dest_arg);
             pty.send("\r");
             pty.wait_unless("6 downloads done", limit, |s| all_done(s, 12), any_failed);
@@ -446,9 +446,9 @@ key_styles! {
             });
             pty.send("d");
             pty.wait_within("the download prompt", limit, |s| {
-                s.contains("Download 1 file")
+                s.contains("(1 file")
             });
-            pty.send("\x7f");
+            pty.send("\x15"); // Ctrl-U: the default folder goes
             pty.send(&dest_arg);
             pty.send("\r");
             // The proxy passed 1 MiB on and now holds the connection open, sending nothing.

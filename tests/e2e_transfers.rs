@@ -114,8 +114,8 @@ key_styles! {
             pty.send("j");
             pty.wait_for("batch/ selected", |s| s.contains("Folder    batch/"));
             pty.send("d");
-            pty.wait_for("the download prompt", |s| s.contains("Download 51 files"));
-            pty.send("\x7f"); // the default "." goes
+            pty.wait_for("the download prompt", |s| s.contains("(51 file"));
+            pty.send("\x15"); // Ctrl-U: the default folder goes
             pty.send(&dest_arg);
             pty.send("\r");
             pty.wait_for("the downloads", |s| {
@@ -222,8 +222,8 @@ key_styles! {
             pty.send("j");
             pty.wait_for("big.bin selected", |s| s.contains("Path      big.bin"));
             pty.send("d");
-            pty.wait_for("the prompt", |s| s.contains("Download 1 file"));
-            pty.send("\x7f");
+            pty.wait_for("the prompt", |s| s.contains("(1 file"));
+            pty.send("\x15"); // Ctrl-U: the default folder goes
             pty.send(&dest_arg);
             pty.send("\r");
             pty.wait_for("the download in the middle", |s| in_the_middle(s, "8 MiB"));
@@ -315,8 +315,8 @@ key_styles! {
             pty.send("j");
             pty.wait_for("calls.bam selected", |s| s.contains("Path      calls.bam"));
             pty.send("d");
-            pty.wait_for("the prompt", |s| s.contains("Download 1 file"));
-            pty.send("\x7f");
+            pty.wait_for("the prompt", |s| s.contains("(1 file"));
+            pty.send("\x15"); // Ctrl-U: the default folder goes
             pty.send(&dest_arg);
             pty.send("\r");
             pty.wait_for("the download in the middle", |s| in_the_middle(s, "12 MiB"));
@@ -410,7 +410,7 @@ key_styles! {
             });
             pty.send("i"); // b.vcf: identical, skipped
             pty.wait_for("the batch", |s| {
-                s.contains("skipped: identical") && s.contains("1 done ")
+                s.contains("skipped: identical") && s.contains(", 1 done, 1 skipped")
             });
             // Download existing.txt onto an identical local copy: skipped too.
             pty.send("G");
@@ -418,8 +418,8 @@ key_styles! {
                 s.contains("Path      existing.txt")
             });
             pty.send("d");
-            pty.wait_for("the download prompt", |s| s.contains("Download 1 file"));
-            pty.send("\x7f");
+            pty.wait_for("the download prompt", |s| s.contains("(1 file"));
+            pty.send("\x15"); // Ctrl-U: the default folder goes
             pty.send(&dest_arg);
             pty.send("\r");
             pty.wait_for("the local conflict", |s| {

@@ -1804,7 +1804,7 @@ async fn an_upload_where_the_listing_may_be_incomplete_may_exist() {
     put(&commands, &local, "many/");
     let (batch, items) = asked(&mut events).await;
     assert_eq!(items.len(), 1, "{items:?}");
-    assert_eq!(items[0].existing, "many/new.txt");
+    assert_eq!(items[0].existing, "ws_other:many/new.txt");
     assert_eq!(items[0].existing_size, None, "nothing is known of it");
     let note = items[0].note.as_deref().unwrap_or_default();
     assert!(
@@ -1896,7 +1896,7 @@ async fn skip_if_identical_without_a_hash_is_never_assumed() {
     put(&commands, &local, "raw/");
     let (batch, items) = asked(&mut events).await;
     assert_eq!(items.len(), 1, "{items:?}");
-    assert_eq!(items[0].existing, "raw/a.txt");
+    assert_eq!(items[0].existing, "ws_other:raw/a.txt");
     assert_eq!(items[0].note, None);
     commands
         .send(Do::Resolve {
@@ -1906,7 +1906,7 @@ async fn skip_if_identical_without_a_hash_is_never_assumed() {
         .unwrap();
     let (batch, items) = asked(&mut events).await;
     assert_eq!(items.len(), 1, "{items:?}");
-    assert_eq!(items[0].existing, "raw/a.txt");
+    assert_eq!(items[0].existing, "ws_other:raw/a.txt");
     let note = items[0].note.as_deref().unwrap_or_default();
     assert!(note.contains("cannot be told"), "{note}");
     commands
@@ -1993,7 +1993,7 @@ async fn keep_both_needs_a_complete_listing() {
     let (commands, mut events) = engine(&run, ConflictPolicy::Ask);
     put(&commands, &local, "many/");
     let (batch, items) = asked(&mut events).await;
-    assert_eq!(items[0].existing, "many/f005.txt");
+    assert_eq!(items[0].existing, "ws_other:many/f005.txt");
     let note = items[0].note.as_deref().unwrap_or_default();
     assert!(note.contains("may be incomplete"), "{note}");
     commands

@@ -910,7 +910,7 @@ key_styles! {
             })
             .unwrap();
         let (batch, item) = one_conflict(&mut events).await;
-        assert_eq!(item.existing, "raw/a.vcf");
+        assert_eq!(item.existing, "ws:raw/a.vcf");
         assert_eq!(item.existing_size, Some(3));
         assert_eq!(item.note, None);
         commands

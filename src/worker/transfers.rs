@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::queue::{Journal, QueueStore, SavedJob};
 use crate::api::{ApiError, Client, FileEntry, Progress, UploadRequest, local_name, safe_join};
+use crate::app::marks::remote_label;
 use crate::app::msg::{
     Choice, ConflictItem, ConflictPolicy, Event, OnConflict, TransferId, TransferState,
 };
@@ -370,7 +371,7 @@ impl Engine {
                     let one = (found.len() == 1).then(|| &found[0]);
                     conflicts.push(Conflict {
                         item: ConflictItem {
-                            existing: remote,
+                            existing: remote_label(&ws, &remote),
                             existing_size: one.and_then(|f| f.size),
                             new_size: Some(job.size),
                             upload: true,
@@ -400,7 +401,7 @@ impl Engine {
                 // unasked.
                 None if !listed.complete => conflicts.push(Conflict {
                     item: ConflictItem {
-                        existing: remote,
+                        existing: remote_label(&ws, &remote),
                         existing_size: None,
                         new_size: Some(job.size),
                         upload: true,
