@@ -3,21 +3,59 @@
 //! 1,000 files.
 
 use std::path::Path;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
 
 use super::Failure;
 use crate::api::{ApiKey, ClientConfig};
 use crate::server::{self, RunningServer, ServerConfig};
 
-/// The demo server's key: not a secret, it guards a throwaway local server.
-pub const DEMO_KEY: &str = "demo";
-
 include!(concat!(env!("OUT_DIR"), "/demo_assets.rs"));
 
-/// Start the demo server (127.0.0.1, a free port) and seed it.
-pub async fn start(data: &Path) -> Result<RunningServer, Failure> {
+/// A fresh session key for one run of the demo. Shown on its screen (for the CLI), so it
+/// must guard nothing but this run's server: another local user who saw a constant one
+/// could use a running demo's server.
+pub fn session_key() -> Result<String, Failure> {
+    let mut b = [0u8; 12];
+    getrandom::fill(&mut b)
+        .map_err(|e| Failure::Failed(format!("cannot make a session key for the demo: {e}")))?;
+    Ok(format!("demo-{}", hex::encode(b)))
+}
+
+/// The demo's data dir: a fresh `filedeck-demo-XXXX` in the temporary folder (`TMPDIR`).
+pub fn data_dir() -> Result<tempfile::TempDir, Failure> {
+    tempfile::Builder::new()
+        .prefix("filedeck-demo-")
+        .tempdir()
+        .map_err(|e| Failure::Failed(format!("cannot create a temporary data dir: {e}")))
+}
+
+/// Remove the demo's data dir. A write of the server still finishing on a blocking thread
+/// can put a file back into a folder being removed: a second pass gets it.
+pub fn remove(dir: tempfile::TempDir) {
+    let path = dir.keep();
+    let mut last = None;
+    for _ in 0..3 {
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => last = Some(e),
+        }
+    }
+    if let Some(e) = last {
+        eprintln!(
+            "filedeck: warning: cannot remove the demo's data at {}: {e}",
+            crate::sanitize::for_terminal(&path.display().to_string())
+        );
+    }
+}
+
+/// Start the demo server (127.0.0.1, a free port) and seed it; it accepts `key` only.
+pub async fn start(data: &Path, key: &str) -> Result<RunningServer, Failure> {
     let mut config = ServerConfig::new(data, ([127, 0, 0, 1], 0).into());
     config.keys.push(server::ApiKey {
-        token: DEMO_KEY.to_string(),
+        token: key.to_string(),
         scopes: vec!["files".into()],
         workspaces: vec!["*".into()],
     });
@@ -74,17 +112,52 @@ fn generated() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// Run the demo: the browser on a freshly seeded in-process server.
-pub async fn run(workspaces: Vec<String>, concurrency: usize) -> Result<(), Failure> {
-    let data = tempfile::Builder::new()
-        .prefix("filedeck-demo-")
-        .tempdir()
-        .map_err(|e| Failure::Failed(format!("cannot create a temporary data dir: {e}")))?;
-    let running = start(data.path()).await?;
+/// How long the demo's server gets to close its connections once the browser has
+/// stopped its transfers.
+const SERVER_STOP_WITHIN: Duration = Duration::from_millis(300);
+
+/// Run the demo: the browser on a freshly seeded in-process server over `data`, which
+/// the caller removes.
+pub async fn run(data: &Path, workspaces: Vec<String>, concurrency: usize) -> Result<(), Failure> {
+    // From here on Ctrl-C, SIGTERM and SIGHUP end this function (and its caller removes
+    // the data) instead of killing the process: seeding takes a moment.
+    let listen =
+        |kind| signal(kind).map_err(|e| Failure::Failed(format!("cannot listen for signals: {e}")));
+    let (mut int, mut term, mut hup) = (
+        listen(SignalKind::interrupt())?,
+        listen(SignalKind::terminate())?,
+        listen(SignalKind::hangup())?,
+    );
+    let key = session_key()?;
+    let running = tokio::select! {
+        running = start(data, &key) => running?,
+        _ = int.recv() => return Err(Failure::Signalled(libc::SIGINT)),
+        _ = term.recv() => return Err(Failure::Signalled(libc::SIGTERM)),
+        _ = hup.recv() => return Err(Failure::Signalled(libc::SIGHUP)),
+    };
     let url = running.base_url();
     tracing::info!(%url, "demo server running");
-    let cfg = ClientConfig::new(&url, ApiKey::new(DEMO_KEY))?;
-    let result = super::tui(cfg, &url, workspaces, concurrency, false).await;
-    running.shutdown().await;
+    let cfg = ClientConfig::new(&url, ApiKey::new(&key))?;
+    let session = crate::runtime::Session {
+        endpoint: url,
+        workspaces,
+        concurrency,
+        persist_queue: false,
+        demo_key: Some(key),
+    };
+    // Returns once the terminal is restored and the transfers are stopped: only then the
+    // server, so no transfer retries against a server that is gone.
+    let result = super::tui(cfg, session).await;
+    let at = std::time::Instant::now();
+    if tokio::time::timeout(SERVER_STOP_WITHIN, running.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::info!("the demo server's connections did not close in time; dropping them");
+    }
+    tracing::debug!(
+        ms = at.elapsed().as_millis() as u64,
+        "the demo server stopped"
+    );
     result
 }

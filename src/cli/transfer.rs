@@ -121,13 +121,12 @@ async fn run_batch(
                 Some(_) => {}
             },
             _ = tick.tick(), if meter => draw(verb, &rows, started, false),
-            _ = &mut interrupted => {
+            sig = &mut interrupted => {
                 if meter {
                     draw(verb, &rows, started, true);
                 }
-                return Err(Failure::Failed(
-                    "interrupted; a partial download is resumed by the next get".into(),
-                ));
+                eprintln!("filedeck: interrupted; a partial download is resumed by the next get");
+                return Err(Failure::Signalled(sig));
             }
         }
     }

@@ -65,8 +65,24 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         }
         Some(Dialog::Help) => {
             let all = help_rows();
+            // The demo's server, for the CLI in another terminal: its URL and key.
+            let demo: Vec<Line> = match &state.demo {
+                Some(d) => vec![
+                    Line::default(),
+                    Line::styled(
+                        "This demo's server, for the CLI in another terminal:",
+                        theme::KEY,
+                    ),
+                    Line::from(format!("FILEDECK_ENDPOINT={} \\", for_terminal(&d.url))),
+                    Line::from(format!(
+                        "FILEDECK_API_KEY={} filedeck ls -w ws_genomics",
+                        for_terminal(&d.key)
+                    )),
+                ],
+                None => Vec::new(),
+            };
             // One column when it fits, else two side by side (80×24 must show them all).
-            let one_col = all.len() as u16 + 2 <= area.height;
+            let one_col = (all.len() + demo.len()) as u16 + 2 <= area.height;
             let per_col = if one_col {
                 all.len()
             } else {
@@ -94,18 +110,27 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                     Constraint::Fill(1),
                 ]
             };
-            let r = centered(area, width, per_col as u16 + 2);
+            let width = if demo.is_empty() {
+                width
+            } else {
+                width.max(78)
+            };
+            let r = centered(area, width, (per_col + demo.len()) as u16 + 2);
             frame.render_widget(Clear, r);
-            frame.render_widget(
-                Table::new(rows, widths).block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(" Keys ")
-                        .title_bottom(" ?/Esc closes ")
-                        .border_style(theme::BORDER_FOCUSED),
-                ),
-                r,
-            );
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .title(" Keys ")
+                .title_bottom(" ?/Esc closes ")
+                .border_style(theme::BORDER_FOCUSED);
+            let inner = block.inner(r);
+            frame.render_widget(block, r);
+            let [keys, below] = Layout::vertical([
+                Constraint::Length(per_col as u16),
+                Constraint::Length(demo.len() as u16),
+            ])
+            .areas(inner);
+            frame.render_widget(Table::new(rows, widths), keys);
+            frame.render_widget(Paragraph::new(demo), below);
         }
         Some(Dialog::Conflicts { items, choices, .. }) => {
             let i = choices.len().min(items.len().saturating_sub(1));
@@ -187,7 +212,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             );
         }
         Some(Dialog::ConfirmQuit { active }) => {
-            let r = centered(area, 56, 6);
+            // Only a kept queue is offered again; without one (the demo) quitting cancels.
+            let (fate, height) = if state.queue_kept {
+                ("Quit now? They are offered for resumption next time.", 6)
+            } else {
+                (
+                    "Quit now? They are cancelled and their partial files removed: \
+                     the demo keeps no queue to resume.",
+                    7,
+                )
+            };
+            let r = centered(area, 56, height);
             frame.render_widget(Clear, r);
             frame.render_widget(
                 Paragraph::new(vec![
@@ -195,7 +230,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                         "{active} transfer{} still running or queued.",
                         if *active == 1 { " is" } else { "s are" }
                     )),
-                    Line::from("Quit now? They are offered for resumption next time."),
+                    Line::from(fate),
                     Line::default(),
                     Line::from(vec![
                         Span::styled("y/Enter", theme::KEY),
@@ -204,6 +239,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                         Span::raw(" stay"),
                     ]),
                 ])
+                .wrap(Wrap { trim: false })
                 .block(
                     Block::default()
                         .borders(Borders::ALL)
