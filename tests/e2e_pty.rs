@@ -218,22 +218,10 @@ fn demo_opens_on_seeded_data() {
 // The demo (issue 9): its data dir lives in TMPDIR, pointed here at a test temp dir, so a
 // test sees it made and removed.
 
-/// The demo in a pty of 100×30, with `tmp` as its TMPDIR; its first listing is on screen.
+/// The demo in a pty of 100×30, with `tmp` as its TMPDIR; its first listing is on screen
+/// and its data dir the one in `tmp`.
 fn demo(tmp: &std::path::Path, state: &std::path::Path) -> Pty {
-    let pty = Pty::spawn(
-        &["--demo"],
-        &[
-            ("TMPDIR", tmp.to_str().unwrap()),
-            ("XDG_STATE_HOME", state.to_str().unwrap()),
-        ],
-        100,
-        30,
-    );
-    pty.wait_for("the demo's first listing", |s| {
-        s.contains("ws_genomics") && s.contains("1,000 files")
-    });
-    assert_eq!(demo_dirs(tmp).len(), 1, "the demo's data dir is in TMPDIR");
-    pty
+    demo_beside(tmp, state, 1)
 }
 
 /// The demo's data dirs in `tmp`.
@@ -404,4 +392,57 @@ fn demo_shows_its_endpoint_and_session_key() {
         Vec::<String>::new(),
         "data dir removed"
     );
+}
+
+/// Set `dir/.lock`'s modification time two minutes back: the lock of a demo started then.
+fn age_lock(dir: &std::path::Path) {
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(dir.join(".lock"))
+        .unwrap();
+    lock.set_modified(std::time::SystemTime::now() - Duration::from_secs(120))
+        .unwrap();
+}
+
+/// A SIGKILL leaves the data dir (nothing runs to remove it); the next demo removes it,
+/// and never the dir of a demo still running (it holds its lock, however old).
+#[test]
+fn a_killed_demos_data_dir_is_removed_by_the_next_demo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut a = demo(tmp.path(), state.path());
+    let a_dir = tmp.path().join(&demo_dirs(tmp.path())[0]);
+    age_lock(&a_dir);
+    // A live one is left alone.
+    let mut b = demo_beside(tmp.path(), state.path(), 2);
+    assert!(a_dir.exists(), "a running demo's data dir is kept");
+    assert!(b.quit().success());
+    let pid = a.child.process_id().unwrap();
+    // SAFETY: signalling our own child process.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    a.wait_exit();
+    assert!(a_dir.exists(), "nothing removes it at a SIGKILL");
+    age_lock(&a_dir);
+    let mut c = demo_beside(tmp.path(), state.path(), 1);
+    assert!(!a_dir.exists(), "the killed demo's data dir is removed");
+    assert!(c.quit().success());
+    assert_eq!(demo_dirs(tmp.path()), Vec::<String>::new());
+}
+
+/// Another demo, with `expect` data dirs in `tmp` once it shows its first listing.
+fn demo_beside(tmp: &std::path::Path, state: &std::path::Path, expect: usize) -> Pty {
+    let pty = Pty::spawn(
+        &["--demo"],
+        &[
+            ("TMPDIR", tmp.to_str().unwrap()),
+            ("XDG_STATE_HOME", state.to_str().unwrap()),
+        ],
+        100,
+        30,
+    );
+    pty.wait_for("the demo's first listing", |s| {
+        s.contains("ws_genomics") && s.contains("1,000 files")
+    });
+    assert_eq!(demo_dirs(tmp).len(), expect, "{:?}", demo_dirs(tmp));
+    pty
 }

@@ -23,31 +23,105 @@ pub fn session_key() -> Result<String, Failure> {
     Ok(format!("demo-{}", hex::encode(b)))
 }
 
-/// The demo's data dir: a fresh `filedeck-demo-XXXX` in the temporary folder (`TMPDIR`).
-pub fn data_dir() -> Result<tempfile::TempDir, Failure> {
-    tempfile::Builder::new()
-        .prefix("filedeck-demo-")
-        .tempdir()
-        .map_err(|e| Failure::Failed(format!("cannot create a temporary data dir: {e}")))
+/// The demo's data dir, locked (`.lock`, flock) while this process lives: a demo started
+/// later tells a killed run's leftover from a live one by it.
+pub struct Data {
+    dir: tempfile::TempDir,
+    _lock: std::fs::File,
 }
 
-/// Remove the demo's data dir. A write of the server still finishing on a blocking thread
-/// can put a file back into a folder being removed: a second pass gets it.
-pub fn remove(dir: tempfile::TempDir) {
-    let path = dir.keep();
-    let mut last = None;
-    for _ in 0..3 {
-        match std::fs::remove_dir_all(&path) {
-            Ok(()) => return,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
-            Err(e) => last = Some(e),
+impl Data {
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Remove it. A write of the server still finishing on a blocking thread can put a
+    /// file back into a folder being removed: a second pass gets it.
+    pub fn remove(self) {
+        let path = self.dir.keep();
+        let mut last = None;
+        for _ in 0..3 {
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+                Err(e) => last = Some(e),
+            }
+        }
+        if let Some(e) = last {
+            eprintln!(
+                "filedeck: warning: cannot remove the demo's data at {}: {e}",
+                crate::sanitize::for_terminal(&path.display().to_string())
+            );
         }
     }
-    if let Some(e) = last {
-        eprintln!(
-            "filedeck: warning: cannot remove the demo's data at {}: {e}",
-            crate::sanitize::for_terminal(&path.display().to_string())
-        );
+}
+
+const PREFIX: &str = "filedeck-demo-";
+
+/// A fresh `filedeck-demo-XXXX` in the temporary folder (`TMPDIR`), after removing what
+/// killed runs (SIGKILL, a power cut: no chance to clean up) left there.
+pub fn data_dir() -> Result<Data, Failure> {
+    sweep(&std::env::temp_dir());
+    let dir = tempfile::Builder::new()
+        .prefix(PREFIX)
+        .tempdir()
+        .map_err(|e| Failure::Failed(format!("cannot create a temporary data dir: {e}")))?;
+    let lock_path = dir.path().join(".lock");
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", lock_path.display())))?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor we own; released when the process ends.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(Failure::Failed(format!(
+            "cannot lock {}: {}",
+            lock_path.display(),
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(Data { dir, _lock: lock })
+}
+
+/// How old a demo's lock must be before an unlocked one counts as left behind: a demo
+/// that has just made its dir may not hold its lock yet.
+const LEFT_AFTER: Duration = Duration::from_secs(60);
+
+/// Remove the data dirs of demos that are gone: ours (the temporary folder is shared),
+/// real directories (never through a link), with a lock file nobody holds.
+fn sweep(tmp: &Path) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    // SAFETY: getuid cannot fail.
+    let me = unsafe { libc::getuid() };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(PREFIX) {
+            continue;
+        }
+        let path = entry.path();
+        let ours = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && m.uid() == me);
+        let lock_path = path.join(".lock");
+        let old = std::fs::symlink_metadata(&lock_path).is_ok_and(|m| {
+            m.is_file()
+                && m.modified()
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= LEFT_AFTER))
+        });
+        if !ours || !old {
+            continue;
+        }
+        let Ok(lock) = std::fs::OpenOptions::new().write(true).open(&lock_path) else {
+            continue;
+        };
+        // SAFETY: flock on a descriptor we own, closed below.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            // A live demo's.
+            continue;
+        }
+        tracing::info!(path = %path.display(), "removing the data a killed demo left");
+        if let Err(e) = std::fs::remove_dir_all(&path) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot remove a killed demo's data");
+        }
     }
 }
 

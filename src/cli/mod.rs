@@ -238,9 +238,9 @@ pub fn main(cli: Cli) -> ExitCode {
         runtime.shutdown_timeout(SHUTDOWN_WITHIN);
     }
     tracing::debug!(ms = at.elapsed().as_millis() as u64, "the runtime stopped");
-    if let Some(dir) = demo_data {
+    if let Some(data) = demo_data {
         let at = std::time::Instant::now();
-        demo::remove(dir);
+        data.remove();
         tracing::debug!(
             ms = at.elapsed().as_millis() as u64,
             "the demo's data removed"
