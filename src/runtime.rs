@@ -95,8 +95,11 @@ pub async fn run(cfg: ClientConfig, session: Session) -> Result<Ended> {
     let mut terminal = enter()?;
     let persist_queue = session.persist_queue;
     let (result, worker) = run_loop(&mut terminal, cfg, session).await;
-    // A dead terminal (after a hang-up) fails these writes at once.
-    restore();
+    // A hang-up restored it then, as far as a dead terminal allows, and it is left alone
+    // since (a second "leave the alternate screen" would move a live one's cursor).
+    if !matches!(result, Ok(Ended::Signal(libc::SIGHUP))) {
+        restore();
+    }
     if let Some(worker) = worker {
         // A kept queue keeps the transfers' partial files for the resume: they are only
         // dropped. Without one they are cancelled, which removes them.
