@@ -17,7 +17,7 @@ use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::crossterm::{cursor, execute};
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
@@ -92,9 +92,16 @@ const STOP_WITHIN: Duration = Duration::from_millis(400);
 /// `cfg` only after the first frame (see [`Worker`]). The terminal is restored before
 /// the worker is stopped, so the user's shell is back while transfers wind down.
 pub async fn run(cfg: ClientConfig, session: Session) -> Result<Ended> {
+    // Listening before the terminal is taken: a signal in between would otherwise end
+    // the process with the terminal raw.
+    let mut signals = Signals {
+        term: signal(SignalKind::terminate())?,
+        hup: signal(SignalKind::hangup())?,
+        int: signal(SignalKind::interrupt())?,
+    };
     let mut terminal = enter()?;
     let persist_queue = session.persist_queue;
-    let (result, worker) = run_loop(&mut terminal, cfg, session).await;
+    let (result, worker) = run_loop(&mut terminal, cfg, session, &mut signals).await;
     // A hang-up restored it then, as far as a dead terminal allows, and it is left alone
     // since (a second "leave the alternate screen" would move a live one's cursor).
     if !matches!(result, Ok(Ended::Signal(libc::SIGHUP))) {
@@ -215,12 +222,20 @@ impl Worker {
     }
 }
 
+/// The signals that end the browser (SIGHUP only with nothing left to finish).
+struct Signals {
+    term: Signal,
+    hup: Signal,
+    int: Signal,
+}
+
 /// The loop, and the worker to stop once the terminal is restored (none if it never
 /// started).
 async fn run_loop(
     terminal: &mut Term,
     cfg: ClientConfig,
     session: Session,
+    signals: &mut Signals,
 ) -> (Result<Ended>, Option<Worker>) {
     let size = match terminal.size() {
         Ok(size) => size,
@@ -259,7 +274,7 @@ async fn run_loop(
         None => worker::Queue::Off,
     };
     let mut worker = Worker::start(cfg, state.concurrency, queue);
-    let ended = drive(terminal, &mut state, &mut worker, persist_queue).await;
+    let ended = drive(terminal, &mut state, &mut worker, signals, persist_queue).await;
     (ended, Some(worker))
 }
 
@@ -267,6 +282,7 @@ async fn drive(
     terminal: &mut Term,
     state: &mut State,
     worker: &mut Worker,
+    signals: &mut Signals,
     persist_queue: bool,
 ) -> Result<Ended> {
     for cmd in app::init(state) {
@@ -275,9 +291,6 @@ async fn drive(
     let mut term_events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
     let mut inbox: Vec<Msg> = Vec::new();
     // After SIGHUP (or the terminal vanishing) with transfers under way, filedeck carries
     // on without a screen until the queue is done, logging to its file.
@@ -316,9 +329,9 @@ async fn drive(
             () = frame_wait(frame_due) => {}
             ev = worker.recv() => inbox.push(Msg::Worker(ev?)),
             _ = tick.tick(), if state.animating() && !headless => inbox.push(Msg::Tick),
-            _ = sigterm.recv() => return Ok(Ended::Signal(libc::SIGTERM)),
-            _ = sighup.recv() => hung_up = true,
-            _ = sigint.recv() => return Ok(Ended::Signal(libc::SIGINT)),
+            _ = signals.term.recv() => return Ok(Ended::Signal(libc::SIGTERM)),
+            _ = signals.hup.recv() => hung_up = true,
+            _ = signals.int.recv() => return Ok(Ended::Signal(libc::SIGINT)),
         }
         if hung_up && !headless {
             // Best effort: on a dead terminal the writes fail at once (EIO); on a live one
