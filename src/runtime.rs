@@ -17,7 +17,7 @@ use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::crossterm::{cursor, execute};
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
@@ -61,44 +61,60 @@ pub fn install_panic_hook() {
     }));
 }
 
-/// Run the TUI until the user quits or a signal ends it. The HTTP client is built from
-/// `cfg` only after the first frame (see [`Worker`]).
-pub async fn run(
-    cfg: ClientConfig,
-    endpoint: &str,
-    workspaces: Vec<String>,
-    concurrency: usize,
-    persist_queue: bool,
-) -> Result<()> {
-    let mut terminal = enter()?;
-    let result = run_loop(
-        &mut terminal,
-        cfg,
-        endpoint,
-        workspaces,
-        concurrency,
-        persist_queue,
-    )
-    .await;
-    match result {
-        // Restored (as far as a dead terminal allows) when the hang-up came.
-        Ok(Ended::HungUp) => Ok(()),
-        Ok(Ended::Normally) => {
-            restore();
-            Ok(())
-        }
-        Err(e) => {
-            restore();
-            Err(e)
-        }
-    }
+/// What the browser runs against.
+pub struct Session {
+    pub endpoint: String,
+    pub workspaces: Vec<String>,
+    pub concurrency: usize,
+    /// The transfer queue is saved for a resume. Off for the demo: its server and data
+    /// live only as long as this process, so unfinished transfers are cancelled on quit
+    /// and a hang-up ends it instead of finishing them without a screen.
+    pub persist_queue: bool,
+    /// The demo's throwaway session key, shown so the CLI can be pointed at its server.
+    /// Never a real key: those are not shown.
+    pub demo_key: Option<String>,
 }
 
-/// How the loop ended.
-enum Ended {
-    Normally,
-    /// The terminal hung up; it was restored then, best effort, and left alone since.
-    HungUp,
+/// How the browser ended: the process's exit status follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// `q` (answered `y` when transfers ran).
+    Quit,
+    /// Ctrl-C (as SIGINT) or a signal: exit 128 + the signal's number.
+    Signal(i32),
+}
+
+/// How long quitting waits for the cancelled transfers to stop (and remove their partial
+/// files) before it lets the runtime drop what is left.
+const STOP_WITHIN: Duration = Duration::from_millis(400);
+
+/// Run the TUI until the user quits or a signal ends it. The HTTP client is built from
+/// `cfg` only after the first frame (see [`Worker`]). The terminal is restored before
+/// the worker is stopped, so the user's shell is back while transfers wind down.
+pub async fn run(cfg: ClientConfig, session: Session) -> Result<Ended> {
+    // Listening before the terminal is taken: a signal in between would otherwise end
+    // the process with the terminal raw.
+    let mut signals = Signals {
+        term: signal(SignalKind::terminate())?,
+        hup: signal(SignalKind::hangup())?,
+        int: signal(SignalKind::interrupt())?,
+    };
+    let mut terminal = enter()?;
+    let persist_queue = session.persist_queue;
+    let (result, worker) = run_loop(&mut terminal, cfg, session, &mut signals).await;
+    // A hang-up restored it then, as far as a dead terminal allows, and it is left alone
+    // since (a second "leave the alternate screen" would move a live one's cursor).
+    if !matches!(result, Ok(Ended::Signal(libc::SIGHUP))) {
+        restore();
+    }
+    if let Some(worker) = worker {
+        // A kept queue keeps the transfers' partial files for the resume: they are only
+        // dropped. Without one they are cancelled, which removes them.
+        let at = Instant::now();
+        worker.stop(!persist_queue, STOP_WITHIN).await;
+        tracing::debug!(ms = at.elapsed().as_millis() as u64, "the worker stopped");
+    }
+    result
 }
 
 fn active_transfers(state: &State) -> usize {
@@ -176,23 +192,81 @@ impl Worker {
     fn try_recv(&mut self) -> Option<Event> {
         self.events.as_mut()?.try_recv().ok()
     }
+
+    /// Stop the worker. With `cancel`, every transfer is cancelled (partial downloads
+    /// removed) and this waits at most `within` for the worker's tasks to end (its event
+    /// channel closes when the last one does); without, nothing is waited for. What is
+    /// left is dropped with the runtime. Nothing is retried meanwhile: the cancelled
+    /// requests end, and a server run by this process is stopped only after.
+    async fn stop(mut self, cancel: bool, within: Duration) {
+        let Some(tx) = self.commands.take() else {
+            // Not started yet: nothing runs that could be waited for.
+            return;
+        };
+        if !cancel {
+            // The transfers stop when the runtime drops them, their partial files kept.
+            return;
+        }
+        let _ = tx.send(Command::CancelAll);
+        drop(tx);
+        let Some(mut rx) = self.events.take() else {
+            return;
+        };
+        let drained = async { while rx.recv().await.is_some() {} };
+        if tokio::time::timeout(within, drained).await.is_err() {
+            tracing::info!(
+                ?within,
+                "the worker's tasks did not all stop in time; dropping them"
+            );
+        }
+    }
 }
 
+/// The signals that end the browser (SIGHUP only with nothing left to finish).
+struct Signals {
+    term: Signal,
+    hup: Signal,
+    int: Signal,
+}
+
+/// The loop, and the worker to stop once the terminal is restored (none if it never
+/// started).
 async fn run_loop(
     terminal: &mut Term,
     cfg: ClientConfig,
-    endpoint: &str,
-    workspaces: Vec<String>,
-    concurrency: usize,
-    persist_queue: bool,
-) -> Result<Ended> {
-    let size = terminal.size()?;
-    let mut state = State::new(endpoint, &workspaces, size.width, size.height);
-    state.concurrency = concurrency;
+    session: Session,
+    signals: &mut Signals,
+) -> (Result<Ended>, Option<Worker>) {
+    let size = match terminal.size() {
+        Ok(size) => size,
+        Err(e) => return (Err(e.into()), None),
+    };
+    let mut state = State::new(
+        &session.endpoint,
+        &session.workspaces,
+        size.width,
+        size.height,
+    );
+    state.concurrency = session.concurrency;
+    state.queue_kept = session.persist_queue;
+    // The download prompt starts in the folder filedeck was started in, written whole so
+    // the user sees where files will land (a relative "." says nothing over SSH).
+    if let Ok(dir) = std::env::current_dir()
+        && let Some(dir) = dir.to_str()
+    {
+        state.download_dir = dir.to_string();
+    }
+    state.demo = session.demo_key.map(|key| app::state::Demo {
+        url: session.endpoint.clone(),
+        key,
+    });
     // The first frame goes out before anything else happens.
-    terminal.draw(|f| ui::draw(f, &state))?;
+    if let Err(e) = terminal.draw(|f| ui::draw(f, &state)) {
+        return (Err(e.into()), None);
+    }
     // The transfer queue of this endpoint, saved for a resume and locked against a second
     // filedeck working it.
+    let persist_queue = session.persist_queue;
     // The demo's server and data live only as long as this process: nothing to resume.
     let state_dir = if persist_queue {
         crate::cli::logging::state_dir()
@@ -202,20 +276,28 @@ async fn run_loop(
     let queue = match state_dir {
         Some(dir) => worker::Queue::At {
             dir,
-            endpoint: endpoint.to_string(),
+            endpoint: session.endpoint.clone(),
         },
         None => worker::Queue::Off,
     };
     let mut worker = Worker::start(cfg, state.concurrency, queue);
-    for cmd in app::init(&mut state) {
+    let ended = drive(terminal, &mut state, &mut worker, signals, persist_queue).await;
+    (ended, Some(worker))
+}
+
+async fn drive(
+    terminal: &mut Term,
+    state: &mut State,
+    worker: &mut Worker,
+    signals: &mut Signals,
+    persist_queue: bool,
+) -> Result<Ended> {
+    for cmd in app::init(state) {
         worker.send(cmd)?;
     }
     let mut term_events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
     let mut inbox: Vec<Msg> = Vec::new();
     // After SIGHUP (or the terminal vanishing) with transfers under way, filedeck carries
     // on without a screen until the queue is done, logging to its file.
@@ -232,7 +314,7 @@ async fn run_loop(
         if !headless && state.dirty && (user_input || last_draw.elapsed() >= MIN_FRAME) {
             state.dirty = false;
             user_input = false;
-            terminal.draw(|f| ui::draw(f, &state))?;
+            terminal.draw(|f| ui::draw(f, state))?;
             last_draw = Instant::now();
             if let Some(at) = key_at.take() {
                 tracing::trace!(target: "filedeck::keys", micros = at.elapsed().as_micros() as u64, "key drawn");
@@ -254,17 +336,19 @@ async fn run_loop(
             () = frame_wait(frame_due) => {}
             ev = worker.recv() => inbox.push(Msg::Worker(ev?)),
             _ = tick.tick(), if state.animating() && !headless => inbox.push(Msg::Tick),
-            _ = sigterm.recv() => return Ok(Ended::Normally),
-            _ = sighup.recv() => hung_up = true,
-            _ = sigint.recv() => return Ok(Ended::Normally),
+            _ = signals.term.recv() => return Ok(Ended::Signal(libc::SIGTERM)),
+            _ = signals.hup.recv() => hung_up = true,
+            _ = signals.int.recv() => return Ok(Ended::Signal(libc::SIGINT)),
         }
         if hung_up && !headless {
             // Best effort: on a dead terminal the writes fail at once (EIO); on a live one
             // (a stray `kill -HUP`) the user gets their shell back.
             restore();
-            let active = active_transfers(&state);
-            if active == 0 {
-                return Ok(Ended::HungUp);
+            let active = active_transfers(state);
+            // Without a kept queue (the demo) nobody could see or resume what a headless
+            // run finished: it ends with the terminal, its server and data with it.
+            if active == 0 || !persist_queue {
+                return Ok(Ended::Signal(libc::SIGHUP));
             }
             tracing::warn!(
                 active,
@@ -277,7 +361,7 @@ async fn run_loop(
             inbox.push(Msg::Worker(ev));
         }
         for msg in inbox.drain(..) {
-            for cmd in app::update(&mut state, msg) {
+            for cmd in app::update(state, msg) {
                 worker.send(cmd)?;
             }
         }
@@ -287,14 +371,18 @@ async fn run_loop(
             user_input = false;
         }
         if headless {
-            skip_unanswered_conflicts(&mut state, &mut worker)?;
+            skip_unanswered_conflicts(state, worker)?;
         }
-        if headless && active_transfers(&state) == 0 {
+        if headless && active_transfers(state) == 0 {
             tracing::info!("all transfers finished after the hang-up; exiting");
-            return Ok(Ended::HungUp);
+            return Ok(Ended::Signal(libc::SIGHUP));
         }
         if state.quit {
-            return Ok(Ended::Normally);
+            return Ok(if state.interrupted {
+                Ended::Signal(libc::SIGINT)
+            } else {
+                Ended::Quit
+            });
         }
         if std::mem::take(&mut state.suspend) {
             suspend(terminal)?;

@@ -12,6 +12,8 @@ mod common;
 
 #[path = "support/server.rs"]
 mod test_server;
+#[path = "support/throttle.rs"]
+mod throttle;
 use test_server::key_styles;
 
 const BIN: &str = env!("CARGO_BIN_EXE_filedeck");
@@ -797,5 +799,127 @@ key_styles! {
             .await;
         assert!(o.status.success(), "{}", stderr(&o));
         assert_eq!(tree(out.path()), want(&[("a.vcf", b"aaa")]));
+    }
+}
+
+/// The binary with only `vars` set of filedeck's environment (no endpoint or key from the
+/// caller's shell).
+fn bare(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env("XDG_STATE_HOME", state.path())
+        .env_remove("FILEDECK_ENDPOINT")
+        .env_remove("FILEDECK_API_KEY");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// What a scripting command lacks is reported in the order it must be fixed: the endpoint
+/// (nothing works without it), the key, then the workspace, then what to work on. Each
+/// is a usage error (exit 2) naming only that one thing.
+#[test]
+fn missing_pieces_are_reported_endpoint_first() {
+    let endpoint = ("FILEDECK_ENDPOINT", "http://127.0.0.1:9");
+    let key = ("FILEDECK_API_KEY", "k");
+    for cmd in ["ls", "put", "get", "rm"] {
+        let o = bare(&[cmd], &[]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {e}");
+        assert!(e.contains("no endpoint"), "{cmd}: {e}");
+        assert!(
+            !e.contains("workspace"),
+            "{cmd}: the endpoint comes first: {e}"
+        );
+
+        let o = bare(&[cmd], &[endpoint]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {e}");
+        assert!(e.contains("no API key"), "{cmd}: {e}");
+        assert!(!e.contains("workspace"), "{cmd}: the key comes next: {e}");
+
+        let o = bare(&[cmd], &[endpoint, key]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {e}");
+        assert!(e.contains("no workspace") && e.contains("-w"), "{cmd}: {e}");
+    }
+    for (cmd, what) in [("put", "PATH"), ("get", "KEY"), ("rm", "KEY")] {
+        let o = bare(&[cmd, "-w", WS], &[endpoint, key]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {e}");
+        assert!(e.contains(&format!("no {what} given")), "{cmd}: {e}");
+    }
+}
+
+/// `--help` of every command explains every argument, -w and the paths included, and
+/// shows -w in the usage line.
+#[test]
+fn every_argument_has_a_help_text() {
+    use clap::CommandFactory;
+    let cli = filedeck::cli::Cli::command();
+    for cmd in ["ls", "put", "get", "rm"] {
+        let sub = cli.find_subcommand(cmd).unwrap();
+        for arg in sub.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "endpoint" {
+                continue;
+            }
+            assert!(
+                arg.get_help()
+                    .is_some_and(|h| !h.to_string().trim().is_empty()),
+                "`filedeck {cmd}`: {id} has no help text"
+            );
+        }
+        let o = bare(&[cmd, "--help"], &[]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{out}");
+        assert!(out.contains(&format!("filedeck {cmd} -w <WS>")), "{out}");
+        assert!(out.contains("The workspace to"), "{cmd}: {out}");
+    }
+}
+
+/// Ctrl-C (SIGINT) stops `get` and `put` with the shell's status for it, 130.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_get_and_put_with_status_130() {
+    let env = start(KeyStyle::Path).await;
+    env.seed("big.bin", &vec![7u8; 8 << 20]).await;
+    let local = tempfile::tempdir().unwrap();
+    std::fs::write(local.path().join("up.bin"), vec![1u8; 8 << 20]).unwrap();
+    // A slow link, so the transfer is under way when the signal comes.
+    let proxy = throttle::throttled_proxy(env.server.addr, 500_000).await;
+    let out = tempfile::tempdir().unwrap();
+    let up = local.path().join("up.bin");
+    for args in [
+        vec!["get", "-w", WS, "big.bin", "--to", s(out.path())],
+        vec!["put", "-w", WS, s(&up)],
+    ] {
+        let child = Command::new(BIN)
+            .args(&args)
+            .env("FILEDECK_ENDPOINT", &proxy)
+            .env("FILEDECK_API_KEY", KEY)
+            .env("XDG_STATE_HOME", env.state.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Under way: a request has reached the server through the proxy.
+        let stats = env.server.stats();
+        let before = stats.requests.load(std::sync::atomic::Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while stats.requests.load(std::sync::atomic::Ordering::SeqCst) == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{args:?} never started"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // SAFETY: signalling our own child.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+        let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(o.status.code(), Some(130), "{args:?}: {}", stderr(&o));
     }
 }

@@ -160,10 +160,12 @@ async fn signal_restores_the_terminal(sig: i32) {
         pty.wait_for("the first frame", |s| {
             s.contains("Workspaces") && s.contains("ws1")
         });
+        assert!(!pty.screen().contains(KEY), "a real API key is never shown");
         let pid = pty.child.process_id().unwrap();
         // SAFETY: signalling our own child process.
         assert_eq!(unsafe { libc::kill(pid as i32, sig) }, 0);
-        pty.wait_exit();
+        let status = pty.wait_exit();
+        assert_eq!(status.exit_code(), 128 + sig as u32, "{status:?}");
         let deadline = Instant::now() + Duration::from_secs(5);
         while (pty.alternate_screen() || pty.cursor_hidden()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
@@ -211,4 +213,236 @@ fn demo_opens_on_seeded_data() {
     });
     pty.send("q");
     assert!(pty.wait_exit().success());
+}
+
+// The demo (issue 9): its data dir lives in TMPDIR, pointed here at a test temp dir, so a
+// test sees it made and removed.
+
+/// The demo in a pty of 100×30, with `tmp` as its TMPDIR; its first listing is on screen
+/// and its data dir the one in `tmp`.
+fn demo(tmp: &std::path::Path, state: &std::path::Path) -> Pty {
+    demo_beside(tmp, state, 1)
+}
+
+/// The demo's data dirs in `tmp`.
+fn demo_dirs(tmp: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("filedeck-demo-"))
+        .collect()
+}
+
+/// Upload a folder of 4 sparse files of 200 MB into the demo and wait until all 4 run (the
+/// default concurrency): large enough to still run when the test acts.
+fn uploads_running(pty: &mut Pty, tmp: &std::path::Path) {
+    let src = tmp.join("big4");
+    std::fs::create_dir(&src).unwrap();
+    for i in 0..4 {
+        let f = std::fs::File::create(src.join(format!("big{i}.bin"))).unwrap();
+        f.set_len(200_000_000).unwrap();
+    }
+    pty.send("u");
+    pty.wait_for("the upload prompt", |s| s.contains("Local file or folder"));
+    pty.send(src.to_str().unwrap());
+    pty.send("\r");
+    pty.wait_for("4 uploads running", |s| s.contains("Transfers: 4 running"));
+}
+
+/// Wait for the terminal to be handed back (the last bytes may trail the exit).
+fn assert_restored(pty: &Pty) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while (pty.alternate_screen() || pty.cursor_hidden()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!pty.alternate_screen(), "left the alternate screen");
+    assert!(!pty.cursor_hidden(), "the cursor is shown again");
+}
+
+/// `q` with uploads running: the question says what really happens in the demo (no queue
+/// is kept: they are cancelled), `y` ends it with status 0, and its data dir is gone.
+#[test]
+fn demo_quit_with_transfers_running_cancels_them_and_exits_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut pty = demo(tmp.path(), state.path());
+    uploads_running(&mut pty, tmp.path());
+    pty.send("q");
+    pty.wait_for("the quit question", |s| s.contains("Quit?"));
+    let s = pty.screen();
+    assert!(
+        s.contains("They are cancelled") && s.contains("the demo keeps no queue"),
+        "the question says they are cancelled:\n{s}"
+    );
+    assert!(
+        !s.contains("resumption"),
+        "the demo keeps no queue: nothing is offered next time:\n{s}"
+    );
+    pty.send("y");
+    let status = pty.wait_exit_within(Duration::from_secs(30));
+    assert_eq!(status.exit_code(), 0, "{status:?}");
+    assert_restored(&pty);
+    assert_eq!(
+        demo_dirs(tmp.path()),
+        Vec::<String>::new(),
+        "data dir removed"
+    );
+}
+
+/// Ctrl-C with uploads running: status 130, the terminal restored, the data dir gone.
+#[test]
+fn demo_ctrl_c_with_transfers_running_exits_130() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut pty = demo(tmp.path(), state.path());
+    uploads_running(&mut pty, tmp.path());
+    pty.send("\x03");
+    let status = pty.wait_exit_within(Duration::from_secs(30));
+    assert_eq!(status.exit_code(), 130, "{status:?}");
+    assert_restored(&pty);
+    assert_eq!(
+        demo_dirs(tmp.path()),
+        Vec::<String>::new(),
+        "data dir removed"
+    );
+}
+
+/// SIGTERM (idle) and SIGHUP (uploads running: the demo does not carry on without a
+/// screen, its server dies with it) end the demo with 128 + the signal, data dir gone.
+#[test]
+fn demo_data_dir_is_removed_on_sigterm_and_sighup() {
+    for (sig, busy) in [(libc::SIGTERM, false), (libc::SIGHUP, true)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let mut pty = demo(tmp.path(), state.path());
+        if busy {
+            uploads_running(&mut pty, tmp.path());
+        }
+        let pid = pty.child.process_id().unwrap();
+        // SAFETY: signalling our own child process.
+        assert_eq!(unsafe { libc::kill(pid as i32, sig) }, 0);
+        let status = pty.wait_exit_within(Duration::from_secs(30));
+        assert_eq!(
+            status.exit_code(),
+            128 + sig as u32,
+            "signal {sig}: {status:?}"
+        );
+        assert_restored(&pty);
+        assert_eq!(
+            demo_dirs(tmp.path()),
+            Vec::<String>::new(),
+            "data dir removed after signal {sig}"
+        );
+    }
+}
+
+/// The demo's status line and help show its endpoint and a fresh session key, which the
+/// CLI can use from another terminal; `q` then removes its data dir.
+#[test]
+fn demo_shows_its_endpoint_and_session_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut pty = demo(tmp.path(), state.path());
+    pty.wait_for("the endpoint in the status line", |s| {
+        s.contains(" demo http://127.0.0.1:") && s.contains(" key demo-")
+    });
+    let s = pty.screen();
+    let line = s.lines().find(|l| l.contains(" demo http://")).unwrap();
+    let mut words = line.split_whitespace().skip_while(|w| *w != "demo").skip(1);
+    let url = words.next().unwrap().to_string();
+    assert_eq!(words.next(), Some("key"), "{line}");
+    let key = words.next().unwrap().to_string();
+    let random = key.strip_prefix("demo-").unwrap();
+    assert!(
+        random.len() == 24 && random.chars().all(|c| c.is_ascii_hexdigit()),
+        "a fresh random session key, not a constant: {key}"
+    );
+    pty.send("?");
+    pty.wait_for("the endpoint and key in the help", |s| {
+        s.contains(&format!("FILEDECK_ENDPOINT={url}"))
+            && s.contains(&format!(
+                "FILEDECK_API_KEY={key} filedeck ls -w ws_genomics"
+            ))
+    });
+    // What the help says works: the CLI, in another terminal, against the demo's server.
+    let o = std::process::Command::new(BIN)
+        .args(["ls", "-w", "ws_lab"])
+        .env("FILEDECK_ENDPOINT", &url)
+        .env("FILEDECK_API_KEY", &key)
+        .env("XDG_STATE_HOME", state.path())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("protocols/"), "{out}");
+    // The old constant key is refused.
+    let o = std::process::Command::new(BIN)
+        .args(["ls", "-w", "ws_lab"])
+        .env("FILEDECK_ENDPOINT", &url)
+        .env("FILEDECK_API_KEY", "demo")
+        .env("XDG_STATE_HOME", state.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    pty.send("\x1b");
+    pty.wait_for("the help closed", |s| !s.contains("FILEDECK_API_KEY="));
+    assert!(pty.quit().success());
+    assert_eq!(
+        demo_dirs(tmp.path()),
+        Vec::<String>::new(),
+        "data dir removed"
+    );
+}
+
+/// Set `dir/.lock`'s modification time two minutes back: the lock of a demo started then.
+fn age_lock(dir: &std::path::Path) {
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(dir.join(".lock"))
+        .unwrap();
+    lock.set_modified(std::time::SystemTime::now() - Duration::from_secs(120))
+        .unwrap();
+}
+
+/// A SIGKILL leaves the data dir (nothing runs to remove it); the next demo removes it,
+/// and never the dir of a demo still running (it holds its lock, however old).
+#[test]
+fn a_killed_demos_data_dir_is_removed_by_the_next_demo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut a = demo(tmp.path(), state.path());
+    let a_dir = tmp.path().join(&demo_dirs(tmp.path())[0]);
+    age_lock(&a_dir);
+    // A live one is left alone.
+    let mut b = demo_beside(tmp.path(), state.path(), 2);
+    assert!(a_dir.exists(), "a running demo's data dir is kept");
+    assert!(b.quit().success());
+    let pid = a.child.process_id().unwrap();
+    // SAFETY: signalling our own child process.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    a.wait_exit();
+    assert!(a_dir.exists(), "nothing removes it at a SIGKILL");
+    age_lock(&a_dir);
+    let mut c = demo_beside(tmp.path(), state.path(), 1);
+    assert!(!a_dir.exists(), "the killed demo's data dir is removed");
+    assert!(c.quit().success());
+    assert_eq!(demo_dirs(tmp.path()), Vec::<String>::new());
+}
+
+/// Another demo, with `expect` data dirs in `tmp` once it shows its first listing.
+fn demo_beside(tmp: &std::path::Path, state: &std::path::Path, expect: usize) -> Pty {
+    let pty = Pty::spawn(
+        &["--demo"],
+        &[
+            ("TMPDIR", tmp.to_str().unwrap()),
+            ("XDG_STATE_HOME", state.to_str().unwrap()),
+        ],
+        100,
+        30,
+    );
+    pty.wait_for("the demo's first listing", |s| {
+        s.contains("ws_genomics") && s.contains("1,000 files")
+    });
+    assert_eq!(demo_dirs(tmp).len(), expect, "{:?}", demo_dirs(tmp));
+    pty
 }

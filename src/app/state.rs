@@ -202,6 +202,14 @@ pub struct PendingDelete {
     pub keys: Vec<String>,
 }
 
+/// The embedded demo's server: its URL and throwaway session key, shown so the CLI can be
+/// pointed at it.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    pub url: String,
+    pub key: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct State {
     /// Shown in the status line: the endpoint's host (never a key).
@@ -223,6 +231,13 @@ pub struct State {
     pub spinner: usize,
     pub dirty: bool,
     pub quit: bool,
+    /// The quit was Ctrl-C: the process exits 130, as an interrupted one does.
+    pub interrupted: bool,
+    /// Unfinished transfers are saved for the next run (not in the demo: they are
+    /// cancelled on quit).
+    pub queue_kept: bool,
+    /// Set in the demo only.
+    pub demo: Option<Demo>,
     /// The runtime suspends the process (Ctrl-Z) and clears this.
     pub suspend: bool,
     pub transfers: Vec<crate::app::transfers::TransferView>,
@@ -334,6 +349,9 @@ impl State {
             spinner: 0,
             dirty: true,
             quit: false,
+            interrupted: false,
+            queue_kept: true,
+            demo: None,
             suspend: false,
             transfers: Vec::new(),
             transfer_selected: 0,

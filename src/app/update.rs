@@ -287,6 +287,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
     }
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         state.quit = true;
+        state.interrupted = true;
         return Vec::new();
     }
     if let Some(dialog) = state.dialog.take() {
@@ -573,7 +574,10 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
                 state.quit = true;
             }
         }
-        Action::ForceQuit => state.quit = true,
+        Action::ForceQuit => {
+            state.quit = true;
+            state.interrupted = true;
+        }
         Action::Upload | Action::Download if state.transfers_blocked.is_some() => {
             // The other filedeck may have finished since: ask, and carry on if so.
             state.after_claim = Some(action);

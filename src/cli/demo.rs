@@ -3,21 +3,133 @@
 //! 1,000 files.
 
 use std::path::Path;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
 
 use super::Failure;
 use crate::api::{ApiKey, ClientConfig};
 use crate::server::{self, RunningServer, ServerConfig};
 
-/// The demo server's key: not a secret, it guards a throwaway local server.
-pub const DEMO_KEY: &str = "demo";
-
 include!(concat!(env!("OUT_DIR"), "/demo_assets.rs"));
 
-/// Start the demo server (127.0.0.1, a free port) and seed it.
-pub async fn start(data: &Path) -> Result<RunningServer, Failure> {
+/// A fresh session key for one run of the demo. Shown on its screen (for the CLI), so it
+/// must guard nothing but this run's server: another local user who saw a constant one
+/// could use a running demo's server.
+pub fn session_key() -> Result<String, Failure> {
+    let mut b = [0u8; 12];
+    getrandom::fill(&mut b)
+        .map_err(|e| Failure::Failed(format!("cannot make a session key for the demo: {e}")))?;
+    Ok(format!("demo-{}", hex::encode(b)))
+}
+
+/// The demo's data dir, locked (`.lock`, flock) while this process lives: a demo started
+/// later tells a killed run's leftover from a live one by it.
+pub struct Data {
+    dir: tempfile::TempDir,
+    _lock: std::fs::File,
+}
+
+impl Data {
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Remove it. A write of the server still finishing on a blocking thread can put a
+    /// file back into a folder being removed: a second pass gets it.
+    pub fn remove(self) {
+        let path = self.dir.keep();
+        let mut last = None;
+        for _ in 0..3 {
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+                Err(e) => last = Some(e),
+            }
+        }
+        if let Some(e) = last {
+            eprintln!(
+                "filedeck: warning: cannot remove the demo's data at {}: {e}",
+                crate::sanitize::for_terminal(&path.display().to_string())
+            );
+        }
+    }
+}
+
+const PREFIX: &str = "filedeck-demo-";
+
+/// A fresh `filedeck-demo-XXXX` in the temporary folder (`TMPDIR`), after removing what
+/// killed runs (SIGKILL, a power cut: no chance to clean up) left there.
+pub fn data_dir() -> Result<Data, Failure> {
+    sweep(&std::env::temp_dir());
+    let dir = tempfile::Builder::new()
+        .prefix(PREFIX)
+        .tempdir()
+        .map_err(|e| Failure::Failed(format!("cannot create a temporary data dir: {e}")))?;
+    let lock_path = dir.path().join(".lock");
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", lock_path.display())))?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor we own; released when the process ends.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(Failure::Failed(format!(
+            "cannot lock {}: {}",
+            lock_path.display(),
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(Data { dir, _lock: lock })
+}
+
+/// How old a demo's lock must be before an unlocked one counts as left behind: a demo
+/// that has just made its dir may not hold its lock yet.
+const LEFT_AFTER: Duration = Duration::from_secs(60);
+
+/// Remove the data dirs of demos that are gone: ours (the temporary folder is shared),
+/// real directories (never through a link), with a lock file nobody holds.
+fn sweep(tmp: &Path) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    // SAFETY: getuid cannot fail.
+    let me = unsafe { libc::getuid() };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(PREFIX) {
+            continue;
+        }
+        let path = entry.path();
+        let ours = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && m.uid() == me);
+        let lock_path = path.join(".lock");
+        let old = std::fs::symlink_metadata(&lock_path).is_ok_and(|m| {
+            m.is_file()
+                && m.modified()
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= LEFT_AFTER))
+        });
+        if !ours || !old {
+            continue;
+        }
+        let Ok(lock) = std::fs::OpenOptions::new().write(true).open(&lock_path) else {
+            continue;
+        };
+        // SAFETY: flock on a descriptor we own, closed below.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            // A live demo's.
+            continue;
+        }
+        tracing::info!(path = %path.display(), "removing the data a killed demo left");
+        if let Err(e) = std::fs::remove_dir_all(&path) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot remove a killed demo's data");
+        }
+    }
+}
+
+/// Start the demo server (127.0.0.1, a free port) and seed it; it accepts `key` only.
+pub async fn start(data: &Path, key: &str) -> Result<RunningServer, Failure> {
     let mut config = ServerConfig::new(data, ([127, 0, 0, 1], 0).into());
     config.keys.push(server::ApiKey {
-        token: DEMO_KEY.to_string(),
+        token: key.to_string(),
         scopes: vec!["files".into()],
         workspaces: vec!["*".into()],
     });
@@ -74,17 +186,52 @@ fn generated() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// Run the demo: the browser on a freshly seeded in-process server.
-pub async fn run(workspaces: Vec<String>, concurrency: usize) -> Result<(), Failure> {
-    let data = tempfile::Builder::new()
-        .prefix("filedeck-demo-")
-        .tempdir()
-        .map_err(|e| Failure::Failed(format!("cannot create a temporary data dir: {e}")))?;
-    let running = start(data.path()).await?;
+/// How long the demo's server gets to close its connections once the browser has
+/// stopped its transfers.
+const SERVER_STOP_WITHIN: Duration = Duration::from_millis(300);
+
+/// Run the demo: the browser on a freshly seeded in-process server over `data`, which
+/// the caller removes.
+pub async fn run(data: &Path, workspaces: Vec<String>, concurrency: usize) -> Result<(), Failure> {
+    // From here on Ctrl-C, SIGTERM and SIGHUP end this function (and its caller removes
+    // the data) instead of killing the process: seeding takes a moment.
+    let listen =
+        |kind| signal(kind).map_err(|e| Failure::Failed(format!("cannot listen for signals: {e}")));
+    let (mut int, mut term, mut hup) = (
+        listen(SignalKind::interrupt())?,
+        listen(SignalKind::terminate())?,
+        listen(SignalKind::hangup())?,
+    );
+    let key = session_key()?;
+    let running = tokio::select! {
+        running = start(data, &key) => running?,
+        _ = int.recv() => return Err(Failure::Signalled(libc::SIGINT)),
+        _ = term.recv() => return Err(Failure::Signalled(libc::SIGTERM)),
+        _ = hup.recv() => return Err(Failure::Signalled(libc::SIGHUP)),
+    };
     let url = running.base_url();
     tracing::info!(%url, "demo server running");
-    let cfg = ClientConfig::new(&url, ApiKey::new(DEMO_KEY))?;
-    let result = super::tui(cfg, &url, workspaces, concurrency, false).await;
-    running.shutdown().await;
+    let cfg = ClientConfig::new(&url, ApiKey::new(&key))?;
+    let session = crate::runtime::Session {
+        endpoint: url,
+        workspaces,
+        concurrency,
+        persist_queue: false,
+        demo_key: Some(key),
+    };
+    // Returns once the terminal is restored and the transfers are stopped: only then the
+    // server, so no transfer retries against a server that is gone.
+    let result = super::tui(cfg, session).await;
+    let at = std::time::Instant::now();
+    if tokio::time::timeout(SERVER_STOP_WITHIN, running.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::info!("the demo server's connections did not close in time; dropping them");
+    }
+    tracing::debug!(
+        ms = at.elapsed().as_millis() as u64,
+        "the demo server stopped"
+    );
     result
 }

@@ -68,24 +68,31 @@ pub enum Command {
         key_style: server::KeyStyle,
     },
     /// List files (recursively) under a prefix.
+    #[command(override_usage = "filedeck ls -w <WS> [PREFIX] [--json]")]
     Ls {
+        /// The workspace to list (required).
         #[arg(short, long, value_name = "WS")]
-        workspace: String,
-        /// Only keys starting with this.
+        workspace: Option<String>,
+        /// Only keys starting with this, e.g. raw/ (default: the whole workspace).
         prefix: Option<String>,
         /// Print one JSON array of file objects.
         #[arg(long)]
         json: bool,
     },
     /// Upload files and directories (recursively, layout kept).
+    #[command(override_usage = "filedeck put -w <WS> [OPTIONS] <PATH>...")]
     Put {
+        /// The workspace to upload into (required).
         #[arg(short, long, value_name = "WS")]
-        workspace: String,
-        #[arg(required = true, value_name = "PATH")]
+        workspace: Option<String>,
+        /// Local files and directories to upload (at least one); a directory is uploaded
+        /// with everything under it, under its own name.
+        #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Destination folder, e.g. raw/ (default: the workspace root).
         #[arg(long, value_name = "FOLDER/", default_value = "")]
         to: String,
+        /// A description stored with every uploaded file.
         #[arg(long, value_name = "TEXT")]
         description: Option<String>,
         /// Transfers at once.
@@ -96,14 +103,19 @@ pub enum Command {
         on_conflict: ConflictArg,
     },
     /// Download files; a key ending in / downloads the folder.
+    #[command(override_usage = "filedeck get -w <WS> [OPTIONS] <KEY>...")]
     Get {
+        /// The workspace to download from (required).
         #[arg(short, long, value_name = "WS")]
-        workspace: String,
-        #[arg(required = true, value_name = "KEY")]
+        workspace: Option<String>,
+        /// Keys of files to download (at least one), as `ls` prints them; a key ending in
+        /// / downloads every file under it.
+        #[arg(value_name = "KEY")]
         keys: Vec<String>,
         /// Destination directory.
         #[arg(long, value_name = "DIR", default_value = ".")]
         to: PathBuf,
+        /// Transfers at once.
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
         /// When a file exists already in the destination.
@@ -111,11 +123,16 @@ pub enum Command {
         on_conflict: ConflictArg,
     },
     /// Delete files; with -r, a key ending in / deletes every file under it.
+    #[command(override_usage = "filedeck rm -w <WS> [-r] <KEY>...")]
     Rm {
+        /// The workspace to delete from (required).
         #[arg(short, long, value_name = "WS")]
-        workspace: String,
-        #[arg(required = true, value_name = "KEY")]
+        workspace: Option<String>,
+        /// Keys of files to delete (at least one), as `ls` prints them; with -r, a key
+        /// ending in / names every file under it.
+        #[arg(value_name = "KEY")]
         keys: Vec<String>,
+        /// Delete every file under a key ending in / (without it such a key is refused).
         #[arg(short, long)]
         recursive: bool,
     },
@@ -149,11 +166,13 @@ impl From<ConflictArg> for crate::app::msg::OnConflict {
     }
 }
 
-/// A failure of a command: usage (exit 2) or everything else (exit 1).
+/// A failure of a command: usage (exit 2), a signal or Ctrl-C (exit 128 + its number,
+/// nothing printed), or everything else (exit 1).
 #[derive(Debug)]
 pub enum Failure {
     Usage(String),
     Failed(String),
+    Signalled(i32),
 }
 
 impl From<ApiError> for Failure {
@@ -195,8 +214,50 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    // The demo's data lives here, outside the runtime, so it is removed on every way out
+    // of `run` (quit, signals, errors, a panic's unwinding) and only once the runtime —
+    // the demo's server with it — has stopped writing into it.
+    let demo_data = if cli.demo {
+        match demo::data_dir() {
+            Ok(dir) => Some(dir),
+            Err(e) => return report(Err(e)),
+        }
+    } else {
+        None
+    };
+    let outcome = runtime.block_on(run(cli, demo_data.as_ref().map(|d| d.path())));
+    // Dropping the runtime would wait for every blocking task (a file being hashed or
+    // written); what is still running now is not worth the user's wait. Outside the demo
+    // the queue's journal (lines already sent, a few milliseconds) gets a moment; the
+    // demo has none, and the rest of its blocking work (its server hashing and writing
+    // the last chunks of abandoned uploads) goes with its data.
+    let at = std::time::Instant::now();
+    if demo_data.is_some() {
+        runtime.shutdown_background();
+    } else {
+        runtime.shutdown_timeout(SHUTDOWN_WITHIN);
+    }
+    tracing::debug!(ms = at.elapsed().as_millis() as u64, "the runtime stopped");
+    if let Some(data) = demo_data {
+        let at = std::time::Instant::now();
+        data.remove();
+        tracing::debug!(
+            ms = at.elapsed().as_millis() as u64,
+            "the demo's data removed"
+        );
+    }
+    report(outcome)
+}
+
+/// How long the blocking tasks left at the end get before the process exits anyway (the
+/// queue's journal lines, already sent, take a few milliseconds).
+const SHUTDOWN_WITHIN: Duration = Duration::from_millis(300);
+
+/// Print a failure (if it says anything) and give the exit status.
+fn report(outcome: Result<(), Failure>) -> ExitCode {
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Signalled(sig)) => ExitCode::from((128 + sig).clamp(0, 255) as u8),
         Err(Failure::Usage(m)) => {
             eprintln!("filedeck: {}", crate::sanitize::for_terminal(&m));
             ExitCode::from(2)
@@ -222,9 +283,9 @@ fn limit_malloc_arenas() {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
-    if cli.demo {
-        return demo::run(cli.workspaces, cli.concurrency.into()).await;
+async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failure> {
+    if let Some(data) = demo_data {
+        return demo::run(data, cli.workspaces, cli.concurrency.into()).await;
     }
     let Some(command) = cli.command else {
         let Some(endpoint) = cli.endpoint else {
@@ -237,8 +298,28 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         // Checked before the terminal is taken; the client itself is built after the
         // first frame.
         let cfg = client_config(Some(endpoint.clone()))?;
-        return tui(cfg, &endpoint, cli.workspaces, cli.concurrency.into(), true).await;
+        let session = crate::runtime::Session {
+            endpoint,
+            workspaces: cli.workspaces,
+            concurrency: cli.concurrency.into(),
+            persist_queue: true,
+            demo_key: None,
+        };
+        return tui(cfg, session).await;
     };
+    if matches!(command, Command::Serve { .. }) {
+        // The server stops on these signals by itself, gracefully, and exits 0.
+        return script(cli.endpoint, command).await;
+    }
+    // Ctrl-C or SIGTERM stops a scripting command at any point with the shell's status
+    // for it (130, 143), never a plain failure a script would take for a server error.
+    tokio::select! {
+        result = script(cli.endpoint, command) => result,
+        sig = shutdown_signal() => Err(Failure::Signalled(sig)),
+    }
+}
+
+async fn script(endpoint: Option<String>, command: Command) -> Result<(), Failure> {
     match command {
         Command::Serve {
             data,
@@ -252,7 +333,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             prefix,
             json,
         } => {
-            let client = client(cli.endpoint)?;
+            let client = client(endpoint)?;
+            let workspace = required_workspace(workspace, "ls")?;
             ls(&client, &workspace, prefix.as_deref().unwrap_or(""), json).await
         }
         Command::Put {
@@ -263,7 +345,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             concurrency,
             on_conflict,
         } => {
-            let client = client(cli.endpoint)?;
+            let client = client(endpoint)?;
+            let workspace = required_workspace(workspace, "put")?;
+            required_args(
+                &paths,
+                "put",
+                "PATH",
+                "local files or directories to upload",
+            )?;
             transfer::put(
                 &client,
                 &workspace,
@@ -282,7 +371,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             concurrency,
             on_conflict,
         } => {
-            let client = client(cli.endpoint)?;
+            let client = client(endpoint)?;
+            let workspace = required_workspace(workspace, "get")?;
+            required_args(&keys, "get", "KEY", "keys of files to download")?;
             transfer::get(
                 &client,
                 &workspace,
@@ -298,19 +389,41 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             keys,
             recursive,
         } => {
-            let client = client(cli.endpoint)?;
+            let client = client(endpoint)?;
+            let workspace = required_workspace(workspace, "rm")?;
+            required_args(&keys, "rm", "KEY", "keys of files to delete")?;
             transfer::rm(&client, &workspace, &keys, recursive).await
         }
     }
 }
 
+// A scripting command's problems are reported in the order they must be fixed: the
+// endpoint, the key (both from the environment, usually set once), then the workspace,
+// then what to work on. Clap would name a missing -w first, and the user who adds it
+// then learns that nothing would have worked anyway.
+
+fn required_workspace(ws: Option<String>, command: &str) -> Result<String, Failure> {
+    ws.ok_or_else(|| {
+        Failure::Usage(format!(
+            "no workspace: pass -w WS (`filedeck {command} --help`); \
+             the browser (`filedeck` alone) lists the workspaces of your key"
+        ))
+    })
+}
+
+fn required_args<T>(args: &[T], command: &str, name: &str, what: &str) -> Result<(), Failure> {
+    if args.is_empty() {
+        return Err(Failure::Usage(format!(
+            "no {name} given: pass the {what} (`filedeck {command} --help`)"
+        )));
+    }
+    Ok(())
+}
+
 /// The browser, with the terminal restored however it ends.
 pub(crate) async fn tui(
     cfg: ClientConfig,
-    endpoint: &str,
-    workspaces: Vec<String>,
-    concurrency: usize,
-    persist_queue: bool,
+    session: crate::runtime::Session,
 ) -> Result<(), Failure> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -320,9 +433,11 @@ pub(crate) async fn tui(
     }
     let _ = color_eyre::install();
     crate::runtime::install_panic_hook();
-    crate::runtime::run(cfg, endpoint, workspaces, concurrency, persist_queue)
-        .await
-        .map_err(|e| Failure::Failed(format!("{e:#}")))
+    match crate::runtime::run(cfg, session).await {
+        Ok(crate::runtime::Ended::Quit) => Ok(()),
+        Ok(crate::runtime::Ended::Signal(sig)) => Err(Failure::Signalled(sig)),
+        Err(e) => Err(Failure::Failed(format!("{e:#}"))),
+    }
 }
 
 fn client(endpoint: Option<String>) -> Result<Client, Failure> {
@@ -403,26 +518,20 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, Failure> {
     Ok(file)
 }
 
-/// SIGINT or SIGTERM.
-pub(crate) async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+/// SIGINT or SIGTERM: which one came.
+pub(crate) async fn shutdown_signal() -> i32 {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => libc::SIGINT,
+                _ = term.recv() => libc::SIGTERM,
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            libc::SIGINT
+        }
     }
 }
 

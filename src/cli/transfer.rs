@@ -56,12 +56,7 @@ struct Row {
 
 impl Row {
     fn label(&self) -> String {
-        let name = if self.info.remote.is_empty() {
-            &self.info.local
-        } else {
-            &self.info.remote
-        };
-        for_terminal(name)
+        for_terminal(&self.info.label())
     }
 }
 
@@ -121,13 +116,12 @@ async fn run_batch(
                 Some(_) => {}
             },
             _ = tick.tick(), if meter => draw(verb, &rows, started, false),
-            _ = &mut interrupted => {
+            sig = &mut interrupted => {
                 if meter {
                     draw(verb, &rows, started, true);
                 }
-                return Err(Failure::Failed(
-                    "interrupted; a partial download is resumed by the next get".into(),
-                ));
+                eprintln!("filedeck: interrupted; a partial download is resumed by the next get");
+                return Err(Failure::Signalled(sig));
             }
         }
     }

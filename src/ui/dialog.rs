@@ -153,7 +153,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 ),
             );
         }
-        Some(Dialog::Help) => help(frame, area),
+        Some(Dialog::Help) => help(frame, area, state),
         Some(Dialog::Conflicts { items, choices, .. }) => {
             let i = choices.len().min(items.len().saturating_sub(1));
             let Some(c) = items.get(i) else { return };
@@ -230,7 +230,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                     "{active} transfer{} still running or queued.",
                     if *active == 1 { " is" } else { "s are" }
                 )),
-                Line::from("Quit now? They are offered for resumption next time."),
+                // Only a kept queue is offered again; without one (the demo) quitting
+                // cancels.
+                Line::from(if state.queue_kept {
+                    "Quit now? They are offered for resumption next time."
+                } else {
+                    "Quit now? They are cancelled and their partial files removed: \
+                     the demo keeps no queue to resume."
+                }),
             ];
             boxed(
                 frame,
@@ -402,15 +409,34 @@ fn error(frame: &mut Frame, area: Rect, text: &str) {
 
 /// The key table: one column where it fits, else two side by side, else (a small
 /// screen) the entries packed in rows.
-fn help(frame: &mut Frame, area: Rect) {
+fn help(frame: &mut Frame, area: Rect, state: &State) {
     let all = help_rows();
+    // The demo's server, for the CLI in another terminal: its URL and key, under the keys.
+    let demo: Vec<Line> = match &state.demo {
+        Some(d) => vec![
+            Line::default(),
+            Line::styled(
+                "This demo's server, for the CLI in another terminal:",
+                theme::KEY,
+            ),
+            Line::from(format!("FILEDECK_ENDPOINT={} \\", for_terminal(&d.url))),
+            Line::from(format!(
+                "FILEDECK_API_KEY={} filedeck ls -w ws_genomics",
+                for_terminal(&d.key)
+            )),
+        ],
+        None => Vec::new(),
+    };
+    let demo_w = (demo.iter().map(Line::width).max().unwrap_or(0) + 2).min(area.width as usize);
+    let demo = wrap::lines(&demo, demo_w.saturating_sub(2));
+    let below = demo.len();
     let key_w = |rows: &[(String, &str)]| rows.iter().map(|r| r.0.width()).max().unwrap_or(0);
     let what_w = |rows: &[(String, &str)]| rows.iter().map(|r| r.1.width()).max().unwrap_or(0);
     let block = block(" Keys ", theme::BORDER_FOCUSED).title_bottom(" ?/Esc closes ");
     let (left, right) = all.split_at(all.len().div_ceil(2));
     let one = key_w(&all) + 1 + what_w(&all) + 2;
     let two = key_w(left) + 1 + what_w(left) + 2 + key_w(right) + 1 + what_w(right) + 2;
-    let room_h = area.height as usize;
+    let room_h = (area.height as usize).saturating_sub(below);
     let room_w = area.width as usize;
     if all.len() + 2 <= room_h && one <= room_w || left.len() + 2 <= room_h && two <= room_w {
         let cols: Vec<&[(String, &str)]> = if all.len() + 2 <= room_h && one <= room_w {
@@ -435,10 +461,18 @@ fn help(frame: &mut Frame, area: Rect) {
                 }))
             })
             .collect();
-        let width = if cols.len() == 1 { one.max(40) } else { two };
-        let r = centered(area, width as u16, cols[0].len() as u16 + 2);
+        let width = if cols.len() == 1 { one.max(40) } else { two }.max(demo_w);
+        let r = centered(area, width as u16, (cols[0].len() + 2 + below) as u16);
         frame.render_widget(Clear, r);
-        frame.render_widget(Table::new(rows, widths).column_spacing(1).block(block), r);
+        let inner = block.inner(r);
+        frame.render_widget(block, r);
+        let [keys, under] = Layout::vertical([
+            Constraint::Length(cols[0].len() as u16),
+            Constraint::Length(below as u16),
+        ])
+        .areas(inner);
+        frame.render_widget(Table::new(rows, widths).column_spacing(1), keys);
+        frame.render_widget(Paragraph::new(demo), under);
         return;
     }
     // Packed: as many "keys what" entries to a row as fit, three spaces apart.
@@ -463,7 +497,8 @@ fn help(frame: &mut Frame, area: Rect) {
     }
     let rows = lines.len().min(room_h.saturating_sub(2));
     lines.truncate(rows);
-    let r = centered(area, room_w as u16, rows as u16 + 2);
+    lines.extend(demo);
+    let r = centered(area, room_w as u16, (lines.len() + 2) as u16);
     frame.render_widget(Clear, r);
     frame.render_widget(Paragraph::new(lines).block(block), r);
 }

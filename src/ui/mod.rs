@@ -74,10 +74,16 @@ pub fn draw(frame: &mut Frame, state: &State) {
 
 fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
     let sep = Span::styled(" │ ", theme::DIM);
-    let mut spans = vec![Span::styled(
-        format!(" {}", state.endpoint),
-        theme::STATUS_HOST,
-    )];
+    // The demo shows its whole URL and session key: what the CLI needs to reach it.
+    let host = match &state.demo {
+        Some(d) => format!(
+            " demo {} key {}",
+            for_terminal(&d.url),
+            for_terminal(&d.key)
+        ),
+        None => format!(" {}", state.endpoint),
+    };
+    let mut spans = vec![Span::styled(host, theme::STATUS_HOST)];
     if let Some(row) = state.selected_row()
         && let Some(w) = state.workspaces.get(row.ws())
     {
