@@ -78,7 +78,7 @@ key_styles! {
             });
             pty.send("x");
             pty.wait_for("the confirm dialog", |s| {
-                s.contains("Delete raw/alpha.vcf?") && s.contains("1 file, 21 B")
+                s.contains("Delete ws1:raw/alpha.vcf?") && s.contains("1 file, 21 B")
             });
             pty.send("y");
             pty.wait_for("the deletion", |s| {
