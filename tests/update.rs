@@ -496,6 +496,18 @@ fn an_unbound_key_says_so_and_does_nothing() {
     assert!(notice.contains("Z does nothing here"), "{notice}");
     assert!(notice.contains("? lists the keys"), "{notice}");
     assert_eq!(s.selected, before);
+    // Esc and q typed together arrive as Alt-q: named so, not as a q that did nothing.
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT)),
+    );
+    let notice = s
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert!(notice.starts_with("Alt-q does nothing"), "{notice}");
+    assert!(!s.quit);
 }
 
 mod transfers {

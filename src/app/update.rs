@@ -308,11 +308,20 @@ fn unbound(state: &mut State, key: &KeyEvent) {
     // the user meant to do something with.
     let name = match key.code {
         KeyCode::Char(c) if !c.is_control() => {
+            let mut name = String::new();
             if key.modifiers.contains(KeyModifiers::CONTROL) {
-                format!("Ctrl-{}", c.to_ascii_uppercase())
-            } else {
-                c.to_string()
+                name.push_str("Ctrl-");
             }
+            // Esc then a key, typed fast (or sent by a terminal for Alt), reads as Alt.
+            if key.modifiers.contains(KeyModifiers::ALT) {
+                name.push_str("Alt-");
+            }
+            if key.modifiers.contains(KeyModifiers::CONTROL) {
+                name.push(c.to_ascii_uppercase());
+            } else {
+                name.push(c);
+            }
+            name
         }
         KeyCode::F(n) => format!("F{n}"),
         KeyCode::Insert => "Insert".into(),
