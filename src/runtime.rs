@@ -56,6 +56,8 @@ pub fn restore() {
 pub fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // The log first: the report below goes to a terminal that may be gone.
+        tracing::error!(%info, "panic");
         restore();
         previous(info);
     }));
@@ -311,18 +313,26 @@ async fn drive(
     let mut last_draw = Instant::now();
     let mut user_input = false;
     loop {
+        let mut hung_up = false;
         if !headless && state.dirty && (user_input || last_draw.elapsed() >= MIN_FRAME) {
             state.dirty = false;
             user_input = false;
-            terminal.draw(|f| ui::draw(f, state))?;
-            last_draw = Instant::now();
-            if let Some(at) = key_at.take() {
-                tracing::trace!(target: "filedeck::keys", micros = at.elapsed().as_micros() as u64, "key drawn");
+            match terminal.draw(|f| ui::draw(f, state)) {
+                Ok(_) => {
+                    last_draw = Instant::now();
+                    if let Some(at) = key_at.take() {
+                        tracing::trace!(target: "filedeck::keys", micros = at.elapsed().as_micros() as u64, "key drawn");
+                    }
+                }
+                // A closed terminal fails the frame before its SIGHUP is read: the same
+                // hang-up, not an error to print on the terminal that is gone.
+                Err(e) if terminal_gone(&e) => hung_up = true,
+                Err(e) => return Err(e.into()),
             }
         }
         let frame_due = (!headless && state.dirty).then(|| last_draw + MIN_FRAME);
-        let mut hung_up = false;
-        tokio::select! {
+        if !hung_up {
+            tokio::select! {
             ev = term_events.next(), if !headless => match ev {
                 Some(Ok(ev)) => {
                     if matches!(ev, TermEvent::Key(_)) {
@@ -339,11 +349,13 @@ async fn drive(
             _ = signals.term.recv() => return Ok(Ended::Signal(libc::SIGTERM)),
             _ = signals.hup.recv() => hung_up = true,
             _ = signals.int.recv() => return Ok(Ended::Signal(libc::SIGINT)),
+            }
         }
         if hung_up && !headless {
             // Best effort: on a dead terminal the writes fail at once (EIO); on a live one
             // (a stray `kill -HUP`) the user gets their shell back.
             restore();
+            detach_stdio();
             let active = active_transfers(state);
             // Without a kept queue (the demo) nobody could see or resume what a headless
             // run finished: it ends with the terminal, its server and data with it.
@@ -430,6 +442,35 @@ fn to_msg(ev: TermEvent) -> Option<Msg> {
         TermEvent::Paste(s) => Some(Msg::Paste(s)),
         TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
         _ => None,
+    }
+}
+
+/// The terminal is gone (closed, the SSH session dropped): its writes fail so.
+fn terminal_gone(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::BrokenPipe
+        || matches!(
+            e.raw_os_error(),
+            Some(libc::EIO | libc::ENXIO | libc::EBADF | libc::ENOTTY)
+        )
+}
+
+/// After a hang-up the terminal is gone and every write to it fails (EIO). Rust's print
+/// macros panic on a failed write, and ratatui's terminal, when dropped, shows the cursor
+/// and reports the failure on stderr: a panic in a destructor, which aborted the process
+/// before the demo's data dir was removed. Standard output and error go to /dev/null
+/// from here on (the log file has everything).
+fn detach_stdio() {
+    use std::os::fd::AsRawFd;
+    match std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        Ok(null) => {
+            // SAFETY: dup2 onto this process's own stdout and stderr descriptors, from
+            // one that stays open until both are replaced.
+            unsafe {
+                libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO);
+                libc::dup2(null.as_raw_fd(), libc::STDERR_FILENO);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot open /dev/null after the hang-up"),
     }
 }
 

@@ -336,6 +336,29 @@ fn demo_data_dir_is_removed_on_sigterm_and_sighup() {
     }
 }
 
+/// Closing the demo's terminal (a terminal window closed, an SSH session dropped), idle
+/// and with uploads running: it ends with 129, nothing aborts on the dead terminal, and its
+/// data dir is gone.
+#[test]
+fn demo_data_dir_is_removed_when_its_terminal_closes() {
+    for busy in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let mut pty = demo(tmp.path(), state.path());
+        if busy {
+            uploads_running(&mut pty, tmp.path());
+        }
+        pty.hang_up();
+        let status = pty.wait_exit_within(Duration::from_secs(30));
+        assert_eq!(status.exit_code(), 129, "busy {busy}: {status:?}");
+        assert_eq!(
+            demo_dirs(tmp.path()),
+            Vec::<String>::new(),
+            "busy {busy}: data dir removed"
+        );
+    }
+}
+
 /// The demo's status line and help show its endpoint and a fresh session key, which the
 /// CLI can use from another terminal; `q` then removes its data dir.
 #[test]

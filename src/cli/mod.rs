@@ -4,6 +4,7 @@ mod demo;
 pub(crate) mod logging;
 mod transfer;
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -258,12 +259,22 @@ fn report(outcome: Result<(), Failure>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Signalled(sig)) => ExitCode::from((128 + sig).clamp(0, 255) as u8),
+        // Written, not `eprintln!`: that panics when stderr is a terminal that has gone
+        // (a dropped SSH session), and the exit status would be lost to an abort.
         Err(Failure::Usage(m)) => {
-            eprintln!("filedeck: {}", crate::sanitize::for_terminal(&m));
+            let _ = writeln!(
+                std::io::stderr(),
+                "filedeck: {}",
+                crate::sanitize::for_terminal(&m)
+            );
             ExitCode::from(2)
         }
         Err(Failure::Failed(m)) => {
-            eprintln!("filedeck: error: {}", crate::sanitize::for_terminal(&m));
+            let _ = writeln!(
+                std::io::stderr(),
+                "filedeck: error: {}",
+                crate::sanitize::for_terminal(&m)
+            );
             ExitCode::FAILURE
         }
     }

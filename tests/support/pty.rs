@@ -15,6 +15,9 @@ pub struct Pty {
     raw: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
     pub child: Box<dyn portable_pty::Child + Send + Sync>,
+    /// Set to close the terminal: the reader lets go of the master side.
+    closing: Arc<std::sync::atomic::AtomicBool>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Pty {
@@ -44,15 +47,30 @@ impl Pty {
         )));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let (p, r) = (parser.clone(), raw.clone());
-        std::thread::spawn(move || {
-            let _keep_master = pair.master;
+        let closing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = closing.clone();
+        let reader = std::thread::spawn(move || {
+            let master = pair.master;
+            let fd = master.as_raw_fd().unwrap();
             let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
+            // Polled, so that `hang_up` can make this thread drop the master side.
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd, owned by this frame.
+                if unsafe { libc::poll(&mut pfd, 1, 20) } <= 0 {
+                    continue;
                 }
-                p.lock().unwrap().process(&buf[..n]);
-                r.lock().unwrap().extend_from_slice(&buf[..n]);
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        p.lock().unwrap().process(&buf[..n]);
+                        r.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                }
             }
         });
         Pty {
@@ -60,6 +78,20 @@ impl Pty {
             raw,
             writer,
             child,
+            closing,
+            reader: Some(reader),
+        }
+    }
+
+    /// Close the terminal, as closing a terminal window or dropping an SSH session does:
+    /// every handle on the master side goes, so the program gets SIGHUP and its terminal
+    /// I/O fails (EIO) from then on.
+    pub fn hang_up(&mut self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.writer = Box::new(std::io::sink());
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
         }
     }
 
