@@ -477,10 +477,14 @@ fn detach_stdio() {
 /// Ctrl-Z: hand the terminal back, stop, and on `fg` take it again and redraw it whole.
 fn suspend(terminal: &mut Term) -> Result<()> {
     restore();
-    // SAFETY: raising a signal at our own process; SIGTSTP's default action stops it
-    // until SIGCONT, after which execution continues here.
+    // The whole process group stops, as Ctrl-Z stops it in a shell: a script (or `cargo
+    // run`) that started filedeck stops with it, so the shell sees the job stopped and
+    // gives its prompt back (stopping only this process left the screen blank, the
+    // parent waiting on it).
+    // SAFETY: signalling our own process group; SIGTSTP's default action stops it until
+    // SIGCONT, after which execution continues here.
     unsafe {
-        libc::raise(libc::SIGTSTP);
+        libc::kill(0, libc::SIGTSTP);
     }
     enable_raw_mode()?;
     execute!(

@@ -417,11 +417,11 @@ fn demo_shows_its_endpoint_and_session_key() {
     );
 }
 
-/// Set `dir/.lock`'s modification time two minutes back: the lock of a demo started then.
+/// Set `dir/.filedeck-demo.lock`'s modification time two minutes back: the lock of a demo started then.
 fn age_lock(dir: &std::path::Path) {
     let lock = std::fs::File::options()
         .write(true)
-        .open(dir.join(".lock"))
+        .open(dir.join(".filedeck-demo.lock"))
         .unwrap();
     lock.set_modified(std::time::SystemTime::now() - Duration::from_secs(120))
         .unwrap();
@@ -435,6 +435,12 @@ fn a_killed_demos_data_dir_is_removed_by_the_next_demo() {
     let state = tempfile::tempdir().unwrap();
     let mut a = demo(tmp.path(), state.path());
     let a_dir = tmp.path().join(&demo_dirs(tmp.path())[0]);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&a_dir).unwrap().permissions().mode() & 0o777,
+        0o700,
+        "what is uploaded into the demo is the user's alone"
+    );
     age_lock(&a_dir);
     // A live one is left alone.
     let mut b = demo_beside(tmp.path(), state.path(), 2);
@@ -446,8 +452,19 @@ fn a_killed_demos_data_dir_is_removed_by_the_next_demo() {
     a.wait_exit();
     assert!(a_dir.exists(), "nothing removes it at a SIGKILL");
     age_lock(&a_dir);
-    let mut c = demo_beside(tmp.path(), state.path(), 1);
+    // A folder of the user's that only shares the prefix (and a lock file's name) stays.
+    let notes = tmp.path().join("filedeck-demo-notes");
+    std::fs::create_dir(&notes).unwrap();
+    std::fs::write(notes.join("notes.txt"), "mine").unwrap();
+    std::fs::write(notes.join(".filedeck-demo.lock"), "not a demo's").unwrap();
+    age_lock(&notes);
+    let mut c = demo_beside(tmp.path(), state.path(), 2);
     assert!(!a_dir.exists(), "the killed demo's data dir is removed");
+    assert!(
+        notes.join("notes.txt").exists(),
+        "the user's folder is kept"
+    );
+    std::fs::remove_dir_all(&notes).unwrap();
     assert!(c.quit().success());
     assert_eq!(demo_dirs(tmp.path()), Vec::<String>::new());
 }

@@ -48,7 +48,10 @@ impl Data {
             }
         }
         if let Some(e) = last {
-            eprintln!(
+            use std::io::Write as _;
+            // Not `eprintln!`: stderr may be a terminal that has gone.
+            let _ = writeln!(
+                std::io::stderr(),
                 "filedeck: warning: cannot remove the demo's data at {}: {e}",
                 crate::sanitize::for_terminal(&path.display().to_string())
             );
@@ -58,17 +61,29 @@ impl Data {
 
 const PREFIX: &str = "filedeck-demo-";
 
+/// The lock file of a demo's data dir, and what it holds: a dir is swept only when both
+/// say a demo made it (a folder of the user's own that happens to share the prefix is
+/// never removed).
+const LOCK: &str = ".filedeck-demo.lock";
+const LOCK_MARK: &[u8] = b"filedeck demo data dir: removed when its demo ends\n";
+
 /// A fresh `filedeck-demo-XXXX` in the temporary folder (`TMPDIR`), after removing what
 /// killed runs (SIGKILL, a power cut: no chance to clean up) left there.
 pub fn data_dir() -> Result<Data, Failure> {
     sweep(&std::env::temp_dir());
+    use std::os::unix::fs::PermissionsExt;
+    // Owner-only: what a user uploads into the demo is nobody else's to read.
     let dir = tempfile::Builder::new()
         .prefix(PREFIX)
+        .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .map_err(|e| Failure::Failed(format!("cannot create a temporary data dir: {e}")))?;
-    let lock_path = dir.path().join(".lock");
-    let lock = std::fs::File::create(&lock_path)
+    let lock_path = dir.path().join(LOCK);
+    let mut lock = std::fs::File::create(&lock_path)
         .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", lock_path.display())))?;
+    use std::io::Write as _;
+    lock.write_all(LOCK_MARK)
+        .map_err(|e| Failure::Failed(format!("cannot write {}: {e}", lock_path.display())))?;
     use std::os::fd::AsRawFd;
     // SAFETY: flock on a descriptor we own; released when the process ends.
     if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
@@ -101,13 +116,13 @@ fn sweep(tmp: &Path) {
         }
         let path = entry.path();
         let ours = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && m.uid() == me);
-        let lock_path = path.join(".lock");
+        let lock_path = path.join(LOCK);
         let old = std::fs::symlink_metadata(&lock_path).is_ok_and(|m| {
             m.is_file()
                 && m.modified()
                     .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= LEFT_AFTER))
         });
-        if !ours || !old {
+        if !ours || !old || std::fs::read(&lock_path).ok().as_deref() != Some(LOCK_MARK) {
             continue;
         }
         let Ok(lock) = std::fs::OpenOptions::new().write(true).open(&lock_path) else {
