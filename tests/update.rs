@@ -1617,7 +1617,7 @@ mod first_hour {
         go_to(&mut s, "top.txt");
         ch(&mut s, ' ');
         let m = marks::summary(&s).expect("marks");
-        assert_eq!((m.items, m.files, m.bytes, m.workspaces), (3, 4, 331, 1));
+        assert_eq!((m.items, m.files, m.bytes, m.workspaces), (2, 4, 331, 1));
         // Esc closes a dialog first, and only then clears marks.
         ch(&mut s, '?');
         key(&mut s, KeyCode::Esc);
@@ -1807,6 +1807,65 @@ mod first_hour {
         set(&mut s, 1, TransferState::Failed("x".into()));
         set(&mut s, 3, TransferState::Failed("No such file".into()));
         assert_eq!(ch(&mut s, 'R'), vec![Command::Retry(vec![1, 3])]);
+    }
+
+    #[test]
+    fn esc_on_an_error_closes_it_and_keeps_the_marks() {
+        let mut s = two_workspaces();
+        go_to(&mut s, "a.txt");
+        ch(&mut s, ' ');
+        go_to(&mut s, "c.txt");
+        ch(&mut s, ' ');
+        ch(&mut s, 'd'); // refused: two workspaces
+        assert!(s.notice.is_some());
+        key(&mut s, KeyCode::Esc);
+        assert!(s.notice.is_none(), "the error is closed");
+        assert_eq!(s.marked.len(), 2, "and the marks it was about stay");
+        key(&mut s, KeyCode::Esc);
+        assert!(s.marked.is_empty(), "a second Esc clears them");
+    }
+
+    #[test]
+    fn the_trees_keys_do_nothing_to_the_tree_from_the_transfers_pane() {
+        let mut s = raw_open();
+        go_to(&mut s, "raw/a.vcf");
+        added(&mut s, 1);
+        set(&mut s, 1, TransferState::Done);
+        key(&mut s, KeyCode::Tab);
+        key(&mut s, KeyCode::Tab);
+        assert_eq!(s.focus, Pane::Transfers);
+        let before = (s.selected, s.rows.len());
+        for k in [KeyCode::Enter, KeyCode::Right, KeyCode::Left] {
+            assert!(key(&mut s, k).is_empty());
+            assert_eq!(s.focus, Pane::Transfers, "{k:?} keeps the focus");
+        }
+        for c in ['r', 'u', 'd', ' '] {
+            assert!(ch(&mut s, c).is_empty(), "{c}");
+            assert!(s.dialog.is_none(), "{c}: nothing asked");
+            assert!(notice(&s).contains("Tab goes back to the tree"), "{c}");
+        }
+        assert_eq!((s.selected, s.rows.len()), before, "the tree did not move");
+        assert!(s.marked.is_empty());
+        // X empties the pane: the focus goes back to the tree, and the footer says so.
+        ch(&mut s, 'X');
+        assert_eq!(s.focus, Pane::Tree);
+        assert!(notice(&s).contains("back in the tree"), "{}", notice(&s));
+    }
+
+    #[test]
+    fn marks_inside_a_marked_folder_are_not_counted_twice() {
+        let mut s = raw_open();
+        ch(&mut s, ' '); // raw/
+        go_to(&mut s, "raw/a.vcf");
+        ch(&mut s, ' ');
+        assert_eq!(s.marked.len(), 2);
+        let m = marks::summary(&s).expect("marks");
+        assert_eq!((m.items, m.files), (1, 3));
+        ch(&mut s, 'x');
+        let Some(Dialog::ConfirmDelete(d)) = &s.dialog else {
+            panic!()
+        };
+        assert_eq!(d.label, "1 marked item", "the question counts as the title");
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub struct Targets {
 /// The marks, summed up for the tree's title and the footer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MarkSummary {
-    /// Marked rows, as the user counts them (a marked folder is one).
+    /// Marked items a batch acts on: a marked folder is one, and what is marked inside
+    /// it is not counted again (the delete question counts the same way).
     pub items: usize,
     /// Files under them, each once.
     pub files: u64,
@@ -167,7 +168,7 @@ pub fn summary(state: &State) -> Option<MarkSummary> {
     }
     let per = marked_workspaces(state);
     let mut s = MarkSummary {
-        items: state.marked.len(),
+        items: 0,
         files: 0,
         bytes: 0,
         unknown_sizes: false,
@@ -176,6 +177,7 @@ pub fn summary(state: &State) -> Option<MarkSummary> {
     for &(wi, _) in &per {
         let w = &state.workspaces[wi];
         for row in top_marks(state, wi) {
+            s.items += 1;
             match row {
                 Row::File { id, .. } => {
                     let size = w.tree.files[id as usize].size();

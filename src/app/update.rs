@@ -57,6 +57,7 @@ fn remove_transfer_row(state: &mut State) {
             state.transfer_selected = i.min(state.transfers.len().saturating_sub(1));
             if state.transfers.is_empty() {
                 state.focus = Pane::Tree;
+                state.info("No transfers left: back in the tree.");
             }
             state.scroll_into_view();
         }
@@ -281,9 +282,14 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
             r.selected = None;
         }
     }
-    // Any key dismisses a notification; the key still does its work.
+    // Any key dismisses a notification; the key still does its work, except Esc, which
+    // closes what is on top (the notification) and nothing more: the marks it would
+    // otherwise clear are often what the notification is about.
     if state.notice.take().is_some() {
         state.dirty = true;
+        if key.code == KeyCode::Esc && state.dialog.is_none() {
+            return Vec::new();
+        }
     }
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         state.quit = true;
@@ -528,6 +534,20 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             }
             .min(last);
         }
+        // Keys act on the pane in focus: the tree's keys do nothing to the tree from the
+        // transfers pane (the cursor there is on a transfer, not on what they would touch).
+        Action::Expand
+        | Action::Collapse
+        | Action::Refresh
+        | Action::Upload
+        | Action::Download
+        | Action::Mark
+            if state.focus == Pane::Transfers =>
+        {
+            state.info(
+                "In the transfers pane: c cancels, x removes a row; Tab goes back to the tree.",
+            );
+        }
         Action::Up => select(state, state.selected.saturating_sub(1)),
         Action::Down => select(state, (state.selected + 1).min(last)),
         Action::Top => select(state, 0),
@@ -674,6 +694,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
                 .min(state.transfers.len().saturating_sub(1));
             if state.transfers.is_empty() && state.focus == Pane::Transfers {
                 state.focus = Pane::Tree;
+                state.info("Finished transfers cleared: back in the tree.");
             }
             state.scroll_into_view();
         }
@@ -1188,6 +1209,15 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
         }
         Event::TransfersIdle => {
             state.throughput.idle();
+            // "Cancelling…" is over once nothing runs.
+            if state
+                .notice
+                .as_ref()
+                .is_some_and(|n| n.text.starts_with("Cancelling "))
+            {
+                state.notice = None;
+                state.dirty = true;
+            }
             Vec::new()
         }
         Event::QueueClaimed(result) => {

@@ -161,8 +161,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let mut body = vec![
                 Line::from(format!(
                     "Conflict {} of {}: this already exists {place}:",
-                    i + 1,
-                    items.len()
+                    fmt::group(i as u64 + 1),
+                    fmt::group(items.len() as u64)
                 )),
                 Line::from(Span::styled(for_terminal(&c.existing), theme::WARN)),
                 Line::from(format!(

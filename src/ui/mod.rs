@@ -155,7 +155,7 @@ fn hints(state: &State) -> Vec<Hint> {
             ("x", "remove row", 4),
             ("X", "clear finished", 4),
             ("Tab", "pane", 2),
-            ("q", "quit", 5),
+            ("q", "quit", 1),
         ]
     } else if !state.marked.is_empty() {
         // With marks, d and x act on them: the footer says so.

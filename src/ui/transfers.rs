@@ -29,6 +29,9 @@ fn state_text(t: &TransferView) -> (String, Style) {
         TransferState::Running => ("running".into(), theme::LOADING),
         TransferState::Retrying { n, of } => (format!("retrying {n}/{of}"), theme::WARN),
         TransferState::Verifying => ("verifying".into(), theme::LOADING),
+        // A note (a cancel that came too late, an upload the server could not verify)
+        // is in the details pane; the row says there is one.
+        TransferState::Done if t.note.is_some() => ("done (see note)".into(), theme::WARN),
         TransferState::Done => ("done".into(), theme::INFO),
         TransferState::Failed(why) => (format!("failed: {}", for_terminal(why)), theme::ERROR),
         TransferState::Cancelled => ("cancelled".into(), theme::DIM),
@@ -184,9 +187,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             // Cut by display width (wide characters count twice), padded to line up.
             let name = super::tree::truncate(&name, room);
             let name = format!("{name}{}", " ".repeat(room.saturating_sub(name.width())));
-            let mut line = if matches!(t.state, TransferState::Failed(_)) {
-                // A failure's bar and figures say nothing: its reason takes their room
-                // (the details pane has it whole).
+            let mut line = if matches!(
+                t.state,
+                TransferState::Failed(_) | TransferState::Skipped(_)
+            ) {
+                // A failed or skipped row's bar and figures say nothing: its reason takes
+                // their room (the details pane has it whole).
                 let reason = super::tree::truncate(&st, width.saturating_sub(2 + room + 1));
                 Line::from(vec![
                     Span::raw(arrow),
@@ -199,7 +205,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                     Span::raw(format!("{name} ")),
                     Span::styled(bar, bar_style),
                     Span::raw(figures),
-                    Span::styled(st, st_style),
+                    Span::styled(super::tree::truncate(&st, st_w), st_style),
                 ])
             };
             if i == sel && focused {

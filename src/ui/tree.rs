@@ -29,7 +29,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     // Marks act on `d` and `x` wherever they are (scrolled away, in a closed folder, in
     // another workspace): their count is always in sight.
     if let Some(m) = crate::app::marks::summary(state) {
-        title.push_str(&format!("· {} ", fmt::marks(&m)));
+        let marks = format!("· {} ", fmt::marks(&m));
+        // A narrow pane keeps the marks whole: the pane's name gives way.
+        if (title.width() + marks.width()) as u16 + 2 > area.width {
+            title = title.replacen(" Workspaces", "", 1);
+        }
+        title.push_str(&marks);
     }
     let block = Block::default()
         .borders(Borders::ALL)
