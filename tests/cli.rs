@@ -10,6 +10,8 @@ use filedeck::server::{self, KeyStyle, RunningServer};
 
 mod common;
 
+#[path = "support/faults.rs"]
+mod faults;
 #[path = "support/server.rs"]
 mod test_server;
 #[path = "support/throttle.rs"]
@@ -921,5 +923,54 @@ async fn ctrl_c_stops_get_and_put_with_status_130() {
             .await
             .unwrap();
         assert_eq!(o.status.code(), Some(130), "{args:?}: {}", stderr(&o));
+    }
+}
+
+key_styles! {
+    /// Ctrl-C during `put --on-conflict overwrite`, once the whole body is sent and the
+    /// server's answer is on its way: the server keeps the new file whatever the client
+    /// does, so the upload is seen through and the file it replaces removed — never two
+    /// files left on one path (opaque keys) — and the command still exits 130, saying so.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ctrl_c_after_the_body_of_an_overwrite_leaves_one_file(style) {
+        let env = start(style).await;
+        env.seed("raw/big.bin", &[1u8; 1000]).await;
+        let (proxy, base) = faults::Proxy::start(&env.url).await;
+        proxy.arm(
+            faults::Route::Upload,
+            &[faults::Fault::Stall(0, std::time::Duration::from_secs(3))],
+        );
+        let local = tempfile::tempdir().unwrap();
+        let up = local.path().join("big.bin");
+        std::fs::write(&up, vec![2u8; 300_000]).unwrap();
+        let child = Command::new(BIN)
+            .args(["put", "-w", WS, s(&up), "--to", "raw/", "--on-conflict", "overwrite"])
+            .env("FILEDECK_ENDPOINT", &base)
+            .env("FILEDECK_API_KEY", KEY)
+            .env("XDG_STATE_HOME", env.state.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The server has the body (and made the file); its answer is held.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !proxy
+            .seen(faults::Route::Upload)
+            .iter()
+            .any(|s| s.upstream.is_some())
+        {
+            assert!(std::time::Instant::now() < deadline, "the upload never reached the server");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        // SAFETY: signalling our own child.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+        let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+        assert!(stderr(&o).contains("1 of 1 uploads landed"), "{}", stderr(&o));
+        let held = env.at("raw/big.bin").await;
+        assert_eq!(held.len(), 1, "one file at the path: {held:?}");
+        assert_eq!(held[0].size, Some(300_000), "the new one");
     }
 }

@@ -322,6 +322,12 @@ async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failur
         // The server stops on these signals by itself, gracefully, and exits 0.
         return script(cli.endpoint, command).await;
     }
+    if matches!(command, Command::Put { .. }) {
+        // `put` reaches its batch at once, and the batch takes the signal itself: its
+        // cancelled uploads settle first (one whose bytes are all sent is seen through,
+        // and only then is what it replaces removed), then it exits with 130 or 143.
+        return script(cli.endpoint, command).await;
+    }
     // Ctrl-C or SIGTERM stops a scripting command at any point with the shell's status
     // for it (130, 143), never a plain failure a script would take for a server error.
     tokio::select! {

@@ -60,9 +60,52 @@ impl Row {
     }
 }
 
+/// How long an interrupted `put` waits for its cancelled uploads to settle.
+const SETTLE_WITHIN: Duration = Duration::from_secs(60);
+
+/// Ctrl-C during `put`: cancel the uploads as the browser's `C` does, and wait until they
+/// have settled — an upload whose bytes are all sent is seen through (the server may keep
+/// it whatever we do), and only then are the files it replaces removed; quitting at once
+/// would leave both on the server. A second Ctrl-C stops at once.
+async fn settle_uploads(
+    commands: &tokio::sync::mpsc::UnboundedSender<Command>,
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
+    rows: &mut BTreeMap<TransferId, Row>,
+    notes: &mut Vec<String>,
+) {
+    let _ = commands.send(Command::CancelAll);
+    eprintln!(
+        "filedeck: interrupted; cancelling the uploads (one whose bytes are all sent is \
+         finished; Ctrl-C again stops at once)"
+    );
+    let again = super::shutdown_signal();
+    let limit = tokio::time::sleep(SETTLE_WITHIN);
+    tokio::pin!(again, limit);
+    loop {
+        tokio::select! {
+            ev = events.recv() => match ev {
+                None | Some(Event::TransfersIdle) => return,
+                Some(Event::TransferState { id, state }) => {
+                    if let Some(r) = rows.get_mut(&id) {
+                        r.state = state;
+                    }
+                }
+                Some(Event::TransferNote { id, note }) => {
+                    let label = rows.get(&id).map(Row::label).unwrap_or_default();
+                    notes.push(format!("{label}: {note}"));
+                }
+                Some(_) => {}
+            },
+            _ = &mut again => return,
+            () = &mut limit => return,
+        }
+    }
+}
+
 /// Run one batch through the engine and report it: progress on stderr when it is a
 /// terminal, a line per skipped or refused file, the failures as the command's error.
-/// Ctrl-C stops at once (partial downloads stay for the next run to resume).
+/// Ctrl-C stops a `get` at once (partial downloads stay for the next run to resume) and
+/// lets a `put`'s cancelled uploads settle first.
 async fn run_batch(
     client: &Client,
     concurrency: usize,
@@ -120,7 +163,19 @@ async fn run_batch(
                 if meter {
                     draw(verb, &rows, started, true);
                 }
-                eprintln!("filedeck: interrupted; a partial download is resumed by the next get");
+                if verb == "uploads" && rows.values().any(|r| r.state.is_active()) {
+                    settle_uploads(&commands, &mut events, &mut rows, &mut notes).await;
+                    for note in &notes {
+                        eprintln!("filedeck: warning: {}", for_terminal(note));
+                    }
+                    let landed = rows.values().filter(|r| r.state == TransferState::Done).count();
+                    eprintln!(
+                        "filedeck: interrupted; {landed} of {} uploads landed, the rest were cancelled",
+                        rows.len()
+                    );
+                } else {
+                    eprintln!("filedeck: interrupted; a partial download is resumed by the next get");
+                }
                 return Err(Failure::Signalled(sig));
             }
         }
