@@ -239,6 +239,17 @@ key_styles! {
 
         let o = env.run(&["rm", "-w", WS, "raw/run1/"]).await;
         assert_eq!(o.status.code(), Some(2), "a folder needs -r");
+        // A mistyped folder, "/" or an empty key deletes nothing and says so.
+        for (args, code) in [
+            (vec!["rm", "-w", WS, "-r", "raw/rnu1/"], 1),
+            (vec!["rm", "-w", WS, "-r", "/"], 1),
+            (vec!["rm", "-w", WS, "-r", ""], 2),
+        ] {
+            let o = env.run(&args).await;
+            assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+            let e = stderr(&o);
+            assert!(e.contains("nothing deleted") || e.contains("empty key"), "{e}");
+        }
         let o = env
             .run(&["rm", "-w", WS, "-r", "raw/run1/", "raw/notes.md"])
             .await;

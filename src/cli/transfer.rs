@@ -303,6 +303,9 @@ pub async fn get(
     let mut files: Vec<(FileEntry, String)> = Vec::new();
     let mut failures = Vec::new();
     for key in keys {
+        if key.is_empty() {
+            return Err(Failure::Usage("an empty key names no file".into()));
+        }
         match resolve(client, ws, key).await {
             Ok(found) => files.extend(found),
             Err(Resolve::Ambiguous(why)) => return Err(Failure::Usage(why)),
@@ -459,6 +462,11 @@ pub async fn rm(
 ) -> Result<(), Failure> {
     let mut targets = Vec::new();
     for key in keys {
+        if key.is_empty() {
+            return Err(Failure::Usage(
+                "an empty key names no file (a folder is written with its /: rm -r raw/)".into(),
+            ));
+        }
         if key.ends_with('/') {
             if !recursive {
                 return Err(Failure::Usage(format!(
@@ -472,6 +480,7 @@ pub async fn rm(
                 )));
             }
             // Only what is really under the folder, whatever the server's prefix filter did.
+            let before = targets.len();
             targets.extend(
                 listing
                     .files
@@ -479,6 +488,14 @@ pub async fn rm(
                     .filter(|f| f.display_key().starts_with(key.as_str()))
                     .map(|f| f.key),
             );
+            // A mistyped folder deletes nothing: that is said, not passed off as success.
+            if targets.len() == before {
+                return Err(Failure::Failed(format!(
+                    "{}: no files under it in {}; nothing deleted",
+                    for_terminal(key),
+                    for_terminal(ws)
+                )));
+            }
         } else {
             match one_file(client, ws, key, true).await {
                 Ok(f) => targets.push(f.key),
