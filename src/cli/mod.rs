@@ -149,6 +149,7 @@ pub enum ConflictArg {
     /// Skip those known to be identical (size and SHA-256), replace the others; a file
     /// that cannot be compared (no hash on the server) fails.
     SkipIdentical,
+    /// Replace them (an upload's old copy goes once the new one is in and verified).
     Overwrite,
     /// Transfer under a numbered name: "name (1).ext".
     Rename,
