@@ -66,8 +66,10 @@ async fn write_meta(path: &Path, meta: &PartialMeta) -> Result<(), ApiError> {
     // redirect the write outside the download folder.
     let mut opts = tokio::fs::OpenOptions::new();
     opts.create(true).truncate(true).write(true);
+    // Owner-only, as the partial file it describes (its URL-free metadata still names
+    // what is being downloaded).
     #[cfg(unix)]
-    opts.custom_flags(libc::O_NOFOLLOW);
+    opts.custom_flags(libc::O_NOFOLLOW).mode(0o600);
     let mut f = opts
         .open(path)
         .await
