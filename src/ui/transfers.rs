@@ -185,7 +185,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let fixed = 2 + 1 + bar.chars().count() + figures.width() + st_w;
             let room = width.saturating_sub(fixed).max(8);
             // Cut by display width (wide characters count twice), padded to line up.
-            let name = super::tree::truncate(&name, room);
+            let name = super::tree::truncate_middle(&name, room);
             let name = format!("{name}{}", " ".repeat(room.saturating_sub(name.width())));
             let mut line = if matches!(
                 t.state,

@@ -97,7 +97,7 @@ fn layout_row(
         .map_or("", String::as_str);
     let rw = right.width();
     let room = width.saturating_sub(pw + if rw > 0 { rw + 1 } else { 0 });
-    let name = truncate(name, room);
+    let name = truncate_middle(name, room);
     let gap = width.saturating_sub(pw + name.width() + rw);
     let mut spans = vec![Span::raw(prefix.to_string()), Span::styled(name, style)];
     spans.push(Span::raw(" ".repeat(gap)));
@@ -126,6 +126,39 @@ pub(super) fn truncate(s: &str, room: usize) -> String {
     }
     out.push('…');
     out
+}
+
+/// Cut in the middle, keeping the end: `sample_0042_…_R1.fastq.gz` still tells a BAM from
+/// its index and R1 from R2, which an end cut (`sample_0042_…`) loses. The end keeps
+/// about a third of the room; below 20 columns both halves would be too short to read,
+/// and the cut is at the end.
+pub(super) fn truncate_middle(s: &str, room: usize) -> String {
+    if s.width() <= room {
+        return s.to_string();
+    }
+    if room < 20 {
+        return truncate(s, room);
+    }
+    // The extension and a little before it (`…_R1.fastq.gz`: what tells two reads
+    // apart), at most half the room, at least a third.
+    let last = s.rsplit('/').find(|p| !p.is_empty()).unwrap_or(s);
+    let ext = last.find('.').map_or(0, |i| last[i..].width());
+    let tail_room = (ext + 4).max(room / 3).min(room / 2);
+    // The last characters that fit in `tail_room`, kept whole.
+    let mut tail = Vec::new();
+    let mut tw = 0;
+    for c in s.chars().rev() {
+        let cw = c.width().unwrap_or(0);
+        if tw + cw > tail_room {
+            break;
+        }
+        tail.push(c);
+        tw += cw;
+    }
+    let tail: String = tail.into_iter().rev().collect();
+    // `truncate` ends its head with the "…".
+    let head = truncate(s, room - tw);
+    format!("{head}{tail}")
 }
 
 fn indent(depth: u16) -> String {
@@ -226,9 +259,23 @@ mod tests {
         assert_eq!(row("raw/", 30), "  ▸ raw/     3 files  1.20 GiB");
         // The count gives way first, then the size; the name keeps 12 columns.
         assert_eq!(row(long, 34), "  ▸ bioinformat… 3 files  1.20 GiB");
-        assert_eq!(row(long, 33), "  ▸ bioinformatics_pipe… 1.20 GiB");
+        assert_eq!(row(long, 33), "  ▸ bioinformatic…eline/ 1.20 GiB");
         assert_eq!(row(long, 20), "  ▸ bioinformatics_…");
         assert_eq!(row(long, 16), "  ▸ bioinformat…");
         assert_eq!(row("raw/", 16), "  ▸ raw/        ");
+    }
+
+    #[test]
+    fn a_cut_name_keeps_its_end() {
+        let name = "sample_0042_lane3_R1.fastq.gz";
+        let cut = truncate_middle(name, 24);
+        assert_eq!(cut, "sample_0042…_R1.fastq.gz");
+        assert_eq!(cut.width(), 24);
+        assert_eq!(truncate_middle(name, 40), name);
+        assert_eq!(
+            truncate_middle(name, 12),
+            truncate(name, 12),
+            "too small to split"
+        );
     }
 }
