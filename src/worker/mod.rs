@@ -132,8 +132,8 @@ async fn run(
                 engine.finished(f);
                 continue;
             }
-            Some(id) = started.recv() => {
-                engine.mark_running(id);
+            Some(started) = started.recv() => {
+                engine.mark_running(started);
                 continue;
             }
             Some(r) = ready.recv() => {

@@ -47,7 +47,14 @@ struct Slot {
     token: CancellationToken,
     progress: Progress,
     phase: Phase,
+    /// Which launch of the transfer this slot is (a retry is a new one): a task's "I
+    /// have started" that arrives late, after its end and a retry, must not mark the
+    /// retry as running (it would never be launched, and its batch never end).
+    launch: u64,
 }
+
+/// A started transfer task: (its id, its launch).
+pub type Started = (TransferId, u64);
 
 /// A finished transfer task's outcome.
 pub struct Finished {
@@ -98,7 +105,8 @@ pub struct Engine {
     started: Instant,
     finished_tx: mpsc::UnboundedSender<Finished>,
     /// Tasks that began running report it here (so the sampler knows).
-    running_tx: mpsc::UnboundedSender<TransferId>,
+    running_tx: mpsc::UnboundedSender<Started>,
+    next_launch: u64,
     ready_tx: mpsc::UnboundedSender<Ready>,
     journal: Option<Journal>,
     /// A queue is open or being opened: changes are sent to the journal.
@@ -175,7 +183,7 @@ impl Engine {
     ) -> (
         Self,
         mpsc::UnboundedReceiver<Finished>,
-        mpsc::UnboundedReceiver<TransferId>,
+        mpsc::UnboundedReceiver<Started>,
     ) {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
         let (running_tx, running_rx) = mpsc::unbounded_channel();
@@ -193,6 +201,7 @@ impl Engine {
                 started: Instant::now(),
                 finished_tx,
                 running_tx,
+                next_launch: 1,
                 ready_tx,
                 journal: None,
                 saving: false,
@@ -625,6 +634,7 @@ impl Engine {
                 token: token.clone(),
                 progress: Progress::new(),
                 phase: Phase::Resolving,
+                launch: 0,
             },
         );
         let (hashing, ready) = (self.hashing.clone(), self.ready_tx.clone());
@@ -844,6 +854,7 @@ impl Engine {
                 token: CancellationToken::new(),
                 progress: Progress::new(),
                 phase: Phase::Queued,
+                launch: 0,
             },
         );
         self.journal(id, Some(&job));
@@ -871,16 +882,19 @@ impl Engine {
     }
 
     fn launch(&mut self, id: TransferId, permit: tokio::sync::OwnedSemaphorePermit) {
-        let Some(slot) = self.slots.get(&id) else {
+        let launch = self.next_launch;
+        self.next_launch += 1;
+        let Some(slot) = self.slots.get_mut(&id) else {
             return;
         };
+        slot.launch = launch;
         let (job, token, progress) = (slot.job.clone(), slot.token.clone(), slot.progress.clone());
         let client = self.client.clone();
         let finished = self.finished_tx.clone();
         let running = self.running_tx.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
-            let _ = running.send(id);
+            let _ = running.send((id, launch));
             let _ = events.send(Event::TransferState {
                 id,
                 state: TransferState::Running,
@@ -929,9 +943,10 @@ impl Engine {
         });
     }
 
-    pub fn mark_running(&mut self, id: TransferId) {
+    pub fn mark_running(&mut self, (id, launch): Started) {
         if let Some(s) = self.slots.get_mut(&id)
             && s.phase == Phase::Queued
+            && s.launch == launch
         {
             s.phase = Phase::Running;
             self.running += 1;
