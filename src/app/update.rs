@@ -878,33 +878,57 @@ fn folder_unsure(w: &WorkspaceView, id: FolderId, verb: &str) -> Option<String> 
     None
 }
 
-/// `x`: the marked items when there are marks, else the cursor row (the rule of `d`).
-fn ask_delete(state: &mut State) {
-    let t = match marks::targets(state) {
+/// What `d` or `x` acts on (see [`marks`]), every file under it once, and each item as
+/// `ws:path`; `None` once the user has been told why not.
+struct Batch {
+    targets: marks::Targets,
+    files: Vec<(FileId, String)>,
+    items: Vec<String>,
+}
+
+fn batch(state: &mut State, verb: &str) -> Option<Batch> {
+    let targets = match marks::targets(state) {
         Ok(t) => t,
-        Err(why) => return state.error(why),
-    };
-    let wi = t.ws;
-    let w = &state.workspaces[wi];
-    for &row in &t.rows {
-        if let Row::Folder { id, .. } = row
-            && let Some(why) = folder_unsure(w, id, "deleting")
-        {
-            return state.error(why);
+        Err(why) => {
+            state.error(why);
+            return None;
         }
+    };
+    let w = &state.workspaces[targets.ws];
+    let unsure = targets.rows.iter().find_map(|&row| match row {
+        Row::Folder { id, .. } => folder_unsure(w, id, verb),
+        _ => None,
+    });
+    if let Some(why) = unsure {
+        state.error(why);
+        return None;
     }
-    let files: Vec<FileId> = marks::files_of(w, &t.rows)
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    if files.is_empty() {
-        return state.info("Select a file or a folder to delete (or mark several with Space).");
-    }
-    let items: Vec<String> = t
+    let files = marks::files_of(w, &targets.rows);
+    let items = targets
         .rows
         .iter()
         .map(|&r| for_terminal(&marks::remote_label(&w.id, &marks::row_path(w, r))))
         .collect();
+    Some(Batch {
+        targets,
+        files,
+        items,
+    })
+}
+
+/// `x`: the marked items when there are marks, else the cursor row (the rule of `d`).
+fn ask_delete(state: &mut State) {
+    let Some(Batch {
+        targets: t,
+        files,
+        items,
+    }) = batch(state, "deleting")
+    else {
+        return;
+    };
+    if files.is_empty() {
+        return state.info("Select a file or a folder to delete (or mark several with Space).");
+    }
     let label = match (t.marked, &t.rows[..]) {
         (false, [Row::Folder { .. }]) => format!("{} and every file under it", items[0]),
         (false, _) => items[0].clone(),
@@ -914,18 +938,19 @@ fn ask_delete(state: &mut State) {
             if rows.len() == 1 { "" } else { "s" }
         ),
     };
+    let w = &state.workspaces[t.ws];
     let (mut bytes, mut unknown_sizes) = (0u64, false);
-    for &id in &files {
+    for &(id, _) in &files {
         let size = w.tree.files[id as usize].size();
         bytes = bytes.saturating_add(size.unwrap_or(0));
         unknown_sizes |= size.is_none();
     }
     state.dialog = Some(Dialog::ConfirmDelete(DeleteConfirm {
-        ws: wi,
+        ws: t.ws,
         label,
         items: if t.marked { items } else { Vec::new() },
         marked: t.marked,
-        files,
+        files: files.into_iter().map(|(id, _)| id).collect(),
         bytes,
         unknown_sizes,
     }));
@@ -1328,19 +1353,16 @@ fn ask_upload(state: &mut State) {
 
 /// `d`: the marked items when there are marks, else the cursor row.
 fn ask_download(state: &mut State) {
-    let t = match marks::targets(state) {
-        Ok(t) => t,
-        Err(why) => return state.error(why),
+    let Some(Batch {
+        targets: t,
+        files,
+        items: what,
+    }) = batch(state, "downloading")
+    else {
+        return;
     };
     let w = &state.workspaces[t.ws];
-    for &row in &t.rows {
-        if let Row::Folder { id, .. } = row
-            && let Some(why) = folder_unsure(w, id, "downloading")
-        {
-            return state.error(why);
-        }
-    }
-    let files: Vec<_> = marks::files_of(w, &t.rows)
+    let files: Vec<_> = files
         .into_iter()
         .map(|(id, rel)| (w.tree.entry(id), rel))
         .collect();
@@ -1353,11 +1375,6 @@ fn ask_download(state: &mut State) {
         .filter_map(|(e, _)| e.size)
         .fold(0, u64::saturating_add);
     let unknown_sizes = files.iter().any(|(e, _)| e.size.is_none());
-    let what = t
-        .rows
-        .iter()
-        .map(|&r| for_terminal(&marks::remote_label(&w.id, &marks::row_path(w, r))))
-        .collect();
     state.dialog = Some(Dialog::Path {
         kind: PromptKind::Download {
             ws: w.id.clone(),
