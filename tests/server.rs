@@ -2368,3 +2368,81 @@ key_styles! {
         }
     }
 }
+
+// ---- Byte-route headers, overflowing ranges, files at rest (issue 10, items 5 and 6). ----
+
+#[tokio::test]
+async fn byte_routes_send_nosniff_and_the_name_as_attachment() {
+    let env = start().await;
+    let name = "a \"quoted\" näme; ü=1.txt";
+    let body = b"attachment bytes".to_vec();
+    let size = body.len() as u64;
+    let up = env.upload_url_ok("ws1", name, "text/html", size).await;
+    let r = env.put(&up.upload_url, "text/html", body.clone()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = env.confirm_named("ws1", &up.file_key, name, size).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let url = env.download_url("ws1", &up.file_key).await;
+    let expected = "attachment; filename*=UTF-8''a%20%22quoted%22%20n%C3%A4me%3B%20%C3%BC%3D1.txt";
+
+    let get = env.http.get(&url).send().await.unwrap();
+    let head = env.http.head(&url).send().await.unwrap();
+    let ranged = env
+        .http
+        .get(&url)
+        .header("range", "bytes=2-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ranged.status(), StatusCode::PARTIAL_CONTENT);
+    for (what, r) in [("GET", get), ("HEAD", head), ("ranged GET", ranged)] {
+        assert!(r.status().is_success(), "{what}: {}", r.status());
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(
+            r.headers()["content-disposition"].to_str().unwrap(),
+            expected,
+            "{what}"
+        );
+    }
+
+    // The name, not the path.
+    env.upload_ok("ws1", Some("deep/er/"), "plain.txt", b"x")
+        .await;
+    let url = env.download_url("ws1", "deep/er/plain.txt").await;
+    let r = env.http.get(&url).send().await.unwrap();
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "attachment; filename*=UTF-8''plain.txt"
+    );
+}
+
+#[tokio::test]
+async fn overflowing_ranges_are_unsatisfiable() {
+    let env = start().await;
+    let data = vec![b'r'; 1000];
+    env.upload_ok("ws1", None, "r.bin", &data).await;
+    let url = env.download_url("ws1", "r.bin").await;
+    let huge = "99999999999999999999999";
+    let ranges = [
+        format!("bytes={huge}-"),
+        format!("bytes={huge}-{huge}"),
+        format!("bytes=0-{huge}"),
+        format!("bytes=-{huge}"),
+    ];
+    for range in &ranges {
+        for head in [false, true] {
+            let request = if head {
+                env.http.head(&url)
+            } else {
+                env.http.get(&url)
+            };
+            let r = request.header("range", range).send().await.unwrap();
+            assert_eq!(
+                r.status(),
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "{range} head={head}"
+            );
+            assert_eq!(r.headers()["content-range"], "bytes */1000", "{range}");
+        }
+    }
+}
