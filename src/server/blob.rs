@@ -83,10 +83,15 @@ impl BlobWriter {
     pub(crate) async fn create(path: PathBuf) -> io::Result<Self> {
         let open_path = path.clone();
         let file = tokio::task::spawn_blocking(move || {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(open_path)
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            // Owner-only from the first byte, whatever the umask: it becomes the blob.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(super::store::FILE_MODE);
+            }
+            options.open(open_path)
         })
         .await
         .map_err(io::Error::other)??;

@@ -314,10 +314,7 @@ async fn prepare(
     let data_dir = config.data_dir;
     let key_style = config.key_style;
     let (store, signer) = tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&data_dir).map_err(|source| ServerError::DataDir {
-            path: data_dir.clone(),
-            source,
-        })?;
+        // The store makes the data directory, owner-only.
         let store = Store::open(&data_dir, key_style)?;
         let signer = Signer::load_or_create(&data_dir)?;
         Ok::<_, ServerError>((store, signer))

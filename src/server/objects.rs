@@ -96,6 +96,15 @@ pub(crate) async fn get_object(
     insert(&mut response, header::CONTENT_LENGTH, &length.to_string());
     insert(&mut response, header::ETAG, &etag);
     insert(&mut response, header::ACCEPT_RANGES, "bytes");
+    // The bytes are a user's upload, served from the API's own origin: a browser must
+    // neither guess a type (an upload sniffed as HTML would run as this origin) nor render
+    // it, only save it, under its name (not its path: a path is no file name).
+    insert(&mut response, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    insert(
+        &mut response,
+        header::CONTENT_DISPOSITION,
+        &content_disposition(&entry.name),
+    );
     if let Some(modified) = entry.created_at.as_deref().and_then(|t| {
         time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
     }) {
@@ -113,6 +122,26 @@ pub(crate) async fn get_object(
         );
     }
     Ok(response)
+}
+
+/// `attachment; filename*=UTF-8''<name>` (RFC 6266, RFC 5987): every byte of the UTF-8 name
+/// but an `attr-char` percent-encoded, so quotes, `;`, control characters and non-ASCII
+/// letters can neither break the header nor be misread.
+fn content_disposition(name: &str) -> String {
+    let mut out = String::from("attachment; filename*=UTF-8''");
+    for b in name.bytes() {
+        let attr_char = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            );
+        if attr_char {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn insert(response: &mut Response, name: header::HeaderName, value: &str) {
@@ -161,8 +190,25 @@ fn if_range_matches(headers: &HeaderMap, etag: &str) -> bool {
     }
 }
 
+/// One number of a range: decimal digits only, and it may be too big for a `u64`.
+enum RangeNumber {
+    Value(u64),
+    Overflow,
+    Invalid,
+}
+
+fn range_number(text: &str) -> RangeNumber {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return RangeNumber::Invalid;
+    }
+    // Only digits: a parse failure can only be overflow.
+    text.parse()
+        .map_or(RangeNumber::Overflow, RangeNumber::Value)
+}
+
 /// One `bytes=` range. Syntax we do not serve (other units, several ranges, garbage) is
-/// ignored, as RFC 9110 allows: the whole object is sent.
+/// ignored, as RFC 9110 allows: the whole object is sent. A number too big for a `u64` is
+/// well-formed but names bytes no object has: unsatisfiable, never the whole object.
 fn parse_range(value: &str, size: u64) -> RangeRequest {
     let Some(spec) = value.trim().strip_prefix("bytes=") else {
         return RangeRequest::Full;
@@ -175,22 +221,27 @@ fn parse_range(value: &str, size: u64) -> RangeRequest {
     };
     let (first, last) = (first.trim(), last.trim());
     if first.is_empty() {
-        let Ok(suffix) = last.parse::<u64>() else {
-            return RangeRequest::Full;
+        let suffix = match range_number(last) {
+            RangeNumber::Value(suffix) => suffix,
+            RangeNumber::Overflow => return RangeRequest::Unsatisfiable,
+            RangeNumber::Invalid => return RangeRequest::Full,
         };
         if suffix == 0 || size == 0 {
             return RangeRequest::Unsatisfiable;
         }
         return RangeRequest::Partial(size.saturating_sub(suffix)..=size - 1);
     }
-    let Ok(start) = first.parse::<u64>() else {
-        return RangeRequest::Full;
+    let start = match range_number(first) {
+        RangeNumber::Value(start) => start,
+        RangeNumber::Overflow => return RangeRequest::Unsatisfiable,
+        RangeNumber::Invalid => return RangeRequest::Full,
     };
     let end = if last.is_empty() {
         None
     } else {
-        match last.parse::<u64>() {
-            Ok(end) if end >= start => Some(end),
+        match range_number(last) {
+            RangeNumber::Value(end) if end >= start => Some(end),
+            RangeNumber::Overflow => return RangeRequest::Unsatisfiable,
             _ => return RangeRequest::Full,
         }
     };
@@ -319,7 +370,19 @@ pub(crate) async fn put_object(
 #[cfg(test)]
 mod tests {
     use super::RangeRequest::{Full, Partial, Unsatisfiable};
-    use super::parse_range;
+    use super::{content_disposition, parse_range};
+
+    #[test]
+    fn disposition_encodes_all_but_attr_chars() {
+        assert_eq!(
+            content_disposition("a b\"c;é.txt"),
+            "attachment; filename*=UTF-8''a%20b%22c%3B%C3%A9.txt"
+        );
+        assert_eq!(
+            content_disposition("x%y\r\n"),
+            "attachment; filename*=UTF-8''x%25y%0D%0A"
+        );
+    }
 
     #[test]
     fn ranges() {
@@ -334,5 +397,10 @@ mod tests {
         assert_eq!(parse_range("bytes=5-3", 10), Full);
         assert_eq!(parse_range("bytes=0-1,3-4", 10), Full);
         assert_eq!(parse_range("items=0-1", 10), Full);
+        let huge = "99999999999999999999999";
+        assert_eq!(parse_range(&format!("bytes={huge}-"), 10), Unsatisfiable);
+        assert_eq!(parse_range(&format!("bytes=0-{huge}"), 10), Unsatisfiable);
+        assert_eq!(parse_range(&format!("bytes=-{huge}"), 10), Unsatisfiable);
+        assert_eq!(parse_range("bytes=+3-5", 10), Full);
     }
 }

@@ -197,10 +197,18 @@ impl Store {
         };
         let tmp_dir = data_dir.join(TMP_DIR);
         let blob_dir = data_dir.join(BLOB_DIR);
-        fs::create_dir_all(&tmp_dir).map_err(dir_error(&tmp_dir))?;
+        if private_dir(data_dir).map_err(dir_error(data_dir))? {
+            // Said once, for the directory: what is inside is tightened quietly.
+            tracing::warn!(
+                path = %data_dir.display(),
+                "data directory was open to other users; set to mode 0700"
+            );
+        }
+        private_dir(&tmp_dir).map_err(dir_error(&tmp_dir))?;
+        private_dir(&blob_dir).map_err(dir_error(&blob_dir))?;
         for shard in 0..=255u8 {
             let dir = blob_dir.join(format!("{shard:02x}"));
-            fs::create_dir_all(&dir).map_err(dir_error(&dir))?;
+            private_dir(&dir).map_err(dir_error(&dir))?;
         }
         fs::File::open(data_dir)
             .and_then(|d| d.sync_all())
@@ -211,6 +219,7 @@ impl Store {
             path: db_path.clone(),
             source,
         };
+        private_index_files(&db_path).map_err(dir_error(&db_path))?;
         let mut writer = open_connection(&db_path).map_err(index_error)?;
         prepare_schema(&mut writer, &db_path, key_style)?;
         let store = Store {
@@ -658,6 +667,77 @@ impl Store {
         if removed > 0 {
             tracing::info!(removed, "removed files left over by an interrupted run");
         }
+        Ok(())
+    }
+}
+
+/// Owner-only mode of the data directory and everything in it.
+#[cfg(unix)]
+const DIR_MODE: u32 = 0o700;
+#[cfg(unix)]
+pub(crate) const FILE_MODE: u32 = 0o600;
+
+/// Make `dir` (its parents as usual) mode 0700 whatever the umask, or bring an existing one
+/// that is more open down to 0700. Tightened rather than refused: every data directory made
+/// before this rule is 0755, and refusing would stop them all from serving, for a fix the
+/// server can make itself (it owns the directory; `chmod` failing is the error then).
+/// True if it was open to others.
+fn private_dir(dir: &Path) -> io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)?;
+        }
+        match fs::DirBuilder::new().mode(DIR_MODE).create(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        let mode = fs::metadata(dir)?.permissions().mode() & 0o777;
+        // The umask only ever removes bits; this also sets those it removed (0700 exactly).
+        if mode != DIR_MODE {
+            fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))?;
+        }
+        Ok(mode & !DIR_MODE != 0)
+    }
+    #[cfg(not(unix))]
+    fs::create_dir_all(dir).map(|()| false)
+}
+
+/// Create the index 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm` the
+/// index's mode), and tighten an index and its side files left more open by an older run.
+fn private_index_files(db_path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        // An empty file is an empty database to SQLite.
+        fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(FILE_MODE)
+            .open(db_path)?;
+        let mut side = db_path.as_os_str().to_owned();
+        side.push("-wal");
+        let wal = PathBuf::from(&side);
+        let mut side = db_path.as_os_str().to_owned();
+        side.push("-shm");
+        let shm = PathBuf::from(&side);
+        for path in [db_path, &wal, &shm] {
+            match fs::metadata(path) {
+                Ok(meta) if meta.permissions().mode() & 0o777 != FILE_MODE => {
+                    fs::set_permissions(path, fs::Permissions::from_mode(FILE_MODE))?;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = db_path;
         Ok(())
     }
 }
