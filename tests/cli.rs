@@ -985,3 +985,31 @@ key_styles! {
         assert_eq!(held[0].size, Some(300_000), "the new one");
     }
 }
+
+key_styles! {
+    /// Names are shown with their hidden characters (line and paragraph separators, the
+    /// Arabic letter mark…) as visible placeholders, while `--json` keeps them exact,
+    /// written as escapes.
+    async fn ls_shows_hidden_characters_as_placeholders_and_json_keeps_them(style) {
+        let env = start(style).await;
+        let name = "a\u{2028}b\u{2029}c\u{61c}d.txt";
+        env.seed(&format!("odd/{name}"), b"x").await;
+
+        let o = env.run(&["ls", "-w", WS]).await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(out.contains("odd/a\u{fffd}b\u{fffd}c\u{fffd}d.txt"), "{out:?}");
+        for c in ['\u{2028}', '\u{2029}', '\u{61c}'] {
+            assert!(!out.contains(c), "{out:?}");
+        }
+        assert_eq!(out.lines().count(), 1, "{out:?}");
+
+        let o = env.run(&["ls", "-w", WS, "--json"]).await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(out.contains(r#""a\u2028b\u2029c\u061cd.txt""#), "{out:?}");
+        let files: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+        assert_eq!(files.len(), 1, "{out}");
+        assert_eq!(files[0]["name"], name);
+    }
+}

@@ -161,6 +161,18 @@ fn hostile_file_name() {
     let screen = render(&s);
     assert!(!screen.contains('\u{1b}') && !screen.contains('\u{202e}'));
     assert!(screen.contains("evil␛[2J"));
+    // Line and paragraph separators and other Cf characters take one visible column.
+    let mut s = fixture(
+        120,
+        40,
+        &[entry("raw/a\u{2028}b\u{2029}c\u{61c}d\u{ad}.txt", 1, None)],
+    );
+    keys(&mut s, &[Down, Right, Down, Down]);
+    let screen = render(&s);
+    for c in ['\u{2028}', '\u{2029}', '\u{61c}', '\u{ad}'] {
+        assert!(!screen.contains(c), "{screen}");
+    }
+    assert!(screen.contains("a�b�c�d�.txt"), "{screen}");
 }
 
 #[test]

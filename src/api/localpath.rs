@@ -27,8 +27,8 @@ pub fn local_name(entry: &FileEntry, rel: &str) -> Result<(), String> {
             "the server's name {shown:?} holds control characters"
         ));
     }
-    // Bidi overrides and other invisible formatting characters would make the name read
-    // as another in every other tool ("…\u{202e}txt.exe" shows as "…exe.txt").
+    // Bidi overrides, other formatting characters and line separators would make the name
+    // read as another in every other tool ("…\u{202e}txt.exe" shows as "…exe.txt").
     if name.chars().any(crate::sanitize::invisible) {
         return Err(format!(
             "the server's name {shown:?} holds invisible formatting characters"
@@ -182,6 +182,9 @@ mod tests {
             ("a.vcf", "b.vcf"),
             ("a.vcf", "xa.vcf"),
             ("bidi\u{202e}txt.exe", "bidi\u{202e}txt.exe"),
+            ("line\u{2028}break.txt", "line\u{2028}break.txt"),
+            ("mark\u{61c}.txt", "mark\u{61c}.txt"),
+            ("soft\u{ad}hyphen.txt", "soft\u{ad}hyphen.txt"),
             (
                 ".filedeck-0123456789abcdef0123.partial",
                 "data/.filedeck-0123456789abcdef0123.partial",

@@ -556,7 +556,7 @@ pub(crate) async fn shutdown_signal() -> i32 {
 async fn ls(client: &Client, ws: &str, prefix: &str, json: bool) -> Result<(), Failure> {
     let listing = client.list_all(ws, prefix).await?;
     if json {
-        let out = serde_json::to_string(&listing.files)
+        let out = crate::sanitize::to_json(&listing.files)
             .map_err(|e| Failure::Failed(format!("cannot encode the listing: {e}")))?;
         println!("{out}");
     } else {
