@@ -83,10 +83,16 @@ impl BlobWriter {
     pub(crate) async fn create(path: PathBuf) -> io::Result<Self> {
         let open_path = path.clone();
         let file = tokio::task::spawn_blocking(move || {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(open_path)
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            // Owner-only: the bytes may belong to a workspace not yet checked (a `file`
+            // part before `workspace_id`), and they stay so once placed as a blob.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            options.open(open_path)
         })
         .await
         .map_err(io::Error::other)??;
