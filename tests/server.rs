@@ -2073,6 +2073,47 @@ key_styles! {
     }
 }
 
+key_styles! {
+    /// Once confirmed, a PUT URL is spent (`403 forbidden`, before its body is read), so a
+    /// repeated confirm still answers the bytes first confirmed; a confirm naming another
+    /// file is `409`. A new URL for the same display path still works.
+    async fn confirmed_put_url_is_spent(style) {
+        let env = start_styled(style).await;
+        let info = env.upload_url_ok("ws1", "once.txt", "text/plain", 4).await;
+        assert_eq!(env.put(&info.upload_url, "text/plain", b"once".to_vec()).await.status(), StatusCode::OK);
+        let r = env.confirm_named("ws1", &info.file_key, "once.txt", 4).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let answer: Value = r.json().await.unwrap();
+
+        let r = env.put(&info.upload_url, "text/plain", b"more".to_vec()).await;
+        assert_eq!(error_of(r).await, (StatusCode::FORBIDDEN, "forbidden".into()));
+        let r = env.confirm_named("ws1", &info.file_key, "twice.txt", 4).await;
+        assert_eq!(error_of(r).await, (StatusCode::CONFLICT, "conflict".into()));
+        let r = env.confirm_named("ws1", &info.file_key, "once.txt", 4).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.json::<Value>().await.unwrap(), answer, "the same object again");
+        assert_eq!(env.download("ws1", &info.file_key).await, &b"once"[..]);
+        assert!(files_under(&env.dir.path().join("tmp")).is_empty());
+        assert_eq!(files_under(&env.dir.path().join("blobs")).len(), 1);
+
+        // A URL spent, then a server restart: still spent.
+        let Env { dir, server, base: old_base, .. } = env;
+        server.shutdown().await;
+        let server = try_start_in(dir.path(), Duration::from_secs(3600), style).await.unwrap();
+        let env = Env { base: server.base_url(), dir, server, http: client() };
+        let moved = info.upload_url.replace(&old_base, &env.base);
+        let r = env.put(&moved, "text/plain", b"more".to_vec()).await;
+        assert_eq!(error_of(r).await, (StatusCode::FORBIDDEN, "forbidden".into()));
+
+        // A new URL for the same display path is a new upload.
+        let next = env.upload_url_ok("ws1", "once.txt", "text/plain", 4).await;
+        assert_eq!(env.put(&next.upload_url, "text/plain", b"next".to_vec()).await.status(), StatusCode::OK);
+        let r = env.confirm_named("ws1", &next.file_key, "once.txt", 4).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(env.download("ws1", &next.file_key).await, &b"next"[..]);
+    }
+}
+
 #[tokio::test]
 async fn opaque_confirmed_url_is_spent() {
     let env = start_styled(KeyStyle::Opaque).await;
@@ -2235,6 +2276,9 @@ async fn version_1_index_is_migrated() {
              ALTER TABLE pending DROP COLUMN path;
              ALTER TABLE pending DROP COLUMN name;
              DROP TABLE settings;
+             ALTER TABLE pending DROP COLUMN upload;
+             ALTER TABLE pending DROP COLUMN expires;
+             DROP TABLE spent;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -2288,7 +2332,7 @@ async fn version_1_index_is_migrated() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let style: String = conn
         .query_row(
             "SELECT value FROM settings WHERE name = 'key_style'",
