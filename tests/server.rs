@@ -27,6 +27,7 @@ use test_server::key_styles;
 const ADMIN: &str = "admin-token-0123456789";
 const WS1: &str = "ws1-only-token-0123456789";
 const NO_FILES: &str = "no-files-scope-token-0123";
+const NO_WS: &str = "no-workspace-token-0123456";
 
 fn keys() -> Vec<ApiKey> {
     vec![
@@ -44,6 +45,11 @@ fn keys() -> Vec<ApiKey> {
             token: NO_FILES.into(),
             scopes: vec!["query".into()],
             workspaces: vec!["*".into()],
+        },
+        ApiKey {
+            token: NO_WS.into(),
+            scopes: vec!["files".into()],
+            workspaces: Vec::new(),
         },
     ]
 }
@@ -1638,6 +1644,82 @@ async fn multipart_limit_streams_and_keeps_nothing() {
     drop(child.0.stdin.take());
 }
 
+/// A key granted no workspace is refused before the body is read: the `403` arrives while
+/// the client has sent only the headers and the start of a `file` part (which comes first,
+/// so no `workspace_id` could refuse it), and nothing reaches the data directory.
+#[tokio::test]
+async fn multipart_refuses_a_key_without_workspaces_before_the_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let env = start().await;
+    let addr = env.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let part_head =
+        "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\n\r\n";
+    // Declares 100 MB but sends a few KiB and then waits: a server that reads the body
+    // before answering never answers within the deadline.
+    let head = format!(
+        "POST /v1/files/upload HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {NO_WS}\r\n\
+         Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000000\r\n\r\n\
+         {part_head}"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&[b'z'; 4096]).await.unwrap();
+    stream.flush().await.unwrap();
+
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(20), async {
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "connection closed without an answer");
+            answer.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "no answer while the body was still being sent"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(files_under(&env.dir.path().join("tmp")).is_empty());
+    assert!(files_under(&env.dir.path().join("blobs")).is_empty());
+}
+
+/// A `file` part before `workspace_id` naming a workspace the key may not use: received to
+/// a temp file, then refused `403`, and the temp file is gone with the answer.
+#[tokio::test]
+async fn multipart_file_first_for_another_workspace_keeps_nothing() {
+    let env = start().await;
+    let form = Form::new()
+        .part(
+            "file",
+            Part::bytes(vec![b'q'; 8 * 1024 * 1024]).file_name("big.bin"),
+        )
+        .text("workspace_id", "ws2");
+    let r = env
+        .http
+        .post(env.url("/v1/files/upload"))
+        .bearer_auth(WS1)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::FORBIDDEN, "forbidden".into())
+    );
+    assert!(
+        files_under(&env.dir.path().join("tmp")).is_empty(),
+        "temp file removed"
+    );
+    assert!(
+        files_under(&env.dir.path().join("blobs")).is_empty(),
+        "no blob"
+    );
+    assert!(env.list("ws2", &[]).await.files.is_empty());
+}
+
 /// Listing speed over a 100,000-file workspace (slow to seed: run with --ignored).
 #[tokio::test]
 #[ignore = "seeds 100,000 files; run explicitly"]
@@ -1991,6 +2073,47 @@ key_styles! {
     }
 }
 
+key_styles! {
+    /// Once confirmed, a PUT URL is spent (`403 forbidden`, before its body is read), so a
+    /// repeated confirm still answers the bytes first confirmed; a confirm naming another
+    /// file is `409`. A new URL for the same display path still works.
+    async fn confirmed_put_url_is_spent(style) {
+        let env = start_styled(style).await;
+        let info = env.upload_url_ok("ws1", "once.txt", "text/plain", 4).await;
+        assert_eq!(env.put(&info.upload_url, "text/plain", b"once".to_vec()).await.status(), StatusCode::OK);
+        let r = env.confirm_named("ws1", &info.file_key, "once.txt", 4).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let answer: Value = r.json().await.unwrap();
+
+        let r = env.put(&info.upload_url, "text/plain", b"more".to_vec()).await;
+        assert_eq!(error_of(r).await, (StatusCode::FORBIDDEN, "forbidden".into()));
+        let r = env.confirm_named("ws1", &info.file_key, "twice.txt", 4).await;
+        assert_eq!(error_of(r).await, (StatusCode::CONFLICT, "conflict".into()));
+        let r = env.confirm_named("ws1", &info.file_key, "once.txt", 4).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.json::<Value>().await.unwrap(), answer, "the same object again");
+        assert_eq!(env.download("ws1", &info.file_key).await, &b"once"[..]);
+        assert!(files_under(&env.dir.path().join("tmp")).is_empty());
+        assert_eq!(files_under(&env.dir.path().join("blobs")).len(), 1);
+
+        // A URL spent, then a server restart: still spent.
+        let Env { dir, server, base: old_base, .. } = env;
+        server.shutdown().await;
+        let server = try_start_in(dir.path(), Duration::from_secs(3600), style).await.unwrap();
+        let env = Env { base: server.base_url(), dir, server, http: client() };
+        let moved = info.upload_url.replace(&old_base, &env.base);
+        let r = env.put(&moved, "text/plain", b"more".to_vec()).await;
+        assert_eq!(error_of(r).await, (StatusCode::FORBIDDEN, "forbidden".into()));
+
+        // A new URL for the same display path is a new upload.
+        let next = env.upload_url_ok("ws1", "once.txt", "text/plain", 4).await;
+        assert_eq!(env.put(&next.upload_url, "text/plain", b"next".to_vec()).await.status(), StatusCode::OK);
+        let r = env.confirm_named("ws1", &next.file_key, "once.txt", 4).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(env.download("ws1", &next.file_key).await, &b"next"[..]);
+    }
+}
+
 #[tokio::test]
 async fn opaque_confirmed_url_is_spent() {
     let env = start_styled(KeyStyle::Opaque).await;
@@ -2153,6 +2276,9 @@ async fn version_1_index_is_migrated() {
              ALTER TABLE pending DROP COLUMN path;
              ALTER TABLE pending DROP COLUMN name;
              DROP TABLE settings;
+             ALTER TABLE pending DROP COLUMN upload;
+             ALTER TABLE pending DROP COLUMN expires;
+             DROP TABLE spent;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -2206,7 +2332,7 @@ async fn version_1_index_is_migrated() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let style: String = conn
         .query_row(
             "SELECT value FROM settings WHERE name = 'key_style'",

@@ -85,7 +85,9 @@ impl BlobWriter {
         let file = tokio::task::spawn_blocking(move || {
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
-            // Owner-only from the first byte, whatever the umask: it becomes the blob.
+            // Owner-only from the first byte, whatever the umask: the bytes may belong to
+            // a workspace not yet checked (a `file` part before `workspace_id`), and they
+            // stay so once placed as a blob.
             #[cfg(unix)]
             {
                 use std::os::unix::fs::OpenOptionsExt;

@@ -315,6 +315,16 @@ pub(crate) async fn put_object(
     if content_type != terms.content_type.trim() || length != terms.size {
         return Err(ApiError::bad_signature());
     }
+    // Refused before the body is read; `put_pending` checks again, for a confirm that
+    // lands while the body is arriving.
+    let store = state.store.clone();
+    let upload = terms.upload.clone();
+    if tokio::task::spawn_blocking(move || store.is_spent(&upload))
+        .await
+        .map_err(|e| ApiError::internal("lookup task", e))??
+    {
+        return Err(ApiError::forbidden(spent_message(&target.key)));
+    }
 
     let mut writer = BlobWriter::create(state.store.temp_path())
         .await
@@ -355,6 +365,7 @@ pub(crate) async fn put_object(
             &target.key,
             (&display.0, &display.1),
             &stored_type,
+            (&terms.upload, target.expires),
             blob,
         )?;
         Ok::<_, super::error::StoreError>(etag)
@@ -365,6 +376,10 @@ pub(crate) async fn put_object(
     let mut response = StatusCode::OK.into_response();
     insert(&mut response, header::ETAG, &etag);
     Ok(response)
+}
+
+fn spent_message(key: &str) -> String {
+    format!("the upload {key} is confirmed: its URL takes no more bytes")
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! Presigned URLs for the byte routes.
 //!
 //! Layout: `{base}/objects/{workspace}/{key, each segment percent-encoded}?X-Expires={unix
-//! seconds}[&X-Content-Type={type}&X-Size={bytes}[&X-Path={path}&X-Name={name}]]
+//! seconds}[&X-Content-Type={type}&X-Size={bytes}&X-Upload={id}[&X-Path={path}&X-Name={name}]]
 //! &X-Signature={hex HMAC-SHA256}`. The MAC covers the method (`GET`, also good for `HEAD`;
 //! or `PUT`), the workspace, the key, the expiry and, for `PUT`, the content type and size,
-//! and for an opaque key's `PUT` the display path it will be confirmed as (the URL carries
-//! it, so the server keeps nothing between step 1 and the `PUT`). The secret is 32 random bytes kept in
+//! the upload id (fresh for each URL, so a confirmed one can be told spent although a path
+//! key is reused by the next upload of that path), and for an opaque key's `PUT` the
+//! display path it will be confirmed as (the URL carries it, so the server keeps nothing
+//! between step 1 and the `PUT`). The secret is 32 random bytes kept in
 //! `secret.key` (mode 0600) in the data directory, made once and reused on restart.
 
 use std::fs;
@@ -35,6 +37,8 @@ pub(crate) struct Signer {
 pub(crate) struct PutTerms {
     pub(crate) content_type: String,
     pub(crate) size: u64,
+    /// This URL's own id: the URL is spent once the bytes it carried are confirmed.
+    pub(crate) upload: String,
     /// The display path (`path`, `name`) of an opaque key, which the key does not tell.
     pub(crate) display: Option<(String, String)>,
 }
@@ -43,6 +47,7 @@ pub(crate) struct PutTerms {
 struct PutFields<'a> {
     content_type: &'a str,
     size: &'a str,
+    upload: &'a str,
     display: Option<(&'a str, &'a str)>,
 }
 
@@ -51,6 +56,8 @@ struct PutFields<'a> {
 pub(crate) struct Target {
     pub(crate) workspace: String,
     pub(crate) key: String,
+    /// Unix seconds after which the URL is refused.
+    pub(crate) expires: u64,
     /// Present for `PUT` URLs.
     pub(crate) put: Option<PutTerms>,
 }
@@ -117,6 +124,8 @@ impl Signer {
         if let Some(put) = put {
             field(put.content_type.as_bytes());
             field(put.size.as_bytes());
+            field(b"upload");
+            field(put.upload.as_bytes());
             if let Some((path, name)) = put.display {
                 field(b"display");
                 field(path.as_bytes());
@@ -141,6 +150,7 @@ impl Signer {
         let put_fields = put.zip(size.as_deref()).map(|(p, size)| PutFields {
             content_type: &p.content_type,
             size,
+            upload: &p.upload,
             display: p
                 .display
                 .as_ref()
@@ -156,6 +166,7 @@ impl Signer {
         if let Some(put) = &put_fields {
             query.append_pair("X-Content-Type", put.content_type);
             query.append_pair("X-Size", put.size);
+            query.append_pair("X-Upload", put.upload);
             if let Some((path, name)) = put.display {
                 query.append_pair("X-Path", path);
                 query.append_pair("X-Name", name);
@@ -178,6 +189,7 @@ impl Signer {
         let mut signature = None;
         let mut content_type = None;
         let mut size = None;
+        let mut upload = None;
         let mut display_path = None;
         let mut display_name = None;
         for (name, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
@@ -186,6 +198,7 @@ impl Signer {
                 "X-Signature" => signature = Some(value),
                 "X-Content-Type" => content_type = Some(value),
                 "X-Size" => size = Some(value),
+                "X-Upload" => upload = Some(value),
                 "X-Path" => display_path = Some(value),
                 "X-Name" => display_name = Some(value),
                 _ => {}
@@ -200,10 +213,11 @@ impl Signer {
             _ => return Err(ApiError::bad_signature()),
         };
         let put = if method == "PUT" {
-            match (content_type.as_deref(), size.as_deref()) {
-                (Some(content_type), Some(size)) => Some(PutFields {
+            match (content_type.as_deref(), size.as_deref(), upload.as_deref()) {
+                (Some(content_type), Some(size), Some(upload)) => Some(PutFields {
                     content_type,
                     size,
+                    upload,
                     display,
                 }),
                 _ => return Err(ApiError::bad_signature()),
@@ -224,6 +238,7 @@ impl Signer {
             Some(put) => Some(PutTerms {
                 content_type: put.content_type.to_string(),
                 size: put.size.parse().map_err(|_| ApiError::bad_signature())?,
+                upload: put.upload.to_string(),
                 display: put
                     .display
                     .map(|(path, name)| (path.to_string(), name.to_string())),
@@ -233,6 +248,7 @@ impl Signer {
         Ok(Target {
             workspace,
             key,
+            expires,
             put,
         })
     }
@@ -358,6 +374,7 @@ mod tests {
         let terms = PutTerms {
             content_type: "text/plain".into(),
             size: 5,
+            upload: "u1".into(),
             display: None,
         };
         let url = s.url(
@@ -370,13 +387,23 @@ mod tests {
         );
         let t = s.verify("PUT", &url.parse().unwrap()).unwrap();
         assert_eq!(t.put, Some(terms));
-        let bigger: Uri = url.replace("X-Size=5", "X-Size=6").parse().unwrap();
-        assert_eq!(s.verify("PUT", &bigger).unwrap_err().code, "bad_signature");
+        for tampered in [
+            url.replace("X-Size=5", "X-Size=6"),
+            url.replace("X-Upload=u1", "X-Upload=u2"),
+            url.replace("&X-Upload=u1", ""),
+        ] {
+            let tampered: Uri = tampered.parse().unwrap();
+            assert_eq!(
+                s.verify("PUT", &tampered).unwrap_err().code,
+                "bad_signature"
+            );
+        }
 
         // An opaque key's display path is signed too.
         let opaque = PutTerms {
             content_type: "text/plain".into(),
             size: 5,
+            upload: "u2".into(),
             display: Some(("raw dir/".into(), "ä&b=c.txt".into())),
         };
         let url = s.url(

@@ -317,6 +317,7 @@ async fn upload_url(
     let terms = PutTerms {
         content_type: request.content_type.trim().to_string(),
         size: request.size,
+        upload: state.store.new_upload_id(),
         display,
     };
     let base = request_base(&state, &headers, &uri);

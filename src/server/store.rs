@@ -16,8 +16,10 @@
 //! too: in opaque style nothing else knows them at the confirm.
 //!
 //! Schema versions (`PRAGMA user_version`): 1 had no `display` column and no `path`/`name`
-//! in `pending`; 2 added them and the `settings` table that records the key style. A
-//! version-1 index is migrated in place at open (it was path style: nothing else existed).
+//! in `pending`; 2 added them and the `settings` table that records the key style; 3 added
+//! the upload URL's id and expiry to `pending` and the `spent` table of confirmed URLs. An
+//! older index is migrated in place at open (version 1 was path style: nothing else
+//! existed).
 
 use std::collections::HashSet;
 use std::fs;
@@ -44,7 +46,7 @@ const READER_POOL: usize = 4;
 const PENDING_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The schema this code writes.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE files (
@@ -79,13 +81,33 @@ CREATE TABLE pending (
     etag TEXT NOT NULL,
     created_at TEXT NOT NULL,
     confirmed INTEGER NOT NULL DEFAULT 0,
+    -- The id and expiry (unix seconds) of the URL the bytes came by.
+    upload TEXT NOT NULL DEFAULT '',
+    expires INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (ws, key)
 ) WITHOUT ROWID;
 CREATE TABLE settings (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
-PRAGMA user_version = 2;
+-- Upload URLs whose bytes were confirmed: they take no more. Kept until they expire.
+CREATE TABLE spent (
+    upload TEXT PRIMARY KEY,
+    expires INTEGER NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 3;
+";
+
+/// Version 2 to 3. Pending uploads of version 2 came by URLs without an id: those URLs
+/// are refused now (their signature does not cover one), so the rows need none.
+const MIGRATE_2_TO_3: &str = "
+ALTER TABLE pending ADD COLUMN upload TEXT NOT NULL DEFAULT '';
+ALTER TABLE pending ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE spent (
+    upload TEXT PRIMARY KEY,
+    expires INTEGER NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 3;
 ";
 
 /// Version 1 to 2. The pending rows get their display path from their key afterwards
@@ -143,6 +165,8 @@ struct Pending {
     confirmed: bool,
     path: String,
     name: String,
+    upload: String,
+    expires: u64,
 }
 
 /// A stored file and where its bytes are.
@@ -247,6 +271,16 @@ impl Store {
         }
     }
 
+    /// The id of a new upload URL.
+    pub(crate) fn new_upload_id(&self) -> String {
+        random_id()
+    }
+
+    /// Whether the upload URL `upload` is spent: its bytes were confirmed.
+    pub(crate) fn is_spent(&self, upload: &str) -> Result<bool, StoreError> {
+        self.read(|conn| is_spent(conn, upload))
+    }
+
     /// A fresh path in `tmp/` for a body being received.
     pub(crate) fn temp_path(&self) -> PathBuf {
         self.tmp_dir.join(format!("{}.part", random_id()))
@@ -348,18 +382,28 @@ impl Store {
         Ok(entries)
     }
 
-    /// Keep `blob` as the pending (unconfirmed) upload of `key`, to become the file
-    /// `path + name` at the confirm, replacing an earlier unconfirmed one. In opaque style a
-    /// key names one upload only, so once confirmed it takes no more bytes (`Forbidden`).
+    /// Keep `blob`, which came by the URL `upload` (valid until `expires`), as the pending
+    /// (unconfirmed) upload of `key`, to become the file `path + name` at the confirm,
+    /// replacing an earlier unconfirmed one. A spent URL takes no more bytes
+    /// (`Forbidden`); nor, in opaque style, does a key once confirmed (it names one upload).
     pub(crate) fn put_pending(
         &self,
         ws: &str,
         key: &str,
         (path, name): (&str, &str),
         content_type: &str,
+        (upload, expires): (&str, u64),
         blob: PlacedBlob,
     ) -> Result<(), StoreError> {
+        let spent = || {
+            StoreError::Forbidden(format!(
+                "the upload {key} is confirmed: its URL takes no more bytes"
+            ))
+        };
         let replaced = self.write(|tx| {
+            if is_spent(tx, upload)? {
+                return Err(spent());
+            }
             let old: Option<(String, bool)> = tx
                 .prepare_cached("SELECT blob, confirmed FROM pending WHERE ws = ?1 AND key = ?2")?
                 .query_row(params![ws, key], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -367,16 +411,14 @@ impl Store {
             if self.key_style == KeyStyle::Opaque {
                 let confirmed = old.as_ref().is_some_and(|(_, confirmed)| *confirmed);
                 if confirmed || get_file(tx, ws, key)?.is_some() {
-                    return Err(StoreError::Forbidden(format!(
-                        "the upload {key} is confirmed: its URL takes no more bytes"
-                    )));
+                    return Err(spent());
                 }
             }
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO pending
                  (ws, key, path, name, blob, size, content_type, sha256, etag, created_at,
-                  confirmed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
+                  confirmed, upload, expires)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, ?12)",
             )?
             .execute(params![
                 ws,
@@ -388,7 +430,9 @@ impl Store {
                 content_type,
                 blob.sha256,
                 blob.etag,
-                now_rfc3339()
+                now_rfc3339(),
+                upload,
+                expires
             ])?;
             // A confirmed row's blob belongs to the file now.
             Ok(old.filter(|(_, confirmed)| !confirmed).map(|(b, _)| b))
@@ -413,7 +457,8 @@ impl Store {
         let (entry, replaced) = self.write(|tx| {
             let pending = tx
                 .prepare_cached(
-                    "SELECT blob, size, content_type, sha256, etag, confirmed, path, name
+                    "SELECT blob, size, content_type, sha256, etag, confirmed, path, name,
+                            upload, expires
                      FROM pending WHERE ws = ?1 AND key = ?2",
                 )?
                 .query_row(params![ws, key], |r| {
@@ -426,6 +471,8 @@ impl Store {
                         confirmed: r.get(5)?,
                         path: r.get(6)?,
                         name: r.get(7)?,
+                        upload: r.get(8)?,
+                        expires: r.get(9)?,
                     })
                 })
                 .optional()?;
@@ -466,6 +513,12 @@ impl Store {
             let replaced = upsert_file(tx, ws, &entry, &pending.blob)?;
             tx.prepare_cached("UPDATE pending SET confirmed = 1 WHERE ws = ?1 AND key = ?2")?
                 .execute(params![ws, key])?;
+            // The URL is spent: else a later PUT on it, then a repeated confirm, would
+            // answer other bytes than the ones confirmed (in path style the key is reused).
+            if !pending.upload.is_empty() {
+                tx.prepare_cached("INSERT OR IGNORE INTO spent (upload, expires) VALUES (?1, ?2)")?
+                    .execute(params![pending.upload, pending.expires])?;
+            }
             Ok((entry, replaced))
         })?;
         if let Some(old) = replaced {
@@ -633,6 +686,8 @@ impl Store {
                 "DELETE FROM pending WHERE confirmed = 0 AND created_at < ?1",
                 params![cutoff],
             )?;
+            // An expired URL is refused anyway.
+            conn.execute("DELETE FROM spent WHERE expires < ?1", params![unix_now()])?;
             conn.execute(
                 "DELETE FROM pending WHERE confirmed = 1 AND NOT EXISTS (
                      SELECT 1 FROM files f
@@ -740,6 +795,19 @@ fn private_index_files(db_path: &Path) -> io::Result<()> {
         let _ = db_path;
         Ok(())
     }
+}
+
+fn is_spent(conn: &Connection, upload: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM spent WHERE upload = ?1")?
+        .exists(params![upload])?)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -881,7 +949,11 @@ fn prepare_schema(
         .map_err(index_error)?;
     match version {
         0 => tx.execute_batch(SCHEMA).map_err(index_error)?,
-        1 => migrate_1_to_2(&tx).map_err(index_error)?,
+        1 => {
+            migrate_1_to_2(&tx).map_err(index_error)?;
+            tx.execute_batch(MIGRATE_2_TO_3).map_err(index_error)?;
+        }
+        2 => tx.execute_batch(MIGRATE_2_TO_3).map_err(index_error)?,
         SCHEMA_VERSION => {}
         newer => {
             return Err(ServerError::IndexVersion {

@@ -1,8 +1,10 @@
 //! `POST /v1/files/upload`: multipart upload, streamed to disk, limited to 500 MiB.
 //!
-//! The bearer token is checked before anything is read ([`Authed`] runs first). Fields may
+//! The bearer token is checked before anything is read ([`Authed`] runs first), and a key
+//! granted no workspace is refused then too: nothing it sends could be stored. Fields may
 //! come in any order: a `file` part before `workspace_id` is streamed to a temp file anyway
-//! and the workspace checked afterwards. The `file` part is answered `413` as soon as its
+//! (bounded by the limit) and the workspace checked afterwards; the temp file goes when the
+//! request ends without storing it. The `file` part is answered `413` as soon as its
 //! bytes pass the limit, and the temp file is removed. The key is `path + filename` in path
 //! style (replacing a file there), a new opaque key in opaque style (see the store).
 
@@ -73,6 +75,11 @@ pub(crate) async fn upload(
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MULTIPART_LIMIT_BYTES + ENVELOPE_SLACK) {
         return Err(too_large());
+    }
+    if auth.key().workspaces.is_empty() {
+        return Err(ApiError::forbidden(
+            "this API key may not use any workspace",
+        ));
     }
     let mut multipart = multipart.map_err(|e| {
         ApiError::invalid(format!("expected multipart/form-data: {}", e.body_text()))
