@@ -5,7 +5,7 @@ use filedeck::api::{FileEntry, Workspace};
 use filedeck::app::msg::{ConflictItem, TransferState};
 use filedeck::app::transfers::{Direction, TransferInfo};
 use filedeck::app::tree::{FileId, ROOT, Tree};
-use filedeck::app::{Event, Msg, State, init, update};
+use filedeck::app::{Command, Event, Msg, State, init, update};
 use filedeck::ui;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -206,6 +206,12 @@ fn key_msg() -> impl Strategy<Value = Msg> {
         KeyCode::End,
         KeyCode::Backspace,
         KeyCode::Delete,
+        // Answers to dialogs, more often: a dialog takes every key until answered.
+        KeyCode::Esc,
+        KeyCode::Enter,
+        KeyCode::Char('y'),
+        KeyCode::Char('n'),
+        KeyCode::Char('s'),
     ]);
     // Typed into prompts: slashes, a wide character, a control character.
     let typed = select(vec!['a', '/', '.', '日', '\u{7}']).prop_map(KeyCode::Char);
@@ -276,15 +282,17 @@ fn result_text() -> impl Strategy<Value = Result<(), String>> {
 fn worker_event() -> impl Strategy<Value = Event> {
     let req = 0u64..6;
     let tid = 0u64..11;
+    // Events that open a dialog (conflicts, resume) are rare: a dialog takes every key
+    // until answered, and a run spent in dialogs reaches little else.
     prop_oneof![
-        3 => (req.clone(), prop::collection::vec(file_entry(), 0..8), any::<bool>(), any::<bool>())
+        8 => (req.clone(), prop::collection::vec(file_entry(), 0..8), any::<bool>(), any::<bool>())
             .prop_map(|(req, files, done, maybe_incomplete)| Event::ListPage {
                 req,
                 files,
                 done,
                 maybe_incomplete,
             }),
-        1 => (req.clone(), text()).prop_map(|(req, error)| Event::ListFailed { req, error }),
+        2 => (req.clone(), text()).prop_map(|(req, error)| Event::ListFailed { req, error }),
         1 => (
             req.clone(),
             prop_oneof![
@@ -300,12 +308,12 @@ fn worker_event() -> impl Strategy<Value = Event> {
             .prop_map(|(req, result)| Event::Workspaces { req, result }),
         1 => (req.clone(), prop::collection::vec(result_text(), 0..4))
             .prop_map(|(req, results)| Event::Deleted { req, results }),
-        2 => (tid.clone(), transfer_info()).prop_map(|(id, info)| Event::TransferAdded { id, info }),
-        2 => (tid.clone(), transfer_state())
+        6 => (tid.clone(), transfer_info()).prop_map(|(id, info)| Event::TransferAdded { id, info }),
+        6 => (tid.clone(), transfer_state())
             .prop_map(|(id, state)| Event::TransferState { id, state }),
         1 => (select(vec!["ws1", "ws2"]), file_entry())
             .prop_map(|(ws, entry)| Event::Uploaded { ws: ws.into(), entry }),
-        1 => (any::<u64>(), prop::collection::vec((tid.clone(), any::<u64>()), 0..4))
+        4 => (any::<u64>(), prop::collection::vec((tid.clone(), any::<u64>()), 0..4))
             .prop_map(|(at_ms, samples)| Event::TransferProgress { at_ms, samples }),
         1 => (0u64..3, prop::collection::vec(conflict_item(), 0..4))
             .prop_map(|(batch, items)| Event::Conflicts { batch, items }),
@@ -339,6 +347,70 @@ fn draw(state: &State) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// One step of a run: a message made up in advance, or an answer to one of the commands
+/// `update` has given so far (as the worker would send), since made-up request ids
+/// rarely match the ones a deep path (list, select, delete, confirm) waits for.
+#[derive(Debug, Clone)]
+enum Step {
+    Msg(Msg),
+    Reply {
+        pick: prop::sample::Index,
+        files: Vec<FileEntry>,
+        done: bool,
+        ok: Vec<bool>,
+    },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => msg().prop_map(Step::Msg),
+        1 => (
+            any::<prop::sample::Index>(),
+            prop::collection::vec(file_entry(), 0..8),
+            any::<bool>(),
+            prop::collection::vec(any::<bool>(), 0..8),
+        )
+            .prop_map(|(pick, files, done, ok)| Step::Reply { pick, files, done, ok }),
+    ]
+}
+
+/// The worker's answer to `cmd`, when it has one that carries a request id.
+fn reply(cmd: &Command, files: Vec<FileEntry>, done: bool, ok: &[bool]) -> Option<Event> {
+    Some(match cmd {
+        Command::List { req, .. } => Event::ListPage {
+            req: *req,
+            files,
+            done,
+            maybe_incomplete: false,
+        },
+        Command::ListWorkspaces { req } => Event::Workspaces {
+            req: *req,
+            result: Ok(Some(vec![Workspace {
+                id: "ws1".into(),
+                name: None,
+            }])),
+        },
+        Command::Delete { req, keys, .. } => Event::Deleted {
+            req: *req,
+            results: (0..keys.len())
+                .map(|i| {
+                    if ok.get(i).copied().unwrap_or(true) {
+                        Ok(())
+                    } else {
+                        Err("refused".into())
+                    }
+                })
+                .collect(),
+        },
+        Command::Complete { req, text } => Event::Completed {
+            req: *req,
+            text: format!("{text}a/"),
+            candidates: Vec::new(),
+        },
+        _ => return None,
+    })
+}
+
 proptest! {
     // Each case draws after every step: kept modest so the file runs in seconds.
     #![proptest_config(ProptestConfig::with_cases(128))]
@@ -348,7 +420,7 @@ proptest! {
     fn update_and_draw_never_panic(
         with_workspaces in any::<bool>(),
         size in (1u16..=200, 1u16..=80),
-        msgs in prop::collection::vec(msg(), 0..200),
+        steps in prop::collection::vec(step(), 0..200),
     ) {
         let ids: Vec<String> = if with_workspaces {
             vec!["ws1".into(), "ws2".into()]
@@ -356,10 +428,23 @@ proptest! {
             Vec::new()
         };
         let mut state = State::new("http://files.example:8080", &ids, size.0, size.1);
-        init(&mut state);
+        let mut given = init(&mut state);
         draw(&state)?;
-        for m in msgs {
-            update(&mut state, m);
+        for s in steps {
+            let m = match s {
+                Step::Msg(m) => m,
+                Step::Reply { pick, files, done, ok } => {
+                    if given.is_empty() {
+                        continue;
+                    }
+                    let cmd = &given[pick.index(given.len())];
+                    match reply(cmd, files, done, &ok) {
+                        Some(ev) => Msg::Worker(ev),
+                        None => continue,
+                    }
+                }
+            };
+            given.extend(update(&mut state, m));
             draw(&state)?;
             // Whatever arrived, each tree's aggregates still add up.
             for w in &state.workspaces {
