@@ -518,6 +518,10 @@ impl Store {
             if !pending.upload.is_empty() {
                 tx.prepare_cached("INSERT OR IGNORE INTO spent (upload, expires) VALUES (?1, ?2)")?
                     .execute(params![pending.upload, pending.expires])?;
+                // An expired URL is refused by its signature already: its row goes, so a
+                // server that runs for months holds only the URLs that could still be used.
+                tx.prepare_cached("DELETE FROM spent WHERE expires < ?1")?
+                    .execute(params![unix_now()])?;
             }
             Ok((entry, replaced))
         })?;
