@@ -33,8 +33,17 @@ struct Env {
 }
 
 async fn start(style: KeyStyle) -> Env {
+    start_via(style, None).await
+}
+
+/// As [`start`], with the server's presigned URLs on `public_url`: a proxy in front of it.
+async fn start_via(style: KeyStyle, public_url: Option<&str>) -> Env {
     let data = tempfile::tempdir().unwrap();
-    let server = test_server::start_styled(data.path(), KEY, style).await;
+    let server = test_server::start_with(data.path(), KEY, |config| {
+        config.key_style = style;
+        config.public_url = public_url.map(str::to_string);
+    })
+    .await;
     let url = server.base_url();
     let client = common::client(&url, KEY, |_| {});
     Env {
@@ -379,6 +388,57 @@ fn serve_prints_its_address_and_stops_on_sigterm() {
         .unwrap();
     assert!(!o.status.success());
     assert!(stderr(&o).contains("FILEDECK_SERVER_KEY"), "{}", stderr(&o));
+}
+
+/// Issue 10, item 4: `--listen 0.0.0.0:0` alone is refused (usage, exit 2, naming
+/// `--public-url`); with `--public-url` the server starts, and a bad URL is refused.
+#[test]
+fn serve_on_a_wildcard_address_needs_public_url() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let serve = |extra: &[&'static str]| {
+        let mut args = vec!["serve", "--data", dir, "--listen", "0.0.0.0:0"];
+        args.extend_from_slice(extra);
+        args
+    };
+    let o = bare(&serve(&[]), &[("FILEDECK_SERVER_KEY", "serve-key")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--public-url"), "{}", stderr(&o));
+    for bad in [
+        "ftp://x.example",
+        "https://x.example/?q=1",
+        "https://me@x.example",
+    ] {
+        let o = bare(
+            &serve(&["--public-url", bad]),
+            &[("FILEDECK_SERVER_KEY", "serve-key")],
+        );
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains("--public-url"), "{bad}: {}", stderr(&o));
+    }
+    let help = bare(&["serve", "--help"], &[]);
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("--public-url <URL>"),
+        "{}",
+        String::from_utf8_lossy(&help.stdout)
+    );
+
+    let mut child = Command::new(BIN)
+        .args(serve(&["--public-url", "https://files.example.com"]))
+        .env("FILEDECK_SERVER_KEY", "serve-key")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on http://"), "{line:?}");
+    // SAFETY: signalling our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
 }
 
 /// A forward proxy for plain HTTP: counts the requests it relays.
@@ -896,18 +956,24 @@ fn every_argument_has_a_help_text() {
 /// Ctrl-C (SIGINT) stops `get` and `put` with the shell's status for it, 130.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_get_and_put_with_status_130() {
-    let env = start(KeyStyle::Path).await;
+    // A slow link, so the transfer is under way when the signal comes.
+    let slow = throttle::Throttle::bind(500_000).await;
+    let env = start_via(KeyStyle::Path, Some(&slow.base)).await;
+    slow.connect(env.server.addr);
+    let proxy = slow.base.clone();
     env.seed("big.bin", &vec![7u8; 8 << 20]).await;
     let local = tempfile::tempdir().unwrap();
     std::fs::write(local.path().join("up.bin"), vec![1u8; 8 << 20]).unwrap();
-    // A slow link, so the transfer is under way when the signal comes.
-    let proxy = throttle::throttled_proxy(env.server.addr, 500_000).await;
     let out = tempfile::tempdir().unwrap();
     let up = local.path().join("up.bin");
     for args in [
         vec!["get", "-w", WS, "big.bin", "--to", s(out.path())],
         vec!["put", "-w", WS, s(&up)],
     ] {
+        let objects_before = slow.objects();
+        let stats = env.server.stats();
+        let before = stats.requests.load(std::sync::atomic::Ordering::SeqCst);
+        let sent_before = stats.bytes_sent.load(std::sync::atomic::Ordering::SeqCst);
         let child = Command::new(BIN)
             .args(&args)
             .env("FILEDECK_ENDPOINT", &proxy)
@@ -917,11 +983,14 @@ async fn ctrl_c_stops_get_and_put_with_status_130() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // Under way: a request has reached the server through the proxy.
-        let stats = env.server.stats();
-        let before = stats.requests.load(std::sync::atomic::Ordering::SeqCst);
+        // Under way: for `get`, the server is sending its bytes (through the proxy: its
+        // presigned URL is on it); for `put`, the upload has reached the server after the
+        // listing of its destination, so the command is past setting up its signal handling.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while stats.requests.load(std::sync::atomic::Ordering::SeqCst) == before {
+        while match args[0] {
+            "get" => stats.bytes_sent.load(std::sync::atomic::Ordering::SeqCst) == sent_before,
+            _ => stats.requests.load(std::sync::atomic::Ordering::SeqCst) < before + 2,
+        } {
             assert!(
                 std::time::Instant::now() < deadline,
                 "{args:?} never started"
@@ -934,6 +1003,13 @@ async fn ctrl_c_stops_get_and_put_with_status_130() {
             .await
             .unwrap();
         assert_eq!(o.status.code(), Some(130), "{args:?}: {}", stderr(&o));
+        if args[0] == "get" {
+            // Its presigned URL is on the proxy: the bytes took the slow link.
+            assert!(
+                slow.objects() > objects_before,
+                "the GET bypassed the proxy"
+            );
+        }
     }
 }
 
@@ -944,9 +1020,10 @@ key_styles! {
     /// files left on one path (opaque keys) — and the command still exits 130, saying so.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn ctrl_c_after_the_body_of_an_overwrite_leaves_one_file(style) {
-        let env = start(style).await;
+        let (proxy, base) = faults::Proxy::bind().await;
+        let env = start_via(style, Some(&base)).await;
+        proxy.connect(&env.url);
         env.seed("raw/big.bin", &[1u8; 1000]).await;
-        let (proxy, base) = faults::Proxy::start(&env.url).await;
         proxy.arm(
             faults::Route::Upload,
             &[faults::Fault::Stall(0, std::time::Duration::from_secs(3))],

@@ -90,8 +90,13 @@ struct Env {
 
 async fn start(style: KeyStyle) -> Env {
     let data = tempfile::tempdir().unwrap();
-    let srv = test_server::start_styled(data.path(), KEY, style).await;
-    let (proxy, base) = Proxy::start(&srv.base_url()).await;
+    let (proxy, base) = Proxy::bind().await;
+    let srv = test_server::start_with(data.path(), KEY, |config| {
+        config.key_style = style;
+        config.public_url = Some(base.clone());
+    })
+    .await;
+    proxy.connect(&srv.base_url());
     let client =
         Client::new(ClientConfig::new(&srv.base_url(), ApiKey::new(KEY)).unwrap()).unwrap();
     Env {
@@ -116,6 +121,7 @@ impl Env {
         let minter = test_server::start_with(self.data.path(), KEY, |config| {
             config.presign_ttl = Duration::ZERO;
             config.key_style = style;
+            config.public_url = Some(self.base.clone());
         })
         .await;
         self.proxy.set_minter(minter.base_url());

@@ -146,8 +146,17 @@ struct Env {
 }
 
 async fn env(style: KeyStyle) -> Env {
+    env_via(style, None).await
+}
+
+/// As [`env`], with the server's presigned URLs on `public_url`: a proxy in front of it.
+async fn env_via(style: KeyStyle, public_url: Option<&str>) -> Env {
     let data = tempfile::tempdir().unwrap();
-    let srv = test_server::start_styled(data.path(), KEY, style).await;
+    let srv = test_server::start_with(data.path(), KEY, |config| {
+        config.key_style = style;
+        config.public_url = public_url.map(str::to_string);
+    })
+    .await;
     server::put_bytes(&srv, "ws1", "existing.txt", b"x".to_vec(), None)
         .await
         .unwrap();
@@ -178,8 +187,10 @@ fn spawn_tui(endpoint: &str, state: &Path) -> Pty {
 key_styles! {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cancelling_midway_leaves_nothing_behind(style) {
-        let e = env(style).await;
-        let proxy = throttle::throttled_proxy(e.srv.addr, 2_000_000).await;
+        let slow = throttle::Throttle::bind(2_000_000).await;
+        let e = env_via(style, Some(&slow.base)).await;
+        slow.connect(e.srv.addr);
+        let proxy = slow.base.clone();
         let file = e.local.path().join("reads.fq");
         std::fs::write(&file, vec![b'A'; 8 * 1024 * 1024]).unwrap();
         let arg = file.to_str().unwrap().to_string();
@@ -240,14 +251,18 @@ key_styles! {
             0,
             "no final or partial file"
         );
+        // The bytes went over the slow link too: the server put its presigned URLs on it.
+        assert!(slow.objects() > 0, "no byte route went through the proxy");
     }
 }
 
 key_styles! {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sighup_mid_batch_the_batch_still_completes(style) {
-        let e = env(style).await;
-        let proxy = throttle::throttled_proxy(e.srv.addr, 500_000).await;
+        let slow = throttle::Throttle::bind(500_000).await;
+        let e = env_via(style, Some(&slow.base)).await;
+        slow.connect(e.srv.addr);
+        let proxy = slow.base.clone();
         let dir = e.local.path().join("batch");
         std::fs::create_dir(&dir).unwrap();
         for i in 0..6 {
@@ -298,13 +313,15 @@ key_styles! {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sigkill_mid_download_then_resume_on_relaunch(style) {
         use std::sync::atomic::Ordering;
-        let e = env(style).await;
+        let slow = throttle::Throttle::bind(3_000_000).await;
+        let e = env_via(style, Some(&slow.base)).await;
+        slow.connect(e.srv.addr);
+        let proxy = slow.base.clone();
         let size = 12 * 1024 * 1024;
         let bytes: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
         server::put_bytes(&e.srv, "ws1", "calls.bam", bytes.clone(), None)
             .await
             .unwrap();
-        let proxy = throttle::throttled_proxy(e.srv.addr, 3_000_000).await;
         let dest = tempfile::tempdir().unwrap();
         let dest_arg = dest.path().to_str().unwrap().to_string();
         let st = e.state.path().to_path_buf();
@@ -369,6 +386,8 @@ key_styles! {
             "bytes correct"
         );
         assert!(!part.exists());
+        // The bytes went over the slow link too: the server put its presigned URLs on it.
+        assert!(slow.objects() > 0, "no byte route went through the proxy");
     }
 }
 

@@ -43,8 +43,13 @@ struct Env {
 
 async fn start(style: KeyStyle) -> Env {
     let data = tempfile::tempdir().unwrap();
-    let server = test_server::start_styled(data.path(), KEY, style).await;
-    let (proxy, base) = Proxy::start(&server.base_url()).await;
+    let (proxy, base) = Proxy::bind().await;
+    let server = test_server::start_with(data.path(), KEY, |config| {
+        config.key_style = style;
+        config.public_url = Some(base.clone());
+    })
+    .await;
+    proxy.connect(&server.base_url());
     Env {
         server,
         proxy,

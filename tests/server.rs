@@ -1255,7 +1255,7 @@ async fn byte_ranges_head_and_stats() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
 
-    // The URL follows the Host the client used (a proxy in front).
+    // Never the Host the client chose: the URL is on the server's public URL.
     let r = env
         .http
         .get(env.url("/v1/files/download"))
@@ -1268,10 +1268,176 @@ async fn byte_ranges_head_and_stats() {
     let body: DownloadUrlResponse = r.json().await.unwrap();
     assert!(
         body.url
-            .starts_with("http://files.example.org:8443/objects/ws1/empty.txt?"),
+            .starts_with(&format!("{}/objects/ws1/empty.txt?", env.base)),
         "{}",
         body.url
     );
+}
+
+/// Headers a client (or an attacker in front of a victim) chooses, which must not steer
+/// where presigned URLs point.
+const SPOOFED: &[(&str, &str)] = &[
+    ("host", "attacker.example"),
+    ("x-forwarded-host", "attacker.example"),
+    ("x-forwarded-proto", "https"),
+    ("x-forwarded-port", "444"),
+    ("x-forwarded-prefix", "/evil"),
+    ("forwarded", "for=1.2.3.4;host=attacker.example;proto=https"),
+];
+
+/// A download URL and an upload URL of `env`, asked with `headers`.
+async fn presigned_with(env: &Env, headers: &[(&str, &str)]) -> (String, String) {
+    let mut get = env
+        .http
+        .get(env.url("/v1/files/download"))
+        .bearer_auth(ADMIN)
+        .query(&[("workspace_id", "ws1"), ("key", "a.txt")]);
+    let mut put = env.http.post(env.url("/v1/files/upload-url")).bearer_auth(ADMIN).json(
+        &json!({"filename": "b.txt", "workspace_id": "ws1", "content_type": "text/plain", "size": 3}),
+    );
+    for (name, value) in headers {
+        get = get.header(*name, *value);
+        put = put.header(*name, *value);
+    }
+    let r = get.send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let download: DownloadUrlResponse = r.json().await.unwrap();
+    let r = put.send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let upload: UploadUrlResponse = r.json().await.unwrap();
+    (download.url, upload.upload_url)
+}
+
+/// Issue 10, item 4: presigned URLs come from the configured public URL alone; spoofed
+/// `Host`, `X-Forwarded-*` and `Forwarded` headers, one at a time or all at once, change
+/// nothing of where they point.
+#[tokio::test]
+async fn presigned_urls_ignore_spoofed_host_and_forwarded_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let public = "https://files.example.com:8443";
+    let mut config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+    config.keys = keys();
+    config.public_url = Some(format!("{public}/"));
+    let server = server::bind(config).await.unwrap();
+    assert_eq!(server.public_url(), public);
+    let env = Env {
+        base: server.base_url(),
+        dir,
+        server,
+        http: client(),
+    };
+    env.upload_ok("ws1", None, "a.txt", b"abc").await;
+    let mut cases: Vec<Vec<(&str, &str)>> = vec![vec![], SPOOFED.to_vec()];
+    cases.extend(SPOOFED.iter().map(|h| vec![*h]));
+    for headers in cases {
+        let (get, put) = presigned_with(&env, &headers).await;
+        for url in [&get, &put] {
+            assert!(
+                url.starts_with(&format!("{public}/objects/ws1/")),
+                "{headers:?}: {url}"
+            );
+        }
+    }
+}
+
+/// Without `public_url`, the URLs are on the address the server bound (its real port),
+/// whatever the request says.
+#[tokio::test]
+async fn presigned_urls_default_to_the_bound_address() {
+    let env = start().await;
+    assert_eq!(env.server.public_url(), env.base);
+    env.upload_ok("ws1", None, "a.txt", b"abc").await;
+    let (get, put) = presigned_with(&env, SPOOFED).await;
+    for url in [&get, &put] {
+        assert!(
+            url.starts_with(&format!("{}/objects/ws1/", env.base)),
+            "{url}"
+        );
+    }
+    let bytes = env
+        .http
+        .get(&get)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&bytes[..], b"abc");
+}
+
+/// A path prefix in the public URL is for a reverse proxy that strips it: the URLs carry
+/// it, the server serves them without it (what such a proxy forwards).
+#[tokio::test]
+async fn a_public_url_path_prefix_is_stripped_by_the_proxy_in_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let public = "http://proxy.example/filedeck";
+    let mut config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+    config.keys = keys();
+    config.public_url = Some(public.to_string());
+    let server = server::bind(config).await.unwrap();
+    let env = Env {
+        base: server.base_url(),
+        dir,
+        server,
+        http: client(),
+    };
+    env.upload_ok("ws1", None, "a.txt", b"abc").await;
+    let (get, put) = presigned_with(&env, &[]).await;
+    // What the proxy forwards: its own origin and prefix off, the rest as it came.
+    let forwarded = |url: &str| {
+        let rest = url.strip_prefix(public).unwrap_or_else(|| panic!("{url}"));
+        assert!(rest.starts_with("/objects/ws1/"), "{url}");
+        format!("{}{rest}", env.base)
+    };
+    let r = env.http.get(forwarded(&get)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(&r.bytes().await.unwrap()[..], b"abc");
+    let r = env
+        .put(&forwarded(&put), "text/plain", b"xyz".to_vec())
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    // The prefix left on is no route of the server's.
+    let unstripped = format!(
+        "{}/filedeck{}",
+        env.base,
+        &forwarded(&get)[env.base.len()..]
+    );
+    let r = env.http.get(unstripped).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+/// A wildcard listen address has no address a client can reach: without a public URL the
+/// server refuses to start; with one it starts. Bad public URLs are refused.
+#[tokio::test]
+async fn a_wildcard_listen_needs_a_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path(), "0.0.0.0:0".parse().unwrap());
+    config.keys = keys();
+    let err = server::bind(config.clone()).await.unwrap_err();
+    assert!(
+        matches!(err, server::ServerError::WildcardWithoutPublicUrl(_)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--public-url"), "{err}");
+    for bad in [
+        "ftp://x.example",
+        "https://u:p@x.example",
+        "https://x.example/?a=b",
+        "x.example",
+    ] {
+        let mut bad_config = config.clone();
+        bad_config.public_url = Some(bad.to_string());
+        let err = server::bind(bad_config).await.unwrap_err();
+        assert!(
+            matches!(err, server::ServerError::PublicUrl(_)),
+            "{bad}: {err}"
+        );
+    }
+    config.public_url = Some("https://files.example.com".to_string());
+    let server = server::bind(config).await.unwrap();
+    assert_eq!(server.public_url(), "https://files.example.com");
+    server.shutdown().await;
 }
 
 #[tokio::test]

@@ -34,8 +34,17 @@ struct Env {
 }
 
 async fn env(style: KeyStyle) -> Env {
+    env_via(style, None).await
+}
+
+/// As [`env`], with the server's presigned URLs on `public_url`: a proxy in front of it.
+async fn env_via(style: KeyStyle, public_url: Option<&str>) -> Env {
     let data = tempfile::tempdir().unwrap();
-    let server = test_server::start_styled(data.path(), KEY, style).await;
+    let server = test_server::start_with(data.path(), KEY, |config| {
+        config.key_style = style;
+        config.public_url = public_url.map(str::to_string);
+    })
+    .await;
     let endpoint = format!("http://{}", server.addr);
     let client = common::client(&endpoint, KEY, |_| {});
     Env {
@@ -625,10 +634,11 @@ key_styles! {
 /// changes nothing of it, and a second run would only double two seconds of waiting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_is_sampled_at_most_ten_times_a_second() {
-    let env = env(KeyStyle::Path).await;
     // 2 MB at 1 MB/s: about two seconds of samples.
-    let slow = throttle::throttled_proxy(env._server.addr, 1_000_000).await;
-    let client = common::client(&slow, KEY, |_| {});
+    let slow = throttle::Throttle::bind(1_000_000).await;
+    let env = env_via(KeyStyle::Path, Some(&slow.base)).await;
+    slow.connect(env._server.addr);
+    let client = common::client(&slow.base, KEY, |_| {});
     let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
     let local = tempfile::tempdir().unwrap();
     let p = common::write_file(local.path(), "slow.bam", &common::pattern(2_000_000, 3));
@@ -686,7 +696,9 @@ fn first(seen: &[(Instant, Event)], what: impl Fn(&Event) -> bool) -> Option<usi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listings_and_cancels_are_answered_while_skip_if_identical_hashes() {
     const MIB: usize = 256;
-    let env = env(KeyStyle::Path).await;
+    let slow = throttle::Throttle::bind(1_000_000).await;
+    let env = env_via(KeyStyle::Path, Some(&slow.base)).await;
+    slow.connect(env._server.addr);
     let listed = tempfile::tempdir().unwrap();
     let p = common::write_file(listed.path(), "f.txt", b"x");
     env.client
@@ -704,8 +716,7 @@ async fn listings_and_cancels_are_answered_while_skip_if_identical_hashes() {
         .await
         .unwrap();
     // The upload to cancel goes over a slow link, so it is still running when cancelled.
-    let slow = throttle::throttled_proxy(env._server.addr, 1_000_000).await;
-    let client = common::client(&slow, KEY, |_| {});
+    let client = common::client(&slow.base, KEY, |_| {});
     let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
     let local = tempfile::tempdir().unwrap();
     let big = common::write_file(local.path(), "slow.bam", &common::pattern(8_000_000, 3));
@@ -1053,8 +1064,9 @@ key_styles! {
     /// server's answer is on its way, must not say "cancelled" beside a file that landed.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_cancel_after_the_body_was_sent_ends_done_never_cancelled_beside_the_file(style) {
-        let env = env(style).await;
-        let (proxy, base) = faults::Proxy::start(&env.endpoint).await;
+        let (proxy, base) = faults::Proxy::bind().await;
+        let env = env_via(style, Some(&base)).await;
+        proxy.connect(&env.endpoint);
         // The server stores the file; its answer is then held a while, then lost.
         proxy.arm(faults::Route::Upload, &[faults::Fault::Stall(0, Duration::from_secs(2))]);
         let client = common::client(&base, KEY, |_| {});
@@ -1091,8 +1103,9 @@ key_styles! {
     /// through and says done, and that the cancel came too late.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_large_upload_is_cancelled_before_its_confirm_and_done_after(style) {
-        let env = env(style).await;
-        let (proxy, base) = faults::Proxy::start(&env.endpoint).await;
+        let (proxy, base) = faults::Proxy::bind().await;
+        let env = env_via(style, Some(&base)).await;
+        proxy.connect(&env.endpoint);
         let client = common::client(&base, KEY, |cfg| cfg.large_threshold = 64 * 1024);
         let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
         let local = tempfile::tempdir().unwrap();
@@ -1149,9 +1162,10 @@ key_styles! {
     /// row says done; no row says cancelled beside a listed file.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cancel_all_leaves_listed_exactly_the_files_whose_rows_say_done(style) {
-        let env = env(style).await;
-        let slow = throttle::throttled_proxy(env._server.addr, 8_000_000).await;
-        let client = common::client(&slow, KEY, |_| {});
+        let slow = throttle::Throttle::bind(8_000_000).await;
+        let env = env_via(style, Some(&slow.base)).await;
+        slow.connect(env._server.addr);
+        let client = common::client(&slow.base, KEY, |_| {});
         let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);
         let local = tempfile::tempdir().unwrap();
         let set = local.path().join("bigset");
@@ -1493,7 +1507,9 @@ key_styles! {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_cancelled_download_leaves_the_old_file_and_no_partial(style) {
         use filedeck::app::msg::Choice;
-        let env = env(style).await;
+        let (proxy, base) = faults::Proxy::bind().await;
+        let env = env_via(style, Some(&base)).await;
+        proxy.connect(&env.endpoint);
         let entry = filedeck::server::put_bytes(
             &env._server,
             "ws",
@@ -1503,7 +1519,6 @@ key_styles! {
         )
         .await
         .unwrap();
-        let (proxy, base) = faults::Proxy::start(&env.endpoint).await;
         proxy.arm(faults::Route::ObjectGet, &[faults::Fault::Stall(200_000, Duration::from_secs(2))]);
         let client = common::client(&base, KEY, |_| {});
         let (commands, mut events) = worker::spawn(client, 4, worker::Queue::Off);

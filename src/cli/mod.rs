@@ -67,6 +67,12 @@ pub enum Command {
         /// a display path). A data directory keeps the style it was filled in.
         #[arg(long, value_enum, value_name = "STYLE", default_value_t = server::KeyStyle::Path)]
         key_style: server::KeyStyle,
+        /// The URL clients reach this server at, the base of its presigned URLs (default:
+        /// http:// and the listen address as bound; required with a wildcard --listen such as
+        /// 0.0.0.0). A path prefix (https://example.com/files) is for a reverse proxy that
+        /// strips it before passing requests on. Never taken from a request's headers.
+        #[arg(long, value_name = "URL", value_parser = server::parse_public_url)]
+        public_url: Option<String>,
     },
     /// List files (recursively) under a prefix.
     #[command(override_usage = "filedeck ls -w <WS> [PREFIX] [--json]")]
@@ -345,7 +351,8 @@ async fn script(endpoint: Option<String>, command: Command) -> Result<(), Failur
             keys,
             presign_ttl,
             key_style,
-        } => serve(data, listen, keys, presign_ttl, key_style).await,
+            public_url,
+        } => serve(data, listen, keys, presign_ttl, key_style, public_url).await,
         Command::Ls {
             workspace,
             prefix,
@@ -488,6 +495,7 @@ async fn serve(
     keys: Option<PathBuf>,
     presign_ttl: u64,
     key_style: server::KeyStyle,
+    public_url: Option<String>,
 ) -> Result<(), Failure> {
     // One server per data directory: opening a store clears temp files and unindexed
     // blobs, which would be another live server's uploads in flight.
@@ -495,12 +503,14 @@ async fn serve(
     let mut config = server::ServerConfig::new(data, listen);
     config.presign_ttl = Duration::from_secs(presign_ttl);
     config.key_style = key_style;
+    config.public_url = public_url;
     if let Some(path) = keys {
         config.keys = server::load_keys_file(&path).map_err(|e| Failure::Usage(e.to_string()))?;
     }
-    let running = server::bind(config)
-        .await
-        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let running = server::bind(config).await.map_err(|e| match e {
+        server::ServerError::WildcardWithoutPublicUrl(_) => Failure::Usage(e.to_string()),
+        e => Failure::Failed(e.to_string()),
+    })?;
     // Scripts wait for this line: print it only once the port is bound.
     println!("listening on {}", running.base_url());
     use std::io::Write;

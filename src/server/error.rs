@@ -23,6 +23,13 @@ pub enum ServerError {
     KeysFile { path: PathBuf, message: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
+    #[error("invalid public URL: {0}")]
+    PublicUrl(String),
+    #[error(
+        "--listen {0} is every address, so presigned URLs need the address clients reach this \
+         server at: pass --public-url URL (e.g. https://files.example.com)"
+    )]
+    WildcardWithoutPublicUrl(SocketAddr),
     #[error("data directory {}: {source}", path.display())]
     DataDir { path: PathBuf, source: io::Error },
     #[error("index database {}: {source}", path.display())]

@@ -41,6 +41,7 @@ use tokio::task::JoinHandle;
 use crate::api::types::FileEntry;
 
 pub use error::ServerError;
+pub use presign::parse_public_url;
 
 use auth::Keyring;
 use presign::Signer;
@@ -127,6 +128,9 @@ pub struct ServerConfig {
     pub keys: Vec<ApiKey>,
     pub presign_ttl: Duration,
     pub key_style: KeyStyle,
+    /// The base of presigned URLs (see [`parse_public_url`]); `None` is `http://` and the
+    /// bound address, refused for a wildcard address, which no client can reach.
+    pub public_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -139,6 +143,7 @@ impl ServerConfig {
             keys: Vec::new(),
             presign_ttl: DEFAULT_PRESIGN_TTL,
             key_style: KeyStyle::Path,
+            public_url: None,
         }
     }
 }
@@ -233,8 +238,10 @@ pub(crate) struct AppState {
     pub(crate) keys: Keyring,
     pub(crate) presign_ttl: Duration,
     pub(crate) stats: Arc<ServerStats>,
-    /// Used to build URLs when a request has no `Host`.
     pub(crate) local_addr: SocketAddr,
+    /// The base of every presigned URL; never taken from a request, whose `Host` and
+    /// `X-Forwarded-*` a client chooses.
+    pub(crate) public_url: String,
 }
 
 /// A server bound to its port and serving in a background task. Dropping it also stops the
@@ -258,6 +265,11 @@ impl RunningServer {
     /// `http://HOST:PORT`, with a loopback host when the server listens on every address.
     pub fn base_url(&self) -> String {
         format!("http://{}", connectable(self.addr))
+    }
+
+    /// The base of the presigned URLs this server hands out.
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
     }
 
     pub fn stats(&self) -> Arc<ServerStats> {
@@ -310,6 +322,13 @@ async fn prepare(
         return Err(ServerError::NoKeys);
     }
     auth::check_keys(&keys).map_err(ServerError::InvalidKeys)?;
+    let public_url = match &config.public_url {
+        Some(url) => Some(parse_public_url(url).map_err(ServerError::PublicUrl)?),
+        None if config.listen.ip().is_unspecified() => {
+            return Err(ServerError::WildcardWithoutPublicUrl(config.listen));
+        }
+        None => None,
+    };
 
     let data_dir = config.data_dir;
     let key_style = config.key_style;
@@ -332,6 +351,7 @@ async fn prepare(
         addr: config.listen,
         source,
     })?;
+    let public_url = public_url.unwrap_or_else(|| format!("http://{local_addr}"));
     let state = Arc::new(AppState {
         store: Arc::new(store),
         signer,
@@ -339,6 +359,7 @@ async fn prepare(
         presign_ttl: config.presign_ttl,
         stats: Arc::new(ServerStats::default()),
         local_addr,
+        public_url,
     });
     let router = routes::router(state.clone());
     Ok((listener, router, state))

@@ -135,7 +135,8 @@ impl Signer {
         mac
     }
 
-    /// A presigned URL under `base` (`http://host:port`) for `method` (`GET` or `PUT`).
+    /// A presigned URL under `base` (a [`parse_public_url`] result) for `method` (`GET` or
+    /// `PUT`).
     pub(crate) fn url(
         &self,
         base: &str,
@@ -254,6 +255,31 @@ impl Signer {
     }
 }
 
+/// Check a public URL (`--public-url`) and give it without a trailing `/`: `http` or `https`,
+/// a host, an optional port and path prefix, no userinfo, query or fragment.
+///
+/// Presigned URLs are `{public URL}/objects/…`, while the server routes `/objects/…`: a path
+/// prefix is for a reverse proxy that serves this server under it and strips it before
+/// passing a request on.
+pub fn parse_public_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{text:?} is not an http:// or https:// URL"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{text:?} has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("{text:?} must not hold a user name or password"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "{text:?} must not have a query (?) or fragment (#)"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -351,6 +377,31 @@ fn parse_object_path(path: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_urls_are_checked_and_lose_a_trailing_slash() {
+        for (given, kept) in [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("https://files.example.com/", "https://files.example.com"),
+            ("https://example.com/files/", "https://example.com/files"),
+            ("http://[::1]:9000", "http://[::1]:9000"),
+        ] {
+            assert_eq!(parse_public_url(given).as_deref(), Ok(kept), "{given}");
+        }
+        for bad in [
+            "files.example.com",
+            "ftp://files.example.com",
+            "https://user:pw@files.example.com",
+            "https://user@files.example.com",
+            "https://files.example.com/?a=1",
+            "https://files.example.com/?",
+            "https://files.example.com/#top",
+            "file:///tmp",
+            "",
+        ] {
+            assert!(parse_public_url(bad).is_err(), "{bad} was accepted");
+        }
+    }
 
     fn signer() -> Signer {
         Signer { secret: [7; 32] }

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, RawQuery, Request, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use super::auth::Authed;
 use super::error::ApiError;
 use super::presign::PutTerms;
-use super::{AppState, KeyStyle, connectable, objects, upload, validate};
+use super::{AppState, KeyStyle, objects, upload, validate};
 use crate::api::types::{
     DownloadUrlResponse, ListResponse, MAX_PUT_BYTES, UploadConfirmRequest, UploadUrlRequest,
     UploadUrlResponse, Workspace, WorkspacesResponse,
@@ -164,29 +164,6 @@ impl Params {
     }
 }
 
-/// `scheme://host` as the client addressed us (so URLs work through a proxy).
-fn request_base(state: &AppState, headers: &HeaderMap, uri: &Uri) -> String {
-    let valid = |host: &&str| {
-        !host.is_empty()
-            && host.len() <= 255
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(valid)
-        .map(str::to_string)
-        .or_else(|| uri.authority().map(|a| a.to_string()))
-        .unwrap_or_else(|| connectable(state.local_addr).to_string());
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
-    format!("{}://{host}", if https { "https" } else { "http" })
-}
-
 fn encode_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key)
 }
@@ -262,10 +239,9 @@ async fn delete(
 async fn download_url(
     State(state): State<Arc<AppState>>,
     auth: Authed,
-    headers: HeaderMap,
-    uri: Uri,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<DownloadUrlResponse>, ApiError> {
-    let params = Params::parse(uri.query().map(str::to_string));
+    let params = Params::parse(query);
     let ws = auth.workspace(params.get("workspace_id"))?;
     let key = params.key()?.to_string();
     let store = state.store.clone();
@@ -273,10 +249,9 @@ async fn download_url(
     blocking(move || store.get(&lookup_ws, &lookup_key))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no file {key}")))?;
-    let base = request_base(&state, &headers, &uri);
     let url = state
         .signer
-        .url(&base, "GET", &ws, &key, state.presign_ttl, None);
+        .url(&state.public_url, "GET", &ws, &key, state.presign_ttl, None);
     Ok(Json(DownloadUrlResponse {
         url,
         expires_in: Some(state.presign_ttl.as_secs()),
@@ -287,8 +262,6 @@ async fn download_url(
 async fn upload_url(
     State(state): State<Arc<AppState>>,
     auth: Authed,
-    headers: HeaderMap,
-    uri: Uri,
     JsonBody(request): JsonBody<UploadUrlRequest>,
 ) -> Result<Json<UploadUrlResponse>, ApiError> {
     let ws = auth.workspace(Some(&request.workspace_id))?;
@@ -320,10 +293,14 @@ async fn upload_url(
         upload: state.store.new_upload_id(),
         display,
     };
-    let base = request_base(&state, &headers, &uri);
-    let upload_url = state
-        .signer
-        .url(&base, "PUT", &ws, &key, state.presign_ttl, Some(&terms));
+    let upload_url = state.signer.url(
+        &state.public_url,
+        "PUT",
+        &ws,
+        &key,
+        state.presign_ttl,
+        Some(&terms),
+    );
     Ok(Json(UploadUrlResponse {
         upload_url,
         file_key: key,

@@ -3,8 +3,9 @@
 //! for the next request (a status, a body cut or stalled either way, an answer lost after
 //! the server acted, an expired presigned URL), and a record of every request it saw.
 //!
-//! The server builds presigned URLs from the request's `Host`, which the proxy forwards
-//! unchanged, so the byte routes go through the proxy too.
+//! The server builds presigned URLs from its public URL alone, so the proxy is bound first
+//! ([`Proxy::bind`]) and its base URL given to the server as `public_url`, then pointed at the
+//! server ([`Proxy::connect`]): that way the byte routes go through the proxy too.
 //!
 //! Faults and records name files by display path (`arm_for(…, "a.vcf", …)`, `seen.is("a.vcf")`)
 //! in both key styles: where a key is opaque (`obj_…`), a request's path and query do not
@@ -246,7 +247,8 @@ fn names(uri: &str, display: Option<&str>, name: &str) -> bool {
 // ---------------------------------------------------------------------------------------
 
 pub struct Proxy {
-    upstream: String,
+    /// The server, once [`Proxy::connect`]ed.
+    upstream: Mutex<Option<String>>,
     /// The twin server of [`Fault::MintExpired`], when started.
     minter: Mutex<Option<String>>,
     http: reqwest::Client,
@@ -259,11 +261,12 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// A proxy on 127.0.0.1 (a free port) in front of the server at `upstream`; returns it
-    /// and its base URL, which is what the client under test talks to.
-    pub async fn start(upstream: &str) -> (Arc<Proxy>, String) {
+    /// A proxy on 127.0.0.1 (a free port); returns it and its base URL, which is what the
+    /// client under test talks to and the server's `public_url`. It answers `502` until
+    /// [`Proxy::connect`].
+    pub async fn bind() -> (Arc<Proxy>, String) {
         let proxy = Arc::new(Proxy {
-            upstream: upstream.to_string(),
+            upstream: Mutex::new(None),
             minter: Mutex::new(None),
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             faults: Mutex::new(Vec::new()),
@@ -282,6 +285,11 @@ impl Proxy {
             .await;
         });
         (proxy, base)
+    }
+
+    /// Forward to the server at `upstream` (its base URL) from now on.
+    pub fn connect(&self, upstream: &str) {
+        *self.upstream.lock().unwrap() = Some(upstream.to_string());
     }
 
     /// Queue `faults` for the next requests to `route`, one each, in order.
@@ -538,10 +546,12 @@ async fn forward(
 
     let upstream = match fault {
         Some(Fault::MintExpired) => p.minter.lock().unwrap().clone().expect("no minter"),
-        _ => p.upstream.clone(),
+        _ => match p.upstream.lock().unwrap().clone() {
+            Some(upstream) => upstream,
+            None => return (StatusCode::BAD_GATEWAY, "proxy not connected").into_response(),
+        },
     };
     let target = format!("{upstream}{uri}");
-    // `Host` is kept: the server builds presigned URLs from it, so they point back here.
     let headers = end_to_end(&parts.headers);
     let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
         || parts
