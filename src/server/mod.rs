@@ -15,6 +15,7 @@
 
 mod auth;
 mod blob;
+mod conn;
 mod error;
 mod objects;
 mod presign;
@@ -40,6 +41,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::types::FileEntry;
 
+pub use conn::{MAX_HEADER_TIMEOUT, ServerLimits};
 pub use error::ServerError;
 
 use auth::Keyring;
@@ -127,11 +129,12 @@ pub struct ServerConfig {
     pub keys: Vec<ApiKey>,
     pub presign_ttl: Duration,
     pub key_style: KeyStyle,
+    pub limits: ServerLimits,
 }
 
 impl ServerConfig {
     /// A configuration with no keys (add some, or set `FILEDECK_SERVER_KEY`), a one-hour
-    /// presign lifetime and path-style keys.
+    /// presign lifetime, path-style keys and the default [`ServerLimits`].
     pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         ServerConfig {
             data_dir: data_dir.into(),
@@ -139,6 +142,7 @@ impl ServerConfig {
             keys: Vec::new(),
             presign_ttl: DEFAULT_PRESIGN_TTL,
             key_style: KeyStyle::Path,
+            limits: ServerLimits::default(),
         }
     }
 }
@@ -268,7 +272,8 @@ impl RunningServer {
         self.state.store.key_style()
     }
 
-    /// Stop accepting connections and wait for the open ones to finish.
+    /// Stop accepting connections and wait for the open ones to finish, at most
+    /// `limits.shutdown_grace`; what is still open then is closed.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(());
         match self.task.await {
@@ -348,18 +353,15 @@ async fn prepare(
 ///
 /// Fails when no API key is configured (neither `config.keys` nor `FILEDECK_SERVER_KEY`).
 pub async fn bind(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let limits = config.limits.clone();
+    limits.check()?;
     let (listener, router, state) = prepare(config).await?;
     let addr = state.local_addr;
     let (shutdown, signal) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                // A dropped sender also stops the server.
-                let _ = signal.await;
-            })
-            .await
-            .map_err(ServerError::Serve)
-    });
+    let task = tokio::spawn(conn::run(listener, router, limits, async move {
+        // A dropped sender also stops the server.
+        let _ = signal.await;
+    }));
     Ok(RunningServer {
         addr,
         state,
@@ -368,16 +370,16 @@ pub async fn bind(config: ServerConfig) -> Result<RunningServer, ServerError> {
     })
 }
 
-/// Bind and serve until `shutdown` completes, then stop gracefully. Prints nothing.
+/// Bind and serve until `shutdown` completes, then stop gracefully (within
+/// `limits.shutdown_grace`). Prints nothing.
 pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let limits = config.limits.clone();
+    limits.check()?;
     let (listener, router, _state) = prepare(config).await?;
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServerError::Serve)
+    conn::run(listener, router, limits, shutdown).await
 }
 
 /// Store `bytes` at display path `display` (`path + name`) in workspace `ws` through the same
