@@ -73,6 +73,8 @@ pub enum Command {
         /// strips it before passing requests on. Never taken from a request's headers.
         #[arg(long, value_name = "URL", value_parser = server::parse_public_url)]
         public_url: Option<String>,
+        #[command(flatten)]
+        limits: ServeLimits,
     },
     /// List files (recursively) under a prefix.
     #[command(override_usage = "filedeck ls -w <WS> [PREFIX] [--json]")]
@@ -352,7 +354,8 @@ async fn script(endpoint: Option<String>, command: Command) -> Result<(), Failur
             presign_ttl,
             key_style,
             public_url,
-        } => serve(data, listen, keys, presign_ttl, key_style, public_url).await,
+            limits,
+        } => serve(data, listen, keys, presign_ttl, key_style, public_url, limits).await,
         Command::Ls {
             workspace,
             prefix,
@@ -496,6 +499,7 @@ async fn serve(
     presign_ttl: u64,
     key_style: server::KeyStyle,
     public_url: Option<String>,
+    limits: ServeLimits,
 ) -> Result<(), Failure> {
     // One server per data directory: opening a store clears temp files and unindexed
     // blobs, which would be another live server's uploads in flight.
@@ -504,6 +508,7 @@ async fn serve(
     config.presign_ttl = Duration::from_secs(presign_ttl);
     config.key_style = key_style;
     config.public_url = public_url;
+    config.limits = limits.into_limits();
     if let Some(path) = keys {
         config.keys = server::load_keys_file(&path).map_err(|e| Failure::Usage(e.to_string()))?;
     }
@@ -519,6 +524,54 @@ async fn serve(
     tracing::info!("shutting down");
     running.shutdown().await;
     Ok(())
+}
+
+/// The connection limits of `serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeLimits {
+    /// A connection whose request head is not complete this many seconds after it opened
+    /// (or after the first byte of its next request) is closed; at most 30.
+    #[arg(long, value_name = "SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=30))]
+    header_timeout: u64,
+    /// A keep-alive connection with no request in flight for this long is closed (a
+    /// request in flight, however slow its reader, is never cut by it).
+    #[arg(long, value_name = "SECS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Minimum request-body rate, bytes per second: a body delivering fewer than this times
+    /// --body-rate-window bytes in a window is answered 408 and its connection closed
+    /// (0: off).
+    /// Downloads are not subject to it.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    min_body_rate: u64,
+    /// The window --min-body-rate is measured over, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_rate_window: u64,
+    /// Open connections at most; more wait in the listen backlog until one closes
+    /// (default: the open-file limit, raised to its hard limit, minus 128, at least 16).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
+    /// On SIGTERM/SIGINT, how long running requests may take before their connections
+    /// are closed, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    shutdown_grace: u64,
+}
+
+impl ServeLimits {
+    fn into_limits(self) -> server::ServerLimits {
+        server::ServerLimits {
+            header_timeout: Duration::from_secs(self.header_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            min_body_rate: self.min_body_rate,
+            body_rate_window: Duration::from_secs(self.body_rate_window),
+            max_connections: self
+                .max_connections
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace),
+        }
+    }
 }
 
 /// An exclusive lock on `DIR/.lock`, held while the server runs.

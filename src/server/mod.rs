@@ -15,6 +15,7 @@
 
 mod auth;
 mod blob;
+mod conn;
 mod error;
 mod objects;
 mod presign;
@@ -40,6 +41,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::types::FileEntry;
 
+pub use conn::{MAX_HEADER_TIMEOUT, ServerLimits};
 pub use error::ServerError;
 pub use presign::parse_public_url;
 
@@ -131,11 +133,12 @@ pub struct ServerConfig {
     /// The base of presigned URLs (see [`parse_public_url`]); `None` is `http://` and the
     /// bound address, refused for a wildcard address, which no client can reach.
     pub public_url: Option<String>,
+    pub limits: ServerLimits,
 }
 
 impl ServerConfig {
     /// A configuration with no keys (add some, or set `FILEDECK_SERVER_KEY`), a one-hour
-    /// presign lifetime and path-style keys.
+    /// presign lifetime, path-style keys and the default [`ServerLimits`].
     pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         ServerConfig {
             data_dir: data_dir.into(),
@@ -144,6 +147,7 @@ impl ServerConfig {
             presign_ttl: DEFAULT_PRESIGN_TTL,
             key_style: KeyStyle::Path,
             public_url: None,
+            limits: ServerLimits::default(),
         }
     }
 }
@@ -280,7 +284,8 @@ impl RunningServer {
         self.state.store.key_style()
     }
 
-    /// Stop accepting connections and wait for the open ones to finish.
+    /// Stop accepting connections and wait for the open ones to finish, at most
+    /// `limits.shutdown_grace`; what is still open then is closed.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(());
         match self.task.await {
@@ -369,18 +374,15 @@ async fn prepare(
 ///
 /// Fails when no API key is configured (neither `config.keys` nor `FILEDECK_SERVER_KEY`).
 pub async fn bind(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let limits = config.limits.clone();
+    limits.check()?;
     let (listener, router, state) = prepare(config).await?;
     let addr = state.local_addr;
     let (shutdown, signal) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                // A dropped sender also stops the server.
-                let _ = signal.await;
-            })
-            .await
-            .map_err(ServerError::Serve)
-    });
+    let task = tokio::spawn(conn::run(listener, router, limits, async move {
+        // A dropped sender also stops the server.
+        let _ = signal.await;
+    }));
     Ok(RunningServer {
         addr,
         state,
@@ -389,16 +391,16 @@ pub async fn bind(config: ServerConfig) -> Result<RunningServer, ServerError> {
     })
 }
 
-/// Bind and serve until `shutdown` completes, then stop gracefully. Prints nothing.
+/// Bind and serve until `shutdown` completes, then stop gracefully (within
+/// `limits.shutdown_grace`). Prints nothing.
 pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let limits = config.limits.clone();
+    limits.check()?;
     let (listener, router, _state) = prepare(config).await?;
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServerError::Serve)
+    conn::run(listener, router, limits, shutdown).await
 }
 
 /// Store `bytes` at display path `display` (`path + name`) in workspace `ws` through the same

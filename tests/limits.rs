@@ -1,0 +1,303 @@
+//! The connection layer of the reference server: header and idle timeouts, the minimum
+//! request-body rate, the connection cap and a bounded shutdown, driven by raw TCP clients
+//! against short limits.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use filedeck::api::types::DownloadUrlResponse;
+use filedeck::server::{self, ApiKey, RunningServer, ServerConfig, ServerLimits};
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const ADMIN: &str = "admin-token-0123456789";
+const BIN: &str = env!("CARGO_BIN_EXE_filedeck");
+/// How long something that must happen at all may take on a loaded machine.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn limits() -> ServerLimits {
+    ServerLimits {
+        header_timeout: Duration::from_secs(20),
+        idle_timeout: Duration::from_secs(120),
+        min_body_rate: 0,
+        body_rate_window: Duration::from_secs(15),
+        max_connections: None,
+        shutdown_grace: Duration::from_secs(10),
+    }
+}
+
+async fn start(limits: ServerLimits) -> (RunningServer, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+    config.keys = vec![ApiKey {
+        token: ADMIN.into(),
+        scopes: vec!["*".into()],
+        workspaces: vec!["*".into()],
+    }];
+    config.limits = limits;
+    (server::bind(config).await.unwrap(), dir)
+}
+
+async fn connect(server: &RunningServer) -> TcpStream {
+    TcpStream::connect(server.addr).await.unwrap()
+}
+
+fn get_workspaces() -> String {
+    format!("GET /v1/workspaces HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {ADMIN}\r\n\r\n")
+}
+
+/// Read until the peer closes; fails if it has not within [`DEADLINE`]. A reset counts as
+/// closed.
+async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(DEADLINE, async {
+        let mut buf = [0u8; 8192];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server did not close the connection");
+    got
+}
+
+/// Read one response with a `Content-Length` body; answers its status and body.
+async fn read_response(stream: &mut TcpStream) -> (u16, Vec<u8>) {
+    tokio::time::timeout(DEADLINE, async {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 8192];
+        let head_end = loop {
+            if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before a response: {got:?}");
+            got.extend_from_slice(&buf[..n]);
+        };
+        let head = String::from_utf8_lossy(&got[..head_end]).to_string();
+        let status: u16 = head[9..12].parse().unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse().unwrap())
+            })
+            .unwrap_or(0);
+        while got.len() < head_end + length {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed mid body");
+            got.extend_from_slice(&buf[..n]);
+        }
+        (status, got[head_end..head_end + length].to_vec())
+    })
+    .await
+    .expect("no response")
+}
+
+/// Open a multipart upload whose body stalls after its first bytes; answers once the
+/// handler is reading the body (it asked for it with `100 Continue`).
+async fn open_slow_upload(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/files/upload HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {ADMIN}\r\n\
+         Content-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: 100000\r\n\
+         Expect: 100-continue\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    tokio::time::timeout(DEADLINE, async {
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before 100 Continue");
+            got.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .expect("no 100 Continue");
+    assert!(got.starts_with(b"HTTP/1.1 100"), "{got:?}");
+    stream
+        .write_all(
+            b"--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n\r\nab",
+        )
+        .await
+        .unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn an_unfinished_request_head_is_closed() {
+    let (server, _dir) = start(ServerLimits {
+        header_timeout: Duration::from_secs(1),
+        ..limits()
+    })
+    .await;
+    let mut stream = connect(&server).await;
+    stream
+        .write_all(b"GET /v1/workspaces HTTP/1.1\r\nHost: te")
+        .await
+        .unwrap();
+    read_to_close(&mut stream).await;
+    // A connection that sends nothing at all is closed too.
+    let mut silent = connect(&server).await;
+    assert!(read_to_close(&mut silent).await.is_empty());
+}
+
+/// hyper's own header timeout would also close an idle keep-alive connection; here the
+/// idle timeout is long, and only the stalled next head is cut.
+#[tokio::test]
+async fn a_stalled_next_request_on_a_kept_alive_connection_is_closed() {
+    let (server, _dir) = start(ServerLimits {
+        header_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(600),
+        ..limits()
+    })
+    .await;
+    let mut stream = connect(&server).await;
+    stream.write_all(get_workspaces().as_bytes()).await.unwrap();
+    assert_eq!(read_response(&mut stream).await.0, 200);
+    stream.write_all(b"GET /v1/work").await.unwrap();
+    read_to_close(&mut stream).await;
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_and_a_request_in_flight_is_not() {
+    let (server, _dir) = start(ServerLimits {
+        idle_timeout: Duration::from_secs(1),
+        ..limits()
+    })
+    .await;
+    let size = 32 << 20;
+    server::put_bytes(&server, "ws1", "big.bin", vec![7u8; size], None)
+        .await
+        .unwrap();
+    let url: DownloadUrlResponse = reqwest::Client::new()
+        .get(format!("{}/v1/files/download", server.base_url()))
+        .query(&[("workspace_id", "ws1"), ("key", "big.bin")])
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = url::Url::parse(&url.url).unwrap();
+    let target = format!("{}?{}", url.path(), url.query().unwrap_or(""));
+    // A download nobody reads: it stays in flight, its socket buffers full.
+    let mut download = connect(&server).await;
+    download
+        .write_all(format!("GET {target} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    // An idle kept-alive connection, started after it, is closed by the idle timeout...
+    let mut idle = connect(&server).await;
+    idle.write_all(get_workspaces().as_bytes()).await.unwrap();
+    assert_eq!(read_response(&mut idle).await.0, 200);
+    assert!(read_to_close(&mut idle).await.is_empty());
+    // ...which the download, idle on the wire as long, outlives: every byte comes.
+    let (status, body) = read_response(&mut download).await;
+    assert_eq!(status, 200);
+    assert_eq!(body.len(), size);
+}
+
+#[tokio::test]
+async fn a_request_body_below_the_minimum_rate_is_cut() {
+    let (server, _dir) = start(ServerLimits {
+        min_body_rate: 1000,
+        body_rate_window: Duration::from_secs(1),
+        ..limits()
+    })
+    .await;
+    let mut stream = open_slow_upload(server.addr).await;
+    let answer = read_to_close(&mut stream).await;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    // The server goes on serving.
+    let mut next = connect(&server).await;
+    next.write_all(get_workspaces().as_bytes()).await.unwrap();
+    assert_eq!(read_response(&mut next).await.0, 200);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    let (server, _dir) = start(ServerLimits {
+        max_connections: Some(2),
+        ..limits()
+    })
+    .await;
+    let mut first = connect(&server).await;
+    let mut second = connect(&server).await;
+    for stream in [&mut first, &mut second] {
+        stream.write_all(get_workspaces().as_bytes()).await.unwrap();
+        assert_eq!(read_response(stream).await.0, 200);
+    }
+    // The third is in the backlog: connected, its request sent, no answer.
+    let mut third = connect(&server).await;
+    third.write_all(get_workspaces().as_bytes()).await.unwrap();
+    let mut byte = [0u8; 1];
+    let early = tokio::time::timeout(Duration::from_millis(500), third.read(&mut byte)).await;
+    assert!(early.is_err(), "served beyond the cap: {early:?}");
+    drop(first);
+    assert_eq!(read_response(&mut third).await.0, 200);
+}
+
+#[tokio::test]
+async fn shutdown_closes_a_slow_body_after_the_grace() {
+    let (server, _dir) = start(ServerLimits {
+        shutdown_grace: Duration::from_secs(1),
+        ..limits()
+    })
+    .await;
+    let mut stream = open_slow_upload(server.addr).await;
+    let stopped = tokio::time::timeout(DEADLINE, server.shutdown()).await;
+    assert!(stopped.is_ok(), "shutdown waited for the slow body");
+    read_to_close(&mut stream).await;
+}
+
+#[tokio::test]
+async fn serve_exits_on_sigterm_with_a_slow_upload_open() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data"])
+        .arg(data.path())
+        .args(["--listen", "127.0.0.1:0", "--shutdown-grace", "1"])
+        .env("FILEDECK_SERVER_KEY", ADMIN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .expect(&line)
+        .parse()
+        .unwrap();
+    let _stream = open_slow_upload(addr).await;
+    // SAFETY: signalling our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            panic!("serve did not exit after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+}
