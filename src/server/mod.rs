@@ -15,7 +15,9 @@
 
 mod auth;
 mod blob;
+mod dbpool;
 mod error;
+mod inflight;
 mod objects;
 mod presign;
 mod routes;
@@ -41,6 +43,7 @@ use tokio::task::JoinHandle;
 use crate::api::types::FileEntry;
 
 pub use error::ServerError;
+pub use inflight::DEFAULT_MAX_UPLOADS_PER_KEY;
 
 use auth::Keyring;
 use presign::Signer;
@@ -127,6 +130,9 @@ pub struct ServerConfig {
     pub keys: Vec<ApiKey>,
     pub presign_ttl: Duration,
     pub key_style: KeyStyle,
+    /// Concurrent uploads (multipart and presigned `PUT`) one API key may have; more are
+    /// answered `503` with `Retry-After`.
+    pub max_uploads_per_key: usize,
 }
 
 impl ServerConfig {
@@ -139,6 +145,7 @@ impl ServerConfig {
             keys: Vec::new(),
             presign_ttl: DEFAULT_PRESIGN_TTL,
             key_style: KeyStyle::Path,
+            max_uploads_per_key: DEFAULT_MAX_UPLOADS_PER_KEY,
         }
     }
 }
@@ -233,6 +240,9 @@ pub(crate) struct AppState {
     pub(crate) keys: Keyring,
     pub(crate) presign_ttl: Duration,
     pub(crate) stats: Arc<ServerStats>,
+    /// Runs every index call, apart from tokio's blocking pool.
+    pub(crate) db: dbpool::DbPool,
+    pub(crate) inflight: inflight::Inflight,
     /// Used to build URLs when a request has no `Host`.
     pub(crate) local_addr: SocketAddr,
 }
@@ -338,6 +348,8 @@ async fn prepare(
         keys: Keyring::new(keys),
         presign_ttl: config.presign_ttl,
         stats: Arc::new(ServerStats::default()),
+        db: dbpool::DbPool::new(dbpool::DB_THREADS).map_err(ServerError::Io)?,
+        inflight: inflight::Inflight::new(config.max_uploads_per_key),
         local_addr,
     });
     let router = routes::router(state.clone());
@@ -431,24 +443,27 @@ pub async fn put_many(
     }
     written.sort_by_key(|(index, _, _)| *index);
     let ws = ws.to_string();
-    tokio::task::spawn_blocking(move || {
-        let mut new_files = Vec::with_capacity(written.len());
-        for (_, display, blob) in written {
-            let content_type = upload::guess_content_type(&display);
-            let placed = store.place_blob(blob)?;
-            let (path, name) = crate::api::types::split_key(&display);
-            new_files.push(store::NewFile {
-                path: path.to_string(),
-                name: name.to_string(),
-                description: description.clone(),
-                content_type,
-                blob: placed,
-            });
-        }
-        store
-            .insert_files(&ws, new_files)
-            .map_err(ServerError::from)
-    })
-    .await
-    .map_err(|e| ServerError::Task(e.to_string()))?
+    server
+        .state
+        .db
+        .run(move || {
+            let mut new_files = Vec::with_capacity(written.len());
+            for (_, display, blob) in written {
+                let content_type = upload::guess_content_type(&display);
+                let placed = store.place_blob(blob)?;
+                let (path, name) = crate::api::types::split_key(&display);
+                new_files.push(store::NewFile {
+                    path: path.to_string(),
+                    name: name.to_string(),
+                    description: description.clone(),
+                    content_type,
+                    blob: placed,
+                });
+            }
+            store
+                .insert_files(&ws, new_files)
+                .map_err(ServerError::from)
+        })
+        .await
+        .map_err(|e| ServerError::Task(e.to_string()))?
 }
