@@ -67,6 +67,11 @@ pub enum Command {
         /// a display path). A data directory keeps the style it was filled in.
         #[arg(long, value_enum, value_name = "STYLE", default_value_t = server::KeyStyle::Path)]
         key_style: server::KeyStyle,
+        /// Concurrent uploads (multipart and presigned PUT) one API key may have running;
+        /// more are answered `503` with `Retry-After`.
+        #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_UPLOADS_PER_KEY,
+              value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+        max_uploads_per_key: usize,
     },
     /// List files (recursively) under a prefix.
     #[command(override_usage = "filedeck ls -w <WS> [PREFIX] [--json]")]
@@ -345,7 +350,11 @@ async fn script(endpoint: Option<String>, command: Command) -> Result<(), Failur
             keys,
             presign_ttl,
             key_style,
-        } => serve(data, listen, keys, presign_ttl, key_style).await,
+            max_uploads_per_key,
+        } => {
+            let config = (presign_ttl, key_style, max_uploads_per_key);
+            serve(data, listen, keys, config).await
+        }
         Command::Ls {
             workspace,
             prefix,
@@ -486,8 +495,7 @@ async fn serve(
     data: PathBuf,
     listen: SocketAddr,
     keys: Option<PathBuf>,
-    presign_ttl: u64,
-    key_style: server::KeyStyle,
+    (presign_ttl, key_style, max_uploads_per_key): (u64, server::KeyStyle, usize),
 ) -> Result<(), Failure> {
     // One server per data directory: opening a store clears temp files and unindexed
     // blobs, which would be another live server's uploads in flight.
@@ -495,6 +503,7 @@ async fn serve(
     let mut config = server::ServerConfig::new(data, listen);
     config.presign_ttl = Duration::from_secs(presign_ttl);
     config.key_style = key_style;
+    config.max_uploads_per_key = max_uploads_per_key;
     if let Some(path) = keys {
         config.keys = server::load_keys_file(&path).map_err(|e| Failure::Usage(e.to_string()))?;
     }
