@@ -2831,3 +2831,270 @@ async fn files_at_rest_are_owner_only_whatever_the_umask() {
     assert_mode(&data.join("index.sqlite"), 0o600);
     server.shutdown().await;
 }
+
+// ---- Uploads in flight: one per URL, a cap per key, no thread held while stalled ----
+
+async fn start_capped(max_uploads_per_key: usize) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse::<SocketAddr>().unwrap());
+    config.keys = keys();
+    config.max_uploads_per_key = max_uploads_per_key;
+    let server = server::bind(config).await.unwrap();
+    let base = server.base_url();
+    Env {
+        dir,
+        server,
+        base,
+        http: client(),
+    }
+}
+
+/// Open a raw PUT of `url` declaring `declared` bytes and send `first` of them; the rest
+/// is for the caller to send (or not).
+async fn raw_put(url: &str, declared: u64, first: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let rest = url.strip_prefix("http://").unwrap();
+    let (addr, target) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "PUT {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {declared}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first).await.unwrap();
+    stream.flush().await.unwrap();
+    stream
+}
+
+/// Status line and headers (lowercased) of the answer on `stream`, within a deadline.
+async fn raw_answer(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "connection closed without an answer");
+            answer.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .expect("an answer within the deadline");
+    String::from_utf8_lossy(&answer).to_lowercase()
+}
+
+async fn list_as(env: &Env, token: &str, ws: &str) -> StatusCode {
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        env.http
+            .get(env.url("/v1/files"))
+            .bearer_auth(token)
+            .query(&[("workspace_id", ws)])
+            .send(),
+    )
+    .await
+    .expect("a list answers while uploads stall")
+    .unwrap()
+    .status()
+}
+
+async fn fetch_bytes(env: &Env, ws: &str, key: &str) -> Vec<u8> {
+    let url = env.download_url(ws, key).await;
+    let response = env.http.get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.bytes().await.unwrap().to_vec()
+}
+
+/// 200 PUTs on one URL, each stalled after 1 byte of 10: every older one is cut off with
+/// `409`, a list by another key answers meanwhile, and the newest completes and is what
+/// the confirm stores. Nothing of the older ones is left in `tmp/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_puts_on_one_url_leave_the_newest() {
+    use tokio::io::AsyncWriteExt;
+    const PUTS: usize = 200;
+    let env = start_capped(1000).await;
+    let big = env
+        .upload_url_ok("ws1", "big.bin", "application/octet-stream", 10)
+        .await;
+
+    let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..PUTS - 1 {
+        let mut stream = raw_put(&big.upload_url, 10, b"o").await;
+        let answers = answers.clone();
+        tokio::spawn(async move {
+            let answer = raw_answer(&mut stream).await;
+            let _ = answers.send(answer);
+            // Kept open so the survivor is not cut off by a closed connection.
+            stream
+        });
+    }
+    assert_eq!(list_as(&env, WS1, "ws1").await, StatusCode::OK);
+    // All but the newest of them are cut off; then one more PUT cuts off that one too.
+    for _ in 0..PUTS - 2 {
+        let answer = answered.recv().await.unwrap();
+        assert!(answer.starts_with("http/1.1 409"), "{answer}");
+    }
+    let mut last = raw_put(&big.upload_url, 10, b"N").await;
+    let answer = answered.recv().await.unwrap();
+    assert!(answer.starts_with("http/1.1 409"), "{answer}");
+    assert_eq!(list_as(&env, WS1, "ws1").await, StatusCode::OK);
+
+    last.write_all(b"EWEST!!!!").await.unwrap();
+    let answer = raw_answer(&mut last).await;
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    assert_eq!(
+        env.confirm("ws1", &big.file_key, 10).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(fetch_bytes(&env, "ws1", &big.file_key).await, b"NEWEST!!!!");
+    let tmp = env.dir.path().join("tmp");
+    wait_for(
+        "the cut-off temp files to go",
+        Duration::from_secs(20),
+        || files_under(&tmp).is_empty(),
+    )
+    .await;
+}
+
+/// An older PUT cut off by a newer one never places its bytes, even when it sends them all
+/// afterwards; the confirm stores the newer bytes.
+#[tokio::test]
+async fn superseded_put_never_lands() {
+    use tokio::io::AsyncWriteExt;
+    let env = start().await;
+    let up = env
+        .upload_url_ok("ws1", "s.bin", "application/octet-stream", 4)
+        .await;
+    let mut older = raw_put(&up.upload_url, 4, b"ol").await;
+    let mut newer = raw_put(&up.upload_url, 4, b"ne").await;
+    let answer = raw_answer(&mut older).await;
+    assert!(answer.starts_with("http/1.1 409"), "{answer}");
+    // Too late: the older one's remaining bytes change nothing.
+    let _ = older.write_all(b"dd").await;
+    newer.write_all(b"wr").await.unwrap();
+    let answer = raw_answer(&mut newer).await;
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    assert_eq!(
+        env.confirm("ws1", &up.file_key, 4).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(fetch_bytes(&env, "ws1", &up.file_key).await, b"newr");
+}
+
+/// With a cap of 4, a 5th concurrent upload of one key is `503 unavailable` with
+/// `Retry-After` (PUT and multipart alike), answered before its body; another key's uploads
+/// go through; and once one of the four ends, the key may upload again.
+#[tokio::test]
+async fn uploads_per_key_are_capped() {
+    let env = start_capped(4).await;
+    let mut stalled = Vec::new();
+    for i in 0..4 {
+        let up = env
+            .upload_url_ok("ws1", &format!("s{i}.bin"), "application/octet-stream", 100)
+            .await;
+        stalled.push(raw_put(&up.upload_url, 100, b"x").await);
+    }
+    // The server registers the four as it reads their heads: wait until it has.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let answer = loop {
+        let up = env
+            .upload_url_ok("ws1", "fifth.bin", "application/octet-stream", 1_000_000)
+            .await;
+        // Declares a megabyte, sends one byte: only an answer before the body can come.
+        let mut fifth = raw_put(&up.upload_url, 1_000_000, b"y").await;
+        let answer = raw_answer(&mut fifth).await;
+        if answer.starts_with("http/1.1 503") || Instant::now() > deadline {
+            break answer;
+        }
+    };
+    assert!(answer.starts_with("http/1.1 503"), "{answer}");
+    assert!(answer.contains("\r\nretry-after: "), "{answer}");
+    let response = env
+        .upload(ADMIN, "ws1", None, "m.txt", b"multipart".to_vec())
+        .await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(error_of(response).await.1, "unavailable");
+
+    // Another key is not held back by this one's uploads.
+    let response = env
+        .upload(WS1, "ws1", None, "other.txt", b"other key".to_vec())
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    drop(stalled.pop());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let response = env
+            .upload(ADMIN, "ws1", None, "m.txt", b"multipart".to_vec())
+            .await;
+        if response.status() == StatusCode::CREATED {
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(Instant::now() < deadline, "the cap was never given back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Stalled uploads hold no blocking threads: a server whose runtime has only 4 of them,
+/// with 50 PUTs and 10 multipart uploads stalled mid-body, still answers a list, and a
+/// whole upload still completes.
+#[test]
+fn stalled_uploads_hold_no_blocking_threads() {
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse::<SocketAddr>().unwrap());
+    config.keys = keys();
+    config.max_uploads_per_key = 1000;
+    let server = server_rt.block_on(server::bind(config)).unwrap();
+    let base = server.base_url();
+    let env = Env {
+        dir,
+        server,
+        base,
+        http: client(),
+    };
+    let client_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    client_rt.block_on(async {
+        use tokio::io::AsyncWriteExt;
+        let mut stalled = Vec::new();
+        for i in 0..50 {
+            let up = env
+                .upload_url_ok("ws1", &format!("p{i}.bin"), "application/octet-stream", 1000)
+                .await;
+            stalled.push(raw_put(&up.upload_url, 1000, b"z").await);
+        }
+        let addr = env.base.trim_start_matches("http://").to_string();
+        for _ in 0..10 {
+            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let head = format!(
+                "POST /v1/files/upload HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {ADMIN}\r\n\
+                 Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n\
+                 --b\r\nContent-Disposition: form-data; name=\"workspace_id\"\r\n\r\nws1\r\n\
+                 --b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\n\r\nzz"
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stalled.push(stream);
+        }
+        assert_eq!(list_as(&env, WS1, "ws1").await, StatusCode::OK);
+        let whole = tokio::time::timeout(
+            Duration::from_secs(20),
+            env.upload(WS1, "ws1", None, "whole.txt", b"whole".to_vec()),
+        )
+        .await
+        .expect("an upload completes while others stall");
+        assert_eq!(whole.status(), StatusCode::CREATED);
+        drop(stalled);
+    });
+    drop(env);
+    server_rt.shutdown_background();
+}

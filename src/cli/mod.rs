@@ -355,7 +355,18 @@ async fn script(endpoint: Option<String>, command: Command) -> Result<(), Failur
             key_style,
             public_url,
             limits,
-        } => serve(data, listen, keys, presign_ttl, key_style, public_url, limits).await,
+        } => {
+            serve(
+                data,
+                listen,
+                keys,
+                presign_ttl,
+                key_style,
+                public_url,
+                limits,
+            )
+            .await
+        }
         Command::Ls {
             workspace,
             prefix,
@@ -507,6 +518,7 @@ async fn serve(
     let mut config = server::ServerConfig::new(data, listen);
     config.presign_ttl = Duration::from_secs(presign_ttl);
     config.key_style = key_style;
+    config.max_uploads_per_key = limits.max_uploads_per_key;
     config.public_url = public_url;
     config.limits = limits.into_limits();
     if let Some(path) = keys {
@@ -529,6 +541,11 @@ async fn serve(
 /// The connection limits of `serve`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeLimits {
+    /// Concurrent uploads (multipart and presigned PUT) one API key may have running;
+    /// more are answered `503` with `Retry-After`.
+    #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_UPLOADS_PER_KEY,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_uploads_per_key: usize,
     /// A connection whose request head is not complete this many seconds after it opened
     /// (or after the first byte of its next request) is closed; at most 30.
     #[arg(long, value_name = "SECS", default_value_t = 20,

@@ -1,6 +1,7 @@
-//! Receiving a body: chunks go, coalesced, over a small bounded channel to a blocking thread
-//! that hashes (MD5 and SHA-256) and writes them to a temp file, then fsyncs it. Memory in
-//! flight stays under a few MiB whatever the body size. The temp file is removed when the
+//! Receiving a body: chunks are coalesced on the async side, and each coalesced chunk is
+//! hashed (MD5 and SHA-256) and written to a temp file by one short blocking task; the file
+//! is fsynced at the end. No thread is held while waiting for the network, so stalled
+//! uploads cost no blocking threads. Memory in flight stays about one chunk per upload. The temp file is removed when the
 //! [`TempFile`] guard is dropped, unless it has been moved into place.
 
 use std::fs::File;
@@ -10,13 +11,9 @@ use std::path::{Path, PathBuf};
 use bytes::{Bytes, BytesMut};
 use md5::Md5;
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
-/// Chunks are coalesced to about this size before they go to the writer thread.
+/// Chunks are coalesced to about this size before they are written.
 const WRITE_CHUNK: usize = 1024 * 1024;
-/// Coalesced chunks queued for the writer thread.
-const QUEUE: usize = 4;
 
 /// A file that is removed when dropped, unless [`TempFile::disarm`] was called.
 #[derive(Debug)]
@@ -61,25 +58,27 @@ pub(crate) struct Received {
     pub(crate) sha256: [u8; 32],
 }
 
-/// Size, MD5 and SHA-256 of what the writer thread wrote.
-type Written = (u64, [u8; 16], [u8; 32]);
-
-enum Msg {
-    Data(Bytes),
-    Finish,
+/// The open temp file and the hashes of what it holds so far. It moves into each short
+/// blocking write and back out, so no thread is held between chunks.
+struct Sink {
+    file: File,
+    md5: Md5,
+    sha: Sha256,
 }
 
 pub(crate) struct BlobWriter {
     file: TempFile,
-    tx: mpsc::Sender<Msg>,
-    thread: JoinHandle<io::Result<Written>>,
+    /// `None` only after a write failed or its task died: the writer is then unusable.
+    sink: Option<Sink>,
     buf: BytesMut,
     /// Bytes accepted so far.
     received: u64,
+    /// Bytes written to the file so far.
+    written: u64,
 }
 
 impl BlobWriter {
-    /// Create the temp file at `path` (which must not exist) and start the writer thread.
+    /// Create the temp file at `path` (which must not exist).
     pub(crate) async fn create(path: PathBuf) -> io::Result<Self> {
         let open_path = path.clone();
         let file = tokio::task::spawn_blocking(move || {
@@ -97,15 +96,16 @@ impl BlobWriter {
         })
         .await
         .map_err(io::Error::other)??;
-        let guard = TempFile::new(path);
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let thread = tokio::task::spawn_blocking(move || write_loop(file, rx));
         Ok(BlobWriter {
-            file: guard,
-            tx,
-            thread,
+            file: TempFile::new(path),
+            sink: Some(Sink {
+                file,
+                md5: Md5::new(),
+                sha: Sha256::new(),
+            }),
             buf: BytesMut::new(),
             received: 0,
+            written: 0,
         })
     }
 
@@ -117,66 +117,60 @@ impl BlobWriter {
     pub(crate) async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
         self.received += chunk.len() as u64;
         if self.buf.is_empty() && chunk.len() >= WRITE_CHUNK {
-            return self.send(chunk).await;
+            return self.flush(chunk).await;
         }
         self.buf.extend_from_slice(&chunk);
         if self.buf.len() >= WRITE_CHUNK {
             let full = self.buf.split().freeze();
-            self.send(full).await?;
+            self.flush(full).await?;
         }
         Ok(())
     }
 
-    async fn send(&mut self, chunk: Bytes) -> io::Result<()> {
-        if self.tx.send(Msg::Data(chunk)).await.is_ok() {
-            return Ok(());
-        }
-        // The thread stopped: it failed; report its error.
-        Err(match (&mut self.thread).await {
-            Ok(Err(e)) => e,
-            Ok(Ok(_)) => io::Error::other("blob writer stopped early"),
-            Err(e) => io::Error::other(e),
+    /// Hash and write one coalesced chunk in a short blocking task.
+    async fn flush(&mut self, chunk: Bytes) -> io::Result<()> {
+        let mut sink = self
+            .sink
+            .take()
+            .ok_or_else(|| io::Error::other("an earlier write of this upload failed"))?;
+        let len = chunk.len() as u64;
+        let sink = tokio::task::spawn_blocking(move || {
+            sink.md5.update(&chunk);
+            sink.sha.update(&chunk);
+            sink.file.write_all(&chunk)?;
+            Ok::<_, io::Error>(sink)
         })
+        .await
+        .map_err(io::Error::other)??;
+        self.sink = Some(sink);
+        self.written += len;
+        Ok(())
     }
 
     /// Write what is buffered, fsync, and hand back the file with its size and hashes.
     pub(crate) async fn finish(mut self) -> io::Result<Received> {
         if !self.buf.is_empty() {
             let rest = self.buf.split().freeze();
-            self.send(rest).await?;
+            self.flush(rest).await?;
         }
-        // If the thread has already stopped, its result below says why.
-        let _ = self.tx.send(Msg::Finish).await;
-        let (size, md5, sha256) = (&mut self.thread).await.map_err(io::Error::other)??;
-        if size != self.received {
+        if self.written != self.received {
             return Err(io::Error::other("blob writer lost bytes"));
         }
+        let sink = self
+            .sink
+            .take()
+            .ok_or_else(|| io::Error::other("an earlier write of this upload failed"))?;
+        let (md5, sha256) = tokio::task::spawn_blocking(move || {
+            sink.file.sync_all()?;
+            Ok::<_, io::Error>((sink.md5.finalize().into(), sink.sha.finalize().into()))
+        })
+        .await
+        .map_err(io::Error::other)??;
         Ok(Received {
             file: self.file,
-            size,
+            size: self.written,
             md5,
             sha256,
         })
     }
-}
-
-fn write_loop(mut file: File, mut rx: mpsc::Receiver<Msg>) -> io::Result<Written> {
-    let mut md5 = Md5::new();
-    let mut sha = Sha256::new();
-    let mut size = 0u64;
-    loop {
-        match rx.blocking_recv() {
-            Some(Msg::Data(chunk)) => {
-                md5.update(&chunk);
-                sha.update(&chunk);
-                file.write_all(&chunk)?;
-                size += chunk.len() as u64;
-            }
-            Some(Msg::Finish) => break,
-            // The receiving side gave up (client gone, limit passed): no fsync.
-            None => return Err(io::Error::other("upload abandoned")),
-        }
-    }
-    file.sync_all()?;
-    Ok((size, md5.finalize().into(), sha.finalize().into()))
 }

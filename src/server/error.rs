@@ -130,6 +130,15 @@ impl ApiError {
         )
     }
 
+    /// `503 unavailable`: this key has as many uploads running as it may.
+    pub(crate) fn busy() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "this API key has as many uploads running as the server allows; retry later",
+        )
+    }
+
     /// A `500 internal`: the details go to the log, the client gets a generic message.
     pub(crate) fn internal(context: &str, error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "{context}");
@@ -148,6 +157,7 @@ impl ApiError {
             StatusCode::NOT_FOUND => "not_found",
             StatusCode::CONFLICT => "conflict",
             StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             s if s.is_server_error() => "internal",
             _ => "invalid_request",
         }
@@ -162,7 +172,13 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let retry = (self.status == StatusCode::SERVICE_UNAVAILABLE).then(|| {
+            [(
+                axum::http::header::RETRY_AFTER,
+                super::inflight::RETRY_AFTER_SECS.to_string(),
+            )]
+        });
+        (self.status, retry, Json(body)).into_response()
     }
 }
 

@@ -16,7 +16,9 @@
 mod auth;
 mod blob;
 mod conn;
+mod dbpool;
 mod error;
+mod inflight;
 mod objects;
 mod presign;
 mod routes;
@@ -43,6 +45,7 @@ use crate::api::types::FileEntry;
 
 pub use conn::{MAX_HEADER_TIMEOUT, ServerLimits};
 pub use error::ServerError;
+pub use inflight::DEFAULT_MAX_UPLOADS_PER_KEY;
 pub use presign::parse_public_url;
 
 use auth::Keyring;
@@ -134,6 +137,9 @@ pub struct ServerConfig {
     /// bound address, refused for a wildcard address, which no client can reach.
     pub public_url: Option<String>,
     pub limits: ServerLimits,
+    /// Concurrent uploads (multipart and presigned `PUT`) one API key may have; more are
+    /// answered `503` with `Retry-After`.
+    pub max_uploads_per_key: usize,
 }
 
 impl ServerConfig {
@@ -148,6 +154,7 @@ impl ServerConfig {
             key_style: KeyStyle::Path,
             public_url: None,
             limits: ServerLimits::default(),
+            max_uploads_per_key: DEFAULT_MAX_UPLOADS_PER_KEY,
         }
     }
 }
@@ -242,6 +249,9 @@ pub(crate) struct AppState {
     pub(crate) keys: Keyring,
     pub(crate) presign_ttl: Duration,
     pub(crate) stats: Arc<ServerStats>,
+    /// Runs every index call, apart from tokio's blocking pool.
+    pub(crate) db: dbpool::DbPool,
+    pub(crate) inflight: inflight::Inflight,
     pub(crate) local_addr: SocketAddr,
     /// The base of every presigned URL; never taken from a request, whose `Host` and
     /// `X-Forwarded-*` a client chooses.
@@ -363,6 +373,8 @@ async fn prepare(
         keys: Keyring::new(keys),
         presign_ttl: config.presign_ttl,
         stats: Arc::new(ServerStats::default()),
+        db: dbpool::DbPool::new(dbpool::DB_THREADS).map_err(ServerError::Io)?,
+        inflight: inflight::Inflight::new(config.max_uploads_per_key),
         local_addr,
         public_url,
     });
@@ -454,24 +466,27 @@ pub async fn put_many(
     }
     written.sort_by_key(|(index, _, _)| *index);
     let ws = ws.to_string();
-    tokio::task::spawn_blocking(move || {
-        let mut new_files = Vec::with_capacity(written.len());
-        for (_, display, blob) in written {
-            let content_type = upload::guess_content_type(&display);
-            let placed = store.place_blob(blob)?;
-            let (path, name) = crate::api::types::split_key(&display);
-            new_files.push(store::NewFile {
-                path: path.to_string(),
-                name: name.to_string(),
-                description: description.clone(),
-                content_type,
-                blob: placed,
-            });
-        }
-        store
-            .insert_files(&ws, new_files)
-            .map_err(ServerError::from)
-    })
-    .await
-    .map_err(|e| ServerError::Task(e.to_string()))?
+    server
+        .state
+        .db
+        .run(move || {
+            let mut new_files = Vec::with_capacity(written.len());
+            for (_, display, blob) in written {
+                let content_type = upload::guess_content_type(&display);
+                let placed = store.place_blob(blob)?;
+                let (path, name) = crate::api::types::split_key(&display);
+                new_files.push(store::NewFile {
+                    path: path.to_string(),
+                    name: name.to_string(),
+                    description: description.clone(),
+                    content_type,
+                    blob: placed,
+                });
+            }
+            store
+                .insert_files(&ws, new_files)
+                .map_err(ServerError::from)
+        })
+        .await
+        .map_err(|e| ServerError::Task(e.to_string()))?
 }

@@ -159,7 +159,9 @@ async fn open_object(
     for _ in 0..3 {
         let store = state.store.clone();
         let (ws, key) = (target.workspace.clone(), target.key.clone());
-        let stored = tokio::task::spawn_blocking(move || store.get(&ws, &key))
+        let stored = state
+            .db
+            .run(move || store.get(&ws, &key))
             .await
             .map_err(|e| ApiError::internal("lookup task", e))??
             .ok_or_else(|| ApiError::not_found(format!("no file {}", target.key)))?;
@@ -319,18 +321,33 @@ pub(crate) async fn put_object(
     // lands while the body is arriving.
     let store = state.store.clone();
     let upload = terms.upload.clone();
-    if tokio::task::spawn_blocking(move || store.is_spent(&upload))
+    if state
+        .db
+        .run(move || store.is_spent(&upload))
         .await
         .map_err(|e| ApiError::internal("lookup task", e))??
     {
         return Err(ApiError::forbidden(spent_message(&target.key)));
     }
 
+    // Both answered before the body is read, and held until the answer.
+    let _permit = state
+        .inflight
+        .admit(&terms.key_id)
+        .ok_or_else(ApiError::busy)?;
+    let mut turn = state.inflight.begin(&terms.upload);
+
     let mut writer = BlobWriter::create(state.store.temp_path())
         .await
         .map_err(|e| ApiError::internal("cannot create temp file", e))?;
     let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
+    loop {
+        // Dropping the writer on the way out removes the temp file.
+        let chunk = tokio::select! {
+            chunk = stream.next() => chunk,
+            () = turn.superseded() => return Err(superseded()),
+        };
+        let Some(chunk) = chunk else { break };
         let chunk = chunk.map_err(|e| {
             tracing::debug!(error = %e, "PUT body unreadable");
             ApiError::invalid("the body ended before Content-Length bytes arrived")
@@ -356,26 +373,39 @@ pub(crate) async fn put_object(
     } else {
         terms.content_type.trim().to_string()
     };
+    // A newer PUT that started while this body arrived wins, even when this one ends at
+    // the same moment: the check and the placing happen under one lock that a newer PUT
+    // must take before placing its own bytes.
+    let Some(place) = turn.place().await else {
+        return Err(superseded());
+    };
     let store = state.store.clone();
-    let etag = tokio::task::spawn_blocking(move || {
-        let blob = store.place_blob(received)?;
-        let etag = blob.etag().to_string();
-        store.put_pending(
-            &target.workspace,
-            &target.key,
-            (&display.0, &display.1),
-            &stored_type,
-            (&terms.upload, target.expires),
-            blob,
-        )?;
-        Ok::<_, super::error::StoreError>(etag)
-    })
-    .await
-    .map_err(|e| ApiError::internal("upload task", e))??;
+    let etag = state
+        .db
+        .run(move || {
+            let _place = place;
+            let blob = store.place_blob(received)?;
+            let etag = blob.etag().to_string();
+            store.put_pending(
+                &target.workspace,
+                &target.key,
+                (&display.0, &display.1),
+                &stored_type,
+                (&terms.upload, target.expires),
+                blob,
+            )?;
+            Ok::<_, super::error::StoreError>(etag)
+        })
+        .await
+        .map_err(|e| ApiError::internal("upload task", e))??;
 
     let mut response = StatusCode::OK.into_response();
     insert(&mut response, header::ETAG, &etag);
     Ok(response)
+}
+
+fn superseded() -> ApiError {
+    ApiError::conflict("superseded by a newer PUT on the same URL")
 }
 
 fn spent_message(key: &str) -> String {

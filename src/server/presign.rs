@@ -1,11 +1,14 @@
 //! Presigned URLs for the byte routes.
 //!
 //! Layout: `{base}/objects/{workspace}/{key, each segment percent-encoded}?X-Expires={unix
-//! seconds}[&X-Content-Type={type}&X-Size={bytes}&X-Upload={id}[&X-Path={path}&X-Name={name}]]
+//! seconds}[&X-Content-Type={type}&X-Size={bytes}&X-Upload={id}&X-Key={key id}
+//! [&X-Path={path}&X-Name={name}]]
 //! &X-Signature={hex HMAC-SHA256}`. The MAC covers the method (`GET`, also good for `HEAD`;
 //! or `PUT`), the workspace, the key, the expiry and, for `PUT`, the content type and size,
 //! the upload id (fresh for each URL, so a confirmed one can be told spent although a path
-//! key is reused by the next upload of that path), and for an opaque key's `PUT` the
+//! key is reused by the next upload of that path), the id of the API key that asked for the
+//! URL (a short hash, never the token: a `PUT` has no `Authorization`, yet counts against
+//! that key's cap of uploads), and for an opaque key's `PUT` the
 //! display path it will be confirmed as (the URL carries it, so the server keeps nothing
 //! between step 1 and the `PUT`). The secret is 32 random bytes kept in
 //! `secret.key` (mode 0600) in the data directory, made once and reused on restart.
@@ -39,6 +42,8 @@ pub(crate) struct PutTerms {
     pub(crate) size: u64,
     /// This URL's own id: the URL is spent once the bytes it carried are confirmed.
     pub(crate) upload: String,
+    /// The id of the API key that made the URL (`inflight::key_id`), for its upload cap.
+    pub(crate) key_id: String,
     /// The display path (`path`, `name`) of an opaque key, which the key does not tell.
     pub(crate) display: Option<(String, String)>,
 }
@@ -48,6 +53,7 @@ struct PutFields<'a> {
     content_type: &'a str,
     size: &'a str,
     upload: &'a str,
+    key_id: &'a str,
     display: Option<(&'a str, &'a str)>,
 }
 
@@ -116,7 +122,8 @@ impl Signer {
             mac.update(&(bytes.len() as u64).to_be_bytes());
             mac.update(bytes);
         };
-        field(b"filedeck-presign-v1");
+        // v2: `PUT` URLs carry the key id.
+        field(b"filedeck-presign-v2");
         field(method.as_bytes());
         field(ws.as_bytes());
         field(key.as_bytes());
@@ -126,6 +133,8 @@ impl Signer {
             field(put.size.as_bytes());
             field(b"upload");
             field(put.upload.as_bytes());
+            field(b"key");
+            field(put.key_id.as_bytes());
             if let Some((path, name)) = put.display {
                 field(b"display");
                 field(path.as_bytes());
@@ -152,6 +161,7 @@ impl Signer {
             content_type: &p.content_type,
             size,
             upload: &p.upload,
+            key_id: &p.key_id,
             display: p
                 .display
                 .as_ref()
@@ -168,6 +178,7 @@ impl Signer {
             query.append_pair("X-Content-Type", put.content_type);
             query.append_pair("X-Size", put.size);
             query.append_pair("X-Upload", put.upload);
+            query.append_pair("X-Key", put.key_id);
             if let Some((path, name)) = put.display {
                 query.append_pair("X-Path", path);
                 query.append_pair("X-Name", name);
@@ -191,6 +202,7 @@ impl Signer {
         let mut content_type = None;
         let mut size = None;
         let mut upload = None;
+        let mut key_id = None;
         let mut display_path = None;
         let mut display_name = None;
         for (name, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
@@ -200,6 +212,7 @@ impl Signer {
                 "X-Content-Type" => content_type = Some(value),
                 "X-Size" => size = Some(value),
                 "X-Upload" => upload = Some(value),
+                "X-Key" => key_id = Some(value),
                 "X-Path" => display_path = Some(value),
                 "X-Name" => display_name = Some(value),
                 _ => {}
@@ -214,11 +227,17 @@ impl Signer {
             _ => return Err(ApiError::bad_signature()),
         };
         let put = if method == "PUT" {
-            match (content_type.as_deref(), size.as_deref(), upload.as_deref()) {
-                (Some(content_type), Some(size), Some(upload)) => Some(PutFields {
+            match (
+                content_type.as_deref(),
+                size.as_deref(),
+                upload.as_deref(),
+                key_id.as_deref(),
+            ) {
+                (Some(content_type), Some(size), Some(upload), Some(key_id)) => Some(PutFields {
                     content_type,
                     size,
                     upload,
+                    key_id,
                     display,
                 }),
                 _ => return Err(ApiError::bad_signature()),
@@ -240,6 +259,7 @@ impl Signer {
                 content_type: put.content_type.to_string(),
                 size: put.size.parse().map_err(|_| ApiError::bad_signature())?,
                 upload: put.upload.to_string(),
+                key_id: put.key_id.to_string(),
                 display: put
                     .display
                     .map(|(path, name)| (path.to_string(), name.to_string())),
@@ -426,6 +446,7 @@ mod tests {
             content_type: "text/plain".into(),
             size: 5,
             upload: "u1".into(),
+            key_id: "k1".into(),
             display: None,
         };
         let url = s.url(
@@ -442,6 +463,8 @@ mod tests {
             url.replace("X-Size=5", "X-Size=6"),
             url.replace("X-Upload=u1", "X-Upload=u2"),
             url.replace("&X-Upload=u1", ""),
+            url.replace("X-Key=k1", "X-Key=k2"),
+            url.replace("&X-Key=k1", ""),
         ] {
             let tampered: Uri = tampered.parse().unwrap();
             assert_eq!(
@@ -455,6 +478,7 @@ mod tests {
             content_type: "text/plain".into(),
             size: 5,
             upload: "u2".into(),
+            key_id: "k1".into(),
             display: Some(("raw dir/".into(), "ä&b=c.txt".into())),
         };
         let url = s.url(

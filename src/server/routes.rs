@@ -176,10 +176,15 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::invalid("cursor is not one this server handed out"))
 }
 
+/// Run an index call on the store's own threads (never tokio's blocking pool, which
+/// uploads use).
 async fn blocking<T: Send + 'static>(
+    state: &AppState,
     f: impl FnOnce() -> Result<T, super::error::StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
+    state
+        .db
+        .run(f)
         .await
         .map_err(|e| ApiError::internal("store task", e))?
         .map_err(ApiError::from)
@@ -207,8 +212,10 @@ async fn list(
     };
     let cursor = params.get("cursor").map(decode_cursor).transpose()?;
     let store = state.store.clone();
-    let (files, more) =
-        blocking(move || store.list(&ws, &prefix, cursor.as_deref(), limit)).await?;
+    let (files, more) = blocking(&state, move || {
+        store.list(&ws, &prefix, cursor.as_deref(), limit)
+    })
+    .await?;
     let next_cursor = if more {
         files.last().map(|f| encode_cursor(&f.key))
     } else {
@@ -228,7 +235,7 @@ async fn delete(
     let key = params.key()?.to_string();
     let store = state.store.clone();
     let missing = format!("no file {key}");
-    if blocking(move || store.delete(&ws, &key)).await? {
+    if blocking(&state, move || store.delete(&ws, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(missing))
@@ -246,7 +253,7 @@ async fn download_url(
     let key = params.key()?.to_string();
     let store = state.store.clone();
     let (lookup_ws, lookup_key) = (ws.clone(), key.clone());
-    blocking(move || store.get(&lookup_ws, &lookup_key))
+    blocking(&state, move || store.get(&lookup_ws, &lookup_key))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no file {key}")))?;
     let url = state
@@ -279,7 +286,7 @@ async fn upload_url(
     }
     let store = state.store.clone();
     let check_ws = ws.clone();
-    blocking(move || store.check_collision(&check_ws, &display)).await?;
+    blocking(&state, move || store.check_collision(&check_ws, &display)).await?;
     // Minted now, so repeated PUTs of this URL are one upload; in opaque style the URL
     // carries the display path to the PUT, and the pending upload keeps it for the confirm.
     let key = state.store.new_key(&path, &request.filename);
@@ -291,6 +298,7 @@ async fn upload_url(
         content_type: request.content_type.trim().to_string(),
         size: request.size,
         upload: state.store.new_upload_id(),
+        key_id: super::inflight::key_id(&auth.key().token),
         display,
     };
     let upload_url = state.signer.url(
@@ -319,9 +327,10 @@ async fn upload_confirm(
     validate::file_key(&request.file_key).map_err(ApiError::invalid)?;
     validate::file_name(&request.filename).map_err(ApiError::invalid)?;
     let store = state.store.clone();
-    let entry =
-        blocking(move || store.confirm(&ws, &request.file_key, &request.filename, request.size))
-            .await?;
+    let entry = blocking(&state, move || {
+        store.confirm(&ws, &request.file_key, &request.filename, request.size)
+    })
+    .await?;
     Ok(match state.store.key_style() {
         KeyStyle::Path => Json(entry).into_response(),
         KeyStyle::Opaque => Json(ConfirmedKey { key: entry.key }).into_response(),
@@ -348,7 +357,7 @@ async fn workspaces(
         .collect();
     if auth.key().all_workspaces() {
         let store = state.store.clone();
-        ids.extend(blocking(move || store.workspaces()).await?);
+        ids.extend(blocking(&state, move || store.workspaces()).await?);
     }
     let mut seen = std::collections::HashSet::new();
     ids.retain(|id| seen.insert(id.clone()));

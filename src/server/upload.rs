@@ -81,6 +81,11 @@ pub(crate) async fn upload(
             "this API key may not use any workspace",
         ));
     }
+    // Answered before the body is read; held until the answer.
+    let _permit = state
+        .inflight
+        .admit(&super::inflight::key_id(&auth.key().token))
+        .ok_or_else(ApiError::busy)?;
     let mut multipart = multipart.map_err(|e| {
         ApiError::invalid(format!("expected multipart/form-data: {}", e.body_text()))
     })?;
@@ -140,23 +145,25 @@ pub(crate) async fn upload(
     validate::file_key(&format!("{path}{}", file.filename)).map_err(ApiError::invalid)?;
 
     let store = state.store.clone();
-    let entry = tokio::task::spawn_blocking(move || {
-        let blob = store.place_blob(file.body)?;
-        let new = NewFile {
-            path,
-            name: file.filename,
-            description,
-            content_type: file.content_type,
-            blob,
-        };
-        let mut entries = store.insert_files(&ws, vec![new])?;
-        entries
-            .pop()
-            .ok_or_else(|| super::error::StoreError::NotFound("nothing stored".to_string()))
-    })
-    .await
-    .map_err(|e| ApiError::internal("upload task", e))?
-    .map_err(ApiError::from)?;
+    let entry = state
+        .db
+        .run(move || {
+            let blob = store.place_blob(file.body)?;
+            let new = NewFile {
+                path,
+                name: file.filename,
+                description,
+                content_type: file.content_type,
+                blob,
+            };
+            let mut entries = store.insert_files(&ws, vec![new])?;
+            entries
+                .pop()
+                .ok_or_else(|| super::error::StoreError::NotFound("nothing stored".to_string()))
+        })
+        .await
+        .map_err(|e| ApiError::internal("upload task", e))?
+        .map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, Json(entry)).into_response())
 }
 
