@@ -16,6 +16,8 @@
 mod auth;
 mod blob;
 mod error;
+#[doc(hidden)]
+pub(crate) mod fuzzing;
 mod objects;
 mod presign;
 mod routes;
