@@ -3,6 +3,8 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod local;
 pub mod mime;
 pub mod runtime;

@@ -412,7 +412,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::
 
 /// Parse a page straight into file entries (no intermediate JSON tree: a page may hold
 /// ten thousand of them).
-fn parse_list(body: &[u8], limit: u32, what: &str) -> Result<ListPage, ApiError> {
+pub(crate) fn parse_list(body: &[u8], limit: u32, what: &str) -> Result<ListPage, ApiError> {
     let bad = |e: serde_json::Error| ApiError::Protocol(format!("{what}: not a listing ({e})"));
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     // `speaks_cursors`: the answer has a cursor field (even null), so a missing cursor

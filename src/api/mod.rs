@@ -11,6 +11,7 @@ pub mod retry;
 pub mod types;
 mod upload;
 
+pub(crate) use client::parse_list;
 pub use client::{ApiKey, Client, ClientConfig, ListPage, Listing};
 pub use download::{DownloadOutcome, PartialMeta, discard_partial, is_partial_name, partial_paths};
 pub use error::ApiError;

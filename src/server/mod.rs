@@ -18,6 +18,8 @@ mod blob;
 mod conn;
 mod dbpool;
 mod error;
+#[doc(hidden)]
+pub(crate) mod fuzzing;
 mod inflight;
 mod objects;
 mod presign;

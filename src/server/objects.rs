@@ -178,7 +178,7 @@ async fn open_object(
 }
 
 #[derive(Debug, PartialEq, Eq)]
-enum RangeRequest {
+pub(crate) enum RangeRequest {
     Full,
     Partial(RangeInclusive<u64>),
     Unsatisfiable,
@@ -211,7 +211,7 @@ fn range_number(text: &str) -> RangeNumber {
 /// One `bytes=` range. Syntax we do not serve (other units, several ranges, garbage) is
 /// ignored, as RFC 9110 allows: the whole object is sent. A number too big for a `u64` is
 /// well-formed but names bytes no object has: unsatisfiable, never the whole object.
-fn parse_range(value: &str, size: u64) -> RangeRequest {
+pub(crate) fn parse_range(value: &str, size: u64) -> RangeRequest {
     let Some(spec) = value.trim().strip_prefix("bytes=") else {
         return RangeRequest::Full;
     };
