@@ -616,19 +616,29 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, Failure> {
     Ok(file)
 }
 
-/// SIGINT or SIGTERM: which one came.
-pub(crate) async fn shutdown_signal() -> i32 {
+/// SIGINT or SIGTERM: which one came. The handlers are installed when this is called, not
+/// when the future is first polled: a signal that arrives in between is then kept for the
+/// future instead of killing the process before its cleanup could run.
+pub(crate) fn shutdown_signal() -> impl Future<Output = i32> + use<> {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => libc::SIGINT,
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    async move {
+        match (interrupt, terminate) {
+            (Ok(mut int), Ok(mut term)) => tokio::select! {
+                _ = int.recv() => libc::SIGINT,
                 _ = term.recv() => libc::SIGTERM,
+            },
+            (Ok(mut int), Err(_)) => {
+                int.recv().await;
+                libc::SIGINT
             }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            libc::SIGINT
+            (Err(_), Ok(mut term)) => {
+                term.recv().await;
+                libc::SIGTERM
+            }
+            // No handler could be installed: the default action (exit) stays.
+            (Err(_), Err(_)) => std::future::pending().await,
         }
     }
 }

@@ -114,6 +114,9 @@ async fn run_batch(
     command: Command,
     mut failures: Vec<String>,
 ) -> Result<(), Failure> {
+    // Before the first request: a signal from then on reaches the cleanup below.
+    let interrupted = super::shutdown_signal();
+    tokio::pin!(interrupted);
     let (commands, mut events) = worker::spawn_with(
         client.clone(),
         concurrency,
@@ -129,8 +132,6 @@ async fn run_batch(
     let meter = std::io::stderr().is_terminal();
     let started = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let interrupted = super::shutdown_signal();
-    tokio::pin!(interrupted);
     loop {
         tokio::select! {
             ev = events.recv() => match ev {
