@@ -64,19 +64,69 @@ impl Drop for KeyPermit {
     }
 }
 
-/// One `PUT` registered on its URL; dropping it ends the registration.
-pub(crate) struct UrlTurn {
+/// Keeps a URL's slot (its generation count and placement lock) alive; the slot goes when
+/// the last holder does.
+struct SlotHold {
     upload: String,
-    generation: u64,
-    newest: watch::Receiver<u64>,
-    place: Arc<tokio::sync::Mutex<()>>,
     tables: Arc<Mutex<Tables>>,
 }
 
-/// Proof that this `PUT` is still the newest on its URL, held while it places its bytes:
-/// a newer `PUT` that starts meanwhile waits for it before placing its own.
+impl SlotHold {
+    fn generation(&self) -> Option<u64> {
+        lock(&self.tables)
+            .slots
+            .get(&self.upload)
+            .map(|slot| slot.generation)
+    }
+
+    fn another(&self) -> SlotHold {
+        if let Some(slot) = lock(&self.tables).slots.get_mut(&self.upload) {
+            slot.alive += 1;
+        }
+        SlotHold {
+            upload: self.upload.clone(),
+            tables: self.tables.clone(),
+        }
+    }
+}
+
+impl Drop for SlotHold {
+    fn drop(&mut self) {
+        let mut tables = lock(&self.tables);
+        if let Some(slot) = tables.slots.get_mut(&self.upload) {
+            slot.alive = slot.alive.saturating_sub(1);
+            if slot.alive == 0 {
+                tables.slots.remove(&self.upload);
+            }
+        }
+    }
+}
+
+/// One `PUT` registered on its URL; dropping it ends the registration.
+pub(crate) struct UrlTurn {
+    generation: u64,
+    newest: watch::Receiver<u64>,
+    place: Arc<tokio::sync::Mutex<()>>,
+    slot: SlotHold,
+}
+
+/// The placement lock of a `PUT`'s URL, held while it places its bytes: a newer `PUT`
+/// waits for it before placing its own. It keeps the URL's slot alive by itself, so a
+/// handler dropped after handing it to a queued job cannot let a newer `PUT` start on a
+/// fresh slot with a fresh lock.
 pub(crate) struct PlaceGuard {
+    generation: u64,
+    // Released before the slot hold, so the slot outlives the lock it guards.
     _held: OwnedMutexGuard<()>,
+    slot: SlotHold,
+}
+
+impl PlaceGuard {
+    /// True while no newer `PUT` has started on the URL. Checked by the job that places
+    /// the bytes, under the lock, right before it does.
+    pub(crate) fn still_newest(&self) -> bool {
+        self.slot.generation() == Some(self.generation)
+    }
 }
 
 impl Inflight {
@@ -118,11 +168,13 @@ impl Inflight {
         slot.alive += 1;
         slot.newest.send_replace(slot.generation);
         UrlTurn {
-            upload: upload.to_string(),
             generation: slot.generation,
             newest: slot.newest.subscribe(),
             place: slot.place.clone(),
-            tables: self.tables.clone(),
+            slot: SlotHold {
+                upload: upload.to_string(),
+                tables: self.tables.clone(),
+            },
         }
     }
 }
@@ -139,29 +191,19 @@ impl UrlTurn {
     /// A newer `PUT` that starts after this returns `Some` replaces these bytes later.
     pub(crate) async fn place(&self) -> Option<PlaceGuard> {
         let held = self.place.clone().lock_owned().await;
-        let newest = lock(&self.tables)
-            .slots
-            .get(&self.upload)
-            .map(|slot| slot.generation);
-        (newest == Some(self.generation)).then_some(PlaceGuard { _held: held })
-    }
-}
-
-impl Drop for UrlTurn {
-    fn drop(&mut self) {
-        let mut tables = lock(&self.tables);
-        if let Some(slot) = tables.slots.get_mut(&self.upload) {
-            slot.alive = slot.alive.saturating_sub(1);
-            if slot.alive == 0 {
-                tables.slots.remove(&self.upload);
-            }
-        }
+        let guard = PlaceGuard {
+            generation: self.generation,
+            _held: held,
+            slot: self.slot.another(),
+        };
+        guard.still_newest().then_some(guard)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::future::Future;
 
     #[tokio::test]
     async fn newest_turn_wins() {
@@ -177,6 +219,35 @@ mod tests {
         assert!(guard.is_some());
         drop(guard);
         drop((old, new));
+        assert!(lock(&inflight.tables).slots.is_empty());
+    }
+
+    /// An older `PUT` queues its placing job, then its handler goes (the client left);
+    /// a newer `PUT` on the URL must still wait for that job, which must see it is stale.
+    #[tokio::test]
+    async fn a_queued_placing_outlives_its_dropped_turn() {
+        let inflight = Inflight::new(2);
+        let old = inflight.begin("u1");
+        let queued = old.place().await.expect("the only PUT places");
+        drop(old);
+        let new = inflight.begin("u1");
+        assert!(!queued.still_newest(), "the queued job sees the newer PUT");
+        {
+            let placing = new.place();
+            let mut placing = std::pin::pin!(placing);
+            let ready = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(placing.as_mut().poll(cx).is_ready())
+            })
+            .await;
+            assert!(!ready, "the newer PUT waits for the queued placing");
+            drop(queued);
+            let guard = tokio::time::timeout(std::time::Duration::from_secs(5), placing)
+                .await
+                .expect("the newer PUT places once the older is done")
+                .expect("and it is the newest");
+            assert!(guard.still_newest());
+        }
+        drop(new);
         assert!(lock(&inflight.tables).slots.is_empty());
     }
 

@@ -383,7 +383,11 @@ pub(crate) async fn put_object(
     let etag = state
         .db
         .run(move || {
-            let _place = place;
+            // The job may run well after it was queued: a newer PUT that started
+            // meanwhile wins, and waits on this lock for the answer.
+            if !place.still_newest() {
+                return Ok(None);
+            }
             let blob = store.place_blob(received)?;
             let etag = blob.etag().to_string();
             store.put_pending(
@@ -394,10 +398,12 @@ pub(crate) async fn put_object(
                 (&terms.upload, target.expires),
                 blob,
             )?;
-            Ok::<_, super::error::StoreError>(etag)
+            drop(place);
+            Ok::<_, super::error::StoreError>(Some(etag))
         })
         .await
-        .map_err(|e| ApiError::internal("upload task", e))??;
+        .map_err(|e| ApiError::internal("upload task", e))??
+        .ok_or_else(superseded)?;
 
     let mut response = StatusCode::OK.into_response();
     insert(&mut response, header::ETAG, &etag);
