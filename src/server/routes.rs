@@ -190,6 +190,10 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
+/// Lists up to this long are cheap enough to share the index threads with lookups; longer
+/// ones are kept off one of them, so a flood of them cannot starve the rest.
+const CHEAP_LIST_LIMIT: usize = 100;
+
 /// `GET /v1/files?workspace_id&prefix&limit&cursor`
 async fn list(
     State(state): State<Arc<AppState>>,
@@ -212,10 +216,16 @@ async fn list(
     };
     let cursor = params.get("cursor").map(decode_cursor).transpose()?;
     let store = state.store.clone();
-    let (files, more) = blocking(&state, move || {
-        store.list(&ws, &prefix, cursor.as_deref(), limit)
-    })
-    .await?;
+    let call = move || store.list(&ws, &prefix, cursor.as_deref(), limit);
+    let (files, more) = if limit > CHEAP_LIST_LIMIT {
+        state
+            .db
+            .run_heavy(call)
+            .await
+            .map_err(|e| ApiError::internal("store task", e))??
+    } else {
+        blocking(&state, call).await?
+    };
     let next_cursor = if more {
         files.last().map(|f| encode_cursor(&f.key))
     } else {
