@@ -218,13 +218,28 @@ mod tests {
     #[tokio::test]
     async fn a_cheap_call_answers_while_heavy_ones_hold_threads() {
         let pool = Arc::new(DbPool::with_queue(4, 64).unwrap());
+        let (started, mut running) = mpsc::unbounded_channel::<()>();
         let mut opens = Vec::new();
         let mut heavy = Vec::new();
         for _ in 0..40 {
             let (open, blocker) = gate();
             opens.push(open);
             let pool = pool.clone();
-            heavy.push(tokio::spawn(async move { pool.run_heavy(blocker).await }));
+            let started = started.clone();
+            heavy.push(tokio::spawn(async move {
+                pool.run_heavy(move || {
+                    let _ = started.send(());
+                    blocker();
+                })
+                .await
+            }));
+        }
+        // The heavy calls take every thread they may before the cheap one is asked.
+        for _ in 0..3 {
+            within("a heavy call to start", running.recv()).await;
+        }
+        for _ in 0..40 {
+            tokio::task::yield_now().await;
         }
         // Every heavy call blocks until the end, so this answers only on a thread they
         // cannot take.
