@@ -350,7 +350,7 @@ async fn a_slow_but_reading_client_is_not_cut_by_the_send_timeout() {
         ..limits()
     })
     .await;
-    let size = 384 << 10;
+    let size = 160 << 10;
     let target = download_target(&server, size).await;
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
@@ -361,10 +361,10 @@ async fn a_slow_but_reading_client_is_not_cut_by_the_send_timeout() {
         )
         .await
         .unwrap();
-    // About 128 KiB/s: the server's send buffer stays full for seconds at a time.
-    let mut pace = tokio::time::interval(Duration::from_millis(25));
+    // About 32 KiB/s: the server's send buffer stays full for seconds at a time.
+    let mut pace = tokio::time::interval(Duration::from_millis(31));
     let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
+    let mut buf = [0u8; 1024];
     let read = tokio::time::timeout(DEADLINE, async {
         loop {
             pace.tick().await;

@@ -461,6 +461,7 @@ async fn serve_connection(
         .serve_connection(io, service);
     tokio::pin!(conn);
     let mut stopping = *stop.borrow();
+    let mut shed_open = true;
     if stopping {
         conn.as_mut().graceful_shutdown();
     }
@@ -485,12 +486,15 @@ async fn serve_connection(
                     return;
                 }
             }
-            Ok(()) = shed.changed() => {
-                if watch.sheddable() {
+            changed = shed.changed(), if shed_open => match changed {
+                Ok(()) if watch.sheddable() => {
                     tracing::debug!("at the connection cap; closing an idle or slow-head connection");
                     return;
                 }
-            }
+                Ok(()) => {}
+                // The accept loop is gone; a closed channel would wake this loop at once.
+                Err(_) => shed_open = false,
+            },
             _ = stop.changed(), if !stopping => {
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
