@@ -25,6 +25,7 @@ fn limits() -> ServerLimits {
         body_rate_window: Duration::from_secs(15),
         max_connections: None,
         shutdown_grace: Duration::from_secs(10),
+        send_timeout: Duration::from_secs(30),
     }
 }
 
@@ -38,6 +39,25 @@ async fn start(limits: ServerLimits) -> (RunningServer, TempDir) {
     }];
     config.limits = limits;
     (server::bind(config).await.unwrap(), dir)
+}
+
+/// A presigned download URL's request target for a stored file of `size` bytes.
+async fn download_target(server: &RunningServer, size: usize) -> String {
+    server::put_bytes(server, "ws1", "big.bin", vec![7u8; size], None)
+        .await
+        .unwrap();
+    let url: DownloadUrlResponse = reqwest::Client::new()
+        .get(format!("{}/v1/files/download", server.base_url()))
+        .query(&[("workspace_id", "ws1"), ("key", "big.bin")])
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = url::Url::parse(&url.url).unwrap();
+    format!("{}?{}", url.path(), url.query().unwrap_or(""))
 }
 
 async fn connect(server: &RunningServer) -> TcpStream {
@@ -227,6 +247,7 @@ async fn a_request_body_below_the_minimum_rate_is_cut() {
     assert_eq!(read_response(&mut next).await.0, 200);
 }
 
+/// Connections with a request in flight are never shed at the cap.
 #[tokio::test]
 async fn connections_beyond_the_cap_wait_until_one_closes() {
     let (server, _dir) = start(ServerLimits {
@@ -234,12 +255,8 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
         ..limits()
     })
     .await;
-    let mut first = connect(&server).await;
-    let mut second = connect(&server).await;
-    for stream in [&mut first, &mut second] {
-        stream.write_all(get_workspaces().as_bytes()).await.unwrap();
-        assert_eq!(read_response(stream).await.0, 200);
-    }
+    let first = open_slow_upload(server.addr).await;
+    let _second = open_slow_upload(server.addr).await;
     // The third is in the backlog: connected, its request sent, no answer.
     let mut third = connect(&server).await;
     third.write_all(get_workspaces().as_bytes()).await.unwrap();
@@ -300,4 +317,116 @@ async fn serve_exits_on_sigterm_with_a_slow_upload_open() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "{status:?}");
+}
+
+/// The only connection slot is held by a download nobody reads; the send timeout frees it.
+#[tokio::test]
+async fn a_download_nobody_reads_is_closed_after_the_send_timeout() {
+    let (server, _dir) = start(ServerLimits {
+        send_timeout: Duration::from_secs(1),
+        max_connections: Some(1),
+        ..limits()
+    })
+    .await;
+    let size = 32 << 20;
+    let target = download_target(&server, size).await;
+    let mut download = connect(&server).await;
+    download
+        .write_all(format!("GET {target} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut next = connect(&server).await;
+    next.write_all(get_workspaces().as_bytes()).await.unwrap();
+    assert_eq!(read_response(&mut next).await.0, 200);
+    let got = read_to_close(&mut download).await;
+    assert!(got.starts_with(b"HTTP/1.1 200"));
+    assert!(got.len() < size, "the whole download came");
+}
+
+#[tokio::test]
+async fn a_slow_but_reading_client_is_not_cut_by_the_send_timeout() {
+    let (server, _dir) = start(ServerLimits {
+        send_timeout: Duration::from_secs(1),
+        ..limits()
+    })
+    .await;
+    let size = 160 << 10;
+    let target = download_target(&server, size).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut download = socket.connect(server.addr).await.unwrap();
+    download
+        .write_all(
+            format!("GET {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+    // About 32 KiB/s: the server's send buffer stays full for seconds at a time.
+    let mut pace = tokio::time::interval(Duration::from_millis(31));
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(DEADLINE, async {
+        loop {
+            pace.tick().await;
+            match download.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the download did not end");
+    let head_end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(got.starts_with(b"HTTP/1.1 200"));
+    assert_eq!(got.len() - head_end, size, "the slow reader was cut");
+}
+
+/// At the cap, idle keep-alive connections and stalled heads are closed to let others in.
+#[tokio::test]
+async fn at_the_cap_idle_and_slow_head_connections_are_shed() {
+    let (server, _dir) = start(ServerLimits {
+        max_connections: Some(8),
+        header_timeout: Duration::from_secs(30),
+        ..limits()
+    })
+    .await;
+    let mut attacker = Vec::new();
+    for _ in 0..4 {
+        let mut idle = connect(&server).await;
+        idle.write_all(b"GET /v1/workspaces HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(read_response(&mut idle).await.0, 401);
+        attacker.push(idle);
+    }
+    for _ in 0..4 {
+        let mut slow = connect(&server).await;
+        slow.write_all(b"GET /v1/workspaces HTTP/1.1\r\nHo")
+            .await
+            .unwrap();
+        attacker.push(slow);
+    }
+    let mut honest = connect(&server).await;
+    honest.write_all(get_workspaces().as_bytes()).await.unwrap();
+    assert_eq!(read_response(&mut honest).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_request_head_beyond_64_kib_is_refused() {
+    let (server, _dir) = start(ServerLimits {
+        header_timeout: Duration::from_secs(30),
+        ..limits()
+    })
+    .await;
+    let mut stream = connect(&server).await;
+    let mut head = b"GET /v1/workspaces HTTP/1.1\r\nHost: x\r\nX-Pad: ".to_vec();
+    head.resize(head.len() + (200 << 10), b'a');
+    // The server may close before taking it all.
+    let _ = stream.write_all(&head).await;
+    let answer = read_to_close(&mut stream).await;
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 431"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
 }

@@ -528,11 +528,13 @@ async fn serve(
         server::ServerError::WildcardWithoutPublicUrl(_) => Failure::Usage(e.to_string()),
         e => Failure::Failed(e.to_string()),
     })?;
+    // Installed before the line below: a script may signal as soon as it reads it.
+    let stop = shutdown_signal();
     // Scripts wait for this line: print it only once the port is bound.
     println!("listening on {}", running.base_url());
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     running.shutdown().await;
     Ok(())
@@ -566,8 +568,16 @@ pub struct ServeLimits {
     #[arg(long, value_name = "SECS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..))]
     body_rate_window: u64,
-    /// Open connections at most; more wait in the listen backlog until one closes
-    /// (default: the open-file limit, raised to its hard limit, minus 128, at least 16).
+    /// A connection whose response writes have been blocked this many seconds, the client
+    /// taking none of the bytes already sent, is closed (a slow reader still taking bytes
+    /// is not).
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    send_timeout: u64,
+    /// Open connections at most; at the cap, idle keep-alive connections and request heads
+    /// unfinished after 1 s are closed, and new connections wait in the listen backlog
+    /// until one closes (default: half of the open-file limit, raised to its hard limit,
+    /// minus 128, between 16 and 4096; each download or upload holds two descriptors).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_connections: Option<u64>,
     /// On SIGTERM/SIGINT, how long running requests may take before their connections
@@ -587,6 +597,7 @@ impl ServeLimits {
                 .max_connections
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            send_timeout: Duration::from_secs(self.send_timeout),
         }
     }
 }

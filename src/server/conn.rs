@@ -1,5 +1,6 @@
 //! The accept loop and the life of each connection: header and idle timeouts, a minimum
-//! request-body rate, a cap on open connections and a bounded graceful shutdown.
+//! request-body rate, a send stall limit, a cap on open connections (shedding idle and
+//! slow-head connections when it is reached) and a bounded graceful shutdown.
 //!
 //! hyper's own `header_read_timeout` is not used: in hyper 1.x its timer starts whenever the
 //! connection waits for a request head, idle keep-alive included, so it would close a pooled
@@ -10,6 +11,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -39,6 +41,21 @@ const FD_RESERVE: u64 = 128;
 /// The smallest derived connection cap.
 const MIN_CONNECTIONS: u64 = 16;
 
+/// The largest derived connection cap.
+const MAX_DERIVED_CONNECTIONS: u64 = 4096;
+
+/// Under pressure, an unfinished request head (or a silent new connection) older than this
+/// is shed; younger ones are most likely honest clients still sending.
+const SHED_HEAD_AFTER: Duration = Duration::from_secs(1);
+
+/// While at the cap, how often connections are asked again to shed, so that ones turning
+/// idle or slow meanwhile go too.
+const SHED_EVERY: Duration = Duration::from_millis(250);
+
+/// Bytes hyper may buffer per connection, read side (a request head must fit) and write
+/// side; its default of ~400 KiB lets a slow huge head pin that much per connection.
+const MAX_BUF_SIZE: usize = 64 * 1024;
+
 /// How the server treats slow, idle and too many connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerLimits {
@@ -59,6 +76,11 @@ pub struct ServerLimits {
     pub max_connections: Option<usize>,
     /// On shutdown, how long running requests may take before their connections are closed.
     pub shutdown_grace: Duration,
+    /// A connection whose writes have been blocked this long with the client taking none
+    /// of the bytes already queued is closed, even with a request in flight: a client that
+    /// stops reading a download would otherwise hold its socket, blob file and buffers
+    /// forever. A slow reader still taking bytes is not cut.
+    pub send_timeout: Duration,
 }
 
 impl Default for ServerLimits {
@@ -70,6 +92,7 @@ impl Default for ServerLimits {
             body_rate_window: Duration::from_secs(15),
             max_connections: None,
             shutdown_grace: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -85,6 +108,9 @@ impl ServerLimits {
         }
         if self.min_body_rate > 0 && self.body_rate_window.is_zero() {
             return bad("the body rate window must be positive");
+        }
+        if self.send_timeout.is_zero() {
+            return bad("the send timeout must be positive");
         }
         if self.max_connections == Some(0) {
             return bad("the connection cap must be positive");
@@ -137,9 +163,12 @@ fn connection_cap(limits: &ServerLimits) -> usize {
     if let Some(n) = limits.max_connections {
         return n;
     }
-    // An unlimited (or unreadable) limit still gets a finite cap.
+    // An unlimited (or unreadable) limit still gets a finite cap. A download or upload holds
+    // two descriptors (its socket and a blob or temp file), so only half of what is left
+    // after the reserve goes to connections; beyond 4096 more connections buy no throughput
+    // and only more memory held by slow clients.
     let soft = soft.unwrap_or(1024).min(1 << 20);
-    let cap = soft.saturating_sub(FD_RESERVE).max(MIN_CONNECTIONS);
+    let cap = (soft.saturating_sub(FD_RESERVE) / 2).clamp(MIN_CONNECTIONS, MAX_DERIVED_CONNECTIONS);
     usize::try_from(cap).unwrap_or(usize::MAX)
 }
 
@@ -156,8 +185,10 @@ pub(crate) async fn run(
     let permits = Arc::new(Semaphore::new(cap));
     let limits = Arc::new(limits);
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (shed_tx, shed_rx) = watch::channel(0u64);
     let mut conns = JoinSet::new();
     let mut capped = false;
+    let mut accept_failing = false;
     tokio::pin!(shutdown);
     'accept: loop {
         let permit = match permits.clone().try_acquire_owned() {
@@ -166,13 +197,15 @@ pub(crate) async fn run(
                 if !capped {
                     tracing::warn!(
                         max_connections = cap,
-                        "connection cap reached; new connections wait until one closes"
+                        "connection cap reached; shedding idle and slow-head connections"
                     );
                     capped = true;
                 }
+                let mut shed = tokio::time::interval(SHED_EVERY);
                 loop {
                     tokio::select! {
                         _ = &mut shutdown => break 'accept,
+                        _ = shed.tick() => shed_tx.send_modify(|n| *n = n.wrapping_add(1)),
                         permit = permits.clone().acquire_owned() => match permit {
                             Ok(permit) => break permit,
                             Err(_) => break 'accept,
@@ -192,17 +225,25 @@ pub(crate) async fn run(
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
+                    if accept_failing {
+                        tracing::info!("accepting again");
+                        accept_failing = false;
+                    }
                     conns.spawn(serve_connection(
                         stream,
                         router.clone(),
                         limits.clone(),
-                        stop_rx.clone(),
+                        Signals { stop: stop_rx.clone(), shed: shed_rx.clone() },
                         permit,
                     ));
                 }
                 Err(e) => {
-                    // Out of descriptors or memory: retrying at once would spin.
-                    tracing::warn!(error = %e, "accept failed");
+                    // Out of descriptors or memory: retrying at once would spin, and
+                    // warning on every retry would flood the log.
+                    if !accept_failing {
+                        tracing::warn!(error = %e, "accept failing; retrying every 100 ms");
+                        accept_failing = true;
+                    }
                     tokio::select! {
                         _ = &mut shutdown => break,
                         _ = tokio::time::sleep(Duration::from_millis(100)) => {}
@@ -244,6 +285,9 @@ struct Activity {
     /// When a request body was found too slow: its answer becomes a 408 with
     /// `Connection: close`, and the connection is closed at the latest a header timeout later.
     cut: Option<Instant>,
+    /// Since when writes have been blocked, with the send queue length then (when known):
+    /// bytes the client has yet to take.
+    write_blocked: Option<(Instant, Option<usize>)>,
 }
 
 impl Watch {
@@ -257,6 +301,7 @@ impl Watch {
                 idle_since: now,
                 head_started: None,
                 cut: None,
+                write_blocked: None,
             }),
             changed: Notify::new(),
         }
@@ -293,6 +338,46 @@ impl Watch {
         self.changed.notify_one();
     }
 
+    fn write_blocked(&self, queued: impl FnOnce() -> Option<usize>) {
+        let mut a = self.lock();
+        if a.write_blocked.is_none() {
+            a.write_blocked = Some((Instant::now(), queued()));
+            drop(a);
+            self.changed.notify_one();
+        }
+    }
+
+    fn wrote(&self) {
+        self.lock().write_blocked = None;
+    }
+
+    /// At the send deadline: whether the client took bytes from the send queue since the
+    /// stall began, in which case the stall starts over from now.
+    fn send_progressed(&self, queued: Option<usize>) -> bool {
+        let mut a = self.lock();
+        match (a.write_blocked, queued) {
+            (Some((_, Some(before))), Some(now)) if now < before => {
+                a.write_blocked = Some((Instant::now(), Some(now)));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether, under pressure, the connection may be closed: no request in flight, nothing
+    /// left to send, and idle or with a head (or nothing at all) unfinished for a while.
+    fn sheddable(&self) -> bool {
+        let a = self.lock();
+        if a.in_flight > 0 || a.write_blocked.is_some() || a.cut.is_some() {
+            return false;
+        }
+        match a.head_started {
+            Some(t) => t.elapsed() >= SHED_HEAD_AFTER,
+            None if !a.served => a.accepted.elapsed() >= SHED_HEAD_AFTER,
+            None => true,
+        }
+    }
+
     fn cut(&self) {
         self.lock().cut.get_or_insert_with(Instant::now);
         self.changed.notify_one();
@@ -306,28 +391,62 @@ impl Watch {
     /// is in flight.
     fn deadline(&self, limits: &ServerLimits) -> Option<Instant> {
         let a = self.lock();
-        if let Some(t) = a.cut {
-            return Some(t + limits.header_timeout);
+        let send = a.write_blocked.map(|(t, _)| t + limits.send_timeout);
+        let other = if let Some(t) = a.cut {
+            Some(t + limits.header_timeout)
+        } else if a.in_flight > 0 {
+            None
+        } else {
+            Some(match a.head_started {
+                Some(t) => t + limits.header_timeout,
+                None if !a.served => a.accepted + limits.header_timeout,
+                None => a.idle_since + limits.idle_timeout,
+            })
+        };
+        match (send, other) {
+            (Some(s), Some(o)) => Some(s.min(o)),
+            (s, o) => s.or(o),
         }
-        if a.in_flight > 0 {
-            return None;
-        }
-        Some(match a.head_started {
-            Some(t) => t + limits.header_timeout,
-            None if !a.served => a.accepted + limits.header_timeout,
-            None => a.idle_since + limits.idle_timeout,
-        })
     }
+}
+
+/// What the accept loop tells every connection.
+struct Signals {
+    /// Set on shutdown.
+    stop: watch::Receiver<bool>,
+    /// Bumped while the server is at its connection cap.
+    shed: watch::Receiver<u64>,
+}
+
+/// Bytes in the socket's send queue not yet acknowledged by the client.
+#[cfg(target_os = "linux")]
+fn send_queue(fd: RawFd) -> Option<usize> {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ (= TIOCOUTQ) writes one int through the valid pointer given; a stale
+    // descriptor at worst makes it fail.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
+    if r != 0 {
+        return None;
+    }
+    usize::try_from(queued).ok()
+}
+
+/// Unknown here: a stalled send is then judged on the socket's writability alone.
+#[cfg(not(target_os = "linux"))]
+fn send_queue(_fd: RawFd) -> Option<usize> {
+    None
 }
 
 async fn serve_connection(
     stream: TcpStream,
     router: Router,
     limits: Arc<ServerLimits>,
-    mut stop: watch::Receiver<bool>,
+    signals: Signals,
     _permit: OwnedSemaphorePermit,
 ) {
+    let Signals { mut stop, mut shed } = signals;
     let watch = Arc::new(Watch::new());
+    let fd = stream.as_raw_fd();
     let io = TokioIo::new(WatchedIo {
         inner: stream,
         watch: watch.clone(),
@@ -337,9 +456,12 @@ async fn serve_connection(
         watch: watch.clone(),
         body_limit: BodyLimit::new(&limits),
     };
-    let conn = http1::Builder::new().serve_connection(io, service);
+    let conn = http1::Builder::new()
+        .max_buf_size(MAX_BUF_SIZE)
+        .serve_connection(io, service);
     tokio::pin!(conn);
     let mut stopping = *stop.borrow();
+    let mut shed_open = true;
     if stopping {
         conn.as_mut().graceful_shutdown();
     }
@@ -355,10 +477,24 @@ async fn serve_connection(
             _ = watch.changed.notified() => {}
             _ = sleep_until(deadline) => {
                 if watch.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
+                    // The socket is open: `conn` owns it.
+                    let queued = send_queue(fd);
+                    if watch.send_progressed(queued) {
+                        continue;
+                    }
                     tracing::debug!("closing a slow or idle connection");
                     return;
                 }
             }
+            changed = shed.changed(), if shed_open => match changed {
+                Ok(()) if watch.sheddable() => {
+                    tracing::debug!("at the connection cap; closing an idle or slow-head connection");
+                    return;
+                }
+                Ok(()) => {}
+                // The accept loop is gone; a closed channel would wake this loop at once.
+                Err(_) => shed_open = false,
+            },
             _ = stop.changed(), if !stopping => {
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
@@ -395,13 +531,27 @@ impl AsyncRead for WatchedIo {
     }
 }
 
+impl WatchedIo {
+    fn note_write(&self, polled: &Poll<io::Result<usize>>) {
+        match polled {
+            Poll::Pending => self
+                .watch
+                .write_blocked(|| send_queue(self.inner.as_raw_fd())),
+            Poll::Ready(Ok(n)) if *n > 0 => self.watch.wrote(),
+            Poll::Ready(_) => {}
+        }
+    }
+}
+
 impl AsyncWrite for WatchedIo {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.note_write(&polled);
+        polled
     }
 
     fn poll_write_vectored(
@@ -409,7 +559,9 @@ impl AsyncWrite for WatchedIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.note_write(&polled);
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -22,8 +22,8 @@ use super::upload::guess_content_type;
 use super::{AppState, KeyStyle};
 use crate::api::types::{MAX_PUT_BYTES, split_key};
 
-/// Read size of downloads.
-const READ_CHUNK: usize = 256 * 1024;
+/// Read size of downloads; each download to a slow reader holds a buffer of this size.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// `GET` and `HEAD` on a presigned download URL.
 pub(crate) async fn get_object(
