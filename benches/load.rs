@@ -1,6 +1,9 @@
 //! Load and abuse suite for the real `filedeck serve`, over loopback only:
 //! `cargo bench --bench load -- [--scenario main|put-flood|slow-headers|shutdown|curl]
-//! [--seconds N] [--clients N] [--files N]`. Every scenario is bounded in time and count;
+//! [--seconds N] [--clients N] [--files N] [--rate R]`. `--rate R` paces each honest client
+//! to at most R actions a second (an action: a walk of up to 10 list pages, an upload, or a
+//! download); without it they run closed-loop, back to back, and saturate the machine, so
+//! their latency then measures queueing on its cores more than the server. Every scenario is bounded in time and count;
 //! every answer the server gives is counted, never trusted, so the suite runs against a
 //! server with or without the connection limits and timeouts. Prints markdown tables.
 //! Temp data lives under `BENCH_DIR` (default: the system's temp dir).
@@ -32,6 +35,8 @@ struct Opts {
     files: usize,
     loris: usize,
     slow_puts: usize,
+    /// Actions per second per honest client; `None`: back to back.
+    rate: Option<f64>,
 }
 
 fn parse_opts() -> Opts {
@@ -42,6 +47,7 @@ fn parse_opts() -> Opts {
         files: 100_000,
         loris: 500,
         slow_puts: 200,
+        rate: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -59,6 +65,7 @@ fn parse_opts() -> Opts {
             "--files" => o.files = num(&value),
             "--loris" => o.loris = num(&value),
             "--slow-puts" => o.slow_puts = num(&value),
+            "--rate" => o.rate = value.parse().ok().filter(|r: &f64| *r > 0.0),
             _ => {
                 i += 1;
                 continue;
@@ -720,7 +727,13 @@ async fn list_page(
     }
 }
 
-async fn honest(id: usize, base: String, files: usize, stop: CancellationToken) -> Tally {
+async fn honest(
+    id: usize,
+    base: String,
+    files: usize,
+    rate: Option<f64>,
+    stop: CancellationToken,
+) -> Tally {
     let mut tally = Tally::default();
     let Ok(http) = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -733,7 +746,19 @@ async fn honest(id: usize, base: String, files: usize, stop: CancellationToken) 
     let payload = vec![b'0' + (id % 10) as u8; FILE_SIZE];
     let mut mine: Vec<String> = Vec::new();
     let mut n = 0usize;
+    let mut pace = rate.map(|r| {
+        let mut t = tokio::time::interval(Duration::from_secs_f64(1.0 / r));
+        // A slow answer delays the next action; it never causes a burst to catch up.
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
     while !stop.is_cancelled() {
+        if let Some(p) = &mut pace {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = p.tick() => {}
+            }
+        }
         n += 1;
         match n % 4 {
             // Walk one run folder by prefix, page by page.
@@ -834,8 +859,15 @@ async fn download(http: &reqwest::Client, base: &str, key: &str, tally: &mut Tal
 
 async fn main_scenario(opts: &Opts, flags: &ServerFlags) {
     println!(
-        "\n## main: {} files, {} honest clients, {} slow-loris, {} slow PUTs, {} s",
-        opts.files, opts.clients, opts.loris, opts.slow_puts, opts.seconds
+        "\n## main: {} files, {} honest clients ({}), {} slow-loris, {} slow PUTs, {} s",
+        opts.files,
+        opts.clients,
+        opts.rate.map_or("back to back".to_string(), |r| format!(
+            "{r} actions/s each"
+        )),
+        opts.loris,
+        opts.slow_puts,
+        opts.seconds
     );
     let srv = start_server(opts.files, flags).await;
     let pid = srv.pid();
@@ -880,7 +912,13 @@ async fn main_scenario(opts: &Opts, flags: &ServerFlags) {
     let t = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
     for id in 0..opts.clients {
-        clients.spawn(honest(id, srv.url.clone(), opts.files, stop.clone()));
+        clients.spawn(honest(
+            id,
+            srv.url.clone(),
+            opts.files,
+            opts.rate,
+            stop.clone(),
+        ));
     }
     tokio::time::sleep(Duration::from_secs(opts.seconds)).await;
     stop.cancel();

@@ -315,7 +315,9 @@ impl Watch {
     fn bytes_read(&self) {
         let mut a = self.lock();
         if a.in_flight == 0 && a.head_started.is_none() {
-            a.head_started = Some(Instant::now());
+            // A new connection's first head is timed from the accept: bytes trickled in
+            // late must not buy it a fresh header timeout.
+            a.head_started = Some(if a.served { Instant::now() } else { a.accepted });
             drop(a);
             self.changed.notify_one();
         }
@@ -781,5 +783,30 @@ impl Body for RateLimited {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_first_head_is_timed_from_the_accept_however_late_its_first_byte() {
+        let limits = ServerLimits::default();
+        let watch = Watch::new();
+        let accepted = Instant::now();
+        tokio::time::advance(limits.header_timeout / 2).await;
+        watch.bytes_read();
+        assert_eq!(
+            watch.deadline(&limits),
+            Some(accepted + limits.header_timeout)
+        );
+        // A kept-alive connection's next head is timed from its own first byte.
+        watch.request_started();
+        watch.request_ended();
+        tokio::time::advance(Duration::from_secs(3)).await;
+        let next = Instant::now();
+        watch.bytes_read();
+        assert_eq!(watch.deadline(&limits), Some(next + limits.header_timeout));
     }
 }
