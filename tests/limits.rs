@@ -430,3 +430,52 @@ async fn a_request_head_beyond_64_kib_is_refused() {
         String::from_utf8_lossy(&answer)
     );
 }
+
+#[tokio::test]
+async fn at_the_cap_downloads_nobody_reads_are_shed_long_before_the_send_timeout() {
+    let (server, _dir) = start(ServerLimits {
+        max_connections: Some(4),
+        // Only shedding can free a slot within the test's deadline.
+        send_timeout: Duration::from_secs(600),
+        ..limits()
+    })
+    .await;
+    let size = 32 << 20;
+    let target = download_target(&server, size).await;
+    let mut unread = Vec::new();
+    for _ in 0..4 {
+        let mut download = connect(&server).await;
+        download
+            .write_all(format!("GET {target} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        unread.push(download);
+    }
+    let mut honest = connect(&server).await;
+    honest.write_all(get_workspaces().as_bytes()).await.unwrap();
+    assert_eq!(read_response(&mut honest).await.0, 200);
+    let mut cut = 0;
+    for mut download in unread {
+        let got = read_to_close_or_stop(&mut download, size).await;
+        cut += usize::from(got < size);
+    }
+    assert!(cut >= 1, "no unread download was shed");
+}
+
+/// Read until the peer closes or `size` body bytes could have come; how many bytes came.
+async fn read_to_close_or_stop(stream: &mut TcpStream, size: usize) -> usize {
+    let mut got = 0;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match tokio::time::timeout(DEADLINE, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return got,
+            Ok(Ok(n)) => {
+                got += n;
+                if got > size {
+                    return got;
+                }
+            }
+            Err(_) => panic!("neither closed nor complete within {DEADLINE:?}"),
+        }
+    }
+}

@@ -574,8 +574,9 @@ pub struct ServeLimits {
     #[arg(long, value_name = "SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..))]
     send_timeout: u64,
-    /// Open connections at most; at the cap, idle keep-alive connections and request heads
-    /// unfinished after 1 s are closed, and new connections wait in the listen backlog
+    /// Open connections at most; at the cap, connections idle for 1 s, request heads
+    /// unfinished after 1 s and responses the client has taken nothing of for 2 s are
+    /// closed, and new connections wait in the listen backlog
     /// until one closes (default: half of the open-file limit, raised to its hard limit,
     /// minus 128, between 16 and 4096; each download or upload holds two descriptors).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]

@@ -48,6 +48,9 @@ const MAX_DERIVED_CONNECTIONS: u64 = 4096;
 /// is shed; younger ones are most likely honest clients still sending.
 const SHED_HEAD_AFTER: Duration = Duration::from_secs(1);
 
+/// Under pressure, a response whose client has taken nothing for this long is shed.
+const SHED_STALLED_AFTER: Duration = Duration::from_secs(2);
+
 /// While at the cap, how often connections are asked again to shed, so that ones turning
 /// idle or slow meanwhile go too.
 const SHED_EVERY: Duration = Duration::from_millis(250);
@@ -366,18 +369,32 @@ impl Watch {
         }
     }
 
-    /// Whether, under pressure, the connection may be closed: no request in flight, nothing
-    /// left to send, and idle or with a head (or nothing at all) unfinished for a while.
-    fn sheddable(&self) -> bool {
-        let a = self.lock();
-        if a.in_flight > 0 || a.write_blocked.is_some() || a.cut.is_some() {
-            return false;
-        }
-        match a.head_started {
-            Some(t) => t.elapsed() >= SHED_HEAD_AFTER,
-            None if !a.served => a.accepted.elapsed() >= SHED_HEAD_AFTER,
-            None => true,
-        }
+    /// Whether, under pressure, the connection may be closed: a response the client has not
+    /// taken anything of for a while (its slot goes to someone who reads; a download resumes
+    /// by Range), or no request in flight and idle or with a head (or nothing at all)
+    /// unfinished for a while. `queued` reads the socket's send queue.
+    fn sheddable(&self, queued: impl FnOnce() -> Option<usize>) -> bool {
+        let stalled = {
+            let a = self.lock();
+            if a.cut.is_some() {
+                return false;
+            }
+            if let Some((since, _)) = a.write_blocked {
+                since.elapsed() >= SHED_STALLED_AFTER
+            } else {
+                if a.in_flight > 0 {
+                    return false;
+                }
+                // Only connections quiet for a while: one that just answered is likely to
+                // carry its client's next request in a moment.
+                return match a.head_started {
+                    Some(t) => t.elapsed() >= SHED_HEAD_AFTER,
+                    None if !a.served => a.accepted.elapsed() >= SHED_HEAD_AFTER,
+                    None => a.idle_since.elapsed() >= SHED_HEAD_AFTER,
+                };
+            }
+        };
+        stalled && !self.send_progressed(queued())
     }
 
     fn cut(&self) {
@@ -489,8 +506,8 @@ async fn serve_connection(
                 }
             }
             changed = shed.changed(), if shed_open => match changed {
-                Ok(()) if watch.sheddable() => {
-                    tracing::debug!("at the connection cap; closing an idle or slow-head connection");
+                Ok(()) if watch.sheddable(|| send_queue(fd)) => {
+                    tracing::debug!("at the connection cap; closing an idle, slow-head or unread connection");
                     return;
                 }
                 Ok(()) => {}
