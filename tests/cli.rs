@@ -2,7 +2,6 @@
 //! both key styles (`key_styles!`): results are checked by display path (`path + name`),
 //! never by assuming a key is one.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -320,28 +319,15 @@ key_styles! {
 #[test]
 fn serve_prints_its_address_and_stops_on_sigterm() {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--data",
-            data.path().to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("FILEDECK_SERVER_KEY", "serve-key")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect(&line)
-        .to_string();
+    let (mut child, url) = common::spawn_serve(
+        [
+            "--data".as_ref(),
+            data.path().as_os_str(),
+            "--listen".as_ref(),
+            "127.0.0.1:0".as_ref(),
+        ],
+        "serve-key",
+    );
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let o = Command::new(BIN)
         .args(["ls", "-w", "ws1", "--json"])
@@ -370,8 +356,7 @@ fn serve_prints_its_address_and_stops_on_sigterm() {
         "{}",
         stderr(&o)
     );
-    // SAFETY: signalling our own child process.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    common::sigterm(&child);
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     // Without any key the server refuses to start, with a clear message.
@@ -423,20 +408,12 @@ fn serve_on_a_wildcard_address_needs_public_url() {
         String::from_utf8_lossy(&help.stdout)
     );
 
-    let mut child = Command::new(BIN)
-        .args(serve(&["--public-url", "https://files.example.com"]))
-        .env("FILEDECK_SERVER_KEY", "serve-key")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("listening on http://"), "{line:?}");
-    // SAFETY: signalling our own child process.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let (mut child, url) = common::spawn_serve(
+        &serve(&["--public-url", "https://files.example.com"])[1..],
+        "serve-key",
+    );
+    assert!(url.starts_with("http://"), "{url:?}");
+    common::sigterm(&child);
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }

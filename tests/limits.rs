@@ -2,9 +2,9 @@
 //! request-body rate, the connection cap and a bounded shutdown, driven by raw TCP clients
 //! against short limits.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
 
 use filedeck::api::types::DownloadUrlResponse;
 use filedeck::server::{self, ApiKey, RunningServer, ServerConfig, ServerLimits};
@@ -13,7 +13,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const ADMIN: &str = "admin-token-0123456789";
-const BIN: &str = env!("CARGO_BIN_EXE_filedeck");
 /// How long something that must happen at all may take on a loaded machine.
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -194,21 +193,7 @@ async fn an_idle_keep_alive_connection_is_closed_and_a_request_in_flight_is_not(
     })
     .await;
     let size = 32 << 20;
-    server::put_bytes(&server, "ws1", "big.bin", vec![7u8; size], None)
-        .await
-        .unwrap();
-    let url: DownloadUrlResponse = reqwest::Client::new()
-        .get(format!("{}/v1/files/download", server.base_url()))
-        .query(&[("workspace_id", "ws1"), ("key", "big.bin")])
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let url = url::Url::parse(&url.url).unwrap();
-    let target = format!("{}?{}", url.path(), url.query().unwrap_or(""));
+    let target = download_target(&server, size).await;
     // A download nobody reads: it stays in flight, its socket buffers full.
     let mut download = connect(&server).await;
     download
@@ -283,28 +268,20 @@ async fn shutdown_closes_a_slow_body_after_the_grace() {
 #[tokio::test]
 async fn serve_exits_on_sigterm_with_a_slow_upload_open() {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data"])
-        .arg(data.path())
-        .args(["--listen", "127.0.0.1:0", "--shutdown-grace", "1"])
-        .env("FILEDECK_SERVER_KEY", ADMIN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .expect(&line)
-        .parse()
-        .unwrap();
+    let (mut child, url) = common::spawn_serve(
+        [
+            "--data".as_ref(),
+            data.path().as_os_str(),
+            "--listen".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            "--shutdown-grace".as_ref(),
+            "1".as_ref(),
+        ],
+        ADMIN,
+    );
+    let addr = url.strip_prefix("http://").expect(&url).parse().unwrap();
     let _stream = open_slow_upload(addr).await;
-    // SAFETY: signalling our own child process.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    common::sigterm(&child);
     let start = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {

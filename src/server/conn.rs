@@ -200,7 +200,7 @@ pub(crate) async fn run(
                 if !capped {
                     tracing::warn!(
                         max_connections = cap,
-                        "connection cap reached; shedding idle and slow-head connections"
+                        "connection cap reached; shedding idle, slow-head and unread connections"
                     );
                     capped = true;
                 }

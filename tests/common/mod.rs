@@ -117,3 +117,36 @@ pub async fn download(
     let bytes = std::fs::read(&target).expect("read downloaded file");
     Ok((target, bytes, outcome))
 }
+
+/// Start `filedeck serve ARGS` with `FILEDECK_SERVER_KEY=key`, stderr discarded; the child
+/// and the URL it prints once its port is bound (`listening on URL`).
+pub fn spawn_serve(
+    args: impl IntoIterator<Item = impl AsRef<std::ffi::OsStr>>,
+    key: &str,
+) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_filedeck"))
+        .arg("serve")
+        .args(args)
+        .env("FILEDECK_SERVER_KEY", key)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("serve printed {line:?}"))
+        .to_string();
+    (child, url)
+}
+
+/// SIGTERM to a child started by [`spawn_serve`].
+pub fn sigterm(child: &std::process::Child) {
+    // SAFETY: signalling our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+}
