@@ -44,9 +44,9 @@ const MIN_CONNECTIONS: u64 = 16;
 /// The largest derived connection cap.
 const MAX_DERIVED_CONNECTIONS: u64 = 4096;
 
-/// Under pressure, an unfinished request head (or a silent new connection) older than this
-/// is shed; younger ones are most likely honest clients still sending.
-const SHED_HEAD_AFTER: Duration = Duration::from_secs(1);
+/// Under pressure, a connection quiet this long (an unfinished request head, a silent new
+/// connection, an idle keep-alive) is shed; younger ones are most likely honest clients.
+const SHED_QUIET_AFTER: Duration = Duration::from_secs(1);
 
 /// Under pressure, a response whose client has taken nothing for this long is shed.
 const SHED_STALLED_AFTER: Duration = Duration::from_secs(2);
@@ -374,27 +374,26 @@ impl Watch {
     /// by Range), or no request in flight and idle or with a head (or nothing at all)
     /// unfinished for a while. `queued` reads the socket's send queue.
     fn sheddable(&self, queued: impl FnOnce() -> Option<usize>) -> bool {
-        let stalled = {
-            let a = self.lock();
-            if a.cut.is_some() {
-                return false;
-            }
-            if let Some((since, _)) = a.write_blocked {
-                since.elapsed() >= SHED_STALLED_AFTER
-            } else {
-                if a.in_flight > 0 {
-                    return false;
-                }
-                // Only connections quiet for a while: one that just answered is likely to
-                // carry its client's next request in a moment.
-                return match a.head_started {
-                    Some(t) => t.elapsed() >= SHED_HEAD_AFTER,
-                    None if !a.served => a.accepted.elapsed() >= SHED_HEAD_AFTER,
-                    None => a.idle_since.elapsed() >= SHED_HEAD_AFTER,
-                };
-            }
+        let a = self.lock();
+        if a.cut.is_some() {
+            return false;
+        }
+        if let Some((since, _)) = a.write_blocked {
+            let stalled = since.elapsed() >= SHED_STALLED_AFTER;
+            drop(a);
+            return stalled && !self.send_progressed(queued());
+        }
+        if a.in_flight > 0 {
+            return false;
+        }
+        // Only connections quiet for a while: one that just answered is likely to carry its
+        // client's next request in a moment.
+        let quiet_since = match a.head_started {
+            Some(t) => t,
+            None if !a.served => a.accepted,
+            None => a.idle_since,
         };
-        stalled && !self.send_progressed(queued())
+        quiet_since.elapsed() >= SHED_QUIET_AFTER
     }
 
     fn cut(&self) {
