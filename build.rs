@@ -1,3 +1,7 @@
+#![allow(
+    clippy::expect_used,
+    reason = "a build script may stop the build with a message"
+)]
 //! Embeds `assets/demo/` in the binary, so `filedeck --demo` works wherever it is run.
 
 use std::fmt::Write as _;

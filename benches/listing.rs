@@ -1,5 +1,14 @@
 //! The server's listing rate for a large workspace, through the API over loopback:
 //! `cargo bench --bench listing [-- FILES]` (default 100,000 files). Prints a table.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 use std::time::Instant;
 

@@ -7,6 +7,15 @@
 //! every answer the server gives is counted, never trusted, so the suite runs against a
 //! server with or without the connection limits and timeouts. Prints markdown tables.
 //! Temp data lives under `BENCH_DIR` (default: the system's temp dir).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -1,6 +1,15 @@
 //! In-process cost of the browser: key press → update → frame drawn on ratatui's
 //! TestBackend with a large workspace loaded, and resident memory per listed file.
 //! `cargo bench --bench tui` prints tables; nothing here asserts a time.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 use std::time::{Duration, Instant};
 

@@ -8,6 +8,15 @@
 //! cancelled. Each listing and each cancel is sent alone and timed until its answer
 //! (the listing's last page; the transfer's `Cancelled`), first with nothing hashing,
 //! then while the two files are hashed.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -9,7 +9,7 @@ pub mod local;
 pub mod mime;
 pub mod runtime;
 pub mod sanitize;
-pub mod sched;
 pub mod server;
+pub mod sys;
 pub mod ui;
 pub mod worker;

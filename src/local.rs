@@ -212,22 +212,7 @@ pub fn complete(text: &str) -> (String, Vec<String>) {
 
 /// Bytes available to us on the filesystem holding `dir`.
 pub fn free_space(dir: &Path) -> Option<u64> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-        // SAFETY: a valid C string and a zeroed out-struct for the call to fill.
-        if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-            return None;
-        }
-        Some(st.f_bavail as u64 * st.f_frsize as u64)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        None
-    }
+    crate::sys::free_space(dir)
 }
 
 #[cfg(test)]

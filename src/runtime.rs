@@ -460,14 +460,10 @@ fn terminal_gone(e: &std::io::Error) -> bool {
 /// before the demo's data dir was removed. Standard output and error go to /dev/null
 /// from here on (the log file has everything).
 fn detach_stdio() {
-    use std::os::fd::AsRawFd;
     match std::fs::OpenOptions::new().write(true).open("/dev/null") {
         Ok(null) => {
-            // SAFETY: dup2 onto this process's own stdout and stderr descriptors, from
-            // one that stays open until both are replaced.
-            unsafe {
-                libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO);
-                libc::dup2(null.as_raw_fd(), libc::STDERR_FILENO);
+            if let Err(e) = crate::sys::redirect_stdio(&null) {
+                tracing::warn!(error = %e, "cannot point stdout and stderr at /dev/null");
             }
         }
         Err(e) => tracing::warn!(error = %e, "cannot open /dev/null after the hang-up"),
@@ -481,11 +477,7 @@ fn suspend(terminal: &mut Term) -> Result<()> {
     // run`) that started filedeck stops with it, so the shell sees the job stopped and
     // gives its prompt back (stopping only this process left the screen blank, the
     // parent waiting on it).
-    // SAFETY: signalling our own process group; SIGTSTP's default action stops it until
-    // SIGCONT, after which execution continues here.
-    unsafe {
-        libc::kill(0, libc::SIGTSTP);
-    }
+    crate::sys::stop_process_group()?;
     enable_raw_mode()?;
     execute!(
         stdout(),

@@ -1,6 +1,15 @@
 //! The real binary: `serve`, and the scripting commands against an in-process server in
 //! both key styles (`key_styles!`): results are checked by display path (`path + name`),
 //! never by assuming a key is one.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -1,5 +1,14 @@
 //! Every route through the client against the reference server over real HTTP, in both
 //! key styles (`key_styles!`): nothing here may assume `key == path + name`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;

@@ -6,6 +6,15 @@
 //!
 //! A SIGKILL cannot be caught, so this is the only way to test what the store does on a
 //! crash: an in-process server always unwinds its guards.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -8,6 +8,15 @@
 //! Every wait is on a condition with a deadline, never a bare sleep. The tests take turns
 //! (one lock): the third one measures key latency and must not share the two cores with
 //! another TUI's batch.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 mod common;
 

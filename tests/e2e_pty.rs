@@ -1,6 +1,15 @@
 //! End to end: the real binary in a pty (portable-pty + vt100) against a server with
 //! known files. Every wait is on a screen condition with a deadline, never a bare sleep.
 //! A test with files on the server runs once per key style (`key_styles!`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 use std::time::{Duration, Instant};
 

@@ -2,6 +2,15 @@
 //! of mixed sizes (one above a lowered large-upload threshold) up, the folder down
 //! elsewhere, every file compared by sha256. Waits are on conditions with deadlines.
 //! Every test runs once per key style (`key_styles!`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 mod common;
 

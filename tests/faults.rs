@@ -4,6 +4,15 @@
 //! a `429` whose `Retry-After` is honoured, and a download that stalls longer than the
 //! stall timeout. Every test runs once per key style (`key_styles!`): the proxy names files
 //! by display path in both.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 mod common;
 

@@ -6,6 +6,15 @@
 //!
 //! Every test here failed on the code before its fix; where a bug made the client loop or
 //! hang, the call runs under a deadline that fails the test instead.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 mod common;
 

@@ -1,5 +1,14 @@
 //! Property tests: the tree's aggregates against sums over its files, and `update` plus
 //! `ui::draw` against arbitrary message sequences (neither may panic).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 use filedeck::api::{FileEntry, Workspace};
 use filedeck::app::msg::{ConflictItem, TransferState};

@@ -1,5 +1,14 @@
 //! Frames rendered on ratatui's TestBackend, driven by key events through `update`,
 //! compared with insta snapshots at 60×20, 80×24 and 120×40. Times and sizes are pinned.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 use filedeck::api::FileEntry;
 use filedeck::app::{Event, Msg, State, init, update};

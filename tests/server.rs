@@ -1,6 +1,15 @@
 //! The reference server over real HTTP: `bind()` on 127.0.0.1:0 with a temp data dir,
 //! driven by reqwest. No mocks. Tests written with `key_styles!` run once per key style;
 //! the `opaque_*` ones are about the opaque style alone.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

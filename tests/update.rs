@@ -1,4 +1,13 @@
 //! Pure update tests: messages in, commands and state out. No terminal, no network.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 use filedeck::api::FileEntry;
 use filedeck::app::state::{Dialog, Row};

@@ -1,6 +1,15 @@
 //! The worker against the reference server over HTTP: commands in, events out, as the
 //! event loop sees them (no terminal). Tests that reach the server's files run in both key
 //! styles (`key_styles!`) and check display paths (`path + name`), never keys.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    unsafe_code,
+    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+)]
 
 mod common;
 

@@ -548,22 +548,7 @@ impl WriteBehind {
         if written < self.flushed + Self::STEP {
             return;
         }
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            // SAFETY: a valid open descriptor and a range inside the file; the call only
-            // asks the kernel to start writing those pages back and touches no memory of ours.
-            unsafe {
-                libc::sync_file_range(
-                    file.as_raw_fd(),
-                    self.flushed as libc::off64_t,
-                    (written - self.flushed) as libc::off64_t,
-                    libc::SYNC_FILE_RANGE_WRITE,
-                );
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = file;
+        crate::sys::start_write_back(file, self.flushed, written - self.flushed);
         self.flushed = written;
     }
 }

@@ -84,13 +84,11 @@ pub fn data_dir() -> Result<Data, Failure> {
     use std::io::Write as _;
     lock.write_all(LOCK_MARK)
         .map_err(|e| Failure::Failed(format!("cannot write {}: {e}", lock_path.display())))?;
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a descriptor we own; released when the process ends.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+    // Released when the process ends.
+    if let Err(e) = lock.try_lock() {
         return Err(Failure::Failed(format!(
-            "cannot lock {}: {}",
-            lock_path.display(),
-            std::io::Error::last_os_error()
+            "cannot lock {}: {e}",
+            lock_path.display()
         )));
     }
     Ok(Data { dir, _lock: lock })
@@ -103,13 +101,11 @@ const LEFT_AFTER: Duration = Duration::from_secs(60);
 /// Remove the data dirs of demos that are gone: ours (the temporary folder is shared),
 /// real directories (never through a link), with a lock file nobody holds.
 fn sweep(tmp: &Path) {
-    use std::os::fd::AsRawFd;
     use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(tmp) else {
         return;
     };
-    // SAFETY: getuid cannot fail.
-    let me = unsafe { libc::getuid() };
+    let me = crate::sys::user_id();
     for entry in entries.flatten() {
         if !entry.file_name().to_string_lossy().starts_with(PREFIX) {
             continue;
@@ -128,8 +124,7 @@ fn sweep(tmp: &Path) {
         let Ok(lock) = std::fs::OpenOptions::new().write(true).open(&lock_path) else {
             continue;
         };
-        // SAFETY: flock on a descriptor we own, closed below.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        if lock.try_lock().is_err() {
             // A live demo's.
             continue;
         }

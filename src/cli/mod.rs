@@ -215,7 +215,7 @@ pub fn main(cli: Cli) -> ExitCode {
     if cli.command.is_none() {
         // In the browser the main thread draws and answers keys; every runtime thread
         // (network, hashing, disk) yields to it when the cores are busy.
-        builder.on_thread_start(crate::sched::background);
+        builder.on_thread_start(crate::sys::lower_thread_priority);
     }
     let runtime = match builder.build() {
         Ok(r) => r,
@@ -296,11 +296,7 @@ fn report(outcome: Result<(), Failure>) -> ExitCode {
 /// threads allocate little and large buffers are mmapped anyway. Must run before the
 /// runtime starts its threads.
 fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only tunes the allocator; called before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
+    crate::sys::limit_malloc_arenas();
 }
 
 async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failure> {
@@ -614,16 +610,12 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, Failure> {
         .write(true)
         .open(&path)
         .map_err(|e| Failure::Failed(format!("cannot open {}: {e}", path.display())))?;
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock on a descriptor we own; released when the process ends.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            return Err(Failure::Failed(format!(
-                "another filedeck server is using {}; one server per data directory",
-                dir.display()
-            )));
-        }
+    // Released when the process ends.
+    if file.try_lock().is_err() {
+        return Err(Failure::Failed(format!(
+            "another filedeck server is using {}; one server per data directory",
+            dir.display()
+        )));
     }
     Ok(file)
 }

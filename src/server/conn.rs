@@ -11,7 +11,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -124,41 +124,17 @@ impl ServerLimits {
 
 /// Raise the soft open-file limit to the hard one and answer the soft limit now in force.
 fn raise_nofile_limit() -> Option<u64> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid, writable rlimit.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        tracing::warn!(error = %io::Error::last_os_error(), "cannot read the open-file limit");
-        return None;
-    }
-    let before = lim.rlim_cur;
-    if lim.rlim_cur < lim.rlim_max {
-        let raised = libc::rlimit {
-            rlim_cur: lim.rlim_max,
-            rlim_max: lim.rlim_max,
-        };
-        // SAFETY: `raised` is a valid rlimit; raising the soft limit up to the hard one is
-        // always permitted.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            lim.rlim_cur = lim.rlim_max;
-        } else {
-            tracing::warn!(
-                error = %io::Error::last_os_error(),
-                soft = before,
-                hard = lim.rlim_max,
-                "cannot raise the open-file limit"
-            );
-        }
+    let lim = crate::sys::raise_open_file_limit();
+    if let Some(e) = &lim.error {
+        tracing::warn!(error = %e, soft = lim.before, hard = lim.hard, "cannot raise the open-file limit");
     }
     tracing::info!(
-        before,
-        soft = lim.rlim_cur,
-        hard = lim.rlim_max,
+        before = lim.before,
+        soft = lim.soft,
+        hard = lim.hard,
         "open-file limit"
     );
-    Some(lim.rlim_cur)
+    lim.soft
 }
 
 fn connection_cap(limits: &ServerLimits) -> usize {
@@ -170,7 +146,7 @@ fn connection_cap(limits: &ServerLimits) -> usize {
     // two descriptors (its socket and a blob or temp file), so only half of what is left
     // after the reserve goes to connections; beyond 4096 more connections buy no throughput
     // and only more memory held by slow clients.
-    let soft = soft.unwrap_or(1024).min(1 << 20);
+    let soft = soft.unwrap_or(u64::MAX).min(1 << 20);
     let cap = (soft.saturating_sub(FD_RESERVE) / 2).clamp(MIN_CONNECTIONS, MAX_DERIVED_CONNECTIONS);
     usize::try_from(cap).unwrap_or(usize::MAX)
 }
@@ -436,25 +412,6 @@ struct Signals {
     shed: watch::Receiver<u64>,
 }
 
-/// Bytes in the socket's send queue not yet acknowledged by the client.
-#[cfg(target_os = "linux")]
-fn send_queue(fd: RawFd) -> Option<usize> {
-    let mut queued: libc::c_int = 0;
-    // SAFETY: SIOCOUTQ (= TIOCOUTQ) writes one int through the valid pointer given; a stale
-    // descriptor at worst makes it fail.
-    let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
-    if r != 0 {
-        return None;
-    }
-    usize::try_from(queued).ok()
-}
-
-/// Unknown here: a stalled send is then judged on the socket's writability alone.
-#[cfg(not(target_os = "linux"))]
-fn send_queue(_fd: RawFd) -> Option<usize> {
-    None
-}
-
 async fn serve_connection(
     stream: TcpStream,
     router: Router,
@@ -496,7 +453,7 @@ async fn serve_connection(
             _ = sleep_until(deadline) => {
                 if watch.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
                     // The socket is open: `conn` owns it.
-                    let queued = send_queue(fd);
+                    let queued = crate::sys::send_queue(fd);
                     if watch.send_progressed(queued) {
                         continue;
                     }
@@ -505,7 +462,7 @@ async fn serve_connection(
                 }
             }
             changed = shed.changed(), if shed_open => match changed {
-                Ok(()) if watch.sheddable(|| send_queue(fd)) => {
+                Ok(()) if watch.sheddable(|| crate::sys::send_queue(fd)) => {
                     tracing::debug!("at the connection cap; closing an idle, slow-head or unread connection");
                     return;
                 }
@@ -554,7 +511,7 @@ impl WatchedIo {
         match polled {
             Poll::Pending => self
                 .watch
-                .write_blocked(|| send_queue(self.inner.as_raw_fd())),
+                .write_blocked(|| crate::sys::send_queue(self.inner.as_raw_fd())),
             Poll::Ready(Ok(n)) if *n > 0 => self.watch.wrote(),
             Poll::Ready(_) => {}
         }

@@ -301,7 +301,7 @@ async fn list(
                         // on the UI thread; glibc keeps such freed memory in per-thread
                         // arenas. Hand it back once the UI has taken the last page.
                         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-                        release_freed_memory();
+                        crate::sys::release_freed_memory();
                     }
                     return;
                 }
@@ -318,14 +318,3 @@ async fn list(
         }
     }
 }
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn release_freed_memory() {
-    // SAFETY: malloc_trim only returns free heap pages to the kernel.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn release_freed_memory() {}

@@ -128,17 +128,13 @@ impl QueueStore {
             .write(true)
             .open(&lock_path)
             .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsRawFd;
-            // SAFETY: flock on a descriptor we own; released when the file is closed.
-            if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-                let other = std::fs::read_to_string(&lock_path).unwrap_or_default();
-                return Err(format!(
-                    "another filedeck (pid {}) is working this endpoint's transfer queue",
-                    other.trim()
-                ));
-            }
+        // Released when the file is closed.
+        if lock.try_lock().is_err() {
+            let other = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            return Err(format!(
+                "another filedeck (pid {}) is working this endpoint's transfer queue",
+                other.trim()
+            ));
         }
         let _ = lock.set_len(0);
         let _ = write!(lock, "{}", std::process::id());
