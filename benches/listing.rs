@@ -27,7 +27,7 @@ async fn main() {
     let data = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into()))
         .expect("temp dir");
     let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.keys.push(server::ApiKey {
+    config.keys.push(server::KeyGrant {
         token: KEY.into(),
         scopes: vec!["files".into()],
         workspaces: vec!["*".into()],

@@ -285,7 +285,7 @@ fn set_private(path: &Path) {
 async fn seed(store: &Path, files: usize) {
     let mut config =
         ServerConfig::new(store, "127.0.0.1:0".parse().unwrap_or_else(|_| die("addr")));
-    config.keys.push(server::ApiKey {
+    config.keys.push(server::KeyGrant {
         token: HONEST.into(),
         scopes: vec!["files".into()],
         workspaces: vec![WS.into()],

@@ -47,7 +47,7 @@ async fn main() {
     let dir = tempfile::tempdir_in(base).expect("temp dir");
     let data = dir.path().join("server");
     let mut config = ServerConfig::new(&data, "127.0.0.1:0".parse().expect("addr"));
-    config.keys.push(server::ApiKey {
+    config.keys.push(server::KeyGrant {
         token: KEY.into(),
         scopes: vec!["files".into()],
         workspaces: vec!["*".into()],

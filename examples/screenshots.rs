@@ -1,6 +1,14 @@
 //! Screenshots of the real binary: `filedeck --demo` runs in a pty, is driven by keys,
 //! and each screen is captured through vt100 and written as an SVG in `screenshots/`.
 //! Run by `scripts/screenshots.sh`; nothing here is drawn by hand.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    reason = "an example stops at the first surprise"
+)]
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};

@@ -1,6 +1,14 @@
 //! Seed a data directory of the reference server with N small synthetic files, for
 //! benchmarks: `cargo run --release --example seed -- DIR WORKSPACE N`.
 //! Then `FILEDECK_SERVER_KEY=… filedeck serve --data DIR` serves them.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    reason = "an example stops at the first surprise"
+)]
 
 #[tokio::main]
 async fn main() {
@@ -11,7 +19,7 @@ async fn main() {
     };
     let n: usize = n.parse().expect("N is a number");
     let mut config = filedeck::server::ServerConfig::new(dir, "127.0.0.1:0".parse().expect("addr"));
-    config.keys.push(filedeck::server::ApiKey {
+    config.keys.push(filedeck::server::KeyGrant {
         token: "seed".into(),
         scopes: vec!["files".into()],
         workspaces: vec!["*".into()],

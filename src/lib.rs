@@ -3,6 +3,7 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod config;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod local;
@@ -12,4 +13,5 @@ pub mod sanitize;
 pub mod server;
 pub mod sys;
 pub mod ui;
+pub mod wire;
 pub mod worker;

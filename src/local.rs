@@ -102,7 +102,7 @@ fn file_name(path: &Path) -> Option<String> {
 /// 255 bytes a key segment may have): such a name is reported before anything is sent,
 /// instead of a refusal from the server or a broken multipart header.
 fn unfit_for_a_key(name: &str) -> Option<&'static str> {
-    if crate::api::is_partial_name(name) {
+    if is_partial_name(name) {
         Some("a partial download of filedeck's, not a file to upload")
     } else if name.chars().any(char::is_control) {
         Some("the name has a control character, which file keys cannot hold")
@@ -169,7 +169,7 @@ pub fn complete(text: &str) -> (String, Vec<String>) {
     let dir = if dir_part.is_empty() {
         PathBuf::from(".")
     } else {
-        crate::worker::transfers::expand_tilde(dir_part)
+        expand_tilde(dir_part)
     };
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return (text.to_string(), Vec::new());
@@ -208,6 +208,47 @@ pub fn complete(text: &str) -> (String, Vec<String>) {
             (format!("{dir_part}{}", &first[..common]), candidates)
         }
     }
+}
+
+/// Whether `name` is one of filedeck's own partial files (or their metadata): such a name
+/// is never downloaded to, nor uploaded, so no file can land where another download keeps
+/// its partial bytes.
+pub fn is_partial_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(".filedeck-") else {
+        return false;
+    };
+    let id = rest
+        .strip_suffix(".partial")
+        .or_else(|| rest.strip_suffix(".partial.json"));
+    id.is_some_and(|id| id.len() == 20 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The partial file and its metadata for a target path: beside it (same filesystem, so
+/// the final rename is atomic), named by a hash of the target's name so that a name of
+/// the full 255 bytes still has room for them.
+pub fn partial_paths(target: &Path) -> (PathBuf, PathBuf) {
+    let name = target.file_name().unwrap_or_default();
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(name.as_encoded_bytes());
+    let id = hex::encode(digest.get(..10).unwrap_or_default());
+    let dir = target.parent().unwrap_or(Path::new("."));
+    (
+        dir.join(format!(".filedeck-{id}.partial")),
+        dir.join(format!(".filedeck-{id}.partial.json")),
+    )
+}
+
+/// `~` and `~/…` are the home directory; everything else is taken as written.
+pub fn expand_tilde(path: &str) -> PathBuf {
+    let path = path.trim();
+    if (path == "~" || path.starts_with("~/"))
+        && let Some(home) = crate::config::home_dir()
+    {
+        return home.join(path.trim_start_matches('~').trim_start_matches('/'));
+    }
+    if path.is_empty() {
+        return PathBuf::from(".");
+    }
+    PathBuf::from(path)
 }
 
 /// Bytes available to us on the filesystem holding `dir`.

@@ -271,7 +271,7 @@ async fn run_loop(
     let persist_queue = session.persist_queue;
     // The demo's server and data live only as long as this process: nothing to resume.
     let state_dir = if persist_queue {
-        crate::cli::logging::state_dir()
+        crate::config::state_dir()
     } else {
         None
     };

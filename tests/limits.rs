@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use filedeck::api::types::DownloadUrlResponse;
-use filedeck::server::{self, ApiKey, RunningServer, ServerConfig, ServerLimits};
+use filedeck::server::{self, KeyGrant, RunningServer, ServerConfig, ServerLimits};
+use filedeck::wire::DownloadUrlResponse;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -40,7 +40,7 @@ fn limits() -> ServerLimits {
 async fn start(limits: ServerLimits) -> (RunningServer, TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse().unwrap());
-    config.keys = vec![ApiKey {
+    config.keys = vec![KeyGrant {
         token: ADMIN.into(),
         scopes: vec!["*".into()],
         workspaces: vec!["*".into()],

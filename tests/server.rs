@@ -19,10 +19,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use filedeck::api::types::{
+use filedeck::server::{self, KeyGrant, KeyStyle, RunningServer, ServerConfig};
+use filedeck::wire::{
     DownloadUrlResponse, FileEntry, ListResponse, UploadUrlResponse, WorkspacesResponse,
 };
-use filedeck::server::{self, ApiKey, KeyStyle, RunningServer, ServerConfig};
 use md5::{Digest, Md5};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Client, StatusCode};
@@ -38,24 +38,24 @@ const WS1: &str = "ws1-only-token-0123456789";
 const NO_FILES: &str = "no-files-scope-token-0123";
 const NO_WS: &str = "no-workspace-token-0123456";
 
-fn keys() -> Vec<ApiKey> {
+fn keys() -> Vec<KeyGrant> {
     vec![
-        ApiKey {
+        KeyGrant {
             token: ADMIN.into(),
             scopes: vec!["files".into()],
             workspaces: vec!["*".into()],
         },
-        ApiKey {
+        KeyGrant {
             token: WS1.into(),
             scopes: vec!["files".into()],
             workspaces: vec!["ws1".into(), "ws_named".into()],
         },
-        ApiKey {
+        KeyGrant {
             token: NO_FILES.into(),
             scopes: vec!["query".into()],
             workspaces: vec!["*".into()],
         },
-        ApiKey {
+        KeyGrant {
             token: NO_WS.into(),
             scopes: vec!["files".into()],
             workspaces: Vec::new(),
@@ -1075,7 +1075,7 @@ async fn presigned_put_violations() {
 }
 
 fn server_max_put() -> u64 {
-    filedeck::api::types::MAX_PUT_BYTES
+    filedeck::wire::MAX_PUT_BYTES
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 #![no_main]
 
 use filedeck::api::FileEntry;
-use filedeck::api::types::{DownloadUrlResponse, UploadUrlResponse};
+use filedeck::wire::{DownloadUrlResponse, UploadUrlResponse};
 use filedeck::fuzzing;
 use libfuzzer_sys::fuzz_target;
 
@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(a) = serde_json::from_slice::<UploadUrlResponse>(body) {
                 // As `Client::absolute` takes it: absolute, else relative to the endpoint.
                 let _ = url::Url::parse(&a.upload_url).or_else(|_| endpoint.join(&a.upload_url));
-                let _ = filedeck::api::types::split_key(&a.file_key);
+                let _ = filedeck::wire::split_key(&a.file_key);
             }
         }
         2 => {

@@ -12,7 +12,8 @@ use url::Url;
 
 use super::error::{self, ApiError};
 use super::retry::{RetryPolicy, parse_retry_after};
-use super::types::{DownloadUrlResponse, FileEntry, LARGE_UPLOAD_THRESHOLD, Workspace, split_key};
+use crate::config::{API_KEY_ENV, LARGE_UPLOAD_THRESHOLD_ENV, STALL_TIMEOUT_ENV, whole_number};
+use crate::wire::{DownloadUrlResponse, FileEntry, LARGE_UPLOAD_THRESHOLD, Workspace, split_key};
 
 /// The API key. Its `Debug` never shows it; it leaves this type only as a header value
 /// marked sensitive.
@@ -25,10 +26,7 @@ impl ApiKey {
     }
     /// The key from `FILEDECK_API_KEY`, if set and not empty.
     pub fn from_env() -> Option<Self> {
-        std::env::var("FILEDECK_API_KEY")
-            .ok()
-            .filter(|k| !k.trim().is_empty())
-            .map(|k| ApiKey(k.trim().to_string()))
+        crate::config::text(API_KEY_ENV).map(ApiKey)
     }
 }
 
@@ -85,24 +83,13 @@ impl ClientConfig {
             list_limit: 10_000,
             chunk_size: 256 * 1024,
         };
-        if let Some(v) = env_u64("FILEDECK_LARGE_UPLOAD_THRESHOLD")? {
+        if let Some(v) = whole_number(LARGE_UPLOAD_THRESHOLD_ENV).map_err(ApiError::Local)? {
             cfg.large_threshold = v;
         }
-        if let Some(v) = env_u64("FILEDECK_STALL_TIMEOUT")? {
+        if let Some(v) = whole_number(STALL_TIMEOUT_ENV).map_err(ApiError::Local)? {
             cfg.stall_timeout = Duration::from_secs(v.max(1));
         }
         Ok(cfg)
-    }
-}
-
-fn env_u64(name: &str) -> Result<Option<u64>, ApiError> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| ApiError::Local(format!("{name}={v:?} is not a whole number"))),
-        Err(_) => Ok(None),
     }
 }
 

@@ -21,8 +21,9 @@ use super::client::{Client, check};
 use super::error::ApiError;
 use super::localpath::check_inside;
 use super::remote::{etag_md5, parse_content_range};
-use super::types::FileEntry;
 use super::upload::sleep_or_cancel;
+use crate::local::partial_paths;
+use crate::wire::FileEntry;
 
 /// How a download went.
 #[derive(Debug, Clone)]
@@ -77,34 +78,6 @@ async fn write_meta(path: &Path, meta: &PartialMeta) -> Result<(), ApiError> {
     tokio::io::AsyncWriteExt::write_all(&mut f, &json)
         .await
         .map_err(|e| ApiError::io(format!("cannot write {}", path.display()), e))
-}
-
-/// Whether `name` is one of filedeck's own partial files (or their metadata): such a name
-/// is never downloaded to, nor uploaded, so no file can land where another download keeps
-/// its partial bytes.
-pub fn is_partial_name(name: &str) -> bool {
-    let Some(rest) = name.strip_prefix(".filedeck-") else {
-        return false;
-    };
-    let id = rest
-        .strip_suffix(".partial")
-        .or_else(|| rest.strip_suffix(".partial.json"));
-    id.is_some_and(|id| id.len() == 20 && id.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// The partial file and its metadata for a target path: beside it (same filesystem, so
-/// the final rename is atomic), named by a hash of the target's name so that a name of
-/// the full 255 bytes still has room for them.
-pub fn partial_paths(target: &Path) -> (PathBuf, PathBuf) {
-    use sha2::Digest as _;
-    let name = target.file_name().unwrap_or_default();
-    let digest = Sha256::digest(name.as_encoded_bytes());
-    let id = hex::encode(&digest[..10]);
-    let dir = target.parent().unwrap_or(Path::new("."));
-    (
-        dir.join(format!(".filedeck-{id}.partial")),
-        dir.join(format!(".filedeck-{id}.partial.json")),
-    )
 }
 
 enum Attempt {

@@ -3,7 +3,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::error::ApiError;
-use super::types::FileEntry;
+use crate::wire::FileEntry;
 
 /// Check the local path `rel` a download of `entry` is to take under the destination, for
 /// the browser and the command line alike. The file's own name is the listing's `name`
@@ -34,7 +34,7 @@ pub fn local_name(entry: &FileEntry, rel: &str) -> Result<(), String> {
             "the server's name {shown:?} holds invisible formatting characters"
         ));
     }
-    if super::download::is_partial_name(name) {
+    if crate::local::is_partial_name(name) {
         return Err(format!(
             "the server's name {shown:?} is one filedeck keeps for its partial downloads"
         ));

@@ -8,17 +8,17 @@ pub mod error;
 mod localpath;
 mod remote;
 pub mod retry;
-pub mod types;
 mod upload;
 
+pub use crate::local::{is_partial_name, partial_paths};
+pub use crate::wire::{FileEntry, Workspace};
 pub(crate) use client::parse_list;
 pub use client::{ApiKey, Client, ClientConfig, ListPage, Listing};
-pub use download::{DownloadOutcome, PartialMeta, discard_partial, is_partial_name, partial_paths};
+pub use download::{DownloadOutcome, PartialMeta, discard_partial};
 pub use error::ApiError;
 pub use localpath::{local_name, safe_join};
 pub use remote::{Lookup, RemoteObject};
 pub use retry::RetryPolicy;
-pub use types::{FileEntry, Workspace};
 pub use upload::{UploadRequest, Uploaded};
 
 use std::sync::Arc;

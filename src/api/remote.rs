@@ -7,7 +7,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, HeaderMap, RANGE};
 
 use super::client::{Client, check};
 use super::error::ApiError;
-use super::types::{FileEntry, split_key};
+use crate::wire::{FileEntry, split_key};
 
 /// What a ranged GET of a file's first byte tells about it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

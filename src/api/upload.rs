@@ -18,10 +18,10 @@ use super::Progress;
 use super::client::{Client, read_answer};
 use super::error::ApiError;
 use super::remote::etag_md5;
-use super::types::{
+use crate::local::normalise_folder;
+use crate::wire::{
     FileEntry, MAX_PUT_BYTES, UploadConfirmRequest, UploadUrlRequest, UploadUrlResponse,
 };
-use crate::local::normalise_folder;
 
 /// What to upload and where.
 #[derive(Debug, Clone)]

@@ -201,7 +201,7 @@ fn row_at(w: &WorkspaceView, wi: usize, path: &str) -> Option<Row> {
             .folder_by_path(path)
             .map(|id| Row::Folder { ws: wi, id })
     } else {
-        let (dir, name) = crate::api::types::split_key(path);
+        let (dir, name) = crate::wire::split_key(path);
         w.tree
             .find_key_in(dir, name, path)
             .map(|id| Row::File { ws: wi, id })
@@ -1394,9 +1394,9 @@ fn refresh_after_upload(state: &mut State, info: &TransferInfo) -> Vec<Command> 
     // An upload that never had a remote name (its local file was not there) put
     // nothing anywhere: it is no reason to list the workspace again.
     if !info.remote.is_empty() {
-        let folder = crate::api::types::split_key(&info.remote).0.to_string();
+        let folder = crate::wire::split_key(&info.remote).0.to_string();
         let deepest = match state.uploaded_into.remove(&info.ws) {
-            Some(so_far) => crate::api::types::common_folder(&[so_far, folder]),
+            Some(so_far) => crate::wire::common_folder(&[so_far, folder]),
             None => folder,
         };
         state.uploaded_into.insert(info.ws.clone(), deepest);

@@ -138,7 +138,7 @@ fn sweep(tmp: &Path) {
 /// Start the demo server (127.0.0.1, a free port) and seed it; it accepts `key` only.
 pub async fn start(data: &Path, key: &str) -> Result<RunningServer, Failure> {
     let mut config = ServerConfig::new(data, ([127, 0, 0, 1], 0).into());
-    config.keys.push(server::ApiKey {
+    config.keys.push(server::KeyGrant {
         token: key.to_string(),
         scopes: vec!["files".into()],
         workspaces: vec!["*".into()],

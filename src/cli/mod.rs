@@ -43,11 +43,11 @@ pub struct Cli {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<Verb>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum Verb {
     /// Run the reference server of the Files API over a local directory.
     Serve {
         /// Where files and the index are kept.
@@ -194,7 +194,7 @@ impl From<ApiError> for Failure {
 /// Parse the command line; `--help` names the actual log file.
 pub fn parse() -> Cli {
     use clap::{CommandFactory, FromArgMatches};
-    let log = logging::log_path()
+    let log = crate::config::log_path()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "(no state directory: set XDG_STATE_HOME or HOME)".into());
     let cmd = Cli::command().after_help(format!("{AFTER_HELP}\nLog file:\n  {log}"));
@@ -203,7 +203,7 @@ pub fn parse() -> Cli {
 }
 
 pub fn main(cli: Cli) -> ExitCode {
-    let is_server = matches!(cli.command, Some(Command::Serve { .. }));
+    let is_server = matches!(cli.command, Some(Verb::Serve { .. }));
     // The server is a daemon and logs to stderr; everything else logs to its file, so
     // nothing is ever written under the TUI.
     logging::init(is_server);
@@ -323,11 +323,11 @@ async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failur
         };
         return tui(cfg, session).await;
     };
-    if matches!(command, Command::Serve { .. }) {
+    if matches!(command, Verb::Serve { .. }) {
         // The server stops on these signals by itself, gracefully, and exits 0.
         return script(cli.endpoint, command).await;
     }
-    if matches!(command, Command::Put { .. }) {
+    if matches!(command, Verb::Put { .. }) {
         // `put` reaches its batch at once, and the batch takes the signal itself: its
         // cancelled uploads settle first (one whose bytes are all sent is seen through,
         // and only then is what it replaces removed), then it exits with 130 or 143.
@@ -341,9 +341,9 @@ async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failur
     }
 }
 
-async fn script(endpoint: Option<String>, command: Command) -> Result<(), Failure> {
+async fn script(endpoint: Option<String>, command: Verb) -> Result<(), Failure> {
     match command {
-        Command::Serve {
+        Verb::Serve {
             data,
             listen,
             keys,
@@ -363,7 +363,7 @@ async fn script(endpoint: Option<String>, command: Command) -> Result<(), Failur
             )
             .await
         }
-        Command::Ls {
+        Verb::Ls {
             workspace,
             prefix,
             json,
@@ -372,7 +372,7 @@ async fn script(endpoint: Option<String>, command: Command) -> Result<(), Failur
             let workspace = required_workspace(workspace, "ls")?;
             ls(&client, &workspace, prefix.as_deref().unwrap_or(""), json).await
         }
-        Command::Put {
+        Verb::Put {
             workspace,
             paths,
             to,
@@ -399,7 +399,7 @@ async fn script(endpoint: Option<String>, command: Command) -> Result<(), Failur
             )
             .await
         }
-        Command::Get {
+        Verb::Get {
             workspace,
             keys,
             to,
@@ -419,7 +419,7 @@ async fn script(endpoint: Option<String>, command: Command) -> Result<(), Failur
             )
             .await
         }
-        Command::Rm {
+        Verb::Rm {
             workspace,
             keys,
             recursive,
@@ -490,7 +490,7 @@ fn client_config(endpoint: Option<String>) -> Result<ClientConfig, Failure> {
     // The key travels as `Authorization: Bearer KEY`, which `Client::new` refuses to
     // build from a key that is no header value: the browser must know before it takes
     // the terminal. `ApiKey` never hands its text out, so this reads what it read.
-    let text = std::env::var("FILEDECK_API_KEY").unwrap_or_default();
+    let text = std::env::var(crate::config::API_KEY_ENV).unwrap_or_default();
     if reqwest::header::HeaderValue::from_str(&format!("Bearer {}", text.trim())).is_err() {
         return Err(Failure::Usage(
             "the API key (FILEDECK_API_KEY) contains characters not allowed in a header".into(),

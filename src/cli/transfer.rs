@@ -375,7 +375,7 @@ async fn resolve(
             .into());
         }
         // The folder keeps its own name locally: `get results/run1/` writes `run1/...`.
-        let parent = crate::api::types::split_key(arg.trim_end_matches('/')).0;
+        let parent = crate::wire::split_key(arg.trim_end_matches('/')).0;
         let files: Vec<_> = listing
             .files
             .into_iter()

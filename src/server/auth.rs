@@ -9,16 +9,16 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
 
-use super::error::ApiError;
-use super::{ApiKey, AppState, validate};
+use super::error::ErrorReply;
+use super::{AppState, KeyGrant, validate};
 
 /// The configured keys, with the SHA-256 of each token for fixed-length comparisons.
 pub(crate) struct Keyring {
-    keys: Vec<(Arc<ApiKey>, [u8; 32])>,
+    keys: Vec<(Arc<KeyGrant>, [u8; 32])>,
 }
 
 impl Keyring {
-    pub(crate) fn new(keys: Vec<ApiKey>) -> Self {
+    pub(crate) fn new(keys: Vec<KeyGrant>) -> Self {
         let keys = keys
             .into_iter()
             .map(|key| {
@@ -31,9 +31,9 @@ impl Keyring {
 
     /// The key whose token `Authorization: Bearer <token>` carries. Every configured key is
     /// compared, in time independent of where the tokens differ.
-    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<ApiKey>, ApiError> {
+    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<KeyGrant>, ErrorReply> {
         let token = bearer_token(headers.get(AUTHORIZATION)).ok_or_else(|| {
-            ApiError::unauthorized("missing API key: send Authorization: Bearer <key>")
+            ErrorReply::unauthorized("missing API key: send Authorization: Bearer <key>")
         })?;
         let digest: [u8; 32] = Sha256::digest(token).into();
         let mut found = None;
@@ -44,7 +44,7 @@ impl Keyring {
         }
         found
             .cloned()
-            .ok_or_else(|| ApiError::unauthorized("unknown API key"))
+            .ok_or_else(|| ErrorReply::unauthorized("unknown API key"))
     }
 }
 
@@ -65,7 +65,7 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 
 /// Check configured keys: usable tokens, no repeated token, valid workspace grants.
 /// Messages name keys by position, never by token.
-pub(crate) fn check_keys(keys: &[ApiKey]) -> Result<(), String> {
+pub(crate) fn check_keys(keys: &[KeyGrant]) -> Result<(), String> {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, key) in keys.iter().enumerate() {
         let n = i + 1;
@@ -92,21 +92,21 @@ pub(crate) fn check_keys(keys: &[ApiKey]) -> Result<(), String> {
 /// An authenticated request whose key holds the `files` scope. Extracted before the body,
 /// so a request without a valid key is refused before anything is read.
 pub(crate) struct Authed {
-    key: Arc<ApiKey>,
+    key: Arc<KeyGrant>,
 }
 
 impl Authed {
-    pub(crate) fn key(&self) -> &ApiKey {
+    pub(crate) fn key(&self) -> &KeyGrant {
         &self.key
     }
 
     /// The validated workspace id, if the key may use it: `400` when missing or malformed,
     /// `403` when not granted.
-    pub(crate) fn workspace(&self, ws: Option<&str>) -> Result<String, ApiError> {
-        let ws = ws.ok_or_else(|| ApiError::invalid("workspace_id is required"))?;
-        validate::workspace_id(ws).map_err(ApiError::invalid)?;
+    pub(crate) fn workspace(&self, ws: Option<&str>) -> Result<String, ErrorReply> {
+        let ws = ws.ok_or_else(|| ErrorReply::invalid("workspace_id is required"))?;
+        validate::workspace_id(ws).map_err(ErrorReply::invalid)?;
         if !self.key().allows_workspace(ws) {
-            return Err(ApiError::forbidden(format!(
+            return Err(ErrorReply::forbidden(format!(
                 "this API key may not use workspace {ws}"
             )));
         }
@@ -115,7 +115,7 @@ impl Authed {
 }
 
 impl FromRequestParts<Arc<AppState>> for Authed {
-    type Rejection = ApiError;
+    type Rejection = ErrorReply;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -123,7 +123,7 @@ impl FromRequestParts<Arc<AppState>> for Authed {
     ) -> Result<Self, Self::Rejection> {
         let key = state.keys.authenticate(&parts.headers)?;
         if !key.has_scope("files") {
-            return Err(ApiError::forbidden("this API key lacks the files scope"));
+            return Err(ErrorReply::forbidden("this API key lacks the files scope"));
         }
         Ok(Authed { key })
     }

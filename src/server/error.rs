@@ -1,4 +1,4 @@
-//! The server's error types: [`ServerError`] for its Rust API, [`ApiError`] for HTTP answers.
+//! The server's error types: [`ServerError`] for its Rust API, [`ErrorReply`] for HTTP answers.
 
 use std::io;
 use std::net::SocketAddr;
@@ -8,7 +8,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::api::types::{ErrorBody, ErrorDetail};
+use crate::wire::{ErrorBody, ErrorDetail};
 
 /// What can go wrong starting or driving the server.
 #[derive(Debug, thiserror::Error)]
@@ -79,15 +79,15 @@ pub enum ServerError {
 
 /// An HTTP error answer in the contract's shape `{"error": {"code", "message"}}`.
 #[derive(Debug)]
-pub(crate) struct ApiError {
+pub(crate) struct ErrorReply {
     pub(crate) status: StatusCode,
     pub(crate) code: &'static str,
     pub(crate) message: String,
 }
 
-impl ApiError {
+impl ErrorReply {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
+        ErrorReply {
             status,
             code,
             message: message.into(),
@@ -164,7 +164,7 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for ErrorReply {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: ErrorDetail {
@@ -197,13 +197,13 @@ pub(crate) enum StoreError {
     Io(#[from] io::Error),
 }
 
-impl From<StoreError> for ApiError {
+impl From<StoreError> for ErrorReply {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(m) => ApiError::not_found(m),
-            StoreError::Conflict(m) => ApiError::conflict(m),
-            StoreError::Forbidden(m) => ApiError::forbidden(m),
-            other => ApiError::internal("store failed", other),
+            StoreError::NotFound(m) => ErrorReply::not_found(m),
+            StoreError::Conflict(m) => ErrorReply::conflict(m),
+            StoreError::Forbidden(m) => ErrorReply::forbidden(m),
+            other => ErrorReply::internal("store failed", other),
         }
     }
 }

@@ -43,7 +43,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::types::FileEntry;
+use crate::wire::FileEntry;
 
 pub use conn::{MAX_HEADER_TIMEOUT, ServerLimits};
 pub use error::ServerError;
@@ -55,7 +55,7 @@ use presign::Signer;
 use store::Store;
 
 /// The environment variable holding a key with every scope and every workspace.
-pub const SERVER_KEY_ENV: &str = "FILEDECK_SERVER_KEY";
+pub use crate::config::SERVER_KEY_ENV;
 
 /// The scopes this server knows. A key's scope `*` grants all of them.
 pub const SCOPES: &[&str] = &["files"];
@@ -93,13 +93,13 @@ impl fmt::Display for KeyStyle {
 /// One API key: its bearer token, its scopes and the workspaces it may use (ids, or `["*"]`).
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ApiKey {
+pub struct KeyGrant {
     pub token: String,
     pub scopes: Vec<String>,
     pub workspaces: Vec<String>,
 }
 
-impl ApiKey {
+impl KeyGrant {
     /// Whether the key holds `scope` (or `*`).
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope || s == "*")
@@ -117,9 +117,9 @@ impl ApiKey {
 }
 
 /// Never prints the token.
-impl fmt::Debug for ApiKey {
+impl fmt::Debug for KeyGrant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiKey")
+        f.debug_struct("KeyGrant")
             .field("token", &"<redacted>")
             .field("scopes", &self.scopes)
             .field("workspaces", &self.workspaces)
@@ -132,7 +132,7 @@ impl fmt::Debug for ApiKey {
 pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
-    pub keys: Vec<ApiKey>,
+    pub keys: Vec<KeyGrant>,
     pub presign_ttl: Duration,
     pub key_style: KeyStyle,
     /// The base of presigned URLs (see [`parse_public_url`]); `None` is `http://` and the
@@ -172,13 +172,13 @@ pub struct ServerStats {
 
 /// The key from `FILEDECK_SERVER_KEY`, if that variable is set to a non-blank value: every
 /// scope, every workspace.
-pub fn keys_from_env() -> Option<ApiKey> {
+pub fn keys_from_env() -> Option<KeyGrant> {
     let token = std::env::var(SERVER_KEY_ENV).ok()?;
     let token = token.trim();
     if token.is_empty() {
         return None;
     }
-    Some(ApiKey {
+    Some(KeyGrant {
         token: token.to_string(),
         scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
         workspaces: vec!["*".to_string()],
@@ -189,7 +189,7 @@ pub fn keys_from_env() -> Option<ApiKey> {
 #[serde(deny_unknown_fields)]
 struct KeysFile {
     #[serde(default)]
-    key: Vec<ApiKey>,
+    key: Vec<KeyGrant>,
 }
 
 /// Read a TOML keys file:
@@ -202,7 +202,7 @@ struct KeysFile {
 /// ```
 ///
 /// Error messages never quote the file's contents (they could hold a token).
-pub fn load_keys_file(path: &Path) -> Result<Vec<ApiKey>, ServerError> {
+pub fn load_keys_file(path: &Path) -> Result<Vec<KeyGrant>, ServerError> {
     let text = std::fs::read_to_string(path).map_err(|source| ServerError::KeysFileRead {
         path: path.to_path_buf(),
         source,
@@ -476,7 +476,7 @@ pub async fn put_many(
             for (_, display, blob) in written {
                 let content_type = upload::guess_content_type(&display);
                 let placed = store.place_blob(blob)?;
-                let (path, name) = crate::api::types::split_key(&display);
+                let (path, name) = crate::wire::split_key(&display);
                 new_files.push(store::NewFile {
                     path: path.to_string(),
                     name: name.to_string(),

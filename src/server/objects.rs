@@ -15,12 +15,12 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use super::blob::BlobWriter;
-use super::error::ApiError;
+use super::error::ErrorReply;
 use super::presign::Target;
 use super::store::StoredFile;
 use super::upload::guess_content_type;
 use super::{AppState, KeyStyle};
-use crate::api::types::{MAX_PUT_BYTES, split_key};
+use crate::wire::{MAX_PUT_BYTES, split_key};
 
 /// Read size of downloads; each download to a slow reader holds a buffer of this size.
 const READ_CHUNK: usize = 64 * 1024;
@@ -31,7 +31,7 @@ pub(crate) async fn get_object(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let target = state.signer.verify("GET", &uri)?;
     let (stored, mut file) = open_object(&state, &target).await?;
     let entry = stored.entry;
@@ -51,7 +51,7 @@ pub(crate) async fn get_object(
         RangeRequest::Full => (StatusCode::OK, None),
         RangeRequest::Partial(span) => (StatusCode::PARTIAL_CONTENT, Some(span)),
         RangeRequest::Unsatisfiable => {
-            let mut response = ApiError::new(
+            let mut response = ErrorReply::new(
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "invalid_request",
                 format!("the requested range is not within the {size} bytes of the object"),
@@ -77,7 +77,7 @@ pub(crate) async fn get_object(
         if start > 0 {
             file.seek(SeekFrom::Start(start))
                 .await
-                .map_err(|e| ApiError::internal("cannot seek blob", e))?;
+                .map_err(|e| ErrorReply::internal("cannot seek blob", e))?;
         }
         let stats = state.stats.clone();
         let stream =
@@ -155,7 +155,7 @@ fn insert(response: &mut Response, name: header::HeaderName, value: &str) {
 async fn open_object(
     state: &AppState,
     target: &Target,
-) -> Result<(StoredFile, tokio::fs::File), ApiError> {
+) -> Result<(StoredFile, tokio::fs::File), ErrorReply> {
     for _ in 0..3 {
         let store = state.store.clone();
         let (ws, key) = (target.workspace.clone(), target.key.clone());
@@ -163,15 +163,15 @@ async fn open_object(
             .db
             .run(move || store.get(&ws, &key))
             .await
-            .map_err(|e| ApiError::internal("lookup task", e))??
-            .ok_or_else(|| ApiError::not_found(format!("no file {}", target.key)))?;
+            .map_err(|e| ErrorReply::internal("lookup task", e))??
+            .ok_or_else(|| ErrorReply::not_found(format!("no file {}", target.key)))?;
         match tokio::fs::File::open(&stored.blob_path).await {
             Ok(file) => return Ok((stored, file)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(ApiError::internal("cannot open blob", e)),
+            Err(e) => return Err(ErrorReply::internal("cannot open blob", e)),
         }
     }
-    Err(ApiError::internal(
+    Err(ErrorReply::internal(
         "cannot open blob",
         "the blob keeps vanishing",
     ))
@@ -259,16 +259,16 @@ pub(crate) fn parse_range(value: &str, size: u64) -> RangeRequest {
 pub(crate) async fn put_object(
     State(state): State<Arc<AppState>>,
     request: Request,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
     if headers.contains_key(header::AUTHORIZATION) {
-        return Err(ApiError::invalid(
+        return Err(ErrorReply::invalid(
             "a presigned URL carries its own credentials: send no Authorization header",
         ));
     }
     let length_required = || {
-        ApiError::new(
+        ErrorReply::new(
             StatusCode::LENGTH_REQUIRED,
             "invalid_request",
             "Content-Length is required (chunked transfer encoding is not accepted)",
@@ -286,15 +286,15 @@ pub(crate) async fn put_object(
             .to_str()
             .ok()
             .and_then(|v| v.trim().parse().ok())
-            .ok_or_else(|| ApiError::invalid("Content-Length is not a number"))?,
+            .ok_or_else(|| ErrorReply::invalid("Content-Length is not a number"))?,
     };
     if length > MAX_PUT_BYTES {
-        return Err(ApiError::invalid(format!(
+        return Err(ErrorReply::invalid(format!(
             "one PUT is limited to {MAX_PUT_BYTES} bytes"
         )));
     }
     let target = state.signer.verify("PUT", &parts.uri)?;
-    let terms = target.put.ok_or_else(ApiError::bad_signature)?;
+    let terms = target.put.ok_or_else(ErrorReply::bad_signature)?;
     // Where the confirm will put the file. An opaque key carries its display path in the
     // URL; a path key is its display path. A URL made in the other style (the data
     // directory was emptied and served anew) would break that: refuse it.
@@ -305,17 +305,17 @@ pub(crate) async fn put_object(
         }
         (KeyStyle::Opaque, Some(display)) => display,
         _ => {
-            return Err(ApiError::forbidden(
+            return Err(ErrorReply::forbidden(
                 "this upload URL was made for the other key style",
             ));
         }
     };
     let content_type = match headers.get(header::CONTENT_TYPE) {
         None => "",
-        Some(v) => v.to_str().map_err(|_| ApiError::bad_signature())?.trim(),
+        Some(v) => v.to_str().map_err(|_| ErrorReply::bad_signature())?.trim(),
     };
     if content_type != terms.content_type.trim() || length != terms.size {
-        return Err(ApiError::bad_signature());
+        return Err(ErrorReply::bad_signature());
     }
     // Refused before the body is read; `put_pending` checks again, for a confirm that
     // lands while the body is arriving.
@@ -325,21 +325,21 @@ pub(crate) async fn put_object(
         .db
         .run(move || store.is_spent(&upload))
         .await
-        .map_err(|e| ApiError::internal("lookup task", e))??
+        .map_err(|e| ErrorReply::internal("lookup task", e))??
     {
-        return Err(ApiError::forbidden(spent_message(&target.key)));
+        return Err(ErrorReply::forbidden(spent_message(&target.key)));
     }
 
     // Both answered before the body is read, and held until the answer.
     let _permit = state
         .inflight
         .admit(&terms.key_id)
-        .ok_or_else(ApiError::busy)?;
+        .ok_or_else(ErrorReply::busy)?;
     let mut turn = state.inflight.begin(&terms.upload);
 
     let mut writer = BlobWriter::create(state.store.temp_path())
         .await
-        .map_err(|e| ApiError::internal("cannot create temp file", e))?;
+        .map_err(|e| ErrorReply::internal("cannot create temp file", e))?;
     let mut stream = body.into_data_stream();
     loop {
         // Dropping the writer on the way out removes the temp file.
@@ -350,15 +350,15 @@ pub(crate) async fn put_object(
         let Some(chunk) = chunk else { break };
         let chunk = chunk.map_err(|e| {
             tracing::debug!(error = %e, "PUT body unreadable");
-            ApiError::invalid("the body ended before Content-Length bytes arrived")
+            ErrorReply::invalid("the body ended before Content-Length bytes arrived")
         })?;
         writer
             .write(chunk)
             .await
-            .map_err(|e| ApiError::internal("cannot write upload", e))?;
+            .map_err(|e| ErrorReply::internal("cannot write upload", e))?;
     }
     if writer.received() != length {
-        return Err(ApiError::invalid(format!(
+        return Err(ErrorReply::invalid(format!(
             "received {} bytes, Content-Length said {length}",
             writer.received()
         )));
@@ -366,7 +366,7 @@ pub(crate) async fn put_object(
     let received = writer
         .finish()
         .await
-        .map_err(|e| ApiError::internal("cannot store upload", e))?;
+        .map_err(|e| ErrorReply::internal("cannot store upload", e))?;
 
     let stored_type = if terms.content_type.trim().is_empty() {
         guess_content_type(&display.1)
@@ -402,7 +402,7 @@ pub(crate) async fn put_object(
             Ok::<_, super::error::StoreError>(Some(etag))
         })
         .await
-        .map_err(|e| ApiError::internal("upload task", e))??
+        .map_err(|e| ErrorReply::internal("upload task", e))??
         .ok_or_else(superseded)?;
 
     let mut response = StatusCode::OK.into_response();
@@ -410,8 +410,8 @@ pub(crate) async fn put_object(
     Ok(response)
 }
 
-fn superseded() -> ApiError {
-    ApiError::conflict("superseded by a newer PUT on the same URL")
+fn superseded() -> ErrorReply {
+    ErrorReply::conflict("superseded by a newer PUT on the same URL")
 }
 
 fn spent_message(key: &str) -> String {

@@ -22,7 +22,7 @@ use axum::http::Uri;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::error::{ApiError, ServerError};
+use super::error::{ErrorReply, ServerError};
 use super::validate;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -195,8 +195,9 @@ impl Signer {
 
     /// Check a byte-route request: the signature first (`403 bad_signature`), then the expiry
     /// (`403 expired`). `method` is `GET` for GET and HEAD, `PUT` for PUT.
-    pub(crate) fn verify(&self, method: &str, uri: &Uri) -> Result<Target, ApiError> {
-        let (workspace, key) = parse_object_path(uri.path()).ok_or_else(ApiError::bad_signature)?;
+    pub(crate) fn verify(&self, method: &str, uri: &Uri) -> Result<Target, ErrorReply> {
+        let (workspace, key) =
+            parse_object_path(uri.path()).ok_or_else(ErrorReply::bad_signature)?;
         let mut expires = None;
         let mut signature = None;
         let mut content_type = None;
@@ -219,12 +220,12 @@ impl Signer {
             }
         }
         let (Some(expires), Some(signature)) = (expires, signature) else {
-            return Err(ApiError::bad_signature());
+            return Err(ErrorReply::bad_signature());
         };
         let display = match (display_path.as_deref(), display_name.as_deref()) {
             (Some(path), Some(name)) => Some((path, name)),
             (None, None) => None,
-            _ => return Err(ApiError::bad_signature()),
+            _ => return Err(ErrorReply::bad_signature()),
         };
         let put = if method == "PUT" {
             match (
@@ -240,24 +241,25 @@ impl Signer {
                     key_id,
                     display,
                 }),
-                _ => return Err(ApiError::bad_signature()),
+                _ => return Err(ErrorReply::bad_signature()),
             }
         } else {
             None
         };
-        let signature = hex::decode(signature.as_bytes()).map_err(|_| ApiError::bad_signature())?;
+        let signature =
+            hex::decode(signature.as_bytes()).map_err(|_| ErrorReply::bad_signature())?;
         self.mac(method, &workspace, &key, &expires, put.as_ref())
             .verify_slice(&signature)
-            .map_err(|_| ApiError::bad_signature())?;
+            .map_err(|_| ErrorReply::bad_signature())?;
         // Signed by us, so these parse; be strict anyway.
-        let expires: u64 = expires.parse().map_err(|_| ApiError::bad_signature())?;
+        let expires: u64 = expires.parse().map_err(|_| ErrorReply::bad_signature())?;
         if expires <= unix_now() {
-            return Err(ApiError::expired());
+            return Err(ErrorReply::expired());
         }
         let put = match put {
             Some(put) => Some(PutTerms {
                 content_type: put.content_type.to_string(),
-                size: put.size.parse().map_err(|_| ApiError::bad_signature())?,
+                size: put.size.parse().map_err(|_| ErrorReply::bad_signature())?,
                 upload: put.upload.to_string(),
                 key_id: put.key_id.to_string(),
                 display: put

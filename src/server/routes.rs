@@ -19,10 +19,10 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use super::auth::Authed;
-use super::error::ApiError;
+use super::error::ErrorReply;
 use super::presign::PutTerms;
 use super::{AppState, KeyStyle, objects, upload, validate};
-use crate::api::types::{
+use crate::wire::{
     DownloadUrlResponse, ListResponse, MAX_PUT_BYTES, UploadConfirmRequest, UploadUrlRequest,
     UploadUrlResponse, Workspace, WorkspacesResponse,
 };
@@ -54,12 +54,12 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("no such route")
+async fn not_found() -> ErrorReply {
+    ErrorReply::not_found("no such route")
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
+async fn method_not_allowed() -> ErrorReply {
+    ErrorReply::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "invalid_request",
         "method not allowed on this route",
@@ -106,7 +106,8 @@ async fn as_json_error(response: Response) -> Response {
     } else {
         text
     };
-    let replacement = ApiError::new(status, ApiError::code_for(status), message).into_response();
+    let replacement =
+        ErrorReply::new(status, ErrorReply::code_for(status), message).into_response();
     let (new_parts, new_body) = replacement.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
     for (name, value) in new_parts.headers.iter() {
@@ -120,21 +121,21 @@ async fn as_json_error(response: Response) -> Response {
 pub(crate) struct JsonBody<T>(pub(crate) T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
+    type Rejection = ErrorReply;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::too_large("the JSON body is too large")
+                    ErrorReply::too_large("the JSON body is too large")
                 } else {
-                    ApiError::invalid(rejection.body_text())
+                    ErrorReply::invalid(rejection.body_text())
                 }
             })?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
-            .map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))
+            .map_err(|e| ErrorReply::invalid(format!("invalid JSON body: {e}")))
     }
 }
 
@@ -155,11 +156,11 @@ impl Params {
     }
 
     /// The validated `key` parameter.
-    fn key(&self) -> Result<&str, ApiError> {
+    fn key(&self) -> Result<&str, ErrorReply> {
         let key = self
             .get("key")
-            .ok_or_else(|| ApiError::invalid("key is required"))?;
-        validate::file_key(key).map_err(ApiError::invalid)?;
+            .ok_or_else(|| ErrorReply::invalid("key is required"))?;
+        validate::file_key(key).map_err(ErrorReply::invalid)?;
         Ok(key)
     }
 }
@@ -168,12 +169,12 @@ fn encode_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key)
 }
 
-fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+fn decode_cursor(cursor: &str) -> Result<String, ErrorReply> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| ApiError::invalid("cursor is not one this server handed out"))
+        .ok_or_else(|| ErrorReply::invalid("cursor is not one this server handed out"))
 }
 
 /// Run an index call on the store's own threads (never tokio's blocking pool, which
@@ -181,13 +182,13 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
 async fn blocking<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce() -> Result<T, super::error::StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
+) -> Result<T, ErrorReply> {
     state
         .db
         .run(f)
         .await
-        .map_err(|e| ApiError::internal("store task", e))?
-        .map_err(ApiError::from)
+        .map_err(|e| ErrorReply::internal("store task", e))?
+        .map_err(ErrorReply::from)
 }
 
 /// Lists up to this long are cheap enough to share the index threads with lookups; longer
@@ -199,7 +200,7 @@ async fn list(
     State(state): State<Arc<AppState>>,
     auth: Authed,
     RawQuery(query): RawQuery,
-) -> Result<Json<ListResponse>, ApiError> {
+) -> Result<Json<ListResponse>, ErrorReply> {
     let params = Params::parse(query);
     let ws = auth.workspace(params.get("workspace_id"))?;
     let prefix = params.get("prefix").unwrap_or("").to_string();
@@ -207,7 +208,7 @@ async fn list(
         None => DEFAULT_LIMIT,
         Some(text) => match text.trim().parse::<u64>() {
             Ok(0) | Err(_) => {
-                return Err(ApiError::invalid(
+                return Err(ErrorReply::invalid(
                     "limit must be a whole number from 1 to 10000",
                 ));
             }
@@ -222,7 +223,7 @@ async fn list(
             .db
             .run_heavy(call)
             .await
-            .map_err(|e| ApiError::internal("store task", e))??
+            .map_err(|e| ErrorReply::internal("store task", e))??
     } else {
         blocking(&state, call).await?
     };
@@ -239,7 +240,7 @@ async fn delete(
     State(state): State<Arc<AppState>>,
     auth: Authed,
     RawQuery(query): RawQuery,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, ErrorReply> {
     let params = Params::parse(query);
     let ws = auth.workspace(params.get("workspace_id"))?;
     let key = params.key()?.to_string();
@@ -248,7 +249,7 @@ async fn delete(
     if blocking(&state, move || store.delete(&ws, &key)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found(missing))
+        Err(ErrorReply::not_found(missing))
     }
 }
 
@@ -257,7 +258,7 @@ async fn download_url(
     State(state): State<Arc<AppState>>,
     auth: Authed,
     RawQuery(query): RawQuery,
-) -> Result<Json<DownloadUrlResponse>, ApiError> {
+) -> Result<Json<DownloadUrlResponse>, ErrorReply> {
     let params = Params::parse(query);
     let ws = auth.workspace(params.get("workspace_id"))?;
     let key = params.key()?.to_string();
@@ -265,7 +266,7 @@ async fn download_url(
     let (lookup_ws, lookup_key) = (ws.clone(), key.clone());
     blocking(&state, move || store.get(&lookup_ws, &lookup_key))
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no file {key}")))?;
+        .ok_or_else(|| ErrorReply::not_found(format!("no file {key}")))?;
     let url = state
         .signer
         .url(&state.public_url, "GET", &ws, &key, state.presign_ttl, None);
@@ -280,16 +281,16 @@ async fn upload_url(
     State(state): State<Arc<AppState>>,
     auth: Authed,
     JsonBody(request): JsonBody<UploadUrlRequest>,
-) -> Result<Json<UploadUrlResponse>, ApiError> {
+) -> Result<Json<UploadUrlResponse>, ErrorReply> {
     let ws = auth.workspace(Some(&request.workspace_id))?;
-    let path =
-        validate::folder_path(request.path.as_deref().unwrap_or("")).map_err(ApiError::invalid)?;
-    validate::file_name(&request.filename).map_err(ApiError::invalid)?;
+    let path = validate::folder_path(request.path.as_deref().unwrap_or(""))
+        .map_err(ErrorReply::invalid)?;
+    validate::file_name(&request.filename).map_err(ErrorReply::invalid)?;
     let display = format!("{path}{}", request.filename);
-    validate::file_key(&display).map_err(ApiError::invalid)?;
-    validate::content_type(&request.content_type).map_err(ApiError::invalid)?;
+    validate::file_key(&display).map_err(ErrorReply::invalid)?;
+    validate::content_type(&request.content_type).map_err(ErrorReply::invalid)?;
     if request.size > MAX_PUT_BYTES {
-        return Err(ApiError::invalid(format!(
+        return Err(ErrorReply::invalid(format!(
             "size {} is over the {MAX_PUT_BYTES}-byte limit of one PUT",
             request.size
         )));
@@ -332,10 +333,10 @@ async fn upload_confirm(
     State(state): State<Arc<AppState>>,
     auth: Authed,
     JsonBody(request): JsonBody<UploadConfirmRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let ws = auth.workspace(Some(&request.workspace_id))?;
-    validate::file_key(&request.file_key).map_err(ApiError::invalid)?;
-    validate::file_name(&request.filename).map_err(ApiError::invalid)?;
+    validate::file_key(&request.file_key).map_err(ErrorReply::invalid)?;
+    validate::file_name(&request.filename).map_err(ErrorReply::invalid)?;
     let store = state.store.clone();
     let entry = blocking(&state, move || {
         store.confirm(&ws, &request.file_key, &request.filename, request.size)
@@ -357,7 +358,7 @@ struct ConfirmedKey {
 async fn workspaces(
     State(state): State<Arc<AppState>>,
     auth: Authed,
-) -> Result<Json<WorkspacesResponse>, ApiError> {
+) -> Result<Json<WorkspacesResponse>, ErrorReply> {
     let mut ids: Vec<String> = auth
         .key()
         .workspaces

@@ -35,7 +35,7 @@ use time::format_description::well_known::Rfc3339;
 use super::KeyStyle;
 use super::blob::{Received, TempFile};
 use super::error::{ServerError, StoreError};
-use crate::api::types::{FileEntry, split_key};
+use crate::wire::{FileEntry, split_key};
 
 const INDEX_FILE: &str = "index.sqlite";
 const BLOB_DIR: &str = "blobs";

@@ -18,10 +18,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth::Authed;
 use super::blob::{BlobWriter, Received};
-use super::error::ApiError;
+use super::error::ErrorReply;
 use super::store::NewFile;
 use super::{AppState, validate};
-use crate::api::types::MULTIPART_LIMIT_BYTES;
+use crate::wire::MULTIPART_LIMIT_BYTES;
 
 /// Slack allowed above the file limit in a declared `Content-Length` (boundaries, fields).
 const ENVELOPE_SLACK: u64 = 64 * 1024;
@@ -68,7 +68,7 @@ pub(crate) async fn upload(
     auth: Authed,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -77,7 +77,7 @@ pub(crate) async fn upload(
         return Err(too_large());
     }
     if auth.key().workspaces.is_empty() {
-        return Err(ApiError::forbidden(
+        return Err(ErrorReply::forbidden(
             "this API key may not use any workspace",
         ));
     }
@@ -85,9 +85,9 @@ pub(crate) async fn upload(
     let _permit = state
         .inflight
         .admit(&super::inflight::key_id(&auth.key().token))
-        .ok_or_else(ApiError::busy)?;
+        .ok_or_else(ErrorReply::busy)?;
     let mut multipart = multipart.map_err(|e| {
-        ApiError::invalid(format!("expected multipart/form-data: {}", e.body_text()))
+        ErrorReply::invalid(format!("expected multipart/form-data: {}", e.body_text()))
     })?;
 
     let mut workspace: Option<String> = None;
@@ -105,20 +105,20 @@ pub(crate) async fn upload(
             }
             "path" => {
                 let p = read_text(&mut field, "path").await?;
-                path = Some(validate::folder_path(&p).map_err(ApiError::invalid)?);
+                path = Some(validate::folder_path(&p).map_err(ErrorReply::invalid)?);
             }
             "description" => {
                 description = Some(read_text(&mut field, "description").await?);
             }
             "file" => {
                 if file.is_some() {
-                    return Err(ApiError::invalid("more than one file field"));
+                    return Err(ErrorReply::invalid("more than one file field"));
                 }
                 let filename = field
                     .file_name()
                     .map(str::to_string)
-                    .ok_or_else(|| ApiError::invalid("the file field has no filename"))?;
-                validate::file_name(&filename).map_err(ApiError::invalid)?;
+                    .ok_or_else(|| ErrorReply::invalid("the file field has no filename"))?;
+                validate::file_name(&filename).map_err(ErrorReply::invalid)?;
                 let content_type = choose_content_type(field.content_type(), &filename);
                 let body = receive_file(&state, &mut field).await?;
                 file = Some(ReceivedFile {
@@ -132,7 +132,7 @@ pub(crate) async fn upload(
                 while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
                     other_bytes += chunk.len();
                     if other_bytes > TEXT_FIELD_LIMIT {
-                        return Err(ApiError::invalid("too much data in unknown form fields"));
+                        return Err(ErrorReply::invalid("too much data in unknown form fields"));
                     }
                 }
             }
@@ -140,9 +140,9 @@ pub(crate) async fn upload(
     }
 
     let ws = auth.workspace(workspace.as_deref())?;
-    let file = file.ok_or_else(|| ApiError::invalid("the file field is required"))?;
+    let file = file.ok_or_else(|| ErrorReply::invalid("the file field is required"))?;
     let path = path.unwrap_or_default();
-    validate::file_key(&format!("{path}{}", file.filename)).map_err(ApiError::invalid)?;
+    validate::file_key(&format!("{path}{}", file.filename)).map_err(ErrorReply::invalid)?;
 
     let store = state.store.clone();
     let entry = state
@@ -162,53 +162,53 @@ pub(crate) async fn upload(
                 .ok_or_else(|| super::error::StoreError::NotFound("nothing stored".to_string()))
         })
         .await
-        .map_err(|e| ApiError::internal("upload task", e))?
-        .map_err(ApiError::from)?;
+        .map_err(|e| ErrorReply::internal("upload task", e))?
+        .map_err(ErrorReply::from)?;
     Ok((StatusCode::CREATED, Json(entry)).into_response())
 }
 
-fn too_large() -> ApiError {
-    ApiError::too_large(format!(
+fn too_large() -> ErrorReply {
+    ErrorReply::too_large(format!(
         "the file is larger than {MULTIPART_LIMIT_BYTES} bytes; use the large-upload flow \
          (POST /v1/files/upload-url)"
     ))
 }
 
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ErrorReply {
     let status = e.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         too_large()
     } else if status.is_server_error() {
         // Reading the body failed: the client went away or broke the stream.
         tracing::debug!(error = %e, "multipart body unreadable");
-        ApiError::invalid("the request body ended early or could not be read")
+        ErrorReply::invalid("the request body ended early or could not be read")
     } else {
-        ApiError::new(
+        ErrorReply::new(
             status,
-            ApiError::code_for(status),
+            ErrorReply::code_for(status),
             format!("malformed multipart body: {}", e.body_text()),
         )
     }
 }
 
-async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, ApiError> {
+async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, ErrorReply> {
     let mut buf = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if buf.len() + chunk.len() > TEXT_FIELD_LIMIT {
-            return Err(ApiError::invalid(format!(
+            return Err(ErrorReply::invalid(format!(
                 "field {name} is longer than {TEXT_FIELD_LIMIT} bytes"
             )));
         }
         buf.extend_from_slice(&chunk);
     }
-    String::from_utf8(buf).map_err(|_| ApiError::invalid(format!("field {name} is not UTF-8")))
+    String::from_utf8(buf).map_err(|_| ErrorReply::invalid(format!("field {name} is not UTF-8")))
 }
 
 /// Stream the `file` part to a temp file; `413` as soon as it passes the limit.
-async fn receive_file(state: &AppState, field: &mut Field<'_>) -> Result<Received, ApiError> {
+async fn receive_file(state: &AppState, field: &mut Field<'_>) -> Result<Received, ErrorReply> {
     let mut writer = BlobWriter::create(state.store.temp_path())
         .await
-        .map_err(|e| ApiError::internal("cannot create temp file", e))?;
+        .map_err(|e| ErrorReply::internal("cannot create temp file", e))?;
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if writer.received() + chunk.len() as u64 > MULTIPART_LIMIT_BYTES {
             // Dropping the writer removes the temp file.
@@ -217,12 +217,12 @@ async fn receive_file(state: &AppState, field: &mut Field<'_>) -> Result<Receive
         writer
             .write(chunk)
             .await
-            .map_err(|e| ApiError::internal("cannot write upload", e))?;
+            .map_err(|e| ErrorReply::internal("cannot write upload", e))?;
     }
     writer
         .finish()
         .await
-        .map_err(|e| ApiError::internal("cannot store upload", e))
+        .map_err(|e| ErrorReply::internal("cannot store upload", e))
 }
 
 #[cfg(test)]

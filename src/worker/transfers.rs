@@ -23,6 +23,7 @@ use crate::app::msg::{
     Choice, ConflictItem, ConflictPolicy, Event, OnConflict, TransferId, TransferState,
 };
 use crate::app::transfers::{Direction, TransferInfo};
+use crate::local::expand_tilde;
 use crate::local::{collect_uploads, normalise_folder};
 
 type Job = SavedJob;
@@ -1323,20 +1324,6 @@ async fn run(
     }
 }
 
-/// `~` and `~/…` are the home directory; everything else is taken as written.
-pub fn expand_tilde(path: &str) -> PathBuf {
-    let path = path.trim();
-    if (path == "~" || path.starts_with("~/"))
-        && let Some(home) = std::env::var_os("HOME")
-    {
-        return Path::new(&home).join(path.trim_start_matches('~').trim_start_matches('/'));
-    }
-    if path.is_empty() {
-        return PathBuf::from(".");
-    }
-    PathBuf::from(path)
-}
-
 fn info_of(job: &SavedJob) -> TransferInfo {
     match job {
         SavedJob::Up {
@@ -1577,7 +1564,7 @@ pub async fn prepare_upload(
         // Only what could collide: the deepest folder holding every file of the batch,
         // not a whole (possibly million-file) workspace.
         let folders: Vec<String> = jobs.iter().map(|j| j.folder.clone()).collect();
-        let dest = crate::api::types::common_folder(&folders);
+        let dest = crate::wire::common_folder(&folders);
         match client.list_all(&ws, &dest).await {
             Ok(l) => {
                 listed = Listed {

@@ -61,7 +61,7 @@ pub async fn start_with(
     tweak: impl FnOnce(&mut ServerConfig),
 ) -> RunningServer {
     let mut config = ServerConfig::new(data, "127.0.0.1:0".parse().unwrap());
-    config.keys.push(server::ApiKey {
+    config.keys.push(server::KeyGrant {
         token: token.into(),
         scopes: vec!["files".into()],
         workspaces: vec!["*".into()],
