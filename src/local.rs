@@ -155,12 +155,13 @@ fn walk(dir: &Path, folder: &str, jobs: &mut Vec<PutJob>, problems: &mut Vec<Pro
     }
 }
 
-/// Complete a typed local path (Tab in a prompt): the longest common prefix of the
-/// entries that match, with a `/` after a single directory. `~` stays as typed.
-/// The candidates (several matches: up to this many, directories with a `/`) come back
-/// with the completed text, so the prompt can show them.
+/// How many candidates (several matches) come back to show under a prompt.
 const MAX_CANDIDATES: usize = 64;
 
+/// Complete a typed local path (Tab in a prompt): the longest common prefix of the
+/// entries that match, with a `/` after a single directory. `~` stays as typed.
+/// The candidates (up to [`MAX_CANDIDATES`], directories with a `/`) come back with the
+/// completed text, so the prompt can show them.
 pub fn complete(text: &str) -> (String, Vec<String>) {
     let (dir_part, prefix) = match text.rfind('/') {
         Some(i) => (&text[..=i], &text[i + 1..]),
