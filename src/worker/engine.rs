@@ -299,7 +299,7 @@ impl Engine {
                 self.running -= 1;
             }
             // One last sample so the screen shows the final byte count.
-            let at_ms = self.started.elapsed().as_millis() as u64;
+            let at_ms = millis_since(self.started);
             let _ = self.events.send(Event::TransferProgress {
                 at_ms,
                 samples: vec![(f.id, slot.progress.get())],
@@ -339,7 +339,7 @@ impl Engine {
 
     /// Progress of running transfers, as one event.
     pub fn sample(&mut self) {
-        let at_ms = self.started.elapsed().as_millis() as u64;
+        let at_ms = millis_since(self.started);
         let retries = self.client.config().retry.max_attempts.saturating_sub(1);
         let mut samples = Vec::new();
         for (id, s) in &self.slots {
@@ -455,6 +455,11 @@ impl Engine {
             ));
         }
     }
+}
+
+/// Milliseconds since `start`, the clock of progress samples.
+fn millis_since(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Drop for Engine {

@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
-use super::engine::Ready;
-use super::engine::{Engine, Phase, Slot};
+use super::engine::{Engine, Phase, Ready, Slot};
 use super::queue::SavedJob;
 use super::task::info_of;
 use crate::api::Progress;
@@ -89,7 +88,8 @@ fn sha256_unless(
         }
         match reader.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
+            // `read` never reports more than the buffer holds.
+            Ok(n) => hasher.update(buf.get(..n).unwrap_or(&buf)),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Some(Err(e)),
         }

@@ -13,8 +13,10 @@ use crate::app::msg::ConflictPolicy;
 use crate::app::{Command, Event};
 use engine::{Engine, Ready};
 
+mod answers;
 mod conflicts;
 mod engine;
+mod enqueue;
 mod identical;
 mod journal;
 mod prepare;

@@ -1,16 +1,15 @@
 //! Preparation, off the worker's loop: walking what is uploaded and listing what exists at
 //! its destination; making a download's folder, checking its free space and which targets
-//! exist. One download plan at a time, so each sees the targets of those before it.
+//! exist. What it finds is plain data the engine then queues (`enqueue`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::conflicts::{Conflict, claim, name_targets, reclaim, writes_into};
-use super::engine::{Engine, Ready};
+use super::conflicts::{Conflict, claim};
 use super::queue::SavedJob;
 use crate::api::{ApiError, Client, FileEntry, local_name, safe_join};
-use crate::app::msg::{Choice, ConflictItem, Event, TransferState};
+use crate::app::msg::{Choice, ConflictItem};
 use crate::app::transfers::{Direction, TransferInfo};
 use crate::local::{collect_uploads, expand_tilde, normalise_folder};
 
@@ -29,11 +28,11 @@ pub(super) enum Plan {
 #[derive(Default)]
 pub struct PreparedDownload {
     /// The whole batch cannot go there (no such folder, no room).
-    problem: Option<String>,
-    items: Vec<Planned>,
+    pub(super) problem: Option<String>,
+    pub(super) items: Vec<Planned>,
 }
 
-enum Planned {
+pub(super) enum Planned {
     /// Refused (a remote name that is no plain local name, or would write outside the
     /// folder): a skipped row with the reason, nothing written.
     Refused(TransferInfo, String),
@@ -66,102 +65,10 @@ pub(super) struct Listed {
     pub(super) complete: bool,
 }
 
-impl Engine {
-    /// Walk a local path and list what exists at the destination, off the loop;
-    /// [`Ready::Upload`] brings the result to [`Engine::upload`].
-    pub fn prepare_upload(
-        &mut self,
-        ws: String,
-        locals: Vec<String>,
-        folder: String,
-        description: Option<String>,
-    ) {
-        let (client, ready, epoch) = (self.client.clone(), self.ready_tx.clone(), self.epoch);
-        self.preparing += 1;
-        tokio::spawn(async move {
-            let mut prepared = prepare_upload(client, ws, locals, folder).await;
-            prepared.description = description;
-            let _ = ready.send(Ready::Upload { epoch, prepared });
-        });
-    }
-
-    pub(super) fn plan(&mut self, plan: Plan) {
-        self.plans.push_back((self.epoch, plan));
-        self.next_plan();
-    }
-
-    /// Start the next plan unless one is under way.
-    pub(super) fn next_plan(&mut self) {
-        if self.planning {
-            return;
-        }
-        let Some((epoch, plan)) = self.plans.pop_front() else {
-            return;
-        };
-        self.planning = true;
-        let in_use = self.targets_in_use();
-        let ready = self.ready_tx.clone();
-        match plan {
-            Plan::Download { ws, dest, files } => {
-                tokio::spawn(async move {
-                    let prepared = plan_download(ws, dest, files, in_use).await;
-                    let _ = ready.send(Ready::Download { epoch, prepared });
-                });
-            }
-            Plan::Name(items) => {
-                tokio::task::spawn_blocking(move || {
-                    let jobs = name_targets(items, in_use);
-                    let _ = ready.send(Ready::Named { epoch, jobs });
-                });
-            }
-        }
-    }
-
-    /// Queue downloads under `dest`: the room there and the files already there are
-    /// checked by a task; [`Ready::Download`] brings them to [`Engine::downloaded`].
-    pub fn download(&mut self, ws: String, dest: String, files: Vec<(FileEntry, String)>) {
-        self.plan(Plan::Download { ws, dest, files });
-    }
-
-    /// Queue what [`plan_download`] found.
-    pub fn downloaded(&mut self, epoch: u64, plan: PreparedDownload) {
-        self.queue_planned(epoch, plan);
-        // Only now: the next plan must see this one's targets in use.
-        self.planning = false;
-        self.next_plan();
-    }
-
-    fn queue_planned(&mut self, epoch: u64, plan: PreparedDownload) {
-        if let Some(text) = plan.problem {
-            self.problem(text);
-            return;
-        }
-        let mut in_use = self.targets_in_use();
-        let mut conflicts = Vec::new();
-        let mut starts = Vec::new();
-        for item in plan.items {
-            match item {
-                Planned::Refused(info, why) => {
-                    let id = self.add(info);
-                    let state = TransferState::Skipped(why);
-                    let _ = self.events.send(Event::TransferState { id, state });
-                }
-                Planned::Conflict(c) if !writes_into(&c.job, &in_use) => conflicts.push(c),
-                // A conflict whose target another download took meanwhile gets a fresh
-                // name: nothing to ask.
-                Planned::Conflict(Conflict { job, .. }) | Planned::Start(job) => {
-                    starts.push(reclaim(job, &mut in_use));
-                }
-            }
-        }
-        self.start_or_refuse(starts, conflicts, epoch);
-    }
-}
-
 /// The slow part of queueing downloads: make the folder, check the room there, and
 /// see which targets exist. `in_use`: the targets this run's transfers held when the
 /// downloads were asked for.
-async fn plan_download(
+pub(super) async fn plan_download(
     ws: String,
     dest: String,
     files: Vec<(FileEntry, String)>,

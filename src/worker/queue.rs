@@ -118,7 +118,10 @@ impl QueueStore {
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let name = {
             use sha2::{Digest, Sha256};
-            hex::encode(&Sha256::digest(endpoint.as_bytes())[..8])
+            // The first 8 bytes of the digest.
+            let mut name = hex::encode(Sha256::digest(endpoint.as_bytes()));
+            name.truncate(16);
+            name
         };
         let lock_path = dir.join(format!("queue-{name}.lock"));
         let mut lock = owner_only()

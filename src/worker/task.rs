@@ -54,6 +54,7 @@ pub(super) async fn run(
 /// What a transfer that ended well leaves: the server's entry of an upload, and a note.
 type Outcome = (Option<FileEntry>, Option<String>);
 
+/// The upload or the download itself, with the client's retries.
 async fn transfer(
     client: &Client,
     job: &SavedJob,
