@@ -1,16 +1,18 @@
-//! The transfer engine: bounded concurrency (a semaphore), a cancellation token per
-//! transfer, the client's retries, and progress sampled as plain data at most ten times
-//! a second. It lives inside the worker's loop; transfer tasks report back over a
-//! channel, never through shared state the UI reads. Whatever a command needs from the
-//! disk or the network before a transfer can be queued (walking a folder, the room and
-//! the existing files at a destination, hashing for "skip if identical", new names
-//! beside existing files) runs as a task of its own and comes back as [`Ready`], which
-//! the loop applies: the loop itself never waits, so listings, cancels and progress go
-//! on meanwhile. The queue's files are written by [`Journal`]'s thread.
+//! The transfer engine's slots and their life: bounded concurrency (a semaphore), a
+//! cancellation token per transfer, start, finish, progress sampled, cancel and retry.
 //!
-//! This file holds the slots and their lifecycle (start, permits, finish, sample, cancel,
-//! retry); the engine's other rooms add to its `impl`: `prepare` (walks, pre-flight),
-//! `conflicts`, `identical` ("skip if identical"), `resume` (the saved queue), `task`.
+//! It lives inside the worker's loop; transfer tasks report back over a channel, never
+//! through shared state the UI reads, and progress is sampled as plain data at most ten
+//! times a second. Whatever a command needs from the disk or the network before a
+//! transfer can be queued (walking a folder, the room and the existing files at a
+//! destination, hashing for "skip if identical", new names beside existing files) runs as
+//! a task of its own and comes back as [`Ready`], which the loop applies: the loop itself
+//! never waits, so listings, cancels and progress go on meanwhile. The queue's files are
+//! written by [`Journal`]'s thread.
+//!
+//! The rest of `Engine`'s impl is in files that name this one and that it never names:
+//! `enqueue` (preparation handed off, its results queued), `answers` (conflicts asked and
+//! answered), `identical` ("skip if identical") and `resume` (the saved queue).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
