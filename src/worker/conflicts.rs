@@ -120,20 +120,19 @@ fn beside(target: &Path, in_use: &HashSet<PathBuf>) -> PathBuf {
 
 /// "name (1).ext", "name (2).ext"… the first that `taken` says is free.
 fn numbered(name: &str, taken: impl Fn(&str) -> bool) -> String {
-    let (stem, ext) = match name.rfind('.') {
-        Some(i) if i > 0 => (&name[..i], &name[i..]),
-        _ => (name, ""),
-    };
+    let (stem, ext) = name
+        .rfind('.')
+        .filter(|&i| i > 0)
+        .and_then(|i| name.split_at_checked(i))
+        .unwrap_or((name, ""));
     (1..)
         .map(|n| {
             // A name may have 255 bytes: the stem gives way to the number (at a char
             // boundary), so a long name still gets a numbered one.
             let tag = format!(" ({n}){ext}");
-            let mut cut = stem.len().min(255usize.saturating_sub(tag.len()));
-            while !stem.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            format!("{}{tag}", &stem[..cut])
+            let cut = stem.floor_char_boundary(255usize.saturating_sub(tag.len()));
+            let kept = stem.split_at_checked(cut).map_or(stem, |(kept, _)| kept);
+            format!("{kept}{tag}")
         })
         .find(|candidate| !taken(candidate))
         .unwrap_or_else(|| name.to_string())
@@ -157,6 +156,9 @@ mod tests {
     fn numbered_names_fit_in_255_bytes() {
         assert_eq!(numbered("a.vcf", |_| false), "a (1).vcf");
         assert_eq!(numbered("a.vcf", |n| n == "a (1).vcf"), "a (2).vcf");
+        assert_eq!(numbered(".bashrc", |_| false), ".bashrc (1)");
+        let odd = format!("a{}.gz", "é".repeat(126));
+        assert_eq!(numbered(&odd, |_| false).len(), 254);
         let long = format!("{}.gz", "é".repeat(126));
         let got = numbered(&long, |_| false);
         assert!(got.len() <= 255 && got.ends_with(" (1).gz"), "{got}");
