@@ -11,10 +11,18 @@ use tokio_util::sync::CancellationToken;
 use crate::api::Client;
 use crate::app::msg::ConflictPolicy;
 use crate::app::{Command, Event};
-use transfers::Ready;
+use engine::{Engine, Ready};
 
+mod answers;
+mod conflicts;
+mod engine;
+mod enqueue;
+mod identical;
+mod journal;
+mod prepare;
 pub mod queue;
-pub mod transfers;
+mod resume;
+mod task;
 
 /// Where this run saves its unfinished transfers.
 pub enum Queue {
@@ -79,7 +87,7 @@ async fn run(
 ) {
     let mut listings: HashMap<(String, String), CancellationToken> = HashMap::new();
     let (ready_tx, mut ready) = mpsc::unbounded_channel();
-    let (mut engine, mut finished, mut started) = transfers::Engine::new(
+    let (mut engine, mut finished, mut started) = Engine::new(
         client.clone(),
         events.clone(),
         concurrency,
