@@ -8,6 +8,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::error::ErrorReply;
 use super::{AppState, KeyGrant, validate};
@@ -38,7 +39,7 @@ impl Keyring {
         let digest: [u8; 32] = Sha256::digest(token).into();
         let mut found = None;
         for (key, known) in &self.keys {
-            if constant_time_eq(&digest, known) {
+            if bool::from(digest.as_slice().ct_eq(known.as_slice())) {
                 found = Some(key);
             }
         }
@@ -49,18 +50,12 @@ impl Keyring {
 }
 
 fn bearer_token(value: Option<&HeaderValue>) -> Option<&[u8]> {
-    let value = value?.as_bytes();
-    let scheme = value.get(..7)?;
+    let (scheme, token) = value?.as_bytes().split_at_checked(7)?;
     if !scheme.eq_ignore_ascii_case(b"bearer ") {
         return None;
     }
-    let token = value[7..].trim_ascii();
+    let token = token.trim_ascii();
     (!token.is_empty()).then_some(token)
-}
-
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
 }
 
 /// Check configured keys: usable tokens, no repeated token, valid workspace grants.

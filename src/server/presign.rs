@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::Uri;
 use hmac::{Hmac, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use sha2::Sha256;
 
 use super::error::{ErrorReply, ServerError};
@@ -350,39 +351,33 @@ fn restrict_permissions(path: &Path) {
 #[cfg(not(unix))]
 fn restrict_permissions(_path: &Path) {}
 
-/// Percent-encode each segment of a key (everything but RFC 3986 unreserved characters).
+/// Everything but the RFC 3986 unreserved characters is encoded in a key's segments.
+const KEY_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encode each segment of a key.
 pub(crate) fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len() + 16);
-    for (i, segment) in key.split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        for &b in segment.as_bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                out.push(b as char);
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-    }
-    out
+    key.split('/')
+        .map(|segment| utf8_percent_encode(segment, KEY_SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
+/// `None` unless every `%` is followed by two hex digits (the crate would pass a stray `%`
+/// through as it is) and the bytes are UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let escapes_whole = s.split('%').skip(1).all(|rest| {
+        rest.as_bytes()
+            .first_chunk::<2>()
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !escapes_whole {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_decode_str(s).decode_utf8().ok().map(String::from)
 }
 
 /// `/objects/{ws}/{key…}` → (workspace, key), both decoded and valid.
@@ -423,6 +418,23 @@ mod tests {
         ] {
             assert!(parse_public_url(bad).is_err(), "{bad} was accepted");
         }
+    }
+
+    #[test]
+    fn object_paths_decode_only_whole_escapes() {
+        assert_eq!(percent_decode("a%2Bb%20c%C3%A4").as_deref(), Some("a+b cä"));
+        // `u8::from_str_radix` took `+f` for 15: a sign is no hex digit.
+        for bad in ["%+f", "a%-1", "%zz", "%4", "%", "%FF"] {
+            assert_eq!(percent_decode(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_object_path("/objects/ws1/a%2Fb/c%20d"),
+            Some(("ws1".to_string(), "a/b/c d".to_string()))
+        );
+        assert_eq!(parse_object_path("/objects/ws1/a%+f"), None);
+        let key = "raw data/ä?#%+.txt";
+        assert_eq!(encode_key(key), "raw%20data/%C3%A4%3F%23%25%2B.txt");
+        assert_eq!(percent_decode(&encode_key(key)).as_deref(), Some(key));
     }
 
     fn signer() -> Signer {
