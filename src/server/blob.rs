@@ -1,8 +1,9 @@
 //! Receiving a body: chunks are coalesced on the async side, and each coalesced chunk is
 //! hashed (MD5 and SHA-256) and written to a temp file by one short blocking task; the file
 //! is fsynced at the end. No thread is held while waiting for the network, so stalled
-//! uploads cost no blocking threads. Memory in flight stays about one chunk per upload. The temp file is removed when the
-//! [`TempFile`] guard is dropped, unless it has been moved into place.
+//! uploads cost no blocking threads. Memory in flight stays about one chunk per upload. The
+//! temp file is removed when the [`TempFile`] guard is dropped, unless it has been moved into
+//! place.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -14,6 +15,10 @@ use sha2::{Digest, Sha256};
 
 /// Chunks are coalesced to about this size before they are written.
 const WRITE_CHUNK: usize = 1024 * 1024;
+
+/// Owner-only mode of every file the server writes (temp files, blobs, the index).
+#[cfg(unix)]
+pub(crate) const FILE_MODE: u32 = 0o600;
 
 /// A file that is removed when dropped, unless [`TempFile::disarm`] was called.
 #[derive(Debug)]
@@ -90,7 +95,7 @@ impl BlobWriter {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::OpenOptionsExt;
-                options.mode(super::store::FILE_MODE);
+                options.mode(FILE_MODE);
             }
             options.open(open_path)
         })

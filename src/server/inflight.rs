@@ -18,7 +18,7 @@ pub(crate) const RETRY_AFTER_SECS: u64 = 1;
 /// token, which does not reveal it.
 pub(crate) fn key_id(token: &str) -> String {
     let digest = Sha256::digest(format!("filedeck-key-id\0{token}").as_bytes());
-    hex::encode(&digest[..8])
+    hex::encode(digest.get(..8).unwrap_or_default())
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -2,7 +2,7 @@
 //!
 //! Layout: [`routes`] (the `/v1` JSON routes and the router), [`objects`] (the presigned byte
 //! routes, S3-like), [`upload`] (the multipart route), [`store`] (SQLite index + blob files),
-//! [`blob`] (streaming a body to a temp file while hashing it), [`auth`] (API keys),
+//! [`blob`] (streaming a body to a temp file while hashing it), [`auth`] (API keys: loading, checking, authenticating),
 //! [`presign`] (URL signing), [`validate`] (workspace ids, keys, paths), [`error`].
 //!
 //! The data directory holds `index.sqlite` (WAL), `secret.key` (the presigning secret, 0600),
@@ -31,20 +31,20 @@ mod validate;
 use std::fmt;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use axum::Router;
 use bytes::Bytes;
-use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::wire::FileEntry;
 
+pub use auth::{KeyGrant, keys_from_env, load_keys_file};
 pub use conn::{MAX_HEADER_TIMEOUT, ServerLimits};
 pub use error::ServerError;
 pub use inflight::DEFAULT_MAX_UPLOADS_PER_KEY;
@@ -90,43 +90,6 @@ impl fmt::Display for KeyStyle {
     }
 }
 
-/// One API key: its bearer token, its scopes and the workspaces it may use (ids, or `["*"]`).
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyGrant {
-    pub token: String,
-    pub scopes: Vec<String>,
-    pub workspaces: Vec<String>,
-}
-
-impl KeyGrant {
-    /// Whether the key holds `scope` (or `*`).
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope || s == "*")
-    }
-
-    /// Whether the key may use workspace `id` (listed, or `*`).
-    pub fn allows_workspace(&self, id: &str) -> bool {
-        self.workspaces.iter().any(|w| w == id || w == "*")
-    }
-
-    /// Whether the key may use every workspace.
-    pub fn all_workspaces(&self) -> bool {
-        self.workspaces.iter().any(|w| w == "*")
-    }
-}
-
-/// Never prints the token.
-impl fmt::Debug for KeyGrant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyGrant")
-            .field("token", &"<redacted>")
-            .field("scopes", &self.scopes)
-            .field("workspaces", &self.workspaces)
-            .finish()
-    }
-}
-
 /// Everything the server needs to run.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -169,80 +132,6 @@ pub struct ServerStats {
     /// Requests received, on every route.
     pub requests: AtomicU64,
 }
-
-/// The key from `FILEDECK_SERVER_KEY`, if that variable is set to a non-blank value: every
-/// scope, every workspace.
-pub fn keys_from_env() -> Option<KeyGrant> {
-    let token = std::env::var(SERVER_KEY_ENV).ok()?;
-    let token = token.trim();
-    if token.is_empty() {
-        return None;
-    }
-    Some(KeyGrant {
-        token: token.to_string(),
-        scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
-        workspaces: vec!["*".to_string()],
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeysFile {
-    #[serde(default)]
-    key: Vec<KeyGrant>,
-}
-
-/// Read a TOML keys file:
-///
-/// ```toml
-/// [[key]]
-/// token = "…"
-/// scopes = ["files"]
-/// workspaces = ["ws_abc123"]   # or ["*"]
-/// ```
-///
-/// Error messages never quote the file's contents (they could hold a token).
-pub fn load_keys_file(path: &Path) -> Result<Vec<KeyGrant>, ServerError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ServerError::KeysFileRead {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    warn_if_readable_by_others(path);
-    let bad = |message: String| ServerError::KeysFile {
-        path: path.to_path_buf(),
-        message,
-    };
-    let parsed: KeysFile = toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-        match line {
-            Some(line) => bad(format!("line {line}: {}", e.message().trim())),
-            None => bad(e.message().trim().to_string()),
-        }
-    })?;
-    if parsed.key.is_empty() {
-        return Err(bad("no [[key]] entries".to_string()));
-    }
-    auth::check_keys(&parsed.key).map_err(bad)?;
-    Ok(parsed.key)
-}
-
-#[cfg(unix)]
-fn warn_if_readable_by_others(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.permissions().mode() & 0o077 != 0
-    {
-        tracing::warn!(
-            path = %path.display(),
-            "keys file is readable by other users; consider chmod 600"
-        );
-    }
-}
-
-#[cfg(not(unix))]
-fn warn_if_readable_by_others(_path: &Path) {}
 
 /// State shared by every handler.
 pub(crate) struct AppState {

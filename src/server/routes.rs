@@ -77,7 +77,7 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
         %method,
         %path,
         status = response.status().as_u16(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
+        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         "request"
     );
     as_json_error(response).await
@@ -212,7 +212,7 @@ async fn list(
                     "limit must be a whole number from 1 to 10000",
                 ));
             }
-            Ok(n) => n.min(MAX_LIMIT as u64) as usize,
+            Ok(n) => usize::try_from(n).map_or(MAX_LIMIT, |n| n.min(MAX_LIMIT)),
         },
     };
     let cursor = params.get("cursor").map(decode_cursor).transpose()?;
