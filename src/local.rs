@@ -190,8 +190,7 @@ pub fn complete(text: &str) -> (String, Vec<String>) {
             format!("{dir_part}{name}{}", if *is_dir { "/" } else { "" }),
             Vec::new(),
         ),
-        many => {
-            let first = &many[0].0;
+        many @ [(first, _), ..] => {
             let common = many.iter().fold(first.len(), |n, (s, _)| {
                 first
                     .char_indices()

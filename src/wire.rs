@@ -129,11 +129,11 @@ pub fn split_key(key: &str) -> (&str, &str) {
 
 /// The deepest folder ("" or ending in '/') containing all of `folders`.
 pub fn common_folder(folders: &[String]) -> String {
-    let Some(first) = folders.first() else {
+    let Some((first, rest)) = folders.split_first() else {
         return String::new();
     };
     let mut common = first.as_str();
-    for f in &folders[1..] {
+    for f in rest {
         while !f.starts_with(common) {
             let trimmed = common.trim_end_matches('/');
             common = match trimmed.rfind('/') {
