@@ -1,8 +1,12 @@
-//! Exponential backoff with full jitter, honouring `Retry-After`.
+//! When and how patiently a failed request is repeated: exponential backoff with full
+//! jitter, `Retry-After` honoured, and the one retry loop every route and transfer runs.
 
 use std::future::Future;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
+use super::Progress;
 use super::error::ApiError;
 
 /// How often and how patiently a request is repeated after a transient failure.
@@ -42,11 +46,16 @@ impl RetryPolicy {
             .base
             .saturating_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX))
             .min(self.cap);
-        let millis = exp.as_millis().min(u128::from(u64::MAX)) as u64;
+        let millis = u64::try_from(exp.as_millis()).unwrap_or(u64::MAX);
         // Full jitter. Without randomness (never on Linux) the cap is a safe, if less
         // polite, pause.
         let r = getrandom::u64().unwrap_or(u64::MAX);
         Duration::from_millis(r % millis.saturating_add(1))
+    }
+
+    /// Whether the 0-based `attempt` that failed with `err` is followed by another.
+    pub(crate) fn will_retry(&self, attempt: u32, err: &ApiError) -> bool {
+        err.is_transient() && attempt.saturating_add(1) < self.max_attempts
     }
 
     /// Run `op` until it succeeds, fails for good, or attempts run out.
@@ -56,19 +65,82 @@ impl RetryPolicy {
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
-        let mut attempt = 0;
+        // Nobody cancels a small route's retries, and nobody watches their count.
+        let (never, unwatched) = (CancellationToken::new(), Progress::new());
+        let mut retries = self.retries(what, &unwatched, &never);
         loop {
-            match op(attempt).await {
+            match op(retries.attempt()).await {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_transient() && attempt + 1 < self.max_attempts => {
-                    let pause = self.delay(attempt, &e);
-                    tracing::warn!(what, attempt, ?pause, error = %e, "retrying");
-                    tokio::time::sleep(pause).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
+                Err(e) => retries.after(e).await?,
             }
         }
+    }
+
+    /// The retries of one request or transfer, counted in `progress`, their pauses cut
+    /// short by `cancel`.
+    pub(crate) fn retries<'a>(
+        &'a self,
+        what: &'a str,
+        progress: &'a Progress,
+        cancel: &'a CancellationToken,
+    ) -> Retries<'a> {
+        Retries {
+            policy: self,
+            what,
+            progress,
+            cancel,
+            attempt: 0,
+        }
+    }
+}
+
+/// The one place attempts are counted and paced: every retry loop (the small routes', an
+/// upload's, a large upload's PUT, a download's) hands each failure to [`Retries::after`].
+/// A loop taking the attempt as an async closure would be simpler to call, but its future
+/// cannot be shown `Send` on stable Rust, and transfers run on spawned tasks.
+pub(crate) struct Retries<'a> {
+    policy: &'a RetryPolicy,
+    what: &'a str,
+    progress: &'a Progress,
+    cancel: &'a CancellationToken,
+    attempt: u32,
+}
+
+impl Retries<'_> {
+    /// The 0-based number of the attempt under way.
+    pub(crate) fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// Whether a failure `err` of this attempt is followed by another.
+    pub(crate) fn will_retry(&self, err: &ApiError) -> bool {
+        self.policy.will_retry(self.attempt, err)
+    }
+
+    /// After the attempt failed with `err`: `Ok` once the pause before the next one is
+    /// over; `Err(err)` when there is none, `Err(Cancelled)` when cancelled meanwhile.
+    pub(crate) async fn after(&mut self, err: ApiError) -> Result<(), ApiError> {
+        if !self.will_retry(&err) {
+            return Err(err);
+        }
+        let (what, attempt) = (self.what, self.attempt);
+        let pause = self.policy.delay(attempt, &err);
+        tracing::warn!(what, attempt, ?pause, error = %err, "retrying");
+        sleep_or_cancel(pause, self.cancel).await?;
+        self.attempt += 1;
+        self.progress.set_retry(self.attempt);
+        Ok(())
+    }
+}
+
+/// Sleep for `pause`, or less if `cancel` fires first.
+pub(crate) async fn sleep_or_cancel(
+    pause: Duration,
+    cancel: &CancellationToken,
+) -> Result<(), ApiError> {
+    tokio::select! {
+        () = tokio::time::sleep(pause) => Ok(()),
+        () = cancel.cancelled() => Err(ApiError::Cancelled),
     }
 }
 
@@ -84,7 +156,6 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
             .unwrap_or_default(),
     )
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,21 +3,18 @@
 //! so memory stays flat whatever the file size.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use futures_util::StreamExt;
-use md5::{Digest as _, Md5};
+use md5::Md5;
+use reqwest::Method;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use reqwest::{Body, Method};
-use sha2::Sha256;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::Progress;
+use super::body::local_failure_first;
 use super::client::{Client, read_answer};
 use super::error::ApiError;
-use super::remote::etag_md5;
+use super::verify::{Bad, Sent, etag_md5, hash_file, verify_upload};
 use crate::local::normalise_folder;
 use crate::wire::{
     FileEntry, MAX_PUT_BYTES, UploadConfirmRequest, UploadUrlRequest, UploadUrlResponse,
@@ -42,13 +39,6 @@ pub struct Uploaded {
     pub entry: FileEntry,
     /// "not verified by the server: …" when no size or hash could be compared.
     pub unverified: Option<String>,
-}
-
-/// What the reader thread learnt about the bytes it sent.
-#[derive(Debug, Clone)]
-struct Sent {
-    len: u64,
-    sha256: String,
 }
 
 /// The identity of a local file's content as far as cheap metadata tells.
@@ -173,7 +163,7 @@ impl Client {
         let retry = &self.inner.cfg.retry;
         let what = format!("uploading {folder}{name}");
         let began = SystemTime::now();
-        let mut attempt = 0;
+        let mut retries = retry.retries(&what, progress, cancel);
         loop {
             progress.set(0);
             let (body, reader) = self.file_body(req.local, size, progress);
@@ -191,9 +181,9 @@ impl Client {
             }
             let form = form.part("file", part);
             let request = self.api(Method::POST, "v1/files/upload")?.multipart(form);
-            // Once the whole body is out, the server may store the file whether or not its
-            // answer is read: a cancel no longer aborts the request, so the row ends as
-            // what happened (done), never "cancelled" beside a file that landed.
+            // Once the whole body is out, the server may store the file whether or not
+            // its answer is read: a cancel no longer aborts the request, so the row ends
+            // as what happened (done), never "cancelled" beside a file that landed.
             let result = self
                 .watch(progress, Some(size), cancel, async {
                     let resp = Self::send(request, &what).await?;
@@ -201,26 +191,21 @@ impl Client {
                 })
                 .await;
             let sent = local_failure_first(reader.finish(result.is_err()).await, &result)?;
-            match result {
+            let e = match result {
                 Ok(entry) => return Ok((entry, sent?)),
-                Err(e) if e.is_transient() && attempt + 1 < retry.max_attempts => {
-                    if progress.get() >= size
-                        && let Ok(sent) = &sent
-                        && let Some(entry) = self
-                            .landed(req.workspace, folder, name, req.local, sent, began)
-                            .await
-                    {
-                        tracing::info!(what, "upload had landed before the connection failed");
-                        return Ok((entry, sent.clone()));
-                    }
-                    let pause = retry.delay(attempt, &e);
-                    tracing::warn!(what, attempt, ?pause, error = %e, "retrying upload");
-                    sleep_or_cancel(pause, cancel).await?;
-                    attempt += 1;
-                    progress.set_retry(attempt);
-                }
-                Err(e) => return Err(e),
+                Err(e) => e,
+            };
+            if retries.will_retry(&e)
+                && progress.get() >= size
+                && let Ok(sent) = &sent
+                && let Some(entry) = self
+                    .landed(req.workspace, folder, name, req.local, sent, began)
+                    .await
+            {
+                tracing::info!(what, "upload had landed before the connection failed");
+                return Ok((entry, sent.clone()));
             }
+            retries.after(e).await?;
         }
     }
 
@@ -333,8 +318,8 @@ impl Client {
                 .await
         };
         let mut info = get_url().await?;
-        let mut attempt = 0;
         let mut refreshes = 0;
+        let mut retries = retry.retries(&what, progress, cancel);
         let (md5, sent) = loop {
             progress.set(0);
             let url = self.absolute(&info.upload_url)?;
@@ -362,14 +347,7 @@ impl Client {
                     refreshes += 1;
                     info = get_url().await?;
                 }
-                Err(e) if e.is_transient() && attempt + 1 < retry.max_attempts => {
-                    let pause = retry.delay(attempt, &e);
-                    tracing::warn!(what, attempt, ?pause, error = %e, "retrying PUT");
-                    sleep_or_cancel(pause, cancel).await?;
-                    attempt += 1;
-                    progress.set_retry(attempt);
-                }
-                Err(e) => return Err(e),
+                Err(e) => retries.after(e).await?,
             }
         };
         // The last moment a cancel takes the upload back whole: unconfirmed, the bytes
@@ -446,173 +424,6 @@ impl Client {
             }
         }
     }
-
-    /// Race a transfer against cancellation and a stall: no byte moving for
-    /// `stall_timeout` while the body is unsent, or no answer that long after it was.
-    /// With `commits_at`, a cancel aborts only while fewer bytes than that are out: after,
-    /// the request may take effect whatever is done to it, and is seen through.
-    pub(super) async fn watch<T>(
-        &self,
-        progress: &Progress,
-        commits_at: Option<u64>,
-        cancel: &CancellationToken,
-        fut: impl Future<Output = Result<T, ApiError>>,
-    ) -> Result<T, ApiError> {
-        let stall = self.inner.cfg.stall_timeout;
-        let watchdog = async {
-            let tick = (stall / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
-            let mut last = progress.get();
-            let mut since = Instant::now();
-            loop {
-                tokio::time::sleep(tick).await;
-                let now = progress.get();
-                if now != last {
-                    last = now;
-                    since = Instant::now();
-                } else if since.elapsed() >= stall {
-                    return ApiError::Stalled(stall);
-                }
-            }
-        };
-        let cancelled = async {
-            cancel.cancelled().await;
-            if commits_at.is_some_and(|at| progress.get() >= at) {
-                std::future::pending::<()>().await;
-            }
-        };
-        tokio::select! {
-            r = fut => r,
-            e = watchdog => Err(e),
-            _ = cancelled => Err(ApiError::Cancelled),
-        }
-    }
-
-    /// A request body streaming `size` bytes of `path`, read and hashed in a blocking
-    /// thread; the [`Reader`] yields what was sent.
-    fn file_body(&self, path: &Path, size: u64, progress: &Progress) -> (Body, Reader) {
-        let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
-        let chunk = self.inner.cfg.chunk_size;
-        let path = path.to_path_buf();
-        let stop = CancellationToken::new();
-        let stop_reader = stop.clone();
-        let runtime = tokio::runtime::Handle::current();
-        let join = tokio::task::spawn_blocking(move || {
-            read_and_hash(&path, size, chunk, &|item| {
-                // A send that can be abandoned: a stalled connection may hold the body
-                // (and so the receiver) for as long as TCP cares to keep it.
-                runtime.block_on(async {
-                    tokio::select! {
-                        r = tx.send(item) => r.is_ok(),
-                        _ = stop_reader.cancelled() => false,
-                    }
-                })
-            })
-        });
-        let progress = progress.clone();
-        progress.set_verifying(false);
-        let stream = tokio_stream_from(rx).map(move |item| {
-            if let Ok(b) = &item {
-                progress.add(b.len() as u64);
-                // Every byte is out: what is left is the server's answer and the check of
-                // its size and hash against ours.
-                if progress.get() >= size {
-                    progress.set_verifying(true);
-                }
-            }
-            item
-        });
-        (Body::wrap_stream(stream), Reader { join, stop })
-    }
-}
-
-/// The reader thread of one upload attempt.
-struct Reader {
-    join: tokio::task::JoinHandle<Result<Sent, ApiError>>,
-    stop: CancellationToken,
-}
-
-/// A local failure (unreadable, changed while read) is the real reason a request broke:
-/// it is returned rather than retried as a "network error".
-fn local_failure_first<T>(
-    sent: Result<Sent, ApiError>,
-    result: &Result<T, ApiError>,
-) -> Result<Result<Sent, ApiError>, ApiError> {
-    match sent {
-        Err(local @ (ApiError::Io { .. } | ApiError::Integrity(_))) if result.is_err() => {
-            Err(local)
-        }
-        other => Ok(other),
-    }
-}
-
-impl Reader {
-    /// What was sent; `abandon` (the attempt failed) stops a reader still waiting to send.
-    async fn finish(self, abandon: bool) -> Result<Sent, ApiError> {
-        if abandon {
-            self.stop.cancel();
-        }
-        self.join
-            .await
-            .map_err(|e| ApiError::Protocol(format!("reader thread failed: {e}")))?
-    }
-}
-
-fn tokio_stream_from<T: Send + 'static>(
-    mut rx: mpsc::Receiver<T>,
-) -> impl futures_util::Stream<Item = T> + Send + 'static {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
-fn read_and_hash(
-    path: &Path,
-    size: u64,
-    chunk: usize,
-    send: &dyn Fn(Result<Bytes, std::io::Error>) -> bool,
-) -> Result<Sent, ApiError> {
-    use std::io::Read;
-    let fail = |e: std::io::Error| ApiError::io(format!("cannot read {}", path.display()), e);
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = send(Err(std::io::Error::new(e.kind(), e.to_string())));
-            return Err(fail(e));
-        }
-    };
-    let mut sha = Sha256::new();
-    let mut done: u64 = 0;
-    while done < size {
-        let want = chunk.min((size - done) as usize);
-        let mut buf = vec![0u8; want];
-        let mut filled = 0;
-        while filled < want {
-            match file.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let _ = send(Err(std::io::Error::new(e.kind(), e.to_string())));
-                    return Err(fail(e));
-                }
-            }
-        }
-        if filled == 0 {
-            let msg = format!("{} shrank while it was being uploaded", path.display());
-            let _ = send(Err(std::io::Error::other(msg.clone())));
-            return Err(ApiError::Integrity(msg));
-        }
-        buf.truncate(filled);
-        let bytes = Bytes::from(buf);
-        sha.update(&bytes);
-        done += filled as u64;
-        if !send(Ok(bytes)) {
-            // The request was dropped (failure or cancel); nothing more to send.
-            break;
-        }
-    }
-    Ok(Sent {
-        len: done,
-        sha256: hex::encode(sha.finalize()),
-    })
 }
 
 /// The file object of an upload or confirm answer. An answer that names only the key
@@ -632,90 +443,6 @@ async fn read_entry(
         entry.path = folder.to_string();
     }
     Ok(entry.normalise())
-}
-
-/// Why the server's copy is not the local file.
-enum Bad {
-    /// Its size or SHA-256 differs, or the local file changed: the copy is wrong.
-    Mismatch(String),
-    /// Only an `ETag` read as an MD5 differs: it may not be an MD5 at all.
-    EtagOnly(String),
-}
-
-/// Compare what the server says it stored with what was sent: the size, then the
-/// SHA-256 when the server reports one, else the MD5 its `ETag` stands for (the local MD5
-/// is computed only then, so servers that report SHA-256 cost no second hash). `Ok(Ok(Some
-/// why))`: nothing differs, but nothing could be compared either.
-async fn verify_upload(
-    local: &Path,
-    entry: &FileEntry,
-    sent: &Sent,
-    md5: Option<&str>,
-    what: &str,
-) -> Result<Result<Option<String>, Bad>, ApiError> {
-    if let Some(size) = entry.size
-        && size != sent.len
-    {
-        return Ok(Err(Bad::Mismatch(format!(
-            "{what}: the server stored {size} bytes, {} were sent",
-            sent.len
-        ))));
-    }
-    if let Some(h) = &entry.sha256 {
-        if !h.eq_ignore_ascii_case(&sent.sha256) {
-            return Ok(Err(Bad::Mismatch(format!(
-                "{what}: the server's SHA-256 differs from the local file's"
-            ))));
-        }
-        return Ok(Ok(None));
-    }
-    let Some(md5) = md5 else {
-        let why = match entry.size {
-            Some(_) => "the server reports no hash of what it stored (only its size was compared)",
-            None => "the server reports neither the size nor a hash of what it stored",
-        };
-        return Ok(Ok(Some(format!("not verified by the server: {why}"))));
-    };
-    let path = local.to_path_buf();
-    let len = sent.len;
-    let local_md5 = tokio::task::spawn_blocking(move || hash_file::<Md5>(&path, len))
-        .await
-        .map_err(|e| ApiError::Protocol(format!("hashing thread failed: {e}")))??;
-    if !md5.eq_ignore_ascii_case(&local_md5) {
-        return Ok(Err(Bad::EtagOnly(format!(
-            "{what}: the server's ETag differs from the local file's MD5"
-        ))));
-    }
-    Ok(Ok(None))
-}
-
-/// The hex digest of the first `len` bytes of a local file.
-pub(crate) fn hash_file<D: md5::Digest>(path: &Path, len: u64) -> Result<String, ApiError> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)
-        .map_err(|e| ApiError::io(format!("cannot read {}", path.display()), e))?;
-    let mut m = D::new();
-    let mut reader = file.take(len);
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => m.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(ApiError::io(format!("cannot read {}", path.display()), e)),
-        }
-    }
-    Ok(hex::encode(m.finalize()))
-}
-
-pub(super) async fn sleep_or_cancel(
-    pause: Duration,
-    cancel: &CancellationToken,
-) -> Result<(), ApiError> {
-    tokio::select! {
-        _ = tokio::time::sleep(pause) => Ok(()),
-        _ = cancel.cancelled() => Err(ApiError::Cancelled),
-    }
 }
 
 #[cfg(test)]
