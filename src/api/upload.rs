@@ -1,6 +1,6 @@
 //! Uploads: multipart for files up to the threshold, the presigned three-step flow
-//! above it. Bytes are streamed from disk in a reader thread that hashes as it reads,
-//! so memory stays flat whatever the file size.
+//! above it, each checked against what the server says it stored, and retried without
+//! ever storing a second copy of an upload that had landed.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};

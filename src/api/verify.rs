@@ -56,7 +56,7 @@ impl Hasher {
 }
 
 /// The hex digest of the first `len` bytes of a local file.
-pub(crate) fn hash_file<D: md5::Digest>(path: &Path, len: u64) -> Result<String, ApiError> {
+pub(super) fn hash_file<D: md5::Digest>(path: &Path, len: u64) -> Result<String, ApiError> {
     use std::io::Read;
     let file = std::fs::File::open(path)
         .map_err(|e| ApiError::io(format!("cannot read {}", path.display()), e))?;
@@ -83,7 +83,7 @@ pub(super) async fn md5_of_file(path: &Path, len: u64) -> Result<String, ApiErro
 }
 
 /// The hex MD5 inside a plain single-part `ETag` (`"<32 hex>"`).
-pub(crate) fn plain_md5(etag: &str) -> Option<&str> {
+pub(super) fn plain_md5(etag: &str) -> Option<&str> {
     let t = etag.trim().trim_start_matches("W/").trim_matches('"');
     (t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())).then_some(t)
 }
@@ -91,7 +91,7 @@ pub(crate) fn plain_md5(etag: &str) -> Option<&str> {
 /// The MD5 an answer's `ETag` stands for, if it stands for one: S3's `ETag` is the MD5 of
 /// the bytes only for a single-part object stored without KMS or customer-key encryption
 /// (then it is opaque, though it may still look like 32 hex digits).
-pub(crate) fn etag_md5(headers: &HeaderMap) -> Option<String> {
+pub(super) fn etag_md5(headers: &HeaderMap) -> Option<String> {
     let sse = headers
         .get("x-amz-server-side-encryption")
         .and_then(|v| v.to_str().ok())
