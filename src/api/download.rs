@@ -19,6 +19,7 @@ use super::error::ApiError;
 use super::localpath::check_inside;
 use super::partial::{PartialMeta, discard_partial, finish, resume_point, truncate, write_meta};
 use super::remote::parse_content_range;
+use super::retry::{Attempts, Retries, Step};
 use super::verify::{HashKind, etag_md5, verify_download};
 use crate::local::partial_paths;
 use crate::wire::FileEntry;
@@ -78,94 +79,31 @@ impl Client {
         }
         check_inside(root, target)?;
         let (part, meta) = partial_paths(target);
-        let retry = &self.inner.cfg.retry;
         let what = format!("downloading {}", entry.display_key());
-        let mut url = self.download_url(workspace, &entry.key).await?;
-        // What the bytes are checked against: the listing's entry, or a fresher one when
-        // the file was replaced on the server after it was listed (a resume days later).
-        let mut entry = entry.clone();
-        let mut looked_again = false;
-        let mut refreshes = 0;
-        let mut restarted = false;
-        let mut received = 0u64;
-        let mut retries = retry.retries(&what, progress, cancel);
-        loop {
-            // A restart after a failed check is a download again, not a verification.
-            progress.set_verifying(false);
-            let result = self
-                .download_attempt(
-                    &url,
-                    &entry,
-                    &part,
-                    &meta,
-                    progress,
-                    cancel,
-                    &mut received,
-                    &what,
-                )
-                .await;
-            let done = match result {
-                Ok(Attempt::Done(done)) => done,
-                Ok(Attempt::Restart) => {
-                    discard_partial(target).await;
-                    if restarted {
-                        return Err(ApiError::Protocol(format!(
-                            "{what}: the server refused every range"
-                        )));
-                    }
-                    restarted = true;
-                    continue;
-                }
-                Err(ApiError::UrlExpired) if refreshes < 3 => {
-                    refreshes += 1;
-                    tracing::info!(what, "presigned URL expired; asking for a fresh one");
-                    url = self.download_url(workspace, &entry.key).await?;
-                    continue;
-                }
-                Err(e) => {
-                    retries.after(e).await?;
-                    continue;
-                }
-            };
-            progress.set_verifying(true);
-            let check = |entry: &FileEntry| done.verify(entry, &what);
-            let mut checked = check(&entry);
-            if checked.is_err()
-                && !looked_again
-                && let Some(fresh) = self.fresh_entry(workspace, &entry).await
-            {
-                looked_again = true;
-                tracing::info!(what, "the file changed on the server since it was listed");
-                entry = fresh;
-                checked = check(&entry);
-            }
-            match checked {
-                // The rename is the point of no return: before it, a cancel leaves
-                // the target as it was (the user's old file, or nothing).
-                Ok(()) if cancel.is_cancelled() => {
-                    discard_partial(target).await;
-                    return Err(ApiError::Cancelled);
-                }
-                Ok(()) => {
-                    finish(&part, &meta, target).await?;
-                    return Ok(DownloadOutcome {
-                        path: target.to_path_buf(),
-                        bytes_received: received,
-                        resumed_from: done.resumed_from,
-                    });
-                }
-                Err(e) => {
-                    discard_partial(target).await;
-                    // A resumed file that fails verification gets one clean start.
-                    if done.resumed_from > 0 && !restarted {
-                        restarted = true;
-                        tracing::warn!(what, "resumed download failed verification; starting over");
-                        continue;
-                    }
-                    return Err(e);
-                }
-            }
-        }
+        let url = self.download_url(workspace, &entry.key).await?;
+        let mut fetch = Fetch {
+            client: self,
+            workspace,
+            target,
+            part,
+            meta,
+            progress,
+            cancel,
+            what,
+            url,
+            // What the bytes are checked against: the listing's entry, or a fresher one when
+            // the file was replaced on the server after it was listed (a resume days later).
+            entry: entry.clone(),
+            looked_again: false,
+            refreshes: 0,
+            restarted: false,
+            received: 0,
+        };
+        let retry = &self.inner.cfg.retry;
+        let what = fetch.what.clone();
+        retry
+            .run_attempts(&what, progress, cancel, &mut fetch)
+            .await
     }
 
     /// The file's entry as the server lists it now, when it differs from `entry`: found by
@@ -179,30 +117,115 @@ impl Client {
             now.size != entry.size || now.sha256 != entry.sha256 || now.etag != entry.etag;
         changed.then_some(now)
     }
+}
 
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one attempt of the loop in `download`, which owns all of these"
-    )]
-    async fn download_attempt(
-        &self,
-        url: &Url,
-        entry: &FileEntry,
-        part: &Path,
-        meta: &Path,
-        progress: &Progress,
-        cancel: &CancellationToken,
-        received: &mut u64,
-        what: &str,
-    ) -> Result<Attempt, ApiError> {
+/// One download as the retry loop repeats it: where it goes, and what the attempts so
+/// far have learnt.
+struct Fetch<'a> {
+    client: &'a Client,
+    workspace: &'a str,
+    target: &'a Path,
+    part: PathBuf,
+    meta: PathBuf,
+    progress: &'a Progress,
+    cancel: &'a CancellationToken,
+    what: String,
+    url: Url,
+    entry: FileEntry,
+    looked_again: bool,
+    refreshes: u32,
+    restarted: bool,
+    /// Body bytes received by every attempt so far.
+    received: u64,
+}
+
+impl Attempts for Fetch<'_> {
+    type Output = DownloadOutcome;
+
+    async fn attempt(&mut self, _: &Retries<'_>) -> Result<Step<DownloadOutcome>, ApiError> {
+        let (client, workspace, target) = (self.client, self.workspace, self.target);
+        let (progress, cancel) = (self.progress, self.cancel);
+        // Owned: `transfer` borrows the whole of `self`.
+        let what = &self.what.clone();
+        // A restart after a failed check is a download again, not a verification.
+        progress.set_verifying(false);
+        let result = self.transfer(what).await;
+        let done = match result {
+            Ok(Attempt::Done(done)) => done,
+            Ok(Attempt::Restart) => {
+                discard_partial(target).await;
+                if self.restarted {
+                    return Err(ApiError::Protocol(format!(
+                        "{what}: the server refused every range"
+                    )));
+                }
+                self.restarted = true;
+                return Ok(Step::Again);
+            }
+            Err(ApiError::UrlExpired) if self.refreshes < 3 => {
+                self.refreshes += 1;
+                tracing::info!(what, "presigned URL expired; asking for a fresh one");
+                self.url = client.download_url(workspace, &self.entry.key).await?;
+                return Ok(Step::Again);
+            }
+            Err(e) => return Ok(Step::Failed(e)),
+        };
+        progress.set_verifying(true);
+        let check = |entry: &FileEntry| done.verify(entry, what);
+        let mut checked = check(&self.entry);
+        if checked.is_err()
+            && !self.looked_again
+            && let Some(fresh) = client.fresh_entry(workspace, &self.entry).await
+        {
+            self.looked_again = true;
+            tracing::info!(what, "the file changed on the server since it was listed");
+            self.entry = fresh;
+            checked = check(&self.entry);
+        }
+        match checked {
+            // The rename is the point of no return: before it, a cancel leaves
+            // the target as it was (the user's old file, or nothing).
+            Ok(()) if cancel.is_cancelled() => {
+                discard_partial(target).await;
+                Err(ApiError::Cancelled)
+            }
+            Ok(()) => {
+                finish(&self.part, &self.meta, target).await?;
+                Ok(Step::Done(DownloadOutcome {
+                    path: target.to_path_buf(),
+                    bytes_received: self.received,
+                    resumed_from: done.resumed_from,
+                }))
+            }
+            Err(e) => {
+                discard_partial(target).await;
+                // A resumed file that fails verification gets one clean start.
+                if done.resumed_from > 0 && !self.restarted {
+                    self.restarted = true;
+                    tracing::warn!(what, "resumed download failed verification; starting over");
+                    return Ok(Step::Again);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Fetch<'_> {
+    /// One GET of the file into its partial file, resumed where the last left off.
+    async fn transfer(&mut self, what: &str) -> Result<Attempt, ApiError> {
+        let (client, url, entry) = (self.client, &self.url, &self.entry);
+        let (part, meta) = (self.part.as_path(), self.meta.as_path());
+        let (progress, cancel) = (self.progress, self.cancel);
+        let received = &mut self.received;
         let (have, saved_etag) = resume_point(part, meta, &entry.key).await;
-        let mut req = self.inner.http.get(url.clone());
+        let mut req = client.inner.http.get(url.clone());
         if let (true, Some(etag)) = (have > 0, &saved_etag) {
             req = req
                 .header(RANGE, format!("bytes={have}-"))
                 .header(IF_RANGE, etag);
         }
-        let stall = self.inner.cfg.stall_timeout;
+        let stall = client.inner.cfg.stall_timeout;
         let resp = tokio::select! {
             r = tokio::time::timeout(stall, req.send()) => match r {
                 Ok(r) => r.map_err(ApiError::from_transport)?,

@@ -60,18 +60,33 @@ impl RetryPolicy {
 
     /// Run `op` until it succeeds, fails for good, or attempts run out.
     /// `op` gets the 0-based attempt number.
-    pub async fn run<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, ApiError>
+    pub async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, ApiError>
     where
-        F: FnMut(u32) -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
+        T: Send,
+        F: FnMut(u32) -> Fut + Send,
+        Fut: Future<Output = Result<T, ApiError>> + Send,
     {
         // Nobody cancels a small route's retries, and nobody watches their count.
         let (never, unwatched) = (CancellationToken::new(), Progress::new());
-        let mut retries = self.retries(what, &unwatched, &never);
+        self.run_attempts(what, &unwatched, &never, &mut Plain(op))
+            .await
+    }
+
+    /// The retry loop of every route and transfer: `job`'s attempts until one is done or
+    /// fails for good, paced by [`Retries::after`].
+    pub(crate) async fn run_attempts<J: Attempts>(
+        &self,
+        what: &str,
+        progress: &Progress,
+        cancel: &CancellationToken,
+        job: &mut J,
+    ) -> Result<J::Output, ApiError> {
+        let mut retries = self.retries(what, progress, cancel);
         loop {
-            match op(retries.attempt()).await {
-                Ok(v) => return Ok(v),
-                Err(e) => retries.after(e).await?,
+            match job.attempt(&retries).await? {
+                Step::Done(v) => return Ok(v),
+                Step::Again => {}
+                Step::Failed(e) => retries.after(e).await?,
             }
         }
     }
@@ -94,10 +109,52 @@ impl RetryPolicy {
     }
 }
 
-/// The one place attempts are counted and paced: every retry loop (the small routes', an
-/// upload's, a large upload's PUT, a download's) hands each failure to [`Retries::after`].
-/// A loop taking the attempt as an async closure would be simpler to call, but its future
-/// cannot be shown `Send` on stable Rust, and transfers run on spawned tasks.
+/// What one attempt came to. An `Err` from the attempt itself ends the run at once.
+pub(crate) enum Step<T> {
+    Done(T),
+    /// Go again at once, not counted as a retry (a refreshed URL, a start from zero).
+    Again,
+    /// Repeated after a pause when transient and attempts are left, else returned.
+    Failed(ApiError),
+}
+
+/// Work that [`RetryPolicy::run_attempts`] repeats. A trait rather than an async closure:
+/// the `Send` of its future is stated here, where a generic async closure's cannot be
+/// on stable Rust, and transfers run on spawned tasks.
+pub(crate) trait Attempts: Send {
+    type Output: Send;
+    /// One attempt; `retries` tells its number and whether a failure would be repeated.
+    fn attempt(
+        &mut self,
+        retries: &Retries<'_>,
+    ) -> impl Future<Output = Result<Step<Self::Output>, ApiError>> + Send;
+}
+
+/// A small route's request: any failure is a [`Step::Failed`].
+struct Plain<F>(F);
+
+impl<T, F, Fut> Attempts for Plain<F>
+where
+    T: Send,
+    F: FnMut(u32) -> Fut + Send,
+    Fut: Future<Output = Result<T, ApiError>> + Send,
+{
+    type Output = T;
+    fn attempt(
+        &mut self,
+        retries: &Retries<'_>,
+    ) -> impl Future<Output = Result<Step<T>, ApiError>> + Send {
+        let fut = (self.0)(retries.attempt());
+        async move {
+            Ok(match fut.await {
+                Ok(v) => Step::Done(v),
+                Err(e) => Step::Failed(e),
+            })
+        }
+    }
+}
+
+/// The one place attempts are counted and paced.
 pub(crate) struct Retries<'a> {
     policy: &'a RetryPolicy,
     what: &'a str,
