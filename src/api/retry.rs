@@ -54,7 +54,7 @@ impl RetryPolicy {
     }
 
     /// Whether the 0-based `attempt` that failed with `err` is followed by another.
-    pub(crate) fn will_retry(&self, attempt: u32, err: &ApiError) -> bool {
+    fn will_retry(&self, attempt: u32, err: &ApiError) -> bool {
         err.is_transient() && attempt.saturating_add(1) < self.max_attempts
     }
 
@@ -93,7 +93,7 @@ impl RetryPolicy {
 
     /// The retries of one request or transfer, counted in `progress`, their pauses cut
     /// short by `cancel`.
-    pub(crate) fn retries<'a>(
+    fn retries<'a>(
         &'a self,
         what: &'a str,
         progress: &'a Progress,
@@ -154,7 +154,8 @@ where
     }
 }
 
-/// The one place attempts are counted and paced.
+/// Where [`RetryPolicy::run_attempts`] stands: attempts counted (and shown in `progress`)
+/// and paced, pauses cut short by `cancel`.
 pub(crate) struct Retries<'a> {
     policy: &'a RetryPolicy,
     what: &'a str,
@@ -176,7 +177,7 @@ impl Retries<'_> {
 
     /// After the attempt failed with `err`: `Ok` once the pause before the next one is
     /// over; `Err(err)` when there is none, `Err(Cancelled)` when cancelled meanwhile.
-    pub(crate) async fn after(&mut self, err: ApiError) -> Result<(), ApiError> {
+    async fn after(&mut self, err: ApiError) -> Result<(), ApiError> {
         if !self.will_retry(&err) {
             return Err(err);
         }
@@ -191,10 +192,7 @@ impl Retries<'_> {
 }
 
 /// Sleep for `pause`, or less if `cancel` fires first.
-pub(crate) async fn sleep_or_cancel(
-    pause: Duration,
-    cancel: &CancellationToken,
-) -> Result<(), ApiError> {
+async fn sleep_or_cancel(pause: Duration, cancel: &CancellationToken) -> Result<(), ApiError> {
     tokio::select! {
         () = tokio::time::sleep(pause) => Ok(()),
         () = cancel.cancelled() => Err(ApiError::Cancelled),

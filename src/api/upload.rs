@@ -3,9 +3,8 @@
 //! ever storing a second copy of an upload that had landed.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use md5::Md5;
 use reqwest::Method;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use tokio_util::sync::CancellationToken;
@@ -14,7 +13,8 @@ use super::Progress;
 use super::body::local_failure_first;
 use super::client::{Client, read_answer};
 use super::error::ApiError;
-use super::verify::{Bad, Sent, etag_md5, hash_file, verify_upload};
+use super::retry::{Attempts, Retries, Step};
+use super::verify::{Bad, Sent, etag_md5, verify_upload};
 use crate::local::normalise_folder;
 use crate::wire::{
     FileEntry, MAX_PUT_BYTES, UploadConfirmRequest, UploadUrlRequest, UploadUrlResponse,
@@ -102,12 +102,26 @@ impl Client {
             )));
         }
         let what = format!("uploading {folder}{name}");
+        let up = Upload {
+            client: self,
+            req,
+            folder: &folder,
+            name: &name,
+            size: before.len,
+            progress,
+            cancel,
+            what: &what,
+        };
+        let retry = &self.inner.cfg.retry;
         let (mut entry, sent, put_md5) = if before.len > self.inner.cfg.large_threshold {
-            self.upload_large(req, &folder, &name, before.len, progress, cancel)
-                .await?
+            self.upload_large(up).await?
         } else {
-            let (entry, sent) = self
-                .upload_multipart(req, &folder, &name, before.len, progress, cancel)
+            let mut multipart = Multipart {
+                up,
+                began: SystemTime::now(),
+            };
+            let (entry, sent) = retry
+                .run_attempts(&what, progress, cancel, &mut multipart)
                 .await?;
             (entry, sent, None)
         };
@@ -151,147 +165,21 @@ impl Client {
         }
     }
 
-    async fn upload_multipart(
-        &self,
-        req: &UploadRequest<'_>,
-        folder: &str,
-        name: &str,
-        size: u64,
-        progress: &Progress,
-        cancel: &CancellationToken,
-    ) -> Result<(FileEntry, Sent), ApiError> {
-        let retry = &self.inner.cfg.retry;
-        let what = format!("uploading {folder}{name}");
-        let began = SystemTime::now();
-        let mut retries = retry.retries(&what, progress, cancel);
-        loop {
-            progress.set(0);
-            let (body, reader) = self.file_body(req.local, size, progress);
-            let part = reqwest::multipart::Part::stream_with_length(body, size)
-                .file_name(name.to_string())
-                .mime_str(&content_type_for(name))
-                .map_err(ApiError::from_transport)?;
-            let mut form =
-                reqwest::multipart::Form::new().text("workspace_id", req.workspace.to_string());
-            if !folder.is_empty() {
-                form = form.text("path", folder.to_string());
-            }
-            if let Some(d) = req.description {
-                form = form.text("description", d.to_string());
-            }
-            let form = form.part("file", part);
-            let request = self.api(Method::POST, "v1/files/upload")?.multipart(form);
-            // Once the whole body is out, the server may store the file whether or not
-            // its answer is read: a cancel no longer aborts the request, so the row ends
-            // as what happened (done), never "cancelled" beside a file that landed.
-            let result = self
-                .watch(progress, Some(size), cancel, async {
-                    let resp = Self::send(request, &what).await?;
-                    read_entry(resp, folder, name, &what).await
-                })
-                .await;
-            let sent = local_failure_first(reader.finish(result.is_err()).await, &result)?;
-            let e = match result {
-                Ok(entry) => return Ok((entry, sent?)),
-                Err(e) => e,
-            };
-            if retries.will_retry(&e)
-                && progress.get() >= size
-                && let Ok(sent) = &sent
-                && let Some(entry) = self
-                    .landed(req.workspace, folder, name, req.local, sent, began)
-                    .await
-            {
-                tracing::info!(what, "upload had landed before the connection failed");
-                return Ok((entry, sent.clone()));
-            }
-            retries.after(e).await?;
-        }
-    }
-
-    /// "Did it land?": a file listed at `folder + name`, not created before `began` (as far
-    /// as its `created_at` tells, with a minute's leeway for the clocks), of the size sent
-    /// and with the same SHA-256 (or the MD5 its bytes' `ETag` stands for). Where keys are
-    /// opaque a blind repeat would store a second copy, so a candidate whose hash cannot be
-    /// read is taken as landed too (the caller reports it unverified), but only when its
-    /// `created_at` says it is new: an older file of that size must never pass for it.
-    async fn landed(
-        &self,
-        ws: &str,
-        folder: &str,
-        name: &str,
-        local: &Path,
-        sent: &Sent,
-        began: SystemTime,
-    ) -> Option<FileEntry> {
-        let display = format!("{folder}{name}");
-        let since = time::OffsetDateTime::from(began) - Duration::from_secs(60);
-        let lookup = self.lookup(ws, &display).await.ok()?;
-        let mut local_md5: Option<String> = None;
-        let mut unknown = None;
-        for found in lookup.matches {
-            // `None`: the server does not say when it was made.
-            let recent = found
-                .created_at
-                .as_deref()
-                .and_then(|t| {
-                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                        .ok()
-                })
-                .map(|t| t >= since);
-            if recent == Some(false) || found.size.is_some_and(|s| s != sent.len) {
-                continue;
-            }
-            if let Some(h) = &found.sha256 {
-                if h.eq_ignore_ascii_case(&sent.sha256) {
-                    return Some(found);
-                }
-                continue;
-            }
-            let remote = self.stat(ws, &found.key).await.ok().flatten();
-            if remote
-                .as_ref()
-                .and_then(|r| r.size)
-                .is_some_and(|s| s != sent.len)
-            {
-                continue;
-            }
-            match remote.and_then(|r| r.md5) {
-                Some(md5) => {
-                    if local_md5.is_none() {
-                        let path = local.to_path_buf();
-                        let len = sent.len;
-                        local_md5 =
-                            tokio::task::spawn_blocking(move || hash_file::<Md5>(&path, len))
-                                .await
-                                .ok()?
-                                .ok();
-                    }
-                    if local_md5
-                        .as_deref()
-                        .is_some_and(|m| m.eq_ignore_ascii_case(&md5))
-                    {
-                        return Some(found);
-                    }
-                }
-                None if recent == Some(true) => unknown = unknown.or(Some(found)),
-                None => {}
-            }
-        }
-        unknown
-    }
-
     async fn upload_large(
         &self,
-        req: &UploadRequest<'_>,
-        folder: &str,
-        name: &str,
-        size: u64,
-        progress: &Progress,
-        cancel: &CancellationToken,
+        up: Upload<'_>,
     ) -> Result<(FileEntry, Sent, Option<String>), ApiError> {
+        let Upload {
+            req,
+            folder,
+            name,
+            size,
+            progress,
+            cancel,
+            what,
+            ..
+        } = up;
         let retry = &self.inner.cfg.retry;
-        let what = format!("uploading {folder}{name}");
         let content_type = content_type_for(name);
         let ask = UploadUrlRequest {
             filename: name.to_string(),
@@ -300,56 +188,15 @@ impl Client {
             size,
             path: (!folder.is_empty()).then(|| folder.to_string()),
         };
-        let get_url = || async {
-            retry
-                .run(&what, |_| async {
-                    let r = self
-                        .api(Method::POST, "v1/files/upload-url")?
-                        .json(&ask)
-                        .timeout(self.inner.cfg.request_timeout);
-                    let resp = Self::send(r, &what).await?;
-                    let body = read_answer(resp, &what).await?;
-                    serde_json::from_slice::<UploadUrlResponse>(&body).map_err(|e| {
-                        ApiError::Protocol(format!(
-                            "{what}: upload-url answer not understood ({e})"
-                        ))
-                    })
-                })
-                .await
+        let mut put = Put {
+            up,
+            content_type: &content_type,
+            ask: &ask,
+            info: self.upload_url(&ask, what).await?,
+            refreshes: 0,
         };
-        let mut info = get_url().await?;
-        let mut refreshes = 0;
-        let mut retries = retry.retries(&what, progress, cancel);
-        let (md5, sent) = loop {
-            progress.set(0);
-            let url = self.absolute(&info.upload_url)?;
-            let (body, reader) = self.file_body(req.local, size, progress);
-            // The presigned PUT is signed over type and length, and S3 refuses chunked
-            // bodies: send an explicit Content-Length and never the API key.
-            let request = self
-                .inner
-                .http
-                .request(Method::PUT, url)
-                .header(CONTENT_TYPE, &content_type)
-                .header(CONTENT_LENGTH, size)
-                .body(body);
-            // Nothing is listed before the confirm: the PUT can be abandoned at any point.
-            let result = self
-                .watch(progress, None, cancel, async {
-                    let resp = Self::send(request, &what).await?;
-                    Ok(etag_md5(resp.headers()))
-                })
-                .await;
-            let sent = local_failure_first(reader.finish(result.is_err()).await, &result)?;
-            match result {
-                Ok(md5) => break (md5, sent?),
-                Err(ApiError::UrlExpired) if refreshes < 3 => {
-                    refreshes += 1;
-                    info = get_url().await?;
-                }
-                Err(e) => retries.after(e).await?,
-            }
-        };
+        let (md5, sent) = retry.run_attempts(what, progress, cancel, &mut put).await?;
+        let info = put.info;
         // The last moment a cancel takes the upload back whole: unconfirmed, the bytes
         // are no file anyone lists. Once the confirm is asked it is seen through.
         if cancel.is_cancelled() {
@@ -363,13 +210,13 @@ impl Client {
         };
         // Confirming twice answers the same object, so the confirm is always retried.
         let entry = retry
-            .run(&what, |_| async {
+            .run(what, |_| async {
                 let r = self
                     .api(Method::POST, "v1/files/upload-confirm")?
                     .json(&confirm)
                     .timeout(self.inner.cfg.request_timeout);
-                let resp = Self::send(r, &what).await?;
-                read_entry(resp, folder, name, &what).await
+                let resp = Self::send(r, what).await?;
+                read_entry(resp, folder, name, what).await
             })
             .await?;
         // The confirm names the file it made: anything but the key the upload was given is
@@ -382,6 +229,29 @@ impl Client {
             )));
         }
         Ok((entry, sent, md5))
+    }
+
+    /// Ask where to PUT a large upload.
+    async fn upload_url(
+        &self,
+        ask: &UploadUrlRequest,
+        what: &str,
+    ) -> Result<UploadUrlResponse, ApiError> {
+        self.inner
+            .cfg
+            .retry
+            .run(what, |_| async {
+                let r = self
+                    .api(Method::POST, "v1/files/upload-url")?
+                    .json(ask)
+                    .timeout(self.inner.cfg.request_timeout);
+                let resp = Self::send(r, what).await?;
+                let body = read_answer(resp, what).await?;
+                serde_json::from_slice::<UploadUrlResponse>(&body).map_err(|e| {
+                    ApiError::Protocol(format!("{what}: upload-url answer not understood ({e})"))
+                })
+            })
+            .await
     }
 
     /// The server kept a copy that is not the local file (it changed while being read, or
@@ -443,6 +313,142 @@ async fn read_entry(
         entry.path = folder.to_string();
     }
     Ok(entry.normalise())
+}
+
+/// One upload's request as its attempts share it.
+#[derive(Clone, Copy)]
+struct Upload<'a> {
+    client: &'a Client,
+    req: &'a UploadRequest<'a>,
+    folder: &'a str,
+    name: &'a str,
+    size: u64,
+    progress: &'a Progress,
+    cancel: &'a CancellationToken,
+    what: &'a str,
+}
+
+/// An upload by the multipart route, as the retry loop repeats it.
+struct Multipart<'a> {
+    up: Upload<'a>,
+    began: SystemTime,
+}
+
+impl Attempts for Multipart<'_> {
+    type Output = (FileEntry, Sent);
+
+    async fn attempt(
+        &mut self,
+        retries: &Retries<'_>,
+    ) -> Result<Step<(FileEntry, Sent)>, ApiError> {
+        let Upload {
+            client,
+            req,
+            folder,
+            name,
+            size,
+            progress,
+            cancel,
+            what,
+        } = self.up;
+        let began = self.began;
+        progress.set(0);
+        let (body, reader) = client.file_body(req.local, size, progress);
+        let part = reqwest::multipart::Part::stream_with_length(body, size)
+            .file_name(name.to_string())
+            .mime_str(&content_type_for(name))
+            .map_err(ApiError::from_transport)?;
+        let mut form =
+            reqwest::multipart::Form::new().text("workspace_id", req.workspace.to_string());
+        if !folder.is_empty() {
+            form = form.text("path", folder.to_string());
+        }
+        if let Some(d) = req.description {
+            form = form.text("description", d.to_string());
+        }
+        let form = form.part("file", part);
+        let request = client.api(Method::POST, "v1/files/upload")?.multipart(form);
+        // Once the whole body is out, the server may store the file whether or not
+        // its answer is read: a cancel no longer aborts the request, so the row ends
+        // as what happened (done), never "cancelled" beside a file that landed.
+        let result = client
+            .watch(progress, Some(size), cancel, async {
+                let resp = Client::send(request, what).await?;
+                read_entry(resp, folder, name, what).await
+            })
+            .await;
+        let sent = local_failure_first(reader.finish(result.is_err()).await, &result)?;
+        let e = match result {
+            Ok(entry) => return Ok(Step::Done((entry, sent?))),
+            Err(e) => e,
+        };
+        if retries.will_retry(&e)
+            && progress.get() >= size
+            && let Ok(sent) = &sent
+            && let Some(entry) = client
+                .landed(req.workspace, folder, name, req.local, sent, began)
+                .await
+        {
+            tracing::info!(what, "upload had landed before the connection failed");
+            return Ok(Step::Done((entry, sent.clone())));
+        }
+        Ok(Step::Failed(e))
+    }
+}
+
+/// The presigned PUT of a large upload, as the retry loop repeats it.
+struct Put<'a> {
+    up: Upload<'a>,
+    content_type: &'a str,
+    ask: &'a UploadUrlRequest,
+    info: UploadUrlResponse,
+    refreshes: u32,
+}
+
+impl Attempts for Put<'_> {
+    type Output = (Option<String>, Sent);
+
+    async fn attempt(&mut self, _: &Retries<'_>) -> Result<Step<(Option<String>, Sent)>, ApiError> {
+        let Upload {
+            client,
+            req,
+            size,
+            progress,
+            cancel,
+            what,
+            ..
+        } = self.up;
+        let content_type = self.content_type;
+        progress.set(0);
+        let url = client.absolute(&self.info.upload_url)?;
+        let (body, reader) = client.file_body(req.local, size, progress);
+        // The presigned PUT is signed over type and length, and S3 refuses chunked
+        // bodies: send an explicit Content-Length and never the API key.
+        let request = client
+            .inner
+            .http
+            .request(Method::PUT, url)
+            .header(CONTENT_TYPE, content_type)
+            .header(CONTENT_LENGTH, size)
+            .body(body);
+        // Nothing is listed before the confirm: the PUT can be abandoned at any point.
+        let result = client
+            .watch(progress, None, cancel, async {
+                let resp = Client::send(request, what).await?;
+                Ok(etag_md5(resp.headers()))
+            })
+            .await;
+        let sent = local_failure_first(reader.finish(result.is_err()).await, &result)?;
+        match result {
+            Ok(md5) => Ok(Step::Done((md5, sent?))),
+            Err(ApiError::UrlExpired) if self.refreshes < 3 => {
+                self.refreshes += 1;
+                self.info = client.upload_url(self.ask, what).await?;
+                Ok(Step::Again)
+            }
+            Err(e) => Ok(Step::Failed(e)),
+        }
+    }
 }
 
 #[cfg(test)]

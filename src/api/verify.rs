@@ -2,11 +2,13 @@
 //! stand for, and the checks of a download or an upload against size, SHA-256 and MD5.
 
 use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use md5::{Digest as _, Md5};
 use reqwest::header::{ETAG, HeaderMap};
 use sha2::Sha256;
 
+use super::client::Client;
 use super::error::ApiError;
 use crate::wire::FileEntry;
 
@@ -56,7 +58,7 @@ impl Hasher {
 }
 
 /// The hex digest of the first `len` bytes of a local file.
-pub(super) fn hash_file<D: md5::Digest>(path: &Path, len: u64) -> Result<String, ApiError> {
+fn hash_file<D: md5::Digest>(path: &Path, len: u64) -> Result<String, ApiError> {
     use std::io::Read;
     let file = std::fs::File::open(path)
         .map_err(|e| ApiError::io(format!("cannot read {}", path.display()), e))?;
@@ -198,6 +200,80 @@ pub(super) async fn verify_upload(
         ))));
     }
     Ok(Ok(None))
+}
+
+impl Client {
+    /// "Did it land?": a file listed at `folder + name`, not created before `began` (as far
+    /// as its `created_at` tells, with a minute's leeway for the clocks), of the size sent
+    /// and with the same SHA-256 (or the MD5 its bytes' `ETag` stands for). Where keys are
+    /// opaque a blind repeat would store a second copy, so a candidate whose hash cannot be
+    /// read is taken as landed too (the caller reports it unverified), but only when its
+    /// `created_at` says it is new: an older file of that size must never pass for it.
+    pub(super) async fn landed(
+        &self,
+        ws: &str,
+        folder: &str,
+        name: &str,
+        local: &Path,
+        sent: &Sent,
+        began: SystemTime,
+    ) -> Option<FileEntry> {
+        let display = format!("{folder}{name}");
+        let since = time::OffsetDateTime::from(began) - Duration::from_secs(60);
+        let lookup = self.lookup(ws, &display).await.ok()?;
+        let mut local_md5: Option<String> = None;
+        let mut unknown = None;
+        for found in lookup.matches {
+            // `None`: the server does not say when it was made.
+            let recent = found
+                .created_at
+                .as_deref()
+                .and_then(|t| {
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .map(|t| t >= since);
+            if recent == Some(false) || found.size.is_some_and(|s| s != sent.len) {
+                continue;
+            }
+            if let Some(h) = &found.sha256 {
+                if h.eq_ignore_ascii_case(&sent.sha256) {
+                    return Some(found);
+                }
+                continue;
+            }
+            let remote = self.stat(ws, &found.key).await.ok().flatten();
+            if remote
+                .as_ref()
+                .and_then(|r| r.size)
+                .is_some_and(|s| s != sent.len)
+            {
+                continue;
+            }
+            match remote.and_then(|r| r.md5) {
+                Some(md5) => {
+                    if local_md5.is_none() {
+                        let path = local.to_path_buf();
+                        let len = sent.len;
+                        local_md5 =
+                            tokio::task::spawn_blocking(move || hash_file::<Md5>(&path, len))
+                                .await
+                                .ok()?
+                                .ok();
+                    }
+                    if local_md5
+                        .as_deref()
+                        .is_some_and(|m| m.eq_ignore_ascii_case(&md5))
+                    {
+                        return Some(found);
+                    }
+                }
+                None if recent == Some(true) => unknown = unknown.or(Some(found)),
+                None => {}
+            }
+        }
+        unknown
+    }
 }
 
 #[cfg(test)]
