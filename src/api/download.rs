@@ -2,26 +2,25 @@
 //! verified (SHA-256 from the listing, else a plain-MD5 `ETag`, and the length always),
 //! fsynced, and only then renamed into place.
 
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use md5::{Digest as _, Md5};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
-use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::Progress;
+use super::body::write_and_hash;
 use super::client::{Client, check};
 use super::error::ApiError;
 use super::localpath::check_inside;
-use super::remote::{etag_md5, parse_content_range};
-use super::upload::sleep_or_cancel;
+use super::partial::{PartialMeta, discard_partial, finish, resume_point, truncate, write_meta};
+use super::remote::parse_content_range;
+use super::retry::{Attempts, Retries, Step};
+use super::verify::{HashKind, etag_md5, verify_download};
 use crate::local::partial_paths;
 use crate::wire::FileEntry;
 
@@ -35,70 +34,28 @@ pub struct DownloadOutcome {
     pub resumed_from: u64,
 }
 
-/// Saved beside a partial file: what it is a part of. A resume sends `etag` as
-/// `If-Range`, so bytes of another version are never appended to these.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartialMeta {
-    pub etag: String,
-    pub key: String,
-    #[serde(default)]
-    pub size: Option<u64>,
+/// The bytes one attempt left in the partial file, and what they are to be checked against.
+struct Written {
+    len: u64,
+    digest: Option<String>,
+    /// The MD5 the answer's `ETag` stands for, when it stands for one.
+    md5: Option<String>,
+    /// The object's length as this answer gave it.
+    total: Option<u64>,
+    resumed_from: u64,
 }
 
-impl PartialMeta {
-    /// The metadata saved beside the partial download of `target`, if any.
-    pub async fn load(target: &Path) -> Option<PartialMeta> {
-        let (_, meta) = partial_paths(target);
-        let bytes = tokio::fs::read(meta).await.ok()?;
-        serde_json::from_slice(&bytes).ok()
+impl Written {
+    fn verify(&self, entry: &FileEntry, what: &str) -> Result<(), ApiError> {
+        let (digest, md5) = (self.digest.as_deref(), self.md5.as_deref());
+        verify_download(entry, self.len, self.total, digest, md5, what)
     }
-
-    /// Save it beside the partial download of `target`.
-    pub async fn save(&self, target: &Path) -> Result<(), ApiError> {
-        let (_, meta) = partial_paths(target);
-        write_meta(&meta, self).await
-    }
-}
-
-async fn write_meta(path: &Path, meta: &PartialMeta) -> Result<(), ApiError> {
-    let json = serde_json::to_vec(meta)
-        .map_err(|e| ApiError::Protocol(format!("cannot encode partial metadata: {e}")))?;
-    // Never through a symlink, like the partial file itself: a planted link must not
-    // redirect the write outside the download folder.
-    let mut opts = tokio::fs::OpenOptions::new();
-    opts.create(true).truncate(true).write(true);
-    // Owner-only, as the partial file it describes (its URL-free metadata still names
-    // what is being downloaded).
-    #[cfg(unix)]
-    opts.custom_flags(libc::O_NOFOLLOW).mode(0o600);
-    let mut f = opts
-        .open(path)
-        .await
-        .map_err(|e| ApiError::io(format!("cannot write {}", path.display()), e))?;
-    tokio::io::AsyncWriteExt::write_all(&mut f, &json)
-        .await
-        .map_err(|e| ApiError::io(format!("cannot write {}", path.display()), e))
 }
 
 enum Attempt {
-    Done {
-        len: u64,
-        digest: Option<String>,
-        /// The MD5 the answer's `ETag` stands for, when it stands for one.
-        md5: Option<String>,
-        /// The object's length as this answer gave it.
-        total: Option<u64>,
-        resumed_from: u64,
-    },
+    Done(Written),
     /// The server answered 416: the partial is not a prefix we can extend.
     Restart,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum HashKind {
-    Sha256,
-    Md5,
-    None,
 }
 
 impl Client {
@@ -122,108 +79,31 @@ impl Client {
         }
         check_inside(root, target)?;
         let (part, meta) = partial_paths(target);
-        let retry = &self.inner.cfg.retry;
         let what = format!("downloading {}", entry.display_key());
-        let mut url = self.download_url(workspace, &entry.key).await?;
-        // What the bytes are checked against: the listing's entry, or a fresher one when
-        // the file was replaced on the server after it was listed (a resume days later).
-        let mut entry = entry.clone();
-        let mut looked_again = false;
-        let mut attempt = 0;
-        let mut refreshes = 0;
-        let mut restarted = false;
-        let mut received = 0u64;
-        loop {
-            // A restart after a failed check is a download again, not a verification.
-            progress.set_verifying(false);
-            let result = self
-                .download_attempt(
-                    &url,
-                    &entry,
-                    &part,
-                    &meta,
-                    progress,
-                    cancel,
-                    &mut received,
-                    &what,
-                )
-                .await;
-            match result {
-                Ok(Attempt::Done {
-                    len,
-                    digest,
-                    md5,
-                    total,
-                    resumed_from,
-                }) => {
-                    progress.set_verifying(true);
-                    let check = |entry: &FileEntry| {
-                        verify(entry, len, total, digest.as_deref(), md5.as_deref(), &what)
-                    };
-                    let mut checked = check(&entry);
-                    if checked.is_err()
-                        && !looked_again
-                        && let Some(fresh) = self.fresh_entry(workspace, &entry).await
-                    {
-                        looked_again = true;
-                        tracing::info!(what, "the file changed on the server since it was listed");
-                        entry = fresh;
-                        checked = check(&entry);
-                    }
-                    match checked {
-                        // The rename is the point of no return: before it, a cancel leaves
-                        // the target as it was (the user's old file, or nothing).
-                        Ok(()) if cancel.is_cancelled() => {
-                            discard_partial(target).await;
-                            return Err(ApiError::Cancelled);
-                        }
-                        Ok(()) => {
-                            finish(&part, &meta, target).await?;
-                            return Ok(DownloadOutcome {
-                                path: target.to_path_buf(),
-                                bytes_received: received,
-                                resumed_from,
-                            });
-                        }
-                        Err(e) => {
-                            discard_partial(target).await;
-                            // A resumed file that fails verification gets one clean start.
-                            if resumed_from > 0 && !restarted {
-                                restarted = true;
-                                tracing::warn!(
-                                    what,
-                                    "resumed download failed verification; starting over"
-                                );
-                                continue;
-                            }
-                            return Err(e);
-                        }
-                    }
-                }
-                Ok(Attempt::Restart) => {
-                    discard_partial(target).await;
-                    if restarted {
-                        return Err(ApiError::Protocol(format!(
-                            "{what}: the server refused every range"
-                        )));
-                    }
-                    restarted = true;
-                }
-                Err(ApiError::UrlExpired) if refreshes < 3 => {
-                    refreshes += 1;
-                    tracing::info!(what, "presigned URL expired; asking for a fresh one");
-                    url = self.download_url(workspace, &entry.key).await?;
-                }
-                Err(e) if e.is_transient() && attempt + 1 < retry.max_attempts => {
-                    let pause = retry.delay(attempt, &e);
-                    tracing::warn!(what, attempt, ?pause, error = %e, "retrying download");
-                    sleep_or_cancel(pause, cancel).await?;
-                    attempt += 1;
-                    progress.set_retry(attempt);
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let url = self.download_url(workspace, &entry.key).await?;
+        let mut fetch = Fetch {
+            client: self,
+            workspace,
+            target,
+            part,
+            meta,
+            progress,
+            cancel,
+            what,
+            url,
+            // What the bytes are checked against: the listing's entry, or a fresher one when
+            // the file was replaced on the server after it was listed (a resume days later).
+            entry: entry.clone(),
+            looked_again: false,
+            refreshes: 0,
+            restarted: false,
+            received: 0,
+        };
+        let retry = &self.inner.cfg.retry;
+        let what = fetch.what.clone();
+        retry
+            .run_attempts(&what, progress, cancel, &mut fetch)
+            .await
     }
 
     /// The file's entry as the server lists it now, when it differs from `entry`: found by
@@ -237,27 +117,115 @@ impl Client {
             now.size != entry.size || now.sha256 != entry.sha256 || now.etag != entry.etag;
         changed.then_some(now)
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    async fn download_attempt(
-        &self,
-        url: &Url,
-        entry: &FileEntry,
-        part: &Path,
-        meta: &Path,
-        progress: &Progress,
-        cancel: &CancellationToken,
-        received: &mut u64,
-        what: &str,
-    ) -> Result<Attempt, ApiError> {
+/// One download as the retry loop repeats it: where it goes, and what the attempts so
+/// far have learnt.
+struct Fetch<'a> {
+    client: &'a Client,
+    workspace: &'a str,
+    target: &'a Path,
+    part: PathBuf,
+    meta: PathBuf,
+    progress: &'a Progress,
+    cancel: &'a CancellationToken,
+    what: String,
+    url: Url,
+    entry: FileEntry,
+    looked_again: bool,
+    refreshes: u32,
+    restarted: bool,
+    /// Body bytes received by every attempt so far.
+    received: u64,
+}
+
+impl Attempts for Fetch<'_> {
+    type Output = DownloadOutcome;
+
+    async fn attempt(&mut self, _: &Retries<'_>) -> Result<Step<DownloadOutcome>, ApiError> {
+        let (client, workspace, target) = (self.client, self.workspace, self.target);
+        let (progress, cancel) = (self.progress, self.cancel);
+        // Owned: `transfer` borrows the whole of `self`.
+        let what = &self.what.clone();
+        // A restart after a failed check is a download again, not a verification.
+        progress.set_verifying(false);
+        let result = self.transfer(what).await;
+        let done = match result {
+            Ok(Attempt::Done(done)) => done,
+            Ok(Attempt::Restart) => {
+                discard_partial(target).await;
+                if self.restarted {
+                    return Err(ApiError::Protocol(format!(
+                        "{what}: the server refused every range"
+                    )));
+                }
+                self.restarted = true;
+                return Ok(Step::Again);
+            }
+            Err(ApiError::UrlExpired) if self.refreshes < 3 => {
+                self.refreshes += 1;
+                tracing::info!(what, "presigned URL expired; asking for a fresh one");
+                self.url = client.download_url(workspace, &self.entry.key).await?;
+                return Ok(Step::Again);
+            }
+            Err(e) => return Ok(Step::Failed(e)),
+        };
+        progress.set_verifying(true);
+        let check = |entry: &FileEntry| done.verify(entry, what);
+        let mut checked = check(&self.entry);
+        if checked.is_err()
+            && !self.looked_again
+            && let Some(fresh) = client.fresh_entry(workspace, &self.entry).await
+        {
+            self.looked_again = true;
+            tracing::info!(what, "the file changed on the server since it was listed");
+            self.entry = fresh;
+            checked = check(&self.entry);
+        }
+        match checked {
+            // The rename is the point of no return: before it, a cancel leaves
+            // the target as it was (the user's old file, or nothing).
+            Ok(()) if cancel.is_cancelled() => {
+                discard_partial(target).await;
+                Err(ApiError::Cancelled)
+            }
+            Ok(()) => {
+                finish(&self.part, &self.meta, target).await?;
+                Ok(Step::Done(DownloadOutcome {
+                    path: target.to_path_buf(),
+                    bytes_received: self.received,
+                    resumed_from: done.resumed_from,
+                }))
+            }
+            Err(e) => {
+                discard_partial(target).await;
+                // A resumed file that fails verification gets one clean start.
+                if done.resumed_from > 0 && !self.restarted {
+                    self.restarted = true;
+                    tracing::warn!(what, "resumed download failed verification; starting over");
+                    return Ok(Step::Again);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Fetch<'_> {
+    /// One GET of the file into its partial file, resumed where the last left off.
+    async fn transfer(&mut self, what: &str) -> Result<Attempt, ApiError> {
+        let (client, url, entry) = (self.client, &self.url, &self.entry);
+        let (part, meta) = (self.part.as_path(), self.meta.as_path());
+        let (progress, cancel) = (self.progress, self.cancel);
+        let received = &mut self.received;
         let (have, saved_etag) = resume_point(part, meta, &entry.key).await;
-        let mut req = self.inner.http.get(url.clone());
+        let mut req = client.inner.http.get(url.clone());
         if let (true, Some(etag)) = (have > 0, &saved_etag) {
             req = req
                 .header(RANGE, format!("bytes={have}-"))
                 .header(IF_RANGE, etag);
         }
-        let stall = self.inner.cfg.stall_timeout;
+        let stall = client.inner.cfg.stall_timeout;
         let resp = tokio::select! {
             r = tokio::time::timeout(stall, req.send()) => match r {
                 Ok(r) => r.map_err(ApiError::from_transport)?,
@@ -366,301 +334,12 @@ impl Client {
             .map_err(|e| ApiError::Protocol(format!("writer thread failed: {e}")))?;
         let (len, digest) = written?;
         streamed?;
-        Ok(Attempt::Done {
+        Ok(Attempt::Done(Written {
             len,
             digest,
             md5,
             total,
             resumed_from: start,
-        })
-    }
-}
-
-/// How many bytes of a previous attempt can be resumed, and the ETag they belong to.
-async fn resume_point(part: &Path, meta: &Path, key: &str) -> (u64, Option<String>) {
-    let Ok(md) = tokio::fs::metadata(part).await else {
-        return (0, None);
-    };
-    let saved = tokio::fs::read(meta)
-        .await
-        .ok()
-        .and_then(|b| serde_json::from_slice::<PartialMeta>(&b).ok())
-        .filter(|m| m.key == key);
-    match saved {
-        Some(m) if md.len() > 0 => (md.len(), Some(m.etag)),
-        _ => (0, None),
-    }
-}
-
-enum Hasher {
-    Sha256(Box<Sha256>),
-    Md5(Md5),
-    None,
-}
-
-impl Hasher {
-    fn new(kind: HashKind) -> Self {
-        match kind {
-            HashKind::Sha256 => Hasher::Sha256(Box::default()),
-            HashKind::Md5 => Hasher::Md5(Md5::new()),
-            HashKind::None => Hasher::None,
-        }
-    }
-    fn update(&mut self, b: &[u8]) {
-        match self {
-            Hasher::Sha256(h) => h.update(b),
-            Hasher::Md5(h) => h.update(b),
-            Hasher::None => {}
-        }
-    }
-    fn finish(self) -> Option<String> {
-        match self {
-            Hasher::Sha256(h) => Some(hex::encode(h.finalize())),
-            Hasher::Md5(h) => Some(hex::encode(h.finalize())),
-            Hasher::None => None,
-        }
-    }
-}
-
-/// The writer thread: re-hash the bytes kept from before, then append, hash and fsync.
-fn write_and_hash(
-    part: &Path,
-    start: u64,
-    kind: HashKind,
-    mut rx: mpsc::Receiver<Bytes>,
-    progress: &Progress,
-    unbounded: bool,
-) -> Result<(u64, Option<String>), ApiError> {
-    let fail = |e: std::io::Error| ApiError::io(format!("cannot write {}", part.display()), e);
-    let mut file = open_partial(part)?;
-    file.set_len(start).map_err(fail)?;
-    let mut hasher = Hasher::new(kind);
-    if start > 0 && kind != HashKind::None {
-        let mut buf = vec![0u8; 1 << 20];
-        let mut left = start;
-        file.seek(SeekFrom::Start(0)).map_err(fail)?;
-        while left > 0 {
-            let n = (buf.len() as u64).min(left) as usize;
-            file.read_exact(&mut buf[..n]).map_err(fail)?;
-            hasher.update(&buf[..n]);
-            left -= n as u64;
-        }
-    }
-    file.seek(SeekFrom::Start(start)).map_err(fail)?;
-    let mut len = start;
-    progress.set(len);
-    // Coalesce network-sized chunks into larger writes.
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut behind = WriteBehind::new(start);
-    let mut guard = RoomGuard::new(part, unbounded);
-    while let Some(chunk) = rx.blocking_recv() {
-        hasher.update(&chunk);
-        out.write_all(&chunk).map_err(fail)?;
-        len += chunk.len() as u64;
-        guard.wrote(len)?;
-        progress.set(len);
-        behind.wrote(out.get_ref(), len - out.buffer().len() as u64);
-    }
-    let file = out.into_inner().map_err(|e| fail(e.into_error()))?;
-    file.sync_data().map_err(fail)?;
-    Ok((len, hasher.finish()))
-}
-
-/// A body of a length nobody told (no size listed, no `Content-Length`) could run until
-/// the disk is full: such a download stops while some room is still left for others.
-struct RoomGuard<'a> {
-    part: &'a Path,
-    unbounded: bool,
-    checked_at: u64,
-}
-
-impl<'a> RoomGuard<'a> {
-    const EVERY: u64 = 64 << 20;
-    /// Room left for everyone else.
-    const KEEP: u64 = 1 << 30;
-
-    fn new(part: &'a Path, unbounded: bool) -> Self {
-        RoomGuard {
-            part,
-            unbounded,
-            checked_at: 0,
-        }
-    }
-
-    fn wrote(&mut self, len: u64) -> Result<(), ApiError> {
-        if !self.unbounded || len < self.checked_at + Self::EVERY {
-            return Ok(());
-        }
-        self.checked_at = len;
-        let dir = self.part.parent().unwrap_or(Path::new("."));
-        match crate::local::free_space(dir) {
-            Some(free) if free < Self::KEEP => Err(ApiError::Local(format!(
-                "stopped after {len} bytes of a file whose size the server does not say: \
-                 less than 1 GiB is left on the disk"
-            ))),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Start writeback of what is written as the download goes, so the final fsync has
-/// little left to flush: the disk works while the network does, instead of after.
-struct WriteBehind {
-    flushed: u64,
-}
-
-impl WriteBehind {
-    const STEP: u64 = 8 << 20;
-
-    fn new(start: u64) -> Self {
-        WriteBehind { flushed: start }
-    }
-
-    /// `written`: bytes handed to the kernel so far.
-    fn wrote(&mut self, file: &std::fs::File, written: u64) {
-        if written < self.flushed + Self::STEP {
-            return;
-        }
-        crate::sys::start_write_back(file, self.flushed, written - self.flushed);
-        self.flushed = written;
-    }
-}
-
-/// The bytes against what is known of the file: its length (from the listing, else from
-/// the answer's `Content-Length`/`Content-Range`), then its SHA-256 from the listing, else
-/// the MD5 the answer's `ETag` stands for.
-fn verify(
-    entry: &FileEntry,
-    len: u64,
-    total: Option<u64>,
-    digest: Option<&str>,
-    md5: Option<&str>,
-    what: &str,
-) -> Result<(), ApiError> {
-    if let Some(size) = entry.size
-        && len != size
-    {
-        return Err(ApiError::Integrity(format!(
-            "{what}: received {len} bytes, the listing says {size}"
-        )));
-    }
-    if let Some(total) = total
-        && len != total
-    {
-        return Err(ApiError::Integrity(format!(
-            "{what}: received {len} bytes, the server announced {total}"
-        )));
-    }
-    if let Some(expected) = &entry.sha256 {
-        return match digest {
-            Some(d) if d.eq_ignore_ascii_case(expected) => Ok(()),
-            _ => Err(ApiError::Integrity(format!(
-                "{what}: SHA-256 does not match the listing"
-            ))),
-        };
-    }
-    if let (Some(md5), Some(d)) = (md5, digest)
-        && !md5.eq_ignore_ascii_case(d)
-    {
-        return Err(ApiError::Integrity(format!(
-            "{what}: MD5 does not match the ETag"
-        )));
-    }
-    Ok(())
-}
-
-async fn finish(part: &Path, meta: &Path, target: &Path) -> Result<(), ApiError> {
-    let (part, meta, target) = (part.to_path_buf(), meta.to_path_buf(), target.to_path_buf());
-    tokio::task::spawn_blocking(move || {
-        // The partial file was private while incomplete; the result gets the mode any
-        // new file would (0666 less the umask), so collaborators can read a results folder.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = 0o666 & !umask();
-            std::fs::set_permissions(&part, std::fs::Permissions::from_mode(mode)).map_err(
-                |e| ApiError::io(format!("cannot set the mode of {}", part.display()), e),
-            )?;
-        }
-        std::fs::rename(&part, &target).map_err(|e| {
-            ApiError::io(
-                format!("cannot move the download to {}", target.display()),
-                e,
-            )
-        })?;
-        let _ = std::fs::remove_file(&meta);
-        // Make the rename itself durable.
-        if let Some(dir) = target.parent()
-            && let Ok(d) = std::fs::File::open(dir)
-        {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })
-    .await
-    .map_err(|e| ApiError::Protocol(format!("finishing thread failed: {e}")))?
-}
-
-/// The process's umask, read without changing it (the `umask` call sets it, and other
-/// threads create files meanwhile); 022 when /proc does not say.
-#[cfg(unix)]
-fn umask() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Umask:"))
-                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-        })
-        .unwrap_or(0o022)
-}
-
-/// Remove the partial file and its metadata for `target` (a cancelled or failed download).
-pub async fn discard_partial(target: &Path) {
-    let (part, meta) = partial_paths(target);
-    let _ = tokio::fs::remove_file(part).await;
-    let _ = tokio::fs::remove_file(meta).await;
-}
-
-async fn truncate(part: &Path, len: u64) -> Result<(), ApiError> {
-    let path = part.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let f = open_partial(&path)?;
-        f.set_len(len)
-            .and_then(|()| f.sync_data())
-            .map_err(|e| ApiError::io(format!("cannot write {}", path.display()), e))
-    })
-    .await
-    .map_err(|e| ApiError::Protocol(format!("truncating thread failed: {e}")))?
-}
-
-/// Open (or create) a partial file, never through a symlink: a planted link must not
-/// redirect the write outside the download folder.
-fn open_partial(part: &Path) -> Result<std::fs::File, ApiError> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.create(true).truncate(false).read(true).write(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NOFOLLOW).mode(0o600);
-    }
-    opts.open(part)
-        .map_err(|e| ApiError::io(format!("cannot write {}", part.display()), e))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partial_names_fit_beside_a_255_byte_name() {
-        let dir = Path::new("/tmp/dl");
-        let (part, meta) = partial_paths(&dir.join("x".repeat(255)));
-        assert!(meta.file_name().unwrap().len() < 64);
-        assert_eq!(part.parent(), Some(dir));
-        assert_ne!(
-            partial_paths(&dir.join("a")).0,
-            partial_paths(&dir.join("b")).0
-        );
+        }))
     }
 }

@@ -153,11 +153,9 @@ fn parse_error_body(body: &str) -> (String, String) {
 fn xml_tag(body: &str, tag: &str) -> String {
     let open = format!("<{tag}>");
     let close = format!("</{tag}>");
-    body.find(&open)
-        .and_then(|start| {
-            let rest = &body[start + open.len()..];
-            rest.find(&close).map(|end| rest[..end].trim().to_string())
-        })
+    body.split_once(&open)
+        .and_then(|(_, rest)| rest.split_once(&close))
+        .map(|(inner, _)| inner.trim().to_string())
         .unwrap_or_default()
 }
 

@@ -2,21 +2,25 @@
 //! hosted service's other readings, with retries, resumable verified downloads and
 //! streamed uploads.
 
+mod body;
 mod client;
 mod download;
 pub mod error;
 mod localpath;
+mod partial;
 mod remote;
 pub mod retry;
 mod upload;
+mod verify;
 
 pub use crate::local::{is_partial_name, partial_paths};
 pub use crate::wire::{FileEntry, Workspace};
 pub(crate) use client::parse_list;
 pub use client::{ApiKey, Client, ClientConfig, ListPage, Listing};
-pub use download::{DownloadOutcome, PartialMeta, discard_partial};
+pub use download::DownloadOutcome;
 pub use error::ApiError;
 pub use localpath::{local_name, safe_join};
+pub use partial::{PartialMeta, discard_partial};
 pub use remote::{Lookup, RemoteObject};
 pub use retry::RetryPolicy;
 pub use upload::{UploadRequest, Uploaded};

@@ -3,10 +3,11 @@
 //! filtered here). Nothing here assumes `key == path + name`.
 
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, HeaderMap, RANGE};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, RANGE};
 
 use super::client::{Client, check};
 use super::error::ApiError;
+use super::verify::etag_md5;
 use crate::wire::{FileEntry, split_key};
 
 /// What a ranged GET of a file's first byte tells about it.
@@ -35,30 +36,6 @@ impl Lookup {
     pub fn absent(&self) -> bool {
         self.matches.is_empty() && !self.maybe_incomplete
     }
-}
-
-/// The hex MD5 inside a plain single-part `ETag` (`"<32 hex>"`).
-pub(crate) fn plain_md5(etag: &str) -> Option<&str> {
-    let t = etag.trim().trim_start_matches("W/").trim_matches('"');
-    (t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())).then_some(t)
-}
-
-/// The MD5 an answer's `ETag` stands for, if it stands for one: S3's `ETag` is the MD5 of
-/// the bytes only for a single-part object stored without KMS or customer-key encryption
-/// (then it is opaque, though it may still look like 32 hex digits).
-pub(crate) fn etag_md5(headers: &HeaderMap) -> Option<String> {
-    let sse = headers
-        .get("x-amz-server-side-encryption")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_ascii_lowercase());
-    if sse.is_some_and(|v| v.starts_with("aws:kms")) {
-        return None;
-    }
-    if headers.contains_key("x-amz-server-side-encryption-customer-algorithm") {
-        return None;
-    }
-    let etag = headers.get(ETAG)?.to_str().ok()?;
-    plain_md5(etag).map(str::to_ascii_lowercase)
 }
 
 /// `bytes START-END/TOTAL` or `bytes */TOTAL` → (START, TOTAL); `None` for either part
@@ -164,7 +141,6 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
 
     #[test]
     fn content_ranges() {
@@ -175,46 +151,5 @@ mod tests {
         assert_eq!(parse_content_range("bytes */0"), Some((None, Some(0))));
         assert_eq!(parse_content_range("bytes 0-0/*"), Some((Some(0), None)));
         assert_eq!(parse_content_range("items 1-2/3"), None);
-    }
-
-    #[test]
-    fn etags_that_are_not_md5s() {
-        let md5 = "\"d41d8cd98f00b204e9800998ecf8427e\"";
-        let mut h = HeaderMap::new();
-        h.insert(ETAG, HeaderValue::from_static(md5));
-        assert_eq!(
-            etag_md5(&h).as_deref(),
-            Some("d41d8cd98f00b204e9800998ecf8427e")
-        );
-        let mut kms = h.clone();
-        kms.insert(
-            "x-amz-server-side-encryption",
-            HeaderValue::from_static("aws:kms"),
-        );
-        assert_eq!(etag_md5(&kms), None);
-        let mut dsse = h.clone();
-        dsse.insert(
-            "x-amz-server-side-encryption",
-            HeaderValue::from_static("aws:kms:dsse"),
-        );
-        assert_eq!(etag_md5(&dsse), None);
-        let mut aes = h.clone();
-        aes.insert(
-            "x-amz-server-side-encryption",
-            HeaderValue::from_static("AES256"),
-        );
-        assert!(etag_md5(&aes).is_some());
-        let mut ssec = h.clone();
-        ssec.insert(
-            "x-amz-server-side-encryption-customer-algorithm",
-            HeaderValue::from_static("AES256"),
-        );
-        assert_eq!(etag_md5(&ssec), None);
-        let mut multi = HeaderMap::new();
-        multi.insert(
-            ETAG,
-            HeaderValue::from_static("\"d41d8cd98f00b204e9800998ecf8427e-2\""),
-        );
-        assert_eq!(etag_md5(&multi), None);
     }
 }

@@ -1,8 +1,12 @@
-//! Exponential backoff with full jitter, honouring `Retry-After`.
+//! When and how patiently a failed request is repeated: exponential backoff with full
+//! jitter, `Retry-After` honoured, and the one retry loop every route and transfer runs.
 
 use std::future::Future;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
+use super::Progress;
 use super::error::ApiError;
 
 /// How often and how patiently a request is repeated after a transient failure.
@@ -42,33 +46,156 @@ impl RetryPolicy {
             .base
             .saturating_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX))
             .min(self.cap);
-        let millis = exp.as_millis().min(u128::from(u64::MAX)) as u64;
+        let millis = u64::try_from(exp.as_millis()).unwrap_or(u64::MAX);
         // Full jitter. Without randomness (never on Linux) the cap is a safe, if less
         // polite, pause.
         let r = getrandom::u64().unwrap_or(u64::MAX);
         Duration::from_millis(r % millis.saturating_add(1))
     }
 
+    /// Whether the 0-based `attempt` that failed with `err` is followed by another.
+    fn will_retry(&self, attempt: u32, err: &ApiError) -> bool {
+        err.is_transient() && attempt.saturating_add(1) < self.max_attempts
+    }
+
     /// Run `op` until it succeeds, fails for good, or attempts run out.
     /// `op` gets the 0-based attempt number.
-    pub async fn run<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, ApiError>
+    pub async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, ApiError>
     where
-        F: FnMut(u32) -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
+        T: Send,
+        F: FnMut(u32) -> Fut + Send,
+        Fut: Future<Output = Result<T, ApiError>> + Send,
     {
-        let mut attempt = 0;
+        // Nobody cancels a small route's retries, and nobody watches their count.
+        let (never, unwatched) = (CancellationToken::new(), Progress::new());
+        self.run_attempts(what, &unwatched, &never, &mut Plain(op))
+            .await
+    }
+
+    /// The retry loop of every route and transfer: `job`'s attempts until one is done or
+    /// fails for good, paced by [`Retries::after`].
+    pub(crate) async fn run_attempts<J: Attempts>(
+        &self,
+        what: &str,
+        progress: &Progress,
+        cancel: &CancellationToken,
+        job: &mut J,
+    ) -> Result<J::Output, ApiError> {
+        let mut retries = self.retries(what, progress, cancel);
         loop {
-            match op(attempt).await {
-                Ok(v) => return Ok(v),
-                Err(e) if e.is_transient() && attempt + 1 < self.max_attempts => {
-                    let pause = self.delay(attempt, &e);
-                    tracing::warn!(what, attempt, ?pause, error = %e, "retrying");
-                    tokio::time::sleep(pause).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
+            match job.attempt(&retries).await? {
+                Step::Done(v) => return Ok(v),
+                Step::Again => {}
+                Step::Failed(e) => retries.after(e).await?,
             }
         }
+    }
+
+    /// The retries of one request or transfer, counted in `progress`, their pauses cut
+    /// short by `cancel`.
+    fn retries<'a>(
+        &'a self,
+        what: &'a str,
+        progress: &'a Progress,
+        cancel: &'a CancellationToken,
+    ) -> Retries<'a> {
+        Retries {
+            policy: self,
+            what,
+            progress,
+            cancel,
+            attempt: 0,
+        }
+    }
+}
+
+/// What one attempt came to. An `Err` from the attempt itself ends the run at once.
+pub(crate) enum Step<T> {
+    Done(T),
+    /// Go again at once, not counted as a retry (a refreshed URL, a start from zero).
+    Again,
+    /// Repeated after a pause when transient and attempts are left, else returned.
+    Failed(ApiError),
+}
+
+/// Work that [`RetryPolicy::run_attempts`] repeats. A trait rather than an async closure:
+/// the `Send` of its future is stated here, where a generic async closure's cannot be
+/// on stable Rust, and transfers run on spawned tasks.
+pub(crate) trait Attempts: Send {
+    type Output: Send;
+    /// One attempt; `retries` tells its number and whether a failure would be repeated.
+    fn attempt(
+        &mut self,
+        retries: &Retries<'_>,
+    ) -> impl Future<Output = Result<Step<Self::Output>, ApiError>> + Send;
+}
+
+/// A small route's request: any failure is a [`Step::Failed`].
+struct Plain<F>(F);
+
+impl<T, F, Fut> Attempts for Plain<F>
+where
+    T: Send,
+    F: FnMut(u32) -> Fut + Send,
+    Fut: Future<Output = Result<T, ApiError>> + Send,
+{
+    type Output = T;
+    fn attempt(
+        &mut self,
+        retries: &Retries<'_>,
+    ) -> impl Future<Output = Result<Step<T>, ApiError>> + Send {
+        let fut = (self.0)(retries.attempt());
+        async move {
+            Ok(match fut.await {
+                Ok(v) => Step::Done(v),
+                Err(e) => Step::Failed(e),
+            })
+        }
+    }
+}
+
+/// Where [`RetryPolicy::run_attempts`] stands: attempts counted (and shown in `progress`)
+/// and paced, pauses cut short by `cancel`.
+pub(crate) struct Retries<'a> {
+    policy: &'a RetryPolicy,
+    what: &'a str,
+    progress: &'a Progress,
+    cancel: &'a CancellationToken,
+    attempt: u32,
+}
+
+impl Retries<'_> {
+    /// The 0-based number of the attempt under way.
+    pub(crate) fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// Whether a failure `err` of this attempt is followed by another.
+    pub(crate) fn will_retry(&self, err: &ApiError) -> bool {
+        self.policy.will_retry(self.attempt, err)
+    }
+
+    /// After the attempt failed with `err`: `Ok` once the pause before the next one is
+    /// over; `Err(err)` when there is none, `Err(Cancelled)` when cancelled meanwhile.
+    async fn after(&mut self, err: ApiError) -> Result<(), ApiError> {
+        if !self.will_retry(&err) {
+            return Err(err);
+        }
+        let (what, attempt) = (self.what, self.attempt);
+        let pause = self.policy.delay(attempt, &err);
+        tracing::warn!(what, attempt, ?pause, error = %err, "retrying");
+        sleep_or_cancel(pause, self.cancel).await?;
+        self.attempt += 1;
+        self.progress.set_retry(self.attempt);
+        Ok(())
+    }
+}
+
+/// Sleep for `pause`, or less if `cancel` fires first.
+async fn sleep_or_cancel(pause: Duration, cancel: &CancellationToken) -> Result<(), ApiError> {
+    tokio::select! {
+        () = tokio::time::sleep(pause) => Ok(()),
+        () = cancel.cancelled() => Err(ApiError::Cancelled),
     }
 }
 
@@ -84,7 +211,6 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
             .unwrap_or_default(),
     )
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
