@@ -240,7 +240,7 @@ pub struct State {
     pub demo: Option<Demo>,
     /// The runtime suspends the process (Ctrl-Z) and clears this.
     pub suspend: bool,
-    pub transfers: Vec<crate::app::transfers::TransferView>,
+    pub transfers: Vec<super::queue_view::TransferView>,
     pub transfer_selected: usize,
     /// Rows marked for a batch (space).
     pub marked: HashSet<Row>,
@@ -424,12 +424,12 @@ impl State {
 
     pub fn details_shown(&self) -> bool {
         self.details
-            .unwrap_or(self.width >= crate::ui::DETAILS_MIN_WIDTH)
+            .unwrap_or(self.width >= super::layout::DETAILS_MIN_WIDTH)
     }
 
     /// Rows of the tree pane that fit on screen.
     pub fn viewport(&self) -> usize {
-        crate::ui::tree_viewport(self.width, self.height, self.transfers.len())
+        super::layout::tree_viewport(self.width, self.height, self.transfers.len())
     }
 
     pub fn scroll_into_view(&mut self) {

@@ -11,12 +11,13 @@ use tui_input::backend::crossterm::EventHandler;
 
 use super::keymap::action_for;
 use super::marks;
+use super::msg::Choice;
 use super::msg::{Action, Command, Event, Msg};
-use super::msg::{Choice, TransferId, TransferState};
+use super::queue_view::TransferView;
 use super::state::{
     DeleteConfirm, Dialog, Pane, PendingDelete, PromptKind, Refresh, Row, State, WorkspaceView,
 };
-use super::transfers::{Direction, TransferInfo, TransferView};
+use super::transfer_types::{Direction, TransferId, TransferInfo, TransferState};
 use super::tree::{FileId, FolderId, ROOT, Tree};
 use crate::sanitize::for_terminal;
 
@@ -520,7 +521,8 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             if state.focus == Pane::Transfers =>
         {
             let last = state.transfers.len().saturating_sub(1);
-            let page = (crate::ui::transfers_height(state.height, state.transfers.len()) as usize)
+            let page = (super::layout::transfers_height(state.height, state.transfers.len())
+                as usize)
                 .saturating_sub(3)
                 .max(1);
             let at = state.transfer_selected;
@@ -958,7 +960,7 @@ fn ask_delete(state: &mut State) {
 
 /// 1234 → "1,234".
 fn fmt_count(n: usize) -> String {
-    crate::ui::fmt::group(n as u64)
+    super::count::group(n as u64)
 }
 
 fn confirm_delete(state: &mut State, confirm: DeleteConfirm) -> Vec<Command> {

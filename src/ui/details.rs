@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::{fmt, theme};
 use crate::app::State;
+use crate::app::count::group;
 use crate::app::state::{Pane, Row};
 use crate::sanitize::for_terminal;
 
@@ -29,7 +30,7 @@ fn sized(bytes: u64, partial: &str) -> String {
     format!(
         "{partial}{} ({partial}{} bytes)",
         fmt::size(bytes),
-        fmt::group(bytes)
+        group(bytes)
     )
 }
 
@@ -112,7 +113,7 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
             let f = &t.folders[id as usize];
             let mut out = vec![
                 field("Folder", for_terminal(&t.folder_path(id))),
-                field("Files", format!("{partial}{}", fmt::group(f.count))),
+                field("Files", format!("{partial}{}", group(f.count))),
                 field(
                     "Size",
                     sized(f.bytes, fmt::at_least(ws.partial() || f.unknown_sizes > 0)),
@@ -160,10 +161,7 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
                 out.push(field("Files", why.into()));
                 out.push(field("Size", why.into()));
             } else {
-                out.push(field(
-                    "Files",
-                    format!("{partial}{}", fmt::group(root.count)),
-                ));
+                out.push(field("Files", format!("{partial}{}", group(root.count))));
                 out.push(field("Size", sized(root.bytes, partial)));
             }
             out.extend(newest(state, row.ws(), root.newest));
@@ -186,9 +184,8 @@ fn newest(state: &State, ws: usize, id: Option<u32>) -> Option<Line<'static>> {
     ))
 }
 
-fn transfer_lines(t: &crate::app::transfers::TransferView) -> Vec<Line<'static>> {
-    use crate::app::msg::TransferState;
-    use crate::app::transfers::Direction;
+fn transfer_lines(t: &crate::app::queue_view::TransferView) -> Vec<Line<'static>> {
+    use crate::app::transfer_types::{Direction, TransferState};
     let state = match &t.state {
         TransferState::Queued => "queued".to_string(),
         TransferState::Running => "running".to_string(),

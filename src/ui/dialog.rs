@@ -12,6 +12,7 @@ use unicode_width::UnicodeWidthStr;
 use super::tree::truncate;
 use super::{fmt, theme, wrap};
 use crate::app::State;
+use crate::app::count::group;
 use crate::app::keymap::help_rows;
 use crate::app::state::{Dialog, Level};
 use crate::sanitize::for_terminal;
@@ -131,12 +132,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 Line::default(),
                 Line::from(format!(
                     "{} file{}, {}{} ({}{} bytes), from {}.",
-                    fmt::group(count),
+                    group(count),
                     if count == 1 { "" } else { "s" },
                     fmt::at_least(c.unknown_sizes),
                     fmt::size(c.bytes),
                     fmt::at_least(c.unknown_sizes),
-                    fmt::group(c.bytes),
+                    group(c.bytes),
                     for_terminal(&state.workspaces[c.ws].id)
                 )),
                 Line::from("This cannot be undone."),
@@ -161,8 +162,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let mut body = vec![
                 Line::from(format!(
                     "Conflict {} of {}: this already exists {place}:",
-                    fmt::group(i as u64 + 1),
-                    fmt::group(items.len() as u64)
+                    group(i as u64 + 1),
+                    group(items.len() as u64)
                 )),
                 Line::from(Span::styled(for_terminal(&c.existing), theme::WARN)),
                 Line::from(format!(
@@ -205,7 +206,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let body = [
                 Line::from(format!(
                     "The last run left {} transfer{} unfinished ({}).",
-                    fmt::group(*count as u64),
+                    group(*count as u64),
                     if *count == 1 { "" } else { "s" },
                     fmt::size(*bytes)
                 )),
@@ -270,7 +271,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 } => {
                     let sum = format!(
                         "{} file{}, {}{}",
-                        fmt::group(files.len() as u64),
+                        group(files.len() as u64),
                         if files.len() == 1 { "" } else { "s" },
                         fmt::at_least(*unknown_sizes),
                         fmt::size(*bytes)
@@ -280,7 +281,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                         many => {
                             let mut l = vec![Line::from(format!(
                                 "Download {} marked items ({sum}):",
-                                fmt::group(many.len() as u64)
+                                group(many.len() as u64)
                             ))];
                             l.extend(listed(many, 3));
                             l
@@ -369,7 +370,7 @@ fn listed(items: &[String], max: usize) -> Vec<Line<'static>> {
     if items.len() > max {
         lines.push(Line::from(format!(
             "  … and {} more",
-            fmt::group((items.len() - max) as u64)
+            group((items.len() - max) as u64)
         )));
     }
     lines
@@ -507,6 +508,6 @@ fn help(frame: &mut Frame, area: Rect, state: &State) {
 fn exact(size: Option<u64>) -> String {
     size.map_or_else(
         || "size unknown".to_string(),
-        |b| format!("{} ({} bytes)", fmt::size(b), fmt::group(b)),
+        |b| format!("{} ({} bytes)", fmt::size(b), group(b)),
     )
 }

@@ -16,29 +16,10 @@ use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
 use crate::app::State;
+use crate::app::count::group;
+use crate::app::layout::{DETAILS_MIN_WIDTH, transfers_height};
 use crate::app::state::{Dialog, Level, Pane};
 use crate::sanitize::for_terminal;
-
-/// Below this width the details pane is hidden unless asked for: the tree needs the
-/// columns for names beside their sizes.
-pub const DETAILS_MIN_WIDTH: u16 = 72;
-
-/// Status line + footer + the tree block's borders.
-const CHROME_ROWS: u16 = 4;
-
-/// How many tree rows fit on a screen of this size (update uses it to scroll).
-pub fn tree_viewport(_width: u16, height: u16, transfers: usize) -> usize {
-    height.saturating_sub(CHROME_ROWS + transfers_height(height, transfers)) as usize
-}
-
-/// Rows of the transfers pane (borders included): none without transfers, at most a
-/// third of the screen.
-pub fn transfers_height(height: u16, transfers: usize) -> u16 {
-    if transfers == 0 {
-        return 0;
-    }
-    (transfers.min(8) as u16 + 2).min(height / 3).max(3)
-}
 
 pub fn draw(frame: &mut Frame, state: &State) {
     let area = frame.area();
@@ -97,7 +78,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
                 "{} listing {}: {} files…",
                 fmt::spinner(state.spinner),
                 for_terminal(&w.id),
-                fmt::group(w.tree.file_count())
+                group(w.tree.file_count())
             ),
             theme::LOADING,
         ));

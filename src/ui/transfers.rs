@@ -10,9 +10,10 @@ use unicode_width::UnicodeWidthStr;
 
 use super::{fmt, theme};
 use crate::app::State;
-use crate::app::msg::TransferState;
+use crate::app::count::group;
+use crate::app::queue_view::{TransferView, aggregate};
 use crate::app::state::Pane;
-use crate::app::transfers::{Direction, TransferView, aggregate};
+use crate::app::transfer_types::{Direction, TransferState};
 use crate::sanitize::for_terminal;
 
 fn duration(secs: u64) -> String {
@@ -70,8 +71,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     }
     let a = aggregate(&state.transfers);
     let mut parts = vec![
-        format!("{} running", fmt::group(a.running as u64)),
-        format!("{} queued", fmt::group(a.queued as u64)),
+        format!("{} running", group(a.running as u64)),
+        format!("{} queued", group(a.queued as u64)),
     ];
     // Every ending is counted: a batch of 40 with 25 cancelled must not read "15 done" alone.
     for (n, what) in [
@@ -81,7 +82,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         (a.skipped, "skipped"),
     ] {
         if n > 0 {
-            parts.push(format!("{} {what}", fmt::group(n as u64)));
+            parts.push(format!("{} {what}", group(n as u64)));
         }
     }
     let mut rates = Vec::new();

@@ -11,6 +11,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::{fmt, theme};
 use crate::app::State;
+use crate::app::count::group;
 use crate::app::state::{Pane, Row};
 use crate::sanitize::for_terminal;
 
@@ -20,8 +21,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let mut title = if total > state.viewport() {
         format!(
             " Workspaces {}/{} ",
-            fmt::group(state.selected as u64 + 1),
-            fmt::group(total as u64)
+            group(state.selected as u64 + 1),
+            group(total as u64)
         )
     } else {
         " Workspaces ".to_string()
@@ -166,7 +167,7 @@ fn indent(depth: u16) -> String {
 }
 
 fn files(n: u64) -> String {
-    format!("{} file{}", fmt::group(n), if n == 1 { "" } else { "s" })
+    format!("{} file{}", group(n), if n == 1 { "" } else { "s" })
 }
 
 /// A folder's figures: count and size, or the size alone where columns are short.

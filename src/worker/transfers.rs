@@ -19,10 +19,8 @@ use tokio_util::sync::CancellationToken;
 use super::queue::{Journal, QueueStore, SavedJob};
 use crate::api::{ApiError, Client, FileEntry, Progress, UploadRequest, local_name, safe_join};
 use crate::app::marks::remote_label;
-use crate::app::msg::{
-    Choice, ConflictItem, ConflictPolicy, Event, OnConflict, TransferId, TransferState,
-};
-use crate::app::transfers::{Direction, TransferInfo};
+use crate::app::msg::{Choice, ConflictItem, ConflictPolicy, Event, OnConflict};
+use crate::app::transfer_types::{Direction, TransferId, TransferInfo, TransferState};
 use crate::local::expand_tilde;
 use crate::local::{collect_uploads, normalise_folder};
 
