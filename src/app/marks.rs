@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use super::state::{Row, State, WorkspaceView};
 use super::tree::{FileId, FolderId, ROOT};
+use crate::sanitize::for_terminal;
 
 /// The rows a batch acts on, all in one workspace, in tree order, none inside another.
 #[derive(Debug, Clone)]
@@ -196,4 +197,67 @@ pub fn summary(state: &State) -> Option<MarkSummary> {
         }
     }
     Some(s)
+}
+
+/// Why a folder of workspace `w` cannot be acted on as a whole now, if it cannot: its
+/// listing may be missing files under it.
+fn folder_unsure(w: &WorkspaceView, id: FolderId, verb: &str) -> Option<String> {
+    let path = for_terminal(&w.tree.folder_path(id));
+    let ws = for_terminal(&w.id);
+    if w.listing.maybe_incomplete {
+        return Some(format!(
+            "Not {verb} {path}: the server's listing of {ws} may be incomplete (a full page \
+             came back without a cursor), so some files under it may be missing here."
+        ));
+    }
+    if w.listing.error.is_some() {
+        return Some(format!(
+            "Not {verb} {path}: the last listing of {ws} failed, so some files under it \
+             may be missing here; r lists it again."
+        ));
+    }
+    if !w.listing.complete || w.refreshing() {
+        return Some(format!(
+            "Not {verb} {path} yet: {ws} is still being listed; try again when it is complete."
+        ));
+    }
+    None
+}
+
+/// What `d` or `x` acts on (see [`marks`]), every file under it once, and each item as
+/// `ws:path`; `None` once the user has been told why not.
+pub struct Batch {
+    pub targets: Targets,
+    pub files: Vec<(FileId, String)>,
+    pub items: Vec<String>,
+}
+
+pub fn batch(state: &mut State, verb: &str) -> Option<Batch> {
+    let targets = match targets(state) {
+        Ok(t) => t,
+        Err(why) => {
+            state.error(why);
+            return None;
+        }
+    };
+    let w = &state.workspaces[targets.ws];
+    let unsure = targets.rows.iter().find_map(|&row| match row {
+        Row::Folder { id, .. } => folder_unsure(w, id, verb),
+        _ => None,
+    });
+    if let Some(why) = unsure {
+        state.error(why);
+        return None;
+    }
+    let files = files_of(w, &targets.rows);
+    let items = targets
+        .rows
+        .iter()
+        .map(|&r| for_terminal(&remote_label(&w.id, &row_path(w, r))))
+        .collect();
+    Some(Batch {
+        targets,
+        files,
+        items,
+    })
 }
