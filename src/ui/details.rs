@@ -189,7 +189,7 @@ fn transfer_lines(t: &crate::app::queue_view::TransferView) -> Vec<Line<'static>
     let state = match &t.state {
         TransferState::Queued => "queued".to_string(),
         TransferState::Running => "running".to_string(),
-        TransferState::Retrying { n, of } => format!("retrying, attempt {} of {}", n + 1, of + 1),
+        TransferState::Retrying { n, of } => fmt::retry(*n, *of),
         TransferState::Verifying => "verifying".to_string(),
         TransferState::Done => "done, verified".to_string(),
         TransferState::Failed(why) => format!("failed: {}", for_terminal(why)),

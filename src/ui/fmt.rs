@@ -24,6 +24,11 @@ pub fn at_least(partial: bool) -> &'static str {
     if partial { "≥ " } else { "" }
 }
 
+/// The one wording of a retry under way, in the transfers pane and the details pane alike.
+pub fn retry(n: u32, of: u32) -> String {
+    format!("retry {n} of {of}")
+}
+
 pub fn spinner(tick: usize) -> char {
     const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
     FRAMES[tick % FRAMES.len()]

@@ -28,7 +28,7 @@ fn state_text(t: &TransferView) -> (String, Style) {
     match &t.state {
         TransferState::Queued => ("queued".into(), theme::DIM),
         TransferState::Running => ("running".into(), theme::LOADING),
-        TransferState::Retrying { n, of } => (format!("retrying {n}/{of}"), theme::WARN),
+        TransferState::Retrying { n, of } => (fmt::retry(*n, *of), theme::WARN),
         TransferState::Verifying => ("verifying".into(), theme::LOADING),
         // A note (a cancel that came too late, an upload the server could not verify)
         // is in the details pane; the row says there is one.
