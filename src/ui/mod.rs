@@ -3,6 +3,7 @@
 mod details;
 mod dialog;
 pub mod fmt;
+mod help;
 mod theme;
 mod transfers;
 mod tree;
@@ -20,6 +21,11 @@ use crate::app::count::group;
 use crate::app::layout::{DETAILS_MIN_WIDTH, transfers_height};
 use crate::app::state::{Dialog, Level, Pane};
 use crate::sanitize::for_terminal;
+
+/// A count of cells, rows or columns as ratatui's `u16`: a screen is never wider.
+fn saturating_u16(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
 
 pub fn draw(frame: &mut Frame, state: &State) {
     let area = frame.area();
@@ -123,7 +129,7 @@ fn hints(state: &State) -> Vec<Hint> {
         return dialog
             .iter()
             .enumerate()
-            .map(|(i, (k, w))| (*k, *w, i as u8))
+            .map(|(i, (k, w))| (*k, *w, u8::try_from(i).unwrap_or(u8::MAX)))
             .collect();
     }
     let narrow = state.width < DETAILS_MIN_WIDTH;
