@@ -13,6 +13,16 @@ pub fn group(n: u64) -> String {
     out
 }
 
+/// A rate, a share or a time as a whole number, rounded down; negative and NaN give 0,
+/// and anything past `u64::MAX` gives `u64::MAX`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "float-to-int `as` saturates and maps NaN to 0, which is the floor wanted here"
+)]
+pub fn whole(x: f64) -> u64 {
+    x as u64
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::state::{Row, State, WorkspaceView};
-use super::tree::{FileId, FolderId, ROOT};
+use super::tree::{FileId, FileNode, FolderId, ROOT};
 use crate::sanitize::for_terminal;
 
 /// The rows a batch acts on, all in one workspace, in tree order, none inside another.
@@ -49,24 +49,27 @@ pub fn remote_label(ws: &str, path: &str) -> String {
 /// Whether `row` lies inside one of `folders` (a marked folder covers what is under it).
 fn covered(w: &WorkspaceView, folders: &HashSet<FolderId>, row: Row) -> bool {
     let mut folder = match row {
-        Row::File { id, .. } => w.tree.files[id as usize].folder,
-        Row::Folder { id, .. } if id != ROOT => w.tree.folders[id as usize].parent,
-        _ => return false,
+        Row::File { id, .. } => w.tree.file(id).map(|f| f.folder),
+        Row::Folder { id, .. } if id != ROOT => w.tree.folder(id).map(|f| f.parent),
+        _ => None,
     };
-    loop {
-        if folders.contains(&folder) {
+    while let Some(id) = folder {
+        if folders.contains(&id) {
             return true;
         }
-        if folder == ROOT {
+        if id == ROOT {
             return false;
         }
-        folder = w.tree.folders[folder as usize].parent;
+        folder = w.tree.folder(id).map(|f| f.parent);
     }
+    false
 }
 
 /// The marked rows of workspace `wi` that no other marked folder covers, in tree order.
 fn top_marks(state: &State, wi: usize) -> Vec<Row> {
-    let w = &state.workspaces[wi];
+    let Some(w) = state.workspaces.get(wi) else {
+        return Vec::new();
+    };
     let mine: Vec<Row> = state
         .marked
         .iter()
@@ -124,7 +127,10 @@ pub fn targets(state: &State) -> Result<Targets, String> {
     // two workspaces may hold the same path. The marks stay for the user to narrow.
     let list: Vec<String> = per
         .iter()
-        .map(|&(wi, n)| format!("{} in {}", n, state.workspaces[wi].id))
+        .map(|&(wi, n)| {
+            let id = state.workspaces.get(wi).map_or("", |w| w.id.as_str());
+            format!("{n} in {id}")
+        })
         .collect();
     Err(format!(
         "The marks span {} workspaces ({}): a batch acts on one workspace. \
@@ -142,12 +148,16 @@ pub fn files_of(w: &WorkspaceView, rows: &[Row]) -> Vec<(FileId, String)> {
     for &row in rows {
         match row {
             Row::File { id, .. } => {
-                if seen.insert(id) {
-                    out.push((id, w.tree.files[id as usize].name.to_string()));
+                if let Some(f) = w.tree.file(id)
+                    && seen.insert(id)
+                {
+                    out.push((id, f.name.to_string()));
                 }
             }
             Row::Folder { id, .. } => {
-                let base = w.tree.folder_path(w.tree.folders[id as usize].parent);
+                let base = w
+                    .tree
+                    .folder_path(w.tree.folder(id).map_or(ROOT, |f| f.parent));
                 for fid in w.tree.files_under(id) {
                     if seen.insert(fid) {
                         let dk = w.tree.display_key(fid);
@@ -176,21 +186,24 @@ pub fn summary(state: &State) -> Option<MarkSummary> {
         workspaces: per.len(),
     };
     for &(wi, _) in &per {
-        let w = &state.workspaces[wi];
+        let Some(w) = state.workspaces.get(wi) else {
+            continue;
+        };
         for row in top_marks(state, wi) {
             s.items += 1;
             match row {
                 Row::File { id, .. } => {
-                    let size = w.tree.files[id as usize].size();
+                    let size = w.tree.file(id).and_then(FileNode::size);
                     s.files += 1;
                     s.bytes = s.bytes.saturating_add(size.unwrap_or(0));
                     s.unknown_sizes |= size.is_none();
                 }
                 Row::Folder { id, .. } => {
-                    let f = &w.tree.folders[id as usize];
-                    s.files += f.count;
-                    s.bytes = s.bytes.saturating_add(f.bytes);
-                    s.unknown_sizes |= f.unknown_sizes > 0;
+                    if let Some(f) = w.tree.folder(id) {
+                        s.files += f.count;
+                        s.bytes = s.bytes.saturating_add(f.bytes);
+                        s.unknown_sizes |= f.unknown_sizes > 0;
+                    }
                 }
                 Row::Workspace { .. } | Row::Status { .. } => {}
             }
@@ -240,7 +253,7 @@ pub fn batch(state: &mut State, verb: &str) -> Option<Batch> {
             return None;
         }
     };
-    let w = &state.workspaces[targets.ws];
+    let w = state.workspaces.get(targets.ws)?;
     let unsure = targets.rows.iter().find_map(|&row| match row {
         Row::Folder { id, .. } => folder_unsure(w, id, verb),
         _ => None,

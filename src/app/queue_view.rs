@@ -1,5 +1,6 @@
 //! The transfer queue as the screen sees it: reduced from the worker's events.
 
+use super::count::whole;
 use super::transfer_types::{TransferId, TransferInfo, TransferState};
 
 #[derive(Debug, Clone)]
@@ -51,7 +52,7 @@ impl TransferView {
     pub fn eta_secs(&self) -> Option<u64> {
         let size = self.info.size?;
         (self.speed > 1.0 && self.is_active())
-            .then(|| (size.saturating_sub(self.done) as f64 / self.speed) as u64)
+            .then(|| whole(size.saturating_sub(self.done) as f64 / self.speed))
     }
 
     pub fn is_active(&self) -> bool {
@@ -99,7 +100,7 @@ pub fn aggregate(transfers: &[TransferView]) -> Aggregate {
     // The batch cannot end before its slowest transfer does.
     let slowest = transfers.iter().filter_map(TransferView::eta_secs).max();
     a.eta_secs = (a.speed > 1.0)
-        .then(|| (left as f64 / a.speed) as u64)
+        .then(|| whole(left as f64 / a.speed))
         .map(|e| e.max(slowest.unwrap_or(0)));
     a
 }

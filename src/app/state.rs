@@ -404,8 +404,7 @@ impl State {
             if !ws.expanded {
                 continue;
             }
-            let root = &ws.tree.folders[ROOT as usize];
-            if root.count == 0 {
+            if ws.tree.file_count() == 0 {
                 rows.push(Row::Status { ws: wi });
                 continue;
             }
@@ -464,7 +463,9 @@ impl State {
 
 /// The children of an open folder: subfolders first, then files.
 fn push_folder(rows: &mut Vec<Row>, ws: &WorkspaceView, wi: usize, id: FolderId) {
-    let f = &ws.tree.folders[id as usize];
+    let Some(f) = ws.tree.folder(id) else {
+        return;
+    };
     for &sub in &f.subfolders {
         rows.push(Row::Folder { ws: wi, id: sub });
         if ws.open.contains(&sub) {

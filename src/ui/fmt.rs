@@ -31,7 +31,7 @@ pub fn retry(n: u32, of: u32) -> String {
 
 pub fn spinner(tick: usize) -> char {
     const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-    FRAMES[tick % FRAMES.len()]
+    FRAMES.get(tick % FRAMES.len()).copied().unwrap_or(' ')
 }
 
 /// Unix seconds → "2026-11-26 10:00:00 UTC".

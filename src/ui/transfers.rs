@@ -10,7 +10,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::{fmt, theme};
 use crate::app::State;
-use crate::app::count::group;
+use crate::app::count::{group, whole};
 use crate::app::queue_view::{TransferView, aggregate};
 use crate::app::state::Pane;
 use crate::app::transfer_types::{Direction, TransferState};
@@ -52,7 +52,9 @@ fn gauge(done: u64, size: Option<u64>, width: usize, ended_well: bool) -> String
         }
         Some(size) => fraction(done, size, ended_well),
     };
-    let full = (frac * width as f64).round() as usize;
+    let full = usize::try_from(whole((frac * width as f64).round()))
+        .unwrap_or(width)
+        .min(width);
     format!("{}{}", "█".repeat(full), "░".repeat(width - full))
 }
 
@@ -94,7 +96,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         } else {
             a.speed
         };
-        rates.push(format!("{}/s", fmt::size(speed as u64)));
+        rates.push(format!("{}/s", fmt::size(whole(speed))));
     }
     if let Some(eta) = a.eta_secs {
         rates.push(format!("ETA {}", duration(eta)));
@@ -150,7 +152,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let figures = if wide {
                 // Speed and ETA mean something only while a transfer moves.
                 let speed = if t.is_active() {
-                    format!("{}/s", fmt::size(t.speed as u64))
+                    format!("{}/s", fmt::size(whole(t.speed)))
                 } else {
                     String::new()
                 };
