@@ -421,6 +421,15 @@ impl State {
         self.dirty = true;
     }
 
+    /// Workspace `wi`, when there is one.
+    pub fn ws(&self, wi: usize) -> Option<&WorkspaceView> {
+        self.workspaces.get(wi)
+    }
+
+    pub fn ws_mut(&mut self, wi: usize) -> Option<&mut WorkspaceView> {
+        self.workspaces.get_mut(wi)
+    }
+
     pub fn details_shown(&self) -> bool {
         self.details
             .unwrap_or(self.width >= super::layout::DETAILS_MIN_WIDTH)

@@ -112,6 +112,16 @@ impl Tree {
         self.files.get(id as usize)
     }
 
+    /// The folder a file is in (the root for an id this tree does not have).
+    pub fn folder_of(&self, id: FileId) -> FolderId {
+        self.file(id).map_or(ROOT, |f| f.folder)
+    }
+
+    /// A folder's parent (the root for the root, or an id this tree does not have).
+    pub fn parent_of(&self, id: FolderId) -> FolderId {
+        self.folder(id).map_or(ROOT, |f| f.parent)
+    }
+
     /// The folder at `path` ("" or ending in '/'), created with its parents if missing.
     /// Iterative: a hostile key with thousands of segments must not exhaust the stack.
     fn folder_for(&mut self, path: &str) -> FolderId {

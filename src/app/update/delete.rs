@@ -7,6 +7,7 @@ use crate::app::count::group;
 use crate::app::marks::{Batch, batch};
 use crate::app::msg::{Command, ReqId};
 use crate::app::state::{DeleteConfirm, Dialog, PendingDelete, Row, State};
+use crate::app::tree::FileNode;
 use crate::sanitize::for_terminal;
 
 /// `x`: the marked items when there are marks, else the cursor row (the rule of `d`).
@@ -22,19 +23,22 @@ pub(super) fn ask_delete(state: &mut State) {
     if files.is_empty() {
         return state.info("Select a file or a folder to delete (or mark several with Space).");
     }
-    let label = match (t.marked, &t.rows[..]) {
-        (false, [Row::Folder { .. }]) => format!("{} and every file under it", items[0]),
-        (false, _) => items[0].clone(),
+    let first = items.first().cloned().unwrap_or_default();
+    let label = match (t.marked, t.rows.as_slice()) {
+        (false, [Row::Folder { .. }]) => format!("{first} and every file under it"),
+        (false, _) => first,
         (true, rows) => format!(
             "{} marked item{}",
             group(rows.len() as u64),
             if rows.len() == 1 { "" } else { "s" }
         ),
     };
-    let w = &state.workspaces[t.ws];
+    let Some(w) = state.ws(t.ws) else {
+        return;
+    };
     let (mut bytes, mut unknown_sizes) = (0u64, false);
     for &(id, _) in &files {
-        let size = w.tree.files[id as usize].size();
+        let size = w.tree.file(id).and_then(FileNode::size);
         bytes = bytes.saturating_add(size.unwrap_or(0));
         unknown_sizes |= size.is_none();
     }
@@ -54,7 +58,9 @@ pub(super) fn confirm_delete(state: &mut State, confirm: DeleteConfirm) -> Vec<C
         state.marked.retain(|r| r.ws() != confirm.ws);
     }
     let req = state.req();
-    let w = &state.workspaces[confirm.ws];
+    let Some(w) = state.workspaces.get(confirm.ws) else {
+        return Vec::new();
+    };
     let keys: Vec<String> = confirm.files.iter().map(|&id| w.tree.key(id)).collect();
     state.deletes.insert(
         req,
@@ -93,7 +99,9 @@ pub(super) fn on_deleted(
             Err(e) => failed.push((key.clone(), e)),
         }
     }
-    let w = &mut state.workspaces[pending.ws];
+    let Some(w) = state.ws_mut(pending.ws) else {
+        return Vec::new();
+    };
     // A folder refresh since replaced the rows it cleared: the ids held may be
     // gone already while their files are back under new ones.
     let ids_hold = gone

@@ -168,8 +168,8 @@ pub(super) fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) ->
                     }
                 }
                 let mut cmds = Vec::new();
-                if first < state.workspaces.len() {
-                    state.workspaces[first].expanded = true;
+                if let Some(w) = state.workspaces.get_mut(first) {
+                    w.expanded = true;
                     cmds = start_listing(state, first);
                 }
                 state.reflatten();

@@ -30,7 +30,9 @@ pub(super) fn on_workspaces(
                     state.workspaces.push(WorkspaceView::new(w.id, w.name));
                 }
             }
-            state.workspaces[0].expanded = true;
+            if let Some(w) = state.workspaces.first_mut() {
+                w.expanded = true;
+            }
             let cmds = start_listing(state, 0);
             state.reflatten();
             return cmds;
@@ -58,21 +60,24 @@ pub(super) fn on_page(
     else {
         return Vec::new(); // stale: the user moved on
     };
-    let w = &state.workspaces[wi];
+    let Some(w) = state.ws(wi) else {
+        return Vec::new();
+    };
     let refresh = w.refreshes.iter().position(|r| r.req == req);
-    let said_path = (done && state.refresh_said == Some(req)).then(|| {
-        refresh
-            .map(|i| w.refreshes[i].path.clone())
-            .unwrap_or_default()
-    });
-    if refresh.is_some_and(|i| !w.refreshes[i].cleared) {
+    let said = refresh.and_then(|i| w.refreshes.get(i));
+    let said_path = (done && state.refresh_said == Some(req))
+        .then(|| said.map(|r| r.path.clone()).unwrap_or_default());
+    if said.is_some_and(|r| !r.cleared) {
         remember(state, wi);
     }
-    let w = &mut state.workspaces[wi];
+    let Some(w) = state.ws_mut(wi) else {
+        return Vec::new();
+    };
     match refresh {
         Some(i) => {
-            let r = &mut w.refreshes[i];
-            if !r.cleared {
+            if let Some(r) = w.refreshes.get_mut(i)
+                && !r.cleared
+            {
                 r.cleared = true;
                 if let Some(id) = w.tree.folder_by_path(&r.path) {
                     w.tree.clear_prefix(id);
@@ -98,21 +103,27 @@ pub(super) fn on_page(
     }
     if state.refresh_said == Some(req) {
         state.refresh_said = None;
-        let w = &state.workspaces[wi];
         let path = said_path.unwrap_or_default();
-        let count = match w.tree.folder_by_path(&path) {
-            Some(id) => w.tree.folders[id as usize].count,
-            None => 0,
-        };
+        let (label, count) = state.ws(wi).map_or_else(Default::default, |w| {
+            let folder = w
+                .tree
+                .folder_by_path(&path)
+                .and_then(|id| w.tree.folder(id));
+            (
+                marks::remote_label(&w.id, &path),
+                folder.map_or(0, |f| f.count),
+            )
+        });
         state.info(format!(
             "Listed {} again: {} file{}.",
-            for_terminal(&marks::remote_label(&w.id, &path)),
-            group(u64::from(count)),
+            for_terminal(&label),
+            group(count),
             if count == 1 { "" } else { "s" }
         ));
     }
-    let w = &mut state.workspaces[wi];
-    if w.listing_idle() {
+    if let Some(w) = state.ws_mut(wi)
+        && w.listing_idle()
+    {
         w.remembered = None;
     }
     start_waiting(state, wi)
@@ -126,7 +137,9 @@ pub(super) fn on_failed(state: &mut State, req: ReqId, error: String) -> Vec<Com
     else {
         return Vec::new();
     };
-    let w = &mut state.workspaces[wi];
+    let Some(w) = state.ws_mut(wi) else {
+        return Vec::new();
+    };
     // Part of the tree may be missing from view, whichever listing failed: it is
     // not known to be complete (counts show "≥", folder deletes are refused, r
     // lists the whole workspace again).
@@ -148,7 +161,9 @@ pub(super) fn on_uploaded(state: &mut State, ws: String, entry: FileEntry) -> Ve
     let Some(wi) = state.workspaces.iter().position(|w| w.id == ws) else {
         return Vec::new();
     };
-    let w = &mut state.workspaces[wi];
+    let Some(w) = state.ws_mut(wi) else {
+        return Vec::new();
+    };
     // Only into a complete tree that nothing is listing: a listing's pages could
     // bring the same file a second time.
     if !w.listing.complete || w.refreshing() {
@@ -166,14 +181,14 @@ pub(super) fn on_uploaded(state: &mut State, ws: String, entry: FileEntry) -> Ve
 /// `r`: list the selected folder (or its workspace) again, and say so.
 pub(super) fn on_refresh(state: &mut State) -> Vec<Command> {
     let cmds = refresh(state);
-    if let [Command::List { req, ws, prefix }] = &cmds[..] {
+    if let [Command::List { req, ws, prefix }] = cmds.as_slice() {
         state.refresh_said = Some(*req);
         state.info(format!(
             "Listing {} again…",
             for_terminal(&marks::remote_label(ws, prefix))
         ));
     } else if let Some(path) = state.selected_row().and_then(|r| {
-        let w = &state.workspaces[r.ws()];
+        let w = state.ws(r.ws())?;
         w.refresh_waiting
             .last()
             .map(|p| marks::remote_label(&w.id, p))
@@ -183,7 +198,7 @@ pub(super) fn on_refresh(state: &mut State) -> Vec<Command> {
             for_terminal(&path)
         ));
     }
-    return cmds;
+    cmds
 }
 
 /// Note, by path, what is open, selected and marked in workspace `wi` before its nodes
@@ -195,7 +210,9 @@ fn remember(state: &mut State, wi: usize) {
         Row::File { ws, id } if ws == wi => Some(w.tree.key(id)),
         _ => None,
     };
-    let w = &state.workspaces[wi];
+    let Some(w) = state.ws(wi) else {
+        return;
+    };
     let selected = state.selected_row().and_then(|r| path_of(w, &r));
     let marked: HashSet<String> = state.marked.iter().filter_map(|r| path_of(w, r)).collect();
     let open: HashSet<String> = w.open.iter().map(|&id| w.tree.folder_path(id)).collect();
@@ -205,9 +222,10 @@ fn remember(state: &mut State, wi: usize) {
         state.info("The folder was listed again while you were asked: press x again to delete.");
     }
     // A listing that starts before the last one finished keeps what that one still owed.
-    let r = state.workspaces[wi]
-        .remembered
-        .get_or_insert_with(Default::default);
+    let Some(w) = state.ws_mut(wi) else {
+        return;
+    };
+    let r = w.remembered.get_or_insert_with(Default::default);
     r.open.extend(open);
     r.marked.extend(marked);
     if selected.is_some() {
@@ -233,7 +251,9 @@ fn row_at(w: &WorkspaceView, wi: usize, path: &str) -> Option<Row> {
 /// on what was selected, as their nodes reappear (each once: a folder the user closes
 /// meanwhile stays closed).
 fn restore(state: &mut State, wi: usize) {
-    let w = &mut state.workspaces[wi];
+    let Some(w) = state.workspaces.get_mut(wi) else {
+        return;
+    };
     let Some(mut r) = w.remembered.take() else {
         state.reflatten();
         return;
@@ -269,11 +289,13 @@ fn restore(state: &mut State, wi: usize) {
 }
 
 pub(super) fn start_listing(state: &mut State, wi: usize) -> Vec<Command> {
-    if state.workspaces[wi].tree.file_count() > 0 {
+    if state.ws(wi).is_some_and(|w| w.tree.file_count() > 0) {
         remember(state, wi);
     }
     let req = state.req();
-    let ws = &mut state.workspaces[wi];
+    let Some(ws) = state.ws_mut(wi) else {
+        return Vec::new();
+    };
     ws.tree = Tree::new();
     ws.open.clear();
     // The worker cancels the workspace's folder listings when a whole one starts.
@@ -298,16 +320,20 @@ fn refresh(state: &mut State) -> Vec<Command> {
     let wi = row.ws();
     let folder = match row {
         Row::Folder { id, .. } => Some(id),
-        Row::File { id, .. } => Some(state.workspaces[wi].tree.files[id as usize].folder),
+        Row::File { id, .. } => state.ws(wi).map(|w| w.tree.folder_of(id)),
         _ => None,
     };
-    let w = &state.workspaces[wi];
+    let Some(w) = state.ws(wi) else {
+        return Vec::new();
+    };
     // A folder alone is re-listed only over a complete tree; otherwise the whole
     // workspace starts over (pages of two listings must not mix).
     let path = match folder {
         Some(id) if id != ROOT && w.listing.complete => w.tree.folder_path(id),
         _ => {
-            state.workspaces[wi].expanded = true;
+            if let Some(w) = state.ws_mut(wi) {
+                w.expanded = true;
+            }
             let cmds = start_listing(state, wi);
             state.reflatten();
             return cmds;
@@ -325,7 +351,9 @@ fn nested(a: &str, b: &str) -> bool {
 /// arrives. Folders apart are listed side by side; one nested with a folder being listed
 /// waits for it (both listings would bring the files they share).
 fn relist_folder(state: &mut State, wi: usize, path: String) -> Vec<Command> {
-    let w = &mut state.workspaces[wi];
+    let Some(w) = state.ws_mut(wi) else {
+        return Vec::new();
+    };
     if let Some(i) = w.refreshes.iter().position(|r| r.path == path) {
         // The same folder again: the worker cancels the old listing (same key) and its
         // late pages find no request here; the new one clears the folder again.
@@ -337,7 +365,9 @@ fn relist_folder(state: &mut State, wi: usize, path: String) -> Vec<Command> {
         return Vec::new();
     }
     let req = state.req();
-    let w = &mut state.workspaces[wi];
+    let Some(w) = state.ws_mut(wi) else {
+        return Vec::new();
+    };
     w.refreshes.push(Refresh {
         req,
         path: path.clone(),
@@ -352,7 +382,10 @@ fn relist_folder(state: &mut State, wi: usize, path: String) -> Vec<Command> {
 
 /// After a folder listing ends: start the waiting ones it held back.
 fn start_waiting(state: &mut State, wi: usize) -> Vec<Command> {
-    let waiting = std::mem::take(&mut state.workspaces[wi].refresh_waiting);
+    let waiting = state
+        .ws_mut(wi)
+        .map(|w| std::mem::take(&mut w.refresh_waiting))
+        .unwrap_or_default();
     waiting
         .into_iter()
         .flat_map(|path| relist_folder(state, wi, path))
@@ -377,13 +410,13 @@ pub(super) fn refresh_after_upload(state: &mut State, info: &TransferInfo) -> Ve
     let Some(wi) = state.workspaces.iter().position(|w| w.id == info.ws) else {
         return Vec::new();
     };
-    if busy || !state.workspaces[wi].listing.started {
+    if busy || !state.ws(wi).is_some_and(|w| w.listing.started) {
         return Vec::new();
     }
     let Some(folder) = state.uploaded_into.remove(&info.ws) else {
         return Vec::new();
     };
-    if !state.workspaces[wi].listing.complete || folder.is_empty() {
+    if !state.ws(wi).is_some_and(|w| w.listing.complete) || folder.is_empty() {
         // Over a partial tree, or at the root: list it all again.
         let cmds = start_listing(state, wi);
         state.reflatten();

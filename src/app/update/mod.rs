@@ -22,7 +22,9 @@ pub fn init(state: &mut State) -> Vec<Command> {
         state.workspaces_req = Some(req);
         cmds.push(Command::ListWorkspaces { req });
     } else {
-        state.workspaces[0].expanded = true;
+        if let Some(w) = state.workspaces.first_mut() {
+            w.expanded = true;
+        }
         cmds.extend(listing::start_listing(state, 0));
     }
     state.reflatten();

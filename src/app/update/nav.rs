@@ -43,7 +43,9 @@ pub(super) fn expand(state: &mut State) -> Vec<Command> {
     let mut cmds = Vec::new();
     match row {
         Row::Workspace { ws } => {
-            let w = &mut state.workspaces[ws];
+            let Some(w) = state.ws_mut(ws) else {
+                return cmds;
+            };
             if w.expanded {
                 select(
                     state,
@@ -57,7 +59,9 @@ pub(super) fn expand(state: &mut State) -> Vec<Command> {
             }
         }
         Row::Folder { ws, id } => {
-            let w = &mut state.workspaces[ws];
+            let Some(w) = state.ws_mut(ws) else {
+                return cmds;
+            };
             if !w.open.insert(id) {
                 select(
                     state,
@@ -81,21 +85,25 @@ pub(super) fn collapse(state: &mut State) {
     };
     match row {
         Row::Workspace { ws } => {
-            if state.workspaces[ws].expanded {
-                state.workspaces[ws].expanded = false;
+            if let Some(w) = state.ws_mut(ws)
+                && w.expanded
+            {
+                w.expanded = false;
                 state.reflatten();
             }
         }
-        Row::Folder { ws, id } if state.workspaces[ws].open.contains(&id) => {
-            state.workspaces[ws].open.remove(&id);
+        Row::Folder { ws, id } if state.ws(ws).is_some_and(|w| w.open.contains(&id)) => {
+            if let Some(w) = state.ws_mut(ws) {
+                w.open.remove(&id);
+            }
             state.reflatten();
         }
         Row::Folder { ws, id } => {
-            let parent = state.workspaces[ws].tree.folders[id as usize].parent;
+            let parent = state.ws(ws).map_or(ROOT, |w| w.tree.parent_of(id));
             select_parent(state, ws, parent);
         }
         Row::File { ws, id } => {
-            let parent = state.workspaces[ws].tree.files[id as usize].folder;
+            let parent = state.ws(ws).map_or(ROOT, |w| w.tree.folder_of(id));
             select_parent(state, ws, parent);
         }
         Row::Status { ws } => select_parent(state, ws, ROOT),

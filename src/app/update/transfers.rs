@@ -281,7 +281,8 @@ fn follow_state(state: &mut State, id: TransferId, ts: &TransferState) {
     } else if i == state.transfer_selected && !ts.is_active() {
         // Forward only, from here: a scan per ending that restarts from the cursor, not
         // from the top, so a batch of 100,000 costs one pass in all.
-        if let Some(next) = state.transfers[i..].iter().position(|t| t.is_active()) {
+        let rest = state.transfers.get(i..).unwrap_or_default();
+        if let Some(next) = rest.iter().position(|t| t.is_active()) {
             state.transfer_selected = i + next;
         }
     }
@@ -298,25 +299,25 @@ fn transfer_mut(state: &mut State, id: TransferId) -> Option<&mut TransferView> 
 fn selected_folder(state: &State) -> Option<(usize, String)> {
     let row = state.selected_row()?;
     let ws = row.ws();
-    let t = &state.workspaces[ws].tree;
+    let t = &state.ws(ws)?.tree;
     let path = match row {
         Row::Folder { id, .. } => t.folder_path(id),
-        Row::File { id, .. } => t.folder_path(t.files[id as usize].folder),
+        Row::File { id, .. } => t.folder_path(t.folder_of(id)),
         Row::Workspace { .. } | Row::Status { .. } => String::new(),
     };
     Some((ws, path))
 }
 
 pub(super) fn ask_upload(state: &mut State) {
-    let Some((ws, folder)) = selected_folder(state) else {
+    let Some(ws) =
+        selected_folder(state).and_then(|(wi, folder)| Some((state.ws(wi)?.id.clone(), folder)))
+    else {
         state.info("Open a workspace first.");
         return;
     };
+    let (ws, folder) = ws;
     state.dialog = Some(Dialog::Path {
-        kind: PromptKind::Upload {
-            ws: state.workspaces[ws].id.clone(),
-            folder,
-        },
+        kind: PromptKind::Upload { ws, folder },
         input: Input::default(),
     });
 }
@@ -331,7 +332,9 @@ pub(super) fn ask_download(state: &mut State) {
     else {
         return;
     };
-    let w = &state.workspaces[t.ws];
+    let Some(w) = state.ws(t.ws) else {
+        return;
+    };
     let files: Vec<_> = files
         .into_iter()
         .map(|(id, rel)| (w.tree.entry(id), rel))
