@@ -57,9 +57,10 @@ pub struct ConflictItem {
 }
 
 /// What happened.
-// A message is built once and moved into `update`: its size costs nothing worth a box
-// on every worker event.
-#[allow(clippy::large_enum_variant)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a message is built once and moved into `update`: a box on every worker event costs more than its size"
+)]
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),

@@ -3,35 +3,17 @@
 //! rows before the keys do.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::tree::truncate;
-use super::{fmt, saturating_u16, theme, wrap};
+use super::{block, centered, fmt, saturating_u16, theme, wrap};
 use crate::app::State;
 use crate::app::count::group;
 use crate::app::state::{Dialog, Level};
 use crate::sanitize::for_terminal;
-
-pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
-        .flex(Flex::Center)
-        .areas(area);
-    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
-        .flex(Flex::Center)
-        .areas(v);
-    h
-}
-
-pub(super) fn block(title: &'static str, border: Style) -> Block<'static> {
-    Block::default()
-        .borders(Borders::ALL)
-        .title(title)
-        .border_style(border)
-}
 
 /// Keys and what they do, `y/Enter delete    n/Esc cancel`, in as many rows of `width`
 /// as they need: a row breaks between two keys, never inside one's description.

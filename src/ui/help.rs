@@ -7,8 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Row, Table};
 use unicode_width::UnicodeWidthStr;
 
-use super::dialog::{block, centered};
-use super::{saturating_u16, theme, wrap};
+use super::{block, centered, saturating_u16, theme, wrap};
 use crate::app::State;
 use crate::app::keymap::help_rows;
 use crate::sanitize::for_terminal;
