@@ -295,27 +295,25 @@ fn transfer_mut(state: &mut State, id: TransferId) -> Option<&mut TransferView> 
     state.transfers.get_mut(i)
 }
 
-/// The folder the selection is in (a folder itself, or a file's folder), as a path.
-fn selected_folder(state: &State) -> Option<(usize, String)> {
+/// The folder the selection is in (a folder itself, or a file's folder): its workspace's
+/// id and its path.
+fn selected_folder(state: &State) -> Option<(String, String)> {
     let row = state.selected_row()?;
-    let ws = row.ws();
-    let t = &state.ws(ws)?.tree;
+    let w = state.ws(row.ws())?;
+    let t = &w.tree;
     let path = match row {
         Row::Folder { id, .. } => t.folder_path(id),
         Row::File { id, .. } => t.folder_path(t.folder_of(id)),
         Row::Workspace { .. } | Row::Status { .. } => String::new(),
     };
-    Some((ws, path))
+    Some((w.id.clone(), path))
 }
 
 pub(super) fn ask_upload(state: &mut State) {
-    let Some(ws) =
-        selected_folder(state).and_then(|(wi, folder)| Some((state.ws(wi)?.id.clone(), folder)))
-    else {
+    let Some((ws, folder)) = selected_folder(state) else {
         state.info("Open a workspace first.");
         return;
     };
-    let (ws, folder) = ws;
     state.dialog = Some(Dialog::Path {
         kind: PromptKind::Upload { ws, folder },
         input: Input::default(),
