@@ -163,8 +163,7 @@ fn main() {
     for m in [key(KeyCode::Down), key(KeyCode::Right)] {
         update(&mut s, m);
     }
-    use filedeck::app::msg::TransferState;
-    use filedeck::app::transfers::{Direction, TransferInfo};
+    use filedeck::app::transfer_types::{Direction, TransferInfo, TransferState};
     for id in 1..=8u64 {
         let info = TransferInfo {
             dir: if id % 2 == 0 {

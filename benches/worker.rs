@@ -23,7 +23,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use filedeck::api::{ApiKey, Client, ClientConfig, FileEntry};
-use filedeck::app::msg::{Choice, TransferState};
+use filedeck::app::msg::Choice;
+use filedeck::app::transfer_types::TransferState;
 use filedeck::app::{Command, Event};
 use filedeck::server::{self, ServerConfig};
 use filedeck::worker;

@@ -11,8 +11,8 @@
 )]
 
 use filedeck::api::{FileEntry, Workspace};
-use filedeck::app::msg::{ConflictItem, TransferState};
-use filedeck::app::transfers::{Direction, TransferInfo};
+use filedeck::app::msg::ConflictItem;
+use filedeck::app::transfer_types::{Direction, TransferInfo, TransferState};
 use filedeck::app::tree::{FileId, ROOT, Tree};
 use filedeck::app::{Command, Event, Msg, State, init, update};
 use filedeck::ui;

@@ -203,8 +203,7 @@ fn listing_in_progress_shows_partial_counts() {
 }
 
 fn transfers_fixture(s: &mut State) {
-    use filedeck::app::msg::TransferState;
-    use filedeck::app::transfers::{Direction, TransferInfo};
+    use filedeck::app::transfer_types::{Direction, TransferInfo, TransferState};
     let items = [
         (
             "raw/run1/reads_R1.fastq.gz",
@@ -400,8 +399,7 @@ fn transfers_focused_footer() {
 }
 
 fn failed_upload_without_remote(s: &mut State) {
-    use filedeck::app::msg::TransferState;
-    use filedeck::app::transfers::{Direction, TransferInfo};
+    use filedeck::app::transfer_types::{Direction, TransferInfo, TransferState};
     transfers_fixture(s);
     // Into the workspace not listed: a failed upload into a listed one re-lists it.
     let info = TransferInfo {

@@ -1715,7 +1715,8 @@ async fn get_by_opaque_key_or_display_path() {
 
 use filedeck::app::Command as Do;
 use filedeck::app::Event;
-use filedeck::app::msg::{Choice, ConflictItem, ConflictPolicy, OnConflict, TransferState};
+use filedeck::app::msg::{Choice, ConflictItem, ConflictPolicy, OnConflict};
+use filedeck::app::transfer_types::TransferState;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// The worker against `run`, its conflicts answered by `policy`.

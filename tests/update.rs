@@ -521,8 +521,7 @@ fn an_unbound_key_says_so_and_does_nothing() {
 
 mod transfers {
     use super::*;
-    use filedeck::app::msg::TransferState;
-    use filedeck::app::transfers::{Direction, TransferInfo};
+    use filedeck::app::transfer_types::{Direction, TransferInfo, TransferState};
 
     fn info(remote: &str, size: u64) -> TransferInfo {
         TransferInfo {
@@ -1509,9 +1508,9 @@ fn a_delete_finishing_after_a_folder_refresh_removes_the_file_listed_again() {
 mod first_hour {
     use super::*;
     use filedeck::app::marks;
-    use filedeck::app::msg::TransferState;
+    use filedeck::app::queue_view::aggregate;
     use filedeck::app::state::Pane;
-    use filedeck::app::transfers::{Direction, TransferInfo, aggregate};
+    use filedeck::app::transfer_types::{Direction, TransferInfo, TransferState};
 
     fn ev(s: &mut State, e: Event) -> Vec<Command> {
         update(s, Msg::Worker(e))
@@ -1914,8 +1913,7 @@ mod first_hour {
 
 #[test]
 fn an_upload_that_failed_without_a_remote_name_lists_nothing_again() {
-    use filedeck::app::msg::TransferState;
-    use filedeck::app::transfers::{Direction, TransferInfo};
+    use filedeck::app::transfer_types::{Direction, TransferInfo, TransferState};
     let mut s = listed();
     let info = TransferInfo {
         dir: Direction::Up,

@@ -18,8 +18,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use filedeck::api::FileEntry;
-use filedeck::app::msg::TransferState;
-use filedeck::app::transfers::Direction;
+use filedeck::app::transfer_types::{Direction, TransferState};
 use filedeck::app::{Command, Event};
 use filedeck::server::KeyStyle;
 use filedeck::worker;
@@ -1030,7 +1029,7 @@ key_styles! {
 mod faults;
 
 /// The id and info of every transfer `seen` lists, in the order listed.
-fn added(seen: &[(Instant, Event)]) -> Vec<(u64, filedeck::app::transfers::TransferInfo)> {
+fn added(seen: &[(Instant, Event)]) -> Vec<(u64, filedeck::app::transfer_types::TransferInfo)> {
     seen.iter()
         .filter_map(|(_, ev)| match ev {
             Event::TransferAdded { id, info } => Some((*id, info.clone())),

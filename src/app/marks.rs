@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 
 use super::state::{Row, State, WorkspaceView};
-use super::tree::{FileId, FolderId, ROOT};
+use super::tree::{FileId, FileNode, FolderId, ROOT};
+use crate::sanitize::for_terminal;
 
 /// The rows a batch acts on, all in one workspace, in tree order, none inside another.
 #[derive(Debug, Clone)]
@@ -48,24 +49,27 @@ pub fn remote_label(ws: &str, path: &str) -> String {
 /// Whether `row` lies inside one of `folders` (a marked folder covers what is under it).
 fn covered(w: &WorkspaceView, folders: &HashSet<FolderId>, row: Row) -> bool {
     let mut folder = match row {
-        Row::File { id, .. } => w.tree.files[id as usize].folder,
-        Row::Folder { id, .. } if id != ROOT => w.tree.folders[id as usize].parent,
-        _ => return false,
+        Row::File { id, .. } => w.tree.file(id).map(|f| f.folder),
+        Row::Folder { id, .. } if id != ROOT => w.tree.folder(id).map(|f| f.parent),
+        _ => None,
     };
-    loop {
-        if folders.contains(&folder) {
+    while let Some(id) = folder {
+        if folders.contains(&id) {
             return true;
         }
-        if folder == ROOT {
+        if id == ROOT {
             return false;
         }
-        folder = w.tree.folders[folder as usize].parent;
+        folder = w.tree.folder(id).map(|f| f.parent);
     }
+    false
 }
 
 /// The marked rows of workspace `wi` that no other marked folder covers, in tree order.
 fn top_marks(state: &State, wi: usize) -> Vec<Row> {
-    let w = &state.workspaces[wi];
+    let Some(w) = state.workspaces.get(wi) else {
+        return Vec::new();
+    };
     let mine: Vec<Row> = state
         .marked
         .iter()
@@ -123,7 +127,10 @@ pub fn targets(state: &State) -> Result<Targets, String> {
     // two workspaces may hold the same path. The marks stay for the user to narrow.
     let list: Vec<String> = per
         .iter()
-        .map(|&(wi, n)| format!("{} in {}", n, state.workspaces[wi].id))
+        .map(|&(wi, n)| {
+            let id = state.workspaces.get(wi).map_or("", |w| w.id.as_str());
+            format!("{n} in {id}")
+        })
         .collect();
     Err(format!(
         "The marks span {} workspaces ({}): a batch acts on one workspace. \
@@ -141,12 +148,16 @@ pub fn files_of(w: &WorkspaceView, rows: &[Row]) -> Vec<(FileId, String)> {
     for &row in rows {
         match row {
             Row::File { id, .. } => {
-                if seen.insert(id) {
-                    out.push((id, w.tree.files[id as usize].name.to_string()));
+                if let Some(f) = w.tree.file(id)
+                    && seen.insert(id)
+                {
+                    out.push((id, f.name.to_string()));
                 }
             }
             Row::Folder { id, .. } => {
-                let base = w.tree.folder_path(w.tree.folders[id as usize].parent);
+                let base = w
+                    .tree
+                    .folder_path(w.tree.folder(id).map_or(ROOT, |f| f.parent));
                 for fid in w.tree.files_under(id) {
                     if seen.insert(fid) {
                         let dk = w.tree.display_key(fid);
@@ -175,25 +186,91 @@ pub fn summary(state: &State) -> Option<MarkSummary> {
         workspaces: per.len(),
     };
     for &(wi, _) in &per {
-        let w = &state.workspaces[wi];
+        let Some(w) = state.workspaces.get(wi) else {
+            continue;
+        };
         for row in top_marks(state, wi) {
             s.items += 1;
             match row {
                 Row::File { id, .. } => {
-                    let size = w.tree.files[id as usize].size();
+                    let size = w.tree.file(id).and_then(FileNode::size);
                     s.files += 1;
                     s.bytes = s.bytes.saturating_add(size.unwrap_or(0));
                     s.unknown_sizes |= size.is_none();
                 }
                 Row::Folder { id, .. } => {
-                    let f = &w.tree.folders[id as usize];
-                    s.files += f.count;
-                    s.bytes = s.bytes.saturating_add(f.bytes);
-                    s.unknown_sizes |= f.unknown_sizes > 0;
+                    if let Some(f) = w.tree.folder(id) {
+                        s.files += f.count;
+                        s.bytes = s.bytes.saturating_add(f.bytes);
+                        s.unknown_sizes |= f.unknown_sizes > 0;
+                    }
                 }
                 Row::Workspace { .. } | Row::Status { .. } => {}
             }
         }
     }
     Some(s)
+}
+
+/// Why a folder of workspace `w` cannot be acted on as a whole now, if it cannot: its
+/// listing may be missing files under it.
+fn folder_unsure(w: &WorkspaceView, id: FolderId, verb: &str) -> Option<String> {
+    let path = for_terminal(&w.tree.folder_path(id));
+    let ws = for_terminal(&w.id);
+    if w.listing.maybe_incomplete {
+        return Some(format!(
+            "Not {verb} {path}: the server's listing of {ws} may be incomplete (a full page \
+             came back without a cursor), so some files under it may be missing here."
+        ));
+    }
+    if w.listing.error.is_some() {
+        return Some(format!(
+            "Not {verb} {path}: the last listing of {ws} failed, so some files under it \
+             may be missing here; r lists it again."
+        ));
+    }
+    if !w.listing.complete || w.refreshing() {
+        return Some(format!(
+            "Not {verb} {path} yet: {ws} is still being listed; try again when it is complete."
+        ));
+    }
+    None
+}
+
+/// What `d` or `x` acts on (see [`marks`]), every file under it once, and each item as
+/// `ws:path`; `None` once the user has been told why not.
+pub struct Batch {
+    pub targets: Targets,
+    pub files: Vec<(FileId, String)>,
+    pub items: Vec<String>,
+}
+
+pub fn batch(state: &mut State, verb: &str) -> Option<Batch> {
+    let targets = match targets(state) {
+        Ok(t) => t,
+        Err(why) => {
+            state.error(why);
+            return None;
+        }
+    };
+    let w = state.workspaces.get(targets.ws)?;
+    let unsure = targets.rows.iter().find_map(|&row| match row {
+        Row::Folder { id, .. } => folder_unsure(w, id, verb),
+        _ => None,
+    });
+    if let Some(why) = unsure {
+        state.error(why);
+        return None;
+    }
+    let files = files_of(w, &targets.rows);
+    let items = targets
+        .rows
+        .iter()
+        .map(|&r| for_terminal(&remote_label(&w.id, &row_path(w, r))))
+        .collect();
+    Some(Batch {
+        targets,
+        files,
+        items,
+    })
 }

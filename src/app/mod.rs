@@ -1,9 +1,12 @@
 //! The application core: state, messages, the keymap and the pure `update`.
+pub mod count;
 pub mod keymap;
+pub mod layout;
 pub mod marks;
 pub mod msg;
+pub mod queue_view;
 pub mod state;
-pub mod transfers;
+pub mod transfer_types;
 pub mod tree;
 pub mod update;
 

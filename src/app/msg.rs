@@ -3,45 +3,11 @@
 
 use ratatui::crossterm::event::KeyEvent;
 
-use super::transfers::TransferInfo;
+use super::transfer_types::{TransferId, TransferInfo, TransferState};
 use crate::api::{FileEntry, Workspace};
 
 /// A request id: results carry it back, and `update` drops those nobody waits for.
 pub type ReqId = u64;
-
-/// A transfer's id, given by the worker when it queues it.
-pub type TransferId = u64;
-
-/// Where a transfer stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TransferState {
-    Queued,
-    Running,
-    /// Retry `n` (of at most `of`) is under way.
-    Retrying {
-        n: u32,
-        of: u32,
-    },
-    Verifying,
-    Done,
-    Failed(String),
-    Cancelled,
-    /// Not transferred, on purpose (a conflict resolved by skipping).
-    Skipped(String),
-}
-
-impl TransferState {
-    /// Queued or under way; the rest are endings.
-    pub fn is_active(&self) -> bool {
-        matches!(
-            self,
-            TransferState::Queued
-                | TransferState::Running
-                | TransferState::Retrying { .. }
-                | TransferState::Verifying
-        )
-    }
-}
 
 /// What to do when the destination already has a file of that name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,9 +57,10 @@ pub struct ConflictItem {
 }
 
 /// What happened.
-// A message is built once and moved into `update`: its size costs nothing worth a box
-// on every worker event.
-#[allow(clippy::large_enum_variant)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a message is built once and moved into `update`: a box on every worker event costs more than its size"
+)]
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),

@@ -240,7 +240,7 @@ pub struct State {
     pub demo: Option<Demo>,
     /// The runtime suspends the process (Ctrl-Z) and clears this.
     pub suspend: bool,
-    pub transfers: Vec<crate::app::transfers::TransferView>,
+    pub transfers: Vec<super::queue_view::TransferView>,
     pub transfer_selected: usize,
     /// Rows marked for a batch (space).
     pub marked: HashSet<Row>,
@@ -404,8 +404,7 @@ impl State {
             if !ws.expanded {
                 continue;
             }
-            let root = &ws.tree.folders[ROOT as usize];
-            if root.count == 0 {
+            if ws.tree.file_count() == 0 {
                 rows.push(Row::Status { ws: wi });
                 continue;
             }
@@ -422,14 +421,23 @@ impl State {
         self.dirty = true;
     }
 
+    /// Workspace `wi`, when there is one.
+    pub fn ws(&self, wi: usize) -> Option<&WorkspaceView> {
+        self.workspaces.get(wi)
+    }
+
+    pub fn ws_mut(&mut self, wi: usize) -> Option<&mut WorkspaceView> {
+        self.workspaces.get_mut(wi)
+    }
+
     pub fn details_shown(&self) -> bool {
         self.details
-            .unwrap_or(self.width >= crate::ui::DETAILS_MIN_WIDTH)
+            .unwrap_or(self.width >= super::layout::DETAILS_MIN_WIDTH)
     }
 
     /// Rows of the tree pane that fit on screen.
     pub fn viewport(&self) -> usize {
-        crate::ui::tree_viewport(self.width, self.height, self.transfers.len())
+        super::layout::tree_viewport(self.width, self.height, self.transfers.len())
     }
 
     pub fn scroll_into_view(&mut self) {
@@ -464,7 +472,9 @@ impl State {
 
 /// The children of an open folder: subfolders first, then files.
 fn push_folder(rows: &mut Vec<Row>, ws: &WorkspaceView, wi: usize, id: FolderId) {
-    let f = &ws.tree.folders[id as usize];
+    let Some(f) = ws.tree.folder(id) else {
+        return;
+    };
     for &sub in &f.subfolders {
         rows.push(Row::Folder { ws: wi, id: sub });
         if ws.open.contains(&sub) {

@@ -30,6 +30,27 @@ pub struct Folder {
     pub unknown_sizes: u64,
     pub newest: Option<FileId>,
     sorted: bool,
+    /// Subfolder by name: a folder is found segment by segment, so a key of many
+    /// segments costs memory in proportion to its length, not to its square.
+    by_name: HashMap<Box<str>, FolderId>,
+}
+
+impl Folder {
+    fn new(name: &str, parent: FolderId, depth: u16) -> Self {
+        Folder {
+            name: name.into(),
+            parent,
+            depth,
+            subfolders: Vec::new(),
+            files: Vec::new(),
+            count: 0,
+            bytes: 0,
+            unknown_sizes: 0,
+            newest: None,
+            sorted: true,
+            by_name: HashMap::new(),
+        }
+    }
 }
 
 /// One file, compactly. `key` is kept only when it differs from `path + name`
@@ -64,8 +85,6 @@ impl FileNode {
 pub struct Tree {
     pub folders: Vec<Folder>,
     pub files: Vec<FileNode>,
-    /// Folder path ("raw/run1/") → id.
-    by_path: HashMap<Box<str>, FolderId>,
     content_types: Vec<Box<str>>,
     ct_index: HashMap<Box<str>, u16>,
     /// Bumped on every structural change, so views know when to re-flatten.
@@ -75,60 +94,57 @@ pub struct Tree {
 impl Tree {
     pub fn new() -> Self {
         let mut t = Tree::default();
-        t.folders.push(Folder {
-            name: "".into(),
-            parent: ROOT,
-            depth: 0,
-            subfolders: Vec::new(),
-            files: Vec::new(),
-            count: 0,
-            bytes: 0,
-            unknown_sizes: 0,
-            newest: None,
-            sorted: true,
-        });
-        t.by_path.insert("".into(), ROOT);
+        t.folders.push(Folder::new("", ROOT, 0));
         t.content_types.push("".into());
         t.ct_index.insert("".into(), 0);
         t
     }
 
     pub fn file_count(&self) -> u64 {
-        self.folders[ROOT as usize].count
+        self.folder(ROOT).map_or(0, |f| f.count)
+    }
+
+    pub fn folder(&self, id: FolderId) -> Option<&Folder> {
+        self.folders.get(id as usize)
+    }
+
+    pub fn file(&self, id: FileId) -> Option<&FileNode> {
+        self.files.get(id as usize)
+    }
+
+    /// The folder a file is in (the root for an id this tree does not have).
+    pub fn folder_of(&self, id: FileId) -> FolderId {
+        self.file(id).map_or(ROOT, |f| f.folder)
+    }
+
+    /// A folder's parent (the root for the root, or an id this tree does not have).
+    pub fn parent_of(&self, id: FolderId) -> FolderId {
+        self.folder(id).map_or(ROOT, |f| f.parent)
     }
 
     /// The folder at `path` ("" or ending in '/'), created with its parents if missing.
     /// Iterative: a hostile key with thousands of segments must not exhaust the stack.
     fn folder_for(&mut self, path: &str) -> FolderId {
-        if let Some(&id) = self.by_path.get(path) {
-            return id;
-        }
         let mut parent = ROOT;
-        let mut end = 0;
         for seg in path.split_terminator('/') {
-            end += seg.len() + 1;
-            let prefix = &path[..end];
-            parent = match self.by_path.get(prefix) {
-                Some(&id) => id,
+            let found = self
+                .folder(parent)
+                .and_then(|p| p.by_name.get(seg))
+                .copied();
+            parent = match found {
+                Some(id) => id,
                 None => {
-                    let id = self.folders.len() as FolderId;
-                    let depth = self.folders[parent as usize].depth.saturating_add(1);
-                    self.folders.push(Folder {
-                        name: seg.into(),
-                        parent,
-                        depth,
-                        subfolders: Vec::new(),
-                        files: Vec::new(),
-                        count: 0,
-                        bytes: 0,
-                        unknown_sizes: 0,
-                        newest: None,
-                        sorted: true,
-                    });
-                    let p = &mut self.folders[parent as usize];
-                    p.subfolders.push(id);
-                    p.sorted = false;
-                    self.by_path.insert(prefix.into(), id);
+                    // Four billion folders: the rest of the path stays in the last one.
+                    let Ok(id) = FolderId::try_from(self.folders.len()) else {
+                        return parent;
+                    };
+                    let depth = self.folder(parent).map_or(0, |p| p.depth.saturating_add(1));
+                    self.folders.push(Folder::new(seg, parent, depth));
+                    if let Some(p) = self.folders.get_mut(parent as usize) {
+                        p.subfolders.push(id);
+                        p.sorted = false;
+                        p.by_name.insert(seg.into(), id);
+                    }
                     id
                 }
             };
@@ -138,8 +154,10 @@ impl Tree {
 
     /// The live files whose API key is in `keys`.
     pub fn find_keys(&self, keys: &std::collections::HashSet<&str>) -> Vec<FileId> {
-        (0..self.files.len() as FileId)
-            .filter(|&id| !self.files[id as usize].deleted && keys.contains(self.key(id).as_str()))
+        (0..FileId::try_from(self.files.len()).unwrap_or(FileId::MAX))
+            .filter(|&id| {
+                self.file(id).is_some_and(|f| !f.deleted) && keys.contains(self.key(id).as_str())
+            })
             .collect()
     }
 
@@ -151,25 +169,26 @@ impl Tree {
         } else {
             self.folder_by_path(path)?
         };
-        self.folders[folder as usize]
-            .files
-            .iter()
-            .copied()
-            .find(|&id| {
-                let f = &self.files[id as usize];
-                !f.deleted && &*f.name == name && self.key(id) == key
-            })
+        self.folder(folder)?.files.iter().copied().find(|&id| {
+            self.file(id)
+                .is_some_and(|f| !f.deleted && &*f.name == name && self.key(id) == key)
+        })
     }
 
+    /// The live folder at `path`: "" or ending in '/'.
     pub fn folder_by_path(&self, path: &str) -> Option<FolderId> {
-        self.by_path.get(path).copied()
+        if !path.is_empty() && !path.ends_with('/') {
+            return None;
+        }
+        path.split_terminator('/')
+            .try_fold(ROOT, |id, seg| self.folder(id)?.by_name.get(seg).copied())
     }
 
     /// The folder's full path: "" or "a/b/".
     pub fn folder_path(&self, mut id: FolderId) -> String {
         let mut parts = Vec::new();
         while id != ROOT {
-            let f = &self.folders[id as usize];
+            let Some(f) = self.folder(id) else { break };
             parts.push(&*f.name);
             id = f.parent;
         }
@@ -185,10 +204,12 @@ impl Tree {
         if let Some(&i) = self.ct_index.get(ct) {
             return i;
         }
-        if self.content_types.len() >= u16::MAX as usize {
+        let Ok(i) = u16::try_from(self.content_types.len()) else {
+            return 0;
+        };
+        if i == u16::MAX {
             return 0;
         }
-        let i = self.content_types.len() as u16;
         self.content_types.push(ct.into());
         self.ct_index.insert(ct.into(), i);
         i
@@ -204,6 +225,14 @@ impl Tree {
     }
 
     fn add_one(&mut self, e: FileEntry) {
+        // A key ending in '/' ("a/") names no file: a folder marker some stores keep. An
+        // empty-named row would be nothing to read and would share its folder's path.
+        if e.name.is_empty() {
+            return;
+        }
+        let Ok(id) = FileId::try_from(self.files.len()) else {
+            return;
+        };
         let folder = self.folder_for(&e.path);
         let key_is_path = e.key.len() == e.path.len() + e.name.len()
             && e.key.starts_with(&e.path)
@@ -218,7 +247,6 @@ impl Tree {
             let mut out = [0u8; 32];
             hex::decode_to_slice(h, &mut out).ok().map(|_| out)
         });
-        let id = self.files.len() as FileId;
         // Fresh allocations on purpose: the entry's strings were allocated with the whole
         // page on a worker thread; keeping them would pin that page's memory.
         self.files.push(FileNode {
@@ -235,16 +263,19 @@ impl Tree {
                 .map(String::into_boxed_str),
             deleted: false,
         });
-        let f = &mut self.folders[folder as usize];
-        f.files.push(id);
-        f.sorted = false;
+        if let Some(f) = self.folders.get_mut(folder as usize) {
+            f.files.push(id);
+            f.sorted = false;
+        }
         let (size, created) = (e.size, created);
         let (known, unknown_sizes) = (size.unwrap_or(0), u64::from(size.is_none()));
         let mut cur = folder;
         loop {
-            let newest = self.folders[cur as usize].newest;
-            let is_newer = newest.is_none_or(|n| self.files[n as usize].created < created);
-            let f = &mut self.folders[cur as usize];
+            let newest = self.folder(cur).and_then(|f| f.newest);
+            let is_newer = newest.is_none_or(|n| self.file(n).is_none_or(|f| f.created < created));
+            let Some(f) = self.folders.get_mut(cur as usize) else {
+                break;
+            };
             f.count += 1;
             f.bytes = f.bytes.saturating_add(known);
             f.unknown_sizes += unknown_sizes;
@@ -260,32 +291,32 @@ impl Tree {
 
     fn sort_touched(&mut self) {
         for i in 0..self.folders.len() {
-            if self.folders[i].sorted {
+            let Some(f) = self.folders.get_mut(i).filter(|f| !f.sorted) else {
                 continue;
-            }
-            let mut subs = std::mem::take(&mut self.folders[i].subfolders);
+            };
+            let mut subs = std::mem::take(&mut f.subfolders);
+            let mut files = std::mem::take(&mut f.files);
+            let folders = &self.folders;
             subs.sort_by(|a, b| {
-                self.folders[*a as usize]
-                    .name
-                    .cmp(&self.folders[*b as usize].name)
+                let name = |id: &FolderId| folders.get(*id as usize).map(|f| &f.name);
+                name(a).cmp(&name(b))
             });
-            let mut files = std::mem::take(&mut self.folders[i].files);
+            let all = &self.files;
             files.sort_by(|a, b| {
-                self.files[*a as usize]
-                    .name
-                    .cmp(&self.files[*b as usize].name)
+                let name = |id: &FileId| all.get(*id as usize).map(|f| &f.name);
+                name(a).cmp(&name(b))
             });
-            let f = &mut self.folders[i];
-            f.subfolders = subs;
-            f.files = files;
-            f.sorted = true;
+            if let Some(f) = self.folders.get_mut(i) {
+                f.subfolders = subs;
+                f.files = files;
+                f.sorted = true;
+            }
         }
     }
 
     /// The API key of a file.
     pub fn key(&self, id: FileId) -> String {
-        let f = &self.files[id as usize];
-        match &f.key {
+        match self.file(id).and_then(|f| f.key.as_ref()) {
             Some(k) => k.to_string(),
             None => self.display_key(id),
         }
@@ -293,20 +324,36 @@ impl Tree {
 
     /// `path + name`: the file's identity.
     pub fn display_key(&self, id: FileId) -> String {
-        let f = &self.files[id as usize];
+        let Some(f) = self.file(id) else {
+            return String::new();
+        };
         let mut p = self.folder_path(f.folder);
         p.push_str(&f.name);
         p
     }
 
     pub fn content_type(&self, id: FileId) -> &str {
-        &self.content_types[self.files[id as usize].content_type as usize]
+        self.file(id)
+            .and_then(|f| self.content_types.get(usize::from(f.content_type)))
+            .map_or("", |ct| ct)
     }
 
     /// Back to the wire form, for the transfer and delete commands.
     pub fn entry(&self, id: FileId) -> FileEntry {
-        let f = &self.files[id as usize];
         let ct = self.content_type(id);
+        let Some(f) = self.file(id) else {
+            return FileEntry {
+                key: String::new(),
+                name: String::new(),
+                path: String::new(),
+                size: None,
+                description: None,
+                content_type: None,
+                created_at: None,
+                sha256: None,
+                etag: None,
+            };
+        };
         FileEntry {
             key: self.key(id),
             name: f.name.to_string(),
@@ -325,7 +372,7 @@ impl Tree {
         let mut out = Vec::new();
         let mut stack = vec![folder];
         while let Some(id) = stack.pop() {
-            let f = &self.folders[id as usize];
+            let Some(f) = self.folder(id) else { continue };
             out.extend(f.files.iter().copied());
             stack.extend(f.subfolders.iter().copied());
         }
@@ -347,8 +394,7 @@ impl Tree {
             let (folder, size) = (file.folder, file.size());
             touched.entry(folder).or_default().insert(id);
             let mut cur = folder;
-            loop {
-                let f = &mut self.folders[cur as usize];
+            while let Some(f) = self.folders.get_mut(cur as usize) {
                 f.count = f.count.saturating_sub(1);
                 match size {
                     Some(s) => f.bytes = f.bytes.saturating_sub(s),
@@ -364,9 +410,9 @@ impl Tree {
             }
         }
         for (folder, gone) in touched {
-            self.folders[folder as usize]
-                .files
-                .retain(|f| !gone.contains(f));
+            if let Some(f) = self.folders.get_mut(folder as usize) {
+                f.files.retain(|f| !gone.contains(f));
+            }
         }
         self.prune_and_refresh_newest();
         self.generation += 1;
@@ -380,36 +426,34 @@ impl Tree {
 
     fn prune_and_refresh_newest(&mut self) {
         // Folders exist only as prefixes of keys: an emptied one goes.
-        for i in (1..self.folders.len()).rev() {
-            if self.folders[i].count == 0 {
-                let parent = self.folders[i].parent;
-                let id = i as FolderId;
-                self.folders[parent as usize]
-                    .subfolders
-                    .retain(|s| *s != id);
+        for i in (0..self.folders.len()).rev() {
+            let Some(f) = self.folders.get(i) else {
+                continue;
+            };
+            let id = FolderId::try_from(i).unwrap_or(ROOT);
+            let (parent, count, newest) = (f.parent, f.count, f.newest);
+            if count == 0 && id != ROOT {
+                let name = f.name.clone();
+                if let Some(p) = self.folders.get_mut(parent as usize) {
+                    p.subfolders.retain(|s| *s != id);
+                    if p.by_name.get(&name) == Some(&id) {
+                        p.by_name.remove(&name);
+                    }
+                }
             }
-            if self.folders[i].newest.is_none() && self.folders[i].count > 0 {
-                self.folders[i].newest = self.newest_under(i as FolderId);
+            if newest.is_none() && count > 0 {
+                let newest = self.newest_under(id);
+                if let Some(f) = self.folders.get_mut(i) {
+                    f.newest = newest;
+                }
             }
-        }
-        if self.folders[0].newest.is_none() && self.folders[0].count > 0 {
-            self.folders[0].newest = self.newest_under(ROOT);
-        }
-        let live: Vec<(Box<str>, FolderId)> = self
-            .by_path
-            .iter()
-            .filter(|(_, id)| **id == ROOT || self.folders[**id as usize].count > 0)
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-        if live.len() != self.by_path.len() {
-            self.by_path = live.into_iter().collect();
         }
     }
 
     fn newest_under(&self, folder: FolderId) -> Option<FileId> {
         self.files_under(folder)
             .into_iter()
-            .max_by_key(|id| self.files[*id as usize].created)
+            .max_by_key(|id| self.file(*id).map_or(i64::MIN, |f| f.created))
     }
 }
 
@@ -431,66 +475,4 @@ pub fn format_rfc3339(secs: i64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn huge_sizes_saturate_instead_of_overflowing() {
-        let mut t = Tree::new();
-        t.add(vec![
-            e("big/a", 1 << 63, "2026-01-01T00:00:00Z"),
-            e("big/b", 1 << 63, "2026-01-01T00:00:00Z"),
-        ]);
-        assert_eq!(t.folders[ROOT as usize].bytes, u64::MAX);
-    }
-
-    fn e(key: &str, size: u64, created: &str) -> FileEntry {
-        FileEntry {
-            key: key.into(),
-            name: String::new(),
-            path: String::new(),
-            size: Some(size),
-            description: None,
-            content_type: Some("text/plain".into()),
-            created_at: Some(created.into()),
-            sha256: None,
-            etag: None,
-        }
-        .normalise()
-    }
-
-    #[test]
-    fn builds_folders_and_aggregates() {
-        let mut t = Tree::new();
-        t.add(vec![
-            e("raw/b.vcf", 10, "2026-01-02T00:00:00Z"),
-            e("raw/a.vcf", 5, "2026-01-03T00:00:00Z"),
-            e("raw/run1/x.fq", 100, "2026-01-01T00:00:00Z"),
-            e("top.txt", 1, "2026-01-01T00:00:00Z"),
-        ]);
-        assert_eq!(t.file_count(), 4);
-        let raw = t.folder_by_path("raw/").unwrap();
-        let f = &t.folders[raw as usize];
-        assert_eq!((f.count, f.bytes), (3, 115));
-        let names: Vec<_> = f
-            .files
-            .iter()
-            .map(|i| &*t.files[*i as usize].name)
-            .collect();
-        assert_eq!(names, ["a.vcf", "b.vcf"]);
-        assert_eq!(t.display_key(f.newest.unwrap()), "raw/a.vcf");
-        assert_eq!(
-            t.folder_path(t.folder_by_path("raw/run1/").unwrap()),
-            "raw/run1/"
-        );
-        let ids = t.files_under(t.folder_by_path("raw/run1/").unwrap());
-        t.remove(&ids);
-        assert!(
-            t.folder_by_path("raw/run1/").is_none(),
-            "emptied folder pruned"
-        );
-        assert_eq!(t.folders[raw as usize].count, 2);
-        assert_eq!(t.file_count(), 3);
-        assert_eq!(t.entry(t.folders[raw as usize].files[0]).key, "raw/a.vcf");
-    }
-}
+mod tests;

@@ -14,8 +14,8 @@ use humansize::{BINARY, format_size};
 
 use super::Failure;
 use crate::api::{ApiError, Client, FileEntry, local_name};
-use crate::app::msg::{ConflictItem, ConflictPolicy, OnConflict, TransferId, TransferState};
-use crate::app::transfers::TransferInfo;
+use crate::app::msg::{ConflictItem, ConflictPolicy, OnConflict};
+use crate::app::transfer_types::{TransferId, TransferInfo, TransferState};
 use crate::app::{Command, Event};
 use crate::sanitize::for_terminal;
 use crate::worker;

@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::{fmt, theme};
 use crate::app::State;
+use crate::app::count::{group, whole};
 use crate::app::state::{Pane, Row};
 use crate::sanitize::for_terminal;
 
@@ -29,7 +30,7 @@ fn sized(bytes: u64, partial: &str) -> String {
     format!(
         "{partial}{} ({partial}{} bytes)",
         fmt::size(bytes),
-        fmt::group(bytes)
+        group(bytes)
     )
 }
 
@@ -69,12 +70,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
 }
 
 fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
-    let ws = &state.workspaces[row.ws()];
+    let Some(ws) = state.workspaces.get(row.ws()) else {
+        return Vec::new();
+    };
     let partial = fmt::at_least(ws.partial());
     let t = &ws.tree;
     match row {
         Row::File { id, .. } => {
-            let f = &t.files[id as usize];
+            let Some(f) = t.file(id) else {
+                return Vec::new();
+            };
             let display = t.display_key(id);
             let key = t.key(id);
             let mut out = vec![
@@ -109,10 +114,12 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
             out
         }
         Row::Folder { id, .. } => {
-            let f = &t.folders[id as usize];
+            let Some(f) = t.folder(id) else {
+                return Vec::new();
+            };
             let mut out = vec![
                 field("Folder", for_terminal(&t.folder_path(id))),
-                field("Files", format!("{partial}{}", fmt::group(f.count))),
+                field("Files", format!("{partial}{}", group(f.count))),
                 field(
                     "Size",
                     sized(f.bytes, fmt::at_least(ws.partial() || f.unknown_sizes > 0)),
@@ -129,7 +136,9 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
             out
         }
         Row::Workspace { .. } | Row::Status { .. } => {
-            let root = &t.folders[0];
+            let Some(root) = t.folder(crate::app::tree::ROOT) else {
+                return Vec::new();
+            };
             let mut out = vec![field("Workspace", for_terminal(&ws.id))];
             if let Some(n) = &ws.name {
                 out.push(field("Name", for_terminal(n)));
@@ -160,10 +169,7 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
                 out.push(field("Files", why.into()));
                 out.push(field("Size", why.into()));
             } else {
-                out.push(field(
-                    "Files",
-                    format!("{partial}{}", fmt::group(root.count)),
-                ));
+                out.push(field("Files", format!("{partial}{}", group(root.count))));
                 out.push(field("Size", sized(root.bytes, partial)));
             }
             out.extend(newest(state, row.ws(), root.newest));
@@ -173,9 +179,9 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
 }
 
 fn newest(state: &State, ws: usize, id: Option<u32>) -> Option<Line<'static>> {
-    let t = &state.workspaces[ws].tree;
+    let t = &state.workspaces.get(ws)?.tree;
     let id = id?;
-    let f = &t.files[id as usize];
+    let f = t.file(id)?;
     Some(field(
         "Newest",
         format!(
@@ -186,13 +192,12 @@ fn newest(state: &State, ws: usize, id: Option<u32>) -> Option<Line<'static>> {
     ))
 }
 
-fn transfer_lines(t: &crate::app::transfers::TransferView) -> Vec<Line<'static>> {
-    use crate::app::msg::TransferState;
-    use crate::app::transfers::Direction;
+fn transfer_lines(t: &crate::app::queue_view::TransferView) -> Vec<Line<'static>> {
+    use crate::app::transfer_types::{Direction, TransferState};
     let state = match &t.state {
         TransferState::Queued => "queued".to_string(),
         TransferState::Running => "running".to_string(),
-        TransferState::Retrying { n, of } => format!("retrying, attempt {} of {}", n + 1, of + 1),
+        TransferState::Retrying { n, of } => fmt::retry(*n, *of),
         TransferState::Verifying => "verifying".to_string(),
         TransferState::Done => "done, verified".to_string(),
         TransferState::Failed(why) => format!("failed: {}", for_terminal(why)),
@@ -234,7 +239,7 @@ fn transfer_lines(t: &crate::app::transfers::TransferView) -> Vec<Line<'static>>
         field(
             "Speed",
             if t.is_active() {
-                format!("{}/s", fmt::size(t.speed as u64))
+                format!("{}/s", fmt::size(whole(t.speed)))
             } else {
                 "—".to_string()
             },

@@ -3,35 +3,17 @@
 //! rows before the keys do.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::tree::truncate;
-use super::{fmt, theme, wrap};
+use super::{block, centered, fmt, saturating_u16, theme, wrap};
 use crate::app::State;
-use crate::app::keymap::help_rows;
+use crate::app::count::group;
 use crate::app::state::{Dialog, Level};
 use crate::sanitize::for_terminal;
-
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
-        .flex(Flex::Center)
-        .areas(area);
-    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
-        .flex(Flex::Center)
-        .areas(v);
-    h
-}
-
-fn block(title: &'static str, border: Style) -> Block<'static> {
-    Block::default()
-        .borders(Borders::ALL)
-        .title(title)
-        .border_style(border)
-}
 
 /// Keys and what they do, `y/Enter delete    n/Esc cancel`, in as many rows of `width`
 /// as they need: a row breaks between two keys, never inside one's description.
@@ -91,7 +73,7 @@ fn boxed(
             });
         }
     }
-    let height = (body.len() + gap + keys.len() + 2) as u16;
+    let height = saturating_u16(body.len() + gap + keys.len() + 2);
     let r = centered(area, width, height);
     let inner = block.inner(r);
     let mut lines = body;
@@ -131,13 +113,13 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 Line::default(),
                 Line::from(format!(
                     "{} file{}, {}{} ({}{} bytes), from {}.",
-                    fmt::group(count),
+                    group(count),
                     if count == 1 { "" } else { "s" },
                     fmt::at_least(c.unknown_sizes),
                     fmt::size(c.bytes),
                     fmt::at_least(c.unknown_sizes),
-                    fmt::group(c.bytes),
-                    for_terminal(&state.workspaces[c.ws].id)
+                    group(c.bytes),
+                    for_terminal(state.workspaces.get(c.ws).map_or("", |w| w.id.as_str()))
                 )),
                 Line::from("This cannot be undone."),
             ]);
@@ -153,7 +135,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 ),
             );
         }
-        Some(Dialog::Help) => help(frame, area, state),
+        Some(Dialog::Help) => super::help::draw(frame, area, state),
         Some(Dialog::Conflicts { items, choices, .. }) => {
             let i = choices.len().min(items.len().saturating_sub(1));
             let Some(c) = items.get(i) else { return };
@@ -161,8 +143,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let mut body = vec![
                 Line::from(format!(
                     "Conflict {} of {}: this already exists {place}:",
-                    fmt::group(i as u64 + 1),
-                    fmt::group(items.len() as u64)
+                    group(i as u64 + 1),
+                    group(items.len() as u64)
                 )),
                 Line::from(Span::styled(for_terminal(&c.existing), theme::WARN)),
                 Line::from(format!(
@@ -205,7 +187,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let body = [
                 Line::from(format!(
                     "The last run left {} transfer{} unfinished ({}).",
-                    fmt::group(*count as u64),
+                    group(*count as u64),
                     if *count == 1 { "" } else { "s" },
                     fmt::size(*bytes)
                 )),
@@ -270,7 +252,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 } => {
                     let sum = format!(
                         "{} file{}, {}{}",
-                        fmt::group(files.len() as u64),
+                        group(files.len() as u64),
                         if files.len() == 1 { "" } else { "s" },
                         fmt::at_least(*unknown_sizes),
                         fmt::size(*bytes)
@@ -280,7 +262,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                         many => {
                             let mut l = vec![Line::from(format!(
                                 "Download {} marked items ({sum}):",
-                                fmt::group(many.len() as u64)
+                                group(many.len() as u64)
                             ))];
                             l.extend(listed(many, 3));
                             l
@@ -369,7 +351,7 @@ fn listed(items: &[String], max: usize) -> Vec<Line<'static>> {
     if items.len() > max {
         lines.push(Line::from(format!(
             "  … and {} more",
-            fmt::group((items.len() - max) as u64)
+            group((items.len() - max) as u64)
         )));
     }
     lines
@@ -377,8 +359,9 @@ fn listed(items: &[String], max: usize) -> Vec<Line<'static>> {
 
 /// The terminal cursor on a prompt's input, `row` rows into the box.
 fn cursor(frame: &mut Frame, inner: Rect, input: &tui_input::Input, scroll: usize, row: usize) {
-    let x = inner.x + 2 + input.visual_cursor().saturating_sub(scroll) as u16;
-    let y = inner.y + row as u16;
+    let x =
+        (inner.x + 2).saturating_add(saturating_u16(input.visual_cursor().saturating_sub(scroll)));
+    let y = inner.y.saturating_add(saturating_u16(row));
     frame.set_cursor_position((
         x.min(inner.right().saturating_sub(1)),
         y.min(inner.bottom().saturating_sub(1)),
@@ -392,7 +375,7 @@ fn error(frame: &mut Frame, area: Rect, text: &str) {
     let mut lines = wrap::lines(&lines, width.saturating_sub(2) as usize);
     let room = area.height.saturating_sub(3).max(1) as usize;
     lines.truncate(room);
-    let height = lines.len() as u16 + 2;
+    let height = saturating_u16(lines.len()).saturating_add(2);
     let r = Rect {
         x: area.right().saturating_sub(width),
         y: area.bottom().saturating_sub(height + 1),
@@ -407,106 +390,10 @@ fn error(frame: &mut Frame, area: Rect, text: &str) {
     );
 }
 
-/// The key table: one column where it fits, else two side by side, else (a small
-/// screen) the entries packed in rows.
-fn help(frame: &mut Frame, area: Rect, state: &State) {
-    let all = help_rows();
-    // The demo's server, for the CLI in another terminal: its URL and key, under the keys.
-    let demo: Vec<Line> = match &state.demo {
-        Some(d) => vec![
-            Line::default(),
-            Line::styled(
-                "This demo's server, for the CLI in another terminal:",
-                theme::KEY,
-            ),
-            Line::from(format!("FILEDECK_ENDPOINT={} \\", for_terminal(&d.url))),
-            Line::from(format!(
-                "FILEDECK_API_KEY={} filedeck ls -w ws_genomics",
-                for_terminal(&d.key)
-            )),
-        ],
-        None => Vec::new(),
-    };
-    let demo_w = (demo.iter().map(Line::width).max().unwrap_or(0) + 2).min(area.width as usize);
-    let demo = wrap::lines(&demo, demo_w.saturating_sub(2));
-    let below = demo.len();
-    let key_w = |rows: &[(String, &str)]| rows.iter().map(|r| r.0.width()).max().unwrap_or(0);
-    let what_w = |rows: &[(String, &str)]| rows.iter().map(|r| r.1.width()).max().unwrap_or(0);
-    let block = block(" Keys ", theme::BORDER_FOCUSED).title_bottom(" ?/Esc closes ");
-    let (left, right) = all.split_at(all.len().div_ceil(2));
-    let one = key_w(&all) + 1 + what_w(&all) + 2;
-    let two = key_w(left) + 1 + what_w(left) + 2 + key_w(right) + 1 + what_w(right) + 2;
-    let room_h = (area.height as usize).saturating_sub(below);
-    let room_w = area.width as usize;
-    if all.len() + 2 <= room_h && one <= room_w || left.len() + 2 <= room_h && two <= room_w {
-        let cols: Vec<&[(String, &str)]> = if all.len() + 2 <= room_h && one <= room_w {
-            vec![&all]
-        } else {
-            vec![left, right]
-        };
-        let mut widths = Vec::new();
-        for (i, c) in cols.iter().enumerate() {
-            // A column's descriptions keep a space from the next column's keys.
-            let gap = u16::from(i + 1 < cols.len());
-            widths.push(Constraint::Length(key_w(c) as u16));
-            widths.push(Constraint::Length(what_w(c) as u16 + gap));
-        }
-        let rows: Vec<Row> = (0..cols[0].len())
-            .map(|i| {
-                Row::new(cols.iter().flat_map(|c| match c.get(i) {
-                    Some((keys, what)) => {
-                        vec![Line::styled(keys.clone(), theme::KEY), Line::from(*what)]
-                    }
-                    None => vec![Line::default(), Line::default()],
-                }))
-            })
-            .collect();
-        let width = if cols.len() == 1 { one.max(40) } else { two }.max(demo_w);
-        let r = centered(area, width as u16, (cols[0].len() + 2 + below) as u16);
-        frame.render_widget(Clear, r);
-        let inner = block.inner(r);
-        frame.render_widget(block, r);
-        let [keys, under] = Layout::vertical([
-            Constraint::Length(cols[0].len() as u16),
-            Constraint::Length(below as u16),
-        ])
-        .areas(inner);
-        frame.render_widget(Table::new(rows, widths).column_spacing(1), keys);
-        frame.render_widget(Paragraph::new(demo), under);
-        return;
-    }
-    // Packed: as many "keys what" entries to a row as fit, three spaces apart.
-    let inner_w = room_w.saturating_sub(2);
-    let mut lines: Vec<Line> = vec![Line::default()];
-    let mut used = 0;
-    for (keys, what) in &all {
-        let w = keys.width() + 1 + what.width();
-        if used > 0 && used + 3 + w > inner_w {
-            lines.push(Line::default());
-            used = 0;
-        }
-        if let Some(line) = lines.last_mut() {
-            if used > 0 {
-                line.spans.push(Span::raw("   "));
-                used += 3;
-            }
-            line.spans.push(Span::styled(keys.clone(), theme::KEY));
-            line.spans.push(Span::raw(format!(" {what}")));
-        }
-        used += w;
-    }
-    let rows = lines.len().min(room_h.saturating_sub(2));
-    lines.truncate(rows);
-    lines.extend(demo);
-    let r = centered(area, room_w as u16, (lines.len() + 2) as u16);
-    frame.render_widget(Clear, r);
-    frame.render_widget(Paragraph::new(lines).block(block), r);
-}
-
 /// "1.00 KiB (1,024 bytes)", or "size unknown" when the server did not say.
 fn exact(size: Option<u64>) -> String {
     size.map_or_else(
         || "size unknown".to_string(),
-        |b| format!("{} ({} bytes)", fmt::size(b), fmt::group(b)),
+        |b| format!("{} ({} bytes)", fmt::size(b), group(b)),
     )
 }

@@ -2,17 +2,7 @@
 
 use humansize::{BINARY, format_size};
 
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::app::count::group;
 
 pub fn size(bytes: u64) -> String {
     format_size(bytes, BINARY)
@@ -34,9 +24,14 @@ pub fn at_least(partial: bool) -> &'static str {
     if partial { "≥ " } else { "" }
 }
 
+/// The one wording of a retry under way, in the transfers pane and the details pane alike.
+pub fn retry(n: u32, of: u32) -> String {
+    format!("retry {n} of {of}")
+}
+
 pub fn spinner(tick: usize) -> char {
     const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-    FRAMES[tick % FRAMES.len()]
+    FRAMES.get(tick % FRAMES.len()).copied().unwrap_or(' ')
 }
 
 /// Unix seconds → "2026-11-26 10:00:00 UTC".
@@ -76,10 +71,7 @@ pub fn marks(m: &crate::app::marks::MarkSummary) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn groups() {
-        assert_eq!(super::group(0), "0");
-        assert_eq!(super::group(1234567), "1,234,567");
-        assert_eq!(super::group(100), "100");
+    fn times() {
         assert_eq!(super::time(0), "1970-01-01 00:00:00 UTC");
     }
 }

@@ -3,41 +3,48 @@
 mod details;
 mod dialog;
 pub mod fmt;
+mod help;
 mod theme;
 mod transfers;
 mod tree;
 mod wrap;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use unicode_width::UnicodeWidthStr;
 
 use crate::app::State;
+use crate::app::count::group;
+use crate::app::layout::{DETAILS_MIN_WIDTH, transfers_height};
 use crate::app::state::{Dialog, Level, Pane};
 use crate::sanitize::for_terminal;
 
-/// Below this width the details pane is hidden unless asked for: the tree needs the
-/// columns for names beside their sizes.
-pub const DETAILS_MIN_WIDTH: u16 = 72;
-
-/// Status line + footer + the tree block's borders.
-const CHROME_ROWS: u16 = 4;
-
-/// How many tree rows fit on a screen of this size (update uses it to scroll).
-pub fn tree_viewport(_width: u16, height: u16, transfers: usize) -> usize {
-    height.saturating_sub(CHROME_ROWS + transfers_height(height, transfers)) as usize
+/// A count of cells, rows or columns as ratatui's `u16`: a screen is never wider.
+fn saturating_u16(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
 }
 
-/// Rows of the transfers pane (borders included): none without transfers, at most a
-/// third of the screen.
-pub fn transfers_height(height: u16, transfers: usize) -> u16 {
-    if transfers == 0 {
-        return 0;
-    }
-    (transfers.min(8) as u16 + 2).min(height / 3).max(3)
+/// A box of this size in the middle of `area` (smaller where `area` is).
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    h
+}
+
+/// A dialog's bordered frame.
+fn block(title: &'static str, border: Style) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(border)
 }
 
 pub fn draw(frame: &mut Frame, state: &State) {
@@ -97,7 +104,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
                 "{} listing {}: {} files…",
                 fmt::spinner(state.spinner),
                 for_terminal(&w.id),
-                fmt::group(w.tree.file_count())
+                group(w.tree.file_count())
             ),
             theme::LOADING,
         ));
@@ -142,7 +149,7 @@ fn hints(state: &State) -> Vec<Hint> {
         return dialog
             .iter()
             .enumerate()
-            .map(|(i, (k, w))| (*k, *w, i as u8))
+            .map(|(i, (k, w))| (*k, *w, u8::try_from(i).unwrap_or(u8::MAX)))
             .collect();
     }
     let narrow = state.width < DETAILS_MIN_WIDTH;

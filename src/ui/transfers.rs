@@ -10,9 +10,10 @@ use unicode_width::UnicodeWidthStr;
 
 use super::{fmt, theme};
 use crate::app::State;
-use crate::app::msg::TransferState;
+use crate::app::count::{group, whole};
+use crate::app::queue_view::{TransferView, aggregate};
 use crate::app::state::Pane;
-use crate::app::transfers::{Direction, TransferView, aggregate};
+use crate::app::transfer_types::{Direction, TransferState};
 use crate::sanitize::for_terminal;
 
 fn duration(secs: u64) -> String {
@@ -27,7 +28,7 @@ fn state_text(t: &TransferView) -> (String, Style) {
     match &t.state {
         TransferState::Queued => ("queued".into(), theme::DIM),
         TransferState::Running => ("running".into(), theme::LOADING),
-        TransferState::Retrying { n, of } => (format!("retrying {n}/{of}"), theme::WARN),
+        TransferState::Retrying { n, of } => (fmt::retry(*n, *of), theme::WARN),
         TransferState::Verifying => ("verifying".into(), theme::LOADING),
         // A note (a cancel that came too late, an upload the server could not verify)
         // is in the details pane; the row says there is one.
@@ -51,7 +52,9 @@ fn gauge(done: u64, size: Option<u64>, width: usize, ended_well: bool) -> String
         }
         Some(size) => fraction(done, size, ended_well),
     };
-    let full = (frac * width as f64).round() as usize;
+    let full = usize::try_from(whole((frac * width as f64).round()))
+        .unwrap_or(width)
+        .min(width);
     format!("{}{}", "█".repeat(full), "░".repeat(width - full))
 }
 
@@ -70,8 +73,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     }
     let a = aggregate(&state.transfers);
     let mut parts = vec![
-        format!("{} running", fmt::group(a.running as u64)),
-        format!("{} queued", fmt::group(a.queued as u64)),
+        format!("{} running", group(a.running as u64)),
+        format!("{} queued", group(a.queued as u64)),
     ];
     // Every ending is counted: a batch of 40 with 25 cancelled must not read "15 done" alone.
     for (n, what) in [
@@ -81,7 +84,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         (a.skipped, "skipped"),
     ] {
         if n > 0 {
-            parts.push(format!("{} {what}", fmt::group(n as u64)));
+            parts.push(format!("{} {what}", group(n as u64)));
         }
     }
     let mut rates = Vec::new();
@@ -93,7 +96,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         } else {
             a.speed
         };
-        rates.push(format!("{}/s", fmt::size(speed as u64)));
+        rates.push(format!("{}/s", fmt::size(whole(speed))));
     }
     if let Some(eta) = a.eta_secs {
         rates.push(format!("ETA {}", duration(eta)));
@@ -149,7 +152,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let figures = if wide {
                 // Speed and ETA mean something only while a transfer moves.
                 let speed = if t.is_active() {
-                    format!("{}/s", fmt::size(t.speed as u64))
+                    format!("{}/s", fmt::size(whole(t.speed)))
                 } else {
                     String::new()
                 };

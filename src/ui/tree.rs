@@ -11,7 +11,9 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::{fmt, theme};
 use crate::app::State;
+use crate::app::count::group;
 use crate::app::state::{Pane, Row};
+use crate::app::tree::ROOT;
 use crate::sanitize::for_terminal;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
@@ -20,8 +22,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let mut title = if total > state.viewport() {
         format!(
             " Workspaces {}/{} ",
-            fmt::group(state.selected as u64 + 1),
-            fmt::group(total as u64)
+            group(state.selected as u64 + 1),
+            group(total as u64)
         )
     } else {
         " Workspaces ".to_string()
@@ -31,7 +33,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     if let Some(m) = crate::app::marks::summary(state) {
         let marks = format!("· {} ", fmt::marks(&m));
         // A narrow pane keeps the marks whole: the pane's name gives way.
-        if (title.width() + marks.width()) as u16 + 2 > area.width {
+        if title.width() + marks.width() + 2 > usize::from(area.width) {
             title = title.replacen(" Workspaces", "", 1);
         }
         title.push_str(&marks);
@@ -47,7 +49,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let width = area.width.saturating_sub(2) as usize;
     let height = area.height.saturating_sub(2) as usize;
     let end = (state.offset + height).min(total);
-    let lines: Vec<Line> = state.rows[state.offset.min(end)..end]
+    let lines: Vec<Line> = state
+        .rows
+        .get(state.offset.min(end)..end)
+        .unwrap_or_default()
         .iter()
         .enumerate()
         .map(|(i, row)| {
@@ -161,12 +166,12 @@ pub(super) fn truncate_middle(s: &str, room: usize) -> String {
     format!("{head}{tail}")
 }
 
-fn indent(depth: u16) -> String {
+fn indent(depth: u32) -> String {
     "  ".repeat(depth as usize)
 }
 
 fn files(n: u64) -> String {
-    format!("{} file{}", fmt::group(n), if n == 1 { "" } else { "s" })
+    format!("{} file{}", group(n), if n == 1 { "" } else { "s" })
 }
 
 /// A folder's figures: count and size, or the size alone where columns are short.
@@ -174,8 +179,13 @@ fn figures(partial: &str, count: u64, total: String) -> Vec<String> {
     vec![format!("{partial}{}  {total}", files(count)), total]
 }
 
-fn cells(state: &State, row: Row) -> (String, String, Style, Vec<String>) {
-    let ws = &state.workspaces[row.ws()];
+type Cells = (String, String, Style, Vec<String>);
+
+fn cells(state: &State, row: Row) -> Cells {
+    let blank = || (String::new(), String::new(), Style::new(), Vec::new());
+    let Some(ws) = state.workspaces.get(row.ws()) else {
+        return blank();
+    };
     let partial = fmt::at_least(ws.partial());
     match row {
         Row::Workspace { .. } => {
@@ -184,7 +194,9 @@ fn cells(state: &State, row: Row) -> (String, String, Style, Vec<String>) {
             if let Some(n) = ws.name.as_deref().filter(|n| *n != ws.id) {
                 name.push_str(&format!(" ({})", for_terminal(n)));
             }
-            let root = &ws.tree.folders[0];
+            let Some(root) = ws.tree.folder(ROOT) else {
+                return blank();
+            };
             // "≥ 0 files" says nothing: the figures wait for the first file.
             let right = if ws.listing.started && (root.count > 0 || !ws.partial()) {
                 figures(
@@ -198,14 +210,16 @@ fn cells(state: &State, row: Row) -> (String, String, Style, Vec<String>) {
             (arrow.into(), name, theme::WORKSPACE, right)
         }
         Row::Folder { id, .. } => {
-            let f = &ws.tree.folders[id as usize];
+            let Some(f) = ws.tree.folder(id) else {
+                return blank();
+            };
             let arrow = if ws.open.contains(&id) {
                 "▾ "
             } else {
                 "▸ "
             };
             (
-                format!("{}{arrow}", indent(f.depth)),
+                format!("{}{arrow}", indent(u32::from(f.depth))),
                 format!("{}/", for_terminal(&f.name)),
                 theme::FOLDER,
                 figures(
@@ -216,8 +230,11 @@ fn cells(state: &State, row: Row) -> (String, String, Style, Vec<String>) {
             )
         }
         Row::File { id, .. } => {
-            let f = &ws.tree.files[id as usize];
-            let depth = ws.tree.folders[f.folder as usize].depth + 1;
+            let Some(f) = ws.tree.file(id) else {
+                return blank();
+            };
+            // A u32: a file under a folder at the deepest u16 depth is one deeper still.
+            let depth = ws.tree.folder(f.folder).map_or(0, |d| u32::from(d.depth)) + 1;
             (
                 format!("{}  ", indent(depth)),
                 for_terminal(&f.name),
@@ -277,5 +294,33 @@ mod tests {
             truncate(name, 12),
             "too small to split"
         );
+    }
+
+    #[test]
+    fn a_key_of_65535_segments_indents_without_wrapping() {
+        use crate::api::FileEntry;
+        let mut s = State::new("http://x", &["ws".to_string()], 80, 24);
+        let key = format!("{}f", "a/".repeat(65_535));
+        let entry = FileEntry {
+            key: key.clone(),
+            name: String::new(),
+            path: String::new(),
+            size: Some(1),
+            description: None,
+            content_type: None,
+            created_at: None,
+            sha256: None,
+            etag: None,
+        }
+        .normalise();
+        s.workspaces[0].tree.add([entry]);
+        let tree = &s.workspaces[0].tree;
+        let deepest = tree.files[0].folder;
+        assert_eq!(tree.folders[deepest as usize].depth, u16::MAX);
+        let (prefix, name, _, _) = cells(&s, Row::File { ws: 0, id: 0 });
+        assert_eq!(name, "f");
+        assert_eq!(prefix.len(), 2 * (usize::from(u16::MAX) + 1) + 2);
+        let (prefix, ..) = cells(&s, Row::Folder { ws: 0, id: deepest });
+        assert!(prefix.len() > 2 * usize::from(u16::MAX));
     }
 }

@@ -8,7 +8,8 @@ use super::engine::Engine;
 use super::prepare::Plan;
 use super::queue::SavedJob;
 use super::task::info_of;
-use crate::app::msg::{Choice, ConflictPolicy, Event, OnConflict, TransferState};
+use crate::app::msg::{Choice, ConflictPolicy, Event, OnConflict};
+use crate::app::transfer_types::TransferState;
 
 impl Engine {
     /// Start a batch's jobs and settle its conflicts; under `--on-conflict fail`, a batch

@@ -27,8 +27,9 @@ use super::prepare::{Plan, PreparedDownload, PreparedUpload};
 use super::queue::SavedJob;
 use super::task::{self, info_of};
 use crate::api::{Client, FileEntry, Progress};
-use crate::app::msg::{ConflictPolicy, Event, TransferId, TransferState};
-use crate::app::transfers::TransferInfo;
+use crate::app::msg::{ConflictPolicy, Event};
+use crate::app::transfer_types::TransferInfo;
+use crate::app::transfer_types::{TransferId, TransferState};
 
 /// Files hashed at once for "skip if identical": each is a disk read at full speed, and
 /// a few in turn finish sooner than many side by side.

@@ -14,8 +14,9 @@ use super::prepare::{
 use super::queue::SavedJob;
 use crate::api::FileEntry;
 use crate::app::marks::remote_label;
-use crate::app::msg::{ConflictItem, Event, TransferState};
-use crate::app::transfers::{Direction, TransferInfo};
+use crate::app::msg::{ConflictItem, Event};
+use crate::app::transfer_types::TransferState;
+use crate::app::transfer_types::{Direction, TransferInfo};
 
 impl Engine {
     /// Walk a local path and list what exists at the destination, off the loop;

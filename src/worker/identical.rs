@@ -9,7 +9,8 @@ use super::engine::{Engine, Phase, Ready, Slot};
 use super::queue::SavedJob;
 use super::task::info_of;
 use crate::api::Progress;
-use crate::app::msg::{Event, TransferId, TransferState};
+use crate::app::msg::Event;
+use crate::app::transfer_types::{TransferId, TransferState};
 
 impl Engine {
     /// List `job` now and hash its local file in a task; [`Ready::Hashed`] tells whether

@@ -10,7 +10,7 @@ use super::conflicts::{Conflict, claim};
 use super::queue::SavedJob;
 use crate::api::{ApiError, Client, FileEntry, local_name, safe_join};
 use crate::app::msg::{Choice, ConflictItem};
-use crate::app::transfers::{Direction, TransferInfo};
+use crate::app::transfer_types::{Direction, TransferInfo};
 use crate::local::{collect_uploads, expand_tilde, normalise_folder};
 
 /// Work that chooses local targets, off the loop.

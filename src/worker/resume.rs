@@ -7,7 +7,8 @@ use super::engine::{Engine, Phase, Ready};
 use super::journal::Journal;
 use super::queue::{QueueStore, SavedJob};
 use super::task::info_of;
-use crate::app::msg::{Event, TransferId};
+use crate::app::msg::Event;
+use crate::app::transfer_types::TransferId;
 
 impl Engine {
     fn writer(&mut self) -> &Journal {

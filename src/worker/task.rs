@@ -5,8 +5,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::queue::SavedJob;
 use crate::api::{ApiError, Client, FileEntry, Progress, UploadRequest};
-use crate::app::msg::TransferState;
-use crate::app::transfers::{Direction, TransferInfo};
+use crate::app::transfer_types::TransferState;
+use crate::app::transfer_types::{Direction, TransferInfo};
 
 /// Run `job` to its end: the state its row ends in, the server's entry of an upload, and
 /// a note on how it ended well.

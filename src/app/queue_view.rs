@@ -1,48 +1,7 @@
 //! The transfer queue as the screen sees it: reduced from the worker's events.
 
-use super::msg::{TransferId, TransferState};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Up,
-    Down,
-}
-
-/// What the worker tells about a transfer when it queues it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TransferInfo {
-    pub dir: Direction,
-    pub ws: String,
-    /// Remote `path + name`.
-    pub remote: String,
-    /// Local path, as shown.
-    pub local: String,
-    /// `None`: the server did not say.
-    pub size: Option<u64>,
-}
-
-impl TransferInfo {
-    /// What a row names: the remote file, and for a download saved under another name
-    /// ("keep both": `a (1).vcf`) the name it was written as; the local path when there
-    /// is no remote name (an upload that never found its file).
-    pub fn label(&self) -> String {
-        if self.remote.is_empty() {
-            return self.local.clone();
-        }
-        if self.dir == Direction::Down {
-            let remote_name = self.remote.rsplit('/').next().unwrap_or(&self.remote);
-            let local_name = std::path::Path::new(&self.local)
-                .file_name()
-                .map(|n| n.to_string_lossy());
-            if let Some(local_name) = local_name
-                && local_name != remote_name
-            {
-                return format!("{} → {local_name}", self.remote);
-            }
-        }
-        self.remote.clone()
-    }
-}
+use super::count::whole;
+use super::transfer_types::{TransferId, TransferInfo, TransferState};
 
 #[derive(Debug, Clone)]
 pub struct TransferView {
@@ -93,7 +52,7 @@ impl TransferView {
     pub fn eta_secs(&self) -> Option<u64> {
         let size = self.info.size?;
         (self.speed > 1.0 && self.is_active())
-            .then(|| (size.saturating_sub(self.done) as f64 / self.speed) as u64)
+            .then(|| whole(size.saturating_sub(self.done) as f64 / self.speed))
     }
 
     pub fn is_active(&self) -> bool {
@@ -141,7 +100,7 @@ pub fn aggregate(transfers: &[TransferView]) -> Aggregate {
     // The batch cannot end before its slowest transfer does.
     let slowest = transfers.iter().filter_map(TransferView::eta_secs).max();
     a.eta_secs = (a.speed > 1.0)
-        .then(|| (left as f64 / a.speed) as u64)
+        .then(|| whole(left as f64 / a.speed))
         .map(|e| e.max(slowest.unwrap_or(0)));
     a
 }
