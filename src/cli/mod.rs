@@ -5,7 +5,7 @@ mod args;
 mod batch;
 mod checks;
 mod demo;
-pub(crate) mod logging;
+mod logging;
 mod serve;
 mod verbs;
 
