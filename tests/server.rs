@@ -2838,10 +2838,6 @@ async fn start_capped(max_uploads_per_key: usize) -> Env {
     let mut config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse::<SocketAddr>().unwrap());
     config.keys = keys();
     config.max_uploads_per_key = max_uploads_per_key;
-    // These tests hold bodies open on purpose while they wait for other answers; on a
-    // loaded machine that wait may outlast the body-rate window, whose 408 is tested
-    // elsewhere and would only stand in for the answer awaited here.
-    config.limits.min_body_rate = 0;
     let server = server::bind(config).await.unwrap();
     let base = server.base_url();
     Env {
@@ -2964,11 +2960,18 @@ async fn many_puts_on_one_url_leave_the_newest() {
 #[tokio::test]
 async fn superseded_put_never_lands() {
     use tokio::io::AsyncWriteExt;
-    let env = start_capped(server::DEFAULT_MAX_UPLOADS_PER_KEY).await;
+    let env = start().await;
     let up = env
         .upload_url_ok("ws1", "s.bin", "application/octet-stream", 4)
         .await;
     let mut older = raw_put(&up.upload_url, 4, b"ol").await;
+    // Two connections race: the newer is sent only once the server holds the older (its
+    // temp file is made after its turn is taken), or the roles could swap.
+    let tmp = env.dir.path().join("tmp");
+    wait_for("the older PUT's temp file", Duration::from_secs(30), || {
+        files_under(&tmp).len() == 1
+    })
+    .await;
     let mut newer = raw_put(&up.upload_url, 4, b"ne").await;
     let answer = raw_answer(&mut older).await;
     assert!(answer.starts_with("http/1.1 409"), "{answer}");
