@@ -99,6 +99,11 @@ mod tests {
             r#"["a\u2028b\u202ec\udb40\udc01d\u007f\u001bé日🧬\"\\"]"#
         );
         assert_eq!(serde_json::from_str::<Vec<String>>(&json).unwrap(), [name]);
+        // At either end and side by side.
+        let edges = "\u{202e}\u{2028}x\u{ad}";
+        let json = to_json(&[edges]).unwrap();
+        assert_eq!(json, r#"["\u202e\u2028x\u00ad"]"#);
+        assert_eq!(serde_json::from_str::<Vec<String>>(&json).unwrap(), [edges]);
     }
 
     /// Every code point against the category table: each Cc/Cf/Zl/Zp character becomes
