@@ -1,9 +1,11 @@
-//! `ls`, `put`, `get` and `rm`: what each argument names on the server, handed to the
-//! transfer engine (see `batch`) or deleted. Uploads and downloads share the browser's
-//! engine: one conflict policy, free-space check, numbered names, integrity checks and
-//! partial files for both. The command line answers conflicts from `--on-conflict`, never
-//! prompts, and never takes the browser's queue: what an interrupted download leaves is
-//! its partial file, which the next `get` resumes.
+//! `ls`, `put`, `get` and `rm`: what each argument names on the server, then handed to
+//! the transfer engine (see `batch`) or deleted.
+//!
+//! Uploads and downloads share the browser's engine: one conflict policy, free-space
+//! check, numbered names, integrity checks and partial files for both. The command line
+//! answers conflicts from `--on-conflict`, never prompts, and never takes the browser's
+//! queue: what an interrupted download leaves is its partial file, which the next `get`
+//! resumes.
 
 use std::path::{Path, PathBuf};
 
