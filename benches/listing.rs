@@ -1,13 +1,13 @@
-//! The server's listing rate for a large workspace, through the API over loopback:
-//! `cargo bench --bench listing [-- FILES]` (default 100,000 files). Prints a table.
+//! The server's listing rate for a large workspace, through the API over loopback, whole
+//! and by prefix: `cargo bench --bench listing [-- FILES] [--opaque]` (default 100,000
+//! files, path-style keys). Prints a table.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
     clippy::panic,
     clippy::cast_possible_truncation,
-    unsafe_code,
-    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+    reason = "tests and benchmarks stop at the first surprise"
 )]
 
 use std::time::Instant;
@@ -27,6 +27,9 @@ async fn main() {
     let data = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into()))
         .expect("temp dir");
     let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().expect("addr"));
+    if std::env::args().any(|a| a == "--opaque") {
+        config.key_style = server::KeyStyle::Opaque;
+    }
     config.keys.push(server::KeyGrant {
         token: KEY.into(),
         scopes: vec!["files".into()],
@@ -64,14 +67,43 @@ async fn main() {
             files as f64 / s
         );
     }
-    // The server alone: the same pages fetched raw, cursors read from the JSON.
-    let t = Instant::now();
+    // The server alone: the same pages fetched raw, cursors read from the JSON; then by
+    // prefix (a run folder, part of one, one file) and page size.
+    let base = srv.base_url();
+    let run = "runs/run003/";
+    let part = "runs/run003/sample_000301";
+    let one = "runs/run003/sample_0003012";
+    for (what, prefix, limit) in [
+        ("raw HTTP pages of 10,000", "", 10_000),
+        ("prefix: one run folder, pages of 10,000", run, 10_000),
+        ("prefix: one run folder, pages of 1,000", run, 1_000),
+        ("prefix: 10 files of a folder", part, 10_000),
+        ("prefix: one file, pages of 100", one, 100),
+    ] {
+        let t = Instant::now();
+        let (count, pages) = raw_pages(&http, &base, prefix, limit).await;
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "| {what} | {count} | {pages} | {s:.3} | {:.0} |",
+            count as f64 / s
+        );
+    }
+    srv.shutdown().await;
+}
+
+/// Every page of `GET /v1/files` under `prefix`: (files, pages).
+async fn raw_pages(http: &reqwest::Client, base: &str, prefix: &str, limit: u32) -> (usize, usize) {
+    let limit = limit.to_string();
     let (mut cursor, mut pages, mut count) = (None::<String>, 0, 0usize);
     loop {
         let mut req = http
-            .get(format!("{}/v1/files", srv.base_url()))
+            .get(format!("{base}/v1/files"))
             .bearer_auth(KEY)
-            .query(&[("workspace_id", WS), ("limit", "10000")]);
+            .query(&[
+                ("workspace_id", WS),
+                ("prefix", prefix),
+                ("limit", limit.as_str()),
+            ]);
         if let Some(c) = &cursor {
             req = req.query(&[("cursor", c)]);
         }
@@ -83,10 +115,5 @@ async fn main() {
             None => break,
         }
     }
-    let s = t.elapsed().as_secs_f64();
-    println!(
-        "| raw HTTP pages of 10,000 | {count} | {pages} | {s:.3} | {:.0} |",
-        count as f64 / s
-    );
-    srv.shutdown().await;
+    (count, pages)
 }

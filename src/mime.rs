@@ -70,7 +70,10 @@ pub fn genomics_type(name: &str) -> Option<&'static str> {
 
 fn ends_with_ignore_case(name: &str, suffix: &str) -> bool {
     let (name, suffix) = (name.as_bytes(), suffix.as_bytes());
-    name.len() >= suffix.len() && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    name.len()
+        .checked_sub(suffix.len())
+        .and_then(|at| name.get(at..))
+        .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
 }
 
 #[cfg(test)]

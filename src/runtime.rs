@@ -114,7 +114,7 @@ pub async fn run(cfg: ClientConfig, session: Session) -> Result<Ended> {
         // dropped. Without one they are cancelled, which removes them.
         let at = Instant::now();
         worker.stop(!persist_queue, STOP_WITHIN).await;
-        tracing::debug!(ms = at.elapsed().as_millis() as u64, "the worker stopped");
+        tracing::debug!(ms = at.elapsed().as_millis(), "the worker stopped");
     }
     result
 }
@@ -321,7 +321,7 @@ async fn drive(
                 Ok(_) => {
                     last_draw = Instant::now();
                     if let Some(at) = key_at.take() {
-                        tracing::trace!(target: "filedeck::keys", micros = at.elapsed().as_micros() as u64, "key drawn");
+                        tracing::trace!(target: "filedeck::keys", micros = at.elapsed().as_micros(), "key drawn");
                     }
                 }
                 // A closed terminal fails the frame before its SIGHUP is read: the same
@@ -426,7 +426,7 @@ fn skip_unanswered_conflicts(state: &mut State, worker: &mut Worker) -> Result<(
         } = dialog
         {
             tracing::warn!(
-                count = items.len() - choices.len(),
+                count = items.len().saturating_sub(choices.len()),
                 "no terminal to ask about a conflict; skipping those files"
             );
             choices.resize(items.len(), app::msg::Choice::Skip);

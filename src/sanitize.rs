@@ -59,18 +59,16 @@ impl serde_json::ser::Formatter for EscapeHidden {
         writer: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
-        let mut start = 0;
-        for (i, c) in fragment.char_indices() {
-            if invisible(c) {
-                writer.write_all(&fragment.as_bytes()[start..i])?;
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    write!(writer, "\\u{u:04x}")?;
-                }
-                start = i + c.len_utf8();
+        // `split` yields one piece more than `matches`: the text around each hidden char.
+        let mut around = fragment.split(invisible);
+        for c in fragment.matches(invisible).flat_map(str::chars) {
+            writer.write_all(around.next().unwrap_or_default().as_bytes())?;
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{u:04x}")?;
             }
         }
-        writer.write_all(&fragment.as_bytes()[start..])
+        around.try_for_each(|rest| writer.write_all(rest.as_bytes()))
     }
 }
 
@@ -101,6 +99,11 @@ mod tests {
             r#"["a\u2028b\u202ec\udb40\udc01d\u007f\u001bé日🧬\"\\"]"#
         );
         assert_eq!(serde_json::from_str::<Vec<String>>(&json).unwrap(), [name]);
+        // At either end and side by side.
+        let edges = "\u{202e}\u{2028}x\u{ad}";
+        let json = to_json(&[edges]).unwrap();
+        assert_eq!(json, r#"["\u202e\u2028x\u00ad"]"#);
+        assert_eq!(serde_json::from_str::<Vec<String>>(&json).unwrap(), [edges]);
     }
 
     /// Every code point against the category table: each Cc/Cf/Zl/Zp character becomes

@@ -7,8 +7,7 @@
     clippy::indexing_slicing,
     clippy::panic,
     clippy::cast_possible_truncation,
-    unsafe_code,
-    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+    reason = "tests and benchmarks stop at the first surprise"
 )]
 
 use std::path::Path;
@@ -983,8 +982,11 @@ async fn ctrl_c_stops_get_and_put_with_status_130() {
             );
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        // SAFETY: signalling our own child.
-        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+            rustix::process::Signal::INT,
+        )
+        .expect("signal sent");
         let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
             .await
             .unwrap();
@@ -1036,8 +1038,8 @@ key_styles! {
             assert!(std::time::Instant::now() < deadline, "the upload never reached the server");
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
-        // SAFETY: signalling our own child.
-        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+        rustix::process::kill_process(rustix::process::Pid::from_raw(child.id() as i32).unwrap(), rustix::process::Signal::INT)
+            .expect("signal sent");
         let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
             .await
             .unwrap();

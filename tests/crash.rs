@@ -12,8 +12,7 @@
     clippy::indexing_slicing,
     clippy::panic,
     clippy::cast_possible_truncation,
-    unsafe_code,
-    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+    reason = "tests and benchmarks stop at the first surprise"
 )]
 
 use std::io::{BufRead, BufReader};
@@ -72,8 +71,10 @@ impl Serve {
 
     /// SIGKILL, and wait until the process is gone (its data directory lock with it).
     fn kill(&mut self) {
-        // SAFETY: signalling our own child process, not yet reaped.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGKILL) };
+        let _ = rustix::process::kill_process(
+            rustix::process::Pid::from_raw(self.child.id() as i32).unwrap(),
+            rustix::process::Signal::KILL,
+        );
         let _ = self.child.wait();
     }
 }

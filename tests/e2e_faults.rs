@@ -5,9 +5,10 @@
 //! stall timeout. Every test runs once per key style (`key_styles!`); the proxy names files
 //! by display path in both.
 //!
-//! Every wait is on a condition with a deadline, never a bare sleep. The tests take turns
-//! (one lock): the third one measures key latency and must not share the two cores with
-//! another TUI's batch.
+//! Every wait is on a condition with a deadline, never a bare sleep, and no assertion is on
+//! a duration measured on a possibly loaded machine: what is checked is order (keys answered
+//! before the stall timeout's retry, the retry not before the timeout). The tests take turns
+//! (one lock) so the third one's key latencies, printed, are not another TUI's batch's.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,7 +16,7 @@
     clippy::panic,
     clippy::cast_possible_truncation,
     unsafe_code,
-    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+    reason = "tests stop at the first surprise; the pty driver (support/pty.rs) polls with libc"
 )]
 
 mod common;
@@ -436,8 +437,11 @@ key_styles! {
         )
         .await
         .unwrap();
-        // Far longer than the 2 s stall timeout, and than the deadline for the download to end.
-        let stall = Duration::from_secs(50);
+        // The client's stall timeout: long enough that the keys below are surely answered
+        // before it fires, however loaded the machine (that ordering is what is tested).
+        let stall_timeout = Duration::from_secs(10);
+        // Far longer than the stall timeout, and than the deadline for the download to end.
+        let stall = Duration::from_secs(120);
         let stall_after = 1u64 << 20;
         e.proxy.arm_for(
             Route::ObjectGet,
@@ -447,9 +451,9 @@ key_styles! {
         let dest = tempfile::tempdir().unwrap();
         let dest_arg = dest.path().to_str().unwrap().to_string();
         let proxy = e.proxy.clone();
-        let mut pty = e.spawn_tui(&[("FILEDECK_STALL_TIMEOUT", "2")]);
-        let limit = Duration::from_secs(20);
-        let prompt = Duration::from_secs(1);
+        let timeout_arg = stall_timeout.as_secs().to_string();
+        let mut pty = e.spawn_tui(&[("FILEDECK_STALL_TIMEOUT", timeout_arg.as_str())]);
+        let limit = Duration::from_secs(60);
         let (pty, stalled_at, latencies) = tokio::task::spawn_blocking(move || {
             pty.wait_within("the listing", limit, |s| s.contains("z.txt"));
             pty.send("g");
@@ -483,34 +487,34 @@ key_styles! {
                 in_the_middle(s, "4 MiB")
             });
 
-            // Keys while the body is stalled: each answered on screen within a second.
+            // Keys while the body is stalled: each answered on screen (the latencies are
+            // printed, not judged: a loaded machine may take its time).
             let mut latencies = Vec::new();
             pty.send("?");
-            latencies.push(pty.wait_within("the help overlay", prompt, |s| {
+            latencies.push(pty.wait_within("the help overlay", limit, |s| {
                 s.contains("?/Esc closes") && s.contains("this help")
             }));
             pty.send("?");
-            latencies.push(pty.wait_within("the help overlay closed", prompt, |s| {
+            latencies.push(pty.wait_within("the help overlay closed", limit, |s| {
                 !s.contains("?/Esc closes") && s.contains("Path      stall.bin")
             }));
             pty.send("j");
-            latencies.push(pty.wait_within("j: z.txt in the details", prompt, |s| {
+            latencies.push(pty.wait_within("j: z.txt in the details", limit, |s| {
                 s.contains("Path      z.txt")
             }));
             pty.send("k");
-            latencies.push(pty.wait_within("k: stall.bin in the details", prompt, |s| {
+            latencies.push(pty.wait_within("k: stall.bin in the details", limit, |s| {
                 s.contains("Path      stall.bin")
             }));
-            // All of that happened during the stall: the client has not given up on it yet.
+            // All of that happened during the stall: the client has not given up on it yet
+            // (a screen frozen by the stalled body would answer only after the stall
+            // timeout, and its retry would be seen by now).
+            let answered_after = stalled_at.elapsed();
             assert_eq!(
                 proxy.seen(Route::ObjectGet).len(),
                 1,
-                "the keys were answered during the stall, before any retry"
-            );
-            assert!(
-                stalled_at.elapsed() < Duration::from_secs(2),
-                "{:?}",
-                stalled_at.elapsed()
+                "the keys were answered during the stall, before any retry \
+                 ({answered_after:?} after it began)"
             );
 
             // The stall timeout abandons the attempt, which resumes and completes.
@@ -532,10 +536,13 @@ key_styles! {
         assert_eq!(gets.len(), 2, "{gets:?}");
         assert_eq!(gets[0].fault, Some(Fault::Stall(stall_after, stall)));
         assert_eq!(gets[0].out(), stall_after);
+        // Order, not speed: the retry follows the stall timeout (the download ending within
+        // `limit`, far short of the stall itself, shows the timeout fired at all).
         let waited = gets[1].at.duration_since(stalled_at);
         assert!(
-            waited >= Duration::from_millis(1900) && waited < Duration::from_secs(8),
-            "the retry came {waited:?} after the stall began; the stall timeout is 2 s"
+            waited >= stall_timeout - Duration::from_millis(100),
+            "the retry came {waited:?} after the stall began, before the stall timeout \
+             ({stall_timeout:?})"
         );
         assert_eq!(
             gets[1].range.as_deref(),

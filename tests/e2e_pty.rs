@@ -8,7 +8,7 @@
     clippy::panic,
     clippy::cast_possible_truncation,
     unsafe_code,
-    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+    reason = "tests stop at the first surprise; the pty driver (support/pty.rs) polls with libc"
 )]
 
 use std::time::{Duration, Instant};
@@ -141,15 +141,15 @@ key_styles! {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_restores_the_terminal() {
-    signal_restores_the_terminal(libc::SIGTERM).await;
+    signal_restores_the_terminal(rustix::process::Signal::TERM).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_restores_the_terminal() {
-    signal_restores_the_terminal(libc::SIGHUP).await;
+    signal_restores_the_terminal(rustix::process::Signal::HUP).await;
 }
 
-async fn signal_restores_the_terminal(sig: i32) {
+async fn signal_restores_the_terminal(sig: rustix::process::Signal) {
     let data = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
     let srv = test_server::start(data.path(), KEY).await;
@@ -171,17 +171,17 @@ async fn signal_restores_the_terminal(sig: i32) {
         });
         assert!(!pty.screen().contains(KEY), "a real API key is never shown");
         let pid = pty.child.process_id().unwrap();
-        // SAFETY: signalling our own child process.
-        assert_eq!(unsafe { libc::kill(pid as i32, sig) }, 0);
+        rustix::process::kill_process(rustix::process::Pid::from_raw(pid as i32).unwrap(), sig)
+            .expect("signal sent");
         let status = pty.wait_exit();
-        assert_eq!(status.exit_code(), 128 + sig as u32, "{status:?}");
+        assert_eq!(status.exit_code(), 128 + sig.as_raw() as u32, "{status:?}");
         let deadline = Instant::now() + Duration::from_secs(5);
         while (pty.alternate_screen() || pty.cursor_hidden()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(
             !pty.alternate_screen() && !pty.cursor_hidden(),
-            "terminal restored after signal {sig}"
+            "terminal restored after signal {sig:?}"
         );
     })
     .await
@@ -320,7 +320,10 @@ fn demo_ctrl_c_with_transfers_running_exits_130() {
 /// screen, its server dies with it) end the demo with 128 + the signal, data dir gone.
 #[test]
 fn demo_data_dir_is_removed_on_sigterm_and_sighup() {
-    for (sig, busy) in [(libc::SIGTERM, false), (libc::SIGHUP, true)] {
+    for (sig, busy) in [
+        (rustix::process::Signal::TERM, false),
+        (rustix::process::Signal::HUP, true),
+    ] {
         let tmp = tempfile::tempdir().unwrap();
         let state = tempfile::tempdir().unwrap();
         let mut pty = demo(tmp.path(), state.path());
@@ -328,19 +331,19 @@ fn demo_data_dir_is_removed_on_sigterm_and_sighup() {
             uploads_running(&mut pty, tmp.path());
         }
         let pid = pty.child.process_id().unwrap();
-        // SAFETY: signalling our own child process.
-        assert_eq!(unsafe { libc::kill(pid as i32, sig) }, 0);
+        rustix::process::kill_process(rustix::process::Pid::from_raw(pid as i32).unwrap(), sig)
+            .expect("signal sent");
         let status = pty.wait_exit_within(Duration::from_secs(30));
         assert_eq!(
             status.exit_code(),
-            128 + sig as u32,
-            "signal {sig}: {status:?}"
+            128 + sig.as_raw() as u32,
+            "signal {sig:?}: {status:?}"
         );
         assert_restored(&pty);
         assert_eq!(
             demo_dirs(tmp.path()),
             Vec::<String>::new(),
-            "data dir removed after signal {sig}"
+            "data dir removed after signal {sig:?}"
         );
     }
 }
@@ -456,8 +459,11 @@ fn a_killed_demos_data_dir_is_removed_by_the_next_demo() {
     assert!(a_dir.exists(), "a running demo's data dir is kept");
     assert!(b.quit().success());
     let pid = a.child.process_id().unwrap();
-    // SAFETY: signalling our own child process.
-    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid as i32).unwrap(),
+        rustix::process::Signal::KILL,
+    )
+    .expect("signal sent");
     a.wait_exit();
     assert!(a_dir.exists(), "nothing removes it at a SIGKILL");
     age_lock(&a_dir);

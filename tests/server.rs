@@ -7,8 +7,7 @@
     clippy::indexing_slicing,
     clippy::panic,
     clippy::cast_possible_truncation,
-    unsafe_code,
-    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+    reason = "tests and benchmarks stop at the first surprise"
 )]
 
 use std::io::{BufRead, BufReader};
@@ -1779,12 +1778,14 @@ async fn multipart_limit_streams_and_keeps_nothing() {
     );
     eprintln!("525 MB upload refused after {:?}", started.elapsed());
 
-    // Nothing kept: no blob, no temp file, nothing listed.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        files_under(&dir.path().join("tmp")).is_empty(),
-        "temp file removed"
-    );
+    // Nothing kept: no blob, no temp file, nothing listed. The 413 may be sent before the
+    // handler's temp file is dropped, so its removal is awaited, not assumed.
+    wait_for(
+        "the refused upload's temp file to be removed",
+        Duration::from_secs(30),
+        || files_under(&dir.path().join("tmp")).is_empty(),
+    )
+    .await;
     assert!(files_under(&dir.path().join("blobs")).is_empty(), "no blob");
     let r = http
         .get(format!("{base}/v1/files"))
@@ -1895,10 +1896,11 @@ async fn multipart_file_first_for_another_workspace_keeps_nothing() {
     assert!(env.list("ws2", &[]).await.files.is_empty());
 }
 
-/// Listing speed over a 100,000-file workspace (slow to seed: run with --ignored).
+/// A 100,000-file workspace lists completely through its pages, each file once (slow to
+/// seed: run with --ignored). Its rate is measured by `cargo bench --bench listing`.
 #[tokio::test]
 #[ignore = "seeds 100,000 files; run explicitly"]
-async fn listing_100k_files_is_fast() {
+async fn listing_100k_files_pages_through_all() {
     let env = start().await;
     for batch in 0..10 {
         let files: Vec<(String, Vec<u8>)> = (0..10_000)
@@ -1908,7 +1910,7 @@ async fn listing_100k_files_is_fast() {
             .await
             .unwrap();
     }
-    let started = Instant::now();
+    let mut keys = std::collections::BTreeSet::new();
     let mut count = 0;
     let mut cursor: Option<String> = None;
     loop {
@@ -1918,23 +1920,21 @@ async fn listing_100k_files_is_fast() {
         }
         let page = env.list("huge", &q).await;
         count += page.files.len();
+        keys.extend(page.files.into_iter().map(|f| f.key));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => break,
         }
     }
-    let elapsed = started.elapsed();
-    let rate = count as f64 / elapsed.as_secs_f64();
-    eprintln!("listed {count} files in {elapsed:?}: {rate:.0} files/s");
     assert_eq!(count, 100_000);
-    assert!(rate >= 50_000.0, "{rate:.0} files/s");
+    assert_eq!(keys.len(), 100_000, "a file listed twice");
 }
 
-/// Throughput of a 1 GiB PUT and GET over loopback (slow in debug builds: run explicitly,
-/// ideally with --release).
+/// A 1 GiB presigned PUT and its GET over loopback arrive whole (slow in debug builds: run
+/// explicitly). Throughput is measured by `scripts/transfer_bench.py`, not here.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "moves 2 GiB; run explicitly"]
-async fn gigabyte_transfer_speed() {
+async fn gigabyte_put_and_get_arrive_whole() {
     const SIZE: u64 = 1 << 30;
     let env = start().await;
     let info = env
@@ -1943,7 +1943,6 @@ async fn gigabyte_transfer_speed() {
     let chunk = Bytes::from(vec![7u8; 1024 * 1024]);
     let chunks =
         futures_util::stream::iter((0..1024).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
-    let started = Instant::now();
     let r = env
         .http
         .put(&info.upload_url)
@@ -1954,26 +1953,18 @@ async fn gigabyte_transfer_speed() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let put = started.elapsed();
     assert_eq!(
         env.confirm("ws1", "giga.bin", SIZE).await.status(),
         StatusCode::OK
     );
     let url = env.download_url("ws1", "giga.bin").await;
-    let started = Instant::now();
     let mut r = env.http.get(&url).send().await.unwrap();
     let mut got = 0u64;
     while let Some(chunk) = r.chunk().await.unwrap() {
+        assert!(chunk.iter().all(|&b| b == 7), "a byte changed on the way");
         got += chunk.len() as u64;
     }
-    let get = started.elapsed();
     assert_eq!(got, SIZE);
-    let mib = SIZE as f64 / (1024.0 * 1024.0);
-    eprintln!(
-        "PUT 1 GiB: {put:?} ({:.0} MiB/s); GET 1 GiB: {get:?} ({:.0} MiB/s)",
-        mib / put.as_secs_f64(),
-        mib / get.as_secs_f64()
-    );
     assert_eq!(env.server.stats().bytes_sent.load(Ordering::Relaxed), SIZE);
 }
 
@@ -2620,10 +2611,11 @@ key_styles! {
 }
 
 key_styles! {
-    /// Listing speed over 100,000 files, by prefix, in each style: prints a table, asserts
-    /// only the counts (slow to seed: run with --ignored --nocapture).
+    /// Over 100,000 files, in each style, every prefix and page size lists exactly the
+    /// files under it (slow to seed: run with --ignored). Its speed, by prefix, is measured
+    /// by `cargo bench --bench listing` (`-- --opaque` for the opaque style).
     #[ignore = "seeds 100,000 files; run explicitly"]
-    async fn listing_100k_by_prefix_table(style) {
+    async fn listing_100k_by_prefix_counts(style) {
         let env = start_styled(style).await;
         for batch in 0..10 {
             let files: Vec<(String, Vec<u8>)> = (0..10_000)
@@ -2633,8 +2625,6 @@ key_styles! {
                 .await
                 .unwrap();
         }
-        println!("| style | prefix | limit | files | pages | ms | files/s |");
-        println!("|---|---|---:|---:|---:|---:|---:|");
         for (prefix, limit, want) in [
             ("", 10_000, 100_000),
             ("b3/", 10_000, 10_000),
@@ -2642,9 +2632,8 @@ key_styles! {
             ("b3/f012", 10_000, 100),
             ("b3/f01234", 100, 1),
         ] {
-            let started = Instant::now();
             let limit_text = limit.to_string();
-            let (mut count, mut pages) = (0, 0);
+            let mut count = 0;
             let mut cursor: Option<String> = None;
             loop {
                 let mut q = vec![("prefix", prefix), ("limit", limit_text.as_str())];
@@ -2652,20 +2641,18 @@ key_styles! {
                     q.push(("cursor", c.as_str()));
                 }
                 let page = env.list("huge", &q).await;
+                assert!(page.files.len() <= limit, "{prefix:?}: a page over its limit");
+                assert!(
+                    page.files.iter().all(|f| f.display_key().starts_with(prefix)),
+                    "{prefix:?}: a file outside the prefix"
+                );
                 count += page.files.len();
-                pages += 1;
                 match page.next_cursor {
                     Some(c) => cursor = Some(c),
                     None => break,
                 }
             }
-            let elapsed = started.elapsed();
-            println!(
-                "| {style} | {prefix:?} | {limit} | {count} | {pages} | {} | {:.0} |",
-                elapsed.as_millis(),
-                count as f64 / elapsed.as_secs_f64()
-            );
-            assert_eq!(count, want, "{prefix:?}");
+            assert_eq!(count, want, "{style}: {prefix:?}");
         }
     }
 }
@@ -2764,7 +2751,6 @@ fn assert_mode(path: &Path, want: u32) {
     );
 }
 
-#[cfg(unix)]
 /// Wait for `cond` to hold, polling, for at most `limit`.
 async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
@@ -2780,7 +2766,7 @@ async fn files_at_rest_are_owner_only_whatever_the_umask() {
     use std::os::unix::fs::PermissionsExt;
     // The common umask, which leaves new files world-readable unless the server sets modes
     // itself. Process-wide, but every test here expects the same usual value.
-    unsafe { libc::umask(0o022) };
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
     let root = tempfile::tempdir().unwrap();
     // tempdir() makes its directory 0700: the server must make its own.
     let data = root.path().join("fresh").join("data");
@@ -2975,6 +2961,13 @@ async fn superseded_put_never_lands() {
         .upload_url_ok("ws1", "s.bin", "application/octet-stream", 4)
         .await;
     let mut older = raw_put(&up.upload_url, 4, b"ol").await;
+    // Two connections race: the newer is sent only once the server holds the older (its
+    // temp file is made after its turn is taken), or the roles could swap.
+    let tmp = env.dir.path().join("tmp");
+    wait_for("the older PUT's temp file", Duration::from_secs(30), || {
+        files_under(&tmp).len() == 1
+    })
+    .await;
     let mut newer = raw_put(&up.upload_url, 4, b"ne").await;
     let answer = raw_answer(&mut older).await;
     assert!(answer.starts_with("http/1.1 409"), "{answer}");

@@ -8,8 +8,7 @@
     clippy::indexing_slicing,
     clippy::panic,
     clippy::cast_possible_truncation,
-    unsafe_code,
-    reason = "tests and benchmarks stop at the first surprise, and signal their children"
+    reason = "tests and benchmarks stop at the first surprise"
 )]
 
 mod common;

@@ -239,9 +239,6 @@ pub async fn run(data: &Path, workspaces: Vec<String>, concurrency: usize) -> Re
     {
         tracing::info!("the demo server's connections did not close in time; dropping them");
     }
-    tracing::debug!(
-        ms = at.elapsed().as_millis() as u64,
-        "the demo server stopped"
-    );
+    tracing::debug!(ms = at.elapsed().as_millis(), "the demo server stopped");
     result
 }

@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests (`mod common;`): clients, bytes, hashes, files.
+// Nine test crates include this file and each uses a different part of it; every helper
+// here is used by at least one of them.
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -82,18 +83,6 @@ pub fn files_under(root: &Path) -> Vec<(String, PathBuf)> {
     out
 }
 
-/// Serve `app` on 127.0.0.1 port 0; returns its address.
-pub async fn serve(app: axum::Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    addr
-}
-
 /// Download `entry` into `dir/out/<name>` and return the target path and its bytes.
 pub async fn download(
     c: &Client,
@@ -147,6 +136,9 @@ pub fn spawn_serve(
 
 /// SIGTERM to a child started by [`spawn_serve`].
 pub fn sigterm(child: &std::process::Child) {
-    // SAFETY: signalling our own child process.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .expect("signal sent");
 }

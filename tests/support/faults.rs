@@ -574,7 +574,7 @@ async fn forward(
             stall,
             p.stop.clone(),
             Arc::new(AtomicU64::new(0)),
-            Arc::new(Mutex::new(None)),
+            stalled_at.clone(),
         );
         up = up.body(reqwest::Body::wrap_stream(stream));
     }

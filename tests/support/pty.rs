@@ -209,10 +209,10 @@ impl Drop for Pty {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             if let Some(pid) = self.child.process_id() {
-                // SAFETY: signalling our own child.
-                unsafe {
-                    libc::kill(pid as i32, libc::SIGKILL);
-                }
+                let _ = rustix::process::kill_process(
+                    rustix::process::Pid::from_raw(pid as i32).unwrap(),
+                    rustix::process::Signal::KILL,
+                );
             } else {
                 let _ = self.child.kill();
             }

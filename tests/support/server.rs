@@ -38,7 +38,7 @@
 //! display path, and in opaque style mint the key (read it from the returned entries).
 
 // Each test crate includes this file and uses a different part of it.
-#![allow(dead_code, unused_macros, unused_imports)]
+#![allow(dead_code)]
 
 use std::path::Path;
 
