@@ -1787,6 +1787,9 @@ async fn multipart_limit_streams_and_keeps_nothing() {
     )
     .await;
     assert!(files_under(&dir.path().join("blobs")).is_empty(), "no blob");
+    // The server closes the refused upload's connection; a pooled client could pick that
+    // dead connection for the next request, so the rest goes over fresh ones.
+    let http = client();
     let r = http
         .get(format!("{base}/v1/files"))
         .bearer_auth(CHILD_TOKEN)
