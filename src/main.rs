@@ -1,3 +1,5 @@
+//! The `filedeck` binary: everything lives in the library (`filedeck::cli`).
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

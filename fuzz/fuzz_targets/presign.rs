@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arbitrary::Arbitrary;
-use filedeck::fuzzing::{self, Put, Signer};
+use filedeck::fuzzing::{self, PresignFixture, Put};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]
@@ -34,9 +34,9 @@ enum Edit {
     Splice(u16, u16, u8),
 }
 
-fn signer() -> &'static Signer {
-    static SIGNER: OnceLock<Signer> = OnceLock::new();
-    SIGNER.get_or_init(|| Signer::with_secret([7; 32]).expect("a temp directory for the secret"))
+fn signer() -> &'static PresignFixture {
+    static SIGNER: OnceLock<PresignFixture> = OnceLock::new();
+    SIGNER.get_or_init(|| PresignFixture::with_secret([7; 32]).expect("a temp directory for the secret"))
 }
 
 fn now() -> u64 {

@@ -52,15 +52,15 @@ pub struct Verified {
     pub put: Option<Put>,
 }
 
-pub struct Signer(presign::Signer);
+pub struct PresignFixture(presign::Signer);
 
-impl Signer {
+impl PresignFixture {
     /// The server's own loader, over a throwaway data directory holding `secret`.
     pub fn with_secret(secret: [u8; 32]) -> std::io::Result<Self> {
         let dir = tempfile::tempdir()?;
         std::fs::write(dir.path().join("secret.key"), hex::encode(secret))?;
         presign::Signer::load_or_create(dir.path())
-            .map(Signer)
+            .map(PresignFixture)
             .map_err(|e| std::io::Error::other(e.to_string()))
     }
 
