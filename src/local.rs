@@ -241,7 +241,8 @@ pub fn partial_paths(target: &Path) -> (PathBuf, PathBuf) {
 pub fn expand_tilde(path: &str) -> PathBuf {
     let path = path.trim();
     if (path == "~" || path.starts_with("~/"))
-        && let Some(home) = crate::config::home_dir()
+        // Set but empty, HOME is still what `~` means (a relative path), as in a shell.
+        && let Some(home) = std::env::var_os("HOME").map(PathBuf::from)
     {
         return home.join(path.trim_start_matches('~').trim_start_matches('/'));
     }

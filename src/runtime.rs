@@ -477,7 +477,10 @@ fn suspend(terminal: &mut Term) -> Result<()> {
     // run`) that started filedeck stops with it, so the shell sees the job stopped and
     // gives its prompt back (stopping only this process left the screen blank, the
     // parent waiting on it).
-    crate::sys::stop_process_group()?;
+    // Signalling our own group does not fail in practice; if it does, carry on unstopped.
+    if let Err(e) = crate::sys::stop_process_group() {
+        tracing::warn!(error = %e, "cannot stop for Ctrl-Z");
+    }
     enable_raw_mode()?;
     execute!(
         stdout(),

@@ -22,6 +22,12 @@ pub struct Folder {
     pub depth: u16,
     pub subfolders: Vec<FolderId>,
     pub files: Vec<FileId>,
+    /// Folder markers: keys ending in '/' ("a/") some stores keep to make an empty folder.
+    /// They name no file, so they are no row; they keep their folder in the tree and go
+    /// with it when it is deleted.
+    pub markers: Vec<FileId>,
+    /// Markers at or under this folder: a folder holding only markers still exists.
+    held: u64,
     /// Recursive aggregates.
     pub count: u64,
     /// The sum of the sizes that are known.
@@ -43,6 +49,8 @@ impl Folder {
             depth,
             subfolders: Vec::new(),
             files: Vec::new(),
+            markers: Vec::new(),
+            held: 0,
             count: 0,
             bytes: 0,
             unknown_sizes: 0,
@@ -225,15 +233,13 @@ impl Tree {
     }
 
     fn add_one(&mut self, e: FileEntry) {
-        // A key ending in '/' ("a/") names no file: a folder marker some stores keep. An
-        // empty-named row would be nothing to read and would share its folder's path.
-        if e.name.is_empty() {
-            return;
-        }
         let Ok(id) = FileId::try_from(self.files.len()) else {
             return;
         };
         let folder = self.folder_for(&e.path);
+        // A key ending in '/' ("a/") names no file: an empty-named row would be nothing to
+        // read and would share its folder's path. It is kept as its folder's marker.
+        let marker = e.name.is_empty();
         let key_is_path = e.key.len() == e.path.len() + e.name.len()
             && e.key.starts_with(&e.path)
             && e.key.ends_with(&e.name);
@@ -263,6 +269,13 @@ impl Tree {
                 .map(String::into_boxed_str),
             deleted: false,
         });
+        if marker {
+            if let Some(f) = self.folders.get_mut(folder as usize) {
+                f.markers.push(id);
+            }
+            self.add_held(folder, 1);
+            return;
+        }
         if let Some(f) = self.folders.get_mut(folder as usize) {
             f.files.push(id);
             f.sorted = false;
@@ -282,6 +295,18 @@ impl Tree {
             if is_newer {
                 f.newest = Some(id);
             }
+            if cur == ROOT {
+                break;
+            }
+            cur = f.parent;
+        }
+    }
+
+    /// Count markers up the chain of folders from `folder` (negative `by` removes).
+    fn add_held(&mut self, folder: FolderId, by: i64) {
+        let mut cur = folder;
+        while let Some(f) = self.folders.get_mut(cur as usize) {
+            f.held = f.held.saturating_add_signed(by);
             if cur == ROOT {
                 break;
             }
@@ -374,6 +399,7 @@ impl Tree {
         while let Some(id) = stack.pop() {
             let Some(f) = self.folder(id) else { continue };
             out.extend(f.files.iter().copied());
+            out.extend(f.markers.iter().copied());
             stack.extend(f.subfolders.iter().copied());
         }
         out
@@ -393,6 +419,10 @@ impl Tree {
             file.deleted = true;
             let (folder, size) = (file.folder, file.size());
             touched.entry(folder).or_default().insert(id);
+            if file.name.is_empty() {
+                self.add_held(folder, -1);
+                continue;
+            }
             let mut cur = folder;
             while let Some(f) = self.folders.get_mut(cur as usize) {
                 f.count = f.count.saturating_sub(1);
@@ -412,6 +442,7 @@ impl Tree {
         for (folder, gone) in touched {
             if let Some(f) = self.folders.get_mut(folder as usize) {
                 f.files.retain(|f| !gone.contains(f));
+                f.markers.retain(|f| !gone.contains(f));
             }
         }
         self.prune_and_refresh_newest();
@@ -432,7 +463,7 @@ impl Tree {
             };
             let id = FolderId::try_from(i).unwrap_or(ROOT);
             let (parent, count, newest) = (f.parent, f.count, f.newest);
-            if count == 0 && id != ROOT {
+            if count == 0 && f.held == 0 && id != ROOT {
                 let name = f.name.clone();
                 if let Some(p) = self.folders.get_mut(parent as usize) {
                     p.subfolders.retain(|s| *s != id);
@@ -453,6 +484,7 @@ impl Tree {
     fn newest_under(&self, folder: FolderId) -> Option<FileId> {
         self.files_under(folder)
             .into_iter()
+            .filter(|id| self.file(*id).is_some_and(|f| !f.name.is_empty()))
             .max_by_key(|id| self.file(*id).map_or(i64::MIN, |f| f.created))
     }
 }

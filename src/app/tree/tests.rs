@@ -69,9 +69,36 @@ fn a_key_ending_in_a_slash_makes_no_empty_named_row() {
         e("a/b", 1, "2026-01-01T00:00:00Z"),
     ]);
     assert_eq!(t.file_count(), 1);
-    assert!(t.files.iter().all(|f| !f.name.is_empty()));
     let a = t.folder_by_path("a/").unwrap();
     assert_eq!(t.folders[a as usize].count, 1);
+    assert!(
+        t.folders[a as usize]
+            .files
+            .iter()
+            .all(|&id| !t.files[id as usize].name.is_empty()),
+        "no empty-named row"
+    );
+}
+
+#[test]
+fn a_folder_marker_keeps_its_folder_and_goes_with_it() {
+    let mut t = Tree::new();
+    t.add(vec![e("empty/deeper/", 0, "2026-01-01T00:00:00Z")]);
+    // The folder shows, empty: no file, no row.
+    assert_eq!(t.file_count(), 0);
+    let empty = t
+        .folder_by_path("empty/")
+        .expect("a marker's folder exists");
+    let deeper = t
+        .folder_by_path("empty/deeper/")
+        .expect("and so does its own");
+    assert!(t.folders[deeper as usize].files.is_empty());
+    // Deleting the folder deletes the marker, which the server holds as an object.
+    let under = t.files_under(empty);
+    assert_eq!(under.len(), 1);
+    assert_eq!(t.entry(under[0]).key, "empty/deeper/");
+    t.remove(&under);
+    assert_eq!(t.folder_by_path("empty/"), None, "emptied, the folder goes");
 }
 
 #[test]
