@@ -18,7 +18,7 @@ from tui_bench import App, BIN, KEY, ROOT, clk, start_server  # noqa: E402
 
 
 def wait_done(app, n, timeout=600):
-    return app.wait_screen(lambda s: f" {n} done" in s and "0 running, 0 queued" in s, f"{n} done", timeout)
+    return app.wait_screen(lambda s: f" {n:,} done" in s and "0 running, 0 queued" in s, f"{n:,} done", timeout)
 
 
 def upload_in_tui(app, path):
@@ -112,9 +112,10 @@ def big(url, tmp, state):
     os.write(app.fd, b"gj")  # the file row
     app.wait_screen(lambda s: "Path      big.bin" in s, "big.bin selected")
     os.write(app.fd, b"d")
-    app.wait_screen(lambda s: "Download 1 file" in s, "download prompt")
+    app.wait_screen(lambda s: "into the local folder" in s, "download prompt")
     dest = os.path.join(tmp, "down")
-    os.write(app.fd, b"\x7f" + dest.encode())
+    # The prompt starts with the working directory filled in: clear it first.
+    os.write(app.fd, b"\x7f" * 512 + dest.encode())
     app.drain(0.05)
     t = clk()
     os.write(app.fd, b"\r")
@@ -185,6 +186,10 @@ def eight(url, tmp, state, src):
         rss = max(rss, app.rss_kib() or 0)
         app.read(0.05)
     took = clk() - t
+    # The last key may have left the help open, and `q` there only closes it.
+    if "this help" in app.text():
+        os.write(app.fd, b"?")
+        app.wait_screen(lambda s: "this help" not in s, "help closed")
     app.quit()
     lat.sort()
     rows.append((f"key → frame while 8 × 1 GiB upload ({len(lat)} keys, pty) median / p99",

@@ -125,6 +125,11 @@ fn faults_of(seen: &[Seen]) -> Vec<Option<Fault>> {
 // Tests
 // ---------------------------------------------------------------------------------------
 
+/// The stall timeout of the stall tests. Short enough that the proxy's 8 s stall is
+/// clearly cut short, long enough that a healthy attempt on two loaded cores never goes
+/// this long without a byte (at 1 s one did, and the test failed with `Stalled(1s)`).
+const STALL_TIMEOUT: Duration = Duration::from_secs(3);
+
 key_styles! {
     async fn list_survives_a_503_and_a_dropped_body(style) {
         let env = start(style).await;
@@ -227,7 +232,7 @@ key_styles! {
         let size = 2 << 20;
         let bytes = pattern(size, 13);
         env.seed("d/stall.bin", bytes.clone()).await;
-        let c = env.client(|cfg| cfg.stall_timeout = Duration::from_secs(1));
+        let c = env.client(|cfg| cfg.stall_timeout = STALL_TIMEOUT);
         let entry = find(&c, "d/stall.bin").await;
         let stall = Duration::from_secs(8);
         env.proxy
@@ -238,7 +243,7 @@ key_styles! {
             .expect("download after a stall");
         let elapsed = started.elapsed();
         assert_eq!(sha256_hex(&got), sha256_hex(&bytes));
-        assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
+        assert!(elapsed >= STALL_TIMEOUT, "{elapsed:?}");
         let seen = env.proxy.seen(Route::ObjectGet);
         assert_eq!(seen.len(), 2);
         assert_retried_during_the_stall(&seen, stall);
@@ -371,7 +376,7 @@ key_styles! {
 /// 16 MiB is well beyond what the loopback socket buffers absorb (5–8 MB here), so the
 /// client really is stuck mid-body when the stall timeout fires.
 const STALLED_UPLOAD: usize = 16 << 20;
-/// How long the proxy stops reading; the client's stall timeout is 1 s.
+/// How long the proxy stops reading: well past the client's stall timeout.
 const UPLOAD_STALL: Duration = Duration::from_secs(8);
 
 /// Order, not speed: the second attempt began while the first was still held by its
@@ -393,10 +398,10 @@ key_styles! {
     /// CLIENT BUG (see the report): after the stall timeout the multipart attempt is abandoned,
     /// but the client then waits for the reader thread, which stays blocked until the peer
     /// closes the connection; the retry starts only when the proxy gives up (8 s), not after
-    /// the 1 s stall timeout.
+    /// the stall timeout.
     async fn a_stalled_multipart_upload_times_out_and_is_sent_again(style) {
         let env = start(style).await;
-        let c = env.client(|cfg| cfg.stall_timeout = Duration::from_secs(1));
+        let c = env.client(|cfg| cfg.stall_timeout = STALL_TIMEOUT);
         let bytes = pattern(STALLED_UPLOAD, 16);
         let local = write_file(env.local.path(), "s.bin", &bytes);
         env.proxy.arm(
@@ -410,7 +415,7 @@ key_styles! {
         assert_listed_once(&c, "st/s.bin", &bytes).await;
         let seen = env.proxy.seen(Route::Upload);
         assert_eq!(seen.len(), 2);
-        assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
+        assert!(elapsed >= STALL_TIMEOUT, "{elapsed:?}");
         assert_retried_during_the_stall(&seen, UPLOAD_STALL);
         env.finish().await;
     }
@@ -421,7 +426,7 @@ key_styles! {
     async fn a_stalled_presigned_put_times_out_and_is_sent_again(style) {
         let env = start(style).await;
         let c = env.client(|cfg| {
-            cfg.stall_timeout = Duration::from_secs(1);
+            cfg.stall_timeout = STALL_TIMEOUT;
             cfg.large_threshold = 1 << 20;
         });
         let bytes = pattern(STALLED_UPLOAD, 17);
@@ -437,7 +442,7 @@ key_styles! {
         assert_listed_once(&c, "st/p.bin", &bytes).await;
         let seen = env.proxy.seen(Route::ObjectPut);
         assert_eq!(seen.len(), 2);
-        assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
+        assert!(elapsed >= STALL_TIMEOUT, "{elapsed:?}");
         assert_retried_during_the_stall(&seen, UPLOAD_STALL);
         env.finish().await;
     }

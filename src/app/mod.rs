@@ -5,6 +5,7 @@ pub mod layout;
 pub mod marks;
 pub mod msg;
 pub mod queue_view;
+pub mod stamp;
 pub mod state;
 pub mod transfer_types;
 pub mod tree;

@@ -5,6 +5,7 @@
 //! Memory matters here: a workspace may hold a million files. A file costs one
 //! [`FileNode`] (about 100 bytes plus its name) and one `u32` in its folder.
 
+use super::stamp::{format_rfc3339, parse_rfc3339};
 use std::collections::HashMap;
 
 use crate::api::FileEntry;
@@ -487,23 +488,6 @@ impl Tree {
             .filter(|id| self.file(*id).is_some_and(|f| !f.name.is_empty()))
             .max_by_key(|id| self.file(*id).map_or(i64::MIN, |f| f.created))
     }
-}
-
-/// RFC 3339 → Unix seconds.
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
-
-pub fn format_rfc3339(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
