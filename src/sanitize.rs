@@ -59,16 +59,16 @@ impl serde_json::ser::Formatter for EscapeHidden {
         writer: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
-        // `split` yields one piece more than `matches`: the text around each hidden char.
-        let mut around = fragment.split(invisible);
-        for c in fragment.matches(invisible).flat_map(str::chars) {
-            writer.write_all(around.next().unwrap_or_default().as_bytes())?;
+        let mut start = 0;
+        for (i, c) in fragment.char_indices().filter(|&(_, c)| invisible(c)) {
+            writer.write_all(fragment.get(start..i).unwrap_or_default().as_bytes())?;
             let mut units = [0u16; 2];
             for u in c.encode_utf16(&mut units) {
                 write!(writer, "\\u{u:04x}")?;
             }
+            start = i + c.len_utf8();
         }
-        around.try_for_each(|rest| writer.write_all(rest.as_bytes()))
+        writer.write_all(fragment.get(start..).unwrap_or_default().as_bytes())
     }
 }
 
