@@ -2,6 +2,7 @@
 """Launch → first frame of the browser through tmux, against `cat` in the same terminal.
 
     python3 scripts/first_frame.py [--bin target/release/filedeck] [--runs 5] [--closed-port]
+                                   [--profile]
 
 One tmux pane (120×40, a private tmux server). Each run respawns the pane with the command
 and polls `tmux capture-pane` until the command's text is on screen: `cat FILE -` (a small
@@ -9,7 +10,9 @@ file, then it reads the terminal, so it stays), then `filedeck --endpoint URL -w
 first frame shows "Workspaces"), interleaved, `--runs` times each. The endpoint is a
 `filedeck serve` on loopback, or with --closed-port a port nobody listens on (the first
 frame must not wait for the network either way). Prints a table of the medians and the
-difference; asserts nothing. Build the binary first (`cargo build --release`); the polling
+difference; asserts nothing. With --profile, a third launch per run takes the endpoint, its
+key (from a key file, mode 0600) and the workspace from a profile of a config file instead
+of flags (`filedeck --profile bench`): what reading and checking the config costs. Build the binary first (`cargo build --release`); the polling
 costs a tmux client per look, the same for both.
 """
 import argparse, os, shutil, signal, statistics, socket, subprocess, sys, tempfile, time
@@ -79,6 +82,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "filedeck"))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--closed-port", action="store_true")
+    ap.add_argument("--profile", action="store_true")
     a = ap.parse_args()
     if not os.access(a.bin, os.X_OK):
         sys.exit(f"no binary at {a.bin}: cargo build --release")
@@ -95,16 +99,28 @@ def main():
         text = os.path.join(tmp, "text.txt")
         with open(text, "w") as f:
             f.write(CAT_TEXT + "\n")
+        config_home = os.path.join(tmp, "config")
+        if a.profile:
+            os.makedirs(os.path.join(config_home, "filedeck"))
+            key_file = os.path.join(config_home, "filedeck", "bench.key")
+            with open(os.open(key_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+                f.write(KEY + "\n")
+            with open(os.path.join(config_home, "filedeck", "config.toml"), "w") as f:
+                f.write(f'default_profile = "bench"\n\n[profiles.bench]\nendpoint = "{url}"\n'
+                        f'api_key_file = "{key_file}"\nworkspaces = ["ws_x"]\n')
         tm = Tmux(tmp)
-        cats, decks = [], []
+        cats, decks, profiled = [], [], []
         for i in range(a.runs):
             # Both through `env`, with the same variables: only the program differs.
             state = os.path.join(tmp, f"state{i}")
-            env = f"env TERM=tmux-256color FILEDECK_API_KEY={KEY} XDG_STATE_HOME={state}"
+            env = (f"env TERM=tmux-256color FILEDECK_API_KEY={KEY} XDG_STATE_HOME={state} "
+                   f"XDG_CONFIG_HOME={config_home}")
             # `-`: cat then reads the terminal, so it stays (tmux may drop the output of a
             # process that exits at once).
             cats.append(tm.launch(f"{env} cat {text} -", CAT_TEXT))
             decks.append(tm.launch(f"{env} {a.bin} --endpoint {url} -w ws_x", "Workspaces"))
+            if a.profile:
+                profiled.append(tm.launch(f"{env} {a.bin} --profile bench", "Workspaces"))
         tm.run("respawn-pane", "-k", "-t", "ff", "sleep 1")
     finally:
         if tm:
@@ -123,6 +139,10 @@ def main():
     print(f"| cat a file | {ms(cats)} | {cat_m * 1e3:.1f} ms |")
     print(f"| filedeck | {ms(decks)} | {deck_m * 1e3:.1f} ms |")
     print(f"| filedeck − cat | | **{(deck_m - cat_m) * 1e3:+.1f} ms** |")
+    if profiled:
+        prof_m = statistics.median(profiled)
+        print(f"| filedeck --profile | {ms(profiled)} | {prof_m * 1e3:.1f} ms |")
+        print(f"| filedeck --profile − cat | | **{(prof_m - cat_m) * 1e3:+.1f} ms** |")
 
 
 if __name__ == "__main__":
