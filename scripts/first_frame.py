@@ -12,10 +12,12 @@ first frame shows "Workspaces"), interleaved, `--runs` times each. The endpoint 
 frame must not wait for the network either way). Prints a table of the medians and the
 difference; asserts nothing. With --profile, a third launch per run takes the endpoint, its
 key (from a key file, mode 0600) and the workspace from a profile of a config file instead
-of flags (`filedeck --profile bench`): what reading and checking the config costs. Build the binary first (`cargo build --release`); the polling
-costs a tmux client per look, the same for both.
+of flags (`filedeck --profile bench`): what reading and checking the config costs; the
+exported FILEDECK_API_KEY stays set, and must not be what goes to the profile's endpoint.
+Build the binary first (`cargo build --release`); the polling costs a tmux client per look,
+the same for all.
 """
-import argparse, os, shutil, signal, statistics, socket, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, signal, statistics, socket, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEY = "first-frame-key"
@@ -106,8 +108,10 @@ def main():
             with open(os.open(key_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
                 f.write(KEY + "\n")
             with open(os.path.join(config_home, "filedeck", "config.toml"), "w") as f:
-                f.write(f'default_profile = "bench"\n\n[profiles.bench]\nendpoint = "{url}"\n'
-                        f'api_key_file = "{key_file}"\nworkspaces = ["ws_x"]\n')
+                # json.dumps: a TOML basic string, whatever the temp path holds.
+                f.write(f'default_profile = "bench"\n\n[profiles.bench]\n'
+                        f'endpoint = {json.dumps(url)}\napi_key_file = {json.dumps(key_file)}\n'
+                        f'workspaces = ["ws_x"]\n')
         tm = Tmux(tmp)
         cats, decks, profiled = [], [], []
         for i in range(a.runs):
