@@ -75,6 +75,8 @@ pub struct Session {
     /// The demo's throwaway session key, shown so the CLI can be pointed at its server.
     /// Never a real key: those are not shown.
     pub demo_key: Option<String>,
+    /// Theme, time zone, keys, mouse, download folder: from the config's layers.
+    pub prefs: crate::config::Prefs,
 }
 
 /// How the browser ended: the process's exit status follows from it.
@@ -253,7 +255,14 @@ async fn run_loop(
     state.queue_kept = session.persist_queue;
     // The download prompt starts in the folder filedeck was started in, written whole so
     // the user sees where files will land (a relative "." says nothing over SSH).
-    if let Ok(dir) = std::env::current_dir()
+    if let Some(dir) = session
+        .prefs
+        .download_dir
+        .as_deref()
+        .and_then(|d| d.to_str())
+    {
+        state.download_dir = dir.to_string();
+    } else if let Ok(dir) = std::env::current_dir()
         && let Some(dir) = dir.to_str()
     {
         state.download_dir = dir.to_string();

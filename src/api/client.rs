@@ -53,6 +53,9 @@ pub struct ClientConfig {
     pub list_limit: u32,
     /// Read size for streamed uploads.
     pub chunk_size: usize,
+    /// The cap on the total rate of all transfers of this client (uploads and downloads
+    /// together), bytes per second; `None`: no cap.
+    pub limit_rate: Option<u64>,
 }
 
 impl ClientConfig {
@@ -82,6 +85,7 @@ impl ClientConfig {
             large_threshold: LARGE_UPLOAD_THRESHOLD,
             list_limit: 10_000,
             chunk_size: 256 * 1024,
+            limit_rate: None,
         };
         if let Some(v) = whole_number(LARGE_UPLOAD_THRESHOLD_ENV).map_err(ApiError::Local)? {
             cfg.large_threshold = v;

@@ -57,6 +57,16 @@ pub const BINDINGS: &[Binding] = &[
     k(KeyCode::Char('R'), Action::RetryFailed),
     k(KeyCode::Char('X'), Action::ClearFinished),
     k(KeyCode::Char('i'), Action::ToggleDetails),
+    ctrl('d', Action::HalfPageDown),
+    ctrl('u', Action::HalfPageUp),
+    k(KeyCode::Char('v'), Action::MarkRange),
+    ctrl('a', Action::MarkAll),
+    ctrl('r', Action::InvertMarks),
+    k(KeyCode::Char('t'), Action::FocusTransfers),
+    k(KeyCode::Char('.'), Action::ToggleHidden),
+    k(KeyCode::Char('y'), Action::CopyPath),
+    k(KeyCode::Char('Y'), Action::CopyUrl),
+    k(KeyCode::Char('m'), Action::ToggleMouse),
     ctrl('c', Action::ForceQuit),
     ctrl('z', Action::Suspend),
 ];
@@ -97,6 +107,16 @@ pub fn describe(action: Action) -> &'static str {
         Action::RetryFailed => "retry failed transfers",
         Action::ClearFinished => "clear finished",
         Action::ToggleDetails => "show / hide details",
+        Action::HalfPageUp => "half a page up",
+        Action::HalfPageDown => "half a page down",
+        Action::MarkRange => "mark from the last mark to here",
+        Action::MarkAll => "mark all in the folder",
+        Action::InvertMarks => "invert marks",
+        Action::FocusTransfers => "transfers pane and back",
+        Action::ToggleHidden => "show / hide dotfiles",
+        Action::CopyPath => "copy the path (OSC 52)",
+        Action::CopyUrl => "copy a download link (OSC 52)",
+        Action::ToggleMouse => "mouse on / off",
     }
 }
 
@@ -137,4 +157,16 @@ pub fn help_rows() -> Vec<(String, &'static str)> {
     rows.into_iter()
         .map(|(a, keys)| (keys.join(" "), describe(a)))
         .collect()
+}
+
+/// Whether `[keys]` overrides make a keymap: each error names the action or key and what
+/// is wrong (unknown action with the nearest name, unknown key, a conflict).
+pub fn check_overrides(overrides: &crate::config::KeyOverrides) -> Result<(), Vec<String>> {
+    // Filled in by the keymap's contexts; until then no override is taken.
+    match overrides.keys().next() {
+        None => Ok(()),
+        Some(name) => Err(vec![format!(
+            "[keys] {name}: key overrides are not taken yet"
+        )]),
+    }
 }

@@ -1,7 +1,7 @@
 //! Messages split by direction: `Msg` (what happened), `Action` (what the user meant),
 //! `Command` (what the worker must do), `Event` (what the worker reports).
 
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
 use super::transfer_types::{TransferId, TransferInfo, TransferState};
 use crate::api::{FileEntry, Workspace};
@@ -64,6 +64,7 @@ pub struct ConflictItem {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
+    Mouse(MouseEvent),
     Paste(String),
     Resize(u16, u16),
     Tick,
@@ -97,6 +98,22 @@ pub enum Action {
     RetryFailed,
     ClearFinished,
     ToggleDetails,
+    HalfPageUp,
+    HalfPageDown,
+    /// Mark everything from the last mark (or the cursor) to here.
+    MarkRange,
+    MarkAll,
+    InvertMarks,
+    /// To the transfers pane, and back to where focus was.
+    FocusTransfers,
+    /// Show or hide names starting with '.'.
+    ToggleHidden,
+    /// The selected key's display path to the clipboard (OSC 52).
+    CopyPath,
+    /// A fresh presigned download URL of the selected file to the clipboard (OSC 52).
+    CopyUrl,
+    /// Mouse capture on or off (off: the terminal's own selection works).
+    ToggleMouse,
 }
 
 /// What the worker must do.

@@ -228,6 +228,7 @@ pub async fn run(data: &Path, workspaces: Vec<String>, concurrency: usize) -> Re
         concurrency,
         persist_queue: false,
         demo_key: Some(key),
+        prefs: crate::config::Prefs::default(),
     };
     // Returns once the terminal is restored and the transfers are stopped: only then the
     // server, so no transfer retries against a server that is gone.

@@ -160,6 +160,7 @@ async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failur
             concurrency: cli.concurrency.into(),
             persist_queue: true,
             demo_key: None,
+            prefs: crate::config::Prefs::default(),
         };
         return tui(cfg, session).await;
     };

@@ -47,6 +47,8 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key),
         Msg::Key(_) => Vec::new(),
+        // Filled in with the mouse's own handling.
+        Msg::Mouse(_) => Vec::new(),
         Msg::Paste(text) => {
             // The text a pending completion was asked for is not the prompt's any more.
             state.complete_req = None;
@@ -232,6 +234,16 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::RetryFailed => return transfers::retry_failed(state),
         Action::ClearFinished => transfers::clear_finished(state),
         Action::Suspend => state.suspend = true,
+        Action::HalfPageUp
+        | Action::HalfPageDown
+        | Action::MarkRange
+        | Action::MarkAll
+        | Action::InvertMarks
+        | Action::FocusTransfers
+        | Action::ToggleHidden
+        | Action::CopyPath
+        | Action::CopyUrl
+        | Action::ToggleMouse => state.info("Not yet."),
     }
     Vec::new()
 }
