@@ -591,7 +591,7 @@ fn help_shows_every_key_whole_on_small_screens() {
         let mut s = fixture(w, h, &[]);
         keys(&mut s, &[Char('?')]);
         let screen = render(&s);
-        for (keys, what) in filedeck::app::keymap::help_rows() {
+        for (keys, what) in filedeck::app::keymap::Keymap::default().help_rows() {
             assert!(
                 screen.contains(&keys) && screen.contains(what),
                 "help at {w}×{h} lacks {keys} {what}:\n{screen}"

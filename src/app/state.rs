@@ -278,6 +278,10 @@ pub struct State {
     pub throughput: Throughput,
     /// The listing started by `r`, to say when it is done.
     pub(crate) refresh_said: Option<ReqId>,
+    /// The key bindings in force (defaults with `[keys]` applied).
+    pub keymap: crate::app::keymap::Keymap,
+    /// Where focus was before `t` jumped to the transfers pane.
+    pub(crate) focus_before: Option<Pane>,
 }
 
 /// The batch's speed, from the bytes all transfers moved between progress samples.
@@ -356,6 +360,8 @@ impl State {
             transfers: Vec::new(),
             transfer_selected: 0,
             marked: HashSet::new(),
+            keymap: crate::app::keymap::Keymap::default(),
+            focus_before: None,
             concurrency: 4,
             transfers_blocked: None,
             after_claim: None,

@@ -9,13 +9,13 @@ use unicode_width::UnicodeWidthStr;
 
 use super::{block, centered, saturating_u16, theme, wrap};
 use crate::app::State;
-use crate::app::keymap::help_rows;
+use crate::app::keymap::{Bound, DialogAction};
 use crate::sanitize::for_terminal;
 
 /// The key table: one column where it fits, else two side by side, else (a small
 /// screen) the entries packed in rows.
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
-    let all = help_rows();
+    let all = state.keymap.help_rows();
     // The demo's server, for the CLI in another terminal: its URL and key, under the keys.
     let demo: Vec<Line> = match &state.demo {
         Some(d) => vec![
@@ -37,7 +37,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let below = demo.len();
     let key_w = |rows: &[(String, &str)]| rows.iter().map(|r| r.0.width()).max().unwrap_or(0);
     let what_w = |rows: &[(String, &str)]| rows.iter().map(|r| r.1.width()).max().unwrap_or(0);
-    let block = block(" Keys ", theme::BORDER_FOCUSED).title_bottom(" ?/Esc closes ");
+    let close = state.keymap.keys(Bound::Dialog(DialogAction::HelpClose));
+    let close: Vec<String> = close.iter().take(2).map(ToString::to_string).collect();
+    let block = block(" Keys ", theme::BORDER_FOCUSED)
+        .title_bottom(format!(" {} closes ", close.join("/")));
     let (left, right) = all.split_at(all.len().div_ceil(2));
     let one = key_w(&all) + 1 + what_w(&all) + 2;
     let two = key_w(left) + 1 + what_w(left) + 2 + key_w(right) + 1 + what_w(right) + 2;

@@ -1,9 +1,10 @@
 //! Keys while a dialog is open, and the questions and answers the worker sends for one.
 
-use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
+use ratatui::crossterm::event::{Event as TermEvent, KeyEvent};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
+use crate::app::keymap::{Context, DialogAction as D};
 use crate::app::msg::{Choice, Command, ReqId};
 use crate::app::state::{Dialog, Pane, PromptKind, State, WorkspaceView};
 
@@ -22,20 +23,26 @@ pub(super) fn ask(state: &mut State, dialog: Dialog) {
 }
 
 pub(super) fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Command> {
+    let context = match dialog {
+        Dialog::Help => Context::Help,
+        Dialog::ConfirmDelete(_) | Dialog::ConfirmResume { .. } | Dialog::ConfirmQuit { .. } => {
+            Context::Confirm
+        }
+        Dialog::Conflicts { .. } => Context::Conflicts,
+        Dialog::Path { .. } | Dialog::WorkspacePrompt(_) => Context::Prompt,
+    };
+    let act = state.keymap.dialog(context, &key);
     match dialog {
         Dialog::Help => {
-            // Any of ?, Esc, q or Enter closes help; other keys leave it open.
-            if !matches!(
-                key.code,
-                KeyCode::Char('?' | 'q') | KeyCode::Esc | KeyCode::Enter
-            ) {
+            // Keys other than help.close leave it open.
+            if act != Some(D::HelpClose) {
                 state.dialog = Some(Dialog::Help);
             }
             Vec::new()
         }
-        Dialog::ConfirmDelete(confirm) => match key.code {
-            KeyCode::Char('y' | 'Y') | KeyCode::Enter => confirm_delete(state, confirm),
-            KeyCode::Char('n' | 'N') | KeyCode::Esc => Vec::new(),
+        Dialog::ConfirmDelete(confirm) => match act {
+            Some(D::Yes) => confirm_delete(state, confirm),
+            Some(D::No) => Vec::new(),
             _ => {
                 state.dialog = Some(Dialog::ConfirmDelete(confirm));
                 Vec::new()
@@ -46,20 +53,23 @@ pub(super) fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) ->
             items,
             mut choices,
         } => {
-            let choice = match key.code {
-                KeyCode::Char('o' | 'O') => Some(Choice::Overwrite),
-                KeyCode::Char('s' | 'S') => Some(Choice::Skip),
-                KeyCode::Char('i' | 'I') => Some(Choice::SkipIfIdentical),
-                KeyCode::Char('k' | 'K') => Some(Choice::KeepBoth),
-                KeyCode::Esc => {
+            let (choice, all) = match act {
+                Some(D::Overwrite) => (Some(Choice::Overwrite), false),
+                Some(D::Skip) => (Some(Choice::Skip), false),
+                Some(D::SkipIfIdentical) => (Some(Choice::SkipIfIdentical), false),
+                Some(D::KeepBoth) => (Some(Choice::KeepBoth), false),
+                Some(D::OverwriteAll) => (Some(Choice::Overwrite), true),
+                Some(D::SkipAll) => (Some(Choice::Skip), true),
+                Some(D::SkipIfIdenticalAll) => (Some(Choice::SkipIfIdentical), true),
+                Some(D::KeepBothAll) => (Some(Choice::KeepBoth), true),
+                Some(D::SkipRest) => {
                     // Nothing is overwritten without an answer.
                     choices.resize(items.len(), Choice::Skip);
                     return vec![Command::Resolve { batch, choices }];
                 }
-                _ => None,
+                _ => (None, false),
             };
             if let Some(c) = choice {
-                let all = matches!(key.code, KeyCode::Char(ch) if ch.is_ascii_uppercase());
                 if all {
                     choices.resize(items.len(), c);
                 } else {
@@ -76,29 +86,29 @@ pub(super) fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) ->
             });
             Vec::new()
         }
-        Dialog::ConfirmResume { count, bytes } => match key.code {
-            KeyCode::Char('y' | 'Y') | KeyCode::Enter => vec![Command::Resume(true)],
-            KeyCode::Char('n' | 'N') | KeyCode::Esc => vec![Command::Resume(false)],
+        Dialog::ConfirmResume { count, bytes } => match act {
+            Some(D::Yes) => vec![Command::Resume(true)],
+            Some(D::No) => vec![Command::Resume(false)],
             _ => {
                 state.dialog = Some(Dialog::ConfirmResume { count, bytes });
                 Vec::new()
             }
         },
         Dialog::ConfirmQuit { active } => {
-            match key.code {
-                KeyCode::Char('y' | 'Y') | KeyCode::Enter => state.quit = true,
-                KeyCode::Char('n' | 'N') | KeyCode::Esc => {}
+            match act {
+                Some(D::Yes) => state.quit = true,
+                Some(D::No) => {}
                 _ => state.dialog = Some(Dialog::ConfirmQuit { active }),
             }
             Vec::new()
         }
-        Dialog::Path { kind, mut input } => match key.code {
-            _ if key.code != KeyCode::Tab && !state.under_prompt.is_empty() => {
+        Dialog::Path { kind, mut input } => match act {
+            _ if act != Some(D::Complete) && !state.under_prompt.is_empty() => {
                 // Whatever the key does, the candidates of the last Tab are stale now.
                 state.under_prompt.clear();
                 on_dialog_key(state, Dialog::Path { kind, input }, key)
             }
-            KeyCode::Enter => {
+            Some(D::Submit) => {
                 let path = input.value().trim().to_string();
                 match kind {
                     PromptKind::Upload { ws, folder } => {
@@ -134,8 +144,8 @@ pub(super) fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) ->
                     }
                 }
             }
-            KeyCode::Esc => Vec::new(),
-            KeyCode::Tab => {
+            Some(D::Cancel) => Vec::new(),
+            Some(D::Complete) => {
                 // Completion reads the disk: the worker does it.
                 let req = state.req();
                 state.complete_req = Some(req);
@@ -149,8 +159,8 @@ pub(super) fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) ->
                 Vec::new()
             }
         },
-        Dialog::WorkspacePrompt(mut input) => match key.code {
-            KeyCode::Enter => {
+        Dialog::WorkspacePrompt(mut input) => match act {
+            Some(D::Submit) => {
                 let ids: Vec<String> = input
                     .value()
                     .split(|c: char| c == ',' || c.is_whitespace())
@@ -175,7 +185,7 @@ pub(super) fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) ->
                 state.reflatten();
                 cmds
             }
-            KeyCode::Esc => {
+            Some(D::Cancel) => {
                 if state.workspaces.is_empty() {
                     state.quit = true;
                 }

@@ -10,7 +10,7 @@ mod transfers;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::keymap::action_for;
+use super::keymap::{Context, DialogAction};
 use super::msg::{Action, Command, Event, Msg};
 use super::state::{Dialog, Pane, State};
 
@@ -87,7 +87,8 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
     // A completion answers the text of its Tab, in the prompt of its Tab: any other key
     // (an edit, Esc, Enter, one that opens a new prompt) makes its answer stale.
-    if key.code != KeyCode::Tab || !matches!(state.dialog, Some(Dialog::Path { .. })) {
+    let completes = state.keymap.dialog(Context::Prompt, &key) == Some(DialogAction::Complete);
+    if !completes || !matches!(state.dialog, Some(Dialog::Path { .. })) {
         state.complete_req = None;
     }
     // The user has moved on: a listing still arriving no longer puts the cursor back.
@@ -105,7 +106,8 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
             return Vec::new();
         }
     }
-    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+    // Force quit works in dialogs too.
+    if state.keymap.action(&key) == Some(Action::ForceQuit) {
         state.quit = true;
         state.interrupted = true;
         return Vec::new();
@@ -114,7 +116,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         state.dirty = true;
         return dialogs::on_dialog_key(state, dialog, key);
     }
-    let Some(action) = action_for(&key) else {
+    let Some(action) = state.keymap.action(&key) else {
         unbound(state, &key);
         return Vec::new();
     };
