@@ -282,6 +282,8 @@ pub struct State {
     pub keymap: crate::app::keymap::Keymap,
     /// Where focus was before `t` jumped to the transfers pane.
     pub(crate) focus_before: Option<Pane>,
+    /// Where `v` starts its range: the row last marked with Space or `v`.
+    pub(crate) mark_anchor: Option<Row>,
 }
 
 /// The batch's speed, from the bytes all transfers moved between progress samples.
@@ -362,6 +364,7 @@ impl State {
             marked: HashSet::new(),
             keymap: crate::app::keymap::Keymap::default(),
             focus_before: None,
+            mark_anchor: None,
             concurrency: 4,
             transfers_blocked: None,
             after_claim: None,

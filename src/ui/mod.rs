@@ -127,71 +127,110 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
 }
 
 /// A key and what it does, with its rank: on a narrow screen the highest ranks go first.
-type Hint = (&'static str, &'static str, u8);
+/// The keys are the keymap's in force.
+type Hint = (String, &'static str, u8);
 
 fn hints(state: &State) -> Vec<Hint> {
-    let dialog: &[(&str, &str)] = match &state.dialog {
-        Some(Dialog::ConfirmDelete(_)) => &[("y/Enter", "delete"), ("n/Esc", "cancel")],
-        Some(Dialog::Help) => &[("?/Esc", "close help")],
-        Some(Dialog::Path { .. }) => &[("Enter", "start"), ("Tab", "complete"), ("Esc", "cancel")],
-        Some(Dialog::Conflicts { .. }) => &[
-            ("o s i k", "this one"),
-            ("O S I K", "all"),
-            ("Esc", "skip all"),
+    use crate::app::Action as A;
+    use crate::app::keymap::{Bound, DialogAction as D};
+    let map = &state.keymap;
+    let hint = |d: D| map.hint(Bound::Dialog(d));
+    let short = |a: A| map.short(Bound::Main(a));
+    let group = |ds: &[D]| {
+        ds.iter()
+            .map(|d| map.short(Bound::Dialog(*d)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let dialog: Vec<(String, &'static str)> = match &state.dialog {
+        Some(Dialog::ConfirmDelete(_)) => vec![(hint(D::Yes), "delete"), (hint(D::No), "cancel")],
+        Some(Dialog::Help) => {
+            let keys = map.keys(Bound::Dialog(D::HelpClose));
+            let keys: Vec<String> = keys.iter().take(2).map(ToString::to_string).collect();
+            vec![(keys.join("/"), "close help")]
+        }
+        Some(Dialog::Path { .. }) => vec![
+            (hint(D::Submit), "start"),
+            (hint(D::Complete), "complete"),
+            (hint(D::Cancel), "cancel"),
         ],
-        Some(Dialog::ConfirmResume { .. }) => &[("y/Enter", "resume"), ("n/Esc", "drop")],
-        Some(Dialog::ConfirmQuit { .. }) => &[("y/Enter", "quit"), ("n/Esc", "stay")],
-        Some(Dialog::WorkspacePrompt(_)) => &[("Enter", "open"), ("Esc", "cancel")],
-        None => &[],
+        Some(Dialog::Conflicts { .. }) => vec![
+            (
+                group(&[D::Overwrite, D::Skip, D::SkipIfIdentical, D::KeepBoth]),
+                "this one",
+            ),
+            (
+                group(&[
+                    D::OverwriteAll,
+                    D::SkipAll,
+                    D::SkipIfIdenticalAll,
+                    D::KeepBothAll,
+                ]),
+                "all",
+            ),
+            (hint(D::SkipRest), "skip all"),
+        ],
+        Some(Dialog::ConfirmResume { .. }) => vec![(hint(D::Yes), "resume"), (hint(D::No), "drop")],
+        Some(Dialog::ConfirmQuit { .. }) => vec![(hint(D::Yes), "quit"), (hint(D::No), "stay")],
+        Some(Dialog::WorkspacePrompt(_)) => {
+            vec![(hint(D::Submit), "open"), (hint(D::Cancel), "cancel")]
+        }
+        None => Vec::new(),
     };
     if state.dialog.is_some() {
         // A dialog's keys are few; the later ones give way first.
         return dialog
-            .iter()
+            .into_iter()
             .enumerate()
-            .map(|(i, (k, w))| (*k, *w, u8::try_from(i).unwrap_or(u8::MAX)))
+            .map(|(i, (k, w))| (k, w, u8::try_from(i).unwrap_or(u8::MAX)))
             .collect();
     }
     let narrow = state.width < DETAILS_MIN_WIDTH;
-    let mut out: Vec<Hint> = if state.focus == Pane::Transfers {
+    let updown = format!("{}{}", short(A::Up), short(A::Down));
+    let rows: Vec<(A, &'static str, u8)> = if state.focus == Pane::Transfers {
         vec![
-            ("↑↓", "move", 6),
-            ("c", "cancel", 1),
-            ("C", "cancel all", 3),
-            ("R", "retry failed", 2),
-            ("x", "remove row", 4),
-            ("X", "clear finished", 4),
-            ("Tab", "pane", 2),
-            ("q", "quit", 1),
+            (A::CancelTransfer, "cancel", 1),
+            (A::CancelAll, "cancel all", 3),
+            (A::RetryFailed, "retry failed", 2),
+            (A::Delete, "remove row", 4),
+            (A::ClearFinished, "clear finished", 4),
+            (A::NextPane, "pane", 2),
+            (A::Quit, "quit", 1),
         ]
     } else if !state.marked.is_empty() {
         // With marks, d and x act on them: the footer says so.
         vec![
-            ("↑↓", "move", 8),
-            ("Space", "mark", 6),
-            ("d", "download marked", 2),
-            ("x", "delete marked", 3),
-            ("Esc", "unmark all", 2),
-            ("Tab", "pane", 5),
-            ("q", "quit", 1),
+            (A::Mark, "mark", 6),
+            (A::Download, "download marked", 2),
+            (A::Delete, "delete marked", 3),
+            (A::ClearMarks, "unmark all", 2),
+            (A::NextPane, "pane", 5),
+            (A::Quit, "quit", 1),
         ]
     } else {
         vec![
-            ("↑↓", "move", 8),
-            ("→", "open", 2),
-            ("←", "back", 7),
-            ("r", "refresh", 6),
-            ("x", "delete", 5),
-            ("u", "upload", 3),
-            ("d", "download", 3),
-            ("Tab", "pane", 5),
-            ("q", "quit", 1),
+            (A::Expand, "open", 2),
+            (A::Collapse, "back", 7),
+            (A::Refresh, "refresh", 6),
+            (A::Delete, "delete", 5),
+            (A::Upload, "upload", 3),
+            (A::Download, "download", 3),
+            (A::NextPane, "pane", 5),
+            (A::Quit, "quit", 1),
         ]
     };
+    let move_rank = if state.focus == Pane::Transfers { 6 } else { 8 };
+    let mut out: Vec<Hint> = vec![(updown, "move", move_rank)];
+    out.extend(
+        rows.into_iter()
+            .map(|(a, what, rank)| (short(a), what, rank)),
+    );
     if narrow {
-        out.insert(out.len() - 1, ("i", "details", 4));
+        out.insert(out.len() - 1, (short(A::ToggleDetails), "details", 4));
     }
-    out.insert(out.len() - 1, ("?", "help", 0));
+    out.insert(out.len() - 1, (short(A::Help), "help", 0));
+    // An action left without a key has no hint.
+    out.retain(|h| !h.0.is_empty());
     out
 }
 

@@ -156,6 +156,7 @@ fn unbound(state: &mut State, key: &KeyEvent) {
 
 fn on_action(state: &mut State, action: Action) -> Vec<Command> {
     let page = state.viewport().saturating_sub(1).max(1);
+    let half = (state.viewport() / 2).max(1);
     let last = state.rows.len().saturating_sub(1);
     match action {
         Action::Up
@@ -164,6 +165,8 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         | Action::Bottom
         | Action::PageUp
         | Action::PageDown
+        | Action::HalfPageUp
+        | Action::HalfPageDown
             if state.focus == Pane::Transfers =>
         {
             transfers::move_cursor(state, action);
@@ -176,6 +179,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         | Action::Upload
         | Action::Download
         | Action::Mark
+        | Action::MarkRange
+        | Action::MarkAll
+        | Action::InvertMarks
             if state.focus == Pane::Transfers =>
         {
             state.info(
@@ -188,6 +194,12 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::Bottom => nav::select(state, last),
         Action::PageUp => nav::select(state, state.selected.saturating_sub(page)),
         Action::PageDown => nav::select(state, (state.selected + page).min(last)),
+        Action::HalfPageUp => nav::select(state, state.selected.saturating_sub(half)),
+        Action::HalfPageDown => nav::select(state, (state.selected + half).min(last)),
+        Action::MarkRange => nav::mark_range(state),
+        Action::MarkAll => nav::mark_all(state),
+        Action::InvertMarks => nav::invert_marks(state),
+        Action::FocusTransfers => nav::focus_transfers(state),
         Action::Expand => return nav::expand(state),
         Action::Collapse => nav::collapse(state),
         Action::NextPane => {
@@ -236,16 +248,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::RetryFailed => return transfers::retry_failed(state),
         Action::ClearFinished => transfers::clear_finished(state),
         Action::Suspend => state.suspend = true,
-        Action::HalfPageUp
-        | Action::HalfPageDown
-        | Action::MarkRange
-        | Action::MarkAll
-        | Action::InvertMarks
-        | Action::FocusTransfers
-        | Action::ToggleHidden
-        | Action::CopyPath
-        | Action::CopyUrl
-        | Action::ToggleMouse => state.info("Not yet."),
+        Action::ToggleHidden | Action::CopyPath | Action::CopyUrl | Action::ToggleMouse => {
+            state.info("Not yet.")
+        }
     }
     Vec::new()
 }

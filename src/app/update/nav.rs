@@ -13,8 +13,89 @@ pub(super) fn toggle_mark(state: &mut State) {
     if let Some(row @ (Row::File { .. } | Row::Folder { .. })) = state.selected_row() {
         if !state.marked.remove(&row) {
             state.marked.insert(row);
+            state.mark_anchor = Some(row);
         }
         select(state, (state.selected + 1).min(last));
+    }
+}
+
+/// The folder a row is in: (workspace, folder id); a workspace row stands for its root.
+fn folder_of(state: &State, row: Row) -> Option<(usize, u32)> {
+    match row {
+        Row::Workspace { ws } | Row::Status { ws } => Some((ws, ROOT)),
+        Row::Folder { ws, id } => Some((ws, state.ws(ws)?.tree.parent_of(id))),
+        Row::File { ws, id } => Some((ws, state.ws(ws)?.tree.folder_of(id))),
+    }
+}
+
+/// The rows shown in the cursor's folder (its files and folders, not what is inside the
+/// open ones): what Ctrl-a marks and Ctrl-r inverts.
+fn in_cursor_folder(state: &State) -> Vec<Row> {
+    let Some(here) = state.selected_row().and_then(|r| folder_of(state, r)) else {
+        return Vec::new();
+    };
+    state
+        .rows
+        .iter()
+        .filter(|r| matches!(r, Row::File { .. } | Row::Folder { .. }))
+        .filter(|r| folder_of(state, **r) == Some(here))
+        .copied()
+        .collect()
+}
+
+/// Ctrl-a: mark every file and folder shown in the cursor's folder.
+pub(super) fn mark_all(state: &mut State) {
+    let rows = in_cursor_folder(state);
+    let n = rows.len();
+    state.marked.extend(rows);
+    state.info(format!("{} marked in this folder.", group(n as u64)));
+}
+
+/// Ctrl-r: mark what is unmarked in the cursor's folder, and unmark what is marked.
+pub(super) fn invert_marks(state: &mut State) {
+    for row in in_cursor_folder(state) {
+        if !state.marked.remove(&row) {
+            state.marked.insert(row);
+        }
+    }
+}
+
+/// `v`: mark every file and folder row from the anchor (the row last marked with Space
+/// or `v`) to the cursor, both ends included, in the anchor's workspace; the cursor's row
+/// becomes the next anchor. Without an anchor on screen, it marks the cursor's row.
+pub(super) fn mark_range(state: &mut State) {
+    let Some(here @ (Row::File { ws, .. } | Row::Folder { ws, .. })) = state.selected_row() else {
+        return;
+    };
+    let from = state
+        .mark_anchor
+        .and_then(|a| state.rows.iter().position(|r| *r == a))
+        .unwrap_or(state.selected);
+    let (lo, hi) = (from.min(state.selected), from.max(state.selected));
+    let range: Vec<Row> = state
+        .rows
+        .iter()
+        .skip(lo)
+        .take(hi - lo + 1)
+        .filter(|r| matches!(r, Row::File { ws: w, .. } | Row::Folder { ws: w, .. } if *w == ws))
+        .copied()
+        .collect();
+    state.marked.extend(range);
+    state.mark_anchor = Some(here);
+}
+
+/// `t`: to the transfers pane, and from it back to the pane focus came from.
+pub(super) fn focus_transfers(state: &mut State) {
+    if state.focus == Pane::Transfers {
+        state.focus = state.focus_before.take().unwrap_or(Pane::Tree);
+        if state.focus == Pane::Details && !state.details_shown() {
+            state.focus = Pane::Tree;
+        }
+    } else if state.transfers.is_empty() {
+        state.info("No transfers yet.");
+    } else {
+        state.focus_before = Some(state.focus);
+        state.focus = Pane::Transfers;
     }
 }
 

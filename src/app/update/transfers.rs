@@ -148,6 +148,8 @@ pub(super) fn move_cursor(state: &mut State, action: Action) {
         Action::Top => 0,
         Action::Bottom => last,
         Action::PageUp => at.saturating_sub(page),
+        Action::HalfPageUp => at.saturating_sub((page / 2).max(1)),
+        Action::HalfPageDown => at + (page / 2).max(1),
         _ => at + page,
     }
     .min(last);
