@@ -738,3 +738,34 @@ fn marked_delete_dialog_lists_the_marks() {
         &[],
     );
 }
+
+fn with_keys(s: &mut State, pairs: &[(&str, &[&str])]) {
+    let over = pairs
+        .iter()
+        .map(|(a, ks)| (a.to_string(), ks.iter().map(|k| k.to_string()).collect()))
+        .collect();
+    s.keymap = filedeck::app::keymap::Keymap::with_overrides(&over).unwrap();
+}
+
+/// The help and the footer show the keys in force: delete moved to D.
+#[test]
+fn help_and_footer_with_an_overridden_key() {
+    let mut s = fixture(100, 30, &[]);
+    with_keys(&mut s, &[("delete", &["D"])]);
+    let footer = render(&s);
+    assert!(footer.contains(" D delete "), "{footer}");
+    assert!(!footer.contains(" x delete "), "{footer}");
+    keys(&mut s, &[Char('?')]);
+    insta::assert_snapshot!("help_overlay_delete_on_D", render(&s));
+}
+
+/// A dialog's own hint line shows its overridden key.
+#[test]
+fn delete_dialog_with_an_overridden_yes() {
+    let mut s = fixture(100, 30, &[]);
+    with_keys(&mut s, &[("confirm.yes", &["o"])]);
+    keys(&mut s, &[Down, Char('x')]);
+    let screen = render(&s);
+    assert!(screen.contains(" o delete "), "{screen}");
+    insta::assert_snapshot!("delete_dialog_yes_on_o", screen);
+}

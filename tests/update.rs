@@ -1932,3 +1932,115 @@ fn an_upload_that_failed_without_a_remote_name_lists_nothing_again() {
     assert!(cmds.is_empty(), "{cmds:?}");
     assert!(s.workspaces[0].listing.complete, "the tree stays");
 }
+
+fn ctrl(state: &mut State, c: char) -> Vec<Command> {
+    update(
+        state,
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
+    )
+}
+
+fn with_keys(s: &mut State, pairs: &[(&str, &[&str])]) {
+    let over = pairs
+        .iter()
+        .map(|(a, ks)| (a.to_string(), ks.iter().map(|k| k.to_string()).collect()))
+        .collect();
+    s.keymap = filedeck::app::keymap::Keymap::with_overrides(&over).unwrap();
+}
+
+#[test]
+fn an_overridden_browser_key_acts_and_the_old_one_does_not() {
+    let mut s = listed();
+    with_keys(&mut s, &[("delete", &["D"])]);
+    ch(&mut s, 'j'); // raw/
+    ch(&mut s, 'x');
+    assert!(s.dialog.is_none(), "x is no longer delete");
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('D'), KeyModifiers::SHIFT)),
+    );
+    assert!(matches!(s.dialog, Some(Dialog::ConfirmDelete(_))));
+}
+
+#[test]
+fn an_overridden_dialog_key_answers_the_dialog() {
+    let mut s = listed();
+    with_keys(&mut s, &[("confirm.yes", &["o"])]);
+    ch(&mut s, 'j');
+    ch(&mut s, 'x');
+    // y is no answer any more: the dialog stays.
+    assert!(ch(&mut s, 'y').is_empty());
+    assert!(matches!(s.dialog, Some(Dialog::ConfirmDelete(_))));
+    let cmds = ch(&mut s, 'o');
+    assert!(matches!(&cmds[..], [Command::Delete { .. }]), "{cmds:?}");
+}
+
+#[test]
+fn half_pages_move_half_the_viewport() {
+    let mut s = State::new("http://files.example:8080", &["ws1".into()], 80, 24);
+    let req = list_req(&init(&mut s));
+    let files: Vec<(String, u64)> = (0..60).map(|i| (format!("f{i:02}.txt"), 1)).collect();
+    let refs: Vec<(&str, u64)> = files.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+    update(&mut s, page(req, &refs, true));
+    let half = (s.viewport() / 2).max(1);
+    ctrl(&mut s, 'd');
+    assert_eq!(s.selected, half);
+    ctrl(&mut s, 'd');
+    assert_eq!(s.selected, 2 * half);
+    ctrl(&mut s, 'u');
+    assert_eq!(s.selected, half);
+}
+
+#[test]
+fn mark_all_invert_and_range() {
+    let mut s = listed();
+    // ws1, raw/, top.txt: Ctrl-a on raw/ marks raw/ and top.txt (the root's entries).
+    ch(&mut s, 'j');
+    ctrl(&mut s, 'a');
+    assert_eq!(s.marked.len(), 2);
+    ctrl(&mut s, 'r');
+    assert!(s.marked.is_empty(), "inverting all-marked unmarks all");
+    ctrl(&mut s, 'r');
+    assert_eq!(s.marked.len(), 2);
+    key(&mut s, KeyCode::Esc);
+    assert!(s.marked.is_empty());
+    // Open raw/: ws1, raw/, run1/, a.vcf, b.vcf, top.txt. Space on run1/, then v on b.vcf
+    // marks run1/, a.vcf and b.vcf.
+    ch(&mut s, 'l');
+    ch(&mut s, 'j');
+    assert_eq!(selected_label(&s), "raw/run1/");
+    ch(&mut s, ' ');
+    ch(&mut s, 'j');
+    assert_eq!(selected_label(&s), "raw/b.vcf");
+    ch(&mut s, 'v');
+    assert_eq!(s.marked.len(), 3);
+    assert!(s.marked.contains(&s.selected_row().unwrap()));
+}
+
+#[test]
+fn t_goes_to_the_transfers_pane_and_back() {
+    let mut s = listed();
+    ch(&mut s, 't');
+    assert_eq!(
+        s.focus,
+        filedeck::app::state::Pane::Tree,
+        "no transfers: stays"
+    );
+    update(
+        &mut s,
+        Msg::Worker(Event::TransferAdded {
+            id: 1,
+            info: filedeck::app::transfer_types::TransferInfo {
+                dir: filedeck::app::transfer_types::Direction::Down,
+                ws: "ws1".into(),
+                remote: "top.txt".into(),
+                local: "./top.txt".into(),
+                size: Some(1),
+            },
+        }),
+    );
+    ch(&mut s, 't');
+    assert_eq!(s.focus, filedeck::app::state::Pane::Transfers);
+    ch(&mut s, 't');
+    assert_eq!(s.focus, filedeck::app::state::Pane::Tree);
+}

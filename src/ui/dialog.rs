@@ -12,12 +12,18 @@ use super::tree::truncate;
 use super::{block, centered, fmt, saturating_u16, theme, wrap};
 use crate::app::State;
 use crate::app::count::group;
+use crate::app::keymap::{Bound, DialogAction};
 use crate::app::state::{Dialog, Level};
 use crate::sanitize::for_terminal;
 
+/// A dialog action's keys in force, `y/Enter`.
+fn hint(state: &State, d: DialogAction) -> String {
+    state.keymap.hint(Bound::Dialog(d))
+}
+
 /// Keys and what they do, `y/Enter delete    n/Esc cancel`, in as many rows of `width`
 /// as they need: a row breaks between two keys, never inside one's description.
-fn key_lines(keys: &[(&'static str, &'static str)], width: usize) -> Vec<Line<'static>> {
+fn key_lines(keys: &[(String, &'static str)], width: usize) -> Vec<Line<'static>> {
     const GAP: usize = 4;
     let mut rows = vec![Line::default()];
     let mut used = 0;
@@ -32,7 +38,7 @@ fn key_lines(keys: &[(&'static str, &'static str)], width: usize) -> Vec<Line<'s
                 row.spans.push(Span::raw(" ".repeat(GAP)));
                 used += GAP;
             }
-            row.spans.push(Span::styled(*k, theme::KEY));
+            row.spans.push(Span::styled(k.clone(), theme::KEY));
             row.spans.push(Span::raw(format!(" {what}")));
         }
         used += w;
@@ -130,7 +136,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 block(" Confirm delete ", theme::ERROR),
                 &body,
                 &key_lines(
-                    &[("y/Enter", "delete"), ("n/Esc", "cancel")],
+                    &[
+                        (hint(state, DialogAction::Yes), "delete"),
+                        (hint(state, DialogAction::No), "cancel"),
+                    ],
                     inner_width(area, 64),
                 ),
             );
@@ -165,17 +174,30 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 &[
                     key_lines(
                         &[
-                            ("o", "overwrite"),
-                            ("s", "skip"),
-                            ("i", "overwrite unless identical"),
-                            ("k", "keep both"),
+                            (hint(state, DialogAction::Overwrite), "overwrite"),
+                            (hint(state, DialogAction::Skip), "skip"),
+                            (
+                                hint(state, DialogAction::SkipIfIdentical),
+                                "overwrite unless identical",
+                            ),
+                            (hint(state, DialogAction::KeepBoth), "keep both"),
                         ],
                         inner_width(area, 72),
                     ),
                     key_lines(
                         &[
-                            ("O S I K", "the same for all the rest"),
-                            ("Esc", "skip all"),
+                            (
+                                [
+                                    DialogAction::OverwriteAll,
+                                    DialogAction::SkipAll,
+                                    DialogAction::SkipIfIdenticalAll,
+                                    DialogAction::KeepBothAll,
+                                ]
+                                .map(|d| state.keymap.short(Bound::Dialog(d)))
+                                .join(" "),
+                                "the same for all the rest",
+                            ),
+                            (hint(state, DialogAction::SkipRest), "skip all"),
                         ],
                         inner_width(area, 72),
                     ),
@@ -201,7 +223,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 block(" Resume transfers? ", theme::WARN),
                 &body,
                 &key_lines(
-                    &[("y/Enter", "resume"), ("n/Esc", "drop them")],
+                    &[
+                        (hint(state, DialogAction::Yes), "resume"),
+                        (hint(state, DialogAction::No), "drop them"),
+                    ],
                     inner_width(area, 60),
                 ),
             );
@@ -228,7 +253,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 block(" Quit? ", theme::WARN),
                 &body,
                 &key_lines(
-                    &[("y/Enter", "quit"), ("n/Esc", "stay")],
+                    &[
+                        (hint(state, DialogAction::Yes), "quit"),
+                        (hint(state, DialogAction::No), "stay"),
+                    ],
                     inner_width(area, 58),
                 ),
             );
@@ -304,7 +332,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 block(title, theme::BORDER_FOCUSED),
                 &body,
                 &key_lines(
-                    &[("Enter", "start"), ("Tab", "complete"), ("Esc", "cancel")],
+                    &[
+                        (hint(state, DialogAction::Submit), "start"),
+                        (hint(state, DialogAction::Complete), "complete"),
+                        (hint(state, DialogAction::Cancel), "cancel"),
+                    ],
                     inner_w,
                 ),
             );
@@ -328,7 +360,13 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 WIDTH,
                 block(" Open a workspace ", theme::BORDER_FOCUSED),
                 &body,
-                &key_lines(&[("Enter", "open"), ("Esc", "cancel")], inner_w),
+                &key_lines(
+                    &[
+                        (hint(state, DialogAction::Submit), "open"),
+                        (hint(state, DialogAction::Cancel), "cancel"),
+                    ],
+                    inner_w,
+                ),
             );
             cursor(frame, inner, input, scroll, head_rows + 1);
         }
