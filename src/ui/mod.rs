@@ -290,8 +290,17 @@ mod tests {
 
     #[test]
     fn footer_drops_by_rank_and_keeps_help() {
-        let all: Vec<Hint> = vec![("a", "one", 3), ("?", "help", 0), ("b", "two", 1)];
-        let keys = |w| fit(all.clone(), w).iter().map(|h| h.0).collect::<Vec<_>>();
+        let all: Vec<Hint> = vec![
+            ("a".into(), "one", 3),
+            ("?".into(), "help", 0),
+            ("b".into(), "two", 1),
+        ];
+        let keys = |w| {
+            fit(all.clone(), w)
+                .into_iter()
+                .map(|h| h.0)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(keys(100), ["a", "?", "b"]);
         assert_eq!(keys(17), ["?", "b"]);
         assert_eq!(keys(3), ["?"]);
