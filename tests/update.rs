@@ -2044,3 +2044,40 @@ fn t_goes_to_the_transfers_pane_and_back() {
     ch(&mut s, 't');
     assert_eq!(s.focus, filedeck::app::state::Pane::Tree);
 }
+
+#[test]
+fn download_on_a_workspace_row_takes_everything_in_it() {
+    let mut s = listed();
+    assert!(matches!(s.selected_row(), Some(Row::Workspace { .. })));
+    ch(&mut s, 'd');
+    let files = match &s.dialog {
+        Some(Dialog::Path {
+            kind: filedeck::app::state::PromptKind::Download { files, bytes, .. },
+            ..
+        }) => {
+            assert_eq!(*bytes, 331);
+            files.clone()
+        }
+        other => panic!("{other:?}"),
+    };
+    let mut rel: Vec<String> = files.iter().map(|(_, r)| r.clone()).collect();
+    rel.sort();
+    assert_eq!(rel, ["raw/a.vcf", "raw/b.vcf", "raw/run1/x.fq", "top.txt"]);
+}
+
+#[test]
+fn a_workspace_still_listing_is_not_downloaded_whole() {
+    let mut s = State::new("http://files.example:8080", &["ws1".into()], 80, 24);
+    let req = list_req(&init(&mut s));
+    update(&mut s, page(req, &[("a.txt", 1)], false));
+    ch(&mut s, 'd');
+    assert!(s.dialog.is_none());
+    assert!(
+        s.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("not complete"),
+        "{:?}",
+        s.last_error
+    );
+}

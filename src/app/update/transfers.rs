@@ -326,8 +326,8 @@ pub(super) fn ask_upload(state: &mut State) {
 pub(super) fn ask_download(state: &mut State) {
     let Some(Batch {
         targets: t,
-        files,
-        items: what,
+        mut files,
+        items: mut what,
     }) = batch(state, "downloading")
     else {
         return;
@@ -335,6 +335,26 @@ pub(super) fn ask_download(state: &mut State) {
     let Some(w) = state.ws(t.ws) else {
         return;
     };
+    // A workspace row: everything in it, as the folder download does with the empty
+    // prefix (each file lands at its whole key).
+    if !t.marked && matches!(t.rows.as_slice(), [Row::Workspace { .. }]) {
+        let id = crate::sanitize::for_terminal(&w.id);
+        let l = &w.listing;
+        if !l.complete || w.refreshing() || l.maybe_incomplete || l.error.is_some() {
+            state.error(format!(
+                "Not downloading {id} yet: its listing is not complete, so some files may \
+                 be missing here (r lists it again)."
+            ));
+            return;
+        }
+        files = w
+            .tree
+            .files_under(crate::app::tree::ROOT)
+            .into_iter()
+            .map(|f| (f, w.tree.display_key(f)))
+            .collect();
+        what = vec![format!("{id}: (the whole workspace)")];
+    }
     let files: Vec<_> = files
         .into_iter()
         .map(|(id, rel)| (w.tree.entry(id), rel))
