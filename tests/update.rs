@@ -2081,3 +2081,36 @@ fn a_workspace_still_listing_is_not_downloaded_whole() {
         s.last_error
     );
 }
+
+#[test]
+fn dot_hides_and_shows_dotfiles_and_dot_folders() {
+    let mut s = State::new("http://files.example:8080", &["ws1".into()], 80, 24);
+    let req = list_req(&init(&mut s));
+    update(
+        &mut s,
+        page(
+            req,
+            &[
+                (".env", 1),
+                (".cache/x", 1),
+                ("data/.keep", 1),
+                ("data/a.txt", 1),
+            ],
+            true,
+        ),
+    );
+    // Shown by default: ws1, .cache/, data/, .env.
+    assert_eq!(s.rows.len(), 4);
+    ch(&mut s, 'l'); // ws1 is open: l moves on to .cache/
+    ch(&mut s, 'j');
+    assert_eq!(selected_label(&s), "data/");
+    ch(&mut s, 'l'); // data/ open: .keep, a.txt under it.
+    assert_eq!(s.rows.len(), 6);
+    ch(&mut s, '.');
+    assert!(s.hide_dotfiles);
+    // ws1, data/, a.txt: the cursor stays on data/.
+    assert_eq!(s.rows.len(), 3);
+    assert_eq!(selected_label(&s), "data/");
+    ch(&mut s, '.');
+    assert_eq!(s.rows.len(), 6);
+}

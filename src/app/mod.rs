@@ -1,5 +1,6 @@
 //! The application core: state, messages, the keymap and the pure `update`.
 pub mod count;
+mod flatten;
 pub mod keymap;
 pub mod layout;
 pub mod marks;

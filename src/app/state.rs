@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use tui_input::Input;
 
 use super::msg::ReqId;
-use super::tree::{FileId, FolderId, ROOT, Tree};
+use super::tree::{FileId, FolderId, Tree};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -284,6 +284,8 @@ pub struct State {
     pub(crate) focus_before: Option<Pane>,
     /// Where `v` starts its range: the row last marked with Space or `v`.
     pub(crate) mark_anchor: Option<Row>,
+    /// Dotfiles (a last segment starting with '.', folders too) are left out of the tree.
+    pub hide_dotfiles: bool,
 }
 
 /// The batch's speed, from the bytes all transfers moved between progress samples.
@@ -365,6 +367,7 @@ impl State {
             keymap: crate::app::keymap::Keymap::default(),
             focus_before: None,
             mark_anchor: None,
+            hide_dotfiles: false,
             concurrency: 4,
             transfers_blocked: None,
             after_claim: None,
@@ -402,32 +405,6 @@ impl State {
 
     pub fn selected_row(&self) -> Option<Row> {
         self.rows.get(self.selected).copied()
-    }
-
-    /// Rebuild the visible rows, keeping the selection on the same node when it still exists.
-    pub fn reflatten(&mut self) {
-        let keep = self.selected_row();
-        let mut rows = Vec::with_capacity(self.rows.len().max(16));
-        for (wi, ws) in self.workspaces.iter().enumerate() {
-            rows.push(Row::Workspace { ws: wi });
-            if !ws.expanded {
-                continue;
-            }
-            if ws.tree.file_count() == 0 {
-                rows.push(Row::Status { ws: wi });
-                continue;
-            }
-            push_folder(&mut rows, ws, wi, ROOT);
-        }
-        self.rows = rows;
-        if let Some(k) = keep
-            && let Some(i) = self.rows.iter().position(|r| *r == k)
-        {
-            self.selected = i;
-        }
-        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
-        self.scroll_into_view();
-        self.dirty = true;
     }
 
     /// Workspace `wi`, when there is one.
@@ -477,18 +454,4 @@ impl State {
         });
         self.dirty = true;
     }
-}
-
-/// The children of an open folder: subfolders first, then files.
-fn push_folder(rows: &mut Vec<Row>, ws: &WorkspaceView, wi: usize, id: FolderId) {
-    let Some(f) = ws.tree.folder(id) else {
-        return;
-    };
-    for &sub in &f.subfolders {
-        rows.push(Row::Folder { ws: wi, id: sub });
-        if ws.open.contains(&sub) {
-            push_folder(rows, ws, wi, sub);
-        }
-    }
-    rows.extend(f.files.iter().map(|&fid| Row::File { ws: wi, id: fid }));
 }

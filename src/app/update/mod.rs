@@ -248,9 +248,8 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::RetryFailed => return transfers::retry_failed(state),
         Action::ClearFinished => transfers::clear_finished(state),
         Action::Suspend => state.suspend = true,
-        Action::ToggleHidden | Action::CopyPath | Action::CopyUrl | Action::ToggleMouse => {
-            state.info("Not yet.")
-        }
+        Action::ToggleHidden => nav::toggle_hidden(state),
+        Action::CopyPath | Action::CopyUrl | Action::ToggleMouse => state.info("Not yet."),
     }
     Vec::new()
 }

@@ -99,6 +99,19 @@ pub(super) fn focus_transfers(state: &mut State) {
     }
 }
 
+/// `.`: hide or show dotfiles. Shown by default: a data user looking for `.env` or a
+/// `.snakemake/` folder must not think it missing, and deleting a folder takes its hidden
+/// files too, so they should be seen first. Hidden rows keep their marks.
+pub(super) fn toggle_hidden(state: &mut State) {
+    state.hide_dotfiles = !state.hide_dotfiles;
+    state.reflatten();
+    state.info(if state.hide_dotfiles {
+        "Dotfiles hidden (. shows them)."
+    } else {
+        "Dotfiles shown."
+    });
+}
+
 /// Esc: clear every mark.
 pub(super) fn clear_marks(state: &mut State) {
     let n = state.marked.len();
