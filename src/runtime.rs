@@ -253,9 +253,7 @@ async fn run_loop(
     );
     state.concurrency = session.concurrency;
     state.queue_kept = session.persist_queue;
-    // Checked before the TUI starts (config check): a broken map cannot reach here.
-    state.keymap =
-        crate::app::keymap::Keymap::with_overrides(&session.prefs.keys).unwrap_or_default();
+    state.set_keys(&session.prefs.keys);
     // The download prompt starts in the folder filedeck was started in, written whole so
     // the user sees where files will land (a relative "." says nothing over SSH).
     if let Some(dir) = session

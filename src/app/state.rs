@@ -403,6 +403,12 @@ impl State {
         self.workspaces.iter().find(|w| !w.listing_idle())
     }
 
+    /// The keymap from `[keys]`. The config check refuses a broken map before the TUI
+    /// starts, so the defaults here are only for a caller that skipped it.
+    pub fn set_keys(&mut self, keys: &crate::config::KeyOverrides) {
+        self.keymap = super::keymap::Keymap::with_overrides(keys).unwrap_or_default();
+    }
+
     pub fn selected_row(&self) -> Option<Row> {
         self.rows.get(self.selected).copied()
     }
