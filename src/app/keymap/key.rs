@@ -20,19 +20,20 @@ impl Key {
                 mods -= KeyModifiers::SHIFT;
                 KeyCode::Char(c.to_uppercase().next().unwrap_or(c))
             }
-            KeyCode::Char(c) if mods.contains(KeyModifiers::CONTROL) => {
-                KeyCode::Char(c.to_ascii_lowercase())
-            }
             KeyCode::BackTab => {
                 mods -= KeyModifiers::SHIFT;
                 KeyCode::BackTab
             }
             other => other,
         };
-        // Terminals may or may not report SHIFT with an uppercase char: it is in the char.
-        if matches!(code, KeyCode::Char(_)) {
-            mods -= KeyModifiers::SHIFT;
-        }
+        // Terminals send Ctrl-Shift-d as Ctrl-d (the control code has no case), so a Ctrl
+        // letter is lowercase.
+        let code = match code {
+            KeyCode::Char(c) if mods.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
+            other => other,
+        };
         Key { code, mods }
     }
 
@@ -200,6 +201,52 @@ mod tests {
             let key = Key::parse(text).unwrap();
             assert_eq!(key.to_string(), text);
             assert_eq!(Key::parse(&key.to_string()), Some(key));
+        }
+    }
+
+    fn any_key() -> impl proptest::strategy::Strategy<Value = Key> {
+        use proptest::prelude::*;
+        let code = prop_oneof![
+            (0x21u8..0x7f).prop_map(|b| KeyCode::Char(char::from(b))),
+            Just(KeyCode::Char(' ')),
+            (1u8..=24).prop_map(KeyCode::F),
+            proptest::sample::select(vec![
+                KeyCode::Up,
+                KeyCode::Down,
+                KeyCode::Left,
+                KeyCode::Right,
+                KeyCode::Enter,
+                KeyCode::Esc,
+                KeyCode::Tab,
+                KeyCode::BackTab,
+                KeyCode::Home,
+                KeyCode::End,
+                KeyCode::PageUp,
+                KeyCode::PageDown,
+                KeyCode::Delete,
+                KeyCode::Insert,
+                KeyCode::Backspace,
+            ]),
+        ];
+        (code, 0u8..8).prop_map(|(code, m)| {
+            let mut mods = KeyModifiers::NONE;
+            for (bit, flag) in [
+                (1, KeyModifiers::CONTROL),
+                (2, KeyModifiers::ALT),
+                (4, KeyModifiers::SHIFT),
+            ] {
+                if m & bit != 0 {
+                    mods |= flag;
+                }
+            }
+            Key::new(code, mods)
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn printed_keys_parse_back(key in any_key()) {
+            proptest::prop_assert_eq!(Key::parse(&key.to_string()), Some(key));
         }
     }
 }
