@@ -10,7 +10,7 @@ mod transfers;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::keymap::{Context, DialogAction};
+use super::keymap::{Bound, Context, DialogAction};
 use super::msg::{Action, Command, Event, Msg};
 use super::state::{Dialog, Pane, State};
 
@@ -184,9 +184,15 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         | Action::InvertMarks
             if state.focus == Pane::Transfers =>
         {
-            state.info(
-                "In the transfers pane: c cancels, x removes a row; Tab goes back to the tree.",
+            // The keys in force, as the footer shows them.
+            let k = |a| state.keymap.short(Bound::Main(a));
+            let text = format!(
+                "In the transfers pane: {} cancels, {} removes a row; {} goes back to the tree.",
+                k(Action::CancelTransfer),
+                k(Action::Delete),
+                k(Action::NextPane)
             );
+            state.info(text);
         }
         Action::Up => nav::select(state, state.selected.saturating_sub(1)),
         Action::Down => nav::select(state, (state.selected + 1).min(last)),

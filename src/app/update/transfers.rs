@@ -158,7 +158,13 @@ pub(super) fn move_cursor(state: &mut State, action: Action) {
 /// `c`: cancel the transfer under the cursor of the transfers pane.
 pub(super) fn cancel_one(state: &mut State) -> Vec<Command> {
     if state.focus != Pane::Transfers {
-        state.info("Tab to the transfers pane to pick a transfer; C cancels them all.");
+        let k = |a| state.keymap.short(crate::app::keymap::Bound::Main(a));
+        let text = format!(
+            "{} to the transfers pane to pick a transfer; {} cancels them all.",
+            k(Action::NextPane),
+            k(Action::CancelAll)
+        );
+        state.info(text);
         return Vec::new();
     }
     match state.transfers.get(state.transfer_selected) {
