@@ -34,11 +34,17 @@ impl Client {
         let stall = self.inner.cfg.stall_timeout;
         let watchdog = async {
             let tick = (stall / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
-            let mut last = progress.get();
+            // A grant of the cap counts as movement: waiting for tokens is not a stall.
+            let moved = || {
+                progress
+                    .get()
+                    .wrapping_add(self.inner.limiter.as_ref().map_or(0, |l| l.granted()))
+            };
+            let mut last = moved();
             let mut since = Instant::now();
             loop {
                 tokio::time::sleep(tick).await;
-                let now = progress.get();
+                let now = moved();
                 if now != last {
                     last = now;
                     since = Instant::now();
@@ -83,7 +89,17 @@ impl Client {
         });
         let progress = progress.clone();
         progress.set_verifying(false);
-        let stream = tokio_stream_from(rx).map(move |item| {
+        let limiter = self.inner.limiter.clone();
+        let stream = tokio_stream_from(rx).then(move |item| {
+            let limiter = limiter.clone();
+            async move {
+                if let (Some(l), Ok(b)) = (&limiter, &item) {
+                    l.take(b.len() as u64).await;
+                }
+                item
+            }
+        });
+        let stream = stream.map(move |item| {
             if let Ok(b) = &item {
                 progress.add(b.len() as u64);
                 // Every byte is out: what is left is the server's answer and the check of

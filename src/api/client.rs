@@ -90,6 +90,11 @@ impl ClientConfig {
         if let Some(v) = whole_number(LARGE_UPLOAD_THRESHOLD_ENV).map_err(ApiError::Local)? {
             cfg.large_threshold = v;
         }
+        if let Ok(v) = std::env::var(crate::config::LIMIT_RATE_ENV) {
+            let rate = crate::config::parse_rate(&v)
+                .map_err(|e| ApiError::Local(format!("{}: {e}", crate::config::LIMIT_RATE_ENV)))?;
+            cfg.limit_rate = Some(rate);
+        }
         if let Some(v) = whole_number(STALL_TIMEOUT_ENV).map_err(ApiError::Local)? {
             cfg.stall_timeout = Duration::from_secs(v.max(1));
         }
@@ -108,6 +113,8 @@ pub(super) struct Inner {
     pub(super) http: reqwest::Client,
     pub(super) cfg: ClientConfig,
     auth: HeaderValue,
+    /// The cap on every transfer of this client together (`limit_rate`).
+    pub(super) limiter: Option<Arc<super::throttle::Limiter>>,
 }
 
 /// One page of a listing.
@@ -142,7 +149,14 @@ impl Client {
             })?;
         auth.set_sensitive(true);
         Ok(Client {
-            inner: Arc::new(Inner { http, cfg, auth }),
+            inner: Arc::new(Inner {
+                limiter: cfg
+                    .limit_rate
+                    .map(|r| Arc::new(super::throttle::Limiter::new(r))),
+                http,
+                cfg,
+                auth,
+            }),
         })
     }
 

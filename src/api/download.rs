@@ -310,6 +310,12 @@ impl Fetch<'_> {
                 match next {
                     None => return Ok(()),
                     Some(Ok(chunk)) => {
+                        if let Some(l) = &self.client.inner.limiter {
+                            tokio::select! {
+                                () = l.take(chunk.len() as u64) => {}
+                                _ = cancel.cancelled() => return Err(ApiError::Cancelled),
+                            }
+                        }
                         *received += chunk.len() as u64;
                         at = at.saturating_add(chunk.len() as u64);
                         if let Some(limit) = limit

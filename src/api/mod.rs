@@ -10,6 +10,7 @@ mod localpath;
 mod partial;
 mod remote;
 pub mod retry;
+mod throttle;
 mod upload;
 mod verify;
 
