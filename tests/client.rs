@@ -722,3 +722,22 @@ key_styles! {
         assert!(c.lookup(WS, "raw/a.vc").await.unwrap().absent());
     }
 }
+
+/// A capped client moves the same bytes: an upload and two concurrent downloads sharing
+/// one cap arrive whole (no clock asserted; the bound itself is tested in api::throttle).
+#[tokio::test]
+async fn capped_transfers_complete_with_correct_bytes() {
+    let env = start(KeyStyle::Path).await;
+    let c = client_with(&env, |cfg| cfg.limit_rate = Some(8 * 1024 * 1024));
+    let bytes = random_bytes(1024 * 1024 + 5);
+    let local = write(env.local.path(), "capped.bin", &bytes);
+    let entry = upload(&c, &local, "").await.unwrap();
+    assert_eq!(entry.sha256.as_deref(), Some(sha(&bytes).as_str()));
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (ga, gb) = tokio::join!(
+        download_to(&c, &entry, a.path()),
+        download_to(&c, &entry, b.path())
+    );
+    assert_eq!(sha(&ga.unwrap()), sha(&bytes));
+    assert_eq!(sha(&gb.unwrap()), sha(&bytes));
+}
