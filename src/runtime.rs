@@ -252,6 +252,7 @@ async fn run_loop(
         size.height,
     );
     state.concurrency = session.concurrency;
+    state.limit_rate = cfg.limit_rate;
     state.queue_kept = session.persist_queue;
     state.set_keys(&session.prefs.keys);
     // The download prompt starts in the folder filedeck was started in, written whole so

@@ -281,6 +281,18 @@ fn transfers_pane() {
 }
 
 #[test]
+fn transfers_pane_shows_the_cap() {
+    check(
+        "transfers_pane_capped",
+        |s| {
+            transfers_fixture(s);
+            s.limit_rate = Some(10 * 1024 * 1024);
+        },
+        &[],
+    );
+}
+
+#[test]
 fn conflict_dialog() {
     use filedeck::app::msg::ConflictItem;
     check(

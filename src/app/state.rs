@@ -253,6 +253,8 @@ pub struct State {
     pub after_claim: Option<crate::app::msg::Action>,
     /// Transfers at once (shown; the worker enforces it).
     pub concurrency: usize,
+    /// The bandwidth cap of all transfers (bytes/s), shown in the transfers title.
+    pub limit_rate: Option<u64>,
     pub(crate) next_req: ReqId,
     pub(crate) workspaces_req: Option<ReqId>,
     /// Where uploads finished since the last re-list, per workspace: the deepest folder
@@ -369,6 +371,7 @@ impl State {
             mark_anchor: None,
             hide_dotfiles: false,
             concurrency: 4,
+            limit_rate: None,
             transfers_blocked: None,
             after_claim: None,
             waiting: Default::default(),

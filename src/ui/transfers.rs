@@ -98,6 +98,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         };
         rates.push(format!("{}/s", fmt::size(whole(speed))));
     }
+    if let Some(cap) = state.limit_rate {
+        rates.push(format!("cap {}/s", fmt::size(cap)));
+    }
     if let Some(eta) = a.eta_secs {
         rates.push(format!("ETA {}", duration(eta)));
     }
