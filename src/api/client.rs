@@ -60,7 +60,8 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// A configuration for `endpoint` with defaults, then the `FILEDECK_*` overrides
-    /// from the environment (`FILEDECK_LARGE_UPLOAD_THRESHOLD`, `FILEDECK_STALL_TIMEOUT`).
+    /// from the environment (`FILEDECK_LARGE_UPLOAD_THRESHOLD`, `FILEDECK_STALL_TIMEOUT`,
+    /// `FILEDECK_LIMIT_RATE`: an unparsable value is an error naming the variable).
     pub fn new(endpoint: &str, api_key: ApiKey) -> Result<Self, ApiError> {
         let mut endpoint = Url::parse(endpoint.trim())
             .map_err(|e| ApiError::Local(format!("the endpoint {endpoint:?} is not a URL: {e}")))?;
