@@ -4,6 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+mod file;
+
+pub use file::{CONFIG_ENV, ConfigFile, Profile, config_path};
+
 /// The API endpoint, instead of `--endpoint`.
 pub const ENDPOINT_ENV: &str = "FILEDECK_ENDPOINT";
 /// The client's API key: only ever from the environment, never an argument.
