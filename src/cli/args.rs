@@ -9,6 +9,9 @@ use clap::{Parser, Subcommand};
 use crate::server;
 
 pub(super) const AFTER_HELP: &str = "\
+Config file: $XDG_CONFIG_HOME/filedeck/config.toml (else ~/.config/filedeck/config.toml;
+  FILEDECK_CONFIG points elsewhere); `filedeck config path` prints it.
+
 Environment:
   FILEDECK_ENDPOINT    the API endpoint (instead of --endpoint)
   FILEDECK_API_KEY     the API key (never passed on the command line)
@@ -40,6 +43,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Verb {
+    /// The config file: `path` prints where it is, `check` validates it.
+    Config {
+        #[command(subcommand)]
+        action: super::config_verb::ConfigAction,
+    },
     /// Run the reference server of the Files API over a local directory.
     Serve {
         /// Where files and the index are kept.

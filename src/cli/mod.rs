@@ -4,6 +4,7 @@
 mod args;
 mod batch;
 mod checks;
+mod config_verb;
 mod demo;
 mod logging;
 mod serve;
@@ -164,6 +165,9 @@ async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failur
         };
         return tui(cfg, session).await;
     };
+    if let Verb::Config { action } = command {
+        return config_verb::run(action);
+    }
     if matches!(command, Verb::Serve { .. }) {
         // The server stops on these signals by itself, gracefully, and exits 0.
         return script(cli.endpoint, command).await;
@@ -184,6 +188,7 @@ async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failur
 
 async fn script(endpoint: Option<String>, command: Verb) -> Result<(), Failure> {
     match command {
+        Verb::Config { action } => config_verb::run(action),
         Verb::Serve {
             data,
             listen,

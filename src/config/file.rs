@@ -71,26 +71,26 @@ impl ConfigFile {
     /// Values serde accepts but filedeck does not: rates, concurrency, the default profile.
     fn check(&self, path: &Path) -> Result<(), String> {
         let at = path.display();
-        if let Some(name) = &self.default_profile {
-            if !self.profiles.contains_key(name) {
-                let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
-                return Err(format!(
-                    "{at}: default_profile = {name:?}: no [profiles.{name}]{}",
-                    hint(name, &known)
-                ));
-            }
+        if let Some(name) = &self.default_profile
+            && !self.profiles.contains_key(name)
+        {
+            let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
+            return Err(format!(
+                "{at}: default_profile = {name:?}: no [profiles.{name}]{}",
+                hint(name, &known)
+            ));
         }
         for (name, p) in &self.profiles {
             if let Some(rate) = &p.limit_rate {
                 super::parse_rate(rate)
                     .map_err(|e| format!("{at}: [profiles.{name}] limit_rate: {e}"))?;
             }
-            if let Some(c) = p.concurrency {
-                if !(1..=64).contains(&c) {
-                    return Err(format!(
-                        "{at}: [profiles.{name}] concurrency = {c}: use 1 to 64"
-                    ));
-                }
+            if let Some(c) = p.concurrency
+                && !(1..=64).contains(&c)
+            {
+                return Err(format!(
+                    "{at}: [profiles.{name}] concurrency = {c}: use 1 to 64"
+                ));
             }
             if p.api_key_env.is_some() && p.api_key_file.is_some() {
                 return Err(format!(
