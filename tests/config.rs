@@ -83,3 +83,15 @@ fn help_names_the_config_file() {
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(out.contains("filedeck/config.toml"), "{out}");
 }
+
+#[test]
+fn version_names_a_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = filedeck(tmp.path(), &["--version"]);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.starts_with(&format!("filedeck {} (", env!("CARGO_PKG_VERSION"))),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with(')'), "{out}");
+}

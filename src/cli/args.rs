@@ -8,6 +8,14 @@ use clap::{Parser, Subcommand};
 
 use crate::server;
 
+/// `--version`: the crate version and the commit built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("FILEDECK_COMMIT"),
+    ")"
+);
+
 pub(super) const AFTER_HELP: &str = "\
 Config file: $XDG_CONFIG_HOME/filedeck/config.toml (else ~/.config/filedeck/config.toml;
   FILEDECK_CONFIG points elsewhere); `filedeck config path` prints it.
@@ -23,7 +31,7 @@ Environment:
 
 /// A terminal browser and transfer tool for a workspace Files API.
 #[derive(Debug, Parser)]
-#[command(name = "filedeck", version, about, after_help = AFTER_HELP)]
+#[command(name = "filedeck", version = VERSION, about, after_help = AFTER_HELP)]
 pub struct Cli {
     /// API endpoint, e.g. https://api.example.com
     #[arg(long, env = "FILEDECK_ENDPOINT", global = true, hide_env_values = true)]
