@@ -1,5 +1,9 @@
 //! The config file through the real binary: `config path` and `config check`, with the
 //! environment cleared so the developer's own config never leaks in.
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests and benchmarks stop at the first surprise"
+)]
 
 use std::path::Path;
 use std::process::{Command, Output};
