@@ -99,3 +99,24 @@ fn version_names_a_commit() {
     );
     assert!(out.trim_end().ends_with(')'), "{out}");
 }
+
+#[test]
+fn completions_and_man_print_to_stdout() {
+    let tmp = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let o = filedeck(tmp.path(), &["completions", shell]);
+        assert!(o.status.success(), "{shell}");
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(
+            out.contains("filedeck") && out.contains("config"),
+            "{shell}"
+        );
+    }
+    let o = filedeck(tmp.path(), &["man"]);
+    assert!(o.status.success());
+    assert!(
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .contains(".TH filedeck")
+    );
+}

@@ -51,6 +51,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Verb {
+    /// Print a shell completion script to stdout (e.g. `filedeck completions bash`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
     /// The config file: `path` prints where it is, `check` validates it.
     Config {
         #[command(subcommand)]

@@ -38,3 +38,19 @@ pub(super) fn run(action: ConfigAction) -> Result<(), Failure> {
         }
     }
 }
+
+/// `filedeck completions SHELL` and `filedeck man`: generated from the grammar, to stdout.
+pub(super) fn generate(shell: Option<clap_complete::Shell>) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    let mut cmd = super::args::Cli::command();
+    let mut out = std::io::stdout().lock();
+    match shell {
+        Some(shell) => {
+            clap_complete::generate(shell, &mut cmd, "filedeck", &mut out);
+            Ok(())
+        }
+        None => clap_mangen::Man::new(cmd)
+            .render(&mut out)
+            .map_err(|e| Failure::Failed(format!("man page: {e}"))),
+    }
+}

@@ -165,8 +165,11 @@ async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failur
         };
         return tui(cfg, session).await;
     };
-    if let Verb::Config { action } = command {
-        return config_verb::run(action);
+    match command {
+        Verb::Config { action } => return config_verb::run(action),
+        Verb::Completions { shell } => return config_verb::generate(Some(shell)),
+        Verb::Man => return config_verb::generate(None),
+        _ => {}
     }
     if matches!(command, Verb::Serve { .. }) {
         // The server stops on these signals by itself, gracefully, and exits 0.
@@ -189,6 +192,8 @@ async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failur
 async fn script(endpoint: Option<String>, command: Verb) -> Result<(), Failure> {
     match command {
         Verb::Config { action } => config_verb::run(action),
+        Verb::Completions { shell } => config_verb::generate(Some(shell)),
+        Verb::Man => config_verb::generate(None),
         Verb::Serve {
             data,
             listen,
