@@ -3,20 +3,16 @@
 //! terminal. It draws only when the state says it changed, so an idle screen costs
 //! no CPU and writes nothing.
 
-use std::io::{Stdout, Write, stdout};
+mod term;
+
+use std::io::{Stdout, stdout};
 use std::time::{Duration, Instant};
 
 use color_eyre::eyre::{Result, WrapErr};
 use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::{
-    DisableBracketedPaste, EnableBracketedPaste, Event as TermEvent, EventStream,
-};
-use ratatui::crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
-};
-use ratatui::crossterm::{cursor, execute};
+use ratatui::crossterm::event::{Event as TermEvent, EventStream};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
@@ -24,31 +20,13 @@ use tokio::task::JoinHandle;
 use crate::api::{Client, ClientConfig};
 use crate::app::{self, Command, Event, Msg, State};
 use crate::{ui, worker};
+pub use term::{osc52, restore};
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
-fn enter() -> Result<Term> {
-    enable_raw_mode().wrap_err("cannot put the terminal in raw mode")?;
-    execute!(
-        stdout(),
-        EnterAlternateScreen,
-        EnableBracketedPaste,
-        cursor::Hide
-    )
-    .wrap_err("cannot set up the terminal")?;
+fn enter(mouse: bool) -> Result<Term> {
+    term::take(mouse)?;
     Terminal::new(CrosstermBackend::new(stdout())).wrap_err("cannot start drawing")
-}
-
-/// Put the terminal back as we found it. Safe to call more than once.
-pub fn restore() {
-    let _ = disable_raw_mode();
-    let _ = execute!(
-        stdout(),
-        DisableBracketedPaste,
-        LeaveAlternateScreen,
-        cursor::Show
-    );
-    let _ = stdout().flush();
 }
 
 /// Restore the terminal before the panic report is printed (color-eyre's hook, installed
@@ -103,7 +81,7 @@ pub async fn run(cfg: ClientConfig, session: Session) -> Result<Ended> {
         hup: signal(SignalKind::hangup())?,
         int: signal(SignalKind::interrupt())?,
     };
-    let mut terminal = enter()?;
+    let mut terminal = enter(session.prefs.mouse)?;
     let persist_queue = session.persist_queue;
     let (result, worker) = run_loop(&mut terminal, cfg, session, &mut signals).await;
     // A hang-up restored it then, as far as a dead terminal allows, and it is left alone
@@ -253,6 +231,9 @@ async fn run_loop(
     );
     state.concurrency = session.concurrency;
     state.limit_rate = cfg.limit_rate;
+    state.look.theme = session.prefs.theme;
+    state.look.mouse = session.prefs.mouse;
+    state.look.in_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
     state.queue_kept = session.persist_queue;
     state.set_keys(&session.prefs.keys);
     // The download prompt starts in the folder filedeck was started in, written whole so
@@ -323,6 +304,9 @@ async fn drive(
     // do not turn into hundreds of frames a second on cores the transfers need.
     let mut last_draw = Instant::now();
     let mut user_input = false;
+    // The mouse's clock for double clicks, and the capture the terminal has now.
+    let started = Instant::now();
+    let mut mouse_on = state.look.mouse;
     loop {
         let mut hung_up = false;
         if !headless && state.dirty && (user_input || last_draw.elapsed() >= MIN_FRAME) {
@@ -350,7 +334,8 @@ async fn drive(
                         key_at.get_or_insert_with(Instant::now);
                     }
                     user_input = true;
-                    inbox.extend(to_msg(ev));
+                    let at_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    inbox.extend(to_msg(ev, at_ms));
                 }
                 Some(Err(_)) | None => hung_up = true,
             },
@@ -388,6 +373,15 @@ async fn drive(
                 worker.send(cmd)?;
             }
         }
+        if let Some(text) = state.look.clipboard.take()
+            && !headless
+        {
+            term::copy(&text)?;
+        }
+        if state.look.mouse != mouse_on && !headless {
+            mouse_on = state.look.mouse;
+            term::set_mouse(mouse_on)?;
+        }
         if !state.dirty {
             // A key that changed nothing is not waiting for a frame.
             key_at = None;
@@ -408,7 +402,7 @@ async fn drive(
             });
         }
         if std::mem::take(&mut state.suspend) {
-            suspend(terminal)?;
+            suspend(terminal, mouse_on)?;
             state.dirty = true;
         }
     }
@@ -447,8 +441,9 @@ fn skip_unanswered_conflicts(state: &mut State, worker: &mut Worker) -> Result<(
     Ok(())
 }
 
-fn to_msg(ev: TermEvent) -> Option<Msg> {
+fn to_msg(ev: TermEvent, at_ms: u64) -> Option<Msg> {
     match ev {
+        TermEvent::Mouse(m) => Some(Msg::Mouse(m, at_ms)),
         TermEvent::Key(k) => Some(Msg::Key(k)),
         TermEvent::Paste(s) => Some(Msg::Paste(s)),
         TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
@@ -482,7 +477,7 @@ fn detach_stdio() {
 }
 
 /// Ctrl-Z: hand the terminal back, stop, and on `fg` take it again and redraw it whole.
-fn suspend(terminal: &mut Term) -> Result<()> {
+fn suspend(terminal: &mut Term, mouse: bool) -> Result<()> {
     restore();
     // The whole process group stops, as Ctrl-Z stops it in a shell: a script (or `cargo
     // run`) that started filedeck stops with it, so the shell sees the job stopped and
@@ -492,13 +487,7 @@ fn suspend(terminal: &mut Term) -> Result<()> {
     if let Err(e) = crate::sys::stop_process_group() {
         tracing::warn!(error = %e, "cannot stop for Ctrl-Z");
     }
-    enable_raw_mode()?;
-    execute!(
-        stdout(),
-        EnterAlternateScreen,
-        EnableBracketedPaste,
-        cursor::Hide
-    )?;
+    term::take(mouse)?;
     terminal.clear()?;
     Ok(())
 }

@@ -300,6 +300,15 @@ impl Client {
 
     /// A presigned GET URL for `key`.
     pub async fn download_url(&self, workspace: &str, key: &str) -> Result<Url, ApiError> {
+        Ok(self.download_link(workspace, key).await?.0)
+    }
+
+    /// A presigned GET URL for `key` and how many seconds it lives, when the server says.
+    pub async fn download_link(
+        &self,
+        workspace: &str,
+        key: &str,
+    ) -> Result<(Url, Option<u64>), ApiError> {
         let what = format!("download URL for {key}");
         let resp: DownloadUrlResponse = self
             .inner
@@ -312,7 +321,7 @@ impl Client {
                 self.json(req, &what).await
             })
             .await?;
-        self.absolute(&resp.url)
+        Ok((self.absolute(&resp.url)?, resp.expires_in))
     }
 
     /// Presigned URLs are normally absolute (often on another host); accept a relative one.

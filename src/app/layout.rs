@@ -1,4 +1,7 @@
-//! The layout numbers both `update` (to scroll and page) and `draw` (to cut the screen) need.
+//! The layout numbers both `update` (to scroll, page and hit-test the pointer) and `draw`
+//! (to cut the screen) need.
+
+use ratatui::layout::{Constraint, Layout, Rect};
 
 /// Below this width the details pane is hidden unless asked for: the tree needs the
 /// columns for names beside their sizes.
@@ -23,4 +26,84 @@ pub fn transfers_height(height: u16, transfers: usize) -> u16 {
     }
     let rows = u16::try_from(transfers).map_or(TRANSFER_ROWS_MAX, |n| n.min(TRANSFER_ROWS_MAX));
     (rows + 2).min(height / 3).max(3)
+}
+
+/// Where each pane is on a screen: computed once here, so the pointer's hit-testing and
+/// the drawing cut the screen alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Panes {
+    pub tree: Rect,
+    pub details: Option<Rect>,
+    pub transfers: Rect,
+    pub status: Rect,
+    pub footer: Rect,
+}
+
+/// The panes of a screen of `area`, with `transfers` rows queued and the details pane
+/// shown or not.
+pub fn panes(area: Rect, transfers: usize, details: bool) -> Panes {
+    let [main, queue, status, footer] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(transfers_height(area.height, transfers)),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let (tree, details) = if details {
+        let tree_share = if area.width >= 100 { 55 } else { 50 };
+        let [left, right] = Layout::horizontal([
+            Constraint::Percentage(tree_share),
+            Constraint::Percentage(100 - tree_share),
+        ])
+        .areas(main);
+        (left, Some(right))
+    } else {
+        (main, None)
+    };
+    Panes {
+        tree,
+        details,
+        transfers: queue,
+        status,
+        footer,
+    }
+}
+
+/// What is at a cell of the screen: a pane, and the index of the row under it (in
+/// `state.rows` for the tree, in `state.transfers` for the transfers pane) when there is
+/// one.
+pub fn hit(state: &super::State, x: u16, y: u16) -> Option<(super::state::Pane, Option<usize>)> {
+    use super::state::Pane;
+    let area = Rect::new(0, 0, state.width, state.height);
+    let p = panes(area, state.transfers.len(), state.details_shown());
+    let at = ratatui::layout::Position::new(x, y);
+    // The row inside a bordered pane, from its top border.
+    let inner_row = |r: Rect| {
+        let inner = y.checked_sub(r.y.saturating_add(1))?;
+        (x > r.x && x + 1 < r.right() && inner + 1 < r.height).then_some(usize::from(inner))
+    };
+    if p.tree.contains(at) {
+        let row = inner_row(p.tree)
+            .map(|i| state.offset + i)
+            .filter(|&i| i < state.rows.len());
+        return Some((Pane::Tree, row));
+    }
+    if let Some(d) = p.details
+        && d.contains(at)
+    {
+        return Some((Pane::Details, None));
+    }
+    if p.transfers.contains(at) {
+        // The same scroll the transfers pane draws with: the selection on its last row.
+        let height = usize::from(p.transfers.height.saturating_sub(2));
+        let sel = state
+            .transfer_selected
+            .min(state.transfers.len().saturating_sub(1));
+        let offset = sel.saturating_sub(height.saturating_sub(1));
+        let row = inner_row(p.transfers)
+            .map(|i| offset + i)
+            .filter(|&i| i < state.transfers.len());
+        return Some((Pane::Transfers, row));
+    }
+    None
 }

@@ -3,6 +3,7 @@ pub mod count;
 mod flatten;
 pub mod keymap;
 pub mod layout;
+pub mod look;
 pub mod marks;
 pub mod msg;
 pub mod queue_view;

@@ -64,7 +64,9 @@ pub struct ConflictItem {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
-    Mouse(MouseEvent),
+    /// With the runtime's monotonic clock in ms: a double click is told by it, and
+    /// `update` reads no clock.
+    Mouse(MouseEvent, u64),
     Paste(String),
     Resize(u16, u16),
     Tick,
@@ -165,6 +167,12 @@ pub enum Command {
     CancelTransfer(TransferId),
     CancelAll,
     Retry(Vec<TransferId>),
+    /// A fresh presigned download URL of `key` (`Y` copies it).
+    PresignDownload {
+        req: ReqId,
+        ws: String,
+        key: String,
+    },
     /// Delete these keys, concurrently; one result per key, in order.
     Delete {
         req: ReqId,
@@ -246,6 +254,23 @@ pub enum Event {
     ConflictsRefused(Vec<ConflictItem>),
     /// Nothing is queued, running, being prepared or waiting for an answer.
     TransfersIdle,
+    /// The answer to `PresignDownload`: the URL and its lifetime in seconds when the
+    /// server said, or why not.
+    Presigned {
+        req: ReqId,
+        result: Result<(Secret, Option<u64>), String>,
+    },
     /// The answer to `ClaimQueue`: the queue is this run's now, or why not.
     QueueClaimed(Result<(), String>),
+}
+
+/// A presigned URL: whoever holds it can read the file, so it never reaches a log (its
+/// `Debug` says only that it is there).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted URL>")
+    }
 }

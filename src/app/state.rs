@@ -288,6 +288,8 @@ pub struct State {
     pub(crate) mark_anchor: Option<Row>,
     /// Dotfiles (a last segment starting with '.', folders too) are left out of the tree.
     pub hide_dotfiles: bool,
+    /// Theme, mouse capture, clipboard outbox.
+    pub look: super::look::Look,
 }
 
 /// The batch's speed, from the bytes all transfers moved between progress samples.
@@ -386,6 +388,7 @@ impl State {
             marks_sent: None,
             throughput: Throughput::default(),
             refresh_said: None,
+            look: super::look::Look::default(),
         }
     }
 

@@ -35,14 +35,15 @@ fn sized(bytes: u64, partial: &str) -> String {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let th = theme::of(state.look.theme);
     let focused = state.focus == Pane::Details && state.dialog.is_none();
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" Details ")
         .border_style(if focused {
-            theme::BORDER_FOCUSED
+            th.border_focused
         } else {
-            theme::BORDER
+            th.border
         });
     // With the transfers pane focused, the details are the selected transfer's.
     let transfer = (state.focus == Pane::Transfers)
@@ -70,6 +71,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
 }
 
 fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
+    let th = theme::of(state.look.theme);
     let Some(ws) = state.workspaces.get(row.ws()) else {
         return Vec::new();
     };
@@ -130,7 +132,7 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
                 out.push(Line::default());
                 out.push(Line::styled(
                     "The server may have cut this listing short: folder-wide actions are off.",
-                    theme::WARN,
+                    th.warn,
                 ));
             }
             out

@@ -8,8 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
+use super::theme::{self, Theme};
 use super::tree::truncate;
-use super::{block, centered, fmt, saturating_u16, theme, wrap};
+use super::{block, centered, fmt, saturating_u16, wrap};
 use crate::app::State;
 use crate::app::count::group;
 use crate::app::keymap::{Bound, DialogAction};
@@ -23,7 +24,7 @@ fn hint(state: &State, d: DialogAction) -> String {
 
 /// Keys and what they do, `y/Enter delete    n/Esc cancel`, in as many rows of `width`
 /// as they need: a row breaks between two keys, never inside one's description.
-fn key_lines(keys: &[(String, &'static str)], width: usize) -> Vec<Line<'static>> {
+fn key_lines(th: &Theme, keys: &[(String, &'static str)], width: usize) -> Vec<Line<'static>> {
     const GAP: usize = 4;
     let mut rows = vec![Line::default()];
     let mut used = 0;
@@ -38,7 +39,7 @@ fn key_lines(keys: &[(String, &'static str)], width: usize) -> Vec<Line<'static>
                 row.spans.push(Span::raw(" ".repeat(GAP)));
                 used += GAP;
             }
-            row.spans.push(Span::styled(k.clone(), theme::KEY));
+            row.spans.push(Span::styled(k.clone(), th.key));
             row.spans.push(Span::raw(format!(" {what}")));
         }
         used += w;
@@ -94,23 +95,24 @@ fn boxed(
 }
 
 /// `> ` and as much of the input as fits in `width`, from its scroll offset.
-fn input_line(input: &tui_input::Input, width: usize) -> (Line<'static>, usize) {
+fn input_line(th: &Theme, input: &tui_input::Input, width: usize) -> (Line<'static>, usize) {
     let scroll = input.visual_scroll(width.saturating_sub(3));
     let shown: String = input.value().chars().skip(scroll).collect();
     let shown = truncate(&shown, width.saturating_sub(2));
     (
-        Line::from(Span::styled(format!("> {shown}"), theme::KEY)),
+        Line::from(Span::styled(format!("> {shown}"), th.key)),
         scroll,
     )
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let th = theme::of(state.look.theme);
     match &state.dialog {
         Some(Dialog::ConfirmDelete(c)) => {
             let count = c.files.len() as u64;
             let mut body = vec![Line::from(vec![
                 Span::raw("Delete "),
-                Span::styled(c.label.clone(), theme::ERROR),
+                Span::styled(c.label.clone(), th.error),
                 Span::raw("?"),
             ])];
             // The marks may be scrolled away or in a closed folder: the question names them.
@@ -133,9 +135,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 frame,
                 area,
                 64,
-                block(" Confirm delete ", theme::ERROR),
+                block(" Confirm delete ", th.error),
                 &body,
                 &key_lines(
+                    th,
                     &[
                         (hint(state, DialogAction::Yes), "delete"),
                         (hint(state, DialogAction::No), "cancel"),
@@ -155,7 +158,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                     group(i as u64 + 1),
                     group(items.len() as u64)
                 )),
-                Line::from(Span::styled(for_terminal(&c.existing), theme::WARN)),
+                Line::from(Span::styled(for_terminal(&c.existing), th.warn)),
                 Line::from(format!(
                     "existing {}, new {}",
                     exact(c.existing_size),
@@ -163,16 +166,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 )),
             ];
             if let Some(note) = &c.note {
-                body.push(Line::from(Span::styled(for_terminal(note), theme::WARN)));
+                body.push(Line::from(Span::styled(for_terminal(note), th.warn)));
             }
             boxed(
                 frame,
                 area,
                 72,
-                block(" File exists ", theme::WARN),
+                block(" File exists ", th.warn),
                 &body,
                 &[
                     key_lines(
+                        th,
                         &[
                             (hint(state, DialogAction::Overwrite), "overwrite"),
                             (hint(state, DialogAction::Skip), "skip"),
@@ -185,6 +189,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                         inner_width(area, 72),
                     ),
                     key_lines(
+                        th,
                         &[
                             (
                                 [
@@ -220,9 +225,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 frame,
                 area,
                 60,
-                block(" Resume transfers? ", theme::WARN),
+                block(" Resume transfers? ", th.warn),
                 &body,
                 &key_lines(
+                    th,
                     &[
                         (hint(state, DialogAction::Yes), "resume"),
                         (hint(state, DialogAction::No), "drop them"),
@@ -250,9 +256,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 frame,
                 area,
                 58,
-                block(" Quit? ", theme::WARN),
+                block(" Quit? ", th.warn),
                 &body,
                 &key_lines(
+                    th,
                     &[
                         (hint(state, DialogAction::Yes), "quit"),
                         (hint(state, DialogAction::No), "stay"),
@@ -302,7 +309,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             };
             const WIDTH: u16 = 70;
             let inner_w = inner_width(area, WIDTH);
-            let (input_row, scroll) = input_line(input, inner_w);
+            let (input_row, scroll) = input_line(th, input, inner_w);
             // What the last Tab could still complete to, as many as fit on the line (room
             // kept for the "(+N more)").
             let mut choices = String::new();
@@ -323,15 +330,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             body.push(input_row);
             body.push(Line::from(Span::styled(
                 truncate(&choices, inner_w),
-                theme::DIM,
+                th.dim,
             )));
             let inner = boxed(
                 frame,
                 area,
                 WIDTH,
-                block(title, theme::BORDER_FOCUSED),
+                block(title, th.border_focused),
                 &body,
                 &key_lines(
+                    th,
                     &[
                         (hint(state, DialogAction::Submit), "start"),
                         (hint(state, DialogAction::Complete), "complete"),
@@ -345,7 +353,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Some(Dialog::WorkspacePrompt(input)) => {
             const WIDTH: u16 = 64;
             let inner_w = inner_width(area, WIDTH);
-            let (input_row, scroll) = input_line(input, inner_w);
+            let (input_row, scroll) = input_line(th, input, inner_w);
             let head = [
                 Line::from("The server lists no workspaces for this key."),
                 Line::from("Workspace id(s), separated by spaces:"),
@@ -358,9 +366,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 frame,
                 area,
                 WIDTH,
-                block(" Open a workspace ", theme::BORDER_FOCUSED),
+                block(" Open a workspace ", th.border_focused),
                 &body,
                 &key_lines(
+                    th,
                     &[
                         (hint(state, DialogAction::Submit), "open"),
                         (hint(state, DialogAction::Cancel), "cancel"),
@@ -375,7 +384,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     if let Some(n) = &state.notice
         && n.level == Level::Error
     {
-        error(frame, area, &n.text);
+        error(th, frame, area, &n.text);
     }
 }
 
@@ -407,7 +416,7 @@ fn cursor(frame: &mut Frame, inner: Rect, input: &tui_input::Input, scroll: usiz
 }
 
 /// An error in a box at the bottom right, above the status line.
-fn error(frame: &mut Frame, area: Rect, text: &str) {
+fn error(th: &Theme, frame: &mut Frame, area: Rect, text: &str) {
     let lines: Vec<Line> = text.lines().map(|l| Line::from(for_terminal(l))).collect();
     let width = (area.width * 2 / 3).max(30).min(area.width);
     let mut lines = wrap::lines(&lines, width.saturating_sub(2) as usize);
@@ -422,8 +431,7 @@ fn error(frame: &mut Frame, area: Rect, text: &str) {
     };
     frame.render_widget(Clear, r);
     frame.render_widget(
-        Paragraph::new(lines)
-            .block(block(" Error ", theme::ERROR).title_bottom(" any key dismisses ")),
+        Paragraph::new(lines).block(block(" Error ", th.error).title_bottom(" any key dismisses ")),
         r,
     );
 }

@@ -15,6 +15,7 @@ use crate::sanitize::for_terminal;
 /// The key table: one column where it fits, else two side by side, else (a small
 /// screen) the entries packed in rows.
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let th = theme::of(state.look.theme);
     let all = state.keymap.help_rows();
     // The demo's server, for the CLI in another terminal: its URL and key, under the keys.
     let demo: Vec<Line> = match &state.demo {
@@ -22,7 +23,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             Line::default(),
             Line::styled(
                 "This demo's server, for the CLI in another terminal:",
-                theme::KEY,
+                th.key,
             ),
             Line::from(format!("FILEDECK_ENDPOINT={} \\", for_terminal(&d.url))),
             Line::from(format!(
@@ -39,7 +40,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let what_w = |rows: &[(String, &str)]| rows.iter().map(|r| r.1.width()).max().unwrap_or(0);
     let close = state.keymap.keys(Bound::Dialog(DialogAction::HelpClose));
     let close: Vec<String> = close.iter().take(2).map(ToString::to_string).collect();
-    let block = block(" Keys ", theme::BORDER_FOCUSED)
+    let block = block(" Keys ", th.border_focused)
         .title_bottom(format!(" {} closes ", close.join("/")));
     let (left, right) = all.split_at(all.len().div_ceil(2));
     let one = key_w(&all) + 1 + what_w(&all) + 2;
@@ -66,7 +67,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             .map(|i| {
                 Row::new(cols.iter().flat_map(|c| match c.get(i) {
                     Some((keys, what)) => {
-                        vec![Line::styled(keys.clone(), theme::KEY), Line::from(*what)]
+                        vec![Line::styled(keys.clone(), th.key), Line::from(*what)]
                     }
                     None => vec![Line::default(), Line::default()],
                 }))
@@ -105,7 +106,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 line.spans.push(Span::raw("   "));
                 used += 3;
             }
-            line.spans.push(Span::styled(keys.clone(), theme::KEY));
+            line.spans.push(Span::styled(keys.clone(), th.key));
             line.spans.push(Span::raw(format!(" {what}")));
         }
         used += w;

@@ -19,7 +19,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::app::State;
 use crate::app::count::group;
-use crate::app::layout::{DETAILS_MIN_WIDTH, transfers_height};
+use crate::app::layout::{DETAILS_MIN_WIDTH, panes};
 use crate::app::state::{Dialog, Level, Pane};
 use crate::sanitize::for_terminal;
 
@@ -49,26 +49,13 @@ fn block(title: &'static str, border: Style) -> Block<'static> {
 
 pub fn draw(frame: &mut Frame, state: &State) {
     let area = frame.area();
-    let [main, queue, status, footer] = Layout::vertical([
-        Constraint::Min(3),
-        Constraint::Length(transfers_height(area.height, state.transfers.len())),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    transfers::draw(frame, queue, state);
-    if state.details_shown() {
-        let tree_share = if area.width >= 100 { 55 } else { 50 };
-        let [left, right] = Layout::horizontal([
-            Constraint::Percentage(tree_share),
-            Constraint::Percentage(100 - tree_share),
-        ])
-        .areas(main);
-        tree::draw(frame, left, state);
+    let p = panes(area, state.transfers.len(), state.details_shown());
+    transfers::draw(frame, p.transfers, state);
+    tree::draw(frame, p.tree, state);
+    if let Some(right) = p.details {
         details::draw(frame, right, state);
-    } else {
-        tree::draw(frame, main, state);
     }
+    let (status, footer) = (p.status, p.footer);
     draw_status(frame, status, state);
     draw_footer(frame, footer, state);
     // Dialogs leave the footer uncovered: it names their keys too.
@@ -80,7 +67,8 @@ pub fn draw(frame: &mut Frame, state: &State) {
 }
 
 fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
-    let sep = Span::styled(" │ ", theme::DIM);
+    let th = theme::of(state.look.theme);
+    let sep = Span::styled(" │ ", th.dim);
     // The demo shows its whole URL and session key: what the CLI needs to reach it.
     let host = match &state.demo {
         Some(d) => format!(
@@ -90,7 +78,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
         ),
         None => format!(" {}", state.endpoint),
     };
-    let mut spans = vec![Span::styled(host, theme::STATUS_HOST)];
+    let mut spans = vec![Span::styled(host, th.status_host)];
     if let Some(row) = state.selected_row()
         && let Some(w) = state.workspaces.get(row.ws())
     {
@@ -106,24 +94,21 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
                 for_terminal(&w.id),
                 group(w.tree.file_count())
             ),
-            theme::LOADING,
+            th.loading,
         ));
     } else if state.workspaces.is_empty() {
         spans.push(sep.clone());
         spans.push(Span::styled(
             format!("{} finding workspaces…", fmt::spinner(state.spinner)),
-            theme::LOADING,
+            th.loading,
         ));
     }
     if let Some(e) = &state.last_error {
         spans.push(sep);
         let first = e.lines().next().unwrap_or("");
-        spans.push(Span::styled(
-            format!("✗ {}", for_terminal(first)),
-            theme::ERROR,
-        ));
+        spans.push(Span::styled(format!("✗ {}", for_terminal(first)), th.error));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme::STATUS), area);
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(th.status), area);
 }
 
 /// A key and what it does, with its rank: on a narrow screen the highest ranks go first.
@@ -249,6 +234,7 @@ fn fit(mut hints: Vec<Hint>, width: usize) -> Vec<Hint> {
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
+    let th = theme::of(state.look.theme);
     let width = area.width as usize;
     let mut spans = Vec::new();
     let notice = state
@@ -263,9 +249,9 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
             width.saturating_sub(help.width()),
         );
         let gap = width.saturating_sub(text.width() + help.width());
-        spans.push(Span::styled(text, theme::INFO));
+        spans.push(Span::styled(text, th.info));
         spans.push(Span::raw(" ".repeat(gap)));
-        spans.push(Span::styled(" ?", theme::KEY));
+        spans.push(Span::styled(" ?", th.key));
         spans.push(Span::raw(" help "));
     } else {
         let mut width = width;
@@ -274,14 +260,14 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         {
             let text = format!(" ✓ {}", fmt::marks(&m));
             width = width.saturating_sub(text.width());
-            spans.push(Span::styled(text, theme::WARN));
+            spans.push(Span::styled(text, th.warn));
         }
         for (k, what, _) in fit(hints(state), width) {
-            spans.push(Span::styled(format!(" {k}"), theme::KEY));
+            spans.push(Span::styled(format!(" {k}"), th.key));
             spans.push(Span::raw(format!(" {what} ")));
         }
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme::FOOTER), area);
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(th.footer), area);
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use super::{fmt, theme};
+use super::fmt;
+use super::theme::{self, Theme};
 use crate::app::State;
 use crate::app::count::{group, whole};
 use crate::app::queue_view::{TransferView, aggregate};
@@ -24,19 +25,19 @@ fn duration(secs: u64) -> String {
     }
 }
 
-fn state_text(t: &TransferView) -> (String, Style) {
+fn state_text(th: &Theme, t: &TransferView) -> (String, Style) {
     match &t.state {
-        TransferState::Queued => ("queued".into(), theme::DIM),
-        TransferState::Running => ("running".into(), theme::LOADING),
-        TransferState::Retrying { n, of } => (fmt::retry(*n, *of), theme::WARN),
-        TransferState::Verifying => ("verifying".into(), theme::LOADING),
+        TransferState::Queued => ("queued".into(), th.dim),
+        TransferState::Running => ("running".into(), th.loading),
+        TransferState::Retrying { n, of } => (fmt::retry(*n, *of), th.warn),
+        TransferState::Verifying => ("verifying".into(), th.loading),
         // A note (a cancel that came too late, an upload the server could not verify)
         // is in the details pane; the row says there is one.
-        TransferState::Done if t.note.is_some() => ("done (see note)".into(), theme::WARN),
-        TransferState::Done => ("done".into(), theme::INFO),
-        TransferState::Failed(why) => (format!("failed: {}", for_terminal(why)), theme::ERROR),
-        TransferState::Cancelled => ("cancelled".into(), theme::DIM),
-        TransferState::Skipped(why) => (format!("skipped: {}", for_terminal(why)), theme::DIM),
+        TransferState::Done if t.note.is_some() => ("done (see note)".into(), th.warn),
+        TransferState::Done => ("done".into(), th.info),
+        TransferState::Failed(why) => (format!("failed: {}", for_terminal(why)), th.error),
+        TransferState::Cancelled => ("cancelled".into(), th.dim),
+        TransferState::Skipped(why) => (format!("skipped: {}", for_terminal(why)), th.dim),
     }
 }
 
@@ -68,6 +69,7 @@ fn fraction(done: u64, size: u64, ended_well: bool) -> f64 {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let th = theme::of(state.look.theme);
     if area.height == 0 {
         return;
     }
@@ -127,9 +129,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         .title(title)
         .title_bottom(" c cancel · C cancel all · R retry failed · X clear finished ")
         .border_style(if focused {
-            theme::BORDER_FOCUSED
+            th.border_focused
         } else {
-            theme::BORDER
+            th.border
         });
     let width = area.width.saturating_sub(2) as usize;
     let height = area.height.saturating_sub(2) as usize;
@@ -148,7 +150,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 Direction::Up => "↑ ",
                 Direction::Down => "↓ ",
             };
-            let (st, st_style) = state_text(t);
+            let (st, st_style) = state_text(th, t);
             // Fixed-width columns, so gauges and figures line up row under row.
             // Narrow screens keep the name readable: the batch line has speed and ETA.
             let wide = width >= 100;
@@ -182,9 +184,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             );
             // A full green bar reads as success: a failure's bar is in its own colour.
             let bar_style = match t.state {
-                TransferState::Failed(_) => theme::ERROR,
-                TransferState::Cancelled | TransferState::Skipped(_) => theme::DIM,
-                _ => theme::INFO,
+                TransferState::Failed(_) => th.error,
+                TransferState::Cancelled | TransferState::Skipped(_) => th.dim,
+                _ => th.info,
             };
             let name = for_terminal(&t.info.label());
             let st_w = if wide { 18usize } else { 12 };
@@ -215,7 +217,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 ])
             };
             if i == sel && focused {
-                line = line.style(theme::SELECTED_UNFOCUSED);
+                line = line.style(th.selected_unfocused);
             }
             line
         })

@@ -9,7 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::{fmt, theme};
+use super::fmt;
+use super::theme::{self, Theme};
 use crate::app::State;
 use crate::app::count::group;
 use crate::app::state::{Pane, Row};
@@ -17,6 +18,7 @@ use crate::app::tree::ROOT;
 use crate::sanitize::for_terminal;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let th = theme::of(state.look.theme);
     let focused = state.focus == Pane::Tree && state.dialog.is_none();
     let total = state.rows.len();
     let mut title = if total > state.viewport() {
@@ -42,9 +44,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         .borders(Borders::ALL)
         .title(title)
         .border_style(if focused {
-            theme::BORDER_FOCUSED
+            th.border_focused
         } else {
-            theme::BORDER
+            th.border
         });
     let width = area.width.saturating_sub(2) as usize;
     let height = area.height.saturating_sub(2) as usize;
@@ -60,14 +62,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             if state.marked.contains(row) {
                 name.insert_str(0, "✓ ");
             }
-            let line = layout_row(&prefix, &name, name_style, &figures, width);
+            let line = layout_row(th, &prefix, &name, name_style, &figures, width);
             if state.offset + i == state.selected {
                 // The selection's colours win over the name's (a blue folder name on a
                 // blue bar would vanish).
                 let sel = if focused {
-                    theme::SELECTED
+                    th.selected
                 } else {
-                    theme::SELECTED_UNFOCUSED
+                    th.selected_unfocused
                 };
                 let mut line = line.style(sel);
                 for span in &mut line.spans {
@@ -88,6 +90,7 @@ const MIN_NAME: usize = 12;
 /// `prefix name … figure`, fitted to `width` cells. `figures` go from the fullest to the
 /// shortest: the first that leaves the name its columns is shown, none if none does.
 fn layout_row(
+    th: &Theme,
     prefix: &str,
     name: &str,
     style: Style,
@@ -107,7 +110,7 @@ fn layout_row(
     let mut spans = vec![Span::raw(prefix.to_string()), Span::styled(name, style)];
     spans.push(Span::raw(" ".repeat(gap)));
     if rw > 0 {
-        spans.push(Span::styled(right.to_string(), theme::DIM_FIGURE));
+        spans.push(Span::styled(right.to_string(), th.dim_figure));
     }
     Line::from(spans)
 }
@@ -182,6 +185,7 @@ fn figures(partial: &str, count: u64, total: String) -> Vec<String> {
 type Cells = (String, String, Style, Vec<String>);
 
 fn cells(state: &State, row: Row) -> Cells {
+    let th = theme::of(state.look.theme);
     let blank = || (String::new(), String::new(), Style::new(), Vec::new());
     let Some(ws) = state.workspaces.get(row.ws()) else {
         return blank();
@@ -207,7 +211,7 @@ fn cells(state: &State, row: Row) -> Cells {
             } else {
                 Vec::new()
             };
-            (arrow.into(), name, theme::WORKSPACE, right)
+            (arrow.into(), name, th.workspace, right)
         }
         Row::Folder { id, .. } => {
             let Some(f) = ws.tree.folder(id) else {
@@ -221,7 +225,7 @@ fn cells(state: &State, row: Row) -> Cells {
             (
                 format!("{}{arrow}", indent(u32::from(f.depth))),
                 format!("{}/", for_terminal(&f.name)),
-                theme::FOLDER,
+                th.folder,
                 figures(
                     partial,
                     f.count,
@@ -246,15 +250,15 @@ fn cells(state: &State, row: Row) -> Cells {
             let (text, style) = if let Some(e) = &ws.listing.error {
                 (
                     format!("✗ {}", for_terminal(e.lines().next().unwrap_or(""))),
-                    theme::ERROR,
+                    th.error,
                 )
             } else if !ws.listing.complete {
                 (
                     format!("{} loading…", fmt::spinner(state.spinner)),
-                    theme::LOADING,
+                    th.loading,
                 )
             } else {
-                ("(no files)".to_string(), theme::DIM)
+                ("(no files)".to_string(), th.dim)
             };
             ("    ".into(), text, style, Vec::new())
         }
@@ -267,7 +271,15 @@ mod tests {
 
     fn row(name: &str, width: usize) -> String {
         let figures = ["3 files  1.20 GiB".to_string(), "1.20 GiB".to_string()];
-        layout_row("  ▸ ", name, Style::new(), &figures, width).to_string()
+        layout_row(
+            theme::of(crate::config::ThemeName::Auto),
+            "  ▸ ",
+            name,
+            Style::new(),
+            &figures,
+            width,
+        )
+        .to_string()
     }
 
     #[test]

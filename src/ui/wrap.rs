@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn keeps_empty_lines_and_styles() {
-        let key = Style::new().fg(ratatui::style::Color::Cyan);
+        let key = Style::new().add_modifier(ratatui::style::Modifier::BOLD);
         let l = Line::from(vec![Span::styled("y/Enter", key), Span::raw(" delete")]);
         let rows = lines(&[Line::default(), l], 10);
         assert_eq!(text(&rows), ["", "y/Enter", "delete"]);

@@ -249,6 +249,16 @@ async fn run(
                     }
                 });
             }
+            Command::PresignDownload { req, ws, key } => {
+                tokio::spawn(async move {
+                    let result = client
+                        .download_link(&ws, &key)
+                        .await
+                        .map(|(url, secs)| (crate::app::msg::Secret(url.into()), secs))
+                        .map_err(|e| e.to_string());
+                    let _ = events.send(Event::Presigned { req, result });
+                });
+            }
             Command::Delete { req, ws, keys } => {
                 tokio::spawn(async move {
                     let results = futures_util::stream::iter(keys.into_iter().map(|key| {

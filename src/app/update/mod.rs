@@ -2,9 +2,11 @@
 //! feed it messages and read the commands it returns. This file dispatches; each concern
 //! (tree navigation, listings, deletes, dialogs, transfers) has its own file.
 
+mod copy;
 mod delete;
 mod dialogs;
 mod listing;
+mod mouse;
 mod nav;
 mod transfers;
 
@@ -47,8 +49,7 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key),
         Msg::Key(_) => Vec::new(),
-        // Filled in with the mouse's own handling.
-        Msg::Mouse(_) => Vec::new(),
+        Msg::Mouse(ev, at_ms) => mouse::on_mouse(state, ev, at_ms),
         Msg::Paste(text) => {
             // The text a pending completion was asked for is not the prompt's any more.
             state.complete_req = None;
@@ -255,7 +256,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::ClearFinished => transfers::clear_finished(state),
         Action::Suspend => state.suspend = true,
         Action::ToggleHidden => nav::toggle_hidden(state),
-        Action::CopyPath | Action::CopyUrl | Action::ToggleMouse => state.info("Not yet."),
+        Action::CopyPath => copy::copy_path(state),
+        Action::CopyUrl => return copy::copy_url(state),
+        Action::ToggleMouse => mouse::toggle(state),
     }
     Vec::new()
 }
@@ -278,6 +281,7 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
         Event::TransferProblem(text) => transfers::on_problem(state, text),
         Event::TransferNote { id, note } => transfers::on_note(state, id, note),
         Event::TransfersIdle => transfers::on_idle(state),
+        Event::Presigned { req, result } => copy::on_presigned(state, req, result),
         Event::QueueClaimed(result) => transfers::on_claimed(state, result),
         Event::Conflicts { batch, items } => {
             state.marks_sent = None;

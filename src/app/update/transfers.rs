@@ -385,3 +385,8 @@ pub(super) fn ask_download(state: &mut State) {
         input: Input::new(state.download_dir.clone()),
     });
 }
+
+/// A click on a row of the transfers pane.
+pub(super) fn select(state: &mut State, i: usize) {
+    state.transfer_selected = i.min(state.transfers.len().saturating_sub(1));
+}

@@ -1,0 +1,25 @@
+//! How the screen looks and what the pointer and clipboard did: the theme's name (the
+//! `ui` builds the styles from it), mouse capture, the last click (for a double click)
+//! and the OSC 52 outbox the runtime empties.
+
+use super::msg::ReqId;
+use super::state::Pane;
+use crate::config::ThemeName;
+
+/// Two presses on one row within this many ms are a double click.
+pub const DOUBLE_CLICK_MS: u64 = 400;
+
+#[derive(Debug, Clone, Default)]
+pub struct Look {
+    pub theme: ThemeName,
+    /// Mouse capture wanted; the runtime turns it on or off when this changes.
+    pub mouse: bool,
+    /// The last left press: where (pane, row) and when (the runtime's monotonic ms).
+    pub last_click: Option<(Pane, usize, u64)>,
+    /// Text for the clipboard: the runtime sends it as OSC 52 and clears this.
+    pub clipboard: Option<String>,
+    /// The presigned URL being waited for (`Y`), and the key it is for.
+    pub presign: Option<(ReqId, String)>,
+    /// Inside tmux ($TMUX set): the notification says how to let OSC 52 through.
+    pub in_tmux: bool,
+}
