@@ -69,41 +69,58 @@ pub fn panes(area: Rect, transfers: usize, details: bool) -> Panes {
     }
 }
 
-/// What is at a cell of the screen: a pane, and the index of the row under it (in
-/// `state.rows` for the tree, in `state.transfers` for the transfers pane) when there is
-/// one.
-pub fn hit(state: &super::State, x: u16, y: u16) -> Option<(super::state::Pane, Option<usize>)> {
-    use super::state::Pane;
-    let area = Rect::new(0, 0, state.width, state.height);
-    let p = panes(area, state.transfers.len(), state.details_shown());
+/// A pane the pointer can be over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    Tree,
+    Details,
+    Transfers,
+}
+
+/// What the hit-test needs of the state: the screen and the scroll of both lists.
+#[derive(Debug, Clone, Copy)]
+pub struct Scroll {
+    pub width: u16,
+    pub height: u16,
+    pub details: bool,
+    /// The tree's first row on screen and its row count.
+    pub offset: usize,
+    pub rows: usize,
+    pub transfer_selected: usize,
+    pub transfers: usize,
+}
+
+/// What is at a cell of the screen: a pane, and the index of the row under it (in the
+/// tree's rows, or in the transfers) when there is one.
+pub fn hit(s: Scroll, x: u16, y: u16) -> Option<(Area, Option<usize>)> {
+    let p = panes(Rect::new(0, 0, s.width, s.height), s.transfers, s.details);
     let at = ratatui::layout::Position::new(x, y);
     // The row inside a bordered pane, from its top border.
     let inner_row = |r: Rect| {
         let inner = y.checked_sub(r.y.saturating_add(1))?;
-        (x > r.x && x + 1 < r.right() && inner + 1 < r.height).then_some(usize::from(inner))
+        (x > r.x && x.saturating_add(1) < r.right() && inner.saturating_add(1) < r.height)
+            .then_some(usize::from(inner))
     };
     if p.tree.contains(at) {
         let row = inner_row(p.tree)
-            .map(|i| state.offset + i)
-            .filter(|&i| i < state.rows.len());
-        return Some((Pane::Tree, row));
+            .map(|i| s.offset + i)
+            .filter(|&i| i < s.rows);
+        return Some((Area::Tree, row));
     }
     if let Some(d) = p.details
         && d.contains(at)
     {
-        return Some((Pane::Details, None));
+        return Some((Area::Details, None));
     }
     if p.transfers.contains(at) {
         // The same scroll the transfers pane draws with: the selection on its last row.
         let height = usize::from(p.transfers.height.saturating_sub(2));
-        let sel = state
-            .transfer_selected
-            .min(state.transfers.len().saturating_sub(1));
+        let sel = s.transfer_selected.min(s.transfers.saturating_sub(1));
         let offset = sel.saturating_sub(height.saturating_sub(1));
         let row = inner_row(p.transfers)
             .map(|i| offset + i)
-            .filter(|&i| i < state.transfers.len());
-        return Some((Pane::Transfers, row));
+            .filter(|&i| i < s.transfers);
+        return Some((Area::Transfers, row));
     }
     None
 }

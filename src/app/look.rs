@@ -2,8 +2,8 @@
 //! `ui` builds the styles from it), mouse capture, the last click (for a double click)
 //! and the OSC 52 outbox the runtime empties.
 
+use super::layout::Area;
 use super::msg::ReqId;
-use super::state::Pane;
 use crate::config::ThemeName;
 
 /// Two presses on one row within this many ms are a double click.
@@ -15,7 +15,7 @@ pub struct Look {
     /// Mouse capture wanted; the runtime turns it on or off when this changes.
     pub mouse: bool,
     /// The last left press: where (pane, row) and when (the runtime's monotonic ms).
-    pub last_click: Option<(Pane, usize, u64)>,
+    pub last_click: Option<(Area, usize, u64)>,
     /// Text for the clipboard: the runtime sends it as OSC 52 and clears this.
     pub clipboard: Option<String>,
     /// The presigned URL being waited for (`Y`), and the key it is for.

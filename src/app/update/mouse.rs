@@ -4,7 +4,7 @@
 
 use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 
-use super::super::layout::hit;
+use super::super::layout::{Area, Scroll, hit};
 use super::super::look::DOUBLE_CLICK_MS;
 use super::super::msg::{Action, Command};
 use super::super::state::{Pane, Row, State};
@@ -19,50 +19,63 @@ pub(super) fn on_mouse(state: &mut State, ev: MouseEvent, at_ms: u64) -> Vec<Com
     if state.dialog.is_some() || matches!(ev.kind, MouseEventKind::Moved) {
         return Vec::new();
     }
-    let Some((pane, row)) = hit(state, ev.column, ev.row) else {
+    let scroll = Scroll {
+        width: state.width,
+        height: state.height,
+        details: state.details_shown(),
+        offset: state.offset,
+        rows: state.rows.len(),
+        transfer_selected: state.transfer_selected,
+        transfers: state.transfers.len(),
+    };
+    let Some((area, row)) = hit(scroll, ev.column, ev.row) else {
         return Vec::new();
     };
     match ev.kind {
         MouseEventKind::Down(MouseButton::Left) => {
             state.notice = None;
             state.dirty = true;
-            click(state, pane, row, at_ms)
+            click(state, area, row, at_ms)
         }
         MouseEventKind::ScrollDown => {
-            wheel(state, pane, true);
+            wheel(state, area, true);
             Vec::new()
         }
         MouseEventKind::ScrollUp => {
-            wheel(state, pane, false);
+            wheel(state, area, false);
             Vec::new()
         }
         _ => Vec::new(),
     }
 }
 
-fn click(state: &mut State, pane: Pane, row: Option<usize>, at_ms: u64) -> Vec<Command> {
+fn click(state: &mut State, area: Area, row: Option<usize>, at_ms: u64) -> Vec<Command> {
     let double = matches!(
         (state.look.last_click, row),
-        (Some((p, r, t)), Some(now)) if p == pane && r == now && at_ms.saturating_sub(t) <= DOUBLE_CLICK_MS
+        (Some((a, r, t)), Some(now)) if a == area && r == now && at_ms.saturating_sub(t) <= DOUBLE_CLICK_MS
     );
     // The second press of a double click does not start a third.
     state.look.last_click = match (double, row) {
-        (false, Some(r)) => Some((pane, r, at_ms)),
+        (false, Some(r)) => Some((area, r, at_ms)),
         _ => None,
     };
-    state.focus = pane;
+    state.focus = match area {
+        Area::Tree => Pane::Tree,
+        Area::Details => Pane::Details,
+        Area::Transfers => Pane::Transfers,
+    };
     let Some(row) = row else {
         return Vec::new();
     };
-    match pane {
-        Pane::Tree => {
+    match area {
+        Area::Tree => {
             nav::select(state, row);
             if double {
                 return open(state);
             }
         }
-        Pane::Transfers => transfers::select(state, row),
-        Pane::Details => {}
+        Area::Transfers => transfers::select(state, row),
+        Area::Details => {}
     }
     Vec::new()
 }
@@ -81,10 +94,10 @@ fn open(state: &mut State) -> Vec<Command> {
     nav::expand(state)
 }
 
-fn wheel(state: &mut State, pane: Pane, down: bool) {
+fn wheel(state: &mut State, area: Area, down: bool) {
     state.dirty = true;
-    match pane {
-        Pane::Tree => {
+    match area {
+        Area::Tree => {
             let last = state.rows.len().saturating_sub(1);
             let to = if down {
                 (state.selected + WHEEL_ROWS).min(last)
@@ -93,12 +106,12 @@ fn wheel(state: &mut State, pane: Pane, down: bool) {
             };
             nav::select(state, to);
         }
-        Pane::Transfers => {
+        Area::Transfers => {
             for _ in 0..WHEEL_ROWS {
                 transfers::move_cursor(state, if down { Action::Down } else { Action::Up });
             }
         }
-        Pane::Details => {}
+        Area::Details => {}
     }
 }
 
