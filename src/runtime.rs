@@ -3,6 +3,7 @@
 //! terminal. It draws only when the state says it changed, so an idle screen costs
 //! no CPU and writes nothing.
 
+mod ansi16;
 mod term;
 
 use std::io::{Stdout, stdout};
@@ -22,11 +23,12 @@ use crate::app::{self, Command, Event, Msg, State};
 use crate::{ui, worker};
 pub use term::{osc52, restore};
 
-type Term = Terminal<CrosstermBackend<Stdout>>;
+type Term = Terminal<CrosstermBackend<ansi16::Ansi16<Stdout>>>;
 
 fn enter(mouse: bool) -> Result<Term> {
     term::take(mouse)?;
-    Terminal::new(CrosstermBackend::new(stdout())).wrap_err("cannot start drawing")
+    Terminal::new(CrosstermBackend::new(ansi16::Ansi16::new(stdout())))
+        .wrap_err("cannot start drawing")
 }
 
 /// Restore the terminal before the panic report is printed (color-eyre's hook, installed

@@ -1,0 +1,116 @@
+//! End to end in a pty: what the terminal receives. NO_COLOR leaves no colour-setting
+//! SGR in the raw bytes while the selection stays visible (reverse video); `y` writes the
+//! exact OSC 52 sequence. Waits are on screen conditions with deadlines.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    unsafe_code,
+    reason = "tests stop at the first surprise; the pty driver (support/pty.rs) polls with libc"
+)]
+
+#[path = "support/pty.rs"]
+mod pty;
+use pty::Pty;
+
+/// The parameter lists of every SGR (`ESC [ … m`) in `raw`.
+fn sgrs(raw: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 1 < raw.len() {
+        if raw[i] == 0x1b && raw[i + 1] == b'[' {
+            let start = i + 2;
+            let mut j = start;
+            // Parameters and intermediates, up to the final byte.
+            while j < raw.len() && !(0x40..=0x7e).contains(&raw[j]) {
+                j += 1;
+            }
+            if j < raw.len() && raw[j] == b'm' {
+                out.push(String::from_utf8_lossy(&raw[start..j]).into_owned());
+            }
+            i = j;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// An SGR parameter list that sets a foreground or background colour.
+fn sets_colour(params: &str) -> bool {
+    params.split([';', ':']).any(|p| {
+        matches!(p.parse::<u16>(), Ok(n) if n == 38 || n == 48 || (30..=37).contains(&n)
+            || (40..=47).contains(&n) || (90..=97).contains(&n) || (100..=107).contains(&n))
+    })
+}
+
+fn demo(env: &[(&str, &str)], state: &std::path::Path) -> Pty {
+    let mut all = vec![("XDG_STATE_HOME", state.to_str().unwrap())];
+    all.extend_from_slice(env);
+    let pty = Pty::spawn(&["--demo"], &all, 100, 30);
+    pty.wait_for("the demo workspaces", |s| {
+        s.contains("ws_genomics") && s.contains("ws_lab") && s.contains("1,000 files")
+    });
+    pty
+}
+
+#[test]
+fn no_color_sends_no_colour_and_keeps_the_selection_visible() {
+    let state = tempfile::tempdir().unwrap();
+    let mut pty = demo(&[("NO_COLOR", "1")], state.path());
+    pty.send("j");
+    pty.send("?");
+    pty.wait_for("the help", |s| s.contains("Keys"));
+    pty.send("\x1b");
+    pty.wait_for("the help closed", |s| !s.contains("?/Esc closes"));
+    let raw = pty.raw();
+    pty.send("q");
+    assert!(pty.wait_exit().success());
+    let sgrs = sgrs(&raw);
+    let coloured: Vec<_> = sgrs.iter().filter(|p| sets_colour(p)).collect();
+    assert!(coloured.is_empty(), "colour-setting SGRs: {coloured:?}");
+    assert!(
+        sgrs.iter().any(|p| p.split(';').any(|n| n == "7")),
+        "no reverse video for the selection: {sgrs:?}"
+    );
+}
+
+#[test]
+fn the_default_theme_uses_the_16_ansi_colours_only() {
+    let state = tempfile::tempdir().unwrap();
+    let mut pty = demo(&[], state.path());
+    let raw = pty.raw();
+    pty.send("q");
+    assert!(pty.wait_exit().success());
+    let sgrs = sgrs(&raw);
+    assert!(
+        sgrs.iter().any(|p| sets_colour(p)),
+        "the default has colours"
+    );
+    // No 256-colour or RGB pick: `38;5;n` / `38;2;r;g;b` (and their backgrounds).
+    let fixed: Vec<_> = sgrs
+        .iter()
+        .filter(|p| p.contains("38;") || p.contains("48;"))
+        .collect();
+    assert!(fixed.is_empty(), "fixed colours: {fixed:?}");
+}
+
+#[test]
+fn y_writes_the_selected_path_as_osc_52() {
+    let state = tempfile::tempdir().unwrap();
+    let mut pty = demo(&[("TMUX", "")], state.path());
+    pty.send("G");
+    pty.send("y");
+    pty.wait_for("the copy notification", |s| {
+        s.contains("Copied the path ws_lab (OSC 52)")
+    });
+    let raw = pty.raw();
+    pty.send("q");
+    assert!(pty.wait_exit().success());
+    // base64("ws_lab") = "d3NfbGFi"
+    let want = b"\x1b]52;c;d3NfbGFi\x07";
+    assert!(
+        raw.windows(want.len()).any(|w| w == want),
+        "no OSC 52 with base64 of 'ws_lab' in the output"
+    );
+}
