@@ -344,7 +344,7 @@ async fn drive(
                     }
                     user_input = true;
                     let at_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                    inbox.extend(to_msg(ev, at_ms));
+                    inbox.extend(term::to_msg(ev, at_ms));
                 }
                 Some(Err(_)) | None => hung_up = true,
             },
@@ -448,16 +448,6 @@ fn skip_unanswered_conflicts(state: &mut State, worker: &mut Worker) -> Result<(
         }
     }
     Ok(())
-}
-
-fn to_msg(ev: TermEvent, at_ms: u64) -> Option<Msg> {
-    match ev {
-        TermEvent::Mouse(m) => Some(Msg::Mouse(m, at_ms)),
-        TermEvent::Key(k) => Some(Msg::Key(k)),
-        TermEvent::Paste(s) => Some(Msg::Paste(s)),
-        TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
-        _ => None,
-    }
 }
 
 /// The terminal is gone (closed, the SSH session dropped): its writes fail so.

@@ -8,11 +8,14 @@ use base64::engine::general_purpose::STANDARD;
 use color_eyre::eyre::{Result, WrapErr};
 use ratatui::crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event as TermEvent,
 };
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::crossterm::{cursor, execute};
+
+use crate::app::Msg;
 
 /// Raw mode, the alternate screen, bracketed paste; mouse capture when `mouse`.
 pub(super) fn take(mouse: bool) -> Result<()> {
@@ -64,6 +67,18 @@ pub(super) fn copy(text: &str) -> Result<()> {
     out.write_all(osc52(text).as_bytes())
         .and_then(|()| out.flush())
         .wrap_err("cannot write to the terminal")
+}
+
+/// The terminal's events the app has a message for; the mouse's stamped with the
+/// runtime's monotonic ms (for double clicks).
+pub(super) fn to_msg(ev: TermEvent, at_ms: u64) -> Option<Msg> {
+    match ev {
+        TermEvent::Mouse(m) => Some(Msg::Mouse(m, at_ms)),
+        TermEvent::Key(k) => Some(Msg::Key(k)),
+        TermEvent::Paste(s) => Some(Msg::Paste(s)),
+        TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
