@@ -6,7 +6,7 @@ use super::super::state::{Pane, Row, State};
 use crate::sanitize::for_terminal;
 
 /// What tmux needs to pass OSC 52 on to the terminal outside it.
-const TMUX_HINT: &str = " Inside tmux it reaches your clipboard with `set -g set-clipboard on`.";
+const TMUX_HINT: &str = " In tmux: set -g set-clipboard on";
 
 fn tmux_hint(state: &State) -> &'static str {
     if state.look.in_tmux { TMUX_HINT } else { "" }
