@@ -36,6 +36,10 @@ fn sgrs(raw: &[u8]) -> Vec<String> {
     out
 }
 
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
 /// An SGR parameter list that sets a foreground or background colour.
 fn sets_colour(params: &str) -> bool {
     params.split([';', ':']).any(|p| {
@@ -104,13 +108,25 @@ fn y_writes_the_selected_path_as_osc_52() {
     pty.wait_for("the copy notification", |s| {
         s.contains("Copied the path ws_lab (OSC 52)")
     });
+    // `m` turns mouse capture off at once (the terminal's own selection works again).
+    let before = pty.raw().len();
+    pty.send("m");
+    pty.wait_for("mouse off", |s| s.contains("Mouse off"));
+    let after = pty.raw()[before..].to_vec();
+    assert!(contains(&after, b"\x1b[?1000l"), "m did not turn capture off");
+    pty.send("m");
+    pty.wait_for("mouse on", |s| s.contains("Mouse on"));
     let raw = pty.raw();
     pty.send("q");
     assert!(pty.wait_exit().success());
+    // Capture was on from the start, and the restore turned it off.
+    assert!(contains(&raw, b"\x1b[?1000h"));
+    let tail = pty.raw()[raw.len()..].to_vec();
+    assert!(contains(&tail, b"\x1b[?1000l"), "the restore left mouse capture on");
     // base64("ws_lab") = "d3NfbGFi"
     let want = b"\x1b]52;c;d3NfbGFi\x07";
     assert!(
-        raw.windows(want.len()).any(|w| w == want),
+        contains(&raw, want),
         "no OSC 52 with base64 of 'ws_lab' in the output"
     );
 }
