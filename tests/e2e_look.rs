@@ -113,7 +113,10 @@ fn y_writes_the_selected_path_as_osc_52() {
     pty.send("m");
     pty.wait_for("mouse off", |s| s.contains("Mouse off"));
     let after = pty.raw()[before..].to_vec();
-    assert!(contains(&after, b"\x1b[?1000l"), "m did not turn capture off");
+    assert!(
+        contains(&after, b"\x1b[?1000l"),
+        "m did not turn capture off"
+    );
     pty.send("m");
     pty.wait_for("mouse on", |s| s.contains("Mouse on"));
     let raw = pty.raw();
@@ -122,7 +125,10 @@ fn y_writes_the_selected_path_as_osc_52() {
     // Capture was on from the start, and the restore turned it off.
     assert!(contains(&raw, b"\x1b[?1000h"));
     let tail = pty.raw()[raw.len()..].to_vec();
-    assert!(contains(&tail, b"\x1b[?1000l"), "the restore left mouse capture on");
+    assert!(
+        contains(&tail, b"\x1b[?1000l"),
+        "the restore left mouse capture on"
+    );
     // base64("ws_lab") = "d3NfbGFi"
     let want = b"\x1b]52;c;d3NfbGFi\x07";
     assert!(

@@ -1584,3 +1584,69 @@ key_styles! {
         assert_eq!(walk(dest.path()).len(), 1, "no partial file left");
     }
 }
+
+/// `Y`'s round trip: the worker asks the server for a fresh presigned link, answers with
+/// it and its lifetime, and the link serves the file's bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presign_request_answers_a_working_link_and_its_lifetime() {
+    let env = env(KeyStyle::Path).await;
+    let local = tempfile::tempdir().unwrap();
+    let p = common::write_file(local.path(), "a.vcf", b"##fileformat=VCFv4.2\n");
+    let entry = env
+        .client
+        .upload(
+            &filedeck::api::UploadRequest {
+                workspace: "ws",
+                local: &p,
+                folder: "raw/",
+                name: None,
+                description: None,
+            },
+            &filedeck::api::Progress::new(),
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    let (commands, mut events) = worker::spawn(env.client.clone(), 4, worker::Queue::Off);
+    commands
+        .send(Command::PresignDownload {
+            req: 7,
+            ws: "ws".into(),
+            key: entry.entry.key.clone(),
+        })
+        .unwrap();
+    let seen = events_until(&mut events, Duration::from_secs(20), |ev| {
+        matches!(ev, Event::Presigned { req: 7, .. })
+    })
+    .await;
+    let Some((_, Event::Presigned { result, .. })) = seen.last() else {
+        panic!("no answer: {seen:?}");
+    };
+    let (filedeck::app::msg::Secret(url), secs) = result.clone().unwrap();
+    assert!(
+        secs.is_some_and(|s| s > 0),
+        "the reference server says how long"
+    );
+    let body = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&body[..], b"##fileformat=VCFv4.2\n");
+    // A key that does not exist is an error, said, not a link.
+    commands
+        .send(Command::PresignDownload {
+            req: 8,
+            ws: "ws".into(),
+            key: "raw/none.vcf".into(),
+        })
+        .unwrap();
+    let seen = events_until(&mut events, Duration::from_secs(20), |ev| {
+        matches!(ev, Event::Presigned { req: 8, .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            seen.last(),
+            Some((_, Event::Presigned { result: Err(_), .. }))
+        ),
+        "{seen:?}"
+    );
+    let _ = &env.endpoint;
+}
