@@ -122,8 +122,10 @@ fn y_writes_the_selected_path_as_osc_52() {
     let raw = pty.raw();
     pty.send("q");
     assert!(pty.wait_exit().success());
-    // Capture was on from the start, and the restore turned it off.
+    // Capture was on from the start (presses and the wheel, not every motion), and the
+    // restore turned it off.
     assert!(contains(&raw, b"\x1b[?1000h"));
+    assert!(!contains(&raw, b"\x1b[?1003h"), "any-motion tracking floods an SSH link");
     let tail = pty.raw()[raw.len()..].to_vec();
     assert!(
         contains(&tail, b"\x1b[?1000l"),

@@ -7,8 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use color_eyre::eyre::{Result, WrapErr};
 use ratatui::crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    Event as TermEvent,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, Event as TermEvent,
 };
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -30,14 +29,22 @@ pub(super) fn take(mouse: bool) -> Result<()> {
     set_mouse(mouse)
 }
 
+/// Presses, releases, drags and the wheel, in SGR coordinates (any width). Not
+/// crossterm's `EnableMouseCapture`: its any-motion mode (1003) sends an event for every
+/// cell the pointer crosses, a stream of bytes over SSH that nothing here reads.
+const MOUSE_ON: &str = "\x1b[?1000h\x1b[?1002h\x1b[?1006h";
+
 /// Mouse capture on or off (off: the terminal's own selection works).
 pub(super) fn set_mouse(on: bool) -> Result<()> {
+    let mut out = stdout();
     if on {
-        execute!(stdout(), EnableMouseCapture)
+        out.write_all(MOUSE_ON.as_bytes())
+            .and_then(|()| out.flush())
+            .wrap_err("cannot turn mouse capture on")
     } else {
-        execute!(stdout(), DisableMouseCapture)
+        // Every mode off, 1003 included, whoever turned it on.
+        execute!(out, DisableMouseCapture).wrap_err("cannot turn mouse capture off")
     }
-    .wrap_err("cannot change mouse capture")
 }
 
 /// Put the terminal back as we found it. Safe to call more than once.
