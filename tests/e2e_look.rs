@@ -125,7 +125,10 @@ fn y_writes_the_selected_path_as_osc_52() {
     // Capture was on from the start (presses and the wheel, not every motion), and the
     // restore turned it off.
     assert!(contains(&raw, b"\x1b[?1000h"));
-    assert!(!contains(&raw, b"\x1b[?1003h"), "any-motion tracking floods an SSH link");
+    assert!(
+        !contains(&raw, b"\x1b[?1003h"),
+        "any-motion tracking floods an SSH link"
+    );
     let tail = pty.raw()[raw.len()..].to_vec();
     assert!(
         contains(&tail, b"\x1b[?1000l"),
@@ -137,4 +140,24 @@ fn y_writes_the_selected_path_as_osc_52() {
         contains(&raw, want),
         "no OSC 52 with base64 of 'ws_lab' in the output"
     );
+}
+
+#[test]
+fn a_double_click_in_the_terminal_opens_a_workspace() {
+    let state = tempfile::tempdir().unwrap();
+    let mut pty = demo(&[], state.path());
+    let screen = pty.screen();
+    let row = screen
+        .lines()
+        .position(|l| l.contains("▸ ws_lab"))
+        .expect("ws_lab on screen");
+    // SGR mouse reports (1-based): left press and release, twice, on ws_lab's name.
+    let y = row + 1;
+    let click = format!("\x1b[<0;6;{y}M\x1b[<0;6;{y}m");
+    pty.send(&format!("{click}{click}"));
+    pty.wait_for("ws_lab opened", |s| {
+        s.contains("▾ ws_lab") && s.contains("protocols/")
+    });
+    pty.send("q");
+    assert!(pty.wait_exit().success());
 }
