@@ -234,13 +234,6 @@ async fn run_loop(
     state.concurrency = session.concurrency;
     state.limit_rate = cfg.limit_rate;
     state.look.theme = session.prefs.theme;
-    // The config's layers fold NO_COLOR in; a session built without them (the demo's
-    // defaults) still honours it.
-    if state.look.theme == crate::config::ThemeName::Auto
-        && std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-    {
-        state.look.theme = crate::config::ThemeName::Mono;
-    }
     state.look.mouse = session.prefs.mouse;
     state.look.in_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
     state.queue_kept = session.persist_queue;

@@ -120,3 +120,173 @@ fn completions_and_man_print_to_stdout() {
             .contains(".TH filedeck")
     );
 }
+
+#[path = "common/mod.rs"]
+mod common;
+
+/// `filedeck ARGS` with only `env` (plus PATH, HOME, XDG_CONFIG_HOME) in its environment.
+fn filedeck_env(xdg: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(BIN)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", xdg)
+        .env("XDG_CONFIG_HOME", xdg)
+        .env("XDG_STATE_HOME", xdg.join("state"))
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn config_show_prints_each_value_with_its_layer_and_never_a_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_config(
+        tmp.path(),
+        "default_profile = \"lab\"\n[profiles.lab]\nendpoint = \"http://lab\"\n\
+         api_key_env = \"LAB_KEY\"\nconcurrency = 8\nlimit_rate = \"20M\"\ntheme = \"light\"\n",
+    );
+    let env = [
+        ("LAB_KEY", "very-secret"),
+        ("FILEDECK_API_KEY", "also-secret"),
+        ("FILEDECK_LIMIT_RATE", "5M"),
+    ];
+    let o = filedeck_env(tmp.path(), &env, &["config", "show", "--theme", "dark"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(!out.contains("secret"), "{out}");
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+            .to_string()
+    };
+    assert!(
+        line("endpoint").contains("http://lab  (profile lab)"),
+        "{out}"
+    );
+    assert!(line("api key").contains("from $LAB_KEY"), "{out}");
+    assert!(line("concurrency").contains("8  (profile lab)"), "{out}");
+    assert!(
+        line("limit_rate").contains("5242880 bytes/s  ($FILEDECK_LIMIT_RATE)"),
+        "{out}"
+    );
+    assert!(line("theme").contains("dark  (--theme)"), "{out}");
+    // The same settings for every subcommand: flags after the verb are the global ones.
+    let o = filedeck_env(tmp.path(), &env, &["config", "show", "--concurrency", "3"]);
+    assert!(
+        text(&o.stdout).contains("3  (--concurrency)"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn a_broken_file_stops_every_command_that_reads_it_with_one_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = write_config(tmp.path(), "[profiles.lab]\nendpont = \"http://x\"\n");
+    for args in [&["ls", "-w", "ws1"][..], &["config", "show"], &[]] {
+        let o = filedeck_env(tmp.path(), &[("FILEDECK_ENDPOINT", "http://x")], args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = text(&o.stderr);
+        assert!(
+            err.contains(&format!("{}:2:1", path.display())),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("did you mean `endpoint`?"), "{err}");
+    }
+    // What needs no settings still runs.
+    assert!(
+        filedeck_env(tmp.path(), &[], &["config", "path"])
+            .status
+            .success()
+    );
+    assert!(
+        filedeck_env(tmp.path(), &[], &["completions", "bash"])
+            .status
+            .success()
+    );
+}
+
+/// A real server; a profile pointing at it with its key in a file; the CLI driven by the
+/// profile alone (endpoint, key, workspace, download folder).
+#[test]
+fn a_profile_drives_the_cli_with_its_own_key_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (mut server, url) = common::spawn_serve(
+        [
+            "--data".as_ref(),
+            data.path().as_os_str(),
+            "--listen".as_ref(),
+            "127.0.0.1:0".as_ref(),
+        ],
+        "the-real-key",
+    );
+    let key_file = tmp.path().join("lab.key");
+    std::fs::write(&key_file, "the-real-key\n").unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let downloads = tmp.path().join("downloads");
+    std::fs::create_dir(&downloads).unwrap();
+    write_config(
+        tmp.path(),
+        &format!(
+            "default_profile = \"lab\"\n[profiles.lab]\nendpoint = {url:?}\n\
+             api_key_file = {:?}\nworkspaces = [\"ws1\"]\ndownload_dir = {:?}\n\
+             [profiles.nokey]\nendpoint = {url:?}\n",
+            key_file.to_str().unwrap(),
+            downloads.to_str().unwrap()
+        ),
+    );
+    let local = tmp.path().join("reads.vcf");
+    std::fs::write(&local, b"##fileformat=VCFv4.2\n").unwrap();
+    // A wrong key exported: never sent to the profile's endpoint, so everything works.
+    let env = [("FILEDECK_API_KEY", "wrong-key")];
+    let o = filedeck_env(tmp.path(), &env, &["put", local.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = filedeck_env(tmp.path(), &env, &["get", "reads.vcf"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read(downloads.join("reads.vcf")).unwrap(),
+        b"##fileformat=VCFv4.2\n"
+    );
+    // --to (a flag) outranks the profile's download_dir.
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let o = filedeck_env(
+        tmp.path(),
+        &env,
+        &["get", "reads.vcf", "--to", elsewhere.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(elsewhere.join("reads.vcf").exists());
+    // The right key exported, but the profile names none: refused before any request.
+    let o = filedeck_env(
+        tmp.path(),
+        &[("FILEDECK_API_KEY", "the-real-key")],
+        &["--profile", "nokey", "ls", "-w", "ws1"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("profile nokey has an endpoint but no key"),
+        "{}",
+        text(&o.stderr)
+    );
+    // --endpoint takes the exported key, never the profile's file.
+    let o = filedeck_env(tmp.path(), &env, &["ls", "--endpoint", &url]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    // The key file readable by others: refused, naming it.
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = filedeck_env(tmp.path(), &env, &["ls"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains(key_file.to_str().unwrap()), "{err}");
+    assert!(err.contains("chmod 600"), "{err}");
+    common::sigterm(&server);
+    server.wait().unwrap();
+}

@@ -60,8 +60,9 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// A configuration for `endpoint` with defaults, then the `FILEDECK_*` overrides
-    /// from the environment (`FILEDECK_LARGE_UPLOAD_THRESHOLD`, `FILEDECK_STALL_TIMEOUT`,
-    /// `FILEDECK_LIMIT_RATE`: an unparsable value is an error naming the variable).
+    /// from the environment (`FILEDECK_LARGE_UPLOAD_THRESHOLD`, `FILEDECK_STALL_TIMEOUT`:
+    /// an unparsable value is an error naming the variable). The rate cap is a setting of
+    /// the config's layers, set by the caller.
     pub fn new(endpoint: &str, api_key: ApiKey) -> Result<Self, ApiError> {
         let mut endpoint = Url::parse(endpoint.trim())
             .map_err(|e| ApiError::Local(format!("the endpoint {endpoint:?} is not a URL: {e}")))?;
@@ -90,11 +91,6 @@ impl ClientConfig {
         };
         if let Some(v) = whole_number(LARGE_UPLOAD_THRESHOLD_ENV).map_err(ApiError::Local)? {
             cfg.large_threshold = v;
-        }
-        if let Ok(v) = std::env::var(crate::config::LIMIT_RATE_ENV) {
-            let rate = crate::config::parse_rate(&v)
-                .map_err(|e| ApiError::Local(format!("{}: {e}", crate::config::LIMIT_RATE_ENV)))?;
-            cfg.limit_rate = Some(rate);
         }
         if let Some(v) = whole_number(STALL_TIMEOUT_ENV).map_err(ApiError::Local)? {
             cfg.stall_timeout = Duration::from_secs(v.max(1));

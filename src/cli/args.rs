@@ -20,9 +20,17 @@ pub(super) const AFTER_HELP: &str = "\
 Config file: $XDG_CONFIG_HOME/filedeck/config.toml (else ~/.config/filedeck/config.toml;
   FILEDECK_CONFIG points elsewhere); `filedeck config path` prints it.
 
+Settings come from built-in defaults < the config file's profile < the environment <
+flags; `filedeck config show` prints each with where it came from. An endpoint and its key
+always come as a pair from one layer: --endpoint and FILEDECK_ENDPOINT with FILEDECK_API_KEY,
+a profile's endpoint with its own api_key_env or api_key_file.
+
 Environment:
   FILEDECK_ENDPOINT    the API endpoint (instead of --endpoint)
-  FILEDECK_API_KEY     the API key (never passed on the command line)
+  FILEDECK_API_KEY     the API key for it (never passed on the command line)
+  FILEDECK_PROFILE     the profile to use (instead of --profile)
+  FILEDECK_LIMIT_RATE  the cap on the transfer rate (instead of --limit-rate)
+  NO_COLOR             no colours (the mono theme), unless --theme
   FILEDECK_SERVER_KEY  `serve`: one key with every scope and workspace
   FILEDECK_LARGE_UPLOAD_THRESHOLD
                        files above this many bytes use the presigned large-upload
@@ -33,18 +41,29 @@ Environment:
 #[derive(Debug, Parser)]
 #[command(name = "filedeck", version = VERSION, about, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// API endpoint, e.g. https://api.example.com
-    #[arg(long, env = "FILEDECK_ENDPOINT", global = true, hide_env_values = true)]
+    /// API endpoint, e.g. https://api.example.com (its key: FILEDECK_API_KEY)
+    #[arg(long, global = true, value_name = "URL")]
     pub endpoint: Option<String>,
+    /// A profile of the config file: its endpoint with its key, and its settings.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Run the embedded reference server with sample data and browse it.
     #[arg(long)]
     pub demo: bool,
     /// Workspace to browse (repeatable); without it, the server's workspaces are listed.
     #[arg(short, long = "workspace", value_name = "ID")]
     pub workspaces: Vec<String>,
-    /// Transfers at once in the browser.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: u16,
+    /// Transfers at once [default: 4]
+    #[arg(long, global = true, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
+    /// Cap on the total rate of all transfers, bytes per second; K, M, G are binary
+    /// (10M = 10 MiB/s).
+    #[arg(long, global = true, value_name = "RATE", value_parser = crate::config::parse_rate)]
+    pub limit_rate: Option<u64>,
+    /// Colours of the browser (auto: the 16 ANSI colours, for dark and light backgrounds).
+    #[arg(long, global = true, value_enum, value_name = "THEME")]
+    pub theme: Option<crate::config::ThemeName>,
     #[command(subcommand)]
     pub command: Option<Verb>,
 }
@@ -61,7 +80,7 @@ pub enum Verb {
     /// The config file: `path` prints where it is, `check` validates it.
     Config {
         #[command(subcommand)]
-        action: super::config_verb::ConfigAction,
+        action: ConfigAction,
     },
     /// Run the reference server of the Files API over a local directory.
     Serve {
@@ -119,9 +138,6 @@ pub enum Verb {
         /// A description stored with every uploaded file.
         #[arg(long, value_name = "TEXT")]
         description: Option<String>,
-        /// Transfers at once.
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-        concurrency: u16,
         /// When a file exists already on the server.
         #[arg(long, value_enum, default_value_t = ConflictArg::Fail)]
         on_conflict: ConflictArg,
@@ -136,12 +152,9 @@ pub enum Verb {
         /// / downloads every file under it.
         #[arg(value_name = "KEY")]
         keys: Vec<String>,
-        /// Destination directory.
-        #[arg(long, value_name = "DIR", default_value = ".")]
-        to: PathBuf,
-        /// Transfers at once.
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-        concurrency: u16,
+        /// Destination directory [default: the profile's download_dir, else .]
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
         /// When a file exists already in the destination.
         #[arg(long, value_enum, default_value_t = ConflictArg::Fail)]
         on_conflict: ConflictArg,
@@ -160,6 +173,17 @@ pub enum Verb {
         #[arg(short, long)]
         recursive: bool,
     },
+}
+
+/// What `filedeck config` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
+pub enum ConfigAction {
+    /// Print the config file's path (it may not exist yet).
+    Path,
+    /// Parse and validate the config file; exit 1 with the reason when it is broken.
+    Check,
+    /// Print every setting in force and the layer it came from (never a key).
+    Show,
 }
 
 /// `--on-conflict`: what `put`/`get` do with a file that exists at its destination.

@@ -2,38 +2,39 @@
 //! file's shape, its values and its `[keys]`), exiting 0 or 1 with the one message.
 
 use super::Failure;
-use crate::config::{ConfigFile, config_path};
+use super::args::ConfigAction;
+use crate::config::{Settings, config_path};
 
-/// What `filedeck config` does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
-pub enum ConfigAction {
-    /// Print the config file's path (it may not exist yet).
-    Path,
-    /// Parse and validate the config file; exit 1 with the reason when it is broken.
-    Check,
+/// `config path`: needs no sound file, so it runs before the settings are read.
+pub(super) fn path() -> Result<(), Failure> {
+    let path = config_path().ok_or_else(|| {
+        Failure::Failed("no config path: set XDG_CONFIG_HOME, HOME or FILEDECK_CONFIG".into())
+    })?;
+    println!("{}", path.display());
+    Ok(())
 }
 
-pub(super) fn run(action: ConfigAction) -> Result<(), Failure> {
-    let Some(path) = config_path() else {
-        return Err(Failure::Failed(
-            "no config path: set XDG_CONFIG_HOME, HOME or FILEDECK_CONFIG".into(),
-        ));
-    };
+/// `config check` and `config show`, on settings already read (a broken file stopped
+/// before, with its one message).
+pub(super) fn run(action: ConfigAction, settings: &Settings) -> Result<(), Failure> {
+    let shown = settings.file.as_ref().map_or_else(
+        || "(no config file)".to_string(),
+        |p| p.display().to_string(),
+    );
     match action {
-        ConfigAction::Path => {
-            println!("{}", path.display());
+        ConfigAction::Path => path(),
+        ConfigAction::Check => {
+            crate::app::keymap::check_overrides(&settings.keys).map_err(|problems| {
+                Failure::Failed(format!("{shown}: [keys]: {}", problems.join("; ")))
+            })?;
+            println!("{shown}: ok");
             Ok(())
         }
-        ConfigAction::Check => {
-            let file = ConfigFile::load(&path).map_err(Failure::Failed)?;
-            crate::app::keymap::check_overrides(&file.keys).map_err(|problems| {
-                Failure::Failed(format!(
-                    "{}: [keys]: {}",
-                    path.display(),
-                    problems.join("; ")
-                ))
-            })?;
-            println!("{}: ok", path.display());
+        ConfigAction::Show => {
+            // Values from the file and the environment are drawn safe, line by line.
+            for line in settings.show().lines() {
+                println!("{}", crate::sanitize::for_terminal(line));
+            }
             Ok(())
         }
     }

@@ -9,6 +9,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::Failure;
 use crate::api::{ApiKey, ClientConfig};
+use crate::config::Settings;
 use crate::server::{self, RunningServer, ServerConfig};
 
 include!(concat!(env!("OUT_DIR"), "/demo_assets.rs"));
@@ -202,7 +203,7 @@ const SERVER_STOP_WITHIN: Duration = Duration::from_millis(300);
 
 /// Run the demo: the browser on a freshly seeded in-process server over `data`, which
 /// the caller removes.
-pub async fn run(data: &Path, workspaces: Vec<String>, concurrency: usize) -> Result<(), Failure> {
+pub async fn run(data: &Path, settings: &Settings) -> Result<(), Failure> {
     // From here on Ctrl-C, SIGTERM and SIGHUP end this function (and its caller removes
     // the data) instead of killing the process: seeding takes a moment.
     let listen =
@@ -221,14 +222,21 @@ pub async fn run(data: &Path, workspaces: Vec<String>, concurrency: usize) -> Re
     };
     let url = running.base_url();
     tracing::info!(%url, "demo server running");
-    let cfg = ClientConfig::new(&url, ApiKey::new(&key))?;
+    let mut cfg = ClientConfig::new(&url, ApiKey::new(&key))?;
+    cfg.limit_rate = settings.limit_rate.value;
+    // The demo's own server and key, never the profile's endpoint or workspaces; the
+    // rest (theme, keys, cap, download folder) as the user set it.
+    let workspaces = match settings.workspaces.from {
+        crate::config::Layer::Flag(_) => settings.workspaces.value.clone(),
+        _ => Vec::new(),
+    };
     let session = crate::runtime::Session {
         endpoint: url,
         workspaces,
-        concurrency,
+        concurrency: settings.concurrency.value.into(),
         persist_queue: false,
         demo_key: Some(key),
-        prefs: crate::config::Prefs::default(),
+        prefs: settings.prefs(),
     };
     // Returns once the terminal is restored and the transfers are stopped: only then the
     // server, so no transfer retries against a server that is gone.

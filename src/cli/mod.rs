@@ -19,6 +19,8 @@ pub use args::{Cli, ConflictArg, ServeLimits, Verb};
 use checks::{client, client_config, required_args, required_workspace};
 
 use crate::api::{ApiError, ClientConfig};
+use crate::config::{Flags, Settings};
+use args::ConfigAction;
 
 /// A failure of a command: usage (exit 2), a signal or Ctrl-C (exit 128 + its number,
 /// nothing printed), or everything else (exit 1).
@@ -140,61 +142,31 @@ fn limit_malloc_arenas() {
     crate::sys::limit_malloc_arenas();
 }
 
-async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failure> {
-    if let Some(data) = demo_data {
-        return demo::run(data, cli.workspaces, cli.concurrency.into()).await;
-    }
-    let Some(command) = cli.command else {
-        let Some(endpoint) = cli.endpoint else {
-            return Err(Failure::Usage(
-                "no endpoint to browse: pass --endpoint URL (or set FILEDECK_ENDPOINT), \
-                 or try the embedded demo with `filedeck --demo`"
-                    .into(),
-            ));
-        };
-        // Checked before the terminal is taken; the client itself is built after the
-        // first frame.
-        let cfg = client_config(Some(endpoint.clone()))?;
-        let session = crate::runtime::Session {
-            endpoint,
-            workspaces: cli.workspaces,
-            concurrency: cli.concurrency.into(),
-            persist_queue: true,
-            demo_key: None,
-            prefs: crate::config::Prefs::default(),
-        };
-        return tui(cfg, session).await;
-    };
-    match command {
-        Verb::Config { action } => return config_verb::run(action),
-        Verb::Completions { shell } => return config_verb::generate(Some(shell)),
-        Verb::Man => return config_verb::generate(None),
-        _ => {}
-    }
-    if matches!(command, Verb::Serve { .. }) {
-        // The server stops on these signals by itself, gracefully, and exits 0.
-        return script(cli.endpoint, command).await;
-    }
-    if matches!(command, Verb::Put { .. }) {
-        // `put` reaches its batch at once, and the batch takes the signal itself: its
-        // cancelled uploads settle first (one whose bytes are all sent is seen through,
-        // and only then is what it replaces removed), then it exits with 130 or 143.
-        return script(cli.endpoint, command).await;
-    }
-    // Ctrl-C or SIGTERM stops a scripting command at any point with the shell's status
-    // for it (130, 143), never a plain failure a script would take for a server error.
-    tokio::select! {
-        result = script(cli.endpoint, command) => result,
-        sig = shutdown_signal() => Err(Failure::Signalled(sig)),
+/// The flags that have a counterpart in the config's profiles.
+fn flags(cli: &Cli) -> Flags {
+    Flags {
+        profile: cli.profile.clone(),
+        endpoint: cli.endpoint.clone(),
+        workspaces: cli.workspaces.clone(),
+        concurrency: cli.concurrency,
+        limit_rate: cli.limit_rate,
+        theme: cli.theme,
+        download_dir: match &cli.command {
+            Some(Verb::Get { to, .. }) => to.clone(),
+            _ => None,
+        },
     }
 }
 
-async fn script(endpoint: Option<String>, command: Verb) -> Result<(), Failure> {
-    match command {
-        Verb::Config { action } => config_verb::run(action),
-        Verb::Completions { shell } => config_verb::generate(Some(shell)),
-        Verb::Man => config_verb::generate(None),
-        Verb::Serve {
+async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failure> {
+    // What needs no settings runs even when the config file is broken.
+    match cli.command {
+        Some(Verb::Completions { shell }) => return config_verb::generate(Some(shell)),
+        Some(Verb::Man) => return config_verb::generate(None),
+        Some(Verb::Config {
+            action: ConfigAction::Path,
+        }) => return config_verb::path(),
+        Some(Verb::Serve {
             data,
             listen,
             keys,
@@ -202,8 +174,9 @@ async fn script(endpoint: Option<String>, command: Verb) -> Result<(), Failure> 
             key_style,
             public_url,
             limits,
-        } => {
-            serve::serve(
+        }) => {
+            // The server stops on its signals by itself, gracefully, and exits 0.
+            return serve::serve(
                 data,
                 listen,
                 keys,
@@ -212,15 +185,63 @@ async fn script(endpoint: Option<String>, command: Verb) -> Result<(), Failure> 
                 public_url,
                 limits,
             )
-            .await
+            .await;
         }
+        _ => {}
+    }
+    let settings = Settings::load(&flags(&cli)).map_err(Failure::Failed)?;
+    if let Some(data) = demo_data {
+        return demo::run(data, &settings).await;
+    }
+    let Some(command) = cli.command else {
+        if settings.connection.is_none() {
+            return Err(Failure::Usage(
+                "no endpoint to browse: pass --endpoint URL (or set FILEDECK_ENDPOINT), \
+                 pick a profile of the config file (--profile NAME), \
+                 or try the embedded demo with `filedeck --demo`"
+                    .into(),
+            ));
+        }
+        // Checked before the terminal is taken; the client itself is built after the
+        // first frame.
+        let cfg = client_config(&settings)?;
+        let session = crate::runtime::Session {
+            endpoint: cfg.endpoint.to_string(),
+            workspaces: settings.workspaces.value.clone(),
+            concurrency: settings.concurrency.value.into(),
+            persist_queue: true,
+            demo_key: None,
+            prefs: settings.prefs(),
+        };
+        return tui(cfg, session).await;
+    };
+    if let Verb::Config { action } = command {
+        return config_verb::run(action, &settings);
+    }
+    if matches!(command, Verb::Put { .. }) {
+        // `put` reaches its batch at once, and the batch takes the signal itself: its
+        // cancelled uploads settle first (one whose bytes are all sent is seen through,
+        // and only then is what it replaces removed), then it exits with 130 or 143.
+        return script(&settings, command).await;
+    }
+    // Ctrl-C or SIGTERM stops a scripting command at any point with the shell's status
+    // for it (130, 143), never a plain failure a script would take for a server error.
+    tokio::select! {
+        result = script(&settings, command) => result,
+        sig = shutdown_signal() => Err(Failure::Signalled(sig)),
+    }
+}
+
+async fn script(settings: &Settings, command: Verb) -> Result<(), Failure> {
+    let concurrency = usize::from(settings.concurrency.value);
+    match command {
         Verb::Ls {
             workspace,
             prefix,
             json,
         } => {
-            let client = client(endpoint)?;
-            let workspace = required_workspace(workspace, "ls")?;
+            let client = client(settings)?;
+            let workspace = required_workspace(workspace, settings, "ls")?;
             verbs::ls(&client, &workspace, prefix.as_deref().unwrap_or(""), json).await
         }
         Verb::Put {
@@ -228,11 +249,10 @@ async fn script(endpoint: Option<String>, command: Verb) -> Result<(), Failure> 
             paths,
             to,
             description,
-            concurrency,
             on_conflict,
         } => {
-            let client = client(endpoint)?;
-            let workspace = required_workspace(workspace, "put")?;
+            let client = client(settings)?;
+            let workspace = required_workspace(workspace, settings, "put")?;
             required_args(
                 &paths,
                 "put",
@@ -245,7 +265,7 @@ async fn script(endpoint: Option<String>, command: Verb) -> Result<(), Failure> 
                 &paths,
                 &to,
                 description.as_deref(),
-                concurrency.into(),
+                concurrency,
                 on_conflict.into(),
             )
             .await
@@ -253,19 +273,23 @@ async fn script(endpoint: Option<String>, command: Verb) -> Result<(), Failure> 
         Verb::Get {
             workspace,
             keys,
-            to,
-            concurrency,
+            to: _,
             on_conflict,
         } => {
-            let client = client(endpoint)?;
-            let workspace = required_workspace(workspace, "get")?;
+            let client = client(settings)?;
+            let workspace = required_workspace(workspace, settings, "get")?;
             required_args(&keys, "get", "KEY", "keys of files to download")?;
+            let to = settings
+                .download_dir
+                .value
+                .clone()
+                .unwrap_or_else(|| std::path::PathBuf::from("."));
             verbs::get(
                 &client,
                 &workspace,
                 &keys,
                 &to,
-                concurrency.into(),
+                concurrency,
                 on_conflict.into(),
             )
             .await
@@ -275,11 +299,14 @@ async fn script(endpoint: Option<String>, command: Verb) -> Result<(), Failure> 
             keys,
             recursive,
         } => {
-            let client = client(endpoint)?;
-            let workspace = required_workspace(workspace, "rm")?;
+            let client = client(settings)?;
+            let workspace = required_workspace(workspace, settings, "rm")?;
             required_args(&keys, "rm", "KEY", "keys of files to delete")?;
             verbs::rm(&client, &workspace, &keys, recursive).await
         }
+        Verb::Config { action } => config_verb::run(action, settings),
+        // Answered before the settings were read.
+        Verb::Completions { .. } | Verb::Man | Verb::Serve { .. } => Ok(()),
     }
 }
 

@@ -137,35 +137,19 @@ fn unknown_field_hint(reason: &str) -> String {
 
 /// ", did you mean `x`?" when some name is close enough to be a typo.
 fn hint(word: &str, names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| (edit_distance(word, n), *n))
-        .filter(|(d, n)| *d <= 3.max(n.chars().count() / 3))
-        .min()
-        .map(|(_, n)| format!("; did you mean `{n}`?"))
+    nearest(word, names)
+        .map(|n| format!("; did you mean `{n}`?"))
         .unwrap_or_default()
 }
 
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = Vec::with_capacity(prev.len());
-        cur.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let diag = prev.get(j).copied().unwrap_or(usize::MAX) + usize::from(ca != *cb);
-            let up = prev
-                .get(j + 1)
-                .copied()
-                .unwrap_or(usize::MAX)
-                .saturating_add(1);
-            let left = cur.last().copied().unwrap_or(usize::MAX).saturating_add(1);
-            cur.push(diag.min(up).min(left));
-        }
-        prev = cur;
-    }
-    prev.last().copied().unwrap_or(0)
+/// The name in `names` nearest to `word`, when close enough to be a typo of it.
+pub(super) fn nearest<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
+    names
+        .iter()
+        .map(|n| (strsim::levenshtein(word, n), *n))
+        .filter(|(d, n)| *d <= 3.max(n.chars().count() / 3))
+        .min()
+        .map(|(_, n)| n)
 }
 
 #[cfg(test)]
@@ -239,12 +223,5 @@ delete = ["x", "Delete"]
         let text = include_str!("../../assets/config.example.toml");
         let f = parse(text).unwrap();
         assert!(!f.profiles.is_empty());
-    }
-
-    #[test]
-    fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("endpont", "endpoint"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("theme", "theme"), 0);
     }
 }

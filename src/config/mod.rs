@@ -5,8 +5,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 mod file;
+mod settings;
 
 pub use file::{CONFIG_ENV, ConfigFile, Profile, config_path};
+pub use settings::{
+    Connection, DEFAULT_CONCURRENCY, Flags, KeySource, Layer, NO_COLOR_ENV, PROFILE_ENV, Settings,
+    Sourced,
+};
 
 /// The API endpoint, instead of `--endpoint`.
 pub const ENDPOINT_ENV: &str = "FILEDECK_ENDPOINT";

@@ -40,8 +40,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let what_w = |rows: &[(String, &str)]| rows.iter().map(|r| r.1.width()).max().unwrap_or(0);
     let close = state.keymap.keys(Bound::Dialog(DialogAction::HelpClose));
     let close: Vec<String> = close.iter().take(2).map(ToString::to_string).collect();
-    let block = block(" Keys ", th.border_focused)
-        .title_bottom(format!(" {} closes ", close.join("/")));
+    let block =
+        block(" Keys ", th.border_focused).title_bottom(format!(" {} closes ", close.join("/")));
     let (left, right) = all.split_at(all.len().div_ceil(2));
     let one = key_w(&all) + 1 + what_w(&all) + 2;
     let two = key_w(left) + 1 + what_w(left) + 2 + key_w(right) + 1 + what_w(right) + 2;

@@ -77,25 +77,9 @@ pub fn name_of(bound: Bound) -> &'static str {
 pub fn nearest(name: &str) -> &'static str {
     NAMES
         .iter()
-        .map(|(n, _)| (distance(name, n), *n))
+        .map(|(n, _)| (strsim::levenshtein(name, n), *n))
         .min()
         .map_or("", |(_, n)| n)
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
-            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
-            let ins = cur.last().copied().unwrap_or(0) + 1;
-            cur.push(sub.min(del).min(ins));
-        }
-        prev = cur;
-    }
-    prev.last().copied().unwrap_or(0)
 }
 
 pub fn describe(action: Action) -> &'static str {
