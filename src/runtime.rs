@@ -242,6 +242,7 @@ async fn run_loop(
         state.look.theme = crate::config::ThemeName::Mono;
     }
     state.look.mouse = session.prefs.mouse;
+    state.look.zone = app::look::Zone::load(session.prefs.time);
     state.look.in_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
     state.queue_kept = session.persist_queue;
     state.set_keys(&session.prefs.keys);
