@@ -110,6 +110,21 @@ fn file_details() {
     check("file_details", |s| keys(s, &[Down, Right, Down, Down]), &[]);
 }
 
+/// The zone is pinned in the State, never read from the machine: the file's date in
+/// November shows central European winter time.
+#[test]
+fn file_details_in_a_local_zone() {
+    let mut s = fixture(120, 40, &[]);
+    let cet = jiff::tz::TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
+    s.look.zone = filedeck::app::look::Zone::Local(cet);
+    keys(&mut s, &[Down, Right, Down, Down]);
+    let screen = render(&s);
+    assert!(
+        screen.contains("Created   2026-11-21 11:47 +01:00"),
+        "{screen}"
+    );
+}
+
 #[test]
 fn folder_details() {
     check("folder_details", |s| keys(s, &[Down]), &[]);

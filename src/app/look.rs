@@ -1,10 +1,10 @@
 //! How the screen looks and what the pointer and clipboard did: the theme's name (the
 //! `ui` builds the styles from it), mouse capture, the last click (for a double click)
-//! and the OSC 52 outbox the runtime empties.
+//! and the OSC 52 outbox the runtime empties, and the zone times are shown in.
 
 use super::layout::Area;
 use super::msg::ReqId;
-use crate::config::ThemeName;
+use crate::config::{ThemeName, TimeShown};
 
 /// Two presses on one row within this many ms are a double click.
 pub const DOUBLE_CLICK_MS: u64 = 400;
@@ -22,4 +22,30 @@ pub struct Look {
     pub presign: Option<(ReqId, String)>,
     /// Inside tmux ($TMUX set): the notification says how to let OSC 52 through.
     pub in_tmux: bool,
+    pub zone: Zone,
+}
+
+/// The zone creation times are shown in. Loaded once by the runtime: reading `TZ` and
+/// `/etc/localtime` on every frame would put the file system inside `draw`.
+#[derive(Debug, Clone, Default)]
+pub enum Zone {
+    /// Labelled "UTC": asked for, or the local zone could not be found.
+    #[default]
+    Utc,
+    /// Shown with each time's own offset, which changes with daylight saving.
+    Local(jiff::tz::TimeZone),
+}
+
+impl Zone {
+    /// The zone the setting asks for. A local zone that cannot be determined falls back
+    /// to UTC quietly: the label on every time already says which one is shown.
+    pub fn load(shown: TimeShown) -> Zone {
+        match shown {
+            TimeShown::Utc => Zone::Utc,
+            TimeShown::Local => match jiff::tz::TimeZone::try_system() {
+                Ok(tz) if !tz.is_unknown() => Zone::Local(tz),
+                _ => Zone::Utc,
+            },
+        }
+    }
 }

@@ -101,7 +101,7 @@ fn lines(state: &State, row: Row) -> Vec<Line<'static>> {
                     for_terminal(ct)
                 },
             ));
-            out.push(field("Created", fmt::time(f.created)));
+            out.push(field("Created", fmt::time(f.created, &state.look.zone)));
             out.push(field(
                 "Desc.",
                 f.description
@@ -189,7 +189,7 @@ fn newest(state: &State, ws: usize, id: Option<u32>) -> Option<Line<'static>> {
         format!(
             "{} ({})",
             for_terminal(&t.display_key(id)),
-            fmt::time(f.created)
+            fmt::time(f.created, &state.look.zone)
         ),
     ))
 }

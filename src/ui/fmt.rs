@@ -3,6 +3,7 @@
 use humansize::{BINARY, format_size};
 
 use crate::app::count::group;
+use crate::app::look::Zone;
 
 pub fn size(bytes: u64) -> String {
     format_size(bytes, BINARY)
@@ -34,23 +35,38 @@ pub fn spinner(tick: usize) -> char {
     FRAMES.get(tick % FRAMES.len()).copied().unwrap_or(' ')
 }
 
-/// Unix seconds → "2026-11-26 10:00:00 UTC".
-pub fn time(secs: i64) -> String {
+/// Unix seconds → "2026-11-30 09:55 +01:00" in a local zone (the offset of that date,
+/// so summer and winter differ), "2026-11-30 08:55 UTC" in UTC; "—" when unknown.
+pub fn time(secs: i64, zone: &Zone) -> String {
     if secs == i64::MIN {
         return "—".into();
     }
-    match time::OffsetDateTime::from_unix_timestamp(secs) {
-        Ok(t) => format!(
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        ),
-        Err(_) => "—".into(),
-    }
+    let Ok(at) = jiff::Timestamp::from_second(secs) else {
+        return "—".into();
+    };
+    let (offset, label) = match zone {
+        Zone::Utc => (jiff::tz::Offset::UTC, "UTC".to_string()),
+        Zone::Local(tz) => {
+            let offset = tz.to_offset(at);
+            (offset, offset_label(offset.seconds()))
+        }
+    };
+    let t = offset.to_datetime(at);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} {label}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// "+01:00", "-03:30"; an offset's odd seconds (old local mean times) are left out.
+fn offset_label(secs: i32) -> String {
+    let sign = if secs < 0 { '-' } else { '+' };
+    let m = secs.unsigned_abs() / 60;
+    format!("{sign}{:02}:{:02}", m / 60, m % 60)
 }
 
 /// "3 marked (1.20 MiB)", "2 marked (≥ 12 B, 2 workspaces)".
@@ -70,8 +86,59 @@ pub fn marks(m: &crate::app::marks::MarkSummary) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::{Zone, time};
+
+    /// Central European time written as a POSIX rule, so the test needs no tzdata on
+    /// the machine that runs it.
+    fn berlin() -> Zone {
+        Zone::Local(jiff::tz::TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap())
+    }
+
+    /// Seconds since the epoch of a UTC date and time.
+    fn utc(text: &str) -> i64 {
+        text.parse::<jiff::Timestamp>().unwrap().as_second()
+    }
+
     #[test]
-    fn times() {
-        assert_eq!(super::time(0), "1970-01-01 00:00:00 UTC");
+    fn utc_is_labelled() {
+        assert_eq!(time(0, &Zone::Utc), "1970-01-01 00:00 UTC");
+        assert_eq!(
+            time(utc("2026-11-30T08:55:59Z"), &Zone::Utc),
+            "2026-11-30 08:55 UTC"
+        );
+    }
+
+    #[test]
+    fn a_local_zone_shows_the_offset_of_the_date() {
+        let zone = berlin();
+        assert_eq!(
+            time(utc("2026-07-15T10:00:00Z"), &zone),
+            "2026-07-15 12:00 +02:00"
+        );
+        assert_eq!(
+            time(utc("2026-01-15T10:00:00Z"), &zone),
+            "2026-01-15 11:00 +01:00"
+        );
+        // The date moves too when the offset carries the time past midnight.
+        assert_eq!(
+            time(utc("2026-11-30T23:30:00Z"), &zone),
+            "2026-12-01 00:30 +01:00"
+        );
+    }
+
+    #[test]
+    fn west_of_greenwich_and_half_hours() {
+        let zone = Zone::Local(jiff::tz::TimeZone::posix("NST3:30NDT,M3.2.0,M11.1.0").unwrap());
+        assert_eq!(
+            time(utc("2026-01-15T10:00:00Z"), &zone),
+            "2026-01-15 06:30 -03:30"
+        );
+    }
+
+    #[test]
+    fn unknown_is_never_the_epoch() {
+        assert_eq!(time(i64::MIN, &Zone::Utc), "—");
+        assert_eq!(time(i64::MIN, &berlin()), "—");
+        assert_eq!(time(i64::MAX, &berlin()), "—");
     }
 }
