@@ -2,6 +2,10 @@
 //! environment cleared so the developer's own config never leaks in.
 #![allow(
     clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
     reason = "tests and benchmarks stop at the first surprise"
 )]
 
