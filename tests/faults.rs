@@ -505,3 +505,43 @@ key_styles! {
         env.finish().await;
     }
 }
+
+/// The rate cap is shared, the stall watch is not: while another upload is granted the
+/// cap's tokens, a stuck one is still declared stalled after its own stall timeout (and
+/// sent again), not only once the other has finished. Path style: the stuck PUT is found
+/// by its name in the presigned URL; how keys are formed plays no part.
+#[tokio::test]
+async fn a_stuck_upload_under_a_shared_cap_stalls_on_its_own_clock() {
+    let env = start(KeyStyle::Path).await;
+    let c = env.client(|cfg| {
+        cfg.stall_timeout = STALL_TIMEOUT;
+        cfg.large_threshold = 1 << 20;
+        // The moving upload alone takes ~8 s under the cap: longer than the stuck one's
+        // stall timeout plus the proxy's stall.
+        cfg.limit_rate = Some(4 << 20);
+    });
+    let moving = pattern(32 << 20, 21);
+    let stuck = pattern(2 << 20, 22);
+    let moving_path = write_file(env.local.path(), "moving.bin", &moving);
+    let stuck_path = write_file(env.local.path(), "stuck.bin", &stuck);
+    env.proxy.arm_for(
+        Route::ObjectPut,
+        "stuck.bin",
+        Fault::StallRequest(256 * 1024, UPLOAD_STALL),
+    );
+    let (a, b) = tokio::join!(
+        upload(&c, &moving_path, "cap/"),
+        upload(&c, &stuck_path, "cap/")
+    );
+    assert_eq!(a.size, Some(moving.len() as u64));
+    assert_eq!(b.size, Some(stuck.len() as u64));
+    let seen: Vec<Seen> = env
+        .proxy
+        .seen(Route::ObjectPut)
+        .into_iter()
+        .filter(|s| s.is("stuck.bin"))
+        .collect();
+    assert_eq!(seen.len(), 2, "the stuck PUT was sent again");
+    assert_retried_during_the_stall(&seen, UPLOAD_STALL);
+    env.finish().await;
+}

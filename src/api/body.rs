@@ -34,18 +34,14 @@ impl Client {
         let stall = self.inner.cfg.stall_timeout;
         let watchdog = async {
             let tick = (stall / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
-            // A grant of the cap counts as movement: waiting for tokens is not a stall.
-            let moved = || {
-                progress
-                    .get()
-                    .wrapping_add(self.inner.limiter.as_ref().map_or(0, |l| l.granted()))
-            };
-            let mut last = moved();
+            let mut last = progress.get();
             let mut since = Instant::now();
             loop {
                 tokio::time::sleep(tick).await;
-                let now = moved();
-                if now != last {
+                let now = progress.get();
+                // This transfer waiting for the cap's tokens is not a stall; other
+                // transfers being granted theirs says nothing about this one.
+                if now != last || progress.throttled() {
                     last = now;
                     since = Instant::now();
                 } else if since.elapsed() >= stall {
@@ -90,10 +86,13 @@ impl Client {
         let progress = progress.clone();
         progress.set_verifying(false);
         let limiter = self.inner.limiter.clone();
+        let waiting = progress.clone();
         let stream = tokio_stream_from(rx).then(move |item| {
             let limiter = limiter.clone();
+            let waiting = waiting.clone();
             async move {
                 if let (Some(l), Ok(b)) = (&limiter, &item) {
+                    let _waiting = Throttled::on(&waiting);
                     l.take(b.len() as u64).await;
                 }
                 item
@@ -111,6 +110,23 @@ impl Client {
             item
         });
         (Body::wrap_stream(stream), Reader { join, stop })
+    }
+}
+
+/// Marks a transfer as waiting for the cap until dropped, however the wait ends (a
+/// dropped body too, so a retry's stall watch never inherits the mark).
+struct Throttled<'a>(&'a Progress);
+
+impl<'a> Throttled<'a> {
+    fn on(progress: &'a Progress) -> Self {
+        progress.set_throttled(true);
+        Throttled(progress)
+    }
+}
+
+impl Drop for Throttled<'_> {
+    fn drop(&mut self) {
+        self.0.set_throttled(false);
     }
 }
 

@@ -40,6 +40,8 @@ struct ProgressInner {
     /// 0 on the first attempt, n on the n-th retry.
     retry: AtomicU32,
     verifying: AtomicBool,
+    /// Waiting for the rate cap's tokens: the stall watch's clock stands still meanwhile.
+    throttled: AtomicBool,
 }
 
 impl Progress {
@@ -70,5 +72,11 @@ impl Progress {
     }
     pub(crate) fn set_verifying(&self, v: bool) {
         self.0.verifying.store(v, Ordering::Relaxed);
+    }
+    pub(crate) fn throttled(&self) -> bool {
+        self.0.throttled.load(Ordering::Relaxed)
+    }
+    pub(crate) fn set_throttled(&self, v: bool) {
+        self.0.throttled.store(v, Ordering::Relaxed);
     }
 }
