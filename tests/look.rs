@@ -143,6 +143,13 @@ fn a_click_in_the_details_pane_focuses_it() {
     let mut s = listed();
     click(&mut s, 60, 5, 0);
     assert_eq!(s.focus, Pane::Details);
+    // The wheel over the details pane moves the tree's selection it shows, as the arrow
+    // keys do there.
+    let before = s.selected;
+    mouse(&mut s, MouseEventKind::ScrollDown, 60, 5, 50);
+    assert!(s.selected > before, "{} -> {}", before, s.selected);
+    mouse(&mut s, MouseEventKind::ScrollUp, 60, 5, 60);
+    assert_eq!(s.selected, before);
     click(&mut s, 5, 1, 100);
     assert_eq!(s.focus, Pane::Tree);
 }

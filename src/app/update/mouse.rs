@@ -97,7 +97,9 @@ fn open(state: &mut State) -> Vec<Command> {
 fn wheel(state: &mut State, area: Area, down: bool) {
     state.dirty = true;
     match area {
-        Area::Tree => {
+        // The details pane shows the tree's selection, and the arrow keys there move it:
+        // so does the wheel.
+        Area::Tree | Area::Details => {
             let last = state.rows.len().saturating_sub(1);
             let to = if down {
                 (state.selected + WHEEL_ROWS).min(last)
@@ -111,7 +113,6 @@ fn wheel(state: &mut State, area: Area, down: bool) {
                 transfers::move_cursor(state, if down { Action::Down } else { Action::Up });
             }
         }
-        Area::Details => {}
     }
 }
 
