@@ -294,3 +294,25 @@ fn a_profile_drives_the_cli_with_its_own_key_only() {
     common::sigterm(&server);
     server.wait().unwrap();
 }
+
+/// The browser refuses a `[keys]` conflict before it takes the terminal, naming both
+/// actions and the file (never a silent fallback to the defaults).
+#[test]
+fn the_browser_reports_a_key_conflict_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = write_config(tmp.path(), "[keys]\ndelete = [\"r\"]\n");
+    let o = filedeck_env(
+        tmp.path(),
+        &[
+            ("FILEDECK_ENDPOINT", "http://127.0.0.1:9"),
+            ("FILEDECK_API_KEY", "k"),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    assert!(err.contains("delete") && err.contains("refresh"), "{err}");
+    let o = filedeck_env(tmp.path(), &[], &["--demo"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+}

@@ -2114,3 +2114,34 @@ fn dot_hides_and_shows_dotfiles_and_dot_folders() {
     ch(&mut s, '.');
     assert_eq!(s.rows.len(), 6);
 }
+
+/// The key that closes a notification without doing its work is whichever clears marks
+/// (Esc by default), and an unbound key's hint names the help's key in force.
+#[test]
+fn notification_dismissal_and_the_unbound_hint_follow_the_keymap() {
+    let mut s = listed();
+    let mut keys = filedeck::config::KeyOverrides::new();
+    keys.insert("clear_marks".into(), vec!["z".into()]);
+    keys.insert("help".into(), vec!["F1".into()]);
+    s.set_keys(&keys);
+    key(&mut s, KeyCode::Down);
+    ch(&mut s, ' ');
+    assert_eq!(s.marked.len(), 1);
+    ch(&mut s, 'Q');
+    let notice = s
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert!(
+        notice.contains("Q does nothing here: F1 lists the keys"),
+        "{notice}"
+    );
+    // z closes the notification and nothing more: the mark stays.
+    ch(&mut s, 'z');
+    assert!(s.notice.is_none());
+    assert_eq!(s.marked.len(), 1);
+    // Without a notification z clears the marks.
+    ch(&mut s, 'z');
+    assert_eq!(s.marked.len(), 0);
+}

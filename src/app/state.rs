@@ -411,6 +411,8 @@ impl State {
 
     /// The keymap from `[keys]`. The config check refuses a broken map before the TUI
     /// starts, so the defaults here are only for a caller that skipped it.
+    /// The overrides were checked before the terminal was taken (`check_overrides`, with
+    /// the file named); should any still fail, the defaults stand rather than no keys.
     pub fn set_keys(&mut self, keys: &crate::config::KeyOverrides) {
         self.keymap = super::keymap::Keymap::with_overrides(keys).unwrap_or_default();
     }

@@ -24,9 +24,7 @@ pub(super) fn run(action: ConfigAction, settings: &Settings) -> Result<(), Failu
     match action {
         ConfigAction::Path => path(),
         ConfigAction::Check => {
-            crate::app::keymap::check_overrides(&settings.keys).map_err(|problems| {
-                Failure::Failed(format!("{shown}: [keys]: {}", problems.join("; ")))
-            })?;
+            check_keys(settings)?;
             println!("{shown}: ok");
             Ok(())
         }
@@ -38,6 +36,19 @@ pub(super) fn run(action: ConfigAction, settings: &Settings) -> Result<(), Failu
             Ok(())
         }
     }
+}
+
+/// `[keys]` as the browser will read it: an unknown action (with the nearest name), a key
+/// that does not parse, or one key bound to two actions of one context (naming both) is
+/// one message naming the file, before the terminal is taken.
+pub(super) fn check_keys(settings: &Settings) -> Result<(), Failure> {
+    crate::app::keymap::check_overrides(&settings.keys).map_err(|problems| {
+        let shown = settings.file.as_ref().map_or_else(
+            || "the config file".to_string(),
+            |p| p.display().to_string(),
+        );
+        Failure::Failed(format!("{shown}: [keys]: {}", problems.join("; ")))
+    })
 }
 
 /// `filedeck completions SHELL` and `filedeck man`: generated from the grammar, to stdout.

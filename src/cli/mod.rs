@@ -190,6 +190,9 @@ async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failur
         _ => {}
     }
     let settings = Settings::load(&flags(&cli)).map_err(Failure::Failed)?;
+    if cli.command.is_none() {
+        config_verb::check_keys(&settings)?;
+    }
     if let Some(data) = demo_data {
         return demo::run(data, &settings).await;
     }

@@ -10,7 +10,7 @@ mod mouse;
 mod nav;
 mod transfers;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use super::keymap::{Bound, Context, DialogAction};
 use super::msg::{Action, Command, Event, Msg};
@@ -98,12 +98,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
             r.selected = None;
         }
     }
-    // Any key dismisses a notification; the key still does its work, except Esc, which
-    // closes what is on top (the notification) and nothing more: the marks it would
-    // otherwise clear are often what the notification is about.
+    // Any key dismisses a notification; the key still does its work, except the one that
+    // clears marks (Esc), which closes what is on top (the notification) and nothing
+    // more: the marks it would otherwise clear are often what the notification is about.
     if state.notice.take().is_some() {
         state.dirty = true;
-        if key.code == KeyCode::Esc && state.dialog.is_none() {
+        if state.dialog.is_none() && state.keymap.action(&key) == Some(Action::ClearMarks) {
             return Vec::new();
         }
     }
@@ -129,30 +129,21 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
 fn unbound(state: &mut State, key: &KeyEvent) {
     // Modifier presses and the like (Shift alone under the kitty protocol) are not keys
     // the user meant to do something with.
-    let name = match key.code {
-        KeyCode::Char(c) if !c.is_control() => {
-            let mut name = String::new();
-            if key.modifiers.contains(KeyModifiers::CONTROL) {
-                name.push_str("Ctrl-");
-            }
-            // Esc then a key, typed fast (or sent by a terminal for Alt), reads as Alt.
-            if key.modifiers.contains(KeyModifiers::ALT) {
-                name.push_str("Alt-");
-            }
-            if key.modifiers.contains(KeyModifiers::CONTROL) {
-                name.push(c.to_ascii_uppercase());
-            } else {
-                name.push(c);
-            }
-            name
-        }
-        KeyCode::F(n) => format!("F{n}"),
-        KeyCode::Insert => "Insert".into(),
-        KeyCode::Backspace => "Backspace".into(),
-        KeyCode::BackTab => "Shift-Tab".into(),
-        _ => return,
+    let meant = match key.code {
+        KeyCode::Char(c) => !c.is_control(),
+        KeyCode::F(_) | KeyCode::Insert | KeyCode::Backspace | KeyCode::BackTab => true,
+        _ => false,
     };
-    state.info(format!("{name} does nothing here: ? lists the keys."));
+    if !meant {
+        return;
+    }
+    // Named as the help and `[keys]` write keys (Esc then a key, typed fast or sent by a
+    // terminal for Alt, reads as Alt-).
+    let name = crate::app::keymap::Key::of(key);
+    let help = state
+        .keymap
+        .short(crate::app::keymap::Bound::Main(Action::Help));
+    state.info(format!("{name} does nothing here: {help} lists the keys."));
 }
 
 fn on_action(state: &mut State, action: Action) -> Vec<Command> {
