@@ -10,6 +10,8 @@
     reason = "tests stop at the first surprise; the pty driver (support/pty.rs) polls with libc"
 )]
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "support/pty.rs"]
 mod pty;
 use pty::Pty;
@@ -160,4 +162,70 @@ fn a_double_click_in_the_terminal_opens_a_workspace() {
     });
     pty.send("q");
     assert!(pty.wait_exit().success());
+}
+
+/// The browser from a profile alone: its endpoint, its key (from a 0600 file; a wrong key
+/// exported beside it is never sent), its workspace and its theme (mono: no colour).
+#[test]
+fn a_profile_alone_opens_the_browser_on_its_endpoint_with_its_key_and_theme() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (mut server, url) = common::spawn_serve(
+        [
+            "--data".as_ref(),
+            data.path().as_os_str(),
+            "--listen".as_ref(),
+            "127.0.0.1:0".as_ref(),
+        ],
+        "profile-key",
+    );
+    let local = tmp.path().join("from_the_profile.vcf");
+    std::fs::write(&local, b"##fileformat=VCFv4.2\n").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_filedeck"))
+        .args(["put", "-w", "ws1", local.to_str().unwrap()])
+        .env("FILEDECK_CONFIG", "/nonexistent/filedeck-test-config.toml")
+        .env("FILEDECK_ENDPOINT", &url)
+        .env("FILEDECK_API_KEY", "profile-key")
+        .env("XDG_STATE_HOME", tmp.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let key_file = tmp.path().join("lab.key");
+    std::fs::write(&key_file, "profile-key\n").unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.lab]\nendpoint = {url:?}\napi_key_file = {:?}\n\
+             workspaces = [\"ws1\"]\ntheme = \"mono\"\n",
+            key_file.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let state = tmp.path().join("state");
+    let mut pty = Pty::spawn(
+        &["--profile", "lab"],
+        &[
+            ("FILEDECK_CONFIG", config.to_str().unwrap()),
+            ("FILEDECK_API_KEY", "wrong-key"),
+            ("XDG_STATE_HOME", state.to_str().unwrap()),
+        ],
+        100,
+        30,
+    );
+    pty.wait_for("the profile's workspace listed", |s| {
+        s.contains("from_the_profile.vcf")
+    });
+    let raw = pty.raw();
+    pty.send("q");
+    assert!(pty.wait_exit().success());
+    let coloured: Vec<_> = sgrs(&raw).into_iter().filter(|p| sets_colour(p)).collect();
+    assert!(
+        coloured.is_empty(),
+        "the profile's mono theme: {coloured:?}"
+    );
+    common::sigterm(&server);
+    server.wait().unwrap();
 }

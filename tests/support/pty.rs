@@ -33,6 +33,10 @@ impl Pty {
         let mut cmd = CommandBuilder::new(BIN);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
+        // The developer's own config and colour wishes stay out unless a test sets them.
+        cmd.env("FILEDECK_CONFIG", "/nonexistent/filedeck-test-config.toml");
+        cmd.env_remove("NO_COLOR");
+        cmd.env_remove("FILEDECK_PROFILE");
         for (k, v) in env {
             cmd.env(k, v);
         }
