@@ -316,3 +316,29 @@ fn the_browser_reports_a_key_conflict_at_start() {
     let o = filedeck_env(tmp.path(), &[], &["--demo"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
 }
+
+/// A config path that is a device, a directory or a FIFO is refused at once, naming it,
+/// never read forever or waited on.
+#[test]
+fn a_config_path_that_is_no_regular_file_is_refused_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("fifo.toml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for path in [Path::new("/dev/zero"), tmp.path(), fifo.as_path()] {
+        let o = filedeck_env(
+            tmp.path(),
+            &[("FILEDECK_CONFIG", path.to_str().unwrap())],
+            &["config", "show"],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", path.display());
+        let err = text(&o.stderr);
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+}

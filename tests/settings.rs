@@ -341,3 +341,26 @@ fn show_says_where_the_key_comes_from_never_the_key() {
     assert!(text.contains("(profile lab)"), "{text}");
     assert!(text.contains("($NO_COLOR)"), "{text}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_that_is_a_fifo_is_refused_not_waited_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("home.key");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let text = FILE.replace("/keys/home.key", fifo.to_str().unwrap());
+    let file = ConfigFile::parse(&text, Path::new("/cfg/config.toml")).unwrap();
+    let flags = Flags {
+        profile: Some("home".into()),
+        ..Flags::default()
+    };
+    let s = resolve_with(&file, &flags, &[]).unwrap();
+    let e = s.endpoint_and_key(&|_| None).unwrap_err();
+    assert!(e.contains("not a regular file"), "{e}");
+}

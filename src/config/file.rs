@@ -23,6 +23,35 @@ pub fn config_path() -> Option<PathBuf> {
     super::home_dir().map(|h| h.join(".config/filedeck/config.toml"))
 }
 
+/// A config file is a few lines; anything this big is not one (`/dev/zero` would
+/// otherwise be read forever).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The text of a regular file of at most `max` bytes: a FIFO, a device or a directory is
+/// refused before it is opened (reading one could block or never end), and a file that
+/// grows past `max` while read is refused too.
+pub fn read_small(path: &Path, max: u64) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    if meta.len() > max {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("over {max} bytes: not a file filedeck reads"),
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > max {
+        return Err(Error::new(ErrorKind::InvalidInput, "grew while read"));
+    }
+    Ok(text)
+}
+
 /// The whole file, as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,7 +83,7 @@ pub struct Profile {
 impl ConfigFile {
     /// Reads and parses `path`; a missing file is an empty config, not an error.
     pub fn load(path: &Path) -> Result<ConfigFile, String> {
-        match std::fs::read_to_string(path) {
+        match read_small(path, MAX_CONFIG_BYTES) {
             Ok(text) => ConfigFile::parse(&text, path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
             Err(e) => Err(format!("{}: {e}", path.display())),

@@ -369,6 +369,9 @@ fn read_key_file(path: &Path) -> Result<String, String> {
     use std::os::unix::fs::PermissionsExt;
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| format!("the key file {shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("the key file {shown} is not a regular file"));
+    }
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(format!(
@@ -376,7 +379,8 @@ fn read_key_file(path: &Path) -> Result<String, String> {
              read it; run `chmod 600 {shown}`"
         ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("the key file {shown}: {e}"))?;
+    let text = super::file::read_small(path, 64 * 1024)
+        .map_err(|e| format!("the key file {shown}: {e}"))?;
     let key = text.lines().next().unwrap_or("").trim().to_string();
     if key.is_empty() {
         return Err(format!("the key file {shown} is empty"));
