@@ -235,7 +235,6 @@ async fn run_loop(
     state.limit_rate = cfg.limit_rate;
     state.look.theme = session.prefs.theme;
     state.look.mouse = session.prefs.mouse;
-    state.look.zone = app::look::Zone::load(session.prefs.time);
     state.look.in_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
     state.queue_kept = session.persist_queue;
     state.set_keys(&session.prefs.keys);
@@ -261,6 +260,9 @@ async fn run_loop(
     if let Err(e) = terminal.draw(|f| ui::draw(f, &state)) {
         return (Err(e.into()), None);
     }
+    // Only now: finding the local zone walks the whole zoneinfo directory (~1 ms, more on
+    // a cold disk), and the first frame shows no time.
+    state.look.zone = app::look::Zone::load(session.prefs.time);
     // The transfer queue of this endpoint, saved for a resume and locked against a second
     // filedeck working it.
     let persist_queue = session.persist_queue;
