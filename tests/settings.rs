@@ -364,3 +364,27 @@ fn a_key_file_that_is_a_fifo_is_refused_not_waited_on() {
     let e = s.endpoint_and_key(&|_| None).unwrap_err();
     assert!(e.contains("not a regular file"), "{e}");
 }
+
+/// A key file that belongs to someone else is refused (checked where the test may give a
+/// file away: as root; elsewhere `chown` fails and there is nothing to check).
+#[cfg(unix)]
+#[test]
+fn a_key_file_of_another_user_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("home.key");
+    std::fs::write(&key, "file-key\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    if std::os::unix::fs::chown(&key, Some(65534), None).is_err() {
+        return;
+    }
+    let text = FILE.replace("/keys/home.key", key.to_str().unwrap());
+    let file = ConfigFile::parse(&text, Path::new("/cfg/config.toml")).unwrap();
+    let flags = Flags {
+        profile: Some("home".into()),
+        ..Flags::default()
+    };
+    let s = resolve_with(&file, &flags, &[]).unwrap();
+    let e = s.endpoint_and_key(&|_| None).unwrap_err();
+    assert!(e.contains("belongs to another user"), "{e}");
+}

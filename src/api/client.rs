@@ -59,10 +59,8 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A configuration for `endpoint` with defaults, then the `FILEDECK_*` overrides
-    /// from the environment (`FILEDECK_LARGE_UPLOAD_THRESHOLD`, `FILEDECK_STALL_TIMEOUT`:
-    /// an unparsable value is an error naming the variable). The rate cap is a setting of
-    /// the config's layers, set by the caller.
+    /// Defaults, then `FILEDECK_LARGE_UPLOAD_THRESHOLD` and `FILEDECK_STALL_TIMEOUT` (an
+    /// unparsable value is an error naming it); the caller sets the cap from the settings.
     pub fn new(endpoint: &str, api_key: ApiKey) -> Result<Self, ApiError> {
         let mut endpoint = Url::parse(endpoint.trim())
             .map_err(|e| ApiError::Local(format!("the endpoint {endpoint:?} is not a URL: {e}")))?;
@@ -322,9 +320,14 @@ impl Client {
 
     /// Presigned URLs are normally absolute (often on another host); accept a relative one.
     pub(super) fn absolute(&self, url: &str) -> Result<Url, ApiError> {
-        Url::parse(url)
-            .or_else(|_| self.inner.cfg.endpoint.join(url))
-            .map_err(|_| ApiError::Protocol("the server returned an unusable presigned URL".into()))
+        let url = Url::parse(url).or_else(|_| self.inner.cfg.endpoint.join(url));
+        // Fetched, or copied as "a download link": never `javascript:`, `file:` or any
+        // other scheme a server may answer.
+        url.ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| {
+                ApiError::Protocol("the server returned an unusable presigned URL".into())
+            })
     }
 
     /// `DELETE /v1/files`. A `404` on a retry counts as success: the first attempt landed.

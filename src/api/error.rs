@@ -8,7 +8,9 @@ use std::time::Duration;
 /// or the file, never the credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("the API key was not accepted (401): check FILEDECK_API_KEY")]
+    #[error(
+        "the API key was not accepted (401): check it (`filedeck config show` says where it is read from)"
+    )]
     Unauthorized,
     #[error("access denied (403): {0}")]
     Forbidden(String),

@@ -42,10 +42,29 @@ impl Zone {
     pub fn load(shown: TimeShown) -> Zone {
         match shown {
             TimeShown::Utc => Zone::Utc,
-            TimeShown::Local => match jiff::tz::TimeZone::try_system() {
-                Ok(tz) if !tz.is_unknown() => Zone::Local(tz),
+            TimeShown::Local => match system_zone() {
+                Some(tz) if !tz.is_unknown() => Zone::Local(tz),
                 _ => Zone::Utc,
             },
         }
+    }
+}
+
+/// `TZ`, else `/etc/localtime`. A `TZ` naming a file (`:/path`, `/path`) is read here, only
+/// when it is a regular file of at most 1 MiB: jiff would read any path whole, and a FIFO
+/// or `/dev/zero` there would hang the browser with the terminal taken.
+fn system_zone() -> Option<jiff::tz::TimeZone> {
+    let tz = std::env::var("TZ").ok();
+    let file = tz
+        .as_deref()
+        .map(|v| v.strip_prefix(':').unwrap_or(v))
+        .filter(|v| v.starts_with('/'));
+    match file {
+        Some(path) => {
+            let bytes =
+                crate::config::read_small_bytes(std::path::Path::new(path), 1 << 20).ok()?;
+            jiff::tz::TimeZone::tzif(path, &bytes).ok()
+        }
+        None => jiff::tz::TimeZone::try_system().ok(),
     }
 }

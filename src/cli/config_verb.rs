@@ -25,7 +25,11 @@ pub(super) fn run(action: ConfigAction, settings: &Settings) -> Result<(), Failu
         ConfigAction::Path => path(),
         ConfigAction::Check => {
             check_keys(settings)?;
-            println!("{shown}: ok");
+            if settings.file.as_ref().is_some_and(|p| !p.exists()) {
+                println!("{shown}: does not exist (the built-in defaults apply)");
+            } else {
+                println!("{shown}: ok");
+            }
             Ok(())
         }
         ConfigAction::Show => {

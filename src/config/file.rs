@@ -23,14 +23,23 @@ pub fn config_path() -> Option<PathBuf> {
     super::home_dir().map(|h| h.join(".config/filedeck/config.toml"))
 }
 
+/// Keys one action may have in `[keys]`.
+const MAX_KEYS_PER_ACTION: usize = 16;
+
 /// A config file is a few lines; anything this big is not one (`/dev/zero` would
 /// otherwise be read forever).
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
-/// The text of a regular file of at most `max` bytes: a FIFO, a device or a directory is
+/// The text of a regular file of at most `max` bytes: see [`read_small_bytes`].
+pub fn read_small(path: &Path, max: u64) -> std::io::Result<String> {
+    String::from_utf8(read_small_bytes(path, max)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+/// The bytes of a regular file of at most `max` bytes: a FIFO, a device or a directory is
 /// refused before it is opened (reading one could block or never end), and a file that
 /// grows past `max` while read is refused too.
-pub fn read_small(path: &Path, max: u64) -> std::io::Result<String> {
+pub fn read_small_bytes(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::{Error, ErrorKind, Read};
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
@@ -42,14 +51,14 @@ pub fn read_small(path: &Path, max: u64) -> std::io::Result<String> {
             format!("over {max} bytes: not a file filedeck reads"),
         ));
     }
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     std::fs::File::open(path)?
         .take(max + 1)
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > max {
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
         return Err(Error::new(ErrorKind::InvalidInput, "grew while read"));
     }
-    Ok(text)
+    Ok(bytes)
 }
 
 /// The whole file, as written.
@@ -107,6 +116,24 @@ impl ConfigFile {
             return Err(format!(
                 "{at}: default_profile = {name:?}: no [profiles.{name}]{}",
                 hint(name, &known)
+            ));
+        }
+        // A binding is a handful of keys; a list of thousands is a mistake (and would cost
+        // quadratic time in the keymap's clash check).
+        if let Some((action, keys)) = self
+            .keys
+            .iter()
+            .find(|(_, k)| k.len() > MAX_KEYS_PER_ACTION)
+        {
+            return Err(format!(
+                "{at}: [keys] {action} has {} keys: at most {MAX_KEYS_PER_ACTION}",
+                keys.len()
+            ));
+        }
+        if self.keys.len() > 256 {
+            return Err(format!(
+                "{at}: [keys] has {} entries: at most 256",
+                self.keys.len()
             ));
         }
         for (name, p) in &self.profiles {

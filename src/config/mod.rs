@@ -7,7 +7,7 @@ use std::path::PathBuf;
 mod file;
 mod settings;
 
-pub use file::{CONFIG_ENV, ConfigFile, Profile, config_path};
+pub use file::{CONFIG_ENV, ConfigFile, Profile, config_path, read_small, read_small_bytes};
 pub use settings::{
     Connection, DEFAULT_CONCURRENCY, Flags, KeySource, Layer, NO_COLOR_ENV, PROFILE_ENV, Settings,
     Sourced,

@@ -107,7 +107,15 @@ impl Settings {
             Some(p) => ConfigFile::load(p)?,
             None => ConfigFile::default(),
         };
-        Settings::resolve(&file, path.as_deref(), flags, &super::text)
+        // NO_COLOR counts when set and not empty, whatever it holds (" " too).
+        let env = |name: &str| {
+            if name == NO_COLOR_ENV {
+                std::env::var(name).ok().filter(|v| !v.is_empty())
+            } else {
+                super::text(name)
+            }
+        };
+        Settings::resolve(&file, path.as_deref(), flags, &env)
     }
 
     /// Folds `file` (read from `path`), the environment as `env` answers it and `flags`.
@@ -157,6 +165,11 @@ impl Settings {
             endpoint: endpoint.clone(),
             key: match (&profile.api_key_env, &profile.api_key_file) {
                 (Some(var), _) => KeySource::Env(var.clone()),
+                // Without a HOME, `~` stays as written and is refused when read: never a
+                // key file found relative to wherever filedeck was started.
+                (None, Some(f)) if f.trim().starts_with('~') && super::home_dir().is_none() => {
+                    KeySource::File(PathBuf::from(f.trim()))
+                }
                 (None, Some(f)) => KeySource::File(crate::local::expand_tilde(f)),
                 (None, None) => KeySource::Missing,
             },
@@ -368,7 +381,19 @@ impl Settings {
 fn read_key_file(path: &Path) -> Result<String, String> {
     use std::os::unix::fs::PermissionsExt;
     let shown = path.display();
+    use std::os::unix::fs::MetadataExt;
+    if path.starts_with("~") {
+        return Err(format!(
+            "the key file {shown}: HOME is not set, so `~` means nothing; write the whole path"
+        ));
+    }
     let meta = std::fs::metadata(path).map_err(|e| format!("the key file {shown}: {e}"))?;
+    if meta.uid() != crate::sys::user_id() {
+        return Err(format!(
+            "refusing the key file {shown}: it belongs to another user (uid {})",
+            meta.uid()
+        ));
+    }
     if !meta.is_file() {
         return Err(format!("the key file {shown} is not a regular file"));
     }

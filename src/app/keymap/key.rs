@@ -51,6 +51,14 @@ impl Key {
         }
     }
 
+    /// A key a text field takes as a character: a printable character with no Ctrl or Alt.
+    pub fn is_text(&self) -> bool {
+        matches!(self.code, KeyCode::Char(c) if !c.is_control())
+            && !self
+                .mods
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+    }
+
     pub fn of(event: &KeyEvent) -> Self {
         Key::new(event.code, event.modifiers)
     }

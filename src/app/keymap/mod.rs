@@ -199,6 +199,14 @@ impl Keymap {
             let mut parsed = Vec::new();
             for text in keys {
                 match Key::parse(text) {
+                    // A prompt's keys are the ones that are not text: a letter there would
+                    // end the typing at that letter and run the rest as browser keys.
+                    Some(key) if bound.context() == Context::Prompt && key.is_text() => {
+                        errors.push(format!(
+                            "[keys] {name}: {text:?} is typed text in a prompt; use a key such \
+                             as Enter, Esc, Tab, F5 or a Ctrl- or Alt- key"
+                        ));
+                    }
                     Some(key) => parsed.push(key),
                     None => errors.push(format!(
                         "[keys] {name}: {text:?} is not a key (write keys as x, S, Ctrl-d, Alt-x, Delete, PgDn, Enter, Esc, Tab, Space, Up, F5)"
@@ -226,6 +234,18 @@ impl Keymap {
                     name_of(*b)
                 ));
             }
+        }
+        // Without quit and force_quit keys the browser could only be killed.
+        let can_quit = map.bindings.iter().any(|(_, b)| {
+            matches!(
+                b,
+                Bound::Main(Action::Quit) | Bound::Main(Action::ForceQuit)
+            )
+        });
+        if !can_quit {
+            errors.push(
+                "[keys] quit and force_quit both have no key: filedeck could not be left".into(),
+            );
         }
         // The same key listed twice for one action is harmless: keep it once.
         let mut seen = std::collections::HashSet::new();

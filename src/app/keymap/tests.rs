@@ -74,3 +74,28 @@ fn the_readme_lists_every_action_name() {
         );
     }
 }
+
+#[test]
+fn a_keymap_that_cannot_quit_is_refused() {
+    let err = Keymap::with_overrides(&over(&[("quit", &[]), ("force_quit", &[])])).unwrap_err();
+    assert!(
+        err.iter().any(|e| e.contains("could not be left")),
+        "{err:?}"
+    );
+    // One of the two is enough.
+    assert!(Keymap::with_overrides(&over(&[("quit", &[])])).is_ok());
+}
+
+#[test]
+fn a_prompt_key_must_not_be_typed_text() {
+    for bad in ["x", "S", "Shift-a", "1", "Space"] {
+        let err = Keymap::with_overrides(&over(&[("prompt.submit", &[bad])])).unwrap_err();
+        assert!(err[0].contains("typed text"), "{bad}: {err:?}");
+    }
+    for good in ["F5", "Ctrl-j", "Alt-x", "Enter"] {
+        assert!(
+            Keymap::with_overrides(&over(&[("prompt.submit", &[good])])).is_ok(),
+            "{good}"
+        );
+    }
+}

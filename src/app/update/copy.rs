@@ -12,7 +12,10 @@ fn tmux_hint(state: &State) -> &'static str {
     if state.look.in_tmux { TMUX_HINT } else { "" }
 }
 
-/// The selected row's path as the details pane shows it (sanitized), if it has one.
+/// The selected row's path, if it has one: as written when nothing in it could act on a
+/// terminal or a shell it is pasted into (no control character, no line or paragraph
+/// separator), so a name in any script pastes as itself; else as the details pane shows
+/// it (sanitized). OSC 52 carries it base64-encoded: it cannot end the sequence either way.
 fn display_path(state: &State) -> Option<String> {
     let row = state.selected_row()?;
     let ws = state.ws(row.ws())?;
@@ -23,7 +26,14 @@ fn display_path(state: &State) -> Option<String> {
         Row::Workspace { .. } => ws.id.clone(),
         Row::Status { .. } => return None,
     };
-    Some(for_terminal(&text))
+    let pastes_safely = !text
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'));
+    Some(if pastes_safely {
+        text
+    } else {
+        for_terminal(&text)
+    })
 }
 
 pub(super) fn copy_path(state: &mut State) {
@@ -36,7 +46,8 @@ pub(super) fn copy_path(state: &mut State) {
         return;
     };
     state.info(format!(
-        "Copied the path {text} (OSC 52).{}",
+        "Copied the path {} (OSC 52).{}",
+        for_terminal(&text),
         tmux_hint(state)
     ));
     state.look.clipboard = Some(text);
