@@ -98,9 +98,45 @@ impl Limiter {
     }
 }
 
+/// A server answers `408` to a request body that comes too slowly: under a cap, the cap is
+/// the likely cause, and the message says so (a cap below the server's minimum body rate
+/// can never upload).
+pub(super) fn explain(e: super::ApiError, cap: Option<u64>) -> super::ApiError {
+    match (e, cap) {
+        (
+            super::ApiError::Server {
+                status: 408,
+                message,
+                retry_after,
+            },
+            Some(cap),
+        ) => super::ApiError::Server {
+            status: 408,
+            message: format!(
+                "{message} (the transfer rate is capped at {cap} bytes/s by --limit-rate; \
+                 this server may refuse a body that slow: raise the cap)"
+            ),
+            retry_after,
+        },
+        (e, _) => e,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_408_under_a_cap_names_the_cap() {
+        let e = || super::super::ApiError::Server {
+            status: 408,
+            message: "the request body came too slowly".into(),
+            retry_after: None,
+        };
+        let text = explain(e(), Some(100)).to_string();
+        assert!(text.contains("capped at 100 bytes/s"), "{text}");
+        assert!(!explain(e(), None).to_string().contains("capped"));
+    }
     use std::sync::Arc;
 
     #[tokio::test(start_paused = true)]

@@ -113,8 +113,9 @@ impl Client {
             what: &what,
         };
         let retry = &self.inner.cfg.retry;
+        let cap = |e| super::throttle::explain(e, self.inner.cfg.limit_rate);
         let (mut entry, sent, put_md5) = if before.len > self.inner.cfg.large_threshold {
-            self.upload_large(up).await?
+            self.upload_large(up).await.map_err(cap)?
         } else {
             let mut multipart = Multipart {
                 up,
@@ -122,7 +123,8 @@ impl Client {
             };
             let (entry, sent) = retry
                 .run_attempts(&what, progress, cancel, &mut multipart)
-                .await?;
+                .await
+                .map_err(cap)?;
             (entry, sent, None)
         };
         // An answer may be `{"key"}` alone, or lack the size or a hash: what is missing is
