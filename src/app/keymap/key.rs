@@ -59,6 +59,20 @@ impl Key {
                 .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
     }
 
+    /// Ctrl-m, Ctrl-i and Ctrl-[ are the bytes of Enter, Tab and Esc: a terminal sends
+    /// them as those keys, so they cannot be bound apart.
+    pub fn terminal_alias(&self) -> Option<&'static str> {
+        if !self.mods.contains(KeyModifiers::CONTROL) {
+            return None;
+        }
+        match self.code {
+            KeyCode::Char('m') => Some("Enter"),
+            KeyCode::Char('i') => Some("Tab"),
+            KeyCode::Char('[') => Some("Esc"),
+            _ => None,
+        }
+    }
+
     pub fn of(event: &KeyEvent) -> Self {
         Key::new(event.code, event.modifiers)
     }

@@ -207,6 +207,11 @@ impl Keymap {
                              as Enter, Esc, Tab, F5 or a Ctrl- or Alt- key"
                         ));
                     }
+                    // A terminal sends these as Enter, Tab and Esc: bound, they never fire.
+                    Some(key) if key.terminal_alias().is_some() => errors.push(format!(
+                        "[keys] {name}: {text:?} reaches filedeck as {}: bind that key instead",
+                        key.terminal_alias().unwrap_or_default()
+                    )),
                     Some(key) => parsed.push(key),
                     None => errors.push(format!(
                         "[keys] {name}: {text:?} is not a key (write keys as x, S, Ctrl-d, Alt-x, Delete, PgDn, Enter, Esc, Tab, Space, Up, F5)"

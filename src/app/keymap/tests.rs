@@ -99,3 +99,19 @@ fn a_prompt_key_must_not_be_typed_text() {
         );
     }
 }
+
+#[test]
+fn keys_a_terminal_sends_as_others_are_refused() {
+    for (bad, as_) in [
+        ("Ctrl-m", "Enter"),
+        ("Ctrl-i", "Tab"),
+        ("Ctrl-[", "Esc"),
+        ("Ctrl-M", "Enter"),
+    ] {
+        let err = Keymap::with_overrides(&over(&[("refresh", &[bad])])).unwrap_err();
+        assert!(
+            err[0].contains(&format!("reaches filedeck as {as_}")),
+            "{bad}: {err:?}"
+        );
+    }
+}
