@@ -61,7 +61,7 @@ pub(super) fn invert_marks(state: &mut State) {
 }
 
 /// `v`: mark every file and folder row from the anchor (the row last marked with Space
-/// or `v`) to the cursor, both ends included, in the anchor's workspace; the cursor's row
+/// or `v`) to the cursor, both ends included, in the cursor's workspace; the cursor's row
 /// becomes the next anchor. Without an anchor on screen, it marks the cursor's row.
 pub(super) fn mark_range(state: &mut State) {
     let Some(here @ (Row::File { ws, .. } | Row::Folder { ws, .. })) = state.selected_row() else {
