@@ -8,7 +8,6 @@
     reason = "tests stop at the first surprise"
 )]
 
-use filedeck::api::FileEntry;
 use filedeck::app::msg::Secret;
 use filedeck::app::state::{Dialog, Pane, Row};
 use filedeck::app::transfer_types::{Direction, TransferInfo};
@@ -17,20 +16,10 @@ use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-fn entry(key: &str, size: u64) -> FileEntry {
-    FileEntry {
-        key: key.into(),
-        name: String::new(),
-        path: String::new(),
-        size: Some(size),
-        description: None,
-        content_type: Some("text/plain".into()),
-        created_at: Some("2026-11-26T10:00:00Z".into()),
-        sha256: None,
-        etag: None,
-    }
-    .normalise()
-}
+#[path = "support/entries.rs"]
+#[allow(dead_code, reason = "each test crate uses a part of it")]
+mod entries;
+use entries::entry;
 
 /// ws1 listed on an 80×24 screen (tree x 0..40, details 40..80): rows ws1, raw/, top.txt.
 fn listed() -> State {

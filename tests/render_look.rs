@@ -19,19 +19,12 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
 
+#[path = "support/entries.rs"]
+#[allow(dead_code, reason = "each test crate uses a part of it")]
+mod entries;
+
 fn entry(key: &str, size: u64) -> FileEntry {
-    FileEntry {
-        key: key.into(),
-        name: String::new(),
-        path: String::new(),
-        size: Some(size),
-        description: None,
-        content_type: Some("application/octet-stream".into()),
-        created_at: Some("2026-11-26T10:00:00Z".into()),
-        sha256: None,
-        etag: None,
-    }
-    .normalise()
+    entries::typed(key, size, "application/octet-stream")
 }
 
 /// 60×20 (no details pane): ws_genomics with raw/ open, the cursor on a file, two

@@ -60,6 +60,17 @@ fn resolve(flags: &Flags, env: &[(&str, &str)]) -> Settings {
     resolve_with(&file(), flags, env).unwrap()
 }
 
+/// The settings of `--profile home` with its api_key_file at `key`.
+fn home_profile_reading(key: &Path, env: &[(&str, &str)]) -> Settings {
+    let text = FILE.replace("/keys/home.key", key.to_str().unwrap());
+    let file = ConfigFile::parse(&text, Path::new("/cfg/config.toml")).unwrap();
+    let flags = Flags {
+        profile: Some("home".into()),
+        ..Flags::default()
+    };
+    resolve_with(&file, &flags, env).unwrap()
+}
+
 fn lab() -> Layer {
     Layer::Profile("lab".into())
 }
@@ -314,13 +325,7 @@ fn a_key_file_others_can_read_is_refused_naming_it() {
     let tmp = tempfile::tempdir().unwrap();
     let key = tmp.path().join("home.key");
     std::fs::write(&key, "file-key\n").unwrap();
-    let text = FILE.replace("/keys/home.key", key.to_str().unwrap());
-    let file = ConfigFile::parse(&text, Path::new("/cfg/config.toml")).unwrap();
-    let flags = Flags {
-        profile: Some("home".into()),
-        ..Flags::default()
-    };
-    let s = resolve_with(&file, &flags, &[("FILEDECK_API_KEY", "exported")]).unwrap();
+    let s = home_profile_reading(&key, &[("FILEDECK_API_KEY", "exported")]);
     for mode in [0o644, 0o640, 0o604, 0o620] {
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
         let e = s.endpoint_and_key(&|_| None).unwrap_err();
@@ -354,13 +359,7 @@ fn a_key_file_that_is_a_fifo_is_refused_not_waited_on() {
             .unwrap()
             .success()
     );
-    let text = FILE.replace("/keys/home.key", fifo.to_str().unwrap());
-    let file = ConfigFile::parse(&text, Path::new("/cfg/config.toml")).unwrap();
-    let flags = Flags {
-        profile: Some("home".into()),
-        ..Flags::default()
-    };
-    let s = resolve_with(&file, &flags, &[]).unwrap();
+    let s = home_profile_reading(&fifo, &[]);
     let e = s.endpoint_and_key(&|_| None).unwrap_err();
     assert!(e.contains("not a regular file"), "{e}");
 }
@@ -378,13 +377,7 @@ fn a_key_file_of_another_user_is_refused() {
     if std::os::unix::fs::chown(&key, Some(65534), None).is_err() {
         return;
     }
-    let text = FILE.replace("/keys/home.key", key.to_str().unwrap());
-    let file = ConfigFile::parse(&text, Path::new("/cfg/config.toml")).unwrap();
-    let flags = Flags {
-        profile: Some("home".into()),
-        ..Flags::default()
-    };
-    let s = resolve_with(&file, &flags, &[]).unwrap();
+    let s = home_profile_reading(&key, &[]);
     let e = s.endpoint_and_key(&|_| None).unwrap_err();
     assert!(e.contains("belongs to another user"), "{e}");
 }

@@ -8,25 +8,14 @@
     reason = "tests and benchmarks stop at the first surprise"
 )]
 
-use filedeck::api::FileEntry;
 use filedeck::app::state::{Dialog, Row};
 use filedeck::app::{Command, Event, Msg, State, init, update};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-fn entry(key: &str, size: u64) -> FileEntry {
-    FileEntry {
-        key: key.into(),
-        name: String::new(),
-        path: String::new(),
-        size: Some(size),
-        description: None,
-        content_type: Some("text/plain".into()),
-        created_at: Some("2026-11-26T10:00:00Z".into()),
-        sha256: None,
-        etag: None,
-    }
-    .normalise()
-}
+#[path = "support/entries.rs"]
+#[allow(dead_code, reason = "each test crate uses a part of it")]
+mod entries;
+use entries::entry;
 
 fn key(state: &mut State, code: KeyCode) -> Vec<Command> {
     update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
