@@ -8,6 +8,7 @@ impl State {
     /// Rebuild the visible rows, keeping the selection on the same node when it still exists.
     pub fn reflatten(&mut self) {
         let keep = self.selected_row();
+        super::sort::prepare(&mut self.workspaces);
         let mut rows = Vec::with_capacity(self.rows.len().max(16));
         for (wi, ws) in self.workspaces.iter().enumerate() {
             rows.push(Row::Workspace { ws: wi });
@@ -32,12 +33,10 @@ impl State {
     }
 }
 
-/// The children of an open folder: subfolders first, then files.
+/// The children of an open folder: subfolders first, then files, in the order in force.
 fn push_folder(rows: &mut Vec<Row>, ws: &WorkspaceView, wi: usize, id: FolderId, hide: bool) {
-    let Some(f) = ws.tree.folder(id) else {
-        return;
-    };
-    for &sub in &f.subfolders {
+    let (subfolders, files) = super::sort::children(ws, id);
+    for &sub in subfolders {
         if hide && ws.tree.folder(sub).is_some_and(|s| s.name.starts_with('.')) {
             continue;
         }
@@ -47,7 +46,7 @@ fn push_folder(rows: &mut Vec<Row>, ws: &WorkspaceView, wi: usize, id: FolderId,
         }
     }
     rows.extend(
-        f.files
+        files
             .iter()
             .filter(|&&fid| !hide || !ws.tree.file(fid).is_some_and(|x| x.name.starts_with('.')))
             .map(|&fid| Row::File { ws: wi, id: fid }),

@@ -1,12 +1,14 @@
 //! The application core: state, messages, the keymap and the pure `update`.
 pub mod count;
 mod flatten;
+pub mod jump;
 pub mod keymap;
 pub mod layout;
 pub mod look;
 pub mod marks;
 pub mod msg;
 pub mod queue_view;
+pub mod sort;
 pub mod stamp;
 pub mod state;
 pub mod transfer_types;

@@ -116,6 +116,12 @@ pub enum Action {
     CopyUrl,
     /// Mouse capture on or off (off: the terminal's own selection works).
     ToggleMouse,
+    /// The next order within folders (name, size, created) in the cursor's workspace.
+    SortNext,
+    /// The order in force, the other way.
+    SortReverse,
+    /// A path prompt that selects a file or folder of the cursor's workspace.
+    Jump,
 }
 
 /// What the worker must do.

@@ -90,6 +90,9 @@ pub struct WorkspaceView {
     pub refresh_waiting: Vec<String>,
     /// Set while a listing replaces nodes the user had open or selected.
     pub remembered: Option<Remembered>,
+    /// The order within folders (`s`, `S`), kept for the session.
+    pub order: super::sort::SortOrder,
+    pub(crate) order_cache: super::sort::SortCache,
 }
 
 impl WorkspaceView {
@@ -104,6 +107,8 @@ impl WorkspaceView {
             refreshes: Vec::new(),
             refresh_waiting: Vec::new(),
             remembered: None,
+            order: Default::default(),
+            order_cache: Default::default(),
         }
     }
 
@@ -152,6 +157,12 @@ pub enum PromptKind {
         unknown_sizes: bool,
         /// What is downloaded, as the user picked it: `ws:path` of each item.
         what: Vec<String>,
+    },
+    /// Go to a file or folder of workspace `ws` (its index); `cycle` while Tab steps
+    /// through the candidates of the last completion.
+    Jump {
+        ws: usize,
+        cycle: Option<super::jump::Cycle>,
     },
 }
 

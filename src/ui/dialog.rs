@@ -18,13 +18,17 @@ use crate::app::state::{Dialog, Level};
 use crate::sanitize::for_terminal;
 
 /// A dialog action's keys in force, `y/Enter`.
-fn hint(state: &State, d: DialogAction) -> String {
+pub(super) fn hint(state: &State, d: DialogAction) -> String {
     state.keymap.hint(Bound::Dialog(d))
 }
 
 /// Keys and what they do, `y/Enter delete    n/Esc cancel`, in as many rows of `width`
 /// as they need: a row breaks between two keys, never inside one's description.
-fn key_lines(th: &Theme, keys: &[(String, &'static str)], width: usize) -> Vec<Line<'static>> {
+pub(super) fn key_lines(
+    th: &Theme,
+    keys: &[(String, &'static str)],
+    width: usize,
+) -> Vec<Line<'static>> {
     const GAP: usize = 4;
     let mut rows = vec![Line::default()];
     let mut used = 0;
@@ -48,13 +52,13 @@ fn key_lines(th: &Theme, keys: &[(String, &'static str)], width: usize) -> Vec<L
 }
 
 /// Inner columns of a box at most `width` wide in `area`.
-fn inner_width(area: Rect, width: u16) -> usize {
+pub(super) fn inner_width(area: Rect, width: u16) -> usize {
     width.min(area.width).saturating_sub(2) as usize
 }
 
 /// Draws a box at most `width` wide, centred in `area`: `body` wrapped, a blank row when
 /// there is room, then `keys` wrapped. Returns the inner area.
-fn boxed(
+pub(super) fn boxed(
     frame: &mut Frame,
     area: Rect,
     width: u16,
@@ -95,9 +99,14 @@ fn boxed(
 }
 
 /// `> ` and as much of the input as fits in `width`, from its scroll offset.
-fn input_line(th: &Theme, input: &tui_input::Input, width: usize) -> (Line<'static>, usize) {
+pub(super) fn input_line(
+    th: &Theme,
+    input: &tui_input::Input,
+    width: usize,
+) -> (Line<'static>, usize) {
     let scroll = input.visual_scroll(width.saturating_sub(3));
-    let shown: String = input.value().chars().skip(scroll).collect();
+    // A completed remote name is in the input: drawn sanitised, as every remote name.
+    let shown: String = for_terminal(&input.value().chars().skip(scroll).collect::<String>());
     let shown = truncate(&shown, width.saturating_sub(2));
     (
         Line::from(Span::styled(format!("> {shown}"), th.key)),
@@ -268,88 +277,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 ),
             );
         }
-        Some(Dialog::Path { kind, input }) => {
-            use crate::app::state::PromptKind;
-            let (title, ask) = match kind {
-                PromptKind::Upload { ws, folder } => (
-                    " Upload ",
-                    vec![Line::from(format!(
-                        "Local file or folder to upload into {}",
-                        for_terminal(&crate::app::marks::remote_label(ws, folder))
-                    ))],
-                ),
-                PromptKind::Download {
-                    files,
-                    bytes,
-                    unknown_sizes,
-                    what,
-                    ..
-                } => {
-                    let sum = format!(
-                        "{} file{}, {}{}",
-                        group(files.len() as u64),
-                        if files.len() == 1 { "" } else { "s" },
-                        fmt::at_least(*unknown_sizes),
-                        fmt::size(*bytes)
-                    );
-                    let mut lines = match &what[..] {
-                        [one] => vec![Line::from(format!("Download {one} ({sum})"))],
-                        many => {
-                            let mut l = vec![Line::from(format!(
-                                "Download {} marked items ({sum}):",
-                                group(many.len() as u64)
-                            ))];
-                            l.extend(listed(many, 3));
-                            l
-                        }
-                    };
-                    lines.push(Line::from("into the local folder:"));
-                    (" Download ", lines)
-                }
-            };
-            const WIDTH: u16 = 70;
-            let inner_w = inner_width(area, WIDTH);
-            let (input_row, scroll) = input_line(th, input, inner_w);
-            // What the last Tab could still complete to, as many as fit on the line (room
-            // kept for the "(+N more)").
-            let mut choices = String::new();
-            for (i, c) in state.under_prompt.iter().enumerate() {
-                let c = for_terminal(c);
-                if choices.width() + c.width() + 2 + 12 > inner_w {
-                    choices.push_str(&format!(" (+{} more)", state.under_prompt.len() - i));
-                    break;
-                }
-                if !choices.is_empty() {
-                    choices.push_str("  ");
-                }
-                choices.push_str(&c);
-            }
-            let ask_rows = wrap::lines(&ask, inner_w).len();
-            let mut body = ask.to_vec();
-            body.push(Line::default());
-            body.push(input_row);
-            body.push(Line::from(Span::styled(
-                truncate(&choices, inner_w),
-                th.dim,
-            )));
-            let inner = boxed(
-                frame,
-                area,
-                WIDTH,
-                block(title, th.border_focused),
-                &body,
-                &key_lines(
-                    th,
-                    &[
-                        (hint(state, DialogAction::Submit), "start"),
-                        (hint(state, DialogAction::Complete), "complete"),
-                        (hint(state, DialogAction::Cancel), "cancel"),
-                    ],
-                    inner_w,
-                ),
-            );
-            cursor(frame, inner, input, scroll, ask_rows + 1);
-        }
+        Some(Dialog::Path { kind, input }) => super::prompt::draw(frame, area, state, kind, input),
         Some(Dialog::WorkspacePrompt(input)) => {
             const WIDTH: u16 = 64;
             let inner_w = inner_width(area, WIDTH);
@@ -389,7 +317,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
 }
 
 /// The first `max` of `items`, one to a row, then how many more.
-fn listed(items: &[String], max: usize) -> Vec<Line<'static>> {
+pub(super) fn listed(items: &[String], max: usize) -> Vec<Line<'static>> {
     let mut lines: Vec<Line> = items
         .iter()
         .take(max)
@@ -405,7 +333,13 @@ fn listed(items: &[String], max: usize) -> Vec<Line<'static>> {
 }
 
 /// The terminal cursor on a prompt's input, `row` rows into the box.
-fn cursor(frame: &mut Frame, inner: Rect, input: &tui_input::Input, scroll: usize, row: usize) {
+pub(super) fn cursor(
+    frame: &mut Frame,
+    inner: Rect,
+    input: &tui_input::Input,
+    scroll: usize,
+    row: usize,
+) {
     let x =
         (inner.x + 2).saturating_add(saturating_u16(input.visual_cursor().saturating_sub(scroll)));
     let y = inner.y.saturating_add(saturating_u16(row));

@@ -4,6 +4,7 @@ mod details;
 mod dialog;
 pub mod fmt;
 mod help;
+mod prompt;
 mod theme;
 mod transfers;
 mod tree;
@@ -134,6 +135,14 @@ fn hints(state: &State) -> Vec<Hint> {
             let keys: Vec<String> = keys.iter().take(2).map(ToString::to_string).collect();
             vec![(keys.join("/"), "close help")]
         }
+        Some(Dialog::Path {
+            kind: crate::app::state::PromptKind::Jump { .. },
+            ..
+        }) => vec![
+            (hint(D::Submit), "go"),
+            (hint(D::Complete), "complete"),
+            (hint(D::Cancel), "cancel"),
+        ],
         Some(Dialog::Path { .. }) => vec![
             (hint(D::Submit), "start"),
             (hint(D::Complete), "complete"),

@@ -30,6 +30,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     } else {
         " Workspaces ".to_string()
     };
+    // The order within folders of the cursor's workspace (each keeps its own).
+    if let Some(w) = state.selected_row().and_then(|r| state.ws(r.ws())) {
+        title.push_str(&format!("· {} ", w.order.label()));
+    }
     // Marks act on `d` and `x` wherever they are (scrolled away, in a closed folder, in
     // another workspace): their count is always in sight.
     if let Some(m) = crate::app::marks::summary(state) {
@@ -39,6 +43,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             title = title.replacen(" Workspaces", "", 1);
         }
         title.push_str(&marks);
+    }
+    if title.width() + 2 > usize::from(area.width) {
+        title = title.replacen(" Workspaces", "", 1);
     }
     let block = Block::default()
         .borders(Borders::ALL)

@@ -45,6 +45,8 @@ pub enum DialogAction {
     Submit,
     Cancel,
     Complete,
+    /// Step back through the candidates of the last completion (the jump prompt).
+    CompleteBack,
 }
 
 impl DialogAction {
@@ -53,7 +55,7 @@ impl DialogAction {
         match self {
             D::HelpClose => Context::Help,
             D::Yes | D::No => Context::Confirm,
-            D::Submit | D::Cancel | D::Complete => Context::Prompt,
+            D::Submit | D::Cancel | D::Complete | D::CompleteBack => Context::Prompt,
             _ => Context::Conflicts,
         }
     }
@@ -140,6 +142,9 @@ const DEFAULTS: &[(Key, Bound)] = {
         c('y', A::CopyPath),
         c('Y', A::CopyUrl),
         c('m', A::ToggleMouse),
+        c('s', A::SortNext),
+        c('S', A::SortReverse),
+        c(':', A::Jump),
         ctrl('c', A::ForceQuit),
         ctrl('z', A::Suspend),
         dc('?', D::HelpClose),
@@ -164,6 +169,7 @@ const DEFAULTS: &[(Key, Bound)] = {
         d(KeyCode::Enter, D::Submit),
         d(KeyCode::Esc, D::Cancel),
         d(KeyCode::Tab, D::Complete),
+        d(KeyCode::BackTab, D::CompleteBack),
     ]
 };
 

@@ -44,6 +44,9 @@ pub const NAMES: &[(&str, Bound)] = {
         ("copy_path", M(A::CopyPath)),
         ("copy_url", M(A::CopyUrl)),
         ("toggle_mouse", M(A::ToggleMouse)),
+        ("sort_next", M(A::SortNext)),
+        ("sort_reverse", M(A::SortReverse)),
+        ("jump", M(A::Jump)),
         ("help.close", Dl(D::HelpClose)),
         ("confirm.yes", Dl(D::Yes)),
         ("confirm.no", Dl(D::No)),
@@ -59,6 +62,7 @@ pub const NAMES: &[(&str, Bound)] = {
         ("prompt.submit", Dl(D::Submit)),
         ("prompt.cancel", Dl(D::Cancel)),
         ("prompt.complete", Dl(D::Complete)),
+        ("prompt.complete_back", Dl(D::CompleteBack)),
     ]
 };
 
@@ -118,5 +122,8 @@ pub fn describe(action: Action) -> &'static str {
         Action::CopyPath => "copy the path (OSC 52)",
         Action::CopyUrl => "copy a download link (OSC 52)",
         Action::ToggleMouse => "mouse on / off",
+        Action::SortNext => "sort by name, size, created",
+        Action::SortReverse => "reverse the sort",
+        Action::Jump => "go to a path (Tab completes)",
     }
 }

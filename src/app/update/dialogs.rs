@@ -102,6 +102,10 @@ pub(super) fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) ->
             }
             Vec::new()
         }
+        Dialog::Path {
+            kind: PromptKind::Jump { ws, cycle },
+            input,
+        } => super::jump::on_key(state, ws, cycle, input, act, key),
         Dialog::Path { kind, mut input } => match act {
             _ if act != Some(D::Complete) && !state.under_prompt.is_empty() => {
                 // Whatever the key does, the candidates of the last Tab are stale now.
@@ -142,6 +146,8 @@ pub(super) fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) ->
                         };
                         vec![Command::Download { ws, dest, files }]
                     }
+                    // Its keys go to `jump::on_key` (above).
+                    PromptKind::Jump { .. } => Vec::new(),
                 }
             }
             Some(D::Cancel) => Vec::new(),

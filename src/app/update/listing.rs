@@ -297,6 +297,8 @@ pub(super) fn start_listing(state: &mut State, wi: usize) -> Vec<Command> {
         return Vec::new();
     };
     ws.tree = Tree::new();
+    // A new tree counts its generations from the start again.
+    ws.order_cache.clear();
     ws.open.clear();
     // The worker cancels the workspace's folder listings when a whole one starts.
     ws.refreshes.clear();

@@ -5,9 +5,11 @@
 mod copy;
 mod delete;
 mod dialogs;
+mod jump;
 mod listing;
 mod mouse;
 mod nav;
+mod sort;
 mod transfers;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
@@ -250,6 +252,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::CopyPath => copy::copy_path(state),
         Action::CopyUrl => return copy::copy_url(state),
         Action::ToggleMouse => mouse::toggle(state),
+        Action::SortNext => sort::resort(state, false),
+        Action::SortReverse => sort::resort(state, true),
+        Action::Jump => return jump::open(state),
     }
     Vec::new()
 }
