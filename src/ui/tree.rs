@@ -30,8 +30,13 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     } else {
         " Workspaces ".to_string()
     };
-    // The order within folders of the cursor's workspace (each keeps its own).
-    if let Some(w) = state.selected_row().and_then(|r| state.ws(r.ws())) {
+    // The order within folders of the cursor's workspace (each keeps its own), unless it
+    // is the tree's own A→Z, which every frame showed before sorting existed.
+    if let Some(w) = state
+        .selected_row()
+        .and_then(|r| state.ws(r.ws()))
+        .filter(|w| w.order != crate::app::sort::SortOrder::default())
+    {
         title.push_str(&format!("· {} ", w.order.label()));
     }
     // Marks act on `d` and `x` wherever they are (scrolled away, in a closed folder, in

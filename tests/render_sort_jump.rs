@@ -1,0 +1,168 @@
+//! Frames of the sort order in the tree's title and of the jump prompt, rendered on
+//! ratatui's TestBackend through `update`, compared with insta snapshots.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    reason = "tests and benchmarks stop at the first surprise"
+)]
+
+use filedeck::api::FileEntry;
+use filedeck::app::{Event, Msg, State, init, update};
+use filedeck::ui;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+const SIZES: [(u16, u16); 3] = [(60, 20), (80, 24), (120, 40)];
+
+fn entry(key: &str, size: Option<u64>) -> FileEntry {
+    FileEntry {
+        key: key.into(),
+        name: String::new(),
+        path: String::new(),
+        size,
+        description: None,
+        content_type: Some("application/octet-stream".into()),
+        created_at: size.map(|s| format!("2026-11-{:02}T10:00:00Z", 1 + s % 28)),
+        sha256: None,
+        etag: None,
+    }
+    .normalise()
+}
+
+fn fixture(w: u16, h: u16) -> State {
+    let mut s = State::new(
+        "https://files.example.org",
+        &["ws_genomics".into(), "ws_lab".into()],
+        w,
+        h,
+    );
+    init(&mut s);
+    let files = vec![
+        entry("raw/sample A.vcf", Some(15_107)),
+        entry("raw/sample_B.vcf.gz", Some(11_582)),
+        entry("raw/run1/reads_R1.fastq.gz", Some(1_288_490_188)),
+        entry("raw/run2/reads_R1.fastq.gz", Some(7_000)),
+        entry("raw/unsized.bin", None),
+        entry("raw/\u{1b}[31mevil\u{202e}name.txt", Some(3)),
+        entry("refs/chr22_fragment.fa", Some(9_921)),
+        entry("results/variant_summary.csv", Some(84)),
+        entry("README.md", Some(155)),
+    ];
+    update(
+        &mut s,
+        Msg::Worker(Event::ListPage {
+            req: 1,
+            files,
+            done: true,
+            maybe_incomplete: false,
+        }),
+    );
+    s
+}
+
+fn keys(s: &mut State, codes: &[KeyCode]) {
+    for c in codes {
+        update(s, Msg::Key(KeyEvent::new(*c, KeyModifiers::NONE)));
+    }
+}
+
+fn text(s: &mut State, t: &str) {
+    for c in t.chars() {
+        keys(s, &[KeyCode::Char(c)]);
+    }
+}
+
+fn render(s: &State) -> String {
+    let mut t = Terminal::new(TestBackend::new(s.width, s.height)).unwrap();
+    t.draw(|f| ui::draw(f, s)).unwrap();
+    format!("{}", t.backend())
+}
+
+fn check(name: &str, setup: impl Fn(&mut State)) {
+    for (w, h) in SIZES {
+        let mut s = fixture(w, h);
+        setup(&mut s);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), render(&s));
+    }
+}
+
+use KeyCode::*;
+
+/// `s` in raw/: by size, largest first, the unknown size last; the title says so.
+#[test]
+fn sorted_by_size() {
+    check("sorted_by_size", |s| keys(s, &[Down, Right, Char('s')]));
+}
+
+/// `s s S`: created, oldest first; with a mark, the narrow title gives up its name first.
+#[test]
+fn sorted_by_created_reversed_with_a_mark() {
+    check("sorted_by_created_reversed_with_a_mark", |s| {
+        keys(
+            s,
+            &[
+                Down,
+                Right,
+                Char('s'),
+                Char('s'),
+                Char('S'),
+                Down,
+                Char(' '),
+            ],
+        )
+    });
+}
+
+/// `:raw/sam` Tab Tab: completed to the common prefix, stepped to the first candidate.
+#[test]
+fn jump_prompt_stepping_through_candidates() {
+    check("jump_prompt_stepping", |s| {
+        keys(s, &[Char(':')]);
+        text(s, "raw/sam");
+        keys(s, &[Tab, Tab]);
+    });
+}
+
+/// `:raw/` Tab: everything in raw/, the hostile name sanitised in the list.
+#[test]
+fn jump_prompt_listing_a_folder() {
+    check("jump_prompt_listing", |s| {
+        keys(s, &[Char(':')]);
+        text(s, "raw/");
+        keys(s, &[Tab]);
+    });
+}
+
+/// The hostile name completed into the input is drawn sanitised there too.
+#[test]
+fn jump_prompt_with_a_hostile_name_in_the_input() {
+    check("jump_prompt_hostile", |s| {
+        keys(s, &[Char(':')]);
+        text(s, "raw/\u{1b}");
+        keys(s, &[Tab]);
+    });
+}
+
+/// Enter on a path that is not there: the prompt stays and says why.
+#[test]
+fn jump_prompt_not_found() {
+    check("jump_prompt_not_found", |s| {
+        keys(s, &[Char(':')]);
+        text(s, "raw/run3/x");
+        keys(s, &[Enter]);
+    });
+}
+
+/// Enter on a file: its folders open, it is selected in the middle of the pane.
+#[test]
+fn jumped_to_a_file() {
+    check("jumped_to_a_file", |s| {
+        keys(s, &[Char(':')]);
+        text(s, "raw/run2/reads_R1.fastq.gz");
+        keys(s, &[Enter]);
+    });
+}
