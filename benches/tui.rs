@@ -1,6 +1,7 @@
 //! In-process cost of the browser: key press → update → frame drawn on ratatui's
 //! TestBackend with a large workspace loaded, and resident memory per listed file.
-//! `cargo bench --bench tui` prints tables; nothing here asserts a time.
+//! `cargo bench --bench tui` prints tables (`-- sort`: only the sort and jump one);
+//! nothing here asserts a time.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -84,6 +85,11 @@ fn rss_kib() -> u64 {
 }
 
 fn main() {
+    // `cargo bench --bench tui -- sort`: only the sort and jump table.
+    if std::env::args().any(|a| a == "sort") {
+        sort_and_jump();
+        return;
+    }
     println!("## key press → frame (update + draw on TestBackend 120×40), 100,000 files loaded\n");
     println!("| key sequence | presses | p50 | p99 | max |");
     println!("|---|---:|---:|---:|---:|");
@@ -151,6 +157,8 @@ fn main() {
         times[times.len() - 1].as_secs_f64() * 1e3
     );
     drop(s);
+
+    sort_and_jump();
 
     // Eight transfers running: their progress events stream in (10 per second each)
     // between the key presses; every key and every event is followed by a frame.
@@ -250,4 +258,111 @@ fn main() {
         );
         drop(s);
     }
+}
+
+/// p50, p99, max of `times` as a table row.
+fn row(label: &str, mut times: Vec<Duration>) {
+    times.sort();
+    println!(
+        "| {label} | {} | {:.3} ms | {:.3} ms | {:.3} ms |",
+        times.len(),
+        pct(&times, 0.5).as_secs_f64() * 1e3,
+        pct(&times, 0.99).as_secs_f64() * 1e3,
+        times[times.len() - 1].as_secs_f64() * 1e3
+    );
+}
+
+/// `s` and `S` with the 20,000-file `big/` open (each press re-sorts it: the order
+/// changed, so its cached order is stale), a page arriving under a sort, and the jump
+/// prompt's Tab over that folder.
+fn sort_and_jump() {
+    println!(
+        "\n## sort and jump: key press → frame (update + draw, 120×40), 100,000 files, big/ (20,000 files) open\n"
+    );
+    println!("| what | presses | p50 | p99 | max |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut s = loaded(100_000, 120, 40);
+    for m in [
+        key(KeyCode::Down),
+        key(KeyCode::Right),
+        key(KeyCode::Down),
+        key(KeyCode::Right),
+    ] {
+        update(&mut s, m);
+    }
+    // The cursor in the middle of the folder: the re-sort keeps it on its file.
+    for _ in 0..10 {
+        update(&mut s, key(KeyCode::PageDown));
+    }
+    let mut term = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    term.draw(|f| ui::draw(f, &s)).expect("draw");
+    let (mut small_s, mut big_s) = (Vec::new(), Vec::new());
+    for i in 0..600 {
+        let c = if i % 2 == 0 { 's' } else { 'S' };
+        let t = Instant::now();
+        update(&mut s, key(KeyCode::Char(c)));
+        term.draw(|f| ui::draw(f, &s)).expect("draw");
+        if c == 's' { &mut small_s } else { &mut big_s }.push(t.elapsed());
+    }
+    row(
+        "s (next order: size, created, name) in a 20,000-file folder",
+        small_s,
+    );
+    row(
+        "S (reverse the order in force) in a 20,000-file folder",
+        big_s,
+    );
+
+    // Pages of 1,000 more files arriving into big/ while it is sorted by size.
+    while s.workspaces[0].order.key != filedeck::app::sort::SortKey::Size {
+        update(&mut s, key(KeyCode::Char('s')));
+    }
+    let mut pages = Vec::new();
+    for p in 0..20usize {
+        let files = (0..1000usize)
+            .map(|j| {
+                let mut e = entry(200_000 + p * 1000 + j);
+                e.key = format!("big/late_{p:02}_{j:04}.fastq.gz");
+                e.name = format!("late_{p:02}_{j:04}.fastq.gz");
+                e.path = "big/".into();
+                e
+            })
+            .collect();
+        let t = Instant::now();
+        update(
+            &mut s,
+            Msg::Worker(Event::ListPage {
+                req: 1,
+                files,
+                done: true,
+                maybe_incomplete: false,
+            }),
+        );
+        term.draw(|f| ui::draw(f, &s)).expect("draw");
+        pages.push(t.elapsed());
+    }
+    row(
+        "page of 1,000 files into big/ (20,000 → 40,000) under size order → frame",
+        pages,
+    );
+
+    // The jump prompt: Tab over big/ (40,000 files now), ambiguous and unique.
+    let mut tabs = Vec::new();
+    for i in 0..100usize {
+        update(&mut s, key(KeyCode::Char(':')));
+        let typed = if i % 2 == 0 {
+            "big/sample_000".to_string()
+        } else {
+            format!("big/sample_{:07}", i * 100)
+        };
+        for c in typed.chars() {
+            update(&mut s, key(KeyCode::Char(c)));
+        }
+        let t = Instant::now();
+        update(&mut s, key(KeyCode::Tab));
+        term.draw(|f| ui::draw(f, &s)).expect("draw");
+        tabs.push(t.elapsed());
+        update(&mut s, key(KeyCode::Esc));
+    }
+    row("jump prompt Tab in a 40,000-file folder → frame", tabs);
 }

@@ -600,3 +600,16 @@ fn a_hidden_dotfile_is_named_not_lost() {
     );
     assert!(s.dialog.is_some());
 }
+
+#[test]
+fn a_paste_ends_the_stepping_and_the_next_tab_completes_afresh() {
+    let mut s = jump_fixture();
+    ch(&mut s, ':');
+    typed(&mut s, "raw/sam");
+    tab(&mut s);
+    assert_eq!(s.under_prompt.len(), 2);
+    update(&mut s, Msg::Paste("ple_".into()));
+    assert!(s.under_prompt.is_empty());
+    tab(&mut s);
+    assert_eq!(prompt(&s).0, "raw/sample_B.vcf.gz");
+}

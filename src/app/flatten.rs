@@ -8,7 +8,9 @@ impl State {
     /// Rebuild the visible rows, keeping the selection on the same node when it still exists.
     pub fn reflatten(&mut self) {
         let keep = self.selected_row();
-        super::sort::prepare(&mut self.workspaces);
+        for ws in self.workspaces.iter_mut().filter(|w| w.expanded) {
+            ws.order_cache.prepare(&ws.tree, &ws.open, ws.order);
+        }
         let mut rows = Vec::with_capacity(self.rows.len().max(16));
         for (wi, ws) in self.workspaces.iter().enumerate() {
             rows.push(Row::Workspace { ws: wi });
@@ -35,7 +37,7 @@ impl State {
 
 /// The children of an open folder: subfolders first, then files, in the order in force.
 fn push_folder(rows: &mut Vec<Row>, ws: &WorkspaceView, wi: usize, id: FolderId, hide: bool) {
-    let (subfolders, files) = super::sort::children(ws, id);
+    let (subfolders, files) = ws.order_cache.children(&ws.tree, ws.order, id);
     for &sub in subfolders {
         if hide && ws.tree.folder(sub).is_some_and(|s| s.name.starts_with('.')) {
             continue;

@@ -2,9 +2,8 @@
 //! reverses), folders always first. Computed when the rows are rebuilt and cached per
 //! folder until the tree or the order changes: a draw never sorts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use super::state::WorkspaceView;
 use super::tree::{FileId, Folder, FolderId, ROOT, Tree};
 
 /// What the children of a folder are ordered by.
@@ -88,55 +87,48 @@ impl SortCache {
     pub fn clear(&mut self) {
         self.folders.clear();
     }
-}
 
-/// Sort the open folders of every expanded workspace whose order is not the tree's own,
-/// where the cache does not have them already.
-pub fn prepare(workspaces: &mut [WorkspaceView]) {
-    for ws in workspaces {
-        let WorkspaceView {
-            tree,
-            open,
-            order,
-            order_cache: cache,
-            expanded,
-            ..
-        } = ws;
-        if !*expanded || order.is_tree_order() {
-            continue;
+    /// Sort the open folders reachable from the root (those are the ones drawn), where
+    /// this cache does not have them for this tree's generation and `order` already.
+    pub fn prepare(&mut self, tree: &Tree, open: &HashSet<FolderId>, order: SortOrder) {
+        if order.is_tree_order() {
+            return;
         }
-        if cache.generation != tree.generation || cache.order != *order {
-            cache.folders.clear();
-            cache.generation = tree.generation;
-            cache.order = *order;
+        if self.generation != tree.generation || self.order != order {
+            self.folders.clear();
+            self.generation = tree.generation;
+            self.order = order;
         }
-        // The open folders reachable from the root: those are the ones drawn.
         let mut stack = vec![ROOT];
         while let Some(id) = stack.pop() {
             let Some(f) = tree.folder(id) else { continue };
-            cache
-                .folders
+            self.folders
                 .entry(id)
-                .or_insert_with(|| sorted(tree, f, *order));
+                .or_insert_with(|| sorted(tree, f, order));
             stack.extend(f.subfolders.iter().copied().filter(|s| open.contains(s)));
         }
     }
-}
 
-/// A folder's subfolders and files in the order in force ([`prepare`] has run since the
-/// tree or the order last changed; a folder it did not reach comes in the tree's order).
-pub fn children(ws: &WorkspaceView, id: FolderId) -> (&[FolderId], &[FileId]) {
-    let Some(f) = ws.tree.folder(id) else {
-        return (&[], &[]);
-    };
-    if !ws.order.is_tree_order()
-        && ws.order_cache.generation == ws.tree.generation
-        && ws.order_cache.order == ws.order
-        && let Some(c) = ws.order_cache.folders.get(&id)
-    {
-        return (&c.subfolders, &c.files);
+    /// A folder's subfolders and files in `order` ([`SortCache::prepare`] has run since the
+    /// tree or the order last changed; a folder it did not reach comes in the tree's order).
+    pub fn children<'a>(
+        &'a self,
+        tree: &'a Tree,
+        order: SortOrder,
+        id: FolderId,
+    ) -> (&'a [FolderId], &'a [FileId]) {
+        let Some(f) = tree.folder(id) else {
+            return (&[], &[]);
+        };
+        if !order.is_tree_order()
+            && self.generation == tree.generation
+            && self.order == order
+            && let Some(c) = self.folders.get(&id)
+        {
+            return (&c.subfolders, &c.files);
+        }
+        (&f.subfolders, &f.files)
     }
-    (&f.subfolders, &f.files)
 }
 
 /// An unsigned key whose ascending order is the wanted one: (unknown last, the value in

@@ -277,7 +277,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 ),
             );
         }
-        Some(Dialog::Path { kind, input }) => super::prompt::draw(frame, area, state, kind, input),
+        // Drawn by `prompt`, before this.
+        Some(Dialog::Path { .. }) => {}
         Some(Dialog::WorkspacePrompt(input)) => {
             const WIDTH: u16 = 64;
             let inner_w = inner_width(area, WIDTH);

@@ -64,6 +64,9 @@ pub fn draw(frame: &mut Frame, state: &State) {
         height: area.height.saturating_sub(1),
         ..area
     };
+    if let Some(crate::app::state::Dialog::Path { kind, input }) = &state.dialog {
+        prompt::draw(frame, above_footer, state, kind, input);
+    }
     dialog::draw(frame, above_footer, state);
 }
 

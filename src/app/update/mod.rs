@@ -55,6 +55,8 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
         Msg::Paste(text) => {
             // The text a pending completion was asked for is not the prompt's any more.
             state.complete_req = None;
+            // And the candidates of the last Tab are stale (a Tab now completes afresh).
+            state.under_prompt.clear();
             if let Some(Dialog::WorkspacePrompt(input) | Dialog::Path { input, .. }) =
                 &mut state.dialog
             {
