@@ -122,8 +122,9 @@ pub fn describe(action: Action) -> &'static str {
         Action::CopyPath => "copy the path (OSC 52)",
         Action::CopyUrl => "copy a download link (OSC 52)",
         Action::ToggleMouse => "mouse on / off",
-        Action::SortNext => "sort by name, size, created",
-        Action::SortReverse => "reverse the sort",
-        Action::Jump => "go to a path (Tab completes)",
+        // Short: the help packs every key into 60×20.
+        Action::SortNext => "sort",
+        Action::SortReverse => "reverse sort",
+        Action::Jump => "go to path",
     }
 }
