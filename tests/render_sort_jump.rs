@@ -166,3 +166,34 @@ fn jumped_to_a_file() {
         keys(s, &[Enter]);
     });
 }
+
+/// The candidate in the input is drawn in its own style, the others alike.
+#[test]
+fn the_stepped_candidate_is_highlighted() {
+    let mut s = fixture(80, 24);
+    keys(&mut s, &[Char(':')]);
+    text(&mut s, "raw/sam");
+    keys(&mut s, &[Tab, Tab, Tab]); // on the second: sample_B.vcf.gz
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| ui::draw(f, &s)).unwrap();
+    let buf = t.backend().buffer();
+    let row: String = (0..24)
+        .map(|y| (0..80).map(|x| buf[(x, y)].symbol()).collect::<String>())
+        .find(|l| l.contains("sample A.vcf  sample_B.vcf.gz"))
+        .expect("the candidates' line");
+    let y = (0..24u16)
+        .find(|&y| (0..80).map(|x| buf[(x, y)].symbol()).collect::<String>() == row)
+        .unwrap();
+    let x_of = |name: &str| {
+        let before = &row[..row.find(name).unwrap()];
+        before.chars().count() as u16
+    };
+    let first = buf[(x_of("sample A.vcf"), y)].style();
+    let second = buf[(x_of("sample_B.vcf.gz"), y)].style();
+    assert_ne!(first, second, "the stepped candidate stands out");
+    assert_eq!(
+        buf[(x_of("sample_B.vcf.gz") + 14, y)].style(),
+        second,
+        "the whole name"
+    );
+}
