@@ -204,6 +204,8 @@ fn key_msg() -> impl Strategy<Value = Msg> {
         KeyCode::Char('n'),
         KeyCode::Char('o'),
         KeyCode::Char('s'),
+        KeyCode::Char('S'),
+        KeyCode::Char(':'),
         KeyCode::PageUp,
         KeyCode::PageDown,
         KeyCode::Up,
