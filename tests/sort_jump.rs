@@ -608,7 +608,7 @@ fn a_paste_ends_the_stepping_and_the_next_tab_completes_afresh() {
     typed(&mut s, "raw/sam");
     tab(&mut s);
     assert_eq!(s.under_prompt.len(), 2);
-    update(&mut s, Msg::Paste("ple_".into()));
+    update(&mut s, Msg::Paste("_".into()));
     assert!(s.under_prompt.is_empty());
     tab(&mut s);
     assert_eq!(prompt(&s).0, "raw/sample_B.vcf.gz");
