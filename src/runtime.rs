@@ -381,6 +381,7 @@ async fn drive(
                 worker.send(cmd)?;
             }
         }
+        app::settle(state);
         if let Some(text) = state.look.clipboard.take()
             && !headless
         {

@@ -2,6 +2,7 @@
 //! arrives or is hidden.
 
 use super::state::{Row, State, WorkspaceView};
+use super::filter::Keep;
 use super::tree::{FolderId, ROOT};
 
 impl State {
@@ -9,6 +10,7 @@ impl State {
     pub fn reflatten(&mut self) {
         let keep = self.selected_row();
         let mut rows = Vec::with_capacity(self.rows.len().max(16));
+        let mut matches = None;
         for (wi, ws) in self.workspaces.iter().enumerate() {
             rows.push(Row::Workspace { ws: wi });
             if !ws.expanded {
@@ -18,7 +20,17 @@ impl State {
                 rows.push(Row::Status { ws: wi });
                 continue;
             }
-            push_folder(&mut rows, ws, wi, ROOT, self.hide_dotfiles);
+            // Under a filter only matches and the folders holding them (opened) are rows.
+            let keep = super::filter::keep(self.filter.as_ref(), wi, &ws.tree);
+            if let Some((_, n)) = &keep {
+                matches = Some(*n);
+            }
+            let keep = keep.as_ref().map(|(k, _)| k);
+            push_folder(&mut rows, ws, wi, ROOT, self.hide_dotfiles, keep);
+        }
+        if let Some(f) = &mut self.filter {
+            f.matches = matches.unwrap_or(0);
+            f.rows_stale = false;
         }
         self.rows = rows;
         if let Some(k) = keep
@@ -33,7 +45,14 @@ impl State {
 }
 
 /// The children of an open folder: subfolders first, then files.
-fn push_folder(rows: &mut Vec<Row>, ws: &WorkspaceView, wi: usize, id: FolderId, hide: bool) {
+fn push_folder(
+    rows: &mut Vec<Row>,
+    ws: &WorkspaceView,
+    wi: usize,
+    id: FolderId,
+    hide: bool,
+    keep: Option<&Keep>,
+) {
     let Some(f) = ws.tree.folder(id) else {
         return;
     };
@@ -41,15 +60,19 @@ fn push_folder(rows: &mut Vec<Row>, ws: &WorkspaceView, wi: usize, id: FolderId,
         if hide && ws.tree.folder(sub).is_some_and(|s| s.name.starts_with('.')) {
             continue;
         }
+        if keep.is_some_and(|k| !k.folder(sub)) {
+            continue;
+        }
         rows.push(Row::Folder { ws: wi, id: sub });
-        if ws.open.contains(&sub) {
-            push_folder(rows, ws, wi, sub, hide);
+        if keep.is_some() || ws.open.contains(&sub) {
+            push_folder(rows, ws, wi, sub, hide, keep);
         }
     }
     rows.extend(
         f.files
             .iter()
             .filter(|&&fid| !hide || !ws.tree.file(fid).is_some_and(|x| x.name.starts_with('.')))
+            .filter(|&&fid| keep.is_none_or(|k| k.file(fid)))
             .map(|&fid| Row::File { ws: wi, id: fid }),
     );
 }

@@ -1,5 +1,6 @@
 //! The application core: state, messages, the keymap and the pure `update`.
 pub mod count;
+pub mod filter;
 mod flatten;
 pub mod keymap;
 pub mod layout;
@@ -15,4 +16,4 @@ pub mod update;
 
 pub use msg::{Action, Command, Event, Msg, ReqId};
 pub use state::State;
-pub use update::{init, update};
+pub use update::{init, settle, update};

@@ -44,6 +44,9 @@ pub const NAMES: &[(&str, Bound)] = {
         ("copy_path", M(A::CopyPath)),
         ("copy_url", M(A::CopyUrl)),
         ("toggle_mouse", M(A::ToggleMouse)),
+        ("filter", M(A::Filter)),
+        ("next_match", M(A::NextMatch)),
+        ("prev_match", M(A::PrevMatch)),
         ("help.close", Dl(D::HelpClose)),
         ("confirm.yes", Dl(D::Yes)),
         ("confirm.no", Dl(D::No)),
@@ -118,5 +121,8 @@ pub fn describe(action: Action) -> &'static str {
         Action::CopyPath => "copy the path (OSC 52)",
         Action::CopyUrl => "copy a download link (OSC 52)",
         Action::ToggleMouse => "mouse on / off",
+        Action::Filter => "filter the workspace's paths (fzf syntax)",
+        Action::NextMatch => "next match of the filter",
+        Action::PrevMatch => "previous match of the filter",
     }
 }

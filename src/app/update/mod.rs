@@ -5,6 +5,7 @@
 mod copy;
 mod delete;
 mod dialogs;
+mod filter;
 mod listing;
 mod mouse;
 mod nav;
@@ -34,7 +35,15 @@ pub fn init(state: &mut State) -> Vec<Command> {
 }
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
-    let cmds = on_msg(state, msg);
+    // A burst of the matcher's results is one rebuild of the rows (`settle`, which the
+    // runtime calls before it draws); anything else rebuilds them at once.
+    let results = matches!(msg, Msg::Worker(Event::Filtered { .. }));
+    let mut cmds = on_msg(state, msg);
+    // Files listed or uploaded under a filter go to the matcher too.
+    cmds.extend(crate::app::filter::sync(state));
+    if !results {
+        settle(state);
+    }
     // The worker's next question, once the one on screen is answered.
     if state.dialog.is_none()
         && let Some(d) = state.waiting.pop_front()
@@ -45,11 +54,19 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
     cmds
 }
 
+/// Work left for before the next frame: the rows the filter's results changed.
+pub fn settle(state: &mut State) {
+    crate::app::filter::settle(state);
+}
+
 fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key),
         Msg::Key(_) => Vec::new(),
         Msg::Mouse(ev, at_ms) => mouse::on_mouse(state, ev, at_ms),
+        Msg::Paste(text) if state.dialog.is_none() && filter::editing(state) => {
+            filter::on_paste(state, &text)
+        }
         Msg::Paste(text) => {
             // The text a pending completion was asked for is not the prompt's any more.
             state.complete_req = None;
@@ -116,6 +133,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
     if let Some(dialog) = state.dialog.take() {
         state.dirty = true;
         return dialogs::on_dialog_key(state, dialog, key);
+    }
+    if filter::editing(state) {
+        return filter::on_key(state, key);
     }
     let Some(action) = state.keymap.action(&key) else {
         unbound(state, &key);
@@ -240,6 +260,8 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::Upload => transfers::ask_upload(state),
         Action::Download => transfers::ask_download(state),
         Action::Mark => nav::toggle_mark(state),
+        // Esc clears the filter first (a second Esc the marks).
+        Action::ClearMarks if state.filter.is_some() => return crate::app::filter::clear(state),
         Action::ClearMarks => nav::clear_marks(state),
         Action::CancelTransfer => return transfers::cancel_one(state),
         Action::CancelAll => return transfers::cancel_all(state),
@@ -250,6 +272,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::CopyPath => copy::copy_path(state),
         Action::CopyUrl => return copy::copy_url(state),
         Action::ToggleMouse => mouse::toggle(state),
+        Action::Filter => return crate::app::filter::open(state),
+        Action::NextMatch => crate::app::filter::step(state, true),
+        Action::PrevMatch => crate::app::filter::step(state, false),
     }
     Vec::new()
 }
@@ -274,6 +299,10 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
         Event::TransfersIdle => transfers::on_idle(state),
         Event::Presigned { req, result } => copy::on_presigned(state, req, result),
         Event::QueueClaimed(result) => transfers::on_claimed(state, result),
+        Event::Filtered { req, results } => {
+            crate::app::filter::on_result(state, req, results);
+            Vec::new()
+        }
         Event::Conflicts { batch, items } => {
             state.marks_sent = None;
             dialogs::ask(
