@@ -1,8 +1,8 @@
 //! The tree's visible rows, rebuilt from the workspaces when something opens, closes,
 //! arrives or is hidden.
 
-use super::state::{Row, State, WorkspaceView};
 use super::filter::Keep;
+use super::state::{Row, State, WorkspaceView};
 use super::tree::{FolderId, ROOT};
 
 impl State {

@@ -1,4 +1,5 @@
 //! The application core: state, messages, the keymap and the pure `update`.
+pub mod corpus;
 pub mod count;
 pub mod filter;
 mod flatten;

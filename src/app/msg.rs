@@ -190,7 +190,7 @@ pub enum Command {
     Filter {
         req: ReqId,
         pattern: String,
-        chunks: Vec<crate::app::filter::Shared>,
+        chunks: Vec<crate::app::corpus::Shared>,
         first: usize,
     },
 }
@@ -279,7 +279,7 @@ pub enum Event {
     /// Some chunks' matches for a `Filter` request (partial: more may follow).
     Filtered {
         req: ReqId,
-        results: Vec<crate::app::filter::ChunkResult>,
+        results: Vec<crate::app::corpus::ChunkResult>,
     },
 }
 

@@ -10,8 +10,8 @@ use ratatui::text::Span;
 use super::fmt;
 use super::theme::Theme;
 use crate::app::State;
+use crate::app::corpus;
 use crate::app::count::group;
-use crate::app::filter::{self, corpus};
 use crate::app::state::Row;
 use crate::sanitize::for_terminal;
 
@@ -31,7 +31,12 @@ pub fn title(state: &State) -> Option<String> {
 
 /// A long pattern is cut in the title (the footer shows it whole).
 fn fmt_pattern(p: &str) -> String {
-    super::tree::truncate(p, 24)
+    if p.chars().count() <= 24 {
+        return p.to_string();
+    }
+    let mut cut: String = p.chars().take(23).collect();
+    cut.push('…');
+    cut
 }
 
 /// The footer's filter part: the input while it is edited (with the cursor's place), or
@@ -41,7 +46,10 @@ pub fn footer(state: &State, th: &Theme) -> Option<(Vec<Span<'static>>, Option<u
     if f.editing {
         let text = for_terminal(f.input.value());
         let cursor = 2 + f.input.visual_cursor();
-        return Some((vec![Span::styled(" /", th.key), Span::raw(text)], Some(cursor)));
+        return Some((
+            vec![Span::styled(" /", th.key), Span::raw(text)],
+            Some(cursor),
+        ));
     }
     f.active().then(|| {
         (
@@ -77,7 +85,7 @@ impl Marker {
         let Row::File { ws, id } = row else {
             return None;
         };
-        if ws != self.ws || filter::of(state, ws).is_none() {
+        if ws != self.ws || !state.filter.as_ref().is_some_and(|f| f.on(ws)) {
             return None;
         }
         let tree = &state.ws(ws)?.tree;
@@ -100,7 +108,13 @@ impl Marker {
 
 /// `name` as spans, the masked chars in `hl`. `shown` is `name` as fitted to its room:
 /// either whole or a head, "…" and a tail of it.
-pub fn spans(shown: String, name: &str, mask: &[bool], style: Style, hl: Style) -> Vec<Span<'static>> {
+pub fn spans(
+    shown: String,
+    name: &str,
+    mask: &[bool],
+    style: Style,
+    hl: Style,
+) -> Vec<Span<'static>> {
     let chars: Vec<char> = shown.chars().collect();
     let total = name.chars().count();
     // Where each drawn char comes from in `name` (None: the cut's "…").
@@ -127,13 +141,19 @@ pub fn spans(shown: String, name: &str, mask: &[bool], style: Style, hl: Style) 
     for (c, src) in chars.iter().zip(from) {
         let h = src.and_then(|i| mask.get(i)).copied().unwrap_or(false);
         if h != run_hl && !run.is_empty() {
-            out.push(Span::styled(std::mem::take(&mut run), if run_hl { style.patch(hl) } else { style }));
+            out.push(Span::styled(
+                std::mem::take(&mut run),
+                if run_hl { style.patch(hl) } else { style },
+            ));
         }
         run_hl = h;
         run.push(*c);
     }
     if !run.is_empty() {
-        out.push(Span::styled(run, if run_hl { style.patch(hl) } else { style }));
+        out.push(Span::styled(
+            run,
+            if run_hl { style.patch(hl) } else { style },
+        ));
     }
     out
 }

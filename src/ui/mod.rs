@@ -207,6 +207,15 @@ fn hints(state: &State) -> Vec<Hint> {
     };
     let move_rank = if state.focus == Pane::Transfers { 6 } else { 8 };
     let mut out: Vec<Hint> = vec![(updown, "move", move_rank)];
+    // A filter kept: its matches are a key away, and Esc ends it.
+    if state.focus != Pane::Transfers && state.filter.as_ref().is_some_and(|f| f.active()) {
+        out.push((
+            format!("{}{}", short(A::NextMatch), short(A::PrevMatch)),
+            "match",
+            2,
+        ));
+        out.push((short(A::ClearMarks), "unfilter", 3));
+    }
     out.extend(
         rows.into_iter()
             .map(|(a, what, rank)| (short(a), what, rank)),
@@ -270,7 +279,9 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         );
         spans.extend(line);
         let used: usize = spans.iter().map(|s| s.content.width()).sum();
-        spans.push(Span::raw(" ".repeat(width.saturating_sub(used + keys.width()))));
+        spans.push(Span::raw(
+            " ".repeat(width.saturating_sub(used + keys.width())),
+        ));
         spans.push(Span::styled(keys, th.dim));
         if let Some(c) = cursor {
             let x = area.x.saturating_add(saturating_u16(c));

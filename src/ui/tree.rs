@@ -231,7 +231,9 @@ fn cells(state: &State, row: Row) -> Cells {
             let Some(f) = ws.tree.folder(id) else {
                 return blank();
             };
-            let arrow = if ws.open.contains(&id) {
+            // Under a filter every folder shown is open (it holds a match).
+            let filtered = state.filter.as_ref().is_some_and(|f| f.on(row.ws()));
+            let arrow = if filtered || ws.open.contains(&id) {
                 "▾ "
             } else {
                 "▸ "

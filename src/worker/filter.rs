@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nucleo_matcher::pattern::Pattern;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::app::filter::{ChunkResult, Shared as Chunk, corpus};
+use crate::app::corpus::{self, ChunkResult, Shared as Chunk};
 use crate::app::{Event, ReqId};
 
 /// Results wait at most this long to be sent with others: fewer events, fewer rebuilds of
@@ -144,7 +144,8 @@ fn run(inner: &Inner, events: &UnboundedSender<Event>) {
             }
             continue;
         };
-        if task.req < inner.latest.load(Ordering::Relaxed) || inner.stopped.load(Ordering::Relaxed) {
+        if task.req < inner.latest.load(Ordering::Relaxed) || inner.stopped.load(Ordering::Relaxed)
+        {
             continue;
         }
         // A batch of an older request goes before this one's results start.

@@ -40,7 +40,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
     let results = matches!(msg, Msg::Worker(Event::Filtered { .. }));
     let mut cmds = on_msg(state, msg);
     // Files listed or uploaded under a filter go to the matcher too.
-    cmds.extend(crate::app::filter::sync(state));
+    cmds.extend(filter::sync(state));
     if !results {
         settle(state);
     }
@@ -56,7 +56,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
 
 /// Work left for before the next frame: the rows the filter's results changed.
 pub fn settle(state: &mut State) {
-    crate::app::filter::settle(state);
+    filter::settle(state);
 }
 
 fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
@@ -261,7 +261,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::Download => transfers::ask_download(state),
         Action::Mark => nav::toggle_mark(state),
         // Esc clears the filter first (a second Esc the marks).
-        Action::ClearMarks if state.filter.is_some() => return crate::app::filter::clear(state),
+        Action::ClearMarks if state.filter.is_some() => return filter::clear(state),
         Action::ClearMarks => nav::clear_marks(state),
         Action::CancelTransfer => return transfers::cancel_one(state),
         Action::CancelAll => return transfers::cancel_all(state),
@@ -272,9 +272,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::CopyPath => copy::copy_path(state),
         Action::CopyUrl => return copy::copy_url(state),
         Action::ToggleMouse => mouse::toggle(state),
-        Action::Filter => return crate::app::filter::open(state),
-        Action::NextMatch => crate::app::filter::step(state, true),
-        Action::PrevMatch => crate::app::filter::step(state, false),
+        Action::Filter => return filter::open(state),
+        Action::NextMatch => filter::step(state, true),
+        Action::PrevMatch => filter::step(state, false),
     }
     Vec::new()
 }
@@ -300,7 +300,7 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
         Event::Presigned { req, result } => copy::on_presigned(state, req, result),
         Event::QueueClaimed(result) => transfers::on_claimed(state, result),
         Event::Filtered { req, results } => {
-            crate::app::filter::on_result(state, req, results);
+            filter::on_result(state, req, results);
             Vec::new()
         }
         Event::Conflicts { batch, items } => {

@@ -131,7 +131,10 @@ pub fn match_chunk(pattern: &Pattern, chunk: &Chunk, m: &mut Matcher) -> (Vec<u6
 pub fn indices(pattern: &Pattern, path: &str, m: &mut Matcher) -> Vec<u32> {
     let mut buf = Vec::new();
     let mut out = Vec::new();
-    if pattern.indices(Utf32Str::new(path, &mut buf), m, &mut out).is_none() {
+    if pattern
+        .indices(Utf32Str::new(path, &mut buf), m, &mut out)
+        .is_none()
+    {
         return Vec::new();
     }
     out.sort_unstable();
@@ -141,3 +144,6 @@ pub fn indices(pattern: &Pattern, path: &str, m: &mut Matcher) -> Vec<u32> {
 
 /// Chunks shared with the matcher: cloning is a pointer copy.
 pub type Shared = Arc<Chunk>;
+
+/// One chunk's answer: its index in the filter's chunks, a bit per file, the count.
+pub type ChunkResult = (usize, Vec<u64>, u32);
