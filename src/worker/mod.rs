@@ -17,7 +17,7 @@ mod answers;
 mod conflicts;
 mod engine;
 mod enqueue;
-mod filter;
+pub mod filter;
 mod identical;
 mod journal;
 mod prepare;
