@@ -48,7 +48,9 @@ impl Filter {
 
     /// Every chunk has answered the pattern in force.
     pub fn done(&self) -> bool {
+        // With no files yet nothing answers, and nothing is left to.
         !self.active()
+            || self.answered.is_empty()
             || (self.shown_req == self.req && self.answered.iter().all(|&r| r == self.req))
     }
 

@@ -76,6 +76,13 @@ pub(super) fn open(state: &mut State) -> Vec<Command> {
         return Vec::new();
     };
     state.filter = Some(Filter::new(wi, req, &w.tree));
+    // Its matches show under it: a closed workspace opens.
+    if let Some(w) = state.ws_mut(wi)
+        && !w.expanded
+    {
+        w.expanded = true;
+        state.reflatten();
+    }
     state.dirty = true;
     Vec::new()
 }
