@@ -121,8 +121,8 @@ pub fn describe(action: Action) -> &'static str {
         Action::CopyPath => "copy the path (OSC 52)",
         Action::CopyUrl => "copy a download link (OSC 52)",
         Action::ToggleMouse => "mouse on / off",
-        Action::Filter => "filter the workspace's paths (fzf syntax)",
-        Action::NextMatch => "next match of the filter",
-        Action::PrevMatch => "previous match of the filter",
+        Action::Filter => "filter",
+        Action::NextMatch => "next match",
+        Action::PrevMatch => "prev match",
     }
 }
