@@ -540,6 +540,11 @@ fn demo_filter_typed_live() {
     pty.wait_for("the filter kept", |s| {
         s.contains("filter on: /'batch_0042") && s.contains("batch_0042.csv")
     });
+    // `n` goes to the match; Esc clears the filter and keeps it in sight, its folder open.
+    pty.send("n");
+    pty.wait_for("the match selected", |s| {
+        s.contains("Name      batch_0042.csv")
+    });
     pty.send("\x1b");
     pty.wait_for("the filter cleared", |s| {
         !s.contains("filter on") && s.contains("batch_0041.csv") && s.contains("batch_0042.csv")
