@@ -4,7 +4,7 @@
 //! it open minus RSS before). `cargo bench --bench filter` prints tables; nothing here
 //! asserts a time.
 //!
-//! The files: `projects/proj_PP/batch_BBB/sample_IIIIIII_laneL_RN.fastq.gz`-like keys,
+//! The files: `projects/proj_PP/seq_run/batch_BBB/sample_IIIIIII_laneL_RN.fastq.gz`-like keys,
 //! 1,000 per folder, a mean display path of ~70 bytes, and 1 % of the names non-ASCII
 //! (`échantillon_…µ…`).
 #![allow(
@@ -32,7 +32,7 @@ const EXT: [&str; 4] = [".fastq.gz", ".bam", ".vcf.gz", ".cram.crai"];
 
 fn entry(i: usize) -> FileEntry {
     let folder = format!(
-        "projects/proj_{:02}/batch_{:03}/",
+        "projects/proj_{:02}/seq_run/batch_{:03}/",
         i / 100_000,
         (i / 1000) % 100
     );
@@ -114,6 +114,7 @@ struct Rig {
     term: Terminal<TestBackend>,
     matchers: Matchers,
     rx: mpsc::UnboundedReceiver<Event>,
+    last_settle: Instant,
 }
 
 impl Rig {
@@ -156,7 +157,13 @@ impl Rig {
         if !any {
             return None;
         }
-        settle(&mut self.s);
+        // As the runtime: partial results rebuild the rows at most every 50 ms.
+        if self.s.filter.as_ref().is_none_or(|f| f.done())
+            || self.last_settle.elapsed() >= Duration::from_millis(50)
+        {
+            settle(&mut self.s);
+            self.last_settle = Instant::now();
+        }
         if std::mem::take(&mut self.s.dirty) {
             self.term.draw(|f| ui::draw(f, &self.s)).expect("draw");
         }
@@ -201,6 +208,7 @@ fn main() {
         term,
         matchers: Matchers::new(tx),
         rx,
+        last_settle: Instant::now(),
     };
     // Memory: the baseline is the loaded tree with no filter.
     // SAFETY: malloc_trim only returns free heap pages to the kernel.

@@ -58,7 +58,7 @@ const EXT: [&str; 4] = [".fastq.gz", ".bam", ".vcf.gz", ".cram.crai"];
 /// The same keys as benches/filter.rs.
 fn filter_key(i: usize) -> String {
     let folder = format!(
-        "projects/proj_{:02}/batch_{:03}/",
+        "projects/proj_{:02}/seq_run/batch_{:03}/",
         i / 100_000,
         (i / 1000) % 100
     );

@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "filedeck")
 SEED = os.path.join(ROOT, "target", "release", "examples", "seed")
 KEY = "bench-key"
-PATTERNS = ["s42R1", "lane3 R2 bam$", "!fastq ^proj_0", "échµ", "sample"]
+PATTERNS = ["s42R1", "lane3 R2 crai$", "!fastq ^projects/proj_0", "échµ", "sample"]
 
 
 def clk():
