@@ -137,7 +137,7 @@ impl Rig {
         let t = Instant::now();
         let cmds = update(&mut self.s, key(c));
         self.send(cmds);
-        settle(&mut self.s);
+        self.settle();
         if std::mem::take(&mut self.s.dirty) {
             self.term.draw(|f| ui::draw(f, &self.s)).expect("draw");
         }
@@ -157,13 +157,7 @@ impl Rig {
         if !any {
             return None;
         }
-        // As the runtime: partial results rebuild the rows at most every 50 ms.
-        if self.s.filter.as_ref().is_none_or(|f| f.done())
-            || self.last_settle.elapsed() >= Duration::from_millis(50)
-        {
-            settle(&mut self.s);
-            self.last_settle = Instant::now();
-        }
+        self.settle();
         if std::mem::take(&mut self.s.dirty) {
             self.term.draw(|f| ui::draw(f, &self.s)).expect("draw");
         }
@@ -178,6 +172,16 @@ impl Rig {
                 Some(d) => frames.push(d),
                 None => std::thread::sleep(Duration::from_micros(200)),
             }
+        }
+    }
+
+    /// As the runtime: partial results rebuild the rows at most every 50 ms.
+    fn settle(&mut self) {
+        if self.s.filter.as_ref().is_none_or(|f| f.done())
+            || self.last_settle.elapsed() >= Duration::from_millis(50)
+        {
+            settle(&mut self.s);
+            self.last_settle = Instant::now();
         }
     }
 
@@ -232,8 +236,8 @@ fn main() {
     let mut peak_rss = 0;
     for pattern in [
         "s42R1",
-        "'lane3 R2 bam$",
-        "!fastq ^proj_0",
+        "'lane3 R2 crai$",
+        "!fastq ^projects/proj_0",
         "échµ",
         "sample",
         "zzzzqx",

@@ -35,15 +35,11 @@ pub fn init(state: &mut State) -> Vec<Command> {
 }
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
-    // A burst of the matcher's results is one rebuild of the rows (`settle`, which the
-    // runtime calls before it draws); anything else rebuilds them at once.
-    let results = matches!(msg, Msg::Worker(Event::Filtered { .. }));
     let mut cmds = on_msg(state, msg);
-    // Files listed or uploaded under a filter go to the matcher too.
+    // Files listed or uploaded under a filter go to the matcher too. The matcher's
+    // results rebuild the rows in `settle`, which the runtime calls (at most every 50 ms
+    // while they stream in): a key never waits for a million-row rebuild.
     cmds.extend(filter::sync(state));
-    if !results {
-        settle(state);
-    }
     // The worker's next question, once the one on screen is answered.
     if state.dialog.is_none()
         && let Some(d) = state.waiting.pop_front()
