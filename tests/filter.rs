@@ -535,3 +535,46 @@ fn frame_of_a_filter_while_the_listing_arrives() {
     let y = row_of(&text, "sample_1.vcf");
     assert_eq!(with_modifier(&buf, y, Modifier::BOLD).trim(), "sample");
 }
+
+#[test]
+fn the_yes_no_matcher_agrees_with_nucleos_scoring() {
+    use nucleo_matcher::Utf32Str;
+    let mut s = State::new("http://h", &["ws1".into()], 80, 24);
+    let paths = [
+        "raw/sample_A.vcf.gz",
+        "raw/Sample_B.VCF.GZ",
+        "résultats/échantillon_µL3.bam",
+        "Resultats/echantillon_uL3.bam",
+        "a/b/c/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+        "notes/README.md",
+        "x",
+    ];
+    let req = match init(&mut s).as_slice() {
+        [Command::List { req, .. }] => *req,
+        other => panic!("{other:?}"),
+    };
+    update(&mut s, page(req, &paths, true));
+    let tree = &s.workspaces[0].tree;
+    let chunk = corpus::build(tree, 0, &mut Vec::new()).remove(0);
+    let mut m = corpus::matcher();
+    for pattern in [
+        "sample", "SAMPLE", "Sample", "smpl", "échµ", "echu", "resultats", "Résultats", "ab$",
+        "aab", "!vcf", "'vcf ^raw", "!^raw gz$", "b c", "xyz", "R", "r", "µl3", "µL3",
+    ] {
+        let p = corpus::parse(pattern);
+        let (bits, n) = corpus::match_chunk(&p, &chunk, &mut m);
+        let mut buf = Vec::new();
+        let mut want = 0;
+        for i in 0..chunk.len() {
+            let scored = p.score(Utf32Str::new(chunk.path(i), &mut buf), &mut m).is_some();
+            want += u32::from(scored);
+            assert_eq!(
+                bits[i / 64] & (1 << (i % 64)) != 0,
+                scored,
+                "{pattern:?} on {:?}",
+                chunk.path(i)
+            );
+        }
+        assert_eq!(n, want);
+    }
+}

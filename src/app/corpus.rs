@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo_matcher::pattern::{AtomKind, CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 
 use crate::app::tree::{FileId, Tree};
@@ -106,17 +106,42 @@ pub fn matcher() -> Matcher {
 }
 
 /// One bit per file of the chunk (bit `i % 64` of word `i / 64`), and how many are set.
+///
+/// Only whether a path matches is needed here, not its score: a fuzzy term is checked with
+/// nucleo's greedy matcher (linear), under the case and normalisation nucleo's parser gave
+/// the term. A subsequence is found by both or by neither; measured, scoring every path
+/// of a pattern matching nearly all of a million made the complete set 630 ms.
 pub fn match_chunk(pattern: &Pattern, chunk: &Chunk, m: &mut Matcher) -> (Vec<u64>, u32) {
     let mut bits = vec![0u64; chunk.len().div_ceil(64)];
     let mut count = 0u32;
     let mut buf = Vec::new();
+    // Each term's case and normalisation, as its own `score` sets them on the matcher.
+    let flags: Vec<(bool, bool)> = pattern
+        .atoms
+        .iter()
+        .map(|a| {
+            let _ = a.score(Utf32Str::Ascii(b""), m);
+            (m.config.ignore_case, m.config.normalize)
+        })
+        .collect();
+    let matches = |hay: Utf32Str<'_>, m: &mut Matcher| {
+        pattern.atoms.iter().zip(&flags).all(|(a, &(case, norm))| {
+            if a.kind == AtomKind::Fuzzy {
+                m.config.ignore_case = case;
+                m.config.normalize = norm;
+                m.fuzzy_match_greedy(hay, a.needle_text()).is_some() != a.negative
+            } else {
+                a.score(hay, m).is_some()
+            }
+        })
+    };
     for i in 0..chunk.len() {
         let path = chunk.path(i);
         if path.is_empty() {
             continue;
         }
         // ASCII paths (99 %) are matched in place; the rest are converted here, per match.
-        if pattern.score(Utf32Str::new(path, &mut buf), m).is_some()
+        if matches(Utf32Str::new(path, &mut buf), m)
             && let Some(w) = bits.get_mut(i / 64)
         {
             *w |= 1u64 << (i % 64);
