@@ -315,6 +315,7 @@ async fn drive(
     // The mouse's clock for double clicks, and the capture the terminal has now.
     let started = Instant::now();
     let mut mouse_on = state.look.mouse;
+    let mut last_settle = Instant::now();
     loop {
         let mut hung_up = false;
         if !headless && state.dirty && (user_input || last_draw.elapsed() >= MIN_FRAME) {
@@ -381,6 +382,12 @@ async fn drive(
                 worker.send(cmd)?;
             }
         }
+        // The matcher's partial results rebuild the rows at most every SETTLE_EVERY (a
+        // broad pattern's rebuild walks a million rows); its last result at once.
+        if state.filter.as_ref().is_none_or(|f| f.done()) || last_settle.elapsed() >= SETTLE_EVERY {
+            app::settle(state);
+            last_settle = Instant::now();
+        }
         if let Some(text) = state.look.clipboard.take()
             && !headless
         {
@@ -415,6 +422,9 @@ async fn drive(
         }
     }
 }
+
+/// The shortest time between two rebuilds of the rows from partial filter results.
+const SETTLE_EVERY: Duration = Duration::from_millis(50);
 
 /// The shortest time between two frames that only the worker's events asked for.
 const MIN_FRAME: Duration = Duration::from_millis(10);

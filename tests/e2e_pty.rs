@@ -509,3 +509,46 @@ fn demo_beside(tmp: &std::path::Path, state: &std::path::Path, expect: usize) ->
     assert_eq!(demo_dirs(tmp).len(), expect, "{:?}", demo_dirs(tmp));
     pty
 }
+
+/// `/` in the demo: typed letters filter the listing live (matched off the UI thread),
+/// Enter keeps the filter (the footer says so), Esc clears it.
+#[test]
+fn demo_filter_typed_live() {
+    let state = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(
+        &["--demo"],
+        &[("XDG_STATE_HOME", state.path().to_str().unwrap())],
+        100,
+        30,
+    );
+    pty.wait_for("the demo listed", |s| {
+        s.contains("ws_genomics") && s.contains("runs/") && s.contains("1,000 files")
+    });
+    pty.send("/");
+    pty.wait_for("the filter's input", |s| {
+        s.contains("Enter keep") && s.contains("Esc clear")
+    });
+    pty.send("'batch_0042");
+    pty.wait_for("the one match, its folder opened, the count", |s| {
+        s.contains("batch_0042.csv")
+            && s.contains("▾ runs/")
+            && !s.contains("batch_0041.csv")
+            && s.contains("/'batch_0042 1 of")
+            && s.lines().last().is_some_and(|l| l.contains("/'batch_0042"))
+    });
+    pty.send("\r");
+    pty.wait_for("the filter kept", |s| {
+        s.contains("filter on: /'batch_0042") && s.contains("batch_0042.csv")
+    });
+    // `n` goes to the match; Esc clears the filter and keeps it in sight, its folder open.
+    pty.send("n");
+    pty.wait_for("the match selected", |s| {
+        s.contains("Name      batch_0042.csv")
+    });
+    pty.send("\x1b");
+    pty.wait_for("the filter cleared", |s| {
+        !s.contains("filter on") && s.contains("batch_0041.csv") && s.contains("batch_0042.csv")
+    });
+    pty.send("q");
+    assert!(pty.wait_exit().success());
+}

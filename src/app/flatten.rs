@@ -1,6 +1,7 @@
 //! The tree's visible rows, rebuilt from the workspaces when something opens, closes,
 //! arrives or is hidden.
 
+use super::filter::Keep;
 use super::state::{Row, State, WorkspaceView};
 use super::tree::{FolderId, ROOT};
 
@@ -8,11 +9,9 @@ impl State {
     /// Rebuild the visible rows, keeping the selection on the same node when it still exists.
     pub fn reflatten(&mut self) {
         let keep = self.selected_row();
-        for ws in self.workspaces.iter_mut().filter(|w| w.expanded) {
-            ws.order_cache.prepare(&ws.tree, &ws.open, ws.order);
-        }
         let mut rows = Vec::with_capacity(self.rows.len().max(16));
-        for (wi, ws) in self.workspaces.iter().enumerate() {
+        let mut matches = None;
+        for (wi, ws) in self.workspaces.iter_mut().enumerate() {
             rows.push(Row::Workspace { ws: wi });
             if !ws.expanded {
                 continue;
@@ -21,7 +20,23 @@ impl State {
                 rows.push(Row::Status { ws: wi });
                 continue;
             }
-            push_folder(&mut rows, ws, wi, ROOT, self.hide_dotfiles);
+            // Under a filter only matches and the folders holding them (opened) are rows.
+            let keep = super::filter::keep(self.filter.as_ref(), wi, &ws.tree);
+            if let Some((_, n)) = &keep {
+                matches = Some(*n);
+            }
+            let keep = keep.as_ref().map(|(k, _)| k);
+            // A filter opens every folder holding a match: those are sorted too.
+            let (open, order) = (&ws.open, ws.order);
+            ws.order_cache.prepare(&ws.tree, order, |s| {
+                keep.map_or_else(|| open.contains(&s), |k| k.folder(s))
+            });
+            let ws = &*ws;
+            push_folder(&mut rows, ws, wi, ROOT, self.hide_dotfiles, keep);
+        }
+        if let Some(f) = &mut self.filter {
+            f.matches = matches.unwrap_or(0);
+            f.rows_stale = false;
         }
         self.rows = rows;
         if let Some(k) = keep
@@ -36,21 +51,32 @@ impl State {
 }
 
 /// The children of an open folder: subfolders first, then files, in the order in force.
-fn push_folder(rows: &mut Vec<Row>, ws: &WorkspaceView, wi: usize, id: FolderId, hide: bool) {
+fn push_folder(
+    rows: &mut Vec<Row>,
+    ws: &WorkspaceView,
+    wi: usize,
+    id: FolderId,
+    hide: bool,
+    keep: Option<&Keep>,
+) {
     let (subfolders, files) = ws.order_cache.children(&ws.tree, ws.order, id);
     for &sub in subfolders {
         if hide && ws.tree.folder(sub).is_some_and(|s| s.name.starts_with('.')) {
             continue;
         }
+        if keep.is_some_and(|k| !k.folder(sub)) {
+            continue;
+        }
         rows.push(Row::Folder { ws: wi, id: sub });
-        if ws.open.contains(&sub) {
-            push_folder(rows, ws, wi, sub, hide);
+        if keep.is_some() || ws.open.contains(&sub) {
+            push_folder(rows, ws, wi, sub, hide, keep);
         }
     }
     rows.extend(
         files
             .iter()
             .filter(|&&fid| !hide || !ws.tree.file(fid).is_some_and(|x| x.name.starts_with('.')))
+            .filter(|&&fid| keep.is_none_or(|k| k.file(fid)))
             .map(|&fid| Row::File { ws: wi, id: fid }),
     );
 }

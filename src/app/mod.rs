@@ -1,5 +1,7 @@
 //! The application core: state, messages, the keymap and the pure `update`.
+pub mod corpus;
 pub mod count;
+pub mod filter;
 mod flatten;
 pub mod jump;
 pub mod keymap;
@@ -17,4 +19,4 @@ pub mod update;
 
 pub use msg::{Action, Command, Event, Msg, ReqId};
 pub use state::State;
-pub use update::{init, update};
+pub use update::{init, settle, update};

@@ -122,6 +122,11 @@ pub enum Action {
     SortReverse,
     /// A path prompt that selects a file or folder of the cursor's workspace.
     Jump,
+    /// Open the live filter (or edit the one in force).
+    Filter,
+    /// The next / previous file the filter matches, in tree order.
+    NextMatch,
+    PrevMatch,
 }
 
 /// What the worker must do.
@@ -184,6 +189,15 @@ pub enum Command {
         req: ReqId,
         ws: String,
         keys: Vec<String>,
+    },
+    /// Match `pattern` against the paths of `chunks` (the filter's chunks from index
+    /// `first` on). A new `req` supersedes all work of older ones; an empty pattern only
+    /// stops it. The same `req` again adds chunks (files listed since) to its work.
+    Filter {
+        req: ReqId,
+        pattern: String,
+        chunks: Vec<crate::app::corpus::Shared>,
+        first: usize,
     },
 }
 
@@ -268,6 +282,11 @@ pub enum Event {
     },
     /// The answer to `ClaimQueue`: the queue is this run's now, or why not.
     QueueClaimed(Result<(), String>),
+    /// Some chunks' matches for a `Filter` request (partial: more may follow).
+    Filtered {
+        req: ReqId,
+        results: Vec<crate::app::corpus::ChunkResult>,
+    },
 }
 
 /// A presigned URL: whoever holds it can read the file, so it never reaches a log (its

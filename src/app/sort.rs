@@ -2,7 +2,7 @@
 //! reverses), folders always first. Computed when the rows are rebuilt and cached per
 //! folder until the tree or the order changes: a draw never sorts.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::tree::{FileId, Folder, FolderId, ROOT, Tree};
 
@@ -90,7 +90,7 @@ impl SortCache {
 
     /// Sort the open folders reachable from the root (those are the ones drawn), where
     /// this cache does not have them for this tree's generation and `order` already.
-    pub fn prepare(&mut self, tree: &Tree, open: &HashSet<FolderId>, order: SortOrder) {
+    pub fn prepare(&mut self, tree: &Tree, order: SortOrder, shown: impl Fn(FolderId) -> bool) {
         if order.is_tree_order() {
             return;
         }
@@ -105,7 +105,7 @@ impl SortCache {
             self.folders
                 .entry(id)
                 .or_insert_with(|| sorted(tree, f, order));
-            stack.extend(f.subfolders.iter().copied().filter(|s| open.contains(s)));
+            stack.extend(f.subfolders.iter().copied().filter(|&s| shown(s)));
         }
     }
 

@@ -301,6 +301,8 @@ pub struct State {
     pub hide_dotfiles: bool,
     /// Theme, mouse capture, clipboard outbox.
     pub look: super::look::Look,
+    /// The live filter (`/`), while one is open or kept.
+    pub filter: Option<super::filter::Filter>,
 }
 
 /// The batch's speed, from the bytes all transfers moved between progress samples.
@@ -400,6 +402,7 @@ impl State {
             throughput: Throughput::default(),
             refresh_said: None,
             look: super::look::Look::default(),
+            filter: None,
         }
     }
 

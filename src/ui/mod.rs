@@ -2,6 +2,7 @@
 
 mod details;
 mod dialog;
+mod filter;
 pub mod fmt;
 mod help;
 mod prompt;
@@ -218,6 +219,15 @@ fn hints(state: &State) -> Vec<Hint> {
     };
     let move_rank = if state.focus == Pane::Transfers { 6 } else { 8 };
     let mut out: Vec<Hint> = vec![(updown, "move", move_rank)];
+    // A filter kept: its matches are a key away, and Esc ends it.
+    if state.focus != Pane::Transfers && state.filter.as_ref().is_some_and(|f| f.active()) {
+        out.push((
+            format!("{}{}", short(A::NextMatch), short(A::PrevMatch)),
+            "match",
+            2,
+        ));
+        out.push((short(A::ClearMarks), "unfilter", 3));
+    }
     out.extend(
         rows.into_iter()
             .map(|(a, what, rank)| (short(a), what, rank)),
@@ -265,8 +275,38 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::raw(" ".repeat(gap)));
         spans.push(Span::styled(" ?", th.key));
         spans.push(Span::raw(" help "));
+    } else if state.dialog.is_none()
+        && let Some((line, cursor)) = filter::footer(state, th)
+        && cursor.is_some()
+    {
+        // The filter's input takes the line while it is typed in.
+        let keys = format!(
+            " {} keep  {} clear ",
+            state.keymap.short(crate::app::keymap::Bound::Dialog(
+                crate::app::keymap::DialogAction::Submit
+            )),
+            state.keymap.short(crate::app::keymap::Bound::Dialog(
+                crate::app::keymap::DialogAction::Cancel
+            ))
+        );
+        spans.extend(line);
+        let used: usize = spans.iter().map(|s| s.content.width()).sum();
+        spans.push(Span::raw(
+            " ".repeat(width.saturating_sub(used + keys.width())),
+        ));
+        spans.push(Span::styled(keys, th.dim));
+        if let Some(c) = cursor {
+            let x = area.x.saturating_add(saturating_u16(c));
+            frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
+        }
     } else {
         let mut width = width;
+        if state.dialog.is_none()
+            && let Some((line, _)) = filter::footer(state, th)
+        {
+            width = width.saturating_sub(line.iter().map(|s| s.content.width()).sum());
+            spans.extend(line);
+        }
         if state.dialog.is_none()
             && let Some(m) = crate::app::marks::summary(state)
         {

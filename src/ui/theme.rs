@@ -25,6 +25,8 @@ pub struct Theme {
     pub border: Style,
     pub warn: Style,
     pub dim_figure: Style,
+    /// The letters the filter matched.
+    pub matched: Style,
 }
 
 const fn fg(c: Color) -> Style {
@@ -57,6 +59,7 @@ const DEFAULT: Theme = Theme {
     border: DIM,
     warn: fg(Color::Yellow),
     dim_figure: PLAIN,
+    matched: fg(Color::Yellow).add_modifier(BOLD),
 };
 
 /// Bright picks: a dark blue or magenta is hard to read on black.
@@ -70,6 +73,7 @@ const DARK: Theme = Theme {
     workspace: fg(Color::LightMagenta).add_modifier(BOLD),
     border_focused: fg(Color::LightCyan),
     warn: fg(Color::LightYellow),
+    matched: fg(Color::LightYellow).add_modifier(BOLD),
     ..DEFAULT
 };
 
@@ -80,6 +84,7 @@ const LIGHT: Theme = Theme {
     key: fg(Color::Blue).add_modifier(BOLD),
     border_focused: fg(Color::Blue),
     warn: fg(Color::Magenta).add_modifier(BOLD),
+    matched: fg(Color::Magenta).add_modifier(BOLD.union(Modifier::UNDERLINED)),
     ..DEFAULT
 };
 
@@ -101,6 +106,7 @@ const MONO: Theme = Theme {
     border: DIM,
     warn: Style::new().add_modifier(Modifier::UNDERLINED),
     dim_figure: PLAIN,
+    matched: Style::new().add_modifier(BOLD.union(Modifier::UNDERLINED)),
 };
 
 /// The theme the user chose; `auto` is the default one (no terminal query: an OSC 11

@@ -49,9 +49,13 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         }
         title.push_str(&marks);
     }
+    if let Some(f) = super::filter::title(state) {
+        title.push_str(&f);
+    }
     if title.width() + 2 > usize::from(area.width) {
         title = title.replacen(" Workspaces", "", 1);
     }
+    let mut marker = super::filter::Marker::new(state);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(title)
@@ -71,10 +75,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         .enumerate()
         .map(|(i, row)| {
             let (prefix, mut name, name_style, figures) = cells(state, *row);
+            let mut mask = marker.as_mut().and_then(|m| m.name_mask(state, *row));
             if state.marked.contains(row) {
                 name.insert_str(0, "✓ ");
+                if let Some(m) = &mut mask {
+                    m.splice(0..0, [false, false]);
+                }
             }
-            let line = layout_row(th, &prefix, &name, name_style, &figures, width);
+            let hl = mask.as_deref().map(|m| (m, th.matched));
+            let line = layout_row(th, &prefix, &name, name_style, hl, &figures, width);
             if state.offset + i == state.selected {
                 // The selection's colours win over the name's (a blue folder name on a
                 // blue bar would vanish).
@@ -106,6 +115,7 @@ fn layout_row(
     prefix: &str,
     name: &str,
     style: Style,
+    hl: Option<(&[bool], Style)>,
     figures: &[String],
     width: usize,
 ) -> Line<'static> {
@@ -117,9 +127,13 @@ fn layout_row(
         .map_or("", String::as_str);
     let rw = right.width();
     let room = width.saturating_sub(pw + if rw > 0 { rw + 1 } else { 0 });
-    let name = truncate_middle(name, room);
-    let gap = width.saturating_sub(pw + name.width() + rw);
-    let mut spans = vec![Span::raw(prefix.to_string()), Span::styled(name, style)];
+    let shown = truncate_middle(name, room);
+    let gap = width.saturating_sub(pw + shown.width() + rw);
+    let mut spans = vec![Span::raw(prefix.to_string())];
+    match hl {
+        Some((mask, hl)) => spans.extend(super::filter::spans(shown, name, mask, style, hl)),
+        None => spans.push(Span::styled(shown, style)),
+    }
     spans.push(Span::raw(" ".repeat(gap)));
     if rw > 0 {
         spans.push(Span::styled(right.to_string(), th.dim_figure));
@@ -229,7 +243,9 @@ fn cells(state: &State, row: Row) -> Cells {
             let Some(f) = ws.tree.folder(id) else {
                 return blank();
             };
-            let arrow = if ws.open.contains(&id) {
+            // Under a filter every folder shown is open (it holds a match).
+            let filtered = state.filter.as_ref().is_some_and(|f| f.on(row.ws()));
+            let arrow = if filtered || ws.open.contains(&id) {
                 "▾ "
             } else {
                 "▸ "
@@ -288,6 +304,7 @@ mod tests {
             "  ▸ ",
             name,
             Style::new(),
+            None,
             &figures,
             width,
         )

@@ -17,6 +17,7 @@ mod answers;
 mod conflicts;
 mod engine;
 mod enqueue;
+pub mod filter;
 mod identical;
 mod journal;
 mod prepare;
@@ -86,6 +87,7 @@ async fn run(
     policy: ConflictPolicy,
 ) {
     let mut listings: HashMap<(String, String), CancellationToken> = HashMap::new();
+    let mut matchers = filter::Matchers::new(events.clone());
     let (ready_tx, mut ready) = mpsc::unbounded_channel();
     let (mut engine, mut finished, mut started) = Engine::new(
         client.clone(),
@@ -202,6 +204,12 @@ async fn run(
                 });
             }
             Command::Resume(yes) => engine.resume(yes),
+            Command::Filter {
+                req,
+                pattern,
+                chunks,
+                first,
+            } => matchers.submit(req, &pattern, chunks, first),
             Command::ClaimQueue => {
                 if let Some(o) = opening.as_mut() {
                     // The open under way answers this one too.

@@ -47,6 +47,9 @@ pub const NAMES: &[(&str, Bound)] = {
         ("sort_next", M(A::SortNext)),
         ("sort_reverse", M(A::SortReverse)),
         ("jump", M(A::Jump)),
+        ("filter", M(A::Filter)),
+        ("next_match", M(A::NextMatch)),
+        ("prev_match", M(A::PrevMatch)),
         ("help.close", Dl(D::HelpClose)),
         ("confirm.yes", Dl(D::Yes)),
         ("confirm.no", Dl(D::No)),
@@ -126,5 +129,8 @@ pub fn describe(action: Action) -> &'static str {
         Action::SortNext => "sort",
         Action::SortReverse => "reverse sort",
         Action::Jump => "go to path",
+        Action::Filter => "filter",
+        Action::NextMatch => "next match",
+        Action::PrevMatch => "prev match",
     }
 }

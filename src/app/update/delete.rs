@@ -33,6 +33,7 @@ pub(super) fn ask_delete(state: &mut State) {
             if rows.len() == 1 { "" } else { "s" }
         ),
     };
+    let label = with_filter_note(state, &t.rows, label);
     let Some(w) = state.ws(t.ws) else {
         return;
     };
@@ -51,6 +52,36 @@ pub(super) fn ask_delete(state: &mut State) {
         bytes,
         unknown_sizes,
     }));
+}
+
+/// Under a filter, folders are still taken whole: the question says so, with the files
+/// the filter shows in them and all their files.
+pub(super) fn with_filter_note(state: &State, rows: &[Row], label: String) -> String {
+    let notes: Vec<String> = rows
+        .iter()
+        .filter_map(|r| match *r {
+            Row::Folder { ws, id } => super::filter::folder_note(state, ws, id).map(|n| {
+                format!(
+                    "{}: {n}",
+                    for_terminal(
+                        &state
+                            .ws(ws)
+                            .map(|w| w.tree.folder_path(id))
+                            .unwrap_or_default()
+                    )
+                )
+            }),
+            _ => None,
+        })
+        .collect();
+    match notes.as_slice() {
+        [] => label,
+        [one] if rows.len() == 1 => format!(
+            "{label} ({})",
+            one.split_once(": ").map_or(one.as_str(), |x| x.1)
+        ),
+        many => format!("{label} — under the filter, {}", many.join("; ")),
+    }
 }
 
 pub(super) fn confirm_delete(state: &mut State, confirm: DeleteConfirm) -> Vec<Command> {

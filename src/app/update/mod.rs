@@ -5,6 +5,7 @@
 mod copy;
 mod delete;
 mod dialogs;
+mod filter;
 mod jump;
 mod listing;
 mod mouse;
@@ -36,7 +37,11 @@ pub fn init(state: &mut State) -> Vec<Command> {
 }
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
-    let cmds = on_msg(state, msg);
+    let mut cmds = on_msg(state, msg);
+    // Files listed or uploaded under a filter go to the matcher too. The matcher's
+    // results rebuild the rows in `settle`, which the runtime calls (at most every 50 ms
+    // while they stream in): a key never waits for a million-row rebuild.
+    cmds.extend(filter::sync(state));
     // The worker's next question, once the one on screen is answered.
     if state.dialog.is_none()
         && let Some(d) = state.waiting.pop_front()
@@ -47,11 +52,19 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
     cmds
 }
 
+/// Work left for before the next frame: the rows the filter's results changed.
+pub fn settle(state: &mut State) {
+    filter::settle(state);
+}
+
 fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key),
         Msg::Key(_) => Vec::new(),
         Msg::Mouse(ev, at_ms) => mouse::on_mouse(state, ev, at_ms),
+        Msg::Paste(text) if state.dialog.is_none() && filter::editing(state) => {
+            filter::on_paste(state, &text)
+        }
         Msg::Paste(text) => {
             // The text a pending completion was asked for is not the prompt's any more.
             state.complete_req = None;
@@ -120,6 +133,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
     if let Some(dialog) = state.dialog.take() {
         state.dirty = true;
         return dialogs::on_dialog_key(state, dialog, key);
+    }
+    if filter::editing(state) {
+        return filter::on_key(state, key);
     }
     let Some(action) = state.keymap.action(&key) else {
         unbound(state, &key);
@@ -244,6 +260,8 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::Upload => transfers::ask_upload(state),
         Action::Download => transfers::ask_download(state),
         Action::Mark => nav::toggle_mark(state),
+        // Esc clears the filter first (a second Esc the marks).
+        Action::ClearMarks if state.filter.is_some() => return filter::clear(state),
         Action::ClearMarks => nav::clear_marks(state),
         Action::CancelTransfer => return transfers::cancel_one(state),
         Action::CancelAll => return transfers::cancel_all(state),
@@ -257,6 +275,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::SortNext => sort::resort(state, false),
         Action::SortReverse => sort::resort(state, true),
         Action::Jump => return jump::open(state),
+        Action::Filter => return filter::open(state),
+        Action::NextMatch => filter::step(state, true),
+        Action::PrevMatch => filter::step(state, false),
     }
     Vec::new()
 }
@@ -281,6 +302,10 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
         Event::TransfersIdle => transfers::on_idle(state),
         Event::Presigned { req, result } => copy::on_presigned(state, req, result),
         Event::QueueClaimed(result) => transfers::on_claimed(state, result),
+        Event::Filtered { req, results } => {
+            filter::on_result(state, req, results);
+            Vec::new()
+        }
         Event::Conflicts { batch, items } => {
             state.marks_sent = None;
             dialogs::ask(

@@ -361,6 +361,12 @@ pub(super) fn ask_download(state: &mut State) {
             .collect();
         what = vec![format!("{id}: (the whole workspace)")];
     }
+    if let Some(first) = what.first_mut() {
+        let note = super::delete::with_filter_note(state, &t.rows, String::new());
+        if !note.is_empty() {
+            first.push_str(&note);
+        }
+    }
     let files: Vec<_> = files
         .into_iter()
         .map(|(id, rel)| (w.tree.entry(id), rel))

@@ -1,0 +1,599 @@
+//! The live filter (`/`): pure update tests (pattern syntax, live updates, n/N, Enter/Esc,
+//! folder actions under a filter, stale results) and frames on TestBackend. The matcher's
+//! threads are stood in for by the same matching function they run.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    reason = "tests and benchmarks stop at the first surprise"
+)]
+
+use filedeck::app::corpus::{self, ChunkResult};
+use filedeck::app::state::{Dialog, PromptKind, Row};
+use filedeck::app::{Command, Event, Msg, State, init, update};
+use filedeck::config::ThemeName;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::Modifier;
+
+#[path = "support/entries.rs"]
+#[allow(dead_code, reason = "each test crate uses a part of it")]
+mod entries;
+use entries::entry;
+
+fn key(s: &mut State, code: KeyCode) -> Vec<Command> {
+    update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn typed(s: &mut State, text: &str) -> Vec<Command> {
+    text.chars()
+        .flat_map(|c| key(s, KeyCode::Char(c)))
+        .collect()
+}
+
+fn page(req: u64, keys: &[&str], done: bool) -> Msg {
+    Msg::Worker(Event::ListPage {
+        req,
+        files: keys.iter().map(|k| entry(k, 10)).collect(),
+        done,
+        maybe_incomplete: false,
+    })
+}
+
+const FILES: &[&str] = &[
+    "raw/sample_A.vcf.gz",
+    "raw/sample_B.vcf.gz",
+    "raw/run1/sample_A_R1.fastq.gz",
+    "raw/run1/sample_A_R2.fastq.gz",
+    "ref/genome.fa",
+    "ref/genome.fa.fai",
+    "notes/README.md",
+    "top.txt",
+];
+
+/// ws1 listed with FILES (the listing's req returned).
+fn listed() -> (State, u64) {
+    let mut s = State::new("http://files.example:8080", &["ws1".into()], 80, 24);
+    let req = match init(&mut s).as_slice() {
+        [Command::List { req, .. }] => *req,
+        other => panic!("{other:?}"),
+    };
+    update(&mut s, page(req, FILES, true));
+    (s, req)
+}
+
+/// What the matcher threads would answer to these commands (the same function).
+fn answer(cmds: &[Command]) -> Vec<Msg> {
+    let mut m = corpus::matcher();
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Filter {
+                req,
+                pattern,
+                chunks,
+                first,
+            } if !pattern.is_empty() => {
+                let p = corpus::parse(pattern);
+                let results: Vec<ChunkResult> = chunks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ch)| {
+                        let (bits, n) = corpus::match_chunk(&p, ch, &mut m);
+                        (first + i, bits, n)
+                    })
+                    .collect();
+                Some(Msg::Worker(Event::Filtered { req: *req, results }))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Send the matcher's answers in; the rows are rebuilt as the runtime does.
+fn settle(s: &mut State, cmds: &[Command]) {
+    for m in answer(cmds) {
+        update(s, m);
+    }
+    filedeck::app::settle(s);
+}
+
+/// Type `text` into a new filter and let the matcher answer the last pattern.
+fn filter(s: &mut State, text: &str) {
+    key(s, KeyCode::Char('/'));
+    let cmds = typed(s, text);
+    settle(s, cmds.last().map(std::slice::from_ref).unwrap_or_default());
+}
+
+fn shown_files(s: &State) -> Vec<String> {
+    s.rows
+        .iter()
+        .filter_map(|r| match *r {
+            Row::File { ws, id } => Some(s.workspaces[ws].tree.display_key(id)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn shown_folders(s: &State) -> Vec<String> {
+    s.rows
+        .iter()
+        .filter_map(|r| match *r {
+            Row::Folder { ws, id } => Some(s.workspaces[ws].tree.folder_path(id)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn selected_key(s: &State) -> String {
+    match s.selected_row().unwrap() {
+        Row::File { ws, id } => s.workspaces[ws].tree.display_key(id),
+        Row::Folder { ws, id } => s.workspaces[ws].tree.folder_path(id),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn fuzzy_filter_keeps_matches_and_their_folders_opened() {
+    let (mut s, _) = listed();
+    filter(&mut s, "sAR1");
+    assert_eq!(shown_files(&s), ["raw/run1/sample_A_R1.fastq.gz"]);
+    assert_eq!(shown_folders(&s), ["raw/", "raw/run1/"]);
+    let f = s.filter.as_ref().unwrap();
+    assert!(f.done() && f.editing);
+    assert_eq!(f.matches, 1);
+}
+
+#[test]
+fn pattern_syntax_is_fzf_as_nucleo_parses_it() {
+    let cases: &[(&str, &[&str])] = &[
+        // exact substring
+        ("'genome.fa", &["ref/genome.fa", "ref/genome.fa.fai"]),
+        // prefix of the whole path
+        ("^ref", &["ref/genome.fa", "ref/genome.fa.fai"]),
+        // suffix
+        ("fa$", &["ref/genome.fa"]),
+        // and: both terms
+        (
+            "sample gz$ !R2",
+            &[
+                "raw/sample_A.vcf.gz",
+                "raw/sample_B.vcf.gz",
+                "raw/run1/sample_A_R1.fastq.gz",
+            ],
+        ),
+        // not: everything without the term
+        (
+            "!raw",
+            &[
+                "notes/README.md",
+                "ref/genome.fa",
+                "ref/genome.fa.fai",
+                "top.txt",
+            ],
+        ),
+        // smart case: an upper-case letter makes the term case-sensitive
+        ("readme", &["notes/README.md"]),
+        ("Readme", &[]),
+        // an inverse prefix
+        ("!^raw !^ref", &["notes/README.md", "top.txt"]),
+    ];
+    for (pattern, want) in cases {
+        let (mut s, _) = listed();
+        filter(&mut s, pattern);
+        let mut got = shown_files(&s);
+        got.sort();
+        let mut want: Vec<String> = want.iter().map(|x| x.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want, "pattern {pattern:?}");
+    }
+}
+
+#[test]
+fn enter_keeps_the_filter_and_esc_clears_it() {
+    let (mut s, _) = listed();
+    filter(&mut s, "genome");
+    key(&mut s, KeyCode::Enter);
+    let f = s.filter.as_ref().unwrap();
+    assert!(!f.editing && f.active());
+    // Browser keys work again, on the filtered rows.
+    key(&mut s, KeyCode::Char('G'));
+    assert_eq!(selected_key(&s), "ref/genome.fa.fai");
+    // `/` edits the same filter.
+    key(&mut s, KeyCode::Char('/'));
+    assert!(s.filter.as_ref().unwrap().editing);
+    assert_eq!(s.filter.as_ref().unwrap().input.value(), "genome");
+    key(&mut s, KeyCode::Enter);
+    // Esc in the browser clears it; the cursor stays on its file.
+    let cmds = key(&mut s, KeyCode::Esc);
+    assert!(s.filter.is_none());
+    assert!(
+        matches!(cmds.as_slice(), [Command::Filter { pattern, chunks, .. }] if pattern.is_empty() && chunks.is_empty()),
+        "{cmds:?}"
+    );
+    // Its folder is opened for it; the others are as the user left them.
+    assert_eq!(
+        shown_files(&s),
+        ["ref/genome.fa", "ref/genome.fa.fai", "top.txt"]
+    );
+    assert_eq!(selected_key(&s), "ref/genome.fa.fai");
+}
+
+#[test]
+fn esc_while_typing_clears_and_an_empty_enter_is_no_filter() {
+    let (mut s, _) = listed();
+    let before = s.rows.clone();
+    filter(&mut s, "vcf");
+    key(&mut s, KeyCode::Esc);
+    assert!(s.filter.is_none());
+    assert_eq!(s.rows, before);
+    key(&mut s, KeyCode::Char('/'));
+    key(&mut s, KeyCode::Enter);
+    assert!(s.filter.is_none());
+}
+
+#[test]
+fn n_and_shift_n_step_through_matches_in_tree_order() {
+    let (mut s, _) = listed();
+    filter(&mut s, "sample");
+    key(&mut s, KeyCode::Enter);
+    // Tree order: subfolders first.
+    let order = [
+        "raw/run1/sample_A_R1.fastq.gz",
+        "raw/run1/sample_A_R2.fastq.gz",
+        "raw/sample_A.vcf.gz",
+        "raw/sample_B.vcf.gz",
+    ];
+    assert_eq!(shown_files(&s), order);
+    key(&mut s, KeyCode::Char('g'));
+    for want in order {
+        key(&mut s, KeyCode::Char('n'));
+        assert_eq!(selected_key(&s), want);
+    }
+    // Wraps around.
+    key(&mut s, KeyCode::Char('n'));
+    assert_eq!(selected_key(&s), order[0]);
+    key(&mut s, KeyCode::Char('N'));
+    assert_eq!(selected_key(&s), order[3]);
+    key(&mut s, KeyCode::Char('N'));
+    assert_eq!(selected_key(&s), order[2]);
+}
+
+#[test]
+fn n_without_a_filter_says_how_to_start_one() {
+    let (mut s, _) = listed();
+    key(&mut s, KeyCode::Char('n'));
+    assert!(s.notice.as_ref().unwrap().text.contains("/ starts one"));
+}
+
+#[test]
+fn a_page_arriving_under_the_filter_is_matched_too() {
+    let mut s = State::new("http://h", &["ws1".into()], 80, 24);
+    let req = match init(&mut s).as_slice() {
+        [Command::List { req, .. }] => *req,
+        other => panic!("{other:?}"),
+    };
+    update(&mut s, page(req, &["a/sample_1.vcf", "a/other.txt"], false));
+    filter(&mut s, "sample");
+    assert_eq!(shown_files(&s), ["a/sample_1.vcf"]);
+    // The listing is still arriving: "≥".
+    assert!(s.workspaces[0].partial());
+    let cmds = update(&mut s, page(req, &["b/sample_2.vcf", "b/x.txt"], true));
+    // Only the new files go to the matcher, under the same request.
+    let f = s.filter.as_ref().unwrap();
+    match cmds.as_slice() {
+        [
+            Command::Filter {
+                req, chunks, first, ..
+            },
+        ] => {
+            assert_eq!(*req, f.req);
+            assert_eq!(*first, 1);
+            assert_eq!(chunks.len(), 1);
+            assert_eq!(chunks[0].start, 2);
+            assert_eq!(chunks[0].len(), 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    settle(&mut s, &cmds);
+    assert_eq!(shown_files(&s), ["a/sample_1.vcf", "b/sample_2.vcf"]);
+    assert_eq!(s.filter.as_ref().unwrap().matches, 2);
+}
+
+#[test]
+fn an_upload_under_the_filter_is_matched_and_a_delete_leaves() {
+    let (mut s, _) = listed();
+    filter(&mut s, "vcf");
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(
+        shown_files(&s),
+        ["raw/sample_A.vcf.gz", "raw/sample_B.vcf.gz"]
+    );
+    let cmds = update(
+        &mut s,
+        Msg::Worker(Event::Uploaded {
+            ws: "ws1".into(),
+            entry: entry("new/sample_C.vcf.gz", 5),
+        }),
+    );
+    settle(&mut s, &cmds);
+    assert_eq!(
+        shown_files(&s),
+        [
+            "new/sample_C.vcf.gz",
+            "raw/sample_A.vcf.gz",
+            "raw/sample_B.vcf.gz"
+        ]
+    );
+    // Delete the first match.
+    while selected_key(&s) != "raw/sample_A.vcf.gz" {
+        key(&mut s, KeyCode::Char('n'));
+    }
+    key(&mut s, KeyCode::Char('x'));
+    let cmds = key(&mut s, KeyCode::Char('y'));
+    let req = match cmds.as_slice() {
+        [Command::Delete { req, keys, .. }] => {
+            assert_eq!(keys, &["raw/sample_A.vcf.gz"]);
+            *req
+        }
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut s,
+        Msg::Worker(Event::Deleted {
+            req,
+            results: vec![Ok(())],
+        }),
+    );
+    assert_eq!(
+        shown_files(&s),
+        ["new/sample_C.vcf.gz", "raw/sample_B.vcf.gz"]
+    );
+    assert_eq!(s.filter.as_ref().unwrap().matches, 2);
+}
+
+#[test]
+fn a_whole_workspace_refresh_builds_a_new_corpus() {
+    let (mut s, _) = listed();
+    filter(&mut s, "genome");
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Char('g'));
+    let cmds = key(&mut s, KeyCode::Char('r'));
+    let req = cmds
+        .iter()
+        .find_map(|c| match c {
+            Command::List { req, .. } => Some(*req),
+            _ => None,
+        })
+        .unwrap();
+    let cmds = update(&mut s, page(req, &["ref/genome.fa", "zzz.txt"], true));
+    settle(&mut s, &cmds);
+    assert_eq!(shown_files(&s), ["ref/genome.fa"]);
+}
+
+#[test]
+fn stale_results_are_dropped() {
+    let (mut s, _) = listed();
+    let before = s.rows.clone();
+    key(&mut s, KeyCode::Char('/'));
+    let old = typed(&mut s, "vcf");
+    let new = typed(&mut s, "$");
+    // The answer to "vcf" (an older request) comes after "vcf$" was typed: dropped.
+    settle(&mut s, old.last().map(std::slice::from_ref).unwrap());
+    assert!(shown_files(&s).is_empty() || !s.filter.as_ref().unwrap().done());
+    assert_eq!(s.filter.as_ref().unwrap().matches, 0);
+    settle(&mut s, &new);
+    assert!(shown_files(&s).is_empty(), "no path ends in vcf");
+    assert!(s.filter.as_ref().unwrap().done());
+    // And an answer from before the filter was cleared changes nothing after.
+    key(&mut s, KeyCode::Esc);
+    settle(&mut s, &old);
+    assert_eq!(s.rows, before);
+}
+
+#[test]
+fn the_last_matches_stay_until_the_new_pattern_answers() {
+    let (mut s, _) = listed();
+    filter(&mut s, "sample");
+    assert_eq!(shown_files(&s).len(), 4);
+    let cmds = typed(&mut s, "B");
+    // Not answered yet: the matches of "sample" stay, marked as still matching.
+    assert_eq!(shown_files(&s).len(), 4);
+    assert!(!s.filter.as_ref().unwrap().done());
+    settle(&mut s, &cmds);
+    assert_eq!(shown_files(&s), ["raw/sample_B.vcf.gz"]);
+}
+
+#[test]
+fn folder_delete_under_a_filter_takes_the_whole_folder_and_says_so() {
+    let (mut s, _) = listed();
+    filter(&mut s, "R1");
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Char('g'));
+    key(&mut s, KeyCode::Down); // raw/
+    assert_eq!(selected_key(&s), "raw/");
+    key(&mut s, KeyCode::Char('x'));
+    let Some(Dialog::ConfirmDelete(c)) = &s.dialog else {
+        panic!("{:?}", s.dialog);
+    };
+    assert_eq!(
+        c.label,
+        "ws1:raw/ and every file under it (the whole folder, not only what the filter shows: 1 of its 4 files match)"
+    );
+    assert_eq!(c.files.len(), 4, "the whole folder");
+    let cmds = key(&mut s, KeyCode::Char('y'));
+    let [Command::Delete { keys, .. }] = cmds.as_slice() else {
+        panic!("{cmds:?}");
+    };
+    let mut keys = keys.clone();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "raw/run1/sample_A_R1.fastq.gz",
+            "raw/run1/sample_A_R2.fastq.gz",
+            "raw/sample_A.vcf.gz",
+            "raw/sample_B.vcf.gz"
+        ]
+    );
+}
+
+#[test]
+fn folder_download_under_a_filter_takes_the_whole_folder_and_says_so() {
+    let (mut s, _) = listed();
+    filter(&mut s, "genome.fa$");
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Char('g'));
+    key(&mut s, KeyCode::Down);
+    assert_eq!(selected_key(&s), "ref/");
+    key(&mut s, KeyCode::Char('d'));
+    let Some(Dialog::Path {
+        kind: PromptKind::Download { files, what, .. },
+        ..
+    }) = &s.dialog
+    else {
+        panic!("{:?}", s.dialog);
+    };
+    assert_eq!(files.len(), 2, "the whole folder");
+    assert!(
+        what[0].ends_with(
+            "(the whole folder, not only what the filter shows: 1 of its 2 files match)"
+        ),
+        "{what:?}"
+    );
+}
+
+// Frames.
+
+fn render(s: &State) -> (String, ratatui::buffer::Buffer) {
+    let mut t = Terminal::new(TestBackend::new(s.width, s.height)).unwrap();
+    t.draw(|f| filedeck::ui::draw(f, s)).unwrap();
+    (format!("{}", t.backend()), t.backend().buffer().clone())
+}
+
+/// The cells of row `y` drawn with `m`, as a string (spaces elsewhere).
+fn with_modifier(buf: &ratatui::buffer::Buffer, y: u16, m: Modifier) -> String {
+    (0..buf.area.width)
+        .map(|x| {
+            let c = &buf[(x, y)];
+            if c.modifier.contains(m) {
+                c.symbol()
+            } else {
+                " "
+            }
+        })
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
+fn row_of(text: &str, needle: &str) -> u16 {
+    text.lines().position(|l| l.contains(needle)).unwrap() as u16
+}
+
+#[test]
+fn frame_of_a_filter_being_typed() {
+    let (mut s, _) = listed();
+    s.width = 70;
+    s.height = 14;
+    filter(&mut s, "sAR");
+    let (text, _) = render(&s);
+    insta::assert_snapshot!("filter_typing_70x14", text);
+}
+
+#[test]
+fn frame_of_a_kept_filter_with_highlights_mono() {
+    let (mut s, _) = listed();
+    s.width = 70;
+    s.height = 14;
+    s.look.theme = ThemeName::Mono;
+    filter(&mut s, "gz$ sB");
+    key(&mut s, KeyCode::Enter);
+    let (text, buf) = render(&s);
+    insta::assert_snapshot!("filter_kept_mono_70x14", text);
+    // The matched letters of the name are bold and underlined (mono has no colour).
+    let y = row_of(&text, "sample_B.vcf.gz");
+    let hl = with_modifier(&buf, y, Modifier::UNDERLINED);
+    assert_eq!(hl.trim(), "s      B     gz", "{hl:?}");
+}
+
+#[test]
+fn frame_of_a_filter_while_the_listing_arrives() {
+    let mut s = State::new("http://h", &["ws1".into()], 70, 12);
+    let req = match init(&mut s).as_slice() {
+        [Command::List { req, .. }] => *req,
+        other => panic!("{other:?}"),
+    };
+    update(&mut s, page(req, &["a/sample_1.vcf", "a/other.txt"], false));
+    filter(&mut s, "sample");
+    let (text, buf) = render(&s);
+    insta::assert_snapshot!("filter_partial_70x12", text);
+    assert!(text.contains("1 of ≥ 2"), "{text}");
+    // Colour themes highlight with the theme's role (bold + a colour).
+    let y = row_of(&text, "sample_1.vcf");
+    assert_eq!(with_modifier(&buf, y, Modifier::BOLD).trim(), "sample");
+}
+
+#[test]
+fn the_yes_no_matcher_agrees_with_nucleos_scoring() {
+    use nucleo_matcher::Utf32Str;
+    let mut s = State::new("http://h", &["ws1".into()], 80, 24);
+    let paths = [
+        "raw/sample_A.vcf.gz",
+        "raw/Sample_B.VCF.GZ",
+        "résultats/échantillon_µL3.bam",
+        "Resultats/echantillon_uL3.bam",
+        "a/b/c/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+        "notes/README.md",
+        "x",
+    ];
+    let req = match init(&mut s).as_slice() {
+        [Command::List { req, .. }] => *req,
+        other => panic!("{other:?}"),
+    };
+    update(&mut s, page(req, &paths, true));
+    let tree = &s.workspaces[0].tree;
+    let chunk = corpus::build(tree, 0, &mut Vec::new()).remove(0);
+    let mut m = corpus::matcher();
+    for pattern in [
+        "sample",
+        "SAMPLE",
+        "Sample",
+        "smpl",
+        "échµ",
+        "echu",
+        "resultats",
+        "Résultats",
+        "ab$",
+        "aab",
+        "!vcf",
+        "'vcf ^raw",
+        "!^raw gz$",
+        "b c",
+        "xyz",
+        "R",
+        "r",
+        "µl3",
+        "µL3",
+    ] {
+        let p = corpus::parse(pattern);
+        let (bits, n) = corpus::match_chunk(&p, &chunk, &mut m);
+        let mut buf = Vec::new();
+        let mut want = 0;
+        for i in 0..chunk.len() {
+            let scored = p
+                .score(Utf32Str::new(chunk.path(i), &mut buf), &mut m)
+                .is_some();
+            want += u32::from(scored);
+            assert_eq!(
+                bits[i / 64] & (1 << (i % 64)) != 0,
+                scored,
+                "{pattern:?} on {:?}",
+                chunk.path(i)
+            );
+        }
+        assert_eq!(n, want);
+    }
+}
