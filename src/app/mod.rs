@@ -6,6 +6,7 @@ pub mod layout;
 pub mod look;
 pub mod marks;
 pub mod msg;
+pub mod preview;
 pub mod queue_view;
 pub mod stamp;
 pub mod state;

@@ -116,6 +116,10 @@ pub enum Action {
     CopyUrl,
     /// Mouse capture on or off (off: the terminal's own selection works).
     ToggleMouse,
+    /// A preview of the selected file in the details pane, following the selection.
+    TogglePreview,
+    /// The selected file's preview full screen, scrollable.
+    PreviewFull,
 }
 
 /// What the worker must do.
@@ -173,6 +177,23 @@ pub enum Command {
         ws: String,
         key: String,
     },
+    /// Preview `key` (named `name`): presign its URL, fetch its first `want` bytes by
+    /// `Range`, decode them. Supersedes (cancels) any preview before it.
+    Preview {
+        req: ReqId,
+        ws: String,
+        key: String,
+        name: String,
+        want: u64,
+        cap: u64,
+    },
+    /// Fetch the preview `req` on to `want` bytes (at most its cap) and decode again.
+    PreviewMore {
+        req: ReqId,
+        want: u64,
+    },
+    /// No preview is shown: cancel the one running.
+    PreviewStop,
     /// Delete these keys, concurrently; one result per key, in order.
     Delete {
         req: ReqId,
@@ -262,6 +283,12 @@ pub enum Event {
     },
     /// The answer to `ClaimQueue`: the queue is this run's now, or why not.
     QueueClaimed(Result<(), String>),
+    /// A preview's lines (every fetch of `req` sends them all again), or why there are
+    /// none.
+    Preview {
+        req: ReqId,
+        result: Result<crate::app::preview::PreviewData, String>,
+    },
 }
 
 /// A presigned URL: whoever holds it can read the file, so it never reaches a log (its

@@ -290,6 +290,8 @@ pub struct State {
     pub hide_dotfiles: bool,
     /// Theme, mouse capture, clipboard outbox.
     pub look: super::look::Look,
+    /// The file preview (`p`, `P`).
+    pub preview: super::preview::PreviewState,
 }
 
 /// The batch's speed, from the bytes all transfers moved between progress samples.
@@ -389,6 +391,7 @@ impl State {
             throughput: Throughput::default(),
             refresh_said: None,
             look: super::look::Look::default(),
+            preview: Default::default(),
         }
     }
 
@@ -401,7 +404,10 @@ impl State {
     /// Whether something on screen moves by itself (a spinner): only then does the
     /// loop tick.
     pub fn animating(&self) -> bool {
-        self.loading().is_some() || self.workspaces_req.is_some() || !self.deletes.is_empty()
+        self.loading().is_some()
+            || self.workspaces_req.is_some()
+            || !self.deletes.is_empty()
+            || self.preview.current.as_ref().is_some_and(|p| p.loading)
     }
 
     /// A workspace whose listing is running, for the status line.

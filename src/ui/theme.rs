@@ -25,6 +25,14 @@ pub struct Theme {
     pub border: Style,
     pub warn: Style,
     pub dim_figure: Style,
+    /// A preview's section title ("VCF header").
+    pub preview_heading: Style,
+    /// A preview's summarised header field.
+    pub preview_meta: Style,
+    /// What to know about a preview (cut, lower bounds).
+    pub preview_note: Style,
+    /// Why a preview stops (corrupt, truncated, expired).
+    pub preview_problem: Style,
 }
 
 const fn fg(c: Color) -> Style {
@@ -57,6 +65,10 @@ const DEFAULT: Theme = Theme {
     border: DIM,
     warn: fg(Color::Yellow),
     dim_figure: PLAIN,
+    preview_heading: fg(Color::Magenta).add_modifier(BOLD),
+    preview_meta: fg(Color::Cyan),
+    preview_note: DIM,
+    preview_problem: fg(Color::Red).add_modifier(BOLD),
 };
 
 /// Bright picks: a dark blue or magenta is hard to read on black.
@@ -70,6 +82,9 @@ const DARK: Theme = Theme {
     workspace: fg(Color::LightMagenta).add_modifier(BOLD),
     border_focused: fg(Color::LightCyan),
     warn: fg(Color::LightYellow),
+    preview_heading: fg(Color::LightMagenta).add_modifier(BOLD),
+    preview_meta: fg(Color::LightCyan),
+    preview_problem: fg(Color::LightRed).add_modifier(BOLD),
     ..DEFAULT
 };
 
@@ -80,6 +95,7 @@ const LIGHT: Theme = Theme {
     key: fg(Color::Blue).add_modifier(BOLD),
     border_focused: fg(Color::Blue),
     warn: fg(Color::Magenta).add_modifier(BOLD),
+    preview_meta: fg(Color::Blue),
     ..DEFAULT
 };
 
@@ -101,6 +117,10 @@ const MONO: Theme = Theme {
     border: DIM,
     warn: Style::new().add_modifier(Modifier::UNDERLINED),
     dim_figure: PLAIN,
+    preview_heading: Style::new().add_modifier(BOLD.union(Modifier::UNDERLINED)),
+    preview_meta: Style::new().add_modifier(BOLD),
+    preview_note: DIM,
+    preview_problem: Style::new().add_modifier(BOLD.union(Modifier::UNDERLINED)),
 };
 
 /// The theme the user chose; `auto` is the default one (no terminal query: an OSC 11

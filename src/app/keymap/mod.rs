@@ -24,6 +24,8 @@ pub enum Context {
     Conflicts,
     /// The text prompts (path, workspace): only the keys that are not text.
     Prompt,
+    /// The full-screen preview.
+    Preview,
 }
 
 /// An action in a dialog or prompt.
@@ -45,6 +47,13 @@ pub enum DialogAction {
     Submit,
     Cancel,
     Complete,
+    PreviewUp,
+    PreviewDown,
+    PreviewPageUp,
+    PreviewPageDown,
+    PreviewTop,
+    PreviewBottom,
+    PreviewClose,
 }
 
 impl DialogAction {
@@ -54,6 +63,13 @@ impl DialogAction {
             D::HelpClose => Context::Help,
             D::Yes | D::No => Context::Confirm,
             D::Submit | D::Cancel | D::Complete => Context::Prompt,
+            D::PreviewUp
+            | D::PreviewDown
+            | D::PreviewPageUp
+            | D::PreviewPageDown
+            | D::PreviewTop
+            | D::PreviewBottom
+            | D::PreviewClose => Context::Preview,
             _ => Context::Conflicts,
         }
     }
@@ -140,6 +156,8 @@ const DEFAULTS: &[(Key, Bound)] = {
         c('y', A::CopyPath),
         c('Y', A::CopyUrl),
         c('m', A::ToggleMouse),
+        c('p', A::TogglePreview),
+        c('P', A::PreviewFull),
         ctrl('c', A::ForceQuit),
         ctrl('z', A::Suspend),
         dc('?', D::HelpClose),
@@ -164,6 +182,21 @@ const DEFAULTS: &[(Key, Bound)] = {
         d(KeyCode::Enter, D::Submit),
         d(KeyCode::Esc, D::Cancel),
         d(KeyCode::Tab, D::Complete),
+        d(KeyCode::Up, D::PreviewUp),
+        dc('k', D::PreviewUp),
+        d(KeyCode::Down, D::PreviewDown),
+        dc('j', D::PreviewDown),
+        d(KeyCode::PageUp, D::PreviewPageUp),
+        dc('b', D::PreviewPageUp),
+        d(KeyCode::PageDown, D::PreviewPageDown),
+        dc(' ', D::PreviewPageDown),
+        dc('g', D::PreviewTop),
+        d(KeyCode::Home, D::PreviewTop),
+        dc('G', D::PreviewBottom),
+        d(KeyCode::End, D::PreviewBottom),
+        d(KeyCode::Esc, D::PreviewClose),
+        dc('q', D::PreviewClose),
+        dc('P', D::PreviewClose),
     ]
 };
 

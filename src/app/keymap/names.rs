@@ -44,6 +44,8 @@ pub const NAMES: &[(&str, Bound)] = {
         ("copy_path", M(A::CopyPath)),
         ("copy_url", M(A::CopyUrl)),
         ("toggle_mouse", M(A::ToggleMouse)),
+        ("toggle_preview", M(A::TogglePreview)),
+        ("preview_full", M(A::PreviewFull)),
         ("help.close", Dl(D::HelpClose)),
         ("confirm.yes", Dl(D::Yes)),
         ("confirm.no", Dl(D::No)),
@@ -59,6 +61,13 @@ pub const NAMES: &[(&str, Bound)] = {
         ("prompt.submit", Dl(D::Submit)),
         ("prompt.cancel", Dl(D::Cancel)),
         ("prompt.complete", Dl(D::Complete)),
+        ("preview.up", Dl(D::PreviewUp)),
+        ("preview.down", Dl(D::PreviewDown)),
+        ("preview.page_up", Dl(D::PreviewPageUp)),
+        ("preview.page_down", Dl(D::PreviewPageDown)),
+        ("preview.top", Dl(D::PreviewTop)),
+        ("preview.bottom", Dl(D::PreviewBottom)),
+        ("preview.close", Dl(D::PreviewClose)),
     ]
 };
 
@@ -118,5 +127,7 @@ pub fn describe(action: Action) -> &'static str {
         Action::CopyPath => "copy the path (OSC 52)",
         Action::CopyUrl => "copy a download link (OSC 52)",
         Action::ToggleMouse => "mouse on / off",
+        Action::TogglePreview => "preview the file in the details",
+        Action::PreviewFull => "preview full screen",
     }
 }

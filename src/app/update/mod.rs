@@ -8,6 +8,7 @@ mod dialogs;
 mod listing;
 mod mouse;
 mod nav;
+mod preview;
 mod transfers;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
@@ -34,7 +35,10 @@ pub fn init(state: &mut State) -> Vec<Command> {
 }
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
-    let cmds = on_msg(state, msg);
+    let mut cmds = on_msg(state, msg);
+    // Wherever the selection went (a key, a click, a listing that moved it), the preview
+    // follows.
+    cmds.extend(preview::follow(state));
     // The worker's next question, once the one on screen is answered.
     if state.dialog.is_none()
         && let Some(d) = state.waiting.pop_front()
@@ -116,6 +120,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
     if let Some(dialog) = state.dialog.take() {
         state.dirty = true;
         return dialogs::on_dialog_key(state, dialog, key);
+    }
+    if state.preview.full {
+        return preview::on_full_key(state, &key);
     }
     let Some(action) = state.keymap.action(&key) else {
         unbound(state, &key);
@@ -250,6 +257,8 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::CopyPath => copy::copy_path(state),
         Action::CopyUrl => return copy::copy_url(state),
         Action::ToggleMouse => mouse::toggle(state),
+        Action::TogglePreview => return preview::toggle(state),
+        Action::PreviewFull => return preview::open_full(state),
     }
     Vec::new()
 }
@@ -274,6 +283,7 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
         Event::TransfersIdle => transfers::on_idle(state),
         Event::Presigned { req, result } => copy::on_presigned(state, req, result),
         Event::QueueClaimed(result) => transfers::on_claimed(state, result),
+        Event::Preview { req, result } => preview::on_preview(state, req, result),
         Event::Conflicts { batch, items } => {
             state.marks_sent = None;
             dialogs::ask(
