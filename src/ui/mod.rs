@@ -183,7 +183,7 @@ fn hints(state: &State) -> Vec<Hint> {
                 2,
             ),
             (
-                format!("{} {}", p(D::PreviewPageUp), p(D::PreviewPageDown)),
+                format!("{}/{}", p(D::PreviewPageUp), p(D::PreviewPageDown)),
                 "page",
                 3,
             ),

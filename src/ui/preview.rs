@@ -57,7 +57,7 @@ pub(super) fn fetched_line(state: &State, p: &Preview) -> String {
         }
     }
     if d.ignored_range {
-        s.push_str(" · no Range support: read to the cap, then cut off");
+        s.push_str(" · no Range support");
     }
     if p.loading {
         s.push_str(&format!(
@@ -74,9 +74,23 @@ fn body(th: &Theme, p: &Preview, width: usize, from: usize, rows: usize) -> Vec<
         return vec![Line::styled(truncate(&for_terminal(e), width), th.error)];
     }
     let Some(d) = &p.data else {
-        return Vec::new();
+        return vec![Line::styled("fetching…", th.dim)];
     };
-    let mut out = text_lines(th, d.lines.get(from..).unwrap_or_default(), width);
+    let mut out = Vec::new();
+    if d.ignored_range && from == 0 {
+        out.push(Line::styled(
+            truncate(
+                "The server ignored Range and sent the whole file: read to the cap, then cut off.",
+                width,
+            ),
+            th.preview_note,
+        ));
+    }
+    out.extend(text_lines(
+        th,
+        d.lines.get(from..).unwrap_or_default(),
+        width,
+    ));
     out.truncate(rows);
     if let Some(problem) = &d.problem
         && out.len() < rows
