@@ -4,7 +4,7 @@
 pub use crate::preview::{PreviewLine, Role};
 
 /// The most bytes a preview fetches, unless the config says otherwise.
-pub const DEFAULT_CAP: u64 = 8 << 20;
+pub const DEFAULT_CAP: u64 = crate::config::DEFAULT_PREVIEW_CAP;
 /// The first range: a header of thousands of contigs and samples, BGZF-compressed,
 /// fits; a screenful of anything else too.
 pub const FIRST_RANGE: u64 = 256 << 10;
