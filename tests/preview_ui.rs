@@ -299,3 +299,29 @@ fn snapshot_while_fetching_and_of_a_server_without_range() {
     answer(&mut s, req, d);
     insta::assert_snapshot!("preview_no_range_100x30", render(&s));
 }
+
+#[test]
+fn the_wheel_scrolls_the_full_screen_preview_and_clicks_do_nothing_under_it() {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut s = listed(100, 30);
+    let (req, _, _) = preview_req(&ch(&mut s, 'P'));
+    answer(&mut s, req, data(200, false, 1 << 20));
+    let mouse = |kind| {
+        Msg::Mouse(
+            MouseEvent {
+                kind,
+                column: 5,
+                row: 3,
+                modifiers: KeyModifiers::NONE,
+            },
+            0,
+        )
+    };
+    update(&mut s, mouse(MouseEventKind::ScrollDown));
+    assert_eq!(s.preview.current.as_ref().unwrap().scroll, 3);
+    let selected = s.selected;
+    update(&mut s, mouse(MouseEventKind::Down(MouseButton::Left)));
+    assert_eq!(s.selected, selected);
+    update(&mut s, mouse(MouseEventKind::ScrollUp));
+    assert_eq!(s.preview.current.as_ref().unwrap().scroll, 0);
+}

@@ -53,6 +53,11 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key),
         Msg::Key(_) => Vec::new(),
+        // The full-screen preview covers the panes: the wheel scrolls it, clicks do
+        // nothing to what is hidden under it.
+        Msg::Mouse(ev, _) if state.preview.full && state.dialog.is_none() => {
+            preview::on_full_mouse(state, ev.kind)
+        }
         Msg::Mouse(ev, at_ms) => mouse::on_mouse(state, ev, at_ms),
         Msg::Paste(text) => {
             // The text a pending completion was asked for is not the prompt's any more.

@@ -3,7 +3,7 @@
 //! dropped, and the full-screen view asks for further ranges as it is scrolled to the
 //! end of what was fetched.
 
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyEvent, MouseEventKind};
 
 use super::super::keymap::{Context, DialogAction as D};
 use super::super::msg::{Command, ReqId};
@@ -150,6 +150,31 @@ fn more_if_near_end(state: &mut State) -> Vec<Command> {
         req: p.req,
         want: p.asked,
     }]
+}
+
+/// Lines a turn of the wheel scrolls.
+const WHEEL_LINES: usize = 3;
+
+pub(super) fn on_full_mouse(state: &mut State, kind: MouseEventKind) -> Vec<Command> {
+    let down = match kind {
+        MouseEventKind::ScrollDown => true,
+        MouseEventKind::ScrollUp => false,
+        _ => return Vec::new(),
+    };
+    let last = state
+        .preview
+        .lines()
+        .len()
+        .saturating_sub(full_rows(state.height));
+    if let Some(p) = state.preview.current.as_mut() {
+        p.scroll = if down {
+            (p.scroll + WHEEL_LINES).min(last)
+        } else {
+            p.scroll.saturating_sub(WHEEL_LINES)
+        };
+        state.dirty = true;
+    }
+    more_if_near_end(state)
 }
 
 /// A key while the full-screen preview is open.
