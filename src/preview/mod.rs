@@ -176,9 +176,7 @@ pub fn decode(input: Input<'_>) -> Decoded {
             let (kind, more) = match magic(inner) {
                 Magic::Bam => ("BAM".to_string(), bam::decode(inner_input, &mut out)),
                 Magic::Bcf => ("BCF".to_string(), vcf::decode_bcf(inner_input, &mut out)),
-                Magic::Text | Magic::Gzip if !inner.is_empty() => {
-                    text::decode_named(inner_input, &mut out)
-                }
+                Magic::Text if !inner.is_empty() => text::decode_named(inner_input, &mut out),
                 _ if inner.is_empty() => ("empty".to_string(), false),
                 _ => {
                     text::hex(inner, &mut out);

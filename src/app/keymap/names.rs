@@ -127,7 +127,7 @@ pub fn describe(action: Action) -> &'static str {
         Action::CopyPath => "copy the path (OSC 52)",
         Action::CopyUrl => "copy a download link (OSC 52)",
         Action::ToggleMouse => "mouse on / off",
-        Action::TogglePreview => "preview the file in the details",
-        Action::PreviewFull => "preview full screen",
+        Action::TogglePreview => "preview",
+        Action::PreviewFull => "full preview",
     }
 }
