@@ -86,9 +86,11 @@ fn body(th: &Theme, p: &Preview, width: usize, from: usize, rows: usize) -> Vec<
             th.preview_note,
         ));
     }
+    // Only the rows on screen are cut and styled: a preview holds up to 20,000 lines.
+    let end = from.saturating_add(rows).min(d.lines.len());
     out.extend(text_lines(
         th,
-        d.lines.get(from..).unwrap_or_default(),
+        d.lines.get(from..end).unwrap_or_default(),
         width,
     ));
     out.truncate(rows);
