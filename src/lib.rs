@@ -8,6 +8,7 @@ pub mod config;
 pub mod fuzzing;
 pub mod local;
 pub mod mime;
+pub mod preview;
 pub mod runtime;
 pub mod sanitize;
 pub mod server;

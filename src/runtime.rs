@@ -238,6 +238,7 @@ async fn run_loop(
     state.limit_rate = cfg.limit_rate;
     state.look.theme = session.prefs.theme;
     state.look.mouse = session.prefs.mouse;
+    state.preview.cap = session.prefs.preview_cap;
     state.look.in_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
     state.queue_kept = session.persist_queue;
     state.set_keys(&session.prefs.keys);

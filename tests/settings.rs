@@ -381,3 +381,27 @@ fn a_key_file_of_another_user_is_refused() {
     let e = s.endpoint_and_key(&|_| None).unwrap_err();
     assert!(e.contains("belongs to another user"), "{e}");
 }
+
+#[test]
+fn preview_cap_comes_from_the_profile_and_is_checked() {
+    let text = "[profiles.p]\nendpoint = \"https://p.example.org\"\npreview_cap = \"2M\"\n";
+    let f = ConfigFile::parse(text, Path::new("/cfg/config.toml")).unwrap();
+    let flags = Flags {
+        profile: Some("p".into()),
+        ..Flags::default()
+    };
+    let s = resolve_with(&f, &flags, &[]).unwrap();
+    assert_eq!(s.preview_cap.value, 2 * MIB);
+    assert_eq!(s.prefs().preview_cap, 2 * MIB);
+    assert!(
+        s.show()
+            .contains("preview_cap   2097152 bytes  (profile p)")
+    );
+    // The built-in default elsewhere.
+    assert_eq!(resolve(&Flags::default(), &[]).preview_cap.value, 8 * MIB);
+    for bad in ["1K", "2G", "lots"] {
+        let text = format!("[profiles.p]\npreview_cap = \"{bad}\"\n");
+        let e = ConfigFile::parse(&text, Path::new("/cfg/config.toml")).unwrap_err();
+        assert!(e.contains("preview_cap"), "{bad}: {e}");
+    }
+}

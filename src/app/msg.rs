@@ -127,6 +127,10 @@ pub enum Action {
     /// The next / previous file the filter matches, in tree order.
     NextMatch,
     PrevMatch,
+    /// A preview of the selected file in the details pane, following the selection.
+    TogglePreview,
+    /// The selected file's preview full screen, scrollable.
+    PreviewFull,
 }
 
 /// What the worker must do.
@@ -184,6 +188,23 @@ pub enum Command {
         ws: String,
         key: String,
     },
+    /// Preview `key` (named `name`): presign its URL, fetch its first `want` bytes by
+    /// `Range`, decode them. Supersedes (cancels) any preview before it.
+    Preview {
+        req: ReqId,
+        ws: String,
+        key: String,
+        name: String,
+        want: u64,
+        cap: u64,
+    },
+    /// Fetch the preview `req` on to `want` bytes (at most its cap) and decode again.
+    PreviewMore {
+        req: ReqId,
+        want: u64,
+    },
+    /// No preview is shown: cancel the one running.
+    PreviewStop,
     /// Delete these keys, concurrently; one result per key, in order.
     Delete {
         req: ReqId,
@@ -286,6 +307,12 @@ pub enum Event {
     Filtered {
         req: ReqId,
         results: Vec<crate::app::corpus::ChunkResult>,
+    },
+    /// A preview's lines (every fetch of `req` sends them all again), or why there are
+    /// none.
+    Preview {
+        req: ReqId,
+        result: Result<crate::app::preview::PreviewData, String>,
     },
 }
 

@@ -303,6 +303,8 @@ pub struct State {
     pub look: super::look::Look,
     /// The live filter (`/`), while one is open or kept.
     pub filter: Option<super::filter::Filter>,
+    /// The file preview (`p`, `P`).
+    pub preview: super::preview::PreviewState,
 }
 
 /// The batch's speed, from the bytes all transfers moved between progress samples.
@@ -403,6 +405,7 @@ impl State {
             refresh_said: None,
             look: super::look::Look::default(),
             filter: None,
+            preview: Default::default(),
         }
     }
 
@@ -415,7 +418,10 @@ impl State {
     /// Whether something on screen moves by itself (a spinner): only then does the
     /// loop tick.
     pub fn animating(&self) -> bool {
-        self.loading().is_some() || self.workspaces_req.is_some() || !self.deletes.is_empty()
+        self.loading().is_some()
+            || self.workspaces_req.is_some()
+            || !self.deletes.is_empty()
+            || self.preview.current.as_ref().is_some_and(|p| p.loading)
     }
 
     /// A workspace whose listing is running, for the status line.

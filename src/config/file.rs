@@ -87,6 +87,8 @@ pub struct Profile {
     pub theme: Option<ThemeName>,
     pub time: Option<TimeShown>,
     pub mouse: Option<bool>,
+    /// The most bytes a preview fetches of a file, as written (`"8M"`).
+    pub preview_cap: Option<String>,
 }
 
 impl ConfigFile {
@@ -140,6 +142,10 @@ impl ConfigFile {
             if let Some(rate) = &p.limit_rate {
                 super::parse_rate(rate)
                     .map_err(|e| format!("{at}: [profiles.{name}] limit_rate: {e}"))?;
+            }
+            if let Some(cap) = &p.preview_cap {
+                super::parse_preview_cap(cap)
+                    .map_err(|e| format!("{at}: [profiles.{name}] preview_cap: {e}"))?;
             }
             if let Some(c) = p.concurrency
                 && !(1..=64).contains(&c)

@@ -108,6 +108,8 @@ pub struct Prefs {
     pub time: TimeShown,
     /// Mouse capture at start (`mouse = false` leaves the terminal's own selection).
     pub mouse: bool,
+    /// The most bytes a preview fetches of a file.
+    pub preview_cap: u64,
     pub keys: KeyOverrides,
 }
 
@@ -118,6 +120,7 @@ impl Default for Prefs {
             theme: ThemeName::Auto,
             time: TimeShown::Local,
             mouse: true,
+            preview_cap: DEFAULT_PREVIEW_CAP,
             keys: KeyOverrides::new(),
         }
     }
@@ -126,6 +129,19 @@ impl Default for Prefs {
 /// A rate as written after `--limit-rate` or in `limit_rate`: bytes per second, with an
 /// optional binary suffix (`K`, `M`, `G`: 10M = 10 MiB/s) and an optional fraction
 /// (`1.5M`). Zero is refused: a cap that lets nothing through is a mistake, not a wish.
+/// The most bytes a preview fetches of a file unless a profile says (`preview_cap`).
+pub const DEFAULT_PREVIEW_CAP: u64 = 8 << 20;
+
+/// `preview_cap = "8M"`: a size as rates are written (K, M, G binary), 64 KiB to 1 GiB.
+pub fn parse_preview_cap(text: &str) -> Result<u64, String> {
+    let n = parse_rate(text)
+        .map_err(|_| format!("{text:?} is not a size: use bytes, or K, M, G (binary), e.g. 8M"))?;
+    if !(64 << 10..=1 << 30).contains(&n) {
+        return Err(format!("{text:?}: use 64K to 1G"));
+    }
+    Ok(n)
+}
+
 pub fn parse_rate(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let (number, unit) = match t.char_indices().last() {

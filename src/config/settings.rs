@@ -95,6 +95,7 @@ pub struct Settings {
     pub theme: Sourced<ThemeName>,
     pub time: Sourced<TimeShown>,
     pub mouse: Sourced<bool>,
+    pub preview_cap: Sourced<u64>,
     pub keys: KeyOverrides,
 }
 
@@ -243,6 +244,15 @@ impl Settings {
             || sourced(true, Layer::Default),
             |m| sourced(m, in_profile()),
         );
+        let preview_cap = match &profile.preview_cap {
+            // Checked when the file was read; read again here for its value.
+            Some(text) => sourced(
+                super::parse_preview_cap(text)
+                    .map_err(|e| format!("{}: preview_cap: {e}", at()))?,
+                in_profile(),
+            ),
+            None => sourced(super::DEFAULT_PREVIEW_CAP, Layer::Default),
+        };
         Ok(Settings {
             file: path.map(Path::to_path_buf),
             profile: profile_name,
@@ -254,6 +264,7 @@ impl Settings {
             theme,
             time,
             mouse,
+            preview_cap,
             keys: file.keys.clone(),
         })
     }
@@ -265,6 +276,7 @@ impl Settings {
             theme: self.theme.value,
             time: self.time.value,
             mouse: self.mouse.value,
+            preview_cap: self.preview_cap.value,
             keys: self.keys.clone(),
         }
     }
@@ -366,6 +378,11 @@ impl Settings {
             &self.time.from,
         );
         line("mouse", self.mouse.value.to_string(), &self.mouse.from);
+        line(
+            "preview_cap",
+            format!("{} bytes", self.preview_cap.value),
+            &self.preview_cap.from,
+        );
         for (action, keys) in &self.keys {
             line(
                 "keys",

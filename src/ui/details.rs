@@ -62,6 +62,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         .selected_row()
         .map(|r| lines(state, r))
         .unwrap_or_default();
+    if state.preview.on && matches!(state.selected_row(), Some(Row::File { .. })) {
+        // The fields that tell what the file is; the preview shows the rest.
+        let fields = lines.into_iter().skip(1).take(4).collect();
+        let border = if focused {
+            th.border_focused
+        } else {
+            th.border
+        };
+        super::preview::draw_in_details(frame, area, state, fields, border);
+        return;
+    }
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -5,6 +5,7 @@ mod dialog;
 mod filter;
 pub mod fmt;
 mod help;
+mod preview;
 mod prompt;
 mod theme;
 mod transfers;
@@ -65,6 +66,9 @@ pub fn draw(frame: &mut Frame, state: &State) {
         height: area.height.saturating_sub(1),
         ..area
     };
+    if state.preview.full {
+        preview::draw_full(frame, above_footer, state);
+    }
     if let Some(crate::app::state::Dialog::Path { kind, input }) = &state.dialog {
         prompt::draw(frame, above_footer, state, kind, input);
     }
@@ -181,6 +185,31 @@ fn hints(state: &State) -> Vec<Hint> {
             .into_iter()
             .enumerate()
             .map(|(i, (k, w))| (k, w, u8::try_from(i).unwrap_or(u8::MAX)))
+            .collect();
+    }
+    if state.preview.full {
+        let p = |d: D| map.short(Bound::Dialog(d));
+        let keys = vec![
+            (
+                format!("{}{}", p(D::PreviewUp), p(D::PreviewDown)),
+                "scroll",
+                2,
+            ),
+            (
+                format!("{}/{}", p(D::PreviewPageUp), p(D::PreviewPageDown)),
+                "page",
+                3,
+            ),
+            (
+                format!("{} {}", p(D::PreviewTop), p(D::PreviewBottom)),
+                "top/end",
+                4,
+            ),
+            (p(D::PreviewClose), "close", 1),
+        ];
+        return keys
+            .into_iter()
+            .filter(|h| !h.0.trim().is_empty())
             .collect();
     }
     let narrow = state.width < DETAILS_MIN_WIDTH;

@@ -27,6 +27,14 @@ pub struct Theme {
     pub dim_figure: Style,
     /// The letters the filter matched.
     pub matched: Style,
+    /// A preview's section title ("VCF header").
+    pub preview_heading: Style,
+    /// A preview's summarised header field.
+    pub preview_meta: Style,
+    /// What to know about a preview (cut, lower bounds).
+    pub preview_note: Style,
+    /// Why a preview stops (corrupt, truncated, expired).
+    pub preview_problem: Style,
 }
 
 const fn fg(c: Color) -> Style {
@@ -60,6 +68,10 @@ const DEFAULT: Theme = Theme {
     warn: fg(Color::Yellow),
     dim_figure: PLAIN,
     matched: fg(Color::Yellow).add_modifier(BOLD),
+    preview_heading: fg(Color::Magenta).add_modifier(BOLD),
+    preview_meta: fg(Color::Cyan),
+    preview_note: DIM,
+    preview_problem: fg(Color::Red).add_modifier(BOLD),
 };
 
 /// Bright picks: a dark blue or magenta is hard to read on black.
@@ -74,6 +86,9 @@ const DARK: Theme = Theme {
     border_focused: fg(Color::LightCyan),
     warn: fg(Color::LightYellow),
     matched: fg(Color::LightYellow).add_modifier(BOLD),
+    preview_heading: fg(Color::LightMagenta).add_modifier(BOLD),
+    preview_meta: fg(Color::LightCyan),
+    preview_problem: fg(Color::LightRed).add_modifier(BOLD),
     ..DEFAULT
 };
 
@@ -85,6 +100,7 @@ const LIGHT: Theme = Theme {
     border_focused: fg(Color::Blue),
     warn: fg(Color::Magenta).add_modifier(BOLD),
     matched: fg(Color::Magenta).add_modifier(BOLD.union(Modifier::UNDERLINED)),
+    preview_meta: fg(Color::Blue),
     ..DEFAULT
 };
 
@@ -107,6 +123,10 @@ const MONO: Theme = Theme {
     warn: Style::new().add_modifier(Modifier::UNDERLINED),
     dim_figure: PLAIN,
     matched: Style::new().add_modifier(BOLD.union(Modifier::UNDERLINED)),
+    preview_heading: Style::new().add_modifier(BOLD.union(Modifier::UNDERLINED)),
+    preview_meta: Style::new().add_modifier(BOLD),
+    preview_note: DIM,
+    preview_problem: Style::new().add_modifier(BOLD.union(Modifier::UNDERLINED)),
 };
 
 /// The theme the user chose; `auto` is the default one (no terminal query: an OSC 11

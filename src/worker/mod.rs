@@ -21,6 +21,7 @@ pub mod filter;
 mod identical;
 mod journal;
 mod prepare;
+mod preview;
 pub mod queue;
 mod resume;
 mod task;
@@ -88,6 +89,7 @@ async fn run(
 ) {
     let mut listings: HashMap<(String, String), CancellationToken> = HashMap::new();
     let mut matchers = filter::Matchers::new(events.clone());
+    let mut previews = preview::Previews::default();
     let (ready_tx, mut ready) = mpsc::unbounded_channel();
     let (mut engine, mut finished, mut started) = Engine::new(
         client.clone(),
@@ -267,6 +269,27 @@ async fn run(
                     let _ = events.send(Event::Presigned { req, result });
                 });
             }
+            Command::Preview {
+                req,
+                ws,
+                key,
+                name,
+                want,
+                cap,
+            } => previews.start(
+                client,
+                preview::Job {
+                    req,
+                    ws,
+                    key,
+                    name,
+                    want,
+                    cap,
+                },
+                events,
+            ),
+            Command::PreviewMore { req, want } => previews.more(req, want),
+            Command::PreviewStop => previews.stop(),
             Command::Delete { req, ws, keys } => {
                 tokio::spawn(async move {
                     let results = futures_util::stream::iter(keys.into_iter().map(|key| {

@@ -190,6 +190,9 @@ pub enum Fault {
     /// Forward; pass on this many bytes of the body, then send nothing (the connection
     /// held open) for this long, then drop it.
     Stall(u64, Duration),
+    /// Forward without the request's `Range` header: the server answers `200` with the
+    /// whole file, as a store without range support would.
+    IgnoreRange,
 }
 
 const S3_EXPIRED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>\
@@ -552,7 +555,10 @@ async fn forward(
         },
     };
     let target = format!("{upstream}{uri}");
-    let headers = end_to_end(&parts.headers);
+    let mut headers = end_to_end(&parts.headers);
+    if let Some(Fault::IgnoreRange) = fault {
+        headers.remove(header::RANGE);
+    }
     let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
         || parts
             .headers

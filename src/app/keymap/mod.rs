@@ -24,6 +24,8 @@ pub enum Context {
     Conflicts,
     /// The text prompts (path, workspace): only the keys that are not text.
     Prompt,
+    /// The full-screen preview.
+    Preview,
 }
 
 /// An action in a dialog or prompt.
@@ -47,6 +49,13 @@ pub enum DialogAction {
     Complete,
     /// Step back through the candidates of the last completion (the jump prompt).
     CompleteBack,
+    PreviewUp,
+    PreviewDown,
+    PreviewPageUp,
+    PreviewPageDown,
+    PreviewTop,
+    PreviewBottom,
+    PreviewClose,
 }
 
 impl DialogAction {
@@ -56,6 +65,13 @@ impl DialogAction {
             D::HelpClose => Context::Help,
             D::Yes | D::No => Context::Confirm,
             D::Submit | D::Cancel | D::Complete | D::CompleteBack => Context::Prompt,
+            D::PreviewUp
+            | D::PreviewDown
+            | D::PreviewPageUp
+            | D::PreviewPageDown
+            | D::PreviewTop
+            | D::PreviewBottom
+            | D::PreviewClose => Context::Preview,
             _ => Context::Conflicts,
         }
     }
@@ -148,6 +164,8 @@ const DEFAULTS: &[(Key, Bound)] = {
         c('/', A::Filter),
         c('n', A::NextMatch),
         c('N', A::PrevMatch),
+        c('p', A::TogglePreview),
+        c('P', A::PreviewFull),
         ctrl('c', A::ForceQuit),
         ctrl('z', A::Suspend),
         dc('?', D::HelpClose),
@@ -173,6 +191,21 @@ const DEFAULTS: &[(Key, Bound)] = {
         d(KeyCode::Esc, D::Cancel),
         d(KeyCode::Tab, D::Complete),
         d(KeyCode::BackTab, D::CompleteBack),
+        d(KeyCode::Up, D::PreviewUp),
+        dc('k', D::PreviewUp),
+        d(KeyCode::Down, D::PreviewDown),
+        dc('j', D::PreviewDown),
+        d(KeyCode::PageUp, D::PreviewPageUp),
+        dc('b', D::PreviewPageUp),
+        d(KeyCode::PageDown, D::PreviewPageDown),
+        dc(' ', D::PreviewPageDown),
+        dc('g', D::PreviewTop),
+        d(KeyCode::Home, D::PreviewTop),
+        dc('G', D::PreviewBottom),
+        d(KeyCode::End, D::PreviewBottom),
+        d(KeyCode::Esc, D::PreviewClose),
+        dc('q', D::PreviewClose),
+        dc('P', D::PreviewClose),
     ]
 };
 

@@ -10,6 +10,7 @@ mod jump;
 mod listing;
 mod mouse;
 mod nav;
+mod preview;
 mod sort;
 mod transfers;
 
@@ -42,6 +43,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
     // results rebuild the rows in `settle`, which the runtime calls (at most every 50 ms
     // while they stream in): a key never waits for a million-row rebuild.
     cmds.extend(filter::sync(state));
+    // Wherever the selection went (a key, a click, a listing that moved it), the preview
+    // follows.
+    cmds.extend(preview::follow(state));
     // The worker's next question, once the one on screen is answered.
     if state.dialog.is_none()
         && let Some(d) = state.waiting.pop_front()
@@ -61,6 +65,11 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key),
         Msg::Key(_) => Vec::new(),
+        // The full-screen preview covers the panes: the wheel scrolls it, clicks do
+        // nothing to what is hidden under it.
+        Msg::Mouse(ev, _) if state.preview.full && state.dialog.is_none() => {
+            preview::on_full_mouse(state, ev.kind)
+        }
         Msg::Mouse(ev, at_ms) => mouse::on_mouse(state, ev, at_ms),
         Msg::Paste(text) if state.dialog.is_none() && filter::editing(state) => {
             filter::on_paste(state, &text)
@@ -133,6 +142,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
     if let Some(dialog) = state.dialog.take() {
         state.dirty = true;
         return dialogs::on_dialog_key(state, dialog, key);
+    }
+    if state.preview.full {
+        return preview::on_full_key(state, &key);
     }
     if filter::editing(state) {
         return filter::on_key(state, key);
@@ -278,6 +290,8 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         Action::Filter => return filter::open(state),
         Action::NextMatch => filter::step(state, true),
         Action::PrevMatch => filter::step(state, false),
+        Action::TogglePreview => return preview::toggle(state),
+        Action::PreviewFull => return preview::open_full(state),
     }
     Vec::new()
 }
@@ -306,6 +320,7 @@ fn on_event(state: &mut State, ev: Event) -> Vec<Command> {
             filter::on_result(state, req, results);
             Vec::new()
         }
+        Event::Preview { req, result } => preview::on_preview(state, req, result),
         Event::Conflicts { batch, items } => {
             state.marks_sent = None;
             dialogs::ask(

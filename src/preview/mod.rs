@@ -1,0 +1,245 @@
+//! File previews as pure functions: a prefix of a file's bytes (it is only a prefix!) in,
+//! lines to show out. No I/O, no clock: the worker calls [`decode`] off the UI thread and
+//! tests and fuzzers call it directly. The format comes from the magic bytes; the name
+//! is only a hint (CSV or TSV, FASTA or FASTQ, VCF inside gzip).
+
+mod bam;
+mod gz;
+mod text;
+mod vcf;
+
+use crate::sanitize::for_terminal;
+
+/// A hex dump shows this much of a file it cannot read otherwise.
+pub const HEX_BYTES: usize = 4096;
+/// Longer lines are cut here (with a marker): the screen is never that wide, and one
+/// huge line (a minified JSON, a `#CHROM` line of 100,000 samples) would hold its whole
+/// text in the preview.
+pub const MAX_LINE_CHARS: usize = 2000;
+/// The most lines a preview keeps: more is more than anyone scrolls through.
+pub const MAX_LINES: usize = 20_000;
+/// At most this much decompressed text is looked at, whatever was fetched.
+pub const MAX_INFLATED: usize = 16 << 20;
+
+/// What a line is, for its style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A section's title ("VCF header", "first records").
+    Heading,
+    /// A summarised header field.
+    Meta,
+    /// The file's own content.
+    Body,
+    /// Something to know about what is shown (cut short, counts are lower bounds).
+    Note,
+    /// Why the rest cannot be shown (a corrupt stream).
+    Problem,
+}
+
+/// One line to draw, already safe for a terminal (see [`crate::sanitize`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewLine {
+    pub role: Role,
+    pub text: String,
+}
+
+/// What a prefix of a file shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The format as shown: "VCF (BGZF)", "BAM", "CSV", "binary".
+    pub format: String,
+    pub lines: Vec<PreviewLine>,
+    /// More bytes would show more (false for a hex dump, or once the lines are full).
+    pub wants_more: bool,
+}
+
+/// The bytes to decode and what is known about them.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// The file's first bytes.
+    pub bytes: &'a [u8],
+    /// The file's name (only a hint).
+    pub name: &'a str,
+    /// `bytes` is the whole file: a cut at its end is damage, not the end of a prefix.
+    pub whole: bool,
+}
+
+/// Lines built by a decoder, each made safe for the terminal as it is added.
+#[derive(Debug, Default)]
+pub(crate) struct Out {
+    lines: Vec<PreviewLine>,
+}
+
+impl Out {
+    pub(crate) fn push(&mut self, role: Role, text: &str) {
+        if self.lines.len() < MAX_LINES {
+            self.lines.push(PreviewLine {
+                role,
+                text: cut(&expand_tabs(&for_terminal(text))),
+            });
+        }
+    }
+    pub(crate) fn heading(&mut self, text: &str) {
+        self.push(Role::Heading, text);
+    }
+    pub(crate) fn meta(&mut self, text: &str) {
+        self.push(Role::Meta, text);
+    }
+    pub(crate) fn body(&mut self, text: &str) {
+        self.push(Role::Body, text);
+    }
+    pub(crate) fn note(&mut self, text: &str) {
+        self.push(Role::Note, text);
+    }
+    pub(crate) fn problem(&mut self, text: &str) {
+        self.push(Role::Problem, text);
+    }
+    pub(crate) fn full(&self) -> bool {
+        self.lines.len() >= MAX_LINES
+    }
+}
+
+/// A tab to the next multiple of 8 columns, as a terminal would (the sanitiser shows a
+/// tab as a control picture, so tabs are expanded before it, here on its output).
+fn expand_tabs(s: &str) -> String {
+    const TAB: char = '\u{2409}';
+    if !s.contains(TAB) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut col = 0usize;
+    for c in s.chars() {
+        if c == TAB {
+            let n = 8 - col % 8;
+            out.extend(std::iter::repeat_n(' ', n));
+            col += n;
+        } else {
+            out.push(c);
+            col += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        }
+    }
+    out
+}
+
+/// Cut a line longer than [`MAX_LINE_CHARS`], saying how much is left out.
+fn cut(s: &str) -> String {
+    match s.char_indices().nth(MAX_LINE_CHARS) {
+        None => s.to_string(),
+        Some((at, _)) => {
+            let rest = s.get(at..).map_or(0, |r| r.chars().count());
+            format!("{} ⟩ +{rest} chars", s.get(..at).unwrap_or(""))
+        }
+    }
+}
+
+/// What kind of bytes these are, by their magic (then the name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Magic {
+    Gzip,
+    Bam,
+    Bcf,
+    Cram,
+    Text,
+    Binary,
+}
+
+pub(crate) fn magic(bytes: &[u8]) -> Magic {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        Magic::Gzip
+    } else if bytes.starts_with(b"BAM\x01") {
+        Magic::Bam
+    } else if bytes.starts_with(b"BCF\x02") {
+        Magic::Bcf
+    } else if bytes.starts_with(b"CRAM") {
+        Magic::Cram
+    } else if text::looks_like_text(bytes) {
+        Magic::Text
+    } else {
+        Magic::Binary
+    }
+}
+
+/// The lines a prefix of a file shows. Never fails: damage is a line of the preview.
+pub fn decode(input: Input<'_>) -> Decoded {
+    let mut out = Out::default();
+    let (format, wants_more) = match magic(input.bytes) {
+        Magic::Gzip => {
+            let inflated = gz::inflate(input.bytes, input.whole, MAX_INFLATED);
+            let inner = inflated.data.as_slice();
+            let label = if inflated.bgzf { "BGZF" } else { "gzip" };
+            let name = strip_gz(input.name);
+            let inner_input = Input {
+                bytes: inner,
+                name: &name,
+                whole: inflated.end == gz::End::Complete,
+            };
+            let (kind, more) = match magic(inner) {
+                Magic::Bam => ("BAM".to_string(), bam::decode(inner_input, &mut out)),
+                Magic::Bcf => ("BCF".to_string(), vcf::decode_bcf(inner_input, &mut out)),
+                Magic::Text if !inner.is_empty() => text::decode_named(inner_input, &mut out),
+                _ if inner.is_empty() => ("empty".to_string(), false),
+                _ => {
+                    text::hex(inner, &mut out);
+                    ("binary".to_string(), false)
+                }
+            };
+            match &inflated.end {
+                gz::End::Complete | gz::End::Prefix => {}
+                gz::End::Limit => {
+                    out.note(&format!(
+                        "(the first {} MiB of decompressed data are shown)",
+                        MAX_INFLATED >> 20
+                    ));
+                }
+                gz::End::Corrupt(why) => out.problem(&format!(
+                    "The {label} stream is corrupt after {} decompressed bytes: {why}",
+                    inflated.data.len()
+                )),
+                gz::End::Truncated => out.problem(&format!(
+                    "The {label} stream ends early: the file is truncated after {} \
+                     decompressed bytes",
+                    inflated.data.len()
+                )),
+            }
+            let going = matches!(inflated.end, gz::End::Prefix) && more;
+            (format!("{kind} ({label})"), going)
+        }
+        Magic::Bam => (
+            "BAM (uncompressed)".to_string(),
+            bam::decode(input, &mut out),
+        ),
+        Magic::Bcf => (
+            "BCF (uncompressed)".to_string(),
+            vcf::decode_bcf(input, &mut out),
+        ),
+        Magic::Cram => ("CRAM".to_string(), bam::decode_cram(input, &mut out)),
+        Magic::Text => text::decode_named(input, &mut out),
+        Magic::Binary => {
+            text::hex(input.bytes, &mut out);
+            ("binary".to_string(), false)
+        }
+    };
+    let wants_more = wants_more && !out.full() && !input.whole;
+    Decoded {
+        format,
+        lines: out.lines,
+        wants_more,
+    }
+}
+
+/// `reads.fastq.gz` → `reads.fastq`: the name inside the compression, for the hints.
+fn strip_gz(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    for ext in [".gz", ".bgz", ".bgzf", ".gzip"] {
+        if lower.ends_with(ext) {
+            return name
+                .get(..name.len() - ext.len())
+                .unwrap_or(name)
+                .to_string();
+        }
+    }
+    name.to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,216 @@
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::expect_used)]
+
+use super::*;
+
+#[path = "../../tests/support/genomics.rs"]
+mod genomics;
+
+fn dec(bytes: &[u8], name: &str, whole: bool) -> Decoded {
+    decode(Input { bytes, name, whole })
+}
+
+fn text(d: &Decoded) -> String {
+    d.lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn problems(d: &Decoded) -> Vec<&str> {
+    d.lines
+        .iter()
+        .filter(|l| l.role == Role::Problem)
+        .map(|l| l.text.as_str())
+        .collect()
+}
+
+#[test]
+fn text_expands_tabs_cuts_long_lines_and_drops_a_cut_last_line() {
+    let long = "x".repeat(MAX_LINE_CHARS + 10);
+    let body = format!("a\tb\r\n{long}\nhalf a li");
+    let d = dec(body.as_bytes(), "notes.txt", false);
+    assert_eq!(d.format, "text");
+    assert_eq!(d.lines[0].text, "a       b");
+    assert!(
+        d.lines[1].text.ends_with("⟩ +10 chars"),
+        "{}",
+        d.lines[1].text
+    );
+    assert_eq!(d.lines.len(), 2, "the cut last line is left out");
+    assert!(d.wants_more);
+    let whole = dec(body.as_bytes(), "notes.txt", true);
+    assert_eq!(whole.lines.len(), 3);
+    assert!(!whole.wants_more);
+}
+
+#[test]
+fn terminal_escapes_in_contents_are_made_visible() {
+    let d = dec(b"evil \x1b[2J\x1b]0;title\x07 text\n", "a.txt", true);
+    assert!(!text(&d).contains('\x1b'));
+    assert!(!text(&d).contains('\x07'));
+}
+
+#[test]
+fn csv_and_tsv_are_aligned() {
+    let d = dec(b"name,size\n\"a, b\",1\nlonger name,22\n", "t.csv", true);
+    assert_eq!(d.format, "CSV");
+    assert_eq!(d.lines[0].text, "name        │ size");
+    assert_eq!(d.lines[1].text, "a, b        │ 1");
+    assert_eq!(d.lines[0].role, Role::Heading);
+    let t = dec(b"x\ty\n1\t2\n333\t4\n", "t.dat", true);
+    assert_eq!(t.format, "TSV");
+    assert_eq!(t.lines[2].text, "333 │ 4");
+}
+
+#[test]
+fn multi_member_gzip_is_one_stream() {
+    let gz = genomics::gzip_members(&[b"first line\n", b"second line\n"]);
+    let d = dec(&gz, "x.txt.gz", true);
+    assert_eq!(d.format, "text (gzip)");
+    assert_eq!(text(&d), "first line\nsecond line");
+}
+
+#[test]
+fn bgzf_vcf_summarises_its_header() {
+    let vcf = genomics::vcf(3000, 2500, 5);
+    let bgzf = genomics::bgzf(vcf.as_bytes());
+    let d = dec(&bgzf, "cohort.vcf.gz", true);
+    assert_eq!(d.format, "VCF (BGZF)");
+    let t = text(&d);
+    assert!(t.contains("File format  VCFv4.3"), "{t}");
+    assert!(
+        t.contains("Samples      2500: SAMPLE_00000, SAMPLE_00001"),
+        "{t}"
+    );
+    assert!(t.contains("Contigs      3000"), "{t}");
+    assert!(t.contains("INFO         3: DP, AF, MQ"), "{t}");
+    assert!(t.contains("FORMAT       2: GT, GQ"), "{t}");
+    assert!(t.contains("chr1  1000  rs0"), "{t}");
+    assert!(t.contains("(+2497 samples)"), "{t}");
+    assert!(problems(&d).is_empty());
+    // A prefix that stops inside the header: lower bounds, no error.
+    let cut = &bgzf[..20_000];
+    let d = dec(cut, "cohort.vcf.gz", false);
+    let t = text(&d);
+    assert!(t.contains("Contigs      ≥ "), "{t}");
+    assert!(t.contains("Samples      not known yet"), "{t}");
+    assert!(problems(&d).is_empty(), "{:?}", problems(&d));
+    assert!(d.wants_more);
+}
+
+#[test]
+fn every_prefix_of_a_bgzf_vcf_decodes_without_a_problem() {
+    let vcf = genomics::vcf(50, 4, 200);
+    let bgzf = genomics::bgzf(vcf.as_bytes());
+    for n in (0..bgzf.len()).step_by(97) {
+        let d = dec(&bgzf[..n], "a.vcf.gz", false);
+        assert!(problems(&d).is_empty(), "prefix {n}: {:?}", problems(&d));
+    }
+}
+
+#[test]
+fn a_truncated_or_corrupt_gzip_says_so() {
+    let gz = genomics::gzip_members(&[genomics::vcf(10, 2, 50).as_bytes()]);
+    let cut = &gz[..gz.len() / 2];
+    let d = dec(cut, "a.vcf.gz", true);
+    assert!(
+        problems(&d).iter().any(|p| p.contains("truncated")),
+        "{:?}",
+        d.lines
+    );
+    let mut bad = gz.clone();
+    for b in bad.iter_mut().skip(20).take(40) {
+        *b ^= 0x5a;
+    }
+    let d = dec(&bad, "a.vcf.gz", false);
+    assert!(
+        problems(&d).iter().any(|p| p.contains("corrupt")),
+        "{:?}",
+        d.lines
+    );
+}
+
+#[test]
+fn fastq_gz_shows_reads_with_their_lengths() {
+    let fq = genomics::fastq(5);
+    let gz = genomics::gzip_members(&[fq.as_bytes()]);
+    let d = dec(&gz, "r1.fastq.gz", true);
+    assert_eq!(d.format, "FASTQ (gzip)");
+    let t = text(&d);
+    assert!(t.contains("@read_0 1:N:0  (50 bp)"), "{t}");
+    assert!(t.contains("5 reads shown, lengths 50–54"), "{t}");
+    // A prefix cutting a record: the complete ones, and a note.
+    let d = dec(&fq.as_bytes()[..fq.len() - 30], "r1.fastq", false);
+    assert!(text(&d).contains("4 reads shown"), "{}", text(&d));
+}
+
+#[test]
+fn fasta_counts_sequence_lengths() {
+    let d = dec(b">chr1 test\nACGT\nACGT\n>chr2\nAC", "g.fa", false);
+    assert_eq!(d.format, "FASTA");
+    let t = text(&d);
+    assert!(t.contains(">chr1 test  (8 bp)"), "{t}");
+    assert!(t.contains(">chr2  (≥ 0 bp)"), "{t}");
+}
+
+#[test]
+fn binary_is_a_hex_dump_of_the_first_4_kib() {
+    let bytes: Vec<u8> = (0..10_000u32)
+        .map(|i| u8::try_from(i * 7 % 256).unwrap())
+        .collect();
+    let d = dec(&bytes, "blob.bin", false);
+    assert_eq!(d.format, "binary");
+    assert_eq!(d.lines.len(), HEX_BYTES / 16 + 1);
+    assert!(d.lines[0].text.starts_with("00000000  00 07 0e 15"));
+    assert!(!d.wants_more);
+}
+
+#[test]
+fn bam_shows_its_header_and_first_records_as_sam() {
+    let bam = genomics::bam(30, 20);
+    let d = dec(&bam, "x.bam", true);
+    assert_eq!(d.format, "BAM (BGZF)");
+    let t = text(&d);
+    assert!(t.contains("@SQ  30 reference sequences"), "{t}");
+    assert!(t.contains("@SQ     SN:chr1 LN:1000000"), "{t}");
+    assert!(t.contains("@RG  1 read groups"), "{t}");
+    assert!(t.contains("@PG  1 programs"), "{t}");
+    assert!(t.contains("read_0  4       *"), "{t}");
+    assert!(problems(&d).is_empty(), "{:?}", problems(&d));
+}
+
+#[test]
+fn every_prefix_of_a_bam_decodes_and_a_truncated_one_says_so() {
+    let bam = genomics::bam(5, 200);
+    for n in (0..bam.len()).step_by(37) {
+        let d = dec(&bam[..n], "x.bam", false);
+        assert!(problems(&d).is_empty(), "prefix {n}: {:?}", problems(&d));
+    }
+    let d = dec(&bam[..bam.len() * 2 / 3], "x.bam", true);
+    assert!(!problems(&d).is_empty(), "{}", text(&d));
+}
+
+#[test]
+fn bcf_and_cram_are_named_with_their_header() {
+    let vcf = genomics::vcf(3, 2, 0);
+    let mut raw = b"BCF\x02\x02".to_vec();
+    let len = u32::try_from(vcf.len() + 1).unwrap();
+    raw.extend(len.to_le_bytes());
+    raw.extend(vcf.as_bytes());
+    raw.push(0);
+    raw.extend([1, 2, 3, 4]);
+    let d = dec(&genomics::bgzf(&raw), "x.bcf", true);
+    assert_eq!(d.format, "BCF (BGZF)");
+    assert!(text(&d).contains("Contigs      3"), "{}", text(&d));
+    let mut cram = b"CRAM\x03\x01".to_vec();
+    cram.extend([0; 40]);
+    cram.extend(b"@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:10\n\0");
+    let d = dec(&cram, "x.cram", true);
+    assert_eq!(d.format, "CRAM");
+    assert!(
+        text(&d).contains("@SQ  1 reference sequences"),
+        "{}",
+        text(&d)
+    );
+}

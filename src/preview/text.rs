@@ -1,0 +1,340 @@
+//! Text previews: plain lines, CSV/TSV in aligned columns, FASTQ/FASTA records with their
+//! lengths; and the hex dump of anything that is not text.
+
+use unicode_width::UnicodeWidthStr;
+
+use super::{HEX_BYTES, Input, MAX_LINES, Out, vcf};
+use crate::sanitize::for_terminal;
+
+/// A CSV/TSV cell wider than this is cut, so one long cell cannot push the rest away.
+const MAX_CELL: usize = 40;
+/// FASTA sequence lines shown per record.
+const FASTA_LINES: usize = 3;
+
+/// UTF-8 (a character cut by the end of the prefix allowed) without NULs and with few
+/// other controls.
+pub(crate) fn looks_like_text(bytes: &[u8]) -> bool {
+    let head = bytes.get(..bytes.len().min(8192)).unwrap_or(bytes);
+    let valid = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        // Only a character cut at the very end.
+        Err(e) => e.error_len().is_none(),
+    };
+    if !valid || head.contains(&0) {
+        return false;
+    }
+    let odd = head
+        .iter()
+        .filter(|b| b.is_ascii_control() && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b))
+        .count();
+    odd * 100 <= head.len()
+}
+
+/// The text of a prefix, its last line dropped when the prefix cut it (unless it is the
+/// only one).
+pub(crate) fn lines_of(bytes: &[u8], whole: bool) -> Vec<&str> {
+    let upto = if whole {
+        bytes.len()
+    } else {
+        match bytes.iter().rposition(|b| *b == b'\n') {
+            Some(i) => i + 1,
+            None => bytes.len(),
+        }
+    };
+    let text = bytes.get(..upto).unwrap_or(bytes);
+    // A character cut at the end of the prefix (or invalid UTF-8 further on) ends the text.
+    let text = match std::str::from_utf8(text) {
+        Ok(t) => t,
+        Err(e) => {
+            std::str::from_utf8(text.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or_default()
+        }
+    };
+    text.lines()
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .take(MAX_LINES)
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Plain,
+    Csv,
+    Tsv,
+    Fastq,
+    Fasta,
+    Vcf,
+    Sam,
+}
+
+fn kind_of(name: &str, lines: &[&str]) -> Kind {
+    let lower = name.to_ascii_lowercase();
+    let first = lines.first().copied().unwrap_or("");
+    if first.starts_with("##fileformat=VCF") {
+        return Kind::Vcf;
+    }
+    if first.starts_with("@HD\t") || first.starts_with("@SQ\t") {
+        return Kind::Sam;
+    }
+    if first.starts_with('@') && lines.get(2).is_some_and(|l| l.starts_with('+')) {
+        return Kind::Fastq;
+    }
+    if first.starts_with('>') {
+        return Kind::Fasta;
+    }
+    if lower.ends_with(".csv") {
+        return Kind::Csv;
+    }
+    if lower.ends_with(".tsv") || lower.ends_with(".tab") {
+        return Kind::Tsv;
+    }
+    // Without a hint: the same count of separators on the first lines.
+    let sample: Vec<&str> = lines.iter().take(8).copied().collect();
+    let same = |sep: char, min: usize| {
+        sample.len() >= 3
+            && sample.first().is_some_and(|f| {
+                let n = f.matches(sep).count();
+                n >= min && sample.iter().all(|l| l.matches(sep).count() == n)
+            })
+    };
+    if same('\t', 1) {
+        Kind::Tsv
+    } else if same(',', 2) {
+        Kind::Csv
+    } else {
+        Kind::Plain
+    }
+}
+
+/// Text of any kind; returns its format's name and whether more bytes would show more.
+pub(crate) fn decode_named(input: Input<'_>, out: &mut Out) -> (String, bool) {
+    let lines = lines_of(input.bytes, input.whole);
+    let more = lines.len() < MAX_LINES;
+    let kind = kind_of(input.name, &lines);
+    let name = match kind {
+        Kind::Plain => {
+            for l in &lines {
+                out.body(l);
+            }
+            "text"
+        }
+        Kind::Sam => {
+            for l in &lines {
+                out.body(l);
+            }
+            "SAM"
+        }
+        Kind::Csv => {
+            columns(&lines, ',', out);
+            "CSV"
+        }
+        Kind::Tsv => {
+            columns(&lines, '\t', out);
+            "TSV"
+        }
+        Kind::Fastq => {
+            fastq(&lines, input.whole, out);
+            "FASTQ"
+        }
+        Kind::Fasta => {
+            fasta(&lines, input.whole, out);
+            "FASTA"
+        }
+        Kind::Vcf => return ("VCF".into(), vcf::decode_text(&lines, input.whole, out)),
+    };
+    (name.to_string(), more)
+}
+
+/// One CSV line's fields: quotes may hold the separator, `""` is a quote.
+fn split_csv(line: &str, sep: char) -> Vec<String> {
+    if sep == '\t' {
+        return line.split('\t').map(str::to_string).collect();
+    }
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => fields.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields
+}
+
+fn cut_cell(s: &str) -> String {
+    if s.width() <= MAX_CELL {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if w + cw + 1 > MAX_CELL {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// Columns aligned to the widest cell shown (cut at [`MAX_CELL`]); the first row is drawn
+/// as a heading.
+fn columns(lines: &[&str], sep: char, out: &mut Out) {
+    let rows: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| {
+            split_csv(l, sep)
+                .iter()
+                .map(|c| cut_cell(&for_terminal(c)))
+                .collect()
+        })
+        .collect();
+    let mut widths: Vec<usize> = Vec::new();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            match widths.get_mut(i) {
+                Some(w) => *w = (*w).max(c.width()),
+                None => widths.push(c.width()),
+            }
+        }
+    }
+    for (n, r) in rows.iter().enumerate() {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            if i > 0 {
+                line.push_str(" │ ");
+            }
+            line.push_str(c);
+            if i + 1 < r.len() {
+                let pad = widths
+                    .get(i)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(c.width());
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        if n == 0 {
+            out.heading(&line);
+        } else {
+            out.body(&line);
+        }
+    }
+}
+
+fn fastq(lines: &[&str], whole: bool, out: &mut Out) {
+    let mut lengths = Vec::new();
+    let mut chunks = lines.chunks_exact(4);
+    for rec in chunks.by_ref() {
+        let [id, seq, plus, qual] = rec else { break };
+        if !id.starts_with('@') || !plus.starts_with('+') {
+            out.problem(&format!(
+                "Record {} is not FASTQ (expected @name, sequence, +, qualities)",
+                lengths.len() + 1
+            ));
+            return;
+        }
+        if qual.len() != seq.len() {
+            out.problem(&format!(
+                "Record {}: {} bases but {} quality values",
+                lengths.len() + 1,
+                seq.len(),
+                qual.len()
+            ));
+        }
+        out.meta(&format!("{id}  ({} bp)", seq.len()));
+        out.body(seq);
+        out.body(plus);
+        out.body(qual);
+        lengths.push(seq.len());
+    }
+    if !chunks.remainder().is_empty() {
+        if whole {
+            out.problem("The file ends inside a record (truncated)");
+        } else {
+            out.note("(a record cut by the end of what was read is not shown)");
+        }
+    }
+    summary("reads", &lengths, out);
+}
+
+fn summary(what: &str, lengths: &[usize], out: &mut Out) {
+    if let (Some(min), Some(max)) = (lengths.iter().min(), lengths.iter().max()) {
+        out.note(&format!(
+            "{} {what} shown, lengths {min}–{max} (mean {})",
+            lengths.len(),
+            lengths.iter().sum::<usize>() / lengths.len().max(1)
+        ));
+    }
+}
+
+fn fasta(lines: &[&str], whole: bool, out: &mut Out) {
+    let mut records: Vec<(&str, usize, Vec<&str>)> = Vec::new();
+    for l in lines {
+        if l.starts_with('>') {
+            records.push((l, 0, Vec::new()));
+        } else if let Some((_, len, seq)) = records.last_mut() {
+            *len += l.trim_end().len();
+            if seq.len() < FASTA_LINES {
+                seq.push(l);
+            }
+        }
+    }
+    let n = records.len();
+    let mut lengths = Vec::new();
+    for (i, (header, len, seq)) in records.iter().enumerate() {
+        // The last record may go on past what was read.
+        let open = i + 1 == n && !whole;
+        let at_least = if open { "≥ " } else { "" };
+        out.meta(&format!("{header}  ({at_least}{len} bp)"));
+        for s in seq {
+            out.body(s);
+        }
+        if seq.len() == FASTA_LINES {
+            out.note("  …");
+        }
+        if !open {
+            lengths.push(*len);
+        }
+    }
+    summary("complete sequences", &lengths, out);
+}
+
+/// `offset  hex bytes  |ascii|`, 16 bytes a line, the first [`HEX_BYTES`].
+pub(crate) fn hex(bytes: &[u8], out: &mut Out) {
+    let shown = bytes.get(..bytes.len().min(HEX_BYTES)).unwrap_or(bytes);
+    for (i, row) in shown.chunks(16).enumerate() {
+        let mut line = format!("{:08x}  ", i * 16);
+        for j in 0..16 {
+            match row.get(j) {
+                Some(b) => line.push_str(&format!("{b:02x} ")),
+                None => line.push_str("   "),
+            }
+            if j == 7 {
+                line.push(' ');
+            }
+        }
+        line.push('|');
+        line.extend(row.iter().map(|b| {
+            if b.is_ascii_graphic() || *b == b' ' {
+                char::from(*b)
+            } else {
+                '.'
+            }
+        }));
+        line.push('|');
+        out.body(&line);
+    }
+    if bytes.len() > HEX_BYTES {
+        out.note(&format!("(the first {HEX_BYTES} bytes)"));
+    }
+}
