@@ -558,15 +558,34 @@ fn the_yes_no_matcher_agrees_with_nucleos_scoring() {
     let chunk = corpus::build(tree, 0, &mut Vec::new()).remove(0);
     let mut m = corpus::matcher();
     for pattern in [
-        "sample", "SAMPLE", "Sample", "smpl", "échµ", "echu", "resultats", "Résultats", "ab$",
-        "aab", "!vcf", "'vcf ^raw", "!^raw gz$", "b c", "xyz", "R", "r", "µl3", "µL3",
+        "sample",
+        "SAMPLE",
+        "Sample",
+        "smpl",
+        "échµ",
+        "echu",
+        "resultats",
+        "Résultats",
+        "ab$",
+        "aab",
+        "!vcf",
+        "'vcf ^raw",
+        "!^raw gz$",
+        "b c",
+        "xyz",
+        "R",
+        "r",
+        "µl3",
+        "µL3",
     ] {
         let p = corpus::parse(pattern);
         let (bits, n) = corpus::match_chunk(&p, &chunk, &mut m);
         let mut buf = Vec::new();
         let mut want = 0;
         for i in 0..chunk.len() {
-            let scored = p.score(Utf32Str::new(chunk.path(i), &mut buf), &mut m).is_some();
+            let scored = p
+                .score(Utf32Str::new(chunk.path(i), &mut buf), &mut m)
+                .is_some();
             want += u32::from(scored);
             assert_eq!(
                 bits[i / 64] & (1 << (i % 64)) != 0,
