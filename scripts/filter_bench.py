@@ -77,11 +77,16 @@ def run(a, tmp, data):
         before = rss_kib(pid)
 
         def typed(target, ch):
+            """The time until the screen changed (None for a space: its echo is blank)."""
             cur = tm("capture-pane", "-p", "-t", target)
             t = clk()
             tm("send-keys", "-t", target, "-l", ch)
+            if ch == " ":
+                time.sleep(0.05)
+                return None
             while tm("capture-pane", "-p", "-t", target) == cur:
-                pass
+                if clk() - t > 2:
+                    return None
             return clk() - t
 
         tm("send-keys", "-t", "app", "/")
@@ -91,12 +96,15 @@ def run(a, tmp, data):
         for _ in range(a.rounds):
             for p in PATTERNS:
                 for ch in p:
-                    app_lat.append(typed("app", ch))
-                    peer_lat.append(typed("peer", ch))
+                    a_, p_ = typed("app", ch), typed("peer", ch)
+                    if a_ is not None and p_ is not None:
+                        app_lat.append(a_)
+                        peer_lat.append(p_)
                 # The last key's complete match set: the title's "…" gone.
                 t_last = clk()
                 while "…" in tm("capture-pane", "-p", "-t", "app").splitlines()[0]:
-                    pass
+                    if clk() - t_last > 5:
+                        break
                 complete.append(clk() - t_last + app_lat[-1])
                 peak = max(peak, rss_kib(pid))
                 for _ in p:

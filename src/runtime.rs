@@ -383,8 +383,7 @@ async fn drive(
                 worker.send(cmd)?;
             }
         }
-        // The matcher's partial results rebuild the rows at most every SETTLE_EVERY (a
-        // broad pattern's rebuild walks a million rows); its last result at once.
+        // Partial filter results rebuild the rows at most every SETTLE_EVERY, the last at once.
         if state.filter.as_ref().is_none_or(|f| f.done()) || last_settle.elapsed() >= SETTLE_EVERY {
             app::settle(state);
             last_settle = Instant::now();
