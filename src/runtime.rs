@@ -425,7 +425,6 @@ async fn drive(
 
 /// The shortest time between two rebuilds of the rows from partial filter results.
 const SETTLE_EVERY: Duration = Duration::from_millis(50);
-
 /// The shortest time between two frames that only the worker's events asked for.
 const MIN_FRAME: Duration = Duration::from_millis(10);
 
