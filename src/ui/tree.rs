@@ -30,13 +30,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     } else {
         " Workspaces ".to_string()
     };
-    // The order within folders of the cursor's workspace (each keeps its own), unless it
-    // is the tree's own A→Z, which every frame showed before sorting existed.
-    if let Some(w) = state
-        .selected_row()
-        .and_then(|r| state.ws(r.ws()))
-        .filter(|w| w.order != crate::app::sort::SortOrder::default())
-    {
+    // The order within folders of the cursor's workspace (each keeps its own), always: a
+    // listing that looks unsorted should never leave the user guessing.
+    if let Some(w) = state.selected_row().and_then(|r| state.ws(r.ws())) {
         title.push_str(&format!("· {} ", w.order.label()));
     }
     // Marks act on `d` and `x` wherever they are (scrolled away, in a closed folder, in
