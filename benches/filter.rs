@@ -154,6 +154,12 @@ impl Rig {
             let cmds = update(&mut self.s, Msg::Worker(ev));
             self.send(cmds);
         }
+        // As the runtime: an idle turn of the loop builds the next chunk of the store.
+        if !any && self.s.stepping() {
+            any = true;
+            let cmds = update(&mut self.s, Msg::Continue);
+            self.send(cmds);
+        }
         if !any {
             return None;
         }
@@ -221,10 +227,30 @@ fn main() {
     }
     let before = rss_kib();
     let open = rig.key('/');
+    let t = Instant::now();
+    let mut steps = Vec::new();
+    while rig.s.stepping() {
+        if let Some(d) = rig.drain() {
+            steps.push(d);
+        }
+    }
+    let built = t.elapsed();
+    steps.sort();
     println!("| what | value |\n|---|---:|");
     println!(
-        "| `/` → frame (builds the arena of {n} paths) | {} |",
+        "| `/` → frame (the first chunk of the store) | {} |",
         ms(open)
+    );
+    println!(
+        "| each further chunk ({} files) → frame: p50 / max, over {} | {} / {} |",
+        filedeck::app::corpus::CHUNK_FILES,
+        steps.len(),
+        steps.first().map_or("-".into(), |_| ms(pct(&steps, 0.5))),
+        steps.last().map_or("-".into(), |d| ms(*d))
+    );
+    println!(
+        "| the whole store of {n} paths built, after `/` | {} |",
+        ms(built)
     );
 
     println!("\n## typing patterns (a key every 80 ms, results handled between keys)\n");

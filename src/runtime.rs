@@ -352,6 +352,7 @@ async fn drive(
             () = frame_wait(frame_due) => {}
             ev = worker.recv() => inbox.push(Msg::Worker(ev?)),
             _ = tick.tick(), if state.animating() && !headless => inbox.push(Msg::Tick),
+            () = std::future::ready(()), if state.stepping() => inbox.push(Msg::Continue),
             _ = signals.term.recv() => return Ok(Ended::Signal(libc::SIGTERM)),
             _ = signals.hup.recv() => hung_up = true,
             _ = signals.int.recv() => return Ok(Ended::Signal(libc::SIGINT)),
@@ -383,7 +384,6 @@ async fn drive(
                 worker.send(cmd)?;
             }
         }
-        // Partial filter results rebuild the rows at most every SETTLE_EVERY, the last at once.
         if state.filter.as_ref().is_none_or(|f| f.done()) || last_settle.elapsed() >= SETTLE_EVERY {
             app::settle(state);
             last_settle = Instant::now();

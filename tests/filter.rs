@@ -555,7 +555,7 @@ fn the_yes_no_matcher_agrees_with_nucleos_scoring() {
     };
     update(&mut s, page(req, &paths, true));
     let tree = &s.workspaces[0].tree;
-    let chunk = corpus::build(tree, 0, &mut Vec::new()).remove(0);
+    let chunk = corpus::build(tree, 0, 1, &mut Vec::new()).remove(0);
     let mut m = corpus::matcher();
     for pattern in [
         "sample",
@@ -596,4 +596,54 @@ fn the_yes_no_matcher_agrees_with_nucleos_scoring() {
         }
         assert_eq!(n, want);
     }
+}
+
+/// `/` over more files than one chunk builds one chunk at once and the rest a chunk per
+/// turn of the loop (`Msg::Continue` while `stepping`): the filter is not done until every
+/// file is in, and each new chunk goes to the matcher under the pattern in force.
+#[test]
+fn the_path_store_of_a_large_workspace_is_built_in_steps() {
+    let mut s = State::new("http://files.example:8080", &["ws1".into()], 80, 24);
+    let req = match init(&mut s).as_slice() {
+        [Command::List { req, .. }] => *req,
+        other => panic!("{other:?}"),
+    };
+    let n = corpus::CHUNK_FILES as usize * 3 + 10;
+    let names: Vec<String> = (0..n).map(|i| format!("d{}/f{i:06}.txt", i % 7)).collect();
+    let keys: Vec<&str> = names.iter().map(String::as_str).collect();
+    update(&mut s, page(req, &keys, true));
+    key(&mut s, KeyCode::Char('/'));
+    let f = s.filter.as_ref().unwrap();
+    assert_eq!(f.chunks.len(), 1, "one chunk at once");
+    assert!(f.pending && s.stepping());
+    // A key is a turn of the loop too: the pattern in force goes with each new chunk.
+    let mut cmds = typed(&mut s, "f");
+    assert_eq!(s.filter.as_ref().unwrap().chunks.len(), 2);
+    assert!(
+        !s.filter.as_ref().unwrap().done(),
+        "not done while files are left out"
+    );
+    let mut steps = 0;
+    while s.stepping() {
+        cmds.extend(update(&mut s, Msg::Continue));
+        steps += 1;
+        assert!(steps < 100, "the steps end");
+    }
+    assert_eq!(steps, 2);
+    assert_eq!(s.filter.as_ref().unwrap().covered as usize, n);
+    cmds.extend(typed(&mut s, "0491"));
+    let cmds: Vec<Command> = cmds
+        .into_iter()
+        .filter(|c| matches!(c, Command::Filter { pattern, .. } if pattern == "f0491"))
+        .collect();
+    for m in answer(&cmds) {
+        update(&mut s, m);
+    }
+    filedeck::app::settle(&mut s);
+    let f = s.filter.as_ref().unwrap();
+    assert!(f.done());
+    let last_chunk_hits = (corpus::CHUNK_FILES as usize * 3..n)
+        .filter(|&i| f.matched(i as u32))
+        .count();
+    assert!(last_chunk_hits > 0, "the last chunk was matched too");
 }

@@ -15,7 +15,7 @@ use crate::app::tree::{FileId, Tree};
 
 /// Files per chunk built at once: matching one takes a few ms, so results come in steps
 /// the screen can show and a stale pattern is dropped quickly.
-pub const CHUNK_FILES: u32 = 65_536;
+pub const CHUNK_FILES: u32 = 16_384;
 
 /// The display paths of files `start..start + len()`, in id order. A deleted file or a
 /// folder marker has an empty path: it never matches.
@@ -51,13 +51,18 @@ impl Chunk {
     }
 }
 
-/// Chunks for the files `from..tree.files.len()`, at most [`CHUNK_FILES`] each.
-/// `folder_paths` caches each folder's path by id (filled as needed).
-pub fn build(tree: &Tree, from: FileId, folder_paths: &mut Vec<Option<Box<str>>>) -> Vec<Chunk> {
+/// Chunks for the files `from..tree.files.len()`, at most [`CHUNK_FILES`] each and at
+/// most `max` of them. `folder_paths` caches each folder's path by id (filled as needed).
+pub fn build(
+    tree: &Tree,
+    from: FileId,
+    max: usize,
+    folder_paths: &mut Vec<Option<Box<str>>>,
+) -> Vec<Chunk> {
     let total = FileId::try_from(tree.files.len()).unwrap_or(FileId::MAX);
     let mut out = Vec::new();
     let mut start = from;
-    while start < total {
+    while start < total && out.len() < max {
         let end = start.saturating_add(CHUNK_FILES).min(total);
         out.push(build_one(tree, start, end, folder_paths));
         start = end;

@@ -26,6 +26,9 @@ pub struct Filter {
     pub chunks: Vec<Shared>,
     /// Files `0..covered` are in `chunks`.
     pub covered: FileId,
+    /// Files listed are not in `chunks` yet: the store is built a chunk per turn of the
+    /// loop, so `/` on a million files never holds a frame for the whole of it.
+    pub pending: bool,
     folder_paths: Vec<Option<Box<str>>>,
     /// A bit per file id: the matches on screen (of `shown_req`).
     bits: Vec<u64>,
@@ -50,8 +53,10 @@ impl Filter {
     pub fn done(&self) -> bool {
         // With no files yet nothing answers, and nothing is left to.
         !self.active()
-            || self.answered.is_empty()
-            || (self.shown_req == self.req && self.answered.iter().all(|&r| r == self.req))
+            || (!self.pending
+                && (self.answered.is_empty()
+                    || (self.shown_req == self.req
+                        && self.answered.iter().all(|&r| r == self.req))))
     }
 
     pub fn matched(&self, id: FileId) -> bool {
@@ -83,10 +88,10 @@ impl Filter {
         )
     }
 
-    /// A new filter over workspace `wi` under request `req`, its corpus the files of
-    /// `tree` listed so far.
+    /// A new filter over workspace `wi` under request `req`; its corpus, the files of
+    /// `tree`, is built in steps from the first `sync` on.
     pub fn new(wi: usize, req: ReqId, tree: &Tree) -> Filter {
-        let mut f = Filter {
+        Filter {
             ws: wi,
             input: Input::default(),
             editing: true,
@@ -94,22 +99,22 @@ impl Filter {
             pattern: String::new(),
             chunks: Vec::new(),
             covered: 0,
+            // `sync` builds it, a chunk after each message.
+            pending: !tree.files.is_empty(),
             folder_paths: Vec::new(),
             bits: Vec::new(),
             shown_req: req,
             answered: Vec::new(),
             matches: 0,
             rows_stale: false,
-        };
-        f.extend(tree);
-        f
+        }
     }
 
-    /// Add chunks for the files listed since; the bits grow with them. The index of the
-    /// first new chunk.
+    /// Add a chunk for the files listed since (one step: [`Filter::pending`] says whether
+    /// more are left); the bits grow with it. The index of the first new chunk.
     pub fn extend(&mut self, tree: &Tree) -> usize {
         let first = self.chunks.len();
-        for c in corpus::build(tree, self.covered, &mut self.folder_paths) {
+        for c in corpus::build(tree, self.covered, 1, &mut self.folder_paths) {
             self.covered = c
                 .start
                 .saturating_add(u32::try_from(c.len()).unwrap_or(u32::MAX));
@@ -117,6 +122,7 @@ impl Filter {
             self.answered.push(0);
         }
         self.bits.resize((self.covered as usize).div_ceil(64), 0);
+        self.pending = (self.covered as usize) < tree.files.len();
         first
     }
 
@@ -125,6 +131,7 @@ impl Filter {
         self.chunks.clear();
         self.answered.clear();
         self.covered = 0;
+        self.pending = false;
         self.folder_paths.clear();
         self.bits.clear();
     }

@@ -70,6 +70,9 @@ pub enum Msg {
     Paste(String),
     Resize(u16, u16),
     Tick,
+    /// The loop had nothing else to do while work done in steps (the filter's path store)
+    /// is unfinished: the next step.
+    Continue,
     Worker(Event),
 }
 

@@ -417,6 +417,13 @@ impl State {
 
     /// Whether something on screen moves by itself (a spinner): only then does the
     /// loop tick.
+    /// Work done in steps is unfinished: the loop sends [`Msg::Continue`] when idle.
+    ///
+    /// [`Msg::Continue`]: super::msg::Msg::Continue
+    pub fn stepping(&self) -> bool {
+        self.filter.as_ref().is_some_and(|f| f.pending)
+    }
+
     pub fn animating(&self) -> bool {
         self.loading().is_some()
             || self.workspaces_req.is_some()

@@ -100,6 +100,8 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
             state.dirty = true;
             Vec::new()
         }
+        // The step itself is taken after every message (`filter::sync`).
+        Msg::Continue => Vec::new(),
         Msg::Tick => {
             if state.animating() {
                 state.spinner = state.spinner.wrapping_add(1);
