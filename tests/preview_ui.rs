@@ -208,6 +208,29 @@ fn full_screen_never_asks_past_the_cap() {
     assert!(answer(&mut s, req, data(6, true, 300 << 10)).is_empty());
 }
 
+/// One endless line (or a header longer than the lines kept) shows no new line however
+/// much is fetched: the next range waits for a scroll instead of running to the cap.
+#[test]
+fn a_range_that_shows_no_new_line_fetches_no_further_by_itself() {
+    let mut s = listed(100, 30);
+    let (req, _, _) = preview_req(&ch(&mut s, 'P'));
+    let first = answer(&mut s, req, data(3, true, 256 << 10));
+    assert_eq!(
+        first.len(),
+        1,
+        "near the end after the first answer: {first:?}"
+    );
+    assert!(
+        answer(&mut s, req, data(3, true, 768 << 10)).is_empty(),
+        "no new line: no ask"
+    );
+    let cmds = key(&mut s, KeyCode::Down);
+    assert!(
+        matches!(cmds.as_slice(), [Command::PreviewMore { .. }]),
+        "a scroll still asks: {cmds:?}"
+    );
+}
+
 #[test]
 fn closing_full_screen_keeps_the_details_preview_when_p_is_on() {
     let mut s = listed(100, 30);

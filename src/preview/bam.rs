@@ -141,7 +141,7 @@ pub(crate) fn decode(input: Input<'_>, out: &mut Out) -> bool {
         }
         return !input.whole;
     }
-    let mut reader = noodles_bam::io::Reader::from(b);
+    let mut reader = noodles_bam::io::Reader::from(std::io::Cursor::new(b));
     let header = match reader.read_header() {
         Ok(h) => h,
         Err(e) => {
@@ -154,7 +154,22 @@ pub(crate) fn decode(input: Input<'_>, out: &mut Out) -> bool {
     let mut writer = noodles_sam::io::Writer::new(Vec::new());
     let mut n = 0usize;
     while !out.full() {
-        match reader.read_record(&mut record) {
+        // noodles sizes its buffer from the record's own length field before reading: a
+        // hostile `FF FF FF FF` would ask for 4 GiB. A record longer than the bytes left
+        // cannot complete in what was read, so it is the end of the prefix.
+        let at = usize::try_from(reader.get_ref().position()).unwrap_or(usize::MAX);
+        let left = b.len().saturating_sub(at);
+        let declared = b
+            .get(at..at.saturating_add(4))
+            .and_then(|s| <[u8; 4]>::try_from(s).ok())
+            .map(|s| usize::try_from(u32::from_le_bytes(s)).unwrap_or(usize::MAX));
+        let next = match declared {
+            Some(size) if size > left.saturating_sub(4) => {
+                Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof))
+            }
+            _ => reader.read_record(&mut record),
+        };
+        match next {
             Ok(0) => {
                 if n == 0 {
                     out.note("(no records)");

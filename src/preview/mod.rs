@@ -72,12 +72,22 @@ pub(crate) struct Out {
 
 impl Out {
     pub(crate) fn push(&mut self, role: Role, text: &str) {
-        if self.lines.len() < MAX_LINES {
-            self.lines.push(PreviewLine {
-                role,
-                text: cut(&expand_tabs(&for_terminal(text))),
-            });
+        if self.lines.len() >= MAX_LINES {
+            return;
         }
+        // Only the head is sanitised and expanded: a file without newlines is one line of
+        // the whole fetch, and both steps would cost its size several times over.
+        let (head, rest) = match text.char_indices().nth(MAX_LINE_CHARS) {
+            Some((at, _)) => (
+                text.get(..at).unwrap_or(""),
+                text.get(at..).map_or(0, |r| r.chars().count()),
+            ),
+            None => (text, 0),
+        };
+        self.lines.push(PreviewLine {
+            role,
+            text: cut(&expand_tabs(&for_terminal(head)), rest),
+        });
     }
     pub(crate) fn heading(&mut self, text: &str) {
         self.push(Role::Heading, text);
@@ -121,12 +131,14 @@ fn expand_tabs(s: &str) -> String {
     out
 }
 
-/// Cut a line longer than [`MAX_LINE_CHARS`], saying how much is left out.
-fn cut(s: &str) -> String {
+/// Cut a line longer than [`MAX_LINE_CHARS`], saying how much is left out (`extra`: the
+/// characters already cut off before it).
+fn cut(s: &str, extra: usize) -> String {
     match s.char_indices().nth(MAX_LINE_CHARS) {
-        None => s.to_string(),
+        None if extra == 0 => s.to_string(),
+        None => format!("{s} ⟩ +{extra} chars"),
         Some((at, _)) => {
-            let rest = s.get(at..).map_or(0, |r| r.chars().count());
+            let rest = s.get(at..).map_or(0, |r| r.chars().count()) + extra;
             format!("{} ⟩ +{rest} chars", s.get(..at).unwrap_or(""))
         }
     }

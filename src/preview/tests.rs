@@ -214,3 +214,28 @@ fn bcf_and_cram_are_named_with_their_header() {
         text(&d)
     );
 }
+
+#[test]
+fn a_bam_record_claiming_4_gib_is_the_end_of_what_was_read_not_an_allocation() {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    flate2::read::MultiGzDecoder::new(genomics::bam(3, 0).as_slice())
+        .read_to_end(&mut raw)
+        .unwrap();
+    raw.extend([0xFF, 0xFF, 0xFF, 0xFF]);
+    raw.extend([0u8; 64]);
+    let hostile = genomics::bgzf(&raw);
+    let d = dec(&hostile, "x.bam", false);
+    assert!(problems(&d).is_empty(), "{:?}", problems(&d));
+    assert!(
+        text(&d).contains("@SQ  3 reference sequences"),
+        "{}",
+        text(&d)
+    );
+    let d = dec(&hostile, "x.bam", true);
+    assert!(
+        problems(&d).iter().any(|p| p.contains("truncated")),
+        "{}",
+        text(&d)
+    );
+}

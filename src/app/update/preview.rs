@@ -115,16 +115,29 @@ pub(super) fn on_preview(
         return Vec::new();
     };
     p.loading = false;
-    match result {
+    let before = p.data.as_ref().map(|d| d.lines.len());
+    let grew = match result {
         Ok(data) => {
             p.asked = p.asked.max(data.fetched);
             p.error = None;
+            let grew = before.is_none_or(|n| data.lines.len() > n);
             p.data = Some(data);
+            grew
         }
-        Err(e) => p.error = Some(e),
-    }
+        Err(e) => {
+            p.error = Some(e);
+            false
+        }
+    };
     state.dirty = true;
-    more_if_near_end(state)
+    // Only a range that showed more lines fetches the next by itself: one endless line
+    // (or a header longer than the lines kept) would otherwise be fetched and decoded
+    // again and again up to the cap with nobody scrolling. A scroll still asks.
+    if grew {
+        more_if_near_end(state)
+    } else {
+        Vec::new()
+    }
 }
 
 /// Full screen, within two screens of the last line fetched: fetch the next range.
