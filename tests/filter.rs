@@ -373,6 +373,34 @@ fn a_whole_workspace_refresh_builds_a_new_corpus() {
     assert_eq!(shown_files(&s), ["ref/genome.fa"]);
 }
 
+/// The refresh's first page holds more files than the filter had: the old store (whose
+/// paths belong to the old ids) must go all the same, and the old pattern's results still
+/// on their way are dropped.
+#[test]
+fn a_refresh_with_a_larger_first_page_never_shows_the_old_paths_matches() {
+    let (mut s, _) = listed();
+    key(&mut s, KeyCode::Char('/'));
+    let old = typed(&mut s, "genome");
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Char('g'));
+    let cmds = key(&mut s, KeyCode::Char('r'));
+    let req = cmds
+        .iter()
+        .find_map(|c| match c {
+            Command::List { req, .. } => Some(*req),
+            _ => None,
+        })
+        .unwrap();
+    let many: Vec<String> = (0..20).map(|i| format!("new/file_{i:02}.txt")).collect();
+    let mut keys: Vec<&str> = many.iter().map(String::as_str).collect();
+    keys.push("ref/genome.fa");
+    let cmds = update(&mut s, page(req, &keys, true));
+    // The answers about the old store arrive late: dropped.
+    settle(&mut s, &old);
+    settle(&mut s, &cmds);
+    assert_eq!(shown_files(&s), ["ref/genome.fa"]);
+}
+
 #[test]
 fn stale_results_are_dropped() {
     let (mut s, _) = listed();

@@ -126,8 +126,11 @@ impl Filter {
         first
     }
 
-    /// The tree was replaced (new ids): the corpus starts again.
-    pub fn reset(&mut self) {
+    /// The tree was replaced (new ids): the corpus starts again, under `req` so that
+    /// results about the old one are dropped.
+    pub fn reset(&mut self, req: ReqId) {
+        self.req = req;
+        self.shown_req = req;
         self.chunks.clear();
         self.answered.clear();
         self.covered = 0;

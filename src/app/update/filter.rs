@@ -145,6 +145,13 @@ pub(super) fn on_result(state: &mut State, req: ReqId, results: Vec<ChunkResult>
 /// After every message: files listed (a page, an upload) since the corpus was built are
 /// added and matched; a workspace listed afresh (new ids) gets a new corpus.
 pub(super) fn sync(state: &mut State) -> Vec<Command> {
+    let replaced = state.filter.as_ref().is_some_and(|f| {
+        state
+            .workspaces
+            .get(f.ws)
+            .is_some_and(|w| w.tree.files.len() < f.covered as usize)
+    });
+    let fresh = replaced.then(|| state.req());
     let Some(f) = &mut state.filter else {
         return Vec::new();
     };
@@ -153,9 +160,9 @@ pub(super) fn sync(state: &mut State) -> Vec<Command> {
         return Vec::new();
     };
     let len = FileId::try_from(w.tree.files.len()).unwrap_or(FileId::MAX);
-    if len < f.covered {
+    if let Some(fresh) = fresh {
         // The tree was replaced (a refresh of the whole workspace): its ids are new.
-        f.reset();
+        f.reset(fresh);
     } else if len == f.covered {
         return Vec::new();
     }

@@ -293,6 +293,14 @@ pub(super) fn start_listing(state: &mut State, wi: usize) -> Vec<Command> {
         remember(state, wi);
     }
     let req = state.req();
+    // A filter over it starts its store again: the files come back under new ids, and
+    // results still on their way answer the old ones.
+    if state.filter.as_ref().is_some_and(|f| f.ws == wi) {
+        let fresh = state.req();
+        if let Some(f) = &mut state.filter {
+            f.reset(fresh);
+        }
+    }
     let Some(ws) = state.ws_mut(wi) else {
         return Vec::new();
     };
