@@ -121,7 +121,7 @@ async fn run(
         let fetched = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         let whole = eof;
         let name = job.name.clone();
-        let (decoded, back) = tokio::task::spawn_blocking(move || {
+        let decoding = tokio::task::spawn_blocking(move || {
             let d = crate::preview::decode(crate::preview::Input {
                 bytes: &bytes,
                 name: &name,
@@ -129,20 +129,19 @@ async fn run(
             });
             (d, bytes)
         })
-        .await
-        .unwrap_or_else(|e| {
-            (
-                crate::preview::Decoded {
-                    format: "?".into(),
-                    lines: Vec::new(),
-                    wants_more: false,
-                },
-                {
-                    tracing::error!(error = %e, "preview decoder failed");
-                    Vec::new()
-                },
-            )
-        });
+        .await;
+        // A decoder that panicked has lost the bytes with it: say so and stop, rather
+        // than show an empty preview and fetch the file again from its start.
+        let (decoded, back) = match decoding {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = %e, "preview decoder failed");
+                return send(Err(
+                    "The preview could not read this file (a fault in filedeck: the log says more)"
+                        .into(),
+                ));
+            }
+        };
         bytes = back;
         let capped = fetched >= job.cap;
         send(Ok(PreviewData {
