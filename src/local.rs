@@ -158,6 +158,18 @@ fn walk(dir: &Path, folder: &str, jobs: &mut Vec<PutJob>, problems: &mut Vec<Pro
 /// How many candidates (several matches) come back to show under a prompt.
 const MAX_CANDIDATES: usize = 64;
 
+/// The longest common prefix of `a` and `b`, on a character boundary (path completion,
+/// local here and remote in the jump prompt).
+pub fn common_prefix<'a>(a: &'a str, b: &str) -> &'a str {
+    let end = a
+        .char_indices()
+        .zip(b.chars())
+        .take_while(|((_, x), y)| x == y)
+        .last()
+        .map_or(0, |((i, c), _)| i + c.len_utf8());
+    a.get(..end).unwrap_or("")
+}
+
 /// Complete a typed local path (Tab in a prompt): the longest common prefix of the
 /// entries that match, with a `/` after a single directory. `~` stays as typed.
 /// The candidates (up to [`MAX_CANDIDATES`], directories with a `/`) come back with the
@@ -192,13 +204,7 @@ pub fn complete(text: &str) -> (String, Vec<String>) {
         ),
         many @ [(first, _), ..] => {
             let common = many.iter().fold(first.len(), |n, (s, _)| {
-                first
-                    .char_indices()
-                    .zip(s.chars())
-                    .take_while(|((_, a), b)| a == b)
-                    .last()
-                    .map_or(0, |((i, c), _)| i + c.len_utf8())
-                    .min(n)
+                common_prefix(first, s).len().min(n)
             });
             let candidates = many
                 .iter()

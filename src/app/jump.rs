@@ -47,17 +47,6 @@ fn folder_at(tree: &Tree, dir: &str) -> Option<FolderId> {
     }
 }
 
-/// The longest common prefix of `a` and `b`, on a character boundary.
-fn common<'a>(a: &'a str, b: &str) -> &'a str {
-    let end = a
-        .char_indices()
-        .zip(b.chars())
-        .take_while(|((_, x), y)| x == y)
-        .last()
-        .map_or(0, |((i, c), _)| i + c.len_utf8());
-    a.get(..end).unwrap_or("")
-}
-
 /// Complete `text` against the tree: `Err` says why nothing matched. Dotfiles are left
 /// out while hidden, unless the typed segment starts with '.'.
 pub fn complete(tree: &Tree, text: &str, hide_dotfiles: bool) -> Result<Completion, String> {
@@ -86,7 +75,7 @@ pub fn complete(tree: &Tree, text: &str, hide_dotfiles: bool) -> Result<Completi
             continue;
         }
         total += 1;
-        agreed = Some(agreed.map_or(name, |a| common(a, name)));
+        agreed = Some(agreed.map_or(name, |a| crate::local::common_prefix(a, name)));
         first.get_or_insert((name, is_folder));
         if candidates.len() < MAX_CANDIDATES {
             candidates.push(format!("{name}{}", if is_folder { "/" } else { "" }));
