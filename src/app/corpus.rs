@@ -16,6 +16,9 @@ use crate::app::tree::{FileId, Tree};
 /// Files per chunk built at once: matching one takes a few ms, so results come in steps
 /// the screen can show and a stale pattern is dropped quickly.
 pub const CHUNK_FILES: u32 = 16_384;
+/// ... and at most about this many bytes of paths, so a tree of very deep paths still
+/// builds (and matches) in short steps: a step is bounded by its bytes, not its files.
+pub const CHUNK_BYTES: usize = 2 << 20;
 
 /// The display paths of files `start..start + len()`, in id order. A deleted file or a
 /// folder marker has an empty path: it never matches.
@@ -51,8 +54,8 @@ impl Chunk {
     }
 }
 
-/// Chunks for the files `from..tree.files.len()`, at most [`CHUNK_FILES`] each and at
-/// most `max` of them. `folder_paths` caches each folder's path by id (filled as needed).
+/// Chunks for the files `from..tree.files.len()`, at most [`CHUNK_FILES`] files and about
+/// [`CHUNK_BYTES`] each, and at most `max` of them. `folder_paths` caches each folder's path by id (filled as needed).
 pub fn build(
     tree: &Tree,
     from: FileId,
@@ -64,8 +67,9 @@ pub fn build(
     let mut start = from;
     while start < total && out.len() < max {
         let end = start.saturating_add(CHUNK_FILES).min(total);
-        out.push(build_one(tree, start, end, folder_paths));
-        start = end;
+        let chunk = build_one(tree, start, end, folder_paths);
+        start = start.saturating_add(u32::try_from(chunk.len()).unwrap_or(u32::MAX));
+        out.push(chunk);
     }
     out
 }
@@ -79,9 +83,13 @@ fn build_one(
     let n = (end - start) as usize;
     let mut ends = Vec::with_capacity(n);
     // Paths are ~70 bytes: one reservation, grown rarely.
-    let mut text = String::with_capacity(n * 72);
+    let mut text = String::with_capacity((n * 72).min(CHUNK_BYTES));
     folder_paths.resize(tree.folders.len().max(folder_paths.len()), None);
     for id in start..end {
+        // The chunk ends early past its bytes (never empty: one file always goes in).
+        if text.len() >= CHUNK_BYTES {
+            break;
+        }
         if let Some(f) = tree.file(id).filter(|f| !f.deleted && !f.name.is_empty()) {
             if let Some(slot) = folder_paths.get_mut(f.folder as usize) {
                 let p = slot.get_or_insert_with(|| tree.folder_path(f.folder).into_boxed_str());
@@ -89,8 +97,8 @@ fn build_one(
             }
             text.push_str(&f.name);
         }
-        // Past 4 GiB of paths in one chunk (impossible at 65,536 files of sane names)
-        // the rest stay empty rather than wrong.
+        // Past 4 GiB of paths in one chunk (impossible: a chunk ends past CHUNK_BYTES, and
+        // a path is bounded by the listing's page) the rest stay empty rather than wrong.
         ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
     }
     text.shrink_to_fit();
@@ -177,3 +185,65 @@ pub type Shared = Arc<Chunk>;
 
 /// One chunk's answer: its index in the filter's chunks, a bit per file, the count.
 pub type ChunkResult = (usize, Vec<u64>, u32);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::FileEntry;
+
+    fn tree_of(paths: impl IntoIterator<Item = String>) -> Tree {
+        let mut t = Tree::new();
+        t.add(paths.into_iter().map(|key| {
+            FileEntry {
+                key,
+                name: String::new(),
+                path: String::new(),
+                size: Some(1),
+                description: None,
+                content_type: None,
+                created_at: None,
+                sha256: None,
+                etag: None,
+            }
+            .normalise()
+        }));
+        t
+    }
+
+    /// Deep paths (here ~4 KiB each) must not make one step build and match 64 MiB.
+    #[test]
+    fn a_chunk_of_deep_paths_is_bounded_by_its_bytes_and_still_covers_every_file() {
+        let deep = "d/".repeat(2_000);
+        let n = 3_000;
+        let tree = tree_of((0..n).map(|i| format!("{deep}f{i:05}")));
+        let mut folder_paths = Vec::new();
+        let chunks = build(&tree, 0, usize::MAX, &mut folder_paths);
+        assert!(chunks.len() > 1, "split by bytes");
+        let mut next: FileId = 0;
+        for c in &chunks {
+            assert_eq!(c.start, next, "chunks follow each other");
+            assert!(!c.is_empty());
+            assert!(c.text.len() < CHUNK_BYTES + 8_192, "{} bytes", c.text.len());
+            for i in 0..c.len() {
+                let id = c.start + FileId::try_from(i).expect("a small test");
+                assert_eq!(c.path(i), tree.display_key(id));
+            }
+            next += FileId::try_from(c.len()).expect("a small test");
+        }
+        assert_eq!(next as usize, n);
+        // One step builds one bounded chunk.
+        let one = build(&tree, 0, 1, &mut folder_paths);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0], chunks[0]);
+    }
+
+    #[test]
+    fn short_paths_still_go_by_files() {
+        let tree = tree_of((0..CHUNK_FILES + 5).map(|i| format!("a/{i}")));
+        let chunks = build(&tree, 0, usize::MAX, &mut Vec::new());
+        assert_eq!(
+            chunks.iter().map(Chunk::len).collect::<Vec<_>>(),
+            [CHUNK_FILES as usize, 5]
+        );
+    }
+}
