@@ -135,6 +135,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             .tcp_nodelay(true)
+            .redirect(super::redirect::policy())
             .user_agent(concat!("filedeck/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(ApiError::from_transport)?;

@@ -9,6 +9,7 @@ pub mod error;
 mod localpath;
 mod partial;
 mod range;
+mod redirect;
 mod remote;
 pub mod retry;
 mod throttle;
