@@ -2,10 +2,11 @@
 //! pattern) in the footer, and the matched letters of the file rows on screen, found
 //! here for those rows only.
 
-use nucleo_matcher::Matcher;
 use nucleo_matcher::pattern::Pattern;
+use nucleo_matcher::{Matcher, Utf32Str};
 use ratatui::style::Style;
 use ratatui::text::Span;
+use unicode_segmentation::UnicodeSegmentation;
 
 use super::fmt;
 use super::theme::Theme;
@@ -79,31 +80,71 @@ impl Marker {
         })
     }
 
-    /// For a file row, which chars of its (drawn) name the pattern matched in its full
-    /// path. None for other rows and for names the sanitiser changed.
+    /// For a file or folder row, which chars of its (drawn) name the pattern matched in
+    /// its full path (a folder's own path, so a folder is marked where the pattern alone
+    /// finds it). None for other rows and for names the sanitiser changed.
     pub fn name_mask(&mut self, state: &State, row: Row) -> Option<Vec<bool>> {
-        let Row::File { ws, id } = row else {
-            return None;
+        let (ws, path, name) = match row {
+            Row::File { ws, id } => {
+                let tree = &state.ws(ws)?.tree;
+                (ws, tree.display_key(id), &*tree.file(id)?.name)
+            }
+            Row::Folder { ws, id } => {
+                let tree = &state.ws(ws)?.tree;
+                (ws, tree.folder_path(id), &*tree.folder(id)?.name)
+            }
+            _ => return None,
         };
         if ws != self.ws || !state.filter.as_ref().is_some_and(|f| f.on(ws)) {
             return None;
         }
-        let tree = &state.ws(ws)?.tree;
-        let name = &tree.file(id)?.name;
-        if for_terminal(name) != **name {
+        if for_terminal(name) != *name {
             return None;
         }
-        let path = tree.display_key(id);
-        let skip = path.chars().count() - name.chars().count();
+        // The name's first byte in the path (a folder's path ends with its '/').
+        let slash = usize::from(matches!(row, Row::Folder { .. }));
+        let from = path.len().checked_sub(name.len() + slash)?;
         let idx = corpus::indices(&self.pattern, &path, &mut self.matcher);
-        let mut mask = vec![false; name.chars().count()];
-        for i in idx {
-            if let Some(m) = (i as usize).checked_sub(skip).and_then(|i| mask.get_mut(i)) {
+        let mask = tail_mask(&path, from, &idx);
+        mask.iter().any(|&m| m).then_some(mask)
+    }
+}
+
+/// Which chars of `path`'s name (from byte `from` to the end, a trailing '/' aside) hold
+/// the matched positions `idx`.
+///
+/// nucleo numbers a path's positions by grapheme (matching each by its first char), so
+/// `é` written as `e` + U+0301 is one position; but a path whose graphemes all begin with
+/// an ASCII char is matched as its bytes, one position per byte.
+fn tail_mask(path: &str, from: usize, idx: &[u32]) -> Vec<bool> {
+    let tail = path.get(from..).unwrap_or_default();
+    let tail = tail.strip_suffix('/').unwrap_or(tail);
+    // Each char of the name as the bytes of the path it spans.
+    let chars: Vec<(usize, usize)> = tail
+        .char_indices()
+        .map(|(b, c)| (from + b, from + b + c.len_utf8()))
+        .collect();
+    let mut mask = vec![false; chars.len()];
+    let mut buf = Vec::new();
+    let by_byte = matches!(Utf32Str::new(path, &mut buf), Utf32Str::Ascii(_));
+    let positions: Vec<(usize, usize)> = if by_byte {
+        idx.iter().map(|&i| (i as usize, i as usize + 1)).collect()
+    } else {
+        let wanted: std::collections::BTreeSet<usize> = idx.iter().map(|&i| i as usize).collect();
+        path.grapheme_indices(true)
+            .enumerate()
+            .filter(|(pos, _)| wanted.contains(pos))
+            .map(|(_, (b, g))| (b, b + g.len()))
+            .collect()
+    };
+    for (start, end) in positions {
+        for (m, &(cs, ce)) in mask.iter_mut().zip(&chars) {
+            if cs < end && ce > start {
                 *m = true;
             }
         }
-        mask.iter().any(|&m| m).then_some(mask)
     }
+    mask
 }
 
 /// `name` as spans, the masked chars in `hl`. `shown` is `name` as fitted to its room:
@@ -156,4 +197,44 @@ pub fn spans(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marked(path: &str, name_from: usize, pattern: &str) -> String {
+        let idx = corpus::indices(&corpus::parse(pattern), path, &mut corpus::matcher());
+        let name = path.get(name_from..).unwrap_or_default();
+        let name = name.strip_suffix('/').unwrap_or(name);
+        name.chars()
+            .zip(tail_mask(path, name_from, &idx))
+            .filter_map(|(c, m)| m.then_some(c))
+            .collect()
+    }
+
+    #[test]
+    fn a_combining_mark_goes_with_its_letter_when_nucleo_counts_graphemes() {
+        // 'ü' makes nucleo number the path by grapheme: "é" (e + U+0301) is one position.
+        let path = "ü/cafe\u{301}b.vcf";
+        assert_eq!(marked(path, "ü/".len(), "eb"), "e\u{301}b");
+        assert_eq!(marked(path, "ü/".len(), "vcf"), "vcf");
+    }
+
+    #[test]
+    fn a_path_nucleo_matches_as_bytes_is_marked_by_the_chars_holding_them() {
+        // Every grapheme starts with an ASCII char: nucleo matches the bytes.
+        let path = "x/cafe\u{301}b.vcf";
+        assert_eq!(marked(path, 2, "fe"), "fe");
+        assert_eq!(marked(path, 2, "b.v"), "b.v");
+    }
+
+    #[test]
+    fn wide_and_astral_chars_before_the_name_do_not_shift_the_marks() {
+        let path = "数据/😀/sample_B.vcf.gz";
+        let from = path.len() - "sample_B.vcf.gz".len();
+        assert_eq!(marked(path, from, "'_B"), "_B");
+        // A folder's own path: the trailing '/' is not part of its name.
+        assert_eq!(marked("数据/😀/", "数据/".len(), "😀"), "😀");
+    }
 }
