@@ -352,8 +352,10 @@ fn jump(s: &mut State, text: &str) {
     typed(s, text);
 }
 
-fn tab(s: &mut State) {
+/// Tab in the jump prompt; what its input holds then.
+fn tab(s: &mut State) -> String {
     key(s, KeyCode::Tab);
+    prompt(s).0
 }
 
 #[test]
@@ -369,14 +371,12 @@ fn colon_opens_the_jump_prompt_and_esc_closes_it() {
 fn tab_completes_a_unique_name() {
     let mut s = jump_fixture();
     jump(&mut s, "raw/sample_");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/sample_B.vcf.gz");
+    assert_eq!(tab(&mut s), "raw/sample_B.vcf.gz");
     assert!(s.under_prompt.is_empty());
     // A leading slash is allowed (and dropped).
     key(&mut s, KeyCode::Esc);
     jump(&mut s, "/REA");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "README.md");
+    assert_eq!(tab(&mut s), "README.md");
 }
 
 #[test]
@@ -393,12 +393,9 @@ fn tab_completes_to_the_common_prefix_and_lists_the_candidates() {
         ("raw/", None, 2)
     );
     // Tab again steps through them, and round; Shift-Tab steps back.
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/sample A.vcf");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/sample_B.vcf.gz");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/sample A.vcf");
+    assert_eq!(tab(&mut s), "raw/sample A.vcf");
+    assert_eq!(tab(&mut s), "raw/sample_B.vcf.gz");
+    assert_eq!(tab(&mut s), "raw/sample A.vcf");
     key(&mut s, KeyCode::BackTab);
     assert_eq!(prompt(&s).0, "raw/sample_B.vcf.gz");
     assert_eq!(prompt(&s).1.unwrap().at, Some(1));
@@ -412,8 +409,7 @@ fn tab_completes_to_the_common_prefix_and_lists_the_candidates() {
 fn a_folder_completes_with_its_slash_and_the_next_tab_lists_inside() {
     let mut s = jump_fixture();
     jump(&mut s, "ra");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/");
+    assert_eq!(tab(&mut s), "raw/");
     tab(&mut s);
     // Folders first, then files; every one of them a candidate.
     assert_eq!(
@@ -429,21 +425,17 @@ fn a_folder_completes_with_its_slash_and_the_next_tab_lists_inside() {
     );
     assert_eq!(prompt(&s).0, "raw/");
     typed(&mut s, "run1");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/run1/");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/run1/reads_R");
+    assert_eq!(tab(&mut s), "raw/run1/");
+    assert_eq!(tab(&mut s), "raw/run1/reads_R");
 }
 
 #[test]
 fn unicode_and_spaces_complete_on_character_boundaries() {
     let mut s = jump_fixture();
     jump(&mut s, "raw/é");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/échantillon ");
+    assert_eq!(tab(&mut s), "raw/échantillon ");
     typed(&mut s, "2");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/échantillon 2.bam");
+    assert_eq!(tab(&mut s), "raw/échantillon 2.bam");
     key(&mut s, KeyCode::Enter);
     assert!(s.dialog.is_none());
     assert_eq!(selected_label(&s), "raw/échantillon 2.bam");
@@ -526,13 +518,11 @@ fn a_hidden_dotfile_is_named_not_lost() {
     ch(&mut s, '.'); // hide dotfiles
     key(&mut s, KeyCode::Esc); // the notice
     jump(&mut s, "raw/");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/a", "a hidden name is no candidate");
+    assert_eq!(tab(&mut s), "raw/a", "a hidden name is no candidate");
     key(&mut s, KeyCode::Esc);
     jump(&mut s, "raw/.s");
-    tab(&mut s);
     assert_eq!(
-        prompt(&s).0,
+        tab(&mut s),
         "raw/.secret",
         "unless the typed name starts with '.'"
     );
@@ -552,6 +542,5 @@ fn a_paste_ends_the_stepping_and_the_next_tab_completes_afresh() {
     assert_eq!(s.under_prompt.len(), 2);
     update(&mut s, Msg::Paste("_".into()));
     assert!(s.under_prompt.is_empty());
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/sample_B.vcf.gz");
+    assert_eq!(tab(&mut s), "raw/sample_B.vcf.gz");
 }
