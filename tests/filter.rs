@@ -14,8 +14,6 @@ use filedeck::app::corpus::{self, ChunkResult};
 use filedeck::app::state::{Dialog, PromptKind, Row};
 use filedeck::app::{Command, Event, Msg, State, init, update};
 use filedeck::config::ThemeName;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::style::Modifier;
 
@@ -29,12 +27,7 @@ mod entries;
 use entries::entry;
 
 fn page(req: u64, keys: &[&str], done: bool) -> Msg {
-    Msg::Worker(Event::ListPage {
-        req,
-        files: keys.iter().map(|k| entry(k, 10)).collect(),
-        done,
-        maybe_incomplete: false,
-    })
+    drive::page(req, keys.iter().map(|k| entry(k, 10)).collect(), done)
 }
 
 const FILES: &[&str] = &[
@@ -486,9 +479,8 @@ fn folder_download_under_a_filter_takes_the_whole_folder_and_says_so() {
 // Frames.
 
 fn render(s: &State) -> (String, ratatui::buffer::Buffer) {
-    let mut t = Terminal::new(TestBackend::new(s.width, s.height)).unwrap();
-    t.draw(|f| filedeck::ui::draw(f, s)).unwrap();
-    (format!("{}", t.backend()), t.backend().buffer().clone())
+    let b = drive::drawn(s);
+    (b.to_string(), b.buffer().clone())
 }
 
 /// The cells of row `y` drawn with `m`, as a string (spaces elsewhere).

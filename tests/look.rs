@@ -17,7 +17,7 @@ use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEven
 #[path = "support/drive.rs"]
 #[allow(dead_code, reason = "each test crate uses a part of it")]
 mod drive;
-use drive::{ch, list_req, selected_label};
+use drive::{ch, list_req, page, selected_label};
 #[path = "support/entries.rs"]
 #[allow(dead_code, reason = "each test crate uses a part of it")]
 mod entries;
@@ -33,12 +33,7 @@ fn listed_with(files: &[(&str, u64)]) -> State {
     let req = list_req(&init(&mut s));
     update(
         &mut s,
-        Msg::Worker(Event::ListPage {
-            req,
-            files: files.iter().map(|(k, n)| entry(k, *n)).collect(),
-            done: true,
-            maybe_incomplete: false,
-        }),
+        page(req, files.iter().map(|(k, n)| entry(k, *n)).collect(), true),
     );
     s
 }

@@ -12,13 +12,13 @@
 use filedeck::api::FileEntry;
 use filedeck::app::sort::{SortKey, SortOrder};
 use filedeck::app::state::{Dialog, PromptKind, Row};
-use filedeck::app::{Command, Event, Msg, State, init, update};
+use filedeck::app::{Command, Msg, State, init, update};
 use ratatui::crossterm::event::KeyCode;
 
 #[path = "support/drive.rs"]
 #[allow(dead_code, reason = "each test crate uses a part of it")]
 mod drive;
-use drive::{ch, key, selected_label, typed};
+use drive::{ch, key, page, selected_label, typed};
 #[path = "support/entries.rs"]
 #[allow(dead_code, reason = "each test crate uses a part of it")]
 mod entries;
@@ -26,15 +26,6 @@ mod entries;
 /// A file at `key`; `size` and `created` (a day of November 2026) `None` when unknown.
 fn file(key: &str, size: Option<u64>, day: Option<u64>) -> FileEntry {
     entries::file(key, size, day, None)
-}
-
-fn page(req: u64, files: Vec<FileEntry>, done: bool) -> Msg {
-    Msg::Worker(Event::ListPage {
-        req,
-        files,
-        done,
-        maybe_incomplete: false,
-    })
 }
 
 /// `workspaces` on a 100×40 screen, the first listed with one page of `files` (`done`: the

@@ -22,12 +22,7 @@ mod entries;
 use entries::entry;
 
 fn page(req: u64, keys: &[(&str, u64)], done: bool) -> Msg {
-    Msg::Worker(Event::ListPage {
-        req,
-        files: keys.iter().map(|(k, s)| entry(k, *s)).collect(),
-        done,
-        maybe_incomplete: false,
-    })
+    drive::page(req, keys.iter().map(|(k, s)| entry(k, *s)).collect(), done)
 }
 
 /// A state with ws1 listed: raw/{a,b}.vcf, raw/run1/x.fq, top.txt.

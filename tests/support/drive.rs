@@ -1,9 +1,13 @@
-//! Keys into a `State` through `update`, and what the pure update tests read back, so that
-//! those tests say what they press and what they expect and nothing of how a key event is
-//! built. Shared by the update, filter, sort and jump, look and render tests.
+//! Keys and listing pages into a `State` through `update`, and what the pure update and
+//! render tests read back (the selection, the screen), so that those tests say what they
+//! press and what they expect and nothing of how an event or a frame is built. Shared by
+//! the update, filter, sort and jump, look and render tests.
 
+use filedeck::api::FileEntry;
 use filedeck::app::state::Row;
-use filedeck::app::{Command, Msg, State, update};
+use filedeck::app::{Command, Event, Msg, State, update};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// `code` pressed without a modifier; the commands it asked for.
@@ -27,6 +31,16 @@ pub fn typed(s: &mut State, text: &str) -> Vec<Command> {
     text.chars().flat_map(|c| ch(s, c)).collect()
 }
 
+/// A page of the listing `req` asked for; `done`: its last.
+pub fn page(req: u64, files: Vec<FileEntry>, done: bool) -> Msg {
+    Msg::Worker(Event::ListPage {
+        req,
+        files,
+        done,
+        maybe_incomplete: false,
+    })
+}
+
 /// The request id of the one listing `cmds` asks for (they must ask for nothing else).
 pub fn list_req(cmds: &[Command]) -> u64 {
     match cmds {
@@ -44,4 +58,16 @@ pub fn selected_label(s: &State) -> String {
         Row::File { ws, id } => s.workspaces[ws].tree.display_key(id),
         Row::Status { .. } => "<status>".into(),
     }
+}
+
+/// `s` drawn once on a test terminal of its size.
+pub fn drawn(s: &State) -> TestBackend {
+    let mut t = Terminal::new(TestBackend::new(s.width, s.height)).unwrap();
+    t.draw(|f| filedeck::ui::draw(f, s)).unwrap();
+    t.backend().clone()
+}
+
+/// The screen `s` draws, a quoted line per row, as the snapshots hold it.
+pub fn render(s: &State) -> String {
+    drawn(s).to_string()
 }
