@@ -65,6 +65,13 @@ fn check(name: &str, setup: impl Fn(&mut State)) {
     }
 }
 
+/// `:`, `text` typed into the jump prompt it opens, then `then`.
+fn jump(s: &mut State, text: &str, then: &[KeyCode]) {
+    keys(s, &[KeyCode::Char(':')]);
+    typed(s, text);
+    keys(s, then);
+}
+
 use KeyCode::*;
 
 /// `s` in raw/: by size, largest first, the unknown size last; the title says so.
@@ -95,50 +102,32 @@ fn sorted_by_created_reversed_with_a_mark() {
 /// `:raw/sam` Tab Tab: completed to the common prefix, stepped to the first candidate.
 #[test]
 fn jump_prompt_stepping_through_candidates() {
-    check("jump_prompt_stepping", |s| {
-        keys(s, &[Char(':')]);
-        typed(s, "raw/sam");
-        keys(s, &[Tab, Tab]);
-    });
+    check("jump_prompt_stepping", |s| jump(s, "raw/sam", &[Tab, Tab]));
 }
 
 /// `:raw/` Tab: everything in raw/, the hostile name sanitised in the list.
 #[test]
 fn jump_prompt_listing_a_folder() {
-    check("jump_prompt_listing", |s| {
-        keys(s, &[Char(':')]);
-        typed(s, "raw/");
-        keys(s, &[Tab]);
-    });
+    check("jump_prompt_listing", |s| jump(s, "raw/", &[Tab]));
 }
 
 /// The hostile name completed into the input is drawn sanitised there too.
 #[test]
 fn jump_prompt_with_a_hostile_name_in_the_input() {
-    check("jump_prompt_hostile", |s| {
-        keys(s, &[Char(':')]);
-        typed(s, "raw/\u{1b}");
-        keys(s, &[Tab]);
-    });
+    check("jump_prompt_hostile", |s| jump(s, "raw/\u{1b}", &[Tab]));
 }
 
 /// Enter on a path that is not there: the prompt stays and says why.
 #[test]
 fn jump_prompt_not_found() {
-    check("jump_prompt_not_found", |s| {
-        keys(s, &[Char(':')]);
-        typed(s, "raw/run3/x");
-        keys(s, &[Enter]);
-    });
+    check("jump_prompt_not_found", |s| jump(s, "raw/run3/x", &[Enter]));
 }
 
 /// Enter on a file: its folders open, it is selected in the middle of the pane.
 #[test]
 fn jumped_to_a_file() {
     check("jumped_to_a_file", |s| {
-        keys(s, &[Char(':')]);
-        typed(s, "raw/run2/reads_R1.fastq.gz");
-        keys(s, &[Enter]);
+        jump(s, "raw/run2/reads_R1.fastq.gz", &[Enter])
     });
 }
 
@@ -146,9 +135,7 @@ fn jumped_to_a_file() {
 #[test]
 fn the_stepped_candidate_is_highlighted() {
     let mut s = fixture(80, 24);
-    keys(&mut s, &[Char(':')]);
-    typed(&mut s, "raw/sam");
-    keys(&mut s, &[Tab, Tab, Tab]); // on the second: sample_B.vcf.gz
+    jump(&mut s, "raw/sam", &[Tab, Tab, Tab]); // on the second: sample_B.vcf.gz
     let screen = drawn(&s);
     let buf = screen.buffer();
     let row: String = (0..24)
