@@ -50,20 +50,10 @@ fn sets_colour(params: &str) -> bool {
     })
 }
 
-fn demo(env: &[(&str, &str)], state: &std::path::Path) -> Pty {
-    let mut all = vec![("XDG_STATE_HOME", state.to_str().unwrap())];
-    all.extend_from_slice(env);
-    let pty = Pty::spawn(&["--demo"], &all, 100, 30);
-    pty.wait_for("the demo workspaces", |s| {
-        s.contains("ws_genomics") && s.contains("ws_lab") && s.contains("1,000 files")
-    });
-    pty
-}
-
 #[test]
 fn no_color_sends_no_colour_and_keeps_the_selection_visible() {
     let state = tempfile::tempdir().unwrap();
-    let mut pty = demo(&[("NO_COLOR", "1")], state.path());
+    let mut pty = Pty::demo(&[], &[("NO_COLOR", "1")], state.path());
     pty.send("j");
     pty.send("?");
     pty.wait_for("the help", |s| s.contains("Keys"));
@@ -84,7 +74,7 @@ fn no_color_sends_no_colour_and_keeps_the_selection_visible() {
 #[test]
 fn the_default_theme_uses_the_16_ansi_colours_only() {
     let state = tempfile::tempdir().unwrap();
-    let mut pty = demo(&[], state.path());
+    let mut pty = Pty::demo(&[], &[], state.path());
     let raw = pty.raw();
     pty.send("q");
     assert!(pty.wait_exit().success());
@@ -104,7 +94,7 @@ fn the_default_theme_uses_the_16_ansi_colours_only() {
 #[test]
 fn y_writes_the_selected_path_as_osc_52() {
     let state = tempfile::tempdir().unwrap();
-    let mut pty = demo(&[("TMUX", "")], state.path());
+    let mut pty = Pty::demo(&[], &[("TMUX", "")], state.path());
     pty.send("G");
     pty.send("y");
     pty.wait_for("the copy notification", |s| {
@@ -147,7 +137,7 @@ fn y_writes_the_selected_path_as_osc_52() {
 #[test]
 fn a_double_click_in_the_terminal_opens_a_workspace() {
     let state = tempfile::tempdir().unwrap();
-    let mut pty = demo(&[], state.path());
+    let mut pty = Pty::demo(&[], &[], state.path());
     let screen = pty.screen();
     let row = screen
         .lines()
@@ -244,7 +234,7 @@ fn a_tz_naming_a_fifo_or_a_device_does_not_hang_the_browser() {
             .success()
     );
     for tz in [format!(":{}", fifo.display()), ":/dev/zero".to_string()] {
-        let mut pty = demo(&[("TZ", tz.as_str())], tmp.path());
+        let mut pty = Pty::demo(&[], &[("TZ", tz.as_str())], tmp.path());
         pty.send("q");
         assert!(pty.wait_exit().success(), "TZ={tz}");
     }
@@ -255,12 +245,7 @@ fn a_tz_naming_a_fifo_or_a_device_does_not_hang_the_browser() {
 #[test]
 fn theme_flag_outranks_no_color() {
     let state = tempfile::tempdir().unwrap();
-    let mut all = vec![("XDG_STATE_HOME", state.path().to_str().unwrap())];
-    all.push(("NO_COLOR", "1"));
-    let mut pty = Pty::spawn(&["--demo", "--theme", "dark"], &all, 100, 30);
-    pty.wait_for("the demo workspaces", |s| {
-        s.contains("ws_genomics") && s.contains("1,000 files")
-    });
+    let mut pty = Pty::demo(&["--theme", "dark"], &[("NO_COLOR", "1")], state.path());
     let raw = pty.raw();
     pty.send("q");
     assert!(pty.wait_exit().success());

@@ -14,33 +14,20 @@ use filedeck::app::corpus::{self, ChunkResult};
 use filedeck::app::state::{Dialog, PromptKind, Row};
 use filedeck::app::{Command, Event, Msg, State, init, update};
 use filedeck::config::ThemeName;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::style::Modifier;
 
+#[path = "support/drive.rs"]
+#[allow(dead_code, reason = "each test crate uses a part of it")]
+mod drive;
+use drive::{key, list_req, selected_label, typed};
 #[path = "support/entries.rs"]
 #[allow(dead_code, reason = "each test crate uses a part of it")]
 mod entries;
 use entries::entry;
 
-fn key(s: &mut State, code: KeyCode) -> Vec<Command> {
-    update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn typed(s: &mut State, text: &str) -> Vec<Command> {
-    text.chars()
-        .flat_map(|c| key(s, KeyCode::Char(c)))
-        .collect()
-}
-
 fn page(req: u64, keys: &[&str], done: bool) -> Msg {
-    Msg::Worker(Event::ListPage {
-        req,
-        files: keys.iter().map(|k| entry(k, 10)).collect(),
-        done,
-        maybe_incomplete: false,
-    })
+    drive::page(req, keys.iter().map(|k| entry(k, 10)).collect(), done)
 }
 
 const FILES: &[&str] = &[
@@ -54,15 +41,36 @@ const FILES: &[&str] = &[
     "top.txt",
 ];
 
+/// ws1 on a `w`×`h` screen, its listing asked for (the request's id returned).
+fn started(endpoint: &str, w: u16, h: u16) -> (State, u64) {
+    let mut s = State::new(endpoint, &["ws1".into()], w, h);
+    let req = list_req(&init(&mut s));
+    (s, req)
+}
+
 /// ws1 listed with FILES (the listing's req returned).
 fn listed() -> (State, u64) {
-    let mut s = State::new("http://files.example:8080", &["ws1".into()], 80, 24);
-    let req = match init(&mut s).as_slice() {
-        [Command::List { req, .. }] => *req,
-        other => panic!("{other:?}"),
-    };
+    let (mut s, req) = started("http://files.example:8080", 80, 24);
     update(&mut s, page(req, FILES, true));
     (s, req)
+}
+
+/// ws1 on a `w`×`h` screen with the first of its pages, a/sample_1.vcf and a/other.txt
+/// (the listing's req returned).
+fn first_page_in(w: u16, h: u16) -> (State, u64) {
+    let (mut s, req) = started("http://h", w, h);
+    update(&mut s, page(req, &["a/sample_1.vcf", "a/other.txt"], false));
+    (s, req)
+}
+
+/// The id of the listing a refresh asks for among `cmds`.
+fn relist_req(cmds: &[Command]) -> u64 {
+    cmds.iter()
+        .find_map(|c| match c {
+            Command::List { req, .. } => Some(*req),
+            _ => None,
+        })
+        .unwrap()
 }
 
 /// What the matcher threads would answer to these commands (the same function).
@@ -125,14 +133,6 @@ fn shown_folders(s: &State) -> Vec<String> {
             _ => None,
         })
         .collect()
-}
-
-fn selected_key(s: &State) -> String {
-    match s.selected_row().unwrap() {
-        Row::File { ws, id } => s.workspaces[ws].tree.display_key(id),
-        Row::Folder { ws, id } => s.workspaces[ws].tree.folder_path(id),
-        other => format!("{other:?}"),
-    }
 }
 
 #[test]
@@ -200,7 +200,7 @@ fn enter_keeps_the_filter_and_esc_clears_it() {
     assert!(!f.editing && f.active());
     // Browser keys work again, on the filtered rows.
     key(&mut s, KeyCode::Char('G'));
-    assert_eq!(selected_key(&s), "ref/genome.fa.fai");
+    assert_eq!(selected_label(&s), "ref/genome.fa.fai");
     // `/` edits the same filter.
     key(&mut s, KeyCode::Char('/'));
     assert!(s.filter.as_ref().unwrap().editing);
@@ -218,7 +218,7 @@ fn enter_keeps_the_filter_and_esc_clears_it() {
         shown_files(&s),
         ["ref/genome.fa", "ref/genome.fa.fai", "top.txt"]
     );
-    assert_eq!(selected_key(&s), "ref/genome.fa.fai");
+    assert_eq!(selected_label(&s), "ref/genome.fa.fai");
 }
 
 #[test]
@@ -250,15 +250,15 @@ fn n_and_shift_n_step_through_matches_in_tree_order() {
     key(&mut s, KeyCode::Char('g'));
     for want in order {
         key(&mut s, KeyCode::Char('n'));
-        assert_eq!(selected_key(&s), want);
+        assert_eq!(selected_label(&s), want);
     }
     // Wraps around.
     key(&mut s, KeyCode::Char('n'));
-    assert_eq!(selected_key(&s), order[0]);
+    assert_eq!(selected_label(&s), order[0]);
     key(&mut s, KeyCode::Char('N'));
-    assert_eq!(selected_key(&s), order[3]);
+    assert_eq!(selected_label(&s), order[3]);
     key(&mut s, KeyCode::Char('N'));
-    assert_eq!(selected_key(&s), order[2]);
+    assert_eq!(selected_label(&s), order[2]);
 }
 
 #[test]
@@ -270,12 +270,7 @@ fn n_without_a_filter_says_how_to_start_one() {
 
 #[test]
 fn a_page_arriving_under_the_filter_is_matched_too() {
-    let mut s = State::new("http://h", &["ws1".into()], 80, 24);
-    let req = match init(&mut s).as_slice() {
-        [Command::List { req, .. }] => *req,
-        other => panic!("{other:?}"),
-    };
-    update(&mut s, page(req, &["a/sample_1.vcf", "a/other.txt"], false));
+    let (mut s, req) = first_page_in(80, 24);
     filter(&mut s, "sample");
     assert_eq!(shown_files(&s), ["a/sample_1.vcf"]);
     // The listing is still arriving: "≥".
@@ -328,7 +323,7 @@ fn an_upload_under_the_filter_is_matched_and_a_delete_leaves() {
         ]
     );
     // Delete the first match.
-    while selected_key(&s) != "raw/sample_A.vcf.gz" {
+    while selected_label(&s) != "raw/sample_A.vcf.gz" {
         key(&mut s, KeyCode::Char('n'));
     }
     key(&mut s, KeyCode::Char('x'));
@@ -361,13 +356,7 @@ fn a_whole_workspace_refresh_builds_a_new_corpus() {
     key(&mut s, KeyCode::Enter);
     key(&mut s, KeyCode::Char('g'));
     let cmds = key(&mut s, KeyCode::Char('r'));
-    let req = cmds
-        .iter()
-        .find_map(|c| match c {
-            Command::List { req, .. } => Some(*req),
-            _ => None,
-        })
-        .unwrap();
+    let req = relist_req(&cmds);
     let cmds = update(&mut s, page(req, &["ref/genome.fa", "zzz.txt"], true));
     settle(&mut s, &cmds);
     assert_eq!(shown_files(&s), ["ref/genome.fa"]);
@@ -384,13 +373,7 @@ fn a_refresh_with_a_larger_first_page_never_shows_the_old_paths_matches() {
     key(&mut s, KeyCode::Enter);
     key(&mut s, KeyCode::Char('g'));
     let cmds = key(&mut s, KeyCode::Char('r'));
-    let req = cmds
-        .iter()
-        .find_map(|c| match c {
-            Command::List { req, .. } => Some(*req),
-            _ => None,
-        })
-        .unwrap();
+    let req = relist_req(&cmds);
     let many: Vec<String> = (0..20).map(|i| format!("new/file_{i:02}.txt")).collect();
     let mut keys: Vec<&str> = many.iter().map(String::as_str).collect();
     keys.push("ref/genome.fa");
@@ -441,7 +424,7 @@ fn folder_delete_under_a_filter_takes_the_whole_folder_and_says_so() {
     key(&mut s, KeyCode::Enter);
     key(&mut s, KeyCode::Char('g'));
     key(&mut s, KeyCode::Down); // raw/
-    assert_eq!(selected_key(&s), "raw/");
+    assert_eq!(selected_label(&s), "raw/");
     key(&mut s, KeyCode::Char('x'));
     let Some(Dialog::ConfirmDelete(c)) = &s.dialog else {
         panic!("{:?}", s.dialog);
@@ -475,7 +458,7 @@ fn folder_download_under_a_filter_takes_the_whole_folder_and_says_so() {
     key(&mut s, KeyCode::Enter);
     key(&mut s, KeyCode::Char('g'));
     key(&mut s, KeyCode::Down);
-    assert_eq!(selected_key(&s), "ref/");
+    assert_eq!(selected_label(&s), "ref/");
     key(&mut s, KeyCode::Char('d'));
     let Some(Dialog::Path {
         kind: PromptKind::Download { files, what, .. },
@@ -496,9 +479,8 @@ fn folder_download_under_a_filter_takes_the_whole_folder_and_says_so() {
 // Frames.
 
 fn render(s: &State) -> (String, ratatui::buffer::Buffer) {
-    let mut t = Terminal::new(TestBackend::new(s.width, s.height)).unwrap();
-    t.draw(|f| filedeck::ui::draw(f, s)).unwrap();
-    (format!("{}", t.backend()), t.backend().buffer().clone())
+    let b = drive::drawn(s);
+    (b.to_string(), b.buffer().clone())
 }
 
 /// The cells of row `y` drawn with `m`, as a string (spaces elsewhere).
@@ -549,12 +531,7 @@ fn frame_of_a_kept_filter_with_highlights_mono() {
 
 #[test]
 fn frame_of_a_filter_while_the_listing_arrives() {
-    let mut s = State::new("http://h", &["ws1".into()], 70, 12);
-    let req = match init(&mut s).as_slice() {
-        [Command::List { req, .. }] => *req,
-        other => panic!("{other:?}"),
-    };
-    update(&mut s, page(req, &["a/sample_1.vcf", "a/other.txt"], false));
+    let (mut s, _) = first_page_in(70, 12);
     filter(&mut s, "sample");
     let (text, buf) = render(&s);
     insta::assert_snapshot!("filter_partial_70x12", text);
@@ -567,7 +544,7 @@ fn frame_of_a_filter_while_the_listing_arrives() {
 #[test]
 fn the_yes_no_matcher_agrees_with_nucleos_scoring() {
     use nucleo_matcher::Utf32Str;
-    let mut s = State::new("http://h", &["ws1".into()], 80, 24);
+    let (mut s, req) = started("http://h", 80, 24);
     let paths = [
         "raw/sample_A.vcf.gz",
         "raw/Sample_B.VCF.GZ",
@@ -577,10 +554,6 @@ fn the_yes_no_matcher_agrees_with_nucleos_scoring() {
         "notes/README.md",
         "x",
     ];
-    let req = match init(&mut s).as_slice() {
-        [Command::List { req, .. }] => *req,
-        other => panic!("{other:?}"),
-    };
     update(&mut s, page(req, &paths, true));
     let tree = &s.workspaces[0].tree;
     let chunk = corpus::build(tree, 0, 1, &mut Vec::new()).remove(0);
@@ -631,11 +604,7 @@ fn the_yes_no_matcher_agrees_with_nucleos_scoring() {
 /// file is in, and each new chunk goes to the matcher under the pattern in force.
 #[test]
 fn the_path_store_of_a_large_workspace_is_built_in_steps() {
-    let mut s = State::new("http://files.example:8080", &["ws1".into()], 80, 24);
-    let req = match init(&mut s).as_slice() {
-        [Command::List { req, .. }] => *req,
-        other => panic!("{other:?}"),
-    };
+    let (mut s, req) = started("http://files.example:8080", 80, 24);
     let n = corpus::CHUNK_FILES as usize * 3 + 10;
     let names: Vec<String> = (0..n).map(|i| format!("d{}/f{i:06}.txt", i % 7)).collect();
     let keys: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -664,10 +633,7 @@ fn the_path_store_of_a_large_workspace_is_built_in_steps() {
         .into_iter()
         .filter(|c| matches!(c, Command::Filter { pattern, .. } if pattern == "f0491"))
         .collect();
-    for m in answer(&cmds) {
-        update(&mut s, m);
-    }
-    filedeck::app::settle(&mut s);
+    settle(&mut s, &cmds);
     let f = s.filter.as_ref().unwrap();
     assert!(f.done());
     let last_chunk_hits = (corpus::CHUNK_FILES as usize * 3..n)

@@ -9,13 +9,15 @@
 )]
 
 use filedeck::app::msg::Secret;
-use filedeck::app::state::{Dialog, Pane, Row};
+use filedeck::app::state::{Dialog, Pane};
 use filedeck::app::transfer_types::{Direction, TransferInfo};
 use filedeck::app::{Command, Event, Msg, State, init, update};
-use ratatui::crossterm::event::{
-    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
+#[path = "support/drive.rs"]
+#[allow(dead_code, reason = "each test crate uses a part of it")]
+mod drive;
+use drive::{ch, list_req, page, selected_label};
 #[path = "support/entries.rs"]
 #[allow(dead_code, reason = "each test crate uses a part of it")]
 mod entries;
@@ -28,18 +30,10 @@ fn listed() -> State {
 
 fn listed_with(files: &[(&str, u64)]) -> State {
     let mut s = State::new("http://files.example:8080", &["ws1".into()], 80, 24);
-    let req = match init(&mut s).as_slice() {
-        [Command::List { req, .. }] => *req,
-        other => panic!("expected one List, got {other:?}"),
-    };
+    let req = list_req(&init(&mut s));
     update(
         &mut s,
-        Msg::Worker(Event::ListPage {
-            req,
-            files: files.iter().map(|(k, n)| entry(k, *n)).collect(),
-            done: true,
-            maybe_incomplete: false,
-        }),
+        page(req, files.iter().map(|(k, n)| entry(k, *n)).collect(), true),
     );
     s
 }
@@ -58,37 +52,21 @@ fn click(s: &mut State, x: u16, y: u16, at_ms: u64) -> Vec<Command> {
     mouse(s, MouseEventKind::Down(MouseButton::Left), x, y, at_ms)
 }
 
-fn ch(s: &mut State, c: char) -> Vec<Command> {
-    update(
-        s,
-        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-    )
-}
-
-fn label(s: &State) -> String {
-    match s.selected_row().unwrap() {
-        Row::Workspace { ws } => s.workspaces[ws].id.clone(),
-        Row::Folder { ws, id } => s.workspaces[ws].tree.folder_path(id),
-        Row::File { ws, id } => s.workspaces[ws].tree.display_key(id),
-        Row::Status { .. } => "<status>".into(),
-    }
-}
-
 #[test]
 fn a_click_selects_the_tree_row_under_the_pointer() {
     let mut s = listed();
     assert_eq!(s.rows.len(), 3);
     // Row 0 of the tree is on screen row 1 (under the border).
     click(&mut s, 5, 3, 0);
-    assert_eq!(label(&s), "top.txt");
+    assert_eq!(selected_label(&s), "top.txt");
     assert_eq!(s.focus, Pane::Tree);
     click(&mut s, 5, 2, 1000);
-    assert_eq!(label(&s), "raw/");
+    assert_eq!(selected_label(&s), "raw/");
     // Below the last row, and on the border: nothing is selected anew.
     click(&mut s, 5, 10, 2000);
-    assert_eq!(label(&s), "raw/");
+    assert_eq!(selected_label(&s), "raw/");
     click(&mut s, 0, 3, 3000);
-    assert_eq!(label(&s), "raw/");
+    assert_eq!(selected_label(&s), "raw/");
 }
 
 #[test]
@@ -97,7 +75,7 @@ fn a_double_click_opens_a_folder_and_closes_it_again() {
     click(&mut s, 5, 2, 1000);
     click(&mut s, 5, 2, 1300);
     assert_eq!(s.rows.len(), 5, "raw/ opened: a.vcf and b.vcf under it");
-    assert_eq!(label(&s), "raw/");
+    assert_eq!(selected_label(&s), "raw/");
     // Two presses too far apart are two clicks.
     click(&mut s, 5, 2, 5000);
     click(&mut s, 5, 2, 5401);
@@ -115,7 +93,7 @@ fn a_double_click_on_a_file_does_what_enter_does() {
     let mut s = listed();
     click(&mut s, 5, 3, 0);
     click(&mut s, 5, 3, 100);
-    assert_eq!(label(&s), "top.txt");
+    assert_eq!(selected_label(&s), "top.txt");
     assert_eq!(s.focus, Pane::Details, "Enter on a file shows its details");
 }
 

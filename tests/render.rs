@@ -11,10 +11,12 @@
 
 use filedeck::api::FileEntry;
 use filedeck::app::{Event, Msg, State, init, update};
-use filedeck::ui;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[path = "support/drive.rs"]
+#[allow(dead_code, reason = "each test crate uses a part of it")]
+mod drive;
+use drive::{keys, page, render};
 
 const SIZES: [(u16, u16); 3] = [(60, 20), (80, 24), (120, 40)];
 
@@ -61,28 +63,8 @@ fn fixture(w: u16, h: u16, extra: &[FileEntry]) -> State {
         entry("README.md", 155, None),
     ];
     files.extend(extra.iter().cloned());
-    update(
-        &mut s,
-        Msg::Worker(Event::ListPage {
-            req: 1,
-            files,
-            done: true,
-            maybe_incomplete: false,
-        }),
-    );
+    update(&mut s, page(1, files, true));
     s
-}
-
-fn keys(s: &mut State, codes: &[KeyCode]) {
-    for c in codes {
-        update(s, Msg::Key(KeyEvent::new(*c, KeyModifiers::NONE)));
-    }
-}
-
-fn render(s: &State) -> String {
-    let mut t = Terminal::new(TestBackend::new(s.width, s.height)).unwrap();
-    t.draw(|f| ui::draw(f, s)).unwrap();
-    format!("{}", t.backend())
 }
 
 fn check(name: &str, setup: impl Fn(&mut State), extra: &[FileEntry]) {
@@ -202,15 +184,7 @@ fn hostile_file_name() {
 fn listing_in_progress_shows_partial_counts() {
     let mut s = State::new("https://files.example.org", &["ws_genomics".into()], 80, 24);
     init(&mut s);
-    update(
-        &mut s,
-        Msg::Worker(Event::ListPage {
-            req: 1,
-            files: vec![entry("raw/a.vcf", 10, None)],
-            done: false,
-            maybe_incomplete: false,
-        }),
-    );
+    update(&mut s, page(1, vec![entry("raw/a.vcf", 10, None)], false));
     let screen = render(&s);
     assert!(screen.contains("≥ 1 file "), "{screen}");
     assert!(screen.contains("listing ws_genomics"), "{screen}");

@@ -10,27 +10,28 @@
 )]
 
 use filedeck::api::FileEntry;
-use filedeck::app::{Event, Msg, State, init, update};
-use filedeck::ui;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use filedeck::app::{State, init, update};
+use ratatui::crossterm::event::KeyCode;
+
+#[path = "support/drive.rs"]
+#[allow(dead_code, reason = "each test crate uses a part of it")]
+mod drive;
+use drive::{drawn, keys, page, render, typed};
+#[path = "support/entries.rs"]
+#[allow(dead_code, reason = "each test crate uses a part of it")]
+mod entries;
 
 const SIZES: [(u16, u16); 3] = [(60, 20), (80, 24), (120, 40)];
 
+/// A binary file of `size` bytes (`None`: unknown, and so is its time), created on a day
+/// that follows from its size.
 fn entry(key: &str, size: Option<u64>) -> FileEntry {
-    FileEntry {
-        key: key.into(),
-        name: String::new(),
-        path: String::new(),
+    entries::file(
+        key,
         size,
-        description: None,
-        content_type: Some("application/octet-stream".into()),
-        created_at: size.map(|s| format!("2026-11-{:02}T10:00:00Z", 1 + s % 28)),
-        sha256: None,
-        etag: None,
-    }
-    .normalise()
+        size.map(|s| 1 + s % 28),
+        Some("application/octet-stream"),
+    )
 }
 
 fn fixture(w: u16, h: u16) -> State {
@@ -52,34 +53,8 @@ fn fixture(w: u16, h: u16) -> State {
         entry("results/variant_summary.csv", Some(84)),
         entry("README.md", Some(155)),
     ];
-    update(
-        &mut s,
-        Msg::Worker(Event::ListPage {
-            req: 1,
-            files,
-            done: true,
-            maybe_incomplete: false,
-        }),
-    );
+    update(&mut s, page(1, files, true));
     s
-}
-
-fn keys(s: &mut State, codes: &[KeyCode]) {
-    for c in codes {
-        update(s, Msg::Key(KeyEvent::new(*c, KeyModifiers::NONE)));
-    }
-}
-
-fn text(s: &mut State, t: &str) {
-    for c in t.chars() {
-        keys(s, &[KeyCode::Char(c)]);
-    }
-}
-
-fn render(s: &State) -> String {
-    let mut t = Terminal::new(TestBackend::new(s.width, s.height)).unwrap();
-    t.draw(|f| ui::draw(f, s)).unwrap();
-    format!("{}", t.backend())
 }
 
 fn check(name: &str, setup: impl Fn(&mut State)) {
@@ -88,6 +63,13 @@ fn check(name: &str, setup: impl Fn(&mut State)) {
         setup(&mut s);
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), render(&s));
     }
+}
+
+/// `:`, `text` typed into the jump prompt it opens, then `then`.
+fn jump(s: &mut State, text: &str, then: &[KeyCode]) {
+    keys(s, &[KeyCode::Char(':')]);
+    typed(s, text);
+    keys(s, then);
 }
 
 use KeyCode::*;
@@ -120,50 +102,32 @@ fn sorted_by_created_reversed_with_a_mark() {
 /// `:raw/sam` Tab Tab: completed to the common prefix, stepped to the first candidate.
 #[test]
 fn jump_prompt_stepping_through_candidates() {
-    check("jump_prompt_stepping", |s| {
-        keys(s, &[Char(':')]);
-        text(s, "raw/sam");
-        keys(s, &[Tab, Tab]);
-    });
+    check("jump_prompt_stepping", |s| jump(s, "raw/sam", &[Tab, Tab]));
 }
 
 /// `:raw/` Tab: everything in raw/, the hostile name sanitised in the list.
 #[test]
 fn jump_prompt_listing_a_folder() {
-    check("jump_prompt_listing", |s| {
-        keys(s, &[Char(':')]);
-        text(s, "raw/");
-        keys(s, &[Tab]);
-    });
+    check("jump_prompt_listing", |s| jump(s, "raw/", &[Tab]));
 }
 
 /// The hostile name completed into the input is drawn sanitised there too.
 #[test]
 fn jump_prompt_with_a_hostile_name_in_the_input() {
-    check("jump_prompt_hostile", |s| {
-        keys(s, &[Char(':')]);
-        text(s, "raw/\u{1b}");
-        keys(s, &[Tab]);
-    });
+    check("jump_prompt_hostile", |s| jump(s, "raw/\u{1b}", &[Tab]));
 }
 
 /// Enter on a path that is not there: the prompt stays and says why.
 #[test]
 fn jump_prompt_not_found() {
-    check("jump_prompt_not_found", |s| {
-        keys(s, &[Char(':')]);
-        text(s, "raw/run3/x");
-        keys(s, &[Enter]);
-    });
+    check("jump_prompt_not_found", |s| jump(s, "raw/run3/x", &[Enter]));
 }
 
 /// Enter on a file: its folders open, it is selected in the middle of the pane.
 #[test]
 fn jumped_to_a_file() {
     check("jumped_to_a_file", |s| {
-        keys(s, &[Char(':')]);
-        text(s, "raw/run2/reads_R1.fastq.gz");
-        keys(s, &[Enter]);
+        jump(s, "raw/run2/reads_R1.fastq.gz", &[Enter])
     });
 }
 
@@ -171,12 +135,9 @@ fn jumped_to_a_file() {
 #[test]
 fn the_stepped_candidate_is_highlighted() {
     let mut s = fixture(80, 24);
-    keys(&mut s, &[Char(':')]);
-    text(&mut s, "raw/sam");
-    keys(&mut s, &[Tab, Tab, Tab]); // on the second: sample_B.vcf.gz
-    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    t.draw(|f| ui::draw(f, &s)).unwrap();
-    let buf = t.backend().buffer();
+    jump(&mut s, "raw/sam", &[Tab, Tab, Tab]); // on the second: sample_B.vcf.gz
+    let screen = drawn(&s);
+    let buf = screen.buffer();
     let row: String = (0..24)
         .map(|y| (0..80).map(|x| buf[(x, y)].symbol()).collect::<String>())
         .find(|l| l.contains("sample A.vcf  sample_B.vcf.gz"))

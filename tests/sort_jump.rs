@@ -12,76 +12,53 @@
 use filedeck::api::FileEntry;
 use filedeck::app::sort::{SortKey, SortOrder};
 use filedeck::app::state::{Dialog, PromptKind, Row};
-use filedeck::app::{Command, Event, Msg, State, init, update};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use filedeck::app::{Command, Msg, State, init, update};
+use ratatui::crossterm::event::KeyCode;
 
-fn key(state: &mut State, code: KeyCode) -> Vec<Command> {
-    update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn ch(state: &mut State, c: char) -> Vec<Command> {
-    key(state, KeyCode::Char(c))
-}
-
-fn typed(state: &mut State, text: &str) {
-    for c in text.chars() {
-        ch(state, c);
-    }
-}
+#[path = "support/drive.rs"]
+#[allow(dead_code, reason = "each test crate uses a part of it")]
+mod drive;
+use drive::{ch, key, page, selected_label, typed};
+#[path = "support/entries.rs"]
+#[allow(dead_code, reason = "each test crate uses a part of it")]
+mod entries;
 
 /// A file at `key`; `size` and `created` (a day of November 2026) `None` when unknown.
-fn file(key: &str, size: Option<u64>, day: Option<u32>) -> FileEntry {
-    FileEntry {
-        key: key.into(),
-        name: String::new(),
-        path: String::new(),
-        size,
-        description: None,
-        content_type: None,
-        created_at: day.map(|d| format!("2026-11-{d:02}T10:00:00Z")),
-        sha256: None,
-        etag: None,
-    }
-    .normalise()
+fn file(key: &str, size: Option<u64>, day: Option<u64>) -> FileEntry {
+    entries::file(key, size, day, None)
 }
 
-fn page(req: u64, files: Vec<FileEntry>, done: bool) -> Msg {
-    Msg::Worker(Event::ListPage {
-        req,
-        files,
-        done,
-        maybe_incomplete: false,
-    })
+/// `workspaces` on a 100×40 screen, the first listed with one page of `files` (`done`: the
+/// listing's last).
+fn listed_in(workspaces: &[&str], files: Vec<FileEntry>, done: bool) -> State {
+    let ids: Vec<String> = workspaces.iter().map(|w| w.to_string()).collect();
+    let mut s = State::new("http://h", &ids, 100, 40);
+    init(&mut s);
+    update(&mut s, page(1, files, done));
+    s
+}
+
+fn ws1_listed(files: Vec<FileEntry>) -> State {
+    listed_in(&["ws1"], files, true)
 }
 
 /// ws1 listed with its top folder open: two folders and files of every kind of size and
 /// time, in names that do not follow their sizes or times.
 fn listed() -> State {
-    let mut s = State::new(
-        "http://files.example",
-        &["ws1".into(), "ws2".into()],
-        100,
-        40,
-    );
-    init(&mut s);
-    update(
-        &mut s,
-        page(
-            1,
-            vec![
-                file("big/x.bin", Some(5_000), Some(3)),
-                file("small/y.bin", Some(10), Some(20)),
-                file("b.txt", Some(300), Some(10)),
-                file("a.txt", Some(300), Some(12)),
-                file("c.txt", Some(1), Some(25)),
-                file("nosize.txt", None, Some(28)),
-                file("notime.txt", Some(2_000), None),
-                file("d.txt", Some(100_000), Some(1)),
-            ],
-            true,
-        ),
-    );
-    s
+    listed_in(
+        &["ws1", "ws2"],
+        vec![
+            file("big/x.bin", Some(5_000), Some(3)),
+            file("small/y.bin", Some(10), Some(20)),
+            file("b.txt", Some(300), Some(10)),
+            file("a.txt", Some(300), Some(12)),
+            file("c.txt", Some(1), Some(25)),
+            file("nosize.txt", None, Some(28)),
+            file("notime.txt", Some(2_000), None),
+            file("d.txt", Some(100_000), Some(1)),
+        ],
+        true,
+    )
 }
 
 /// The names of the rows of workspace 0's top folder, folders with a '/'.
@@ -97,15 +74,6 @@ fn top(s: &State) -> Vec<String> {
             _ => None,
         })
         .collect()
-}
-
-fn selected_label(s: &State) -> String {
-    match s.selected_row().unwrap() {
-        Row::Workspace { ws } => s.workspaces[ws].id.clone(),
-        Row::Folder { ws, id } => s.workspaces[ws].tree.folder_path(id),
-        Row::File { ws, id } => s.workspaces[ws].tree.display_key(id),
-        Row::Status { .. } => "<status>".into(),
-    }
 }
 
 fn order(s: &State, ws: usize) -> SortOrder {
@@ -224,21 +192,12 @@ fn capital_s_reverses_and_unknowns_stay_last() {
 
 #[test]
 fn folders_whose_sizes_or_times_are_all_unknown_sort_last_among_folders() {
-    let mut s = State::new("http://h", &["ws1".into()], 100, 40);
-    init(&mut s);
-    update(
-        &mut s,
-        page(
-            1,
-            vec![
-                file("dark/a", None, None),
-                file("dark/b", None, None),
-                file("lit/a", Some(1), Some(2)),
-                file("z.txt", Some(9), Some(9)),
-            ],
-            true,
-        ),
-    );
+    let mut s = ws1_listed(vec![
+        file("dark/a", None, None),
+        file("dark/b", None, None),
+        file("lit/a", Some(1), Some(2)),
+        file("z.txt", Some(9), Some(9)),
+    ]);
     for (keys, want) in [
         ("s", ["lit/", "dark/", "z.txt"]),
         ("S", ["lit/", "dark/", "z.txt"]),
@@ -314,18 +273,13 @@ fn each_workspace_keeps_its_own_order_through_a_refresh() {
 
 #[test]
 fn pages_arriving_take_their_places_in_the_order() {
-    let mut s = State::new("http://h", &["ws1".into()], 100, 40);
-    init(&mut s);
-    update(
-        &mut s,
-        page(
-            1,
-            vec![
-                file("m.txt", Some(50), Some(5)),
-                file("a.txt", Some(5), Some(6)),
-            ],
-            false,
-        ),
+    let mut s = listed_in(
+        &["ws1"],
+        vec![
+            file("m.txt", Some(50), Some(5)),
+            file("a.txt", Some(5), Some(6)),
+        ],
+        false,
     );
     ch(&mut s, 's');
     assert_eq!(top(&s), ["m.txt", "a.txt"]);
@@ -356,26 +310,21 @@ fn pages_arriving_take_their_places_in_the_order() {
 
 /// A workspace with names that share prefixes, a folder, spaces and non-ASCII.
 fn jump_fixture() -> State {
-    let mut s = State::new("http://h", &["ws1".into()], 100, 40);
-    init(&mut s);
-    update(
-        &mut s,
-        page(
-            1,
-            vec![
-                file("raw/sample_B.vcf.gz", Some(1), Some(1)),
-                file("raw/run1/reads_R1.fastq.gz", Some(1), Some(1)),
-                file("raw/run1/reads_R2.fastq.gz", Some(1), Some(1)),
-                file("raw/run2/x", Some(1), Some(1)),
-                file("raw/sample A.vcf", Some(1), Some(1)),
-                file("raw/échantillon 1.bam", Some(1), Some(1)),
-                file("raw/échantillon 2.bam", Some(1), Some(1)),
-                file("README.md", Some(1), Some(1)),
-            ],
-            true,
-        ),
-    );
-    s
+    ws1_listed(
+        [
+            "raw/sample_B.vcf.gz",
+            "raw/run1/reads_R1.fastq.gz",
+            "raw/run1/reads_R2.fastq.gz",
+            "raw/run2/x",
+            "raw/sample A.vcf",
+            "raw/échantillon 1.bam",
+            "raw/échantillon 2.bam",
+            "README.md",
+        ]
+        .iter()
+        .map(|k| file(k, Some(1), Some(1)))
+        .collect(),
+    )
 }
 
 fn prompt(s: &State) -> (String, Option<filedeck::app::jump::Cycle>) {
@@ -388,8 +337,16 @@ fn prompt(s: &State) -> (String, Option<filedeck::app::jump::Cycle>) {
     }
 }
 
-fn tab(s: &mut State) {
+/// `:` and `text` typed into the jump prompt it opens.
+fn jump(s: &mut State, text: &str) {
+    ch(s, ':');
+    typed(s, text);
+}
+
+/// Tab in the jump prompt; what its input holds then.
+fn tab(s: &mut State) -> String {
     key(s, KeyCode::Tab);
+    prompt(s).0
 }
 
 #[test]
@@ -404,24 +361,19 @@ fn colon_opens_the_jump_prompt_and_esc_closes_it() {
 #[test]
 fn tab_completes_a_unique_name() {
     let mut s = jump_fixture();
-    ch(&mut s, ':');
-    typed(&mut s, "raw/sample_");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/sample_B.vcf.gz");
+    jump(&mut s, "raw/sample_");
+    assert_eq!(tab(&mut s), "raw/sample_B.vcf.gz");
     assert!(s.under_prompt.is_empty());
     // A leading slash is allowed (and dropped).
     key(&mut s, KeyCode::Esc);
-    ch(&mut s, ':');
-    typed(&mut s, "/REA");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "README.md");
+    jump(&mut s, "/REA");
+    assert_eq!(tab(&mut s), "README.md");
 }
 
 #[test]
 fn tab_completes_to_the_common_prefix_and_lists_the_candidates() {
     let mut s = jump_fixture();
-    ch(&mut s, ':');
-    typed(&mut s, "raw/sam");
+    jump(&mut s, "raw/sam");
     tab(&mut s);
     let (text, cycle) = prompt(&s);
     assert_eq!(text, "raw/sample");
@@ -432,12 +384,9 @@ fn tab_completes_to_the_common_prefix_and_lists_the_candidates() {
         ("raw/", None, 2)
     );
     // Tab again steps through them, and round; Shift-Tab steps back.
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/sample A.vcf");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/sample_B.vcf.gz");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/sample A.vcf");
+    assert_eq!(tab(&mut s), "raw/sample A.vcf");
+    assert_eq!(tab(&mut s), "raw/sample_B.vcf.gz");
+    assert_eq!(tab(&mut s), "raw/sample A.vcf");
     key(&mut s, KeyCode::BackTab);
     assert_eq!(prompt(&s).0, "raw/sample_B.vcf.gz");
     assert_eq!(prompt(&s).1.unwrap().at, Some(1));
@@ -450,10 +399,8 @@ fn tab_completes_to_the_common_prefix_and_lists_the_candidates() {
 #[test]
 fn a_folder_completes_with_its_slash_and_the_next_tab_lists_inside() {
     let mut s = jump_fixture();
-    ch(&mut s, ':');
-    typed(&mut s, "ra");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/");
+    jump(&mut s, "ra");
+    assert_eq!(tab(&mut s), "raw/");
     tab(&mut s);
     // Folders first, then files; every one of them a candidate.
     assert_eq!(
@@ -469,22 +416,17 @@ fn a_folder_completes_with_its_slash_and_the_next_tab_lists_inside() {
     );
     assert_eq!(prompt(&s).0, "raw/");
     typed(&mut s, "run1");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/run1/");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/run1/reads_R");
+    assert_eq!(tab(&mut s), "raw/run1/");
+    assert_eq!(tab(&mut s), "raw/run1/reads_R");
 }
 
 #[test]
 fn unicode_and_spaces_complete_on_character_boundaries() {
     let mut s = jump_fixture();
-    ch(&mut s, ':');
-    typed(&mut s, "raw/é");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/échantillon ");
+    jump(&mut s, "raw/é");
+    assert_eq!(tab(&mut s), "raw/échantillon ");
     typed(&mut s, "2");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/échantillon 2.bam");
+    assert_eq!(tab(&mut s), "raw/échantillon 2.bam");
     key(&mut s, KeyCode::Enter);
     assert!(s.dialog.is_none());
     assert_eq!(selected_label(&s), "raw/échantillon 2.bam");
@@ -493,8 +435,7 @@ fn unicode_and_spaces_complete_on_character_boundaries() {
 #[test]
 fn an_unknown_path_says_so_and_keeps_the_prompt() {
     let mut s = jump_fixture();
-    ch(&mut s, ':');
-    typed(&mut s, "raw/zz");
+    jump(&mut s, "raw/zz");
     tab(&mut s);
     assert_eq!(prompt(&s), ("raw/zz".into(), None));
     assert_eq!(s.under_prompt, ["nothing in raw/ starts with zz"]);
@@ -508,8 +449,7 @@ fn an_unknown_path_says_so_and_keeps_the_prompt() {
     );
     // A folder that does not exist.
     key(&mut s, KeyCode::Esc);
-    ch(&mut s, ':');
-    typed(&mut s, "nope/a");
+    jump(&mut s, "nope/a");
     tab(&mut s);
     assert_eq!(s.under_prompt, ["no folder nope/ here"]);
     // Enter on nothing typed asks for a path.
@@ -527,8 +467,7 @@ fn an_unknown_path_says_so_and_keeps_the_prompt() {
 fn enter_selects_the_file_and_opens_its_folders() {
     let mut s = jump_fixture();
     assert!(s.workspaces[0].open.is_empty());
-    ch(&mut s, ':');
-    typed(&mut s, "raw/run1/reads_R2.fastq.gz");
+    jump(&mut s, "raw/run1/reads_R2.fastq.gz");
     key(&mut s, KeyCode::Enter);
     assert!(s.dialog.is_none());
     assert_eq!(selected_label(&s), "raw/run1/reads_R2.fastq.gz");
@@ -542,8 +481,7 @@ fn enter_selects_the_file_and_opens_its_folders() {
 #[test]
 fn enter_on_a_folder_selects_and_opens_it() {
     let mut s = jump_fixture();
-    ch(&mut s, ':');
-    typed(&mut s, "raw/run2");
+    jump(&mut s, "raw/run2");
     key(&mut s, KeyCode::Enter);
     assert_eq!(selected_label(&s), "raw/run2/");
     let run2 = s.workspaces[0].tree.folder_by_path("raw/run2/").unwrap();
@@ -555,8 +493,7 @@ fn enter_on_a_folder_selects_and_opens_it() {
 fn enter_on_a_stepped_candidate_goes_there_in_the_order_in_force() {
     let mut s = jump_fixture();
     ch(&mut s, 'S'); // name Z→A: the jump does not care
-    ch(&mut s, ':');
-    typed(&mut s, "raw/sam");
+    jump(&mut s, "raw/sam");
     tab(&mut s);
     tab(&mut s);
     key(&mut s, KeyCode::Enter);
@@ -565,31 +502,18 @@ fn enter_on_a_stepped_candidate_goes_there_in_the_order_in_force() {
 
 #[test]
 fn a_hidden_dotfile_is_named_not_lost() {
-    let mut s = State::new("http://h", &["ws1".into()], 100, 40);
-    init(&mut s);
-    update(
-        &mut s,
-        page(
-            1,
-            vec![
-                file("raw/.secret", Some(1), Some(1)),
-                file("raw/a", Some(1), Some(1)),
-            ],
-            true,
-        ),
-    );
+    let mut s = ws1_listed(vec![
+        file("raw/.secret", Some(1), Some(1)),
+        file("raw/a", Some(1), Some(1)),
+    ]);
     ch(&mut s, '.'); // hide dotfiles
     key(&mut s, KeyCode::Esc); // the notice
-    ch(&mut s, ':');
-    typed(&mut s, "raw/");
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/a", "a hidden name is no candidate");
+    jump(&mut s, "raw/");
+    assert_eq!(tab(&mut s), "raw/a", "a hidden name is no candidate");
     key(&mut s, KeyCode::Esc);
-    ch(&mut s, ':');
-    typed(&mut s, "raw/.s");
-    tab(&mut s);
+    jump(&mut s, "raw/.s");
     assert_eq!(
-        prompt(&s).0,
+        tab(&mut s),
         "raw/.secret",
         "unless the typed name starts with '.'"
     );
@@ -604,12 +528,10 @@ fn a_hidden_dotfile_is_named_not_lost() {
 #[test]
 fn a_paste_ends_the_stepping_and_the_next_tab_completes_afresh() {
     let mut s = jump_fixture();
-    ch(&mut s, ':');
-    typed(&mut s, "raw/sam");
+    jump(&mut s, "raw/sam");
     tab(&mut s);
     assert_eq!(s.under_prompt.len(), 2);
     update(&mut s, Msg::Paste("_".into()));
     assert!(s.under_prompt.is_empty());
-    tab(&mut s);
-    assert_eq!(prompt(&s).0, "raw/sample_B.vcf.gz");
+    assert_eq!(tab(&mut s), "raw/sample_B.vcf.gz");
 }

@@ -12,33 +12,17 @@ use filedeck::app::state::{Dialog, Row};
 use filedeck::app::{Command, Event, Msg, State, init, update};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+#[path = "support/drive.rs"]
+#[allow(dead_code, reason = "each test crate uses a part of it")]
+mod drive;
+use drive::{ch, key, list_req, selected_label, typed};
 #[path = "support/entries.rs"]
 #[allow(dead_code, reason = "each test crate uses a part of it")]
 mod entries;
 use entries::entry;
 
-fn key(state: &mut State, code: KeyCode) -> Vec<Command> {
-    update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn ch(state: &mut State, c: char) -> Vec<Command> {
-    key(state, KeyCode::Char(c))
-}
-
 fn page(req: u64, keys: &[(&str, u64)], done: bool) -> Msg {
-    Msg::Worker(Event::ListPage {
-        req,
-        files: keys.iter().map(|(k, s)| entry(k, *s)).collect(),
-        done,
-        maybe_incomplete: false,
-    })
-}
-
-fn list_req(cmds: &[Command]) -> u64 {
-    match cmds {
-        [Command::List { req, .. }] => *req,
-        other => panic!("expected one List, got {other:?}"),
-    }
+    drive::page(req, keys.iter().map(|(k, s)| entry(k, *s)).collect(), done)
 }
 
 /// A state with ws1 listed: raw/{a,b}.vcf, raw/run1/x.fq, top.txt.
@@ -54,15 +38,6 @@ fn listed() -> State {
         page(req, &[("raw/run1/x.fq", 300), ("top.txt", 1)], true),
     );
     s
-}
-
-fn selected_label(s: &State) -> String {
-    match s.selected_row().unwrap() {
-        Row::Workspace { ws } => s.workspaces[ws].id.clone(),
-        Row::Folder { ws, id } => s.workspaces[ws].tree.folder_path(id),
-        Row::File { ws, id } => s.workspaces[ws].tree.display_key(id),
-        Row::Status { .. } => "<status>".into(),
-    }
 }
 
 #[test]
@@ -100,9 +75,7 @@ fn without_workspaces_asks_the_server_then_prompts() {
     );
     assert!(cmds.is_empty());
     assert!(matches!(s.dialog, Some(Dialog::WorkspacePrompt(_))));
-    for c in "ws_x".chars() {
-        ch(&mut s, c);
-    }
+    typed(&mut s, "ws_x");
     let cmds = key(&mut s, KeyCode::Enter);
     assert_eq!(
         cmds,
@@ -530,9 +503,7 @@ mod transfers {
         let mut s = listed();
         ch(&mut s, 'j'); // raw/
         assert!(ch(&mut s, 'u').is_empty());
-        for c in "~/runs/run7".chars() {
-            ch(&mut s, c);
-        }
+        typed(&mut s, "~/runs/run7");
         let cmds = key(&mut s, KeyCode::Enter);
         assert_eq!(
             cmds,
@@ -1229,12 +1200,6 @@ fn transfers_wait_for_the_queue_another_instance_holds_and_go_on_once_it_is_free
 /// Stale answers: a result lands only while what it answers is still on screen.
 mod stale {
     use super::*;
-
-    fn typed(s: &mut State, text: &str) {
-        for c in text.chars() {
-            ch(s, c);
-        }
-    }
 
     fn prompt_text(s: &State) -> String {
         match &s.dialog {

@@ -159,6 +159,19 @@ impl Pty {
         }
     }
 
+    /// `filedeck --demo ARGS` in a pty of 100×30, its state in `state`, `env` on top; returned
+    /// once its first listing is on screen: both demo workspaces, ws_genomics's 1,000 files.
+    pub fn demo(args: &[&str], env: &[(&str, &str)], state: &std::path::Path) -> Pty {
+        let argv: Vec<&str> = ["--demo"].iter().chain(args).copied().collect();
+        let mut all = vec![("XDG_STATE_HOME", state.to_str().unwrap())];
+        all.extend_from_slice(env);
+        let pty = Pty::spawn(&argv, &all, 100, 30);
+        pty.wait_for("the demo's first listing", |s| {
+            s.contains("ws_genomics") && s.contains("ws_lab") && s.contains("1,000 files")
+        });
+        pty
+    }
+
     pub fn send(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).unwrap();
         self.writer.flush().unwrap();
