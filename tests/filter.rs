@@ -529,6 +529,25 @@ fn frame_of_a_kept_filter_with_highlights_mono() {
     assert_eq!(hl.trim(), "s      B     gz", "{hl:?}");
 }
 
+/// A folder row is marked where the pattern finds the folder's own path; a name with a
+/// combining mark is marked by grapheme, as nucleo matched it (e + U+0301 is one letter).
+#[test]
+fn folders_and_combining_marks_are_marked_where_nucleo_matched() {
+    let (mut s, req) = started("http://h", 70, 12);
+    update(
+        &mut s,
+        page(req, &["run1/cafe\u{301}_x.txt", "run1/other.txt"], true),
+    );
+    s.look.theme = ThemeName::Mono;
+    filter(&mut s, "run1/ e_x");
+    key(&mut s, KeyCode::Enter);
+    let (text, buf) = render(&s);
+    let folder = with_modifier(&buf, row_of(&text, "▾ run1/"), Modifier::UNDERLINED);
+    assert_eq!(folder.trim(), "run1", "{text}");
+    let file = with_modifier(&buf, row_of(&text, "_x.txt"), Modifier::UNDERLINED);
+    assert_eq!(file.trim(), "e\u{301}_x", "{text}");
+}
+
 #[test]
 fn frame_of_a_filter_while_the_listing_arrives() {
     let (mut s, _) = first_page_in(70, 12);

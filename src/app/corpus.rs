@@ -164,16 +164,18 @@ pub fn match_chunk(pattern: &Pattern, chunk: &Chunk, m: &mut Matcher) -> (Vec<u6
     (bits, count)
 }
 
-/// The char positions of `path` the pattern matches, sorted (for highlighting the few
-/// rows on screen).
+/// The positions of `path` (as nucleo numbers them) that the pattern's terms match, each
+/// term on its own, sorted: for a file the whole pattern matched, so these are its marks;
+/// for a folder, the terms its own path satisfies are marked.
 pub fn indices(pattern: &Pattern, path: &str, m: &mut Matcher) -> Vec<u32> {
     let mut buf = Vec::new();
+    let hay = Utf32Str::new(path, &mut buf);
     let mut out = Vec::new();
-    if pattern
-        .indices(Utf32Str::new(path, &mut buf), m, &mut out)
-        .is_none()
-    {
-        return Vec::new();
+    for atom in pattern.atoms.iter().filter(|a| !a.negative) {
+        let mut found = Vec::new();
+        if atom.indices(hay, m, &mut found).is_some() {
+            out.extend(found);
+        }
     }
     out.sort_unstable();
     out.dedup();

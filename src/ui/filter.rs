@@ -144,6 +144,18 @@ fn tail_mask(path: &str, from: usize, idx: &[u32]) -> Vec<bool> {
             }
         }
     }
+    // A grapheme is marked whole: a style change inside one would split it across two
+    // spans, and the terminal would lose its combining mark.
+    let mut i = 0;
+    for g in tail.graphemes(true) {
+        let n = g.chars().count();
+        if let Some(run) = mask.get_mut(i..i + n)
+            && run.iter().any(|&m| m)
+        {
+            run.fill(true);
+        }
+        i += n;
+    }
     mask
 }
 
@@ -223,9 +235,10 @@ mod tests {
 
     #[test]
     fn a_path_nucleo_matches_as_bytes_is_marked_by_the_chars_holding_them() {
-        // Every grapheme starts with an ASCII char: nucleo matches the bytes.
+        // Every grapheme starts with an ASCII char: nucleo matches the bytes. The mark
+        // goes with its letter (marked whole, or the terminal would lose it).
         let path = "x/cafe\u{301}b.vcf";
-        assert_eq!(marked(path, 2, "fe"), "fe");
+        assert_eq!(marked(path, 2, "fe"), "fe\u{301}");
         assert_eq!(marked(path, 2, "b.v"), "b.v");
     }
 
