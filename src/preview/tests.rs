@@ -239,3 +239,65 @@ fn a_bam_record_claiming_4_gib_is_the_end_of_what_was_read_not_an_allocation() {
         text(&d)
     );
 }
+
+/// The count of a row's ` ⟩ +N columns` marker, and the cells drawn before it.
+fn columns_left_out(line: &str) -> (usize, usize) {
+    let (cells, marker) = line.rsplit_once(" ⟩ +").expect(line);
+    let n = marker
+        .strip_suffix(" columns")
+        .or_else(|| marker.strip_suffix(" column"))
+        .expect(marker);
+    (cells.matches(" │ ").count() + 1, n.parse().unwrap())
+}
+
+#[test]
+fn a_csv_line_of_millions_of_fields_draws_what_fits_and_counts_the_rest() {
+    let fields = (2 << 20) + 1;
+    let body = format!("a,b,c\n{}\n1,2,3\n", ",".repeat(fields - 1));
+    let d = dec(body.as_bytes(), "t.csv", true);
+    assert_eq!(d.format, "CSV");
+    assert_eq!(d.lines.len(), 3);
+    assert_eq!(d.lines[0].text, "a │ b │ c");
+    assert_eq!(d.lines[2].text, "1 │ 2 │ 3");
+    let long = &d.lines[1].text;
+    // Cut by the columns, not by the line's length: its marker is in the text.
+    assert!(long.chars().count() <= MAX_LINE_CHARS, "{long}");
+    assert!(!long.contains("chars"), "{long}");
+    let (drawn, left_out) = columns_left_out(long);
+    assert_eq!(drawn + left_out, fields, "{long}");
+    assert!(drawn > 100 && drawn < 700, "{drawn} cells drawn");
+}
+
+#[test]
+fn a_tsv_or_quoted_csv_line_of_many_fields_ends_with_the_count_left_out() {
+    let fields = 1 << 20;
+    let body = format!("x\ty\n{}\n", vec!["7"; fields].join("\t"));
+    let d = dec(body.as_bytes(), "t.tsv", true);
+    assert_eq!(d.format, "TSV");
+    let long = &d.lines[1].text;
+    assert!(long.starts_with("7 │ 7 │ 7"), "{long}");
+    assert!(long.chars().count() <= MAX_LINE_CHARS);
+    let (drawn, left_out) = columns_left_out(long);
+    assert_eq!(drawn + left_out, fields);
+    // Quotes hold separators, also past the fields drawn.
+    let body = format!("h\n{}\n", vec!["\"a,\"\"b\""; fields].join(","));
+    let d = dec(body.as_bytes(), "q.csv", true);
+    let long = &d.lines[1].text;
+    assert!(long.starts_with("a,\"b │ a,\"b │ "), "{long}");
+    let (drawn, left_out) = columns_left_out(long);
+    assert_eq!(drawn + left_out, fields);
+}
+
+#[test]
+fn a_csv_cell_of_megabytes_is_cut_at_its_head() {
+    let body = format!("h,i\n\"{}\",2\n", "x,".repeat(3 << 20));
+    let d = dec(body.as_bytes(), "t.csv", true);
+    let cell = format!("{}…", "x,".repeat(19) + "x");
+    assert_eq!(d.lines[1].text, format!("{cell} │ 2"));
+    assert_eq!(d.lines[0].text, format!("h{} │ i", " ".repeat(39)));
+    // Zero-width characters: cut after a bounded count however narrow.
+    let body = format!("h,i\na{},2\n", "\u{301}".repeat(1000));
+    let d = dec(body.as_bytes(), "t.csv", true);
+    assert!(d.lines[1].text.chars().count() < 100, "{}", d.lines[1].text);
+    assert!(d.lines[1].text.contains("…"), "{}", d.lines[1].text);
+}

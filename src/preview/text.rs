@@ -1,13 +1,8 @@
 //! Text previews: plain lines, CSV/TSV in aligned columns, FASTQ/FASTA records with their
 //! lengths; and the hex dump of anything that is not text.
 
-use unicode_width::UnicodeWidthStr;
+use super::{HEX_BYTES, Input, MAX_LINES, Out, table, vcf};
 
-use super::{HEX_BYTES, Input, MAX_LINES, Out, vcf};
-use crate::sanitize::for_terminal;
-
-/// A CSV/TSV cell wider than this is cut, so one long cell cannot push the rest away.
-const MAX_CELL: usize = 40;
 /// FASTA sequence lines shown per record.
 const FASTA_LINES: usize = 3;
 
@@ -124,11 +119,11 @@ pub(crate) fn decode_named(input: Input<'_>, out: &mut Out) -> (String, bool) {
             "SAM"
         }
         Kind::Csv => {
-            columns(&lines, ',', out);
+            table::columns(&lines, b',', out);
             "CSV"
         }
         Kind::Tsv => {
-            columns(&lines, '\t', out);
+            table::columns(&lines, b'\t', out);
             "TSV"
         }
         Kind::Fastq => {
@@ -142,93 +137,6 @@ pub(crate) fn decode_named(input: Input<'_>, out: &mut Out) -> (String, bool) {
         Kind::Vcf => return ("VCF".into(), vcf::decode_text(&lines, input.whole, out)),
     };
     (name.to_string(), more)
-}
-
-/// One CSV line's fields: quotes may hold the separator, `""` is a quote.
-fn split_csv(line: &str, sep: char) -> Vec<String> {
-    if sep == '\t' {
-        return line.split('\t').map(str::to_string).collect();
-    }
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            c if c == sep && !quoted => fields.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    fields.push(cur);
-    fields
-}
-
-fn cut_cell(s: &str) -> String {
-    if s.width() <= MAX_CELL {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if w + cw + 1 > MAX_CELL {
-            break;
-        }
-        out.push(c);
-        w += cw;
-    }
-    out.push('…');
-    out
-}
-
-/// Columns aligned to the widest cell shown (cut at [`MAX_CELL`]); the first row is drawn
-/// as a heading.
-fn columns(lines: &[&str], sep: char, out: &mut Out) {
-    let rows: Vec<Vec<String>> = lines
-        .iter()
-        .map(|l| {
-            split_csv(l, sep)
-                .iter()
-                .map(|c| cut_cell(&for_terminal(c)))
-                .collect()
-        })
-        .collect();
-    let mut widths: Vec<usize> = Vec::new();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            match widths.get_mut(i) {
-                Some(w) => *w = (*w).max(c.width()),
-                None => widths.push(c.width()),
-            }
-        }
-    }
-    for (n, r) in rows.iter().enumerate() {
-        let mut line = String::new();
-        for (i, c) in r.iter().enumerate() {
-            if i > 0 {
-                line.push_str(" │ ");
-            }
-            line.push_str(c);
-            if i + 1 < r.len() {
-                let pad = widths
-                    .get(i)
-                    .copied()
-                    .unwrap_or(0)
-                    .saturating_sub(c.width());
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        if n == 0 {
-            out.heading(&line);
-        } else {
-            out.body(&line);
-        }
-    }
 }
 
 fn fastq(lines: &[&str], whole: bool, out: &mut Out) {
