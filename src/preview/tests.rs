@@ -301,3 +301,58 @@ fn a_csv_cell_of_megabytes_is_cut_at_its_head() {
     assert!(d.lines[1].text.chars().count() < 100, "{}", d.lines[1].text);
     assert!(d.lines[1].text.contains("…"), "{}", d.lines[1].text);
 }
+
+/// An assembly's VCF: more `##contig` lines than the lines a preview keeps.
+fn long_header_checks(d: &Decoded) {
+    let t = text(d);
+    assert!(t.contains("Contigs      30000"), "{t}");
+    assert!(
+        t.contains("Samples      4: SAMPLE_00000, SAMPLE_00001, SAMPLE_00002, SAMPLE_00003"),
+        "{t}"
+    );
+    assert!(t.contains("INFO         3: DP, AF, MQ"), "{t}");
+    assert!(t.contains("FORMAT       2: GT, GQ"), "{t}");
+    assert!(
+        t.contains("Other        1 FILTER, 1 other header lines"),
+        "{t}"
+    );
+    assert!(t.contains("chr1  1000  rs0  A  G"), "{t}");
+    assert!(t.contains("chr1  1049  rs49"), "{t}");
+    assert!(!t.contains('≥'), "{t}");
+    assert!(problems(d).is_empty(), "{:?}", problems(d));
+}
+
+#[test]
+fn a_vcf_header_longer_than_the_lines_kept_is_read_to_its_chrom_line() {
+    let vcf = genomics::vcf(30_000, 4, 50);
+    let d = dec(vcf.as_bytes(), "asm.vcf", true);
+    assert_eq!(d.format, "VCF");
+    long_header_checks(&d);
+    let d = dec(&genomics::bgzf(vcf.as_bytes()), "asm.vcf.gz", true);
+    assert_eq!(d.format, "VCF (BGZF)");
+    long_header_checks(&d);
+    // Cut by the cap after 25,000 contigs: lower bounds past the lines kept, no problem.
+    let at = vcf.find("##contig=<ID=chrUn_KI025000").unwrap();
+    let d = dec(&vcf.as_bytes()[..at + 10], "asm.vcf", false);
+    let t = text(&d);
+    assert!(t.contains("Contigs      ≥ 25000"), "{t}");
+    assert!(t.contains("Samples      not known yet"), "{t}");
+    assert!(t.contains("counts are lower bounds"), "{t}");
+    assert!(problems(&d).is_empty(), "{:?}", problems(&d));
+    assert!(d.wants_more);
+}
+
+#[test]
+fn a_gzip_vcf_header_cut_by_the_decompression_limit_shows_lower_bounds() {
+    let header: String = (0..400_000)
+        .map(|i| format!("##contig=<ID=scaffold_{i:07},length=1000>\n"))
+        .collect();
+    let vcf = format!("##fileformat=VCFv4.2\n{header}#CHROM\tPOS\n");
+    assert!(vcf.len() > MAX_INFLATED);
+    let d = dec(&genomics::gzip_members(&[vcf.as_bytes()]), "a.vcf.gz", true);
+    let t = text(&d);
+    let contigs = (MAX_INFLATED - 21) / (header.lines().next().unwrap().len() + 1);
+    assert!(t.contains(&format!("Contigs      ≥ {contigs}")), "{t}");
+    assert!(t.contains("the first 16 MiB of decompressed data"), "{t}");
+    assert!(problems(&d).is_empty(), "{:?}", problems(&d));
+}

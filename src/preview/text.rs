@@ -27,7 +27,7 @@ pub(crate) fn looks_like_text(bytes: &[u8]) -> bool {
 
 /// The text of a prefix, its last line dropped when the prefix cut it (unless it is the
 /// only one).
-pub(crate) fn lines_of(bytes: &[u8], whole: bool) -> Vec<&str> {
+pub(crate) fn text_of(bytes: &[u8], whole: bool) -> &str {
     let upto = if whole {
         bytes.len()
     } else {
@@ -38,16 +38,18 @@ pub(crate) fn lines_of(bytes: &[u8], whole: bool) -> Vec<&str> {
     };
     let text = bytes.get(..upto).unwrap_or(bytes);
     // A character cut at the end of the prefix (or invalid UTF-8 further on) ends the text.
-    let text = match std::str::from_utf8(text) {
+    match std::str::from_utf8(text) {
         Ok(t) => t,
         Err(e) => {
             std::str::from_utf8(text.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or_default()
         }
-    };
-    text.lines()
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .take(MAX_LINES)
-        .collect()
+    }
+}
+
+/// The lines of a text (a `\r` before a newline dropped): lazily, as a header summary
+/// reads past the lines kept.
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().map(|l| l.strip_suffix('\r').unwrap_or(l))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +104,9 @@ fn kind_of(name: &str, lines: &[&str]) -> Kind {
 
 /// Text of any kind; returns its format's name and whether more bytes would show more.
 pub(crate) fn decode_named(input: Input<'_>, out: &mut Out) -> (String, bool) {
-    let lines = lines_of(input.bytes, input.whole);
+    let text = text_of(input.bytes, input.whole);
+    // Only the lines drawn are kept; a VCF header is read past them (it may be longer).
+    let lines: Vec<&str> = lines(text).take(MAX_LINES).collect();
     let more = lines.len() < MAX_LINES;
     let kind = kind_of(input.name, &lines);
     let name = match kind {
@@ -134,7 +138,7 @@ pub(crate) fn decode_named(input: Input<'_>, out: &mut Out) -> (String, bool) {
             fasta(&lines, input.whole, out);
             "FASTA"
         }
-        Kind::Vcf => return ("VCF".into(), vcf::decode_text(&lines, input.whole, out)),
+        Kind::Vcf => return ("VCF".into(), vcf::decode_text(text, input.whole, out)),
     };
     (name.to_string(), more)
 }
