@@ -224,6 +224,34 @@ async fn a_bgzf_vcf_with_a_realistic_header_and_the_cap() {
     assert_eq!(d2.fetched, 16 << 10);
 }
 
+/// An assembly's header: 30,000 `##contig` lines, more than the lines a preview keeps.
+#[tokio::test]
+async fn a_vcf_gz_whose_header_is_longer_than_the_lines_kept() {
+    let mut env = start().await;
+    let vcf = genomics::vcf(30_000, 4, 50);
+    let bgzf = genomics::bgzf(vcf.as_bytes());
+    let size = bgzf.len() as u64;
+    let key = env.seed("asm/scaffolds.vcf.gz", bgzf).await;
+    let d = env
+        .preview("asm/scaffolds.vcf.gz", &key, 8 * MIB, 8 * MIB)
+        .await
+        .1
+        .unwrap();
+    assert_eq!(d.format, "VCF (BGZF)");
+    assert_eq!(d.fetched, size, "read whole");
+    let t = text(&d);
+    assert!(t.contains("Contigs      30000"), "{t}");
+    assert!(
+        t.contains("Samples      4: SAMPLE_00000, SAMPLE_00001, SAMPLE_00002, SAMPLE_00003"),
+        "{t}"
+    );
+    assert!(t.contains("INFO         3: DP, AF, MQ"), "{t}");
+    assert!(t.contains("chr1  1000  rs0"), "{t}");
+    assert!(t.contains("chr1  1049  rs49"), "{t}");
+    assert!(!t.contains('≥'), "{t}");
+    assert!(problems(&d).is_empty(), "{:?}", problems(&d));
+}
+
 #[tokio::test]
 async fn a_bam_made_with_noodles_and_a_truncated_one() {
     let mut env = start().await;

@@ -5,6 +5,7 @@
 
 mod bam;
 mod gz;
+mod table;
 mod text;
 mod vcf;
 

@@ -239,3 +239,120 @@ fn a_bam_record_claiming_4_gib_is_the_end_of_what_was_read_not_an_allocation() {
         text(&d)
     );
 }
+
+/// The count of a row's ` ⟩ +N columns` marker, and the cells drawn before it.
+fn columns_left_out(line: &str) -> (usize, usize) {
+    let (cells, marker) = line.rsplit_once(" ⟩ +").expect(line);
+    let n = marker
+        .strip_suffix(" columns")
+        .or_else(|| marker.strip_suffix(" column"))
+        .expect(marker);
+    (cells.matches(" │ ").count() + 1, n.parse().unwrap())
+}
+
+#[test]
+fn a_csv_line_of_millions_of_fields_draws_what_fits_and_counts_the_rest() {
+    let fields = (2 << 20) + 1;
+    let body = format!("a,b,c\n{}\n1,2,3\n", ",".repeat(fields - 1));
+    let d = dec(body.as_bytes(), "t.csv", true);
+    assert_eq!(d.format, "CSV");
+    assert_eq!(d.lines.len(), 3);
+    assert_eq!(d.lines[0].text, "a │ b │ c");
+    assert_eq!(d.lines[2].text, "1 │ 2 │ 3");
+    let long = &d.lines[1].text;
+    // Cut by the columns, not by the line's length: its marker is in the text.
+    assert!(long.chars().count() <= MAX_LINE_CHARS, "{long}");
+    assert!(!long.contains("chars"), "{long}");
+    let (drawn, left_out) = columns_left_out(long);
+    assert_eq!(drawn + left_out, fields, "{long}");
+    assert!(drawn > 100 && drawn < 700, "{drawn} cells drawn");
+}
+
+#[test]
+fn a_tsv_or_quoted_csv_line_of_many_fields_ends_with_the_count_left_out() {
+    let fields = 1 << 20;
+    let body = format!("x\ty\n{}\n", vec!["7"; fields].join("\t"));
+    let d = dec(body.as_bytes(), "t.tsv", true);
+    assert_eq!(d.format, "TSV");
+    let long = &d.lines[1].text;
+    assert!(long.starts_with("7 │ 7 │ 7"), "{long}");
+    assert!(long.chars().count() <= MAX_LINE_CHARS);
+    let (drawn, left_out) = columns_left_out(long);
+    assert_eq!(drawn + left_out, fields);
+    // Quotes hold separators, also past the fields drawn.
+    let body = format!("h\n{}\n", vec!["\"a,\"\"b\""; fields].join(","));
+    let d = dec(body.as_bytes(), "q.csv", true);
+    let long = &d.lines[1].text;
+    assert!(long.starts_with("a,\"b │ a,\"b │ "), "{long}");
+    let (drawn, left_out) = columns_left_out(long);
+    assert_eq!(drawn + left_out, fields);
+}
+
+#[test]
+fn a_csv_cell_of_megabytes_is_cut_at_its_head() {
+    let body = format!("h,i\n\"{}\",2\n", "x,".repeat(3 << 20));
+    let d = dec(body.as_bytes(), "t.csv", true);
+    let cell = format!("{}…", "x,".repeat(19) + "x");
+    assert_eq!(d.lines[1].text, format!("{cell} │ 2"));
+    assert_eq!(d.lines[0].text, format!("h{} │ i", " ".repeat(39)));
+    // Zero-width characters: cut after a bounded count however narrow.
+    let body = format!("h,i\na{},2\n", "\u{301}".repeat(1000));
+    let d = dec(body.as_bytes(), "t.csv", true);
+    assert!(d.lines[1].text.chars().count() < 100, "{}", d.lines[1].text);
+    assert!(d.lines[1].text.contains("…"), "{}", d.lines[1].text);
+}
+
+/// An assembly's VCF: more `##contig` lines than the lines a preview keeps.
+fn long_header_checks(d: &Decoded) {
+    let t = text(d);
+    assert!(t.contains("Contigs      30000"), "{t}");
+    assert!(
+        t.contains("Samples      4: SAMPLE_00000, SAMPLE_00001, SAMPLE_00002, SAMPLE_00003"),
+        "{t}"
+    );
+    assert!(t.contains("INFO         3: DP, AF, MQ"), "{t}");
+    assert!(t.contains("FORMAT       2: GT, GQ"), "{t}");
+    assert!(
+        t.contains("Other        1 FILTER, 1 other header lines"),
+        "{t}"
+    );
+    assert!(t.contains("chr1  1000  rs0  A  G"), "{t}");
+    assert!(t.contains("chr1  1049  rs49"), "{t}");
+    assert!(!t.contains('≥'), "{t}");
+    assert!(problems(d).is_empty(), "{:?}", problems(d));
+}
+
+#[test]
+fn a_vcf_header_longer_than_the_lines_kept_is_read_to_its_chrom_line() {
+    let vcf = genomics::vcf(30_000, 4, 50);
+    let d = dec(vcf.as_bytes(), "asm.vcf", true);
+    assert_eq!(d.format, "VCF");
+    long_header_checks(&d);
+    let d = dec(&genomics::bgzf(vcf.as_bytes()), "asm.vcf.gz", true);
+    assert_eq!(d.format, "VCF (BGZF)");
+    long_header_checks(&d);
+    // Cut by the cap after 25,000 contigs: lower bounds past the lines kept, no problem.
+    let at = vcf.find("##contig=<ID=chrUn_KI025000").unwrap();
+    let d = dec(&vcf.as_bytes()[..at + 10], "asm.vcf", false);
+    let t = text(&d);
+    assert!(t.contains("Contigs      ≥ 25000"), "{t}");
+    assert!(t.contains("Samples      not known yet"), "{t}");
+    assert!(t.contains("counts are lower bounds"), "{t}");
+    assert!(problems(&d).is_empty(), "{:?}", problems(&d));
+    assert!(d.wants_more);
+}
+
+#[test]
+fn a_gzip_vcf_header_cut_by_the_decompression_limit_shows_lower_bounds() {
+    let header: String = (0..400_000)
+        .map(|i| format!("##contig=<ID=scaffold_{i:07},length=1000>\n"))
+        .collect();
+    let vcf = format!("##fileformat=VCFv4.2\n{header}#CHROM\tPOS\n");
+    assert!(vcf.len() > MAX_INFLATED);
+    let d = dec(&genomics::gzip_members(&[vcf.as_bytes()]), "a.vcf.gz", true);
+    let t = text(&d);
+    let contigs = (MAX_INFLATED - 21) / (header.lines().next().unwrap().len() + 1);
+    assert!(t.contains(&format!("Contigs      ≥ {contigs}")), "{t}");
+    assert!(t.contains("the first 16 MiB of decompressed data"), "{t}");
+    assert!(problems(&d).is_empty(), "{:?}", problems(&d));
+}

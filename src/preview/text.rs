@@ -1,13 +1,8 @@
 //! Text previews: plain lines, CSV/TSV in aligned columns, FASTQ/FASTA records with their
 //! lengths; and the hex dump of anything that is not text.
 
-use unicode_width::UnicodeWidthStr;
+use super::{HEX_BYTES, Input, MAX_LINES, Out, table, vcf};
 
-use super::{HEX_BYTES, Input, MAX_LINES, Out, vcf};
-use crate::sanitize::for_terminal;
-
-/// A CSV/TSV cell wider than this is cut, so one long cell cannot push the rest away.
-const MAX_CELL: usize = 40;
 /// FASTA sequence lines shown per record.
 const FASTA_LINES: usize = 3;
 
@@ -32,7 +27,7 @@ pub(crate) fn looks_like_text(bytes: &[u8]) -> bool {
 
 /// The text of a prefix, its last line dropped when the prefix cut it (unless it is the
 /// only one).
-pub(crate) fn lines_of(bytes: &[u8], whole: bool) -> Vec<&str> {
+pub(crate) fn text_of(bytes: &[u8], whole: bool) -> &str {
     let upto = if whole {
         bytes.len()
     } else {
@@ -43,16 +38,18 @@ pub(crate) fn lines_of(bytes: &[u8], whole: bool) -> Vec<&str> {
     };
     let text = bytes.get(..upto).unwrap_or(bytes);
     // A character cut at the end of the prefix (or invalid UTF-8 further on) ends the text.
-    let text = match std::str::from_utf8(text) {
+    match std::str::from_utf8(text) {
         Ok(t) => t,
         Err(e) => {
             std::str::from_utf8(text.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or_default()
         }
-    };
-    text.lines()
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .take(MAX_LINES)
-        .collect()
+    }
+}
+
+/// The lines of a text (a `\r` before a newline dropped): lazily, as a header summary
+/// reads past the lines kept.
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().map(|l| l.strip_suffix('\r').unwrap_or(l))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +104,9 @@ fn kind_of(name: &str, lines: &[&str]) -> Kind {
 
 /// Text of any kind; returns its format's name and whether more bytes would show more.
 pub(crate) fn decode_named(input: Input<'_>, out: &mut Out) -> (String, bool) {
-    let lines = lines_of(input.bytes, input.whole);
+    let text = text_of(input.bytes, input.whole);
+    // Only the lines drawn are kept; a VCF header is read past them (it may be longer).
+    let lines: Vec<&str> = lines(text).take(MAX_LINES).collect();
     let more = lines.len() < MAX_LINES;
     let kind = kind_of(input.name, &lines);
     let name = match kind {
@@ -124,11 +123,11 @@ pub(crate) fn decode_named(input: Input<'_>, out: &mut Out) -> (String, bool) {
             "SAM"
         }
         Kind::Csv => {
-            columns(&lines, ',', out);
+            table::columns(&lines, b',', out);
             "CSV"
         }
         Kind::Tsv => {
-            columns(&lines, '\t', out);
+            table::columns(&lines, b'\t', out);
             "TSV"
         }
         Kind::Fastq => {
@@ -139,96 +138,9 @@ pub(crate) fn decode_named(input: Input<'_>, out: &mut Out) -> (String, bool) {
             fasta(&lines, input.whole, out);
             "FASTA"
         }
-        Kind::Vcf => return ("VCF".into(), vcf::decode_text(&lines, input.whole, out)),
+        Kind::Vcf => return ("VCF".into(), vcf::decode_text(text, input.whole, out)),
     };
     (name.to_string(), more)
-}
-
-/// One CSV line's fields: quotes may hold the separator, `""` is a quote.
-fn split_csv(line: &str, sep: char) -> Vec<String> {
-    if sep == '\t' {
-        return line.split('\t').map(str::to_string).collect();
-    }
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            c if c == sep && !quoted => fields.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    fields.push(cur);
-    fields
-}
-
-fn cut_cell(s: &str) -> String {
-    if s.width() <= MAX_CELL {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if w + cw + 1 > MAX_CELL {
-            break;
-        }
-        out.push(c);
-        w += cw;
-    }
-    out.push('…');
-    out
-}
-
-/// Columns aligned to the widest cell shown (cut at [`MAX_CELL`]); the first row is drawn
-/// as a heading.
-fn columns(lines: &[&str], sep: char, out: &mut Out) {
-    let rows: Vec<Vec<String>> = lines
-        .iter()
-        .map(|l| {
-            split_csv(l, sep)
-                .iter()
-                .map(|c| cut_cell(&for_terminal(c)))
-                .collect()
-        })
-        .collect();
-    let mut widths: Vec<usize> = Vec::new();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            match widths.get_mut(i) {
-                Some(w) => *w = (*w).max(c.width()),
-                None => widths.push(c.width()),
-            }
-        }
-    }
-    for (n, r) in rows.iter().enumerate() {
-        let mut line = String::new();
-        for (i, c) in r.iter().enumerate() {
-            if i > 0 {
-                line.push_str(" │ ");
-            }
-            line.push_str(c);
-            if i + 1 < r.len() {
-                let pad = widths
-                    .get(i)
-                    .copied()
-                    .unwrap_or(0)
-                    .saturating_sub(c.width());
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        if n == 0 {
-            out.heading(&line);
-        } else {
-            out.body(&line);
-        }
-    }
 }
 
 fn fastq(lines: &[&str], whole: bool, out: &mut Out) {

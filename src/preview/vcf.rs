@@ -13,15 +13,46 @@ const RECORD_SAMPLES: usize = 3;
 /// IDs listed per INFO / FORMAT line.
 const IDS_SHOWN: usize = 24;
 
+/// The IDs of one kind of header line: all counted, the first [`IDS_SHOWN`] kept.
+#[derive(Default)]
+struct Ids<'a> {
+    count: usize,
+    first: Vec<&'a str>,
+}
+
+impl<'a> Ids<'a> {
+    fn add(&mut self, id: Option<&'a str>) {
+        let Some(id) = id else { return };
+        self.count += 1;
+        if self.first.len() < IDS_SHOWN {
+            self.first.push(id);
+        }
+    }
+
+    fn list(&self) -> String {
+        let mut s = self.first.join(", ");
+        if self.count > self.first.len() {
+            s.push_str(&format!(", … (+{})", self.count - self.first.len()));
+        }
+        s
+    }
+}
+
+/// The samples of the `#CHROM` line: counted, the first [`FIRST_SAMPLES`] named.
+struct Samples<'a> {
+    count: usize,
+    first: Vec<&'a str>,
+}
+
 #[derive(Default)]
 struct Header<'a> {
     fileformat: Option<&'a str>,
     contigs: usize,
-    info: Vec<&'a str>,
-    format: Vec<&'a str>,
+    info: Ids<'a>,
+    format: Ids<'a>,
     filters: usize,
     other: usize,
-    samples: Option<Vec<&'a str>>,
+    samples: Option<Samples<'a>>,
 }
 
 /// `ID=x` of a `##KEY=<ID=x,…>` line.
@@ -31,47 +62,39 @@ fn id_of(line: &str) -> Option<&str> {
     Some(rest.split([',', '>']).next().unwrap_or(rest))
 }
 
-fn list(ids: &[&str]) -> String {
-    let mut s = ids
-        .iter()
-        .take(IDS_SHOWN)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if ids.len() > IDS_SHOWN {
-        s.push_str(&format!(", … (+{})", ids.len() - IDS_SHOWN));
-    }
-    s
-}
-
 /// The summary and the first records; whether more bytes would show more.
-pub(crate) fn decode_text(lines: &[&str], whole: bool, out: &mut Out) -> bool {
-    summarise(lines, whole, true, out)
+pub(crate) fn decode_text(text: &str, whole: bool, out: &mut Out) -> bool {
+    summarise(text, whole, true, out)
 }
 
-fn summarise(lines: &[&str], whole: bool, with_records: bool, out: &mut Out) -> bool {
+/// The header is read to its `#CHROM` line however long it is (30,000 `##contig` lines
+/// of an assembly's scaffolds are more than the lines a preview keeps), line by line and
+/// keeping only what is shown: the text is bounded by the cap, its header is not.
+fn summarise(text: &str, whole: bool, with_records: bool, out: &mut Out) -> bool {
     let mut h = Header::default();
-    let mut body_at = lines.len();
-    for (i, l) in lines.iter().enumerate() {
+    let mut lines = super::text::lines(text);
+    for l in lines.by_ref() {
         if let Some(v) = l.strip_prefix("##fileformat=") {
             h.fileformat = Some(v);
         } else if l.starts_with("##contig=") {
             h.contigs += 1;
         } else if l.starts_with("##INFO=") {
-            h.info.extend(id_of(l));
+            h.info.add(id_of(l));
         } else if l.starts_with("##FORMAT=") {
-            h.format.extend(id_of(l));
+            h.format.add(id_of(l));
         } else if l.starts_with("##FILTER=") {
             h.filters += 1;
         } else if l.starts_with("##") {
             h.other += 1;
         } else if l.starts_with("#CHROM") {
-            h.samples = Some(l.split('\t').skip(9).collect());
-            body_at = i + 1;
+            // Counted, not collected: a #CHROM line may name 100,000 samples.
+            h.samples = Some(Samples {
+                count: l.split('\t').skip(9).count(),
+                first: l.split('\t').skip(9).take(FIRST_SAMPLES).collect(),
+            });
             break;
         } else {
             // A record without a #CHROM line: a damaged header.
-            body_at = i;
             break;
         }
     }
@@ -84,34 +107,27 @@ fn summarise(lines: &[&str], whole: bool, with_records: bool, out: &mut Out) -> 
     ));
     match &h.samples {
         Some(s) => {
-            let mut names = s
-                .iter()
-                .take(FIRST_SAMPLES)
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", ");
-            if s.len() > FIRST_SAMPLES {
+            let mut names = s.first.join(", ");
+            if s.count > s.first.len() {
                 names.push_str(", …");
             }
-            let names = if s.is_empty() {
-                "(sites only)".to_string()
-            } else {
-                names
-            };
-            out.meta(&format!("Samples      {}: {names}", s.len()));
+            if s.count == 0 {
+                names = "(sites only)".to_string();
+            }
+            out.meta(&format!("Samples      {}: {names}", s.count));
         }
         None => out.meta("Samples      not known yet (the #CHROM line is past what was read)"),
     }
     out.meta(&format!("Contigs      {ge}{}", h.contigs));
     out.meta(&format!(
         "INFO         {ge}{}: {}",
-        h.info.len(),
-        list(&h.info)
+        h.info.count,
+        h.info.list()
     ));
     out.meta(&format!(
         "FORMAT       {ge}{}: {}",
-        h.format.len(),
-        list(&h.format)
+        h.format.count,
+        h.format.list()
     ));
     out.meta(&format!(
         "Other        {ge}{} FILTER, {ge}{} other header lines",
@@ -129,8 +145,8 @@ fn summarise(lines: &[&str], whole: bool, with_records: bool, out: &mut Out) -> 
         return false;
     }
     out.heading("First records");
-    let records = lines.get(body_at..).unwrap_or_default();
-    if records.is_empty() {
+    let mut records = lines.peekable();
+    if records.peek().is_none() {
         out.note(if whole {
             "(no records)"
         } else {
@@ -146,18 +162,15 @@ fn summarise(lines: &[&str], whole: bool, with_records: bool, out: &mut Out) -> 
     !whole
 }
 
-/// The fixed columns and the first samples of a record; the other samples counted.
+/// The fixed columns and the first samples of a record; the other samples counted, not
+/// collected.
 fn record(line: &str) -> String {
-    let cols: Vec<&str> = line.split('\t').collect();
-    let keep = 9 + RECORD_SAMPLES;
-    if cols.len() <= keep {
-        return cols.join("  ");
+    let mut cols = line.split('\t');
+    let shown = cols.by_ref().take(9 + RECORD_SAMPLES).collect::<Vec<_>>();
+    match cols.count() {
+        0 => shown.join("  "),
+        rest => format!("{}  … (+{rest} samples)", shown.join("  ")),
     }
-    format!(
-        "{}  … (+{} samples)",
-        cols.get(..keep).unwrap_or_default().join("  "),
-        cols.len() - keep
-    )
 }
 
 /// BCF 2: `BCF\2\x`, the header's length (u32, little-endian), the header text (VCF,
@@ -184,8 +197,7 @@ pub(crate) fn decode_bcf(input: Input<'_>, out: &mut Out) -> bool {
     let text = b.get(start..have).unwrap_or_default();
     let text = text.split(|c| *c == 0).next().unwrap_or_default();
     let complete = have == end;
-    let lines = super::text::lines_of(text, complete);
-    let more = summarise(&lines, complete, false, out);
+    let more = summarise(super::text::text_of(text, complete), complete, false, out);
     if complete {
         out.note("(BCF records are binary: not shown)");
     }
