@@ -231,6 +231,29 @@ fn a_range_that_shows_no_new_line_fetches_no_further_by_itself() {
     );
 }
 
+/// A VCF header longer than a range shows the same few summary lines with growing counts:
+/// that is news, so full screen goes on fetching until `#CHROM` (or the cap).
+#[test]
+fn a_range_that_only_raises_a_headers_counts_fetches_the_next_by_itself() {
+    let mut s = listed(100, 30);
+    let (req, _, _) = preview_req(&ch(&mut s, 'P'));
+    let header = |contigs: u32, fetched: u64| {
+        let mut d = data(0, true, fetched);
+        d.lines[1].text = format!("Contigs      ≥ {contigs}");
+        d
+    };
+    assert_eq!(answer(&mut s, req, header(4_000, 256 << 10)).len(), 1);
+    let cmds = answer(&mut s, req, header(12_000, 768 << 10));
+    assert!(
+        matches!(cmds.as_slice(), [Command::PreviewMore { .. }]),
+        "the counts went up: {cmds:?}"
+    );
+    assert!(
+        answer(&mut s, req, header(12_000, 1792 << 10)).is_empty(),
+        "nothing changed: no ask"
+    );
+}
+
 #[test]
 fn closing_full_screen_keeps_the_details_preview_when_p_is_on() {
     let mut s = listed(100, 30);

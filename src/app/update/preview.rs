@@ -115,12 +115,12 @@ pub(super) fn on_preview(
         return Vec::new();
     };
     p.loading = false;
-    let before = p.data.as_ref().map(|d| d.lines.len());
     let grew = match result {
         Ok(data) => {
             p.asked = p.asked.max(data.fetched);
             p.error = None;
-            let grew = before.is_none_or(|n| data.lines.len() > n);
+            // New lines, or lines that say more (a long header's counts going up).
+            let grew = p.data.as_ref().is_none_or(|d| d.lines != data.lines);
             p.data = Some(data);
             grew
         }
@@ -130,9 +130,9 @@ pub(super) fn on_preview(
         }
     };
     state.dirty = true;
-    // Only a range that showed more lines fetches the next by itself: one endless line
-    // (or a header longer than the lines kept) would otherwise be fetched and decoded
-    // again and again up to the cap with nobody scrolling. A scroll still asks.
+    // Only a range that changed what is shown fetches the next by itself: one endless
+    // line (or text past the lines kept) would otherwise be fetched and decoded again
+    // and again up to the cap with nobody scrolling. A scroll still asks.
     if grew {
         more_if_near_end(state)
     } else {
