@@ -76,11 +76,8 @@ async fn hostile() -> (String, Arc<AtomicU64>) {
                         let body = vec![b'B'; 100];
                         let _ = sock
                             .write_all(
-                                format!(
-                                    "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-104/1000\r\n\
-                                     Content-Length: 100\r\nConnection: close\r\n\r\n"
-                                )
-                                .as_bytes(),
+                                b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-104/1000\r\n\
+                                  Content-Length: 100\r\nConnection: close\r\n\r\n",
                             )
                             .await;
                         let _ = sock.write_all(&body).await;
