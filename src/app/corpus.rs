@@ -164,6 +164,9 @@ pub fn match_chunk(pattern: &Pattern, chunk: &Chunk, m: &mut Matcher) -> (Vec<u6
     (bits, count)
 }
 
+/// Terms whose letters are marked on screen.
+pub const MARKED_TERMS: usize = 16;
+
 /// The positions of `path` (as nucleo numbers them) that the pattern's terms match, each
 /// term on its own, sorted: for a file the whole pattern matched, so these are its marks;
 /// for a folder, the terms its own path satisfies are marked.
@@ -171,7 +174,14 @@ pub fn indices(pattern: &Pattern, path: &str, m: &mut Matcher) -> Vec<u32> {
     let mut buf = Vec::new();
     let hay = Utf32Str::new(path, &mut buf);
     let mut out = Vec::new();
-    for atom in pattern.atoms.iter().filter(|a| !a.negative) {
+    // Marks are drawn for every row on screen each frame: a pasted pattern of hundreds
+    // of terms marks by its first few.
+    for atom in pattern
+        .atoms
+        .iter()
+        .filter(|a| !a.negative)
+        .take(MARKED_TERMS)
+    {
         let mut found = Vec::new();
         if atom.indices(hay, m, &mut found).is_some() {
             out.extend(found);

@@ -9,6 +9,7 @@ pub mod layout;
 pub mod look;
 pub mod marks;
 pub mod msg;
+pub mod paste;
 pub mod preview;
 pub mod queue_view;
 pub mod sort;

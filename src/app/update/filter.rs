@@ -2,13 +2,14 @@
 //! matcher), Enter to keep it, Esc to clear it, `n`/`N` through its matches; the results
 //! coming back; files listed or uploaded under it; folder actions' notes.
 
-use ratatui::crossterm::event::{Event as TermEvent, KeyEvent};
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use tui_input::backend::crossterm::EventHandler;
 
 use crate::app::corpus::ChunkResult;
 use crate::app::filter::Filter;
 use crate::app::keymap::{Bound, Context, DialogAction as D};
 use crate::app::msg::{Action, Command, ReqId};
+use crate::app::paste;
 use crate::app::state::{Row, State};
 use crate::app::tree::{FileId, FolderId, ROOT};
 
@@ -32,7 +33,13 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         Some(D::Complete) => Vec::new(),
         _ => {
             if let Some(f) = &mut state.filter {
-                f.input.handle_event(&TermEvent::Key(key));
+                let typed = matches!(key.code, KeyCode::Char(_))
+                    && !key
+                        .modifiers
+                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+                if !typed || paste::room_for_one(&f.input, paste::MAX_PATTERN) {
+                    f.input.handle_event(&TermEvent::Key(key));
+                }
             }
             on_input(state)
         }
@@ -42,9 +49,7 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
 /// Pasted text goes into the filter's input as typed.
 pub(super) fn on_paste(state: &mut State, text: &str) -> Vec<Command> {
     if let Some(f) = &mut state.filter {
-        for c in text.chars().filter(|c| !c.is_control()) {
-            f.input.handle(tui_input::InputRequest::InsertChar(c));
-        }
+        f.input = paste::paste(&f.input, text, paste::MAX_PATTERN);
     }
     on_input(state)
 }

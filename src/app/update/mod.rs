@@ -82,9 +82,7 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
             if let Some(Dialog::WorkspacePrompt(input) | Dialog::Path { input, .. }) =
                 &mut state.dialog
             {
-                for c in text.chars().filter(|c| !c.is_control()) {
-                    input.handle(tui_input::InputRequest::InsertChar(c));
-                }
+                *input = crate::app::paste::paste(input, &text, crate::app::paste::MAX_PROMPT);
                 state.dirty = true;
             }
             Vec::new()
