@@ -23,6 +23,8 @@ pub struct Filter {
     pub req: ReqId,
     /// The pattern in force, as typed.
     pub pattern: String,
+    /// The pattern has a term: nucleo drops empty ones (`!`, `^`, `'` or `$` alone).
+    terms: bool,
     pub chunks: Vec<Shared>,
     /// Files `0..covered` are in `chunks`.
     pub covered: FileId,
@@ -37,16 +39,18 @@ pub struct Filter {
     shown_req: ReqId,
     /// Per chunk, the pattern its bits answer.
     answered: Vec<ReqId>,
-    /// Live files matched (counted when the rows are rebuilt).
+    /// Live files matched and shown (counted when the rows are rebuilt).
     pub matches: u64,
+    /// Live files matched but out of sight (dotfiles hidden).
+    pub hidden: u64,
     /// Results came in since the rows were rebuilt.
     pub rows_stale: bool,
 }
 
 impl Filter {
-    /// A pattern is in force (an empty one hides nothing).
+    /// A pattern is in force (one with no term, such as "" or a lone `!`, hides nothing).
     pub fn active(&self) -> bool {
-        !self.pattern.trim().is_empty()
+        self.terms
     }
 
     /// Every chunk has answered the pattern in force.
@@ -97,6 +101,7 @@ impl Filter {
             editing: true,
             req,
             pattern: String::new(),
+            terms: false,
             chunks: Vec::new(),
             covered: 0,
             // `sync` builds it, a chunk after each message.
@@ -106,6 +111,7 @@ impl Filter {
             shown_req: req,
             answered: Vec::new(),
             matches: 0,
+            hidden: 0,
             rows_stale: false,
         }
     }
@@ -145,6 +151,7 @@ impl Filter {
         if text == self.pattern {
             return false;
         }
+        self.terms = !corpus::parse(&text).atoms.is_empty();
         self.pattern = text;
         self.req = req;
         if !self.active() {
@@ -204,11 +211,19 @@ impl Keep<'_> {
     }
 }
 
-/// What the filter keeps in workspace `wi`, and the number of live files it matched.
-pub fn keep<'a>(filter: Option<&'a Filter>, wi: usize, tree: &Tree) -> Option<(Keep<'a>, u64)> {
+/// What the filter keeps in workspace `wi`: the folders holding a shown match, how many
+/// live files it matched that are shown, and how many it matched that `hide` (dotfiles
+/// hidden) keeps out of sight, so the title can say so.
+pub fn keep<'a>(
+    filter: Option<&'a Filter>,
+    wi: usize,
+    tree: &Tree,
+    hide: bool,
+) -> Option<(Keep<'a>, u64, u64)> {
     let f = filter.filter(|f| f.on(wi))?;
     let mut folders = vec![false; tree.folders.len()];
-    let mut n = 0u64;
+    let mut hidden_folder = Hidden::new(tree, hide);
+    let (mut n, mut hidden) = (0u64, 0u64);
     for (wi, &w) in f.bits.iter().enumerate() {
         let mut w = w;
         while w != 0 {
@@ -220,6 +235,10 @@ pub fn keep<'a>(filter: Option<&'a Filter>, wi: usize, tree: &Tree) -> Option<(K
             let Some(file) = tree.file(id).filter(|x| !x.deleted && !x.name.is_empty()) else {
                 continue;
             };
+            if hide && (file.name.starts_with('.') || hidden_folder.is(file.folder)) {
+                hidden += 1;
+                continue;
+            }
             n += 1;
             let mut cur = file.folder;
             while let Some(slot) = folders.get_mut(cur as usize) {
@@ -234,5 +253,54 @@ pub fn keep<'a>(filter: Option<&'a Filter>, wi: usize, tree: &Tree) -> Option<(K
             }
         }
     }
-    Some((Keep { filter: f, folders }, n))
+    Some((Keep { filter: f, folders }, n, hidden))
+}
+
+/// Whether a folder is out of sight (it or a folder above it is a dotfolder), each
+/// folder worked out once.
+struct Hidden<'a> {
+    tree: &'a Tree,
+    /// 0: not known yet, 1: shown, 2: hidden.
+    memo: Vec<u8>,
+}
+
+impl<'a> Hidden<'a> {
+    fn new(tree: &'a Tree, hide: bool) -> Self {
+        let memo = if hide {
+            vec![0; tree.folders.len()]
+        } else {
+            Vec::new()
+        };
+        Hidden { tree, memo }
+    }
+
+    fn is(&mut self, id: FolderId) -> bool {
+        let mut path = Vec::new();
+        let mut cur = id;
+        let verdict = loop {
+            match self.memo.get(cur as usize).copied() {
+                Some(1) | None => break false,
+                Some(2) => break true,
+                _ => {}
+            }
+            path.push(cur);
+            if self
+                .tree
+                .folder(cur)
+                .is_some_and(|f| f.name.starts_with('.'))
+            {
+                break true;
+            }
+            if cur == ROOT {
+                break false;
+            }
+            cur = self.tree.parent_of(cur);
+        };
+        for p in path {
+            if let Some(m) = self.memo.get_mut(p as usize) {
+                *m = if verdict { 2 } else { 1 };
+            }
+        }
+        verdict
+    }
 }
