@@ -21,11 +21,11 @@ impl State {
                 continue;
             }
             // Under a filter only matches and the folders holding them (opened) are rows.
-            let keep = super::filter::keep(self.filter.as_ref(), wi, &ws.tree);
-            if let Some((_, n)) = &keep {
-                matches = Some(*n);
+            let keep = super::filter::keep(self.filter.as_ref(), wi, &ws.tree, self.hide_dotfiles);
+            if let Some((_, n, hidden)) = &keep {
+                matches = Some((*n, *hidden));
             }
-            let keep = keep.as_ref().map(|(k, _)| k);
+            let keep = keep.as_ref().map(|(k, ..)| k);
             // A filter opens every folder holding a match: those are sorted too.
             let (open, order) = (&ws.open, ws.order);
             ws.order_cache.prepare(&ws.tree, order, |s| {
@@ -35,7 +35,7 @@ impl State {
             push_folder(&mut rows, ws, wi, ROOT, self.hide_dotfiles, keep);
         }
         if let Some(f) = &mut self.filter {
-            f.matches = matches.unwrap_or(0);
+            (f.matches, f.hidden) = matches.unwrap_or((0, 0));
             f.rows_stale = false;
         }
         self.rows = rows;

@@ -21,8 +21,14 @@ pub fn title(state: &State) -> Option<String> {
     let f = state.filter.as_ref().filter(|f| f.active())?;
     let w = state.ws(f.ws)?;
     let more = if f.done() { "" } else { "…" };
+    // Matches in dotfiles, hidden: said, or `n` would seem to skip them.
+    let hidden = if f.hidden > 0 {
+        format!(" (+{} hidden)", group(f.hidden))
+    } else {
+        String::new()
+    };
     Some(format!(
-        "· /{} {}{more} of {}{} ",
+        "· /{} {}{more} of {}{}{hidden} ",
         for_terminal(&fmt_pattern(&f.pattern)),
         group(f.matches),
         fmt::at_least(w.partial()),
@@ -174,7 +180,18 @@ pub fn spans(
     let from: Vec<Option<usize>> = if chars.len() == total {
         (0..total).map(Some).collect()
     } else {
-        match chars.iter().position(|&c| c == '…') {
+        // The cut's "…" is the one with the name's head before it and its tail after (a
+        // name may hold a "…" of its own).
+        let whole: Vec<char> = name.chars().collect();
+        let cut = (0..chars.len())
+            .filter(|&p| chars.get(p) == Some(&'…'))
+            .find(|&p| {
+                let tail = chars.len() - p - 1;
+                p + tail <= total
+                    && whole.get(..p) == chars.get(..p)
+                    && whole.get(total - tail..) == chars.get(p + 1..)
+            });
+        match cut {
             Some(p) => {
                 let tail = chars.len() - p - 1;
                 (0..chars.len())
