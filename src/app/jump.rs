@@ -27,9 +27,25 @@ pub struct Completion {
     pub cycle: Option<Cycle>,
 }
 
-/// A typed path's folder part and last segment, leading slashes dropped.
+/// The typed path as the tree names it: leading slashes are dropped (`/raw/a` is
+/// `raw/a`), unless the workspace has keys that begin with `/` (kept under a folder with
+/// an empty name) and the text goes there.
+fn rooted<'a>(tree: &Tree, text: &'a str) -> &'a str {
+    let stripped = text.trim_start_matches('/');
+    if stripped.len() == text.len() || tree.folder_by_path("/").is_none() {
+        return stripped;
+    }
+    // As typed, if the folder it names exists; else as if the slashes were not there.
+    let (dir, _) = split(text);
+    if tree.folder_by_path(dir).is_some() {
+        text
+    } else {
+        stripped
+    }
+}
+
+/// A path's folder part and last segment.
 fn split(text: &str) -> (&str, &str) {
-    let text = text.trim_start_matches('/');
     match text.rfind('/') {
         Some(i) => (
             text.get(..=i).unwrap_or(""),
@@ -50,7 +66,7 @@ fn folder_at(tree: &Tree, dir: &str) -> Option<FolderId> {
 /// Complete `text` against the tree: `Err` says why nothing matched. Dotfiles are left
 /// out while hidden, unless the typed segment starts with '.'.
 pub fn complete(tree: &Tree, text: &str, hide_dotfiles: bool) -> Result<Completion, String> {
-    let (dir, prefix) = split(text);
+    let (dir, prefix) = split(rooted(tree, text));
     let Some(folder) = folder_at(tree, dir).and_then(|id| tree.folder(id)) else {
         return Err(format!("no folder {dir} here"));
     };
@@ -116,7 +132,16 @@ pub enum Target {
 /// The file or folder at `text` (a path from the workspace's top, `/` optional at
 /// either end; a file wins over a folder of the same name unless the path ends in `/`).
 pub fn resolve(tree: &Tree, text: &str) -> Option<Target> {
-    let path = text.trim_start_matches('/');
+    let path = rooted(tree, text);
+    let stripped = text.trim_start_matches('/');
+    resolve_at(tree, path).or_else(|| {
+        (path != stripped)
+            .then(|| resolve_at(tree, stripped))
+            .flatten()
+    })
+}
+
+fn resolve_at(tree: &Tree, path: &str) -> Option<Target> {
     if path.is_empty() {
         return None;
     }
@@ -138,7 +163,7 @@ pub fn resolve(tree: &Tree, text: &str) -> Option<Target> {
 
 /// The deepest folder of `text` that exists, for a message about a path that does not.
 pub fn deepest_existing(tree: &Tree, text: &str) -> String {
-    let (dir, _) = split(text);
+    let (dir, _) = split(rooted(tree, text));
     let mut found = String::new();
     let mut at = String::new();
     for seg in dir.split_terminator('/') {
