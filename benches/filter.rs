@@ -28,25 +28,16 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc;
 
-const EXT: [&str; 4] = [".fastq.gz", ".bam", ".vcf.gz", ".cram.crai"];
+#[path = "support/filter_paths.rs"]
+mod filter_paths;
+#[path = "support/measure.rs"]
+mod measure;
+
+use filter_paths::filter_path;
+use measure::{pct, rss_kib};
 
 fn entry(i: usize) -> FileEntry {
-    let folder = format!(
-        "projects/proj_{:02}/seq_run/batch_{:03}/",
-        i / 100_000,
-        (i / 1000) % 100
-    );
-    let name = if i % 100 == 7 {
-        format!("échantillon_{i:07}_µL{}{}", i % 8, EXT[i % 4])
-    } else {
-        format!(
-            "sample_{i:07}_lane{}_R{}_{:04x}{}",
-            i % 8,
-            1 + i % 2,
-            (i * 2654435761) & 0xffff,
-            EXT[i % 4]
-        )
-    };
+    let (folder, name) = filter_path(i);
     FileEntry {
         key: format!("{folder}{name}"),
         name,
@@ -90,23 +81,8 @@ fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
 }
 
 struct Rig {

@@ -21,6 +21,11 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+#[path = "support/measure.rs"]
+mod measure;
+
+use measure::{pct, rss_kib};
+
 fn entry(i: usize) -> FileEntry {
     let folder = if i < 20_000 {
         "big/".to_string()
@@ -69,19 +74,19 @@ fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
+/// 100,000 files loaded (120×40) and the 20,000-file `big/` open, so the visible list is
+/// long.
+fn loaded_with_big_open() -> State {
+    let mut s = loaded(100_000, 120, 40);
+    for m in [
+        key(KeyCode::Down),
+        key(KeyCode::Right),
+        key(KeyCode::Down),
+        key(KeyCode::Right),
+    ] {
+        update(&mut s, m);
+    }
+    s
 }
 
 fn main() {
@@ -93,16 +98,7 @@ fn main() {
     println!("## key press → frame (update + draw on TestBackend 120×40), 100,000 files loaded\n");
     println!("| key sequence | presses | p50 | p99 | max |");
     println!("|---|---:|---:|---:|---:|");
-    let mut s = loaded(100_000, 120, 40);
-    // Open the 20,000-file folder so the visible list is long.
-    for m in [
-        key(KeyCode::Down),
-        key(KeyCode::Right),
-        key(KeyCode::Down),
-        key(KeyCode::Right),
-    ] {
-        update(&mut s, m);
-    }
+    let mut s = loaded_with_big_open();
     let mut term = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
     term.draw(|f| ui::draw(f, &s)).expect("draw");
     let runs: [(&str, Vec<KeyCode>); 4] = [
@@ -127,14 +123,7 @@ fn main() {
             }
             times.push(t.elapsed());
         }
-        times.sort();
-        println!(
-            "| {label} | {} | {:.3} ms | {:.3} ms | {:.3} ms |",
-            times.len(),
-            pct(&times, 0.5).as_secs_f64() * 1e3,
-            pct(&times, 0.99).as_secs_f64() * 1e3,
-            times[times.len() - 1].as_secs_f64() * 1e3
-        );
+        row(label, times);
     }
     // Expanding and collapsing the 20,000-file folder re-flattens the rows.
     let mut times = Vec::new();
@@ -148,14 +137,7 @@ fn main() {
             times.push(t.elapsed());
         }
     }
-    times.sort();
-    println!(
-        "| ←/→ collapse/expand a folder | {} | {:.3} ms | {:.3} ms | {:.3} ms |",
-        times.len(),
-        pct(&times, 0.5).as_secs_f64() * 1e3,
-        pct(&times, 0.99).as_secs_f64() * 1e3,
-        times[times.len() - 1].as_secs_f64() * 1e3
-    );
+    row("←/→ collapse/expand a folder", times);
     drop(s);
 
     sort_and_jump();
@@ -226,15 +208,8 @@ fn main() {
         }
         keys.push(t.elapsed());
     }
-    for (label, mut times) in [("key → frame", keys), ("progress event → frame", evs)] {
-        times.sort();
-        println!(
-            "| {label} | {} | {:.3} ms | {:.3} ms | {:.3} ms |",
-            times.len(),
-            pct(&times, 0.5).as_secs_f64() * 1e3,
-            pct(&times, 0.99).as_secs_f64() * 1e3,
-            times[times.len() - 1].as_secs_f64() * 1e3
-        );
+    for (label, times) in [("key → frame", keys), ("progress event → frame", evs)] {
+        row(label, times);
     }
     drop(s);
 
@@ -281,15 +256,7 @@ fn sort_and_jump() {
     );
     println!("| what | presses | p50 | p99 | max |");
     println!("|---|---:|---:|---:|---:|");
-    let mut s = loaded(100_000, 120, 40);
-    for m in [
-        key(KeyCode::Down),
-        key(KeyCode::Right),
-        key(KeyCode::Down),
-        key(KeyCode::Right),
-    ] {
-        update(&mut s, m);
-    }
+    let mut s = loaded_with_big_open();
     // The cursor in the middle of the folder: the re-sort keeps it on its file.
     for _ in 0..10 {
         update(&mut s, key(KeyCode::PageDown));
@@ -315,15 +282,7 @@ fn sort_and_jump() {
 
     // Pages of 1,000 more files arriving into big/ while it is sorted by size, and (the
     // baseline: the tree's own order needs no sort of its own) by name.
-    let mut by_name = loaded(100_000, 120, 40);
-    for m in [
-        key(KeyCode::Down),
-        key(KeyCode::Right),
-        key(KeyCode::Down),
-        key(KeyCode::Right),
-    ] {
-        update(&mut by_name, m);
-    }
+    let mut by_name = loaded_with_big_open();
     row(
         "page of 1,000 files into big/ (20,000 → 40,000) by name (baseline) → frame",
         pages_into_big(&mut by_name, &mut term),

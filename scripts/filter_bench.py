@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """The filter through tmux, against `filedeck serve` on loopback with N files.
 
-    python3 scripts/filter_bench.py [--files 1000000] [--rounds 5]
+    python3 scripts/filter_bench.py [--files 1000000] [--rounds 5] [--data DIR]
 
-Seeds N files with the filter benchmark's keys (`SEED_STYLE=filter` examples/seed: ~70-byte
-display paths, 1 % non-ASCII), lists them in the release binary inside tmux, then types
+Seeds N files with the filter benchmark's paths (`SEED_STYLE=filter` examples/seed, the
+generator of benches/support/filter_paths.rs: ~70-byte display paths, 1 % non-ASCII),
+written straight into the data directory before the server starts (`server::seed_files`:
+about a minute and 4.5 GB of small blobs for the default million; `--data DIR` keeps them for
+the next run), lists them in the release binary inside tmux, then types
 filter patterns letter by letter: each letter's time until the screen changed (its echo in
 the filter's input, with whatever matches are ready), compared with a peer's echo (`cat` in
 a tmux pane of the same server: the tty's own echo) measured the same way; the time until
@@ -34,9 +37,9 @@ def rss_kib(pid):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--files", type=int, default=1_000_000)
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--data", help="a data dir seeded before (kept)")
+    ap.add_argument("--files", type=int, default=1_000_000, help="files to seed (default 1,000,000)")
+    ap.add_argument("--rounds", type=int, default=5, help="times each pattern is typed (default 5)")
+    ap.add_argument("--data", help="the data dir: used as it is when it exists, else seeded there and kept")
     a = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bins", "--examples"], cwd=ROOT, check=True)
     tmp = tempfile.mkdtemp(prefix="filedeck-filter-bench-")

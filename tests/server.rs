@@ -1535,6 +1535,56 @@ async fn listing_pages_and_prefixes() {
     assert!(!partial.files.is_empty() && partial.files.iter().all(|f| f.key.starts_with("d3/f0")));
 }
 
+key_styles! {
+    /// A data directory seeded in bulk (`seed_files`, no server running) serves its files
+    /// as uploads would: listed with their display paths, sizes and hashes, and their bytes
+    /// downloaded. A bad path or a collision stores nothing of its batch, not even a blob.
+    async fn seeded_files_serve_like_uploads(style) {
+        let dir = tempfile::tempdir().unwrap();
+        let files = vec![
+            ("a/one.txt".to_string(), b"one".to_vec()),
+            ("a/b/échantillon_µL.bam".to_string(), Vec::new()),
+            ("two.txt".to_string(), b"second file".to_vec()),
+        ];
+        let seeded = server::seed_files(dir.path(), style, "seeded", files.clone()).unwrap();
+        assert_eq!(seeded, 3);
+        let refused: [Vec<(String, Vec<u8>)>; 2] = [
+            vec![("ok.txt".into(), b"x".to_vec()), ("../up.txt".into(), b"x".to_vec())],
+            // `a` is a folder of the first seed.
+            vec![("ok.txt".into(), b"x".to_vec()), ("a".into(), b"x".to_vec())],
+        ];
+        for batch in refused {
+            assert!(server::seed_files(dir.path(), style, "seeded", batch).is_err());
+        }
+        assert!(server::seed_files(dir.path(), style, "not a workspace!", Vec::new()).is_err());
+        assert_eq!(files_under(&dir.path().join("blobs")).len(), 3);
+
+        let server = try_start_in(dir.path(), Duration::from_secs(3600), style)
+            .await
+            .unwrap();
+        let base = server.base_url();
+        let env = Env { dir, server, base, http: client() };
+        let listed = env.list("seeded", &[("limit", "100")]).await.files;
+        assert_eq!(listed.len(), 3);
+        for (display, bytes) in &files {
+            let entry = listed
+                .iter()
+                .find(|f| format!("{}{}", f.path, f.name) == *display)
+                .unwrap_or_else(|| panic!("{display} is not listed"));
+            assert_eq!(is_opaque_key(&entry.key), style == KeyStyle::Opaque, "{}", entry.key);
+            assert_eq!(entry.size, Some(bytes.len() as u64));
+            assert_eq!(entry.etag, Some(md5_etag(bytes)));
+            assert_eq!(
+                entry.sha256.as_deref(),
+                Some(hex::encode(sha2::Sha256::digest(bytes)).as_str())
+            );
+            let url = env.download_url("seeded", &entry.key).await;
+            let got = env.http.get(url).send().await.unwrap().bytes().await.unwrap();
+            assert_eq!(&got[..], &bytes[..], "{display}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn concurrent_uploads_of_one_key_leave_one_whole_file() {
     let env = start().await;

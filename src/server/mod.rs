@@ -2,6 +2,7 @@
 //!
 //! Layout: [`routes`] (the `/v1` JSON routes and the router), [`objects`] (the presigned byte
 //! routes, S3-like), [`upload`] (the multipart route), [`store`] (SQLite index + blob files),
+//! [`seed`] (filling a data directory in bulk, for benchmarks),
 //! [`blob`] (streaming a body to a temp file while hashing it), [`auth`] (API keys: loading, checking, authenticating),
 //! [`presign`] (URL signing), [`validate`] (workspace ids, keys, paths), [`error`].
 //!
@@ -24,6 +25,7 @@ mod inflight;
 mod objects;
 mod presign;
 mod routes;
+mod seed;
 mod store;
 mod upload;
 mod validate;
@@ -49,6 +51,7 @@ pub use conn::{MAX_HEADER_TIMEOUT, ServerLimits};
 pub use error::ServerError;
 pub use inflight::DEFAULT_MAX_UPLOADS_PER_KEY;
 pub use presign::parse_public_url;
+pub use seed::seed_files;
 
 use auth::Keyring;
 use presign::Signer;
