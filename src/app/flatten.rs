@@ -9,7 +9,10 @@ impl State {
     /// Rebuild the visible rows, keeping the selection on the same node when it still exists.
     pub fn reflatten(&mut self) {
         let keep = self.selected_row();
-        let mut rows = Vec::with_capacity(self.rows.len().max(16));
+        // The old rows' buffer is reused: a filter over a million files has a million
+        // rows, and a second buffer beside the first doubled the peak memory.
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.clear();
         let mut matches = None;
         for (wi, ws) in self.workspaces.iter_mut().enumerate() {
             rows.push(Row::Workspace { ws: wi });
@@ -37,6 +40,10 @@ impl State {
         if let Some(f) = &mut self.filter {
             (f.matches, f.hidden) = matches.unwrap_or((0, 0));
             f.rows_stale = false;
+        }
+        // ... and given back once the filter narrows or clears.
+        if rows.capacity() > 4 * rows.len().max(4_096) {
+            rows.shrink_to_fit();
         }
         self.rows = rows;
         if let Some(k) = keep
