@@ -356,3 +356,23 @@ fn a_gzip_vcf_header_cut_by_the_decompression_limit_shows_lower_bounds() {
     assert!(t.contains("the first 16 MiB of decompressed data"), "{t}");
     assert!(problems(&d).is_empty(), "{:?}", problems(&d));
 }
+
+#[test]
+fn a_character_cut_by_the_end_of_a_prefix_is_dropped_and_damage_is_replaced() {
+    // "é" is C3 A9: a prefix of one line ending between them.
+    let d = dec(b"caf\xc3", "a.txt", false);
+    assert_eq!(d.lines[0].text, "caf");
+    // In a whole file that same cut is damage.
+    let d = dec(b"caf\xc3", "a.txt", true);
+    assert_eq!(d.lines[0].text, "caf\u{fffd}");
+    // A 4-byte character cut after 3 of its bytes.
+    let d = dec("ok 🧬".as_bytes().split_last().unwrap().1, "a.txt", false);
+    assert_eq!(d.lines[0].text, "ok ");
+    // Invalid bytes in the middle are each shown where they are, the rest kept.
+    let mut bytes = "x\n".repeat(5000).into_bytes();
+    bytes.extend_from_slice(b"a\xffb\xe9c\n");
+    bytes.extend_from_slice(b"after\n");
+    let d = dec(&bytes, "a.txt", false);
+    assert_eq!(d.lines[5000].text, "a\u{fffd}b\u{fffd}c");
+    assert_eq!(d.lines[5001].text, "after");
+}
