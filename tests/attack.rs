@@ -349,13 +349,11 @@ fn held_tiny_screens_draw_every_new_view() {
     }
 }
 
-/// Finding 6 (low): the full-screen preview keeps its scroll across a resize: scrolled
-/// to the end of 50 lines on a short screen, then made taller, it shows the last lines
-/// at its top, the rest of the screen empty, and "lines 47–50" although 50 rows would
-/// hold them all.
+/// Was finding 6 (low): the full-screen preview kept its scroll across a resize: scrolled
+/// to the end of 50 lines on a short screen, then made taller, it showed the last lines
+/// at its top over empty rows. A resize now clamps the scroll to the new height.
 #[test]
-#[ignore = "finding 6"]
-fn finding_6_a_resize_leaves_the_full_screen_preview_scrolled_past_its_end() {
+fn a_resize_clamps_the_full_screen_preview_to_its_end() {
     let mut s = listed_with(60, 10, &["x.txt"]);
     key(&mut s, KeyCode::Down);
     let cmds = key(&mut s, KeyCode::Char('P'));
@@ -370,9 +368,30 @@ fn finding_6_a_resize_leaves_the_full_screen_preview_scrolled_past_its_end() {
         }),
     );
     key(&mut s, KeyCode::End);
+    let (text, _) = render(&s);
+    assert!(
+        !text.contains("line 0 "),
+        "scrolled to the end first: {text}"
+    );
     update(&mut s, Msg::Resize(60, 70));
     let (text, _) = render(&s);
     assert!(text.contains("line 0 "), "{text}");
+    assert!(text.contains("line 49 "), "{text}");
+    // Shorter again, then taller by a few rows: the last line stays on the bottom row.
+    update(&mut s, Msg::Resize(60, 10));
+    key(&mut s, KeyCode::End);
+    update(&mut s, Msg::Resize(60, 14));
+    let (text, _) = render(&s);
+    let last = row_of(&text, "line 49 ");
+    let below = text.lines().skip(last as usize + 1).collect::<Vec<_>>();
+    assert!(
+        below.iter().all(|l| !l.contains("line ")),
+        "no line under the last: {text}"
+    );
+    assert!(
+        text.contains("line 40 "),
+        "the rows above it are filled: {text}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -165,6 +165,27 @@ fn more_if_near_end(state: &mut State) -> Vec<Command> {
     }]
 }
 
+/// The full-screen view's furthest scroll: its last line on the bottom row.
+fn last_scroll(state: &State) -> usize {
+    state
+        .preview
+        .lines()
+        .len()
+        .saturating_sub(full_rows(state.height))
+}
+
+/// A new screen size: the full-screen view is scrolled no further than its furthest
+/// scroll on the new height (a taller screen would otherwise show its last lines at the
+/// top over empty rows), and a screen that now reaches near the end of what was fetched
+/// asks for the next range as a scroll there would.
+pub(super) fn on_resize(state: &mut State) -> Vec<Command> {
+    let last = last_scroll(state);
+    if let Some(p) = state.preview.current.as_mut() {
+        p.scroll = p.scroll.min(last);
+    }
+    more_if_near_end(state)
+}
+
 /// Lines a turn of the wheel scrolls.
 const WHEEL_LINES: usize = 3;
 
@@ -174,11 +195,7 @@ pub(super) fn on_full_mouse(state: &mut State, kind: MouseEventKind) -> Vec<Comm
         MouseEventKind::ScrollUp => false,
         _ => return Vec::new(),
     };
-    let last = state
-        .preview
-        .lines()
-        .len()
-        .saturating_sub(full_rows(state.height));
+    let last = last_scroll(state);
     if let Some(p) = state.preview.current.as_mut() {
         p.scroll = if down {
             (p.scroll + WHEEL_LINES).min(last)
@@ -201,8 +218,7 @@ pub(super) fn on_full_key(state: &mut State, key: &KeyEvent) -> Vec<Command> {
         state.preview.full = false;
         return follow(state);
     }
-    let len = state.preview.lines().len();
-    let last = len.saturating_sub(rows);
+    let last = last_scroll(state);
     if let Some(p) = state.preview.current.as_mut() {
         p.scroll = match action {
             D::PreviewUp => p.scroll.saturating_sub(1),
