@@ -531,18 +531,24 @@ fn zero_padding_after_the_last_member_is_not_corruption() {
     );
 }
 
-/// Finding 10 (low): the character U+2409 (␉, SYMBOL FOR HORIZONTAL TABULATION) in a file
-/// is drawn as spaces: `preview::expand_tabs` runs on the sanitiser's output, where a tab
-/// has already become that same character.
+/// Was finding 10 (low): the character U+2409 (␉, SYMBOL FOR HORIZONTAL TABULATION) in
+/// a file was drawn as spaces: tabs were expanded on the sanitiser's output, where a tab
+/// had already become that same character. Tabs are now expanded first.
 #[test]
-#[ignore = "finding 10"]
-fn finding_10_a_literal_tab_symbol_is_expanded_like_a_tab() {
+fn a_literal_tab_symbol_is_kept_and_a_tab_still_expanded() {
     let d = decode(Input {
-        bytes: "a\u{2409}b\n".as_bytes(),
+        bytes: "a\u{2409}b\tc\n".as_bytes(),
         name: "t.txt",
         whole: true,
     });
-    assert_eq!(d.lines[0].text, "a\u{2409}b");
+    assert_eq!(d.lines[0].text, "a\u{2409}b     c");
+    // A control character before a tab is drawn one column wide: the stop counts it.
+    let d = decode(Input {
+        bytes: b"\x1bxy\tz\n",
+        name: "t.txt",
+        whole: true,
+    });
+    assert_eq!(d.lines[0].text, "\u{241b}xy     z");
 }
 
 #[path = "support/genomics.rs"]
