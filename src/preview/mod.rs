@@ -132,15 +132,39 @@ fn drawable(s: &str) -> String {
     out
 }
 
+/// The marker ending a line cut at [`MAX_LINE_CHARS`]: `n` characters are not shown.
+/// Written only here and read back only by [`without_cut_count`].
+fn cut_marker(n: usize) -> String {
+    format!("{CUT_MARK}{n}{CUT_UNIT}")
+}
+
+const CUT_MARK: &str = " ⟩ +";
+const CUT_UNIT: &str = " chars";
+
+/// `line` without the count of its cut marker (the marker itself kept): the same line
+/// read from a longer prefix says only that more characters are cut, and shows nothing
+/// new. A line without a marker is returned as it is.
+pub fn without_cut_count(line: &str) -> &str {
+    let Some(head) = line.strip_suffix(CUT_UNIT) else {
+        return line;
+    };
+    match head.rsplit_once(CUT_MARK) {
+        Some((kept, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            line.get(..kept.len() + CUT_MARK.len()).unwrap_or(line)
+        }
+        _ => line,
+    }
+}
+
 /// Cut a line longer than [`MAX_LINE_CHARS`], saying how much is left out (`extra`: the
 /// characters already cut off before it).
 fn cut(s: &str, extra: usize) -> String {
     match s.char_indices().nth(MAX_LINE_CHARS) {
         None if extra == 0 => s.to_string(),
-        None => format!("{s} ⟩ +{extra} chars"),
+        None => format!("{s}{}", cut_marker(extra)),
         Some((at, _)) => {
             let rest = s.get(at..).map_or(0, |r| r.chars().count()) + extra;
-            format!("{} ⟩ +{rest} chars", s.get(..at).unwrap_or(""))
+            format!("{}{}", s.get(..at).unwrap_or(""), cut_marker(rest))
         }
     }
 }

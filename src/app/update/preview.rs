@@ -7,8 +7,9 @@ use ratatui::crossterm::event::{KeyEvent, MouseEventKind};
 
 use super::super::keymap::{Context, DialogAction as D};
 use super::super::msg::{Command, ReqId};
-use super::super::preview::{FIRST_RANGE, Preview, PreviewData, STEP, full_rows};
+use super::super::preview::{FIRST_RANGE, Preview, PreviewData, PreviewLine, STEP, full_rows};
 use super::super::state::{Pane, Row, State};
+use crate::preview::without_cut_count;
 
 /// The selected file: (workspace index, key, display path).
 fn selected_file(state: &State) -> Option<(usize, String, String)> {
@@ -119,8 +120,12 @@ pub(super) fn on_preview(
         Ok(data) => {
             p.asked = p.asked.max(data.fetched);
             p.error = None;
-            // New lines, or lines that say more (a long header's counts going up).
-            let grew = p.data.as_ref().is_none_or(|d| d.lines != data.lines);
+            // New lines, or lines that say more (a long header's counts going up); not a
+            // cut line's count going up, which shows the same text.
+            let grew = p
+                .data
+                .as_ref()
+                .is_none_or(|d| !same_shown(&d.lines, &data.lines));
             p.data = Some(data);
             grew
         }
@@ -138,6 +143,14 @@ pub(super) fn on_preview(
     } else {
         Vec::new()
     }
+}
+
+/// The same lines but for the counts of their cut markers.
+fn same_shown(a: &[PreviewLine], b: &[PreviewLine]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.role == y.role && without_cut_count(&x.text) == without_cut_count(&y.text)
+        })
 }
 
 /// Full screen, within two screens of the last line fetched: fetch the next range.
