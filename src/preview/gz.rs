@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 
 /// Why the decompressed data ends where it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,28 +33,38 @@ pub(crate) fn is_bgzf(bytes: &[u8]) -> bool {
 
 /// Decompress `bytes`, a prefix of a gzip file unless `whole`, keeping at most `limit`
 /// bytes of output. A member cut by the end of a prefix is where the prefix ends, not
-/// damage: what it gave so far is kept.
+/// damage: what it gave so far is kept. Zero bytes after a complete member are padding
+/// (tape and block writers leave them; `gzip -d` ignores them too), not a member.
 pub(crate) fn inflate(bytes: &[u8], whole: bool, limit: usize) -> Inflated {
     let bgzf = is_bgzf(bytes);
-    let mut dec = MultiGzDecoder::new(bytes);
     let mut data = Vec::with_capacity(bytes.len().saturating_mul(4).min(limit));
     let mut buf = vec![0u8; 64 * 1024];
-    let end = loop {
-        if data.len() >= limit {
-            data.truncate(limit);
-            break End::Limit;
+    // Member by member (not `MultiGzDecoder`) to know where each one ends.
+    let mut rest = bytes;
+    let mut members = 0usize;
+    let end = 'members: loop {
+        // Also a prefix cut exactly at a member's end (nothing left).
+        if members > 0 && rest.iter().all(|b| *b == 0) {
+            break if whole { End::Complete } else { End::Prefix };
         }
-        match dec.read(&mut buf) {
-            Ok(0) if whole => break End::Complete,
-            // Cut exactly at a member's end.
-            Ok(0) => break End::Prefix,
-            Ok(n) => data.extend_from_slice(buf.get(..n).unwrap_or_default()),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                break if whole { End::Truncated } else { End::Prefix };
+        let mut dec = GzDecoder::new(rest);
+        loop {
+            if data.len() >= limit {
+                data.truncate(limit);
+                break 'members End::Limit;
             }
-            Err(e) => break End::Corrupt(e.to_string()),
+            match dec.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => data.extend_from_slice(buf.get(..n).unwrap_or_default()),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    break 'members if whole { End::Truncated } else { End::Prefix };
+                }
+                Err(e) => break 'members End::Corrupt(e.to_string()),
+            }
         }
+        rest = dec.into_inner();
+        members += 1;
     };
     Inflated { data, end, bgzf }
 }

@@ -9,7 +9,7 @@ mod table;
 mod text;
 mod vcf;
 
-use crate::sanitize::for_terminal;
+use crate::sanitize::placeholder;
 
 /// A hex dump shows this much of a file it cannot read otherwise.
 pub const HEX_BYTES: usize = 4096;
@@ -76,7 +76,7 @@ impl Out {
         if self.lines.len() >= MAX_LINES {
             return;
         }
-        // Only the head is sanitised and expanded: a file without newlines is one line of
+        // Only the head is expanded and sanitised: a file without newlines is one line of
         // the whole fetch, and both steps would cost its size several times over.
         let (head, rest) = match text.char_indices().nth(MAX_LINE_CHARS) {
             Some((at, _)) => (
@@ -87,7 +87,7 @@ impl Out {
         };
         self.lines.push(PreviewLine {
             role,
-            text: cut(&expand_tabs(&for_terminal(head)), rest),
+            text: cut(&drawable(head), rest),
         });
     }
     pub(crate) fn heading(&mut self, text: &str) {
@@ -110,26 +110,50 @@ impl Out {
     }
 }
 
-/// A tab to the next multiple of 8 columns, as a terminal would (the sanitiser shows a
-/// tab as a control picture, so tabs are expanded before it, here on its output).
-fn expand_tabs(s: &str) -> String {
-    const TAB: char = '\u{2409}';
-    if !s.contains(TAB) {
-        return s.to_string();
-    }
+/// `s` made safe for a terminal (see [`crate::sanitize`]) with each tab expanded to the
+/// next multiple of 8 columns, as a terminal would. Both in one pass, tabs first: the
+/// sanitiser shows a tab as its control picture (U+2409), and expanding after it would
+/// also expand a file's own U+2409. Columns are counted on what is drawn, so a control
+/// character before a tab (drawn as a one-column picture) moves the tab stop as it should.
+fn drawable(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 16);
     let mut col = 0usize;
     for c in s.chars() {
-        if c == TAB {
+        if c == '\t' {
             let n = 8 - col % 8;
             out.extend(std::iter::repeat_n(' ', n));
             col += n;
         } else {
-            out.push(c);
-            col += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            let shown = placeholder(c).unwrap_or(c);
+            out.push(shown);
+            col += unicode_width::UnicodeWidthChar::width(shown).unwrap_or(0);
         }
     }
     out
+}
+
+/// The marker ending a line cut at [`MAX_LINE_CHARS`]: `n` characters are not shown.
+/// Written only here and read back only by [`without_cut_count`].
+fn cut_marker(n: usize) -> String {
+    format!("{CUT_MARK}{n}{CUT_UNIT}")
+}
+
+const CUT_MARK: &str = " ⟩ +";
+const CUT_UNIT: &str = " chars";
+
+/// `line` without the count of its cut marker (the marker itself kept): the same line
+/// read from a longer prefix says only that more characters are cut, and shows nothing
+/// new. A line without a marker is returned as it is.
+pub fn without_cut_count(line: &str) -> &str {
+    let Some(head) = line.strip_suffix(CUT_UNIT) else {
+        return line;
+    };
+    match head.rsplit_once(CUT_MARK) {
+        Some((kept, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            line.get(..kept.len() + CUT_MARK.len()).unwrap_or(line)
+        }
+        _ => line,
+    }
 }
 
 /// Cut a line longer than [`MAX_LINE_CHARS`], saying how much is left out (`extra`: the
@@ -137,10 +161,10 @@ fn expand_tabs(s: &str) -> String {
 fn cut(s: &str, extra: usize) -> String {
     match s.char_indices().nth(MAX_LINE_CHARS) {
         None if extra == 0 => s.to_string(),
-        None => format!("{s} ⟩ +{extra} chars"),
+        None => format!("{s}{}", cut_marker(extra)),
         Some((at, _)) => {
             let rest = s.get(at..).map_or(0, |r| r.chars().count()) + extra;
-            format!("{} ⟩ +{rest} chars", s.get(..at).unwrap_or(""))
+            format!("{}{}", s.get(..at).unwrap_or(""), cut_marker(rest))
         }
     }
 }

@@ -356,3 +356,44 @@ fn a_gzip_vcf_header_cut_by_the_decompression_limit_shows_lower_bounds() {
     assert!(t.contains("the first 16 MiB of decompressed data"), "{t}");
     assert!(problems(&d).is_empty(), "{:?}", problems(&d));
 }
+
+#[test]
+fn a_cut_marker_without_its_count_is_the_same_for_any_count() {
+    let long = "x".repeat(MAX_LINE_CHARS + 10);
+    let longer = "x".repeat(MAX_LINE_CHARS + 10_000);
+    let a = dec(long.as_bytes(), "a.txt", true);
+    let b = dec(longer.as_bytes(), "a.txt", true);
+    assert_ne!(a.lines[0].text, b.lines[0].text);
+    assert_eq!(
+        without_cut_count(&a.lines[0].text),
+        without_cut_count(&b.lines[0].text)
+    );
+    assert!(without_cut_count(&a.lines[0].text).ends_with(" ⟩ +"));
+    // Lines without a marker, or with text that only looks like the end of one, stay.
+    for s in ["plain", " ⟩ + chars", "a ⟩ +1x chars", "a ⟩ +12 char"] {
+        assert_eq!(without_cut_count(s), s);
+    }
+    // A short line whose own text ends like a marker is still a line: stripping it the
+    // same in both ranges keeps the comparison right.
+    assert_eq!(without_cut_count("a ⟩ +3 chars"), "a ⟩ +");
+}
+
+#[test]
+fn a_character_cut_by_the_end_of_a_prefix_is_dropped_and_damage_is_replaced() {
+    // "é" is C3 A9: a prefix of one line ending between them.
+    let d = dec(b"caf\xc3", "a.txt", false);
+    assert_eq!(d.lines[0].text, "caf");
+    // In a whole file that same cut is damage.
+    let d = dec(b"caf\xc3", "a.txt", true);
+    assert_eq!(d.lines[0].text, "caf\u{fffd}");
+    // A 4-byte character cut after 3 of its bytes.
+    let d = dec("ok 🧬".as_bytes().split_last().unwrap().1, "a.txt", false);
+    assert_eq!(d.lines[0].text, "ok ");
+    // Invalid bytes in the middle are each shown where they are, the rest kept.
+    let mut bytes = "x\n".repeat(5000).into_bytes();
+    bytes.extend_from_slice(b"a\xffb\xe9c\n");
+    bytes.extend_from_slice(b"after\n");
+    let d = dec(&bytes, "a.txt", false);
+    assert_eq!(d.lines[5000].text, "a\u{fffd}b\u{fffd}c");
+    assert_eq!(d.lines[5001].text, "after");
+}

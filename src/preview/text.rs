@@ -1,6 +1,8 @@
 //! Text previews: plain lines, CSV/TSV in aligned columns, FASTQ/FASTA records with their
 //! lengths; and the hex dump of anything that is not text.
 
+use std::borrow::Cow;
+
 use super::{HEX_BYTES, Input, MAX_LINES, Out, table, vcf};
 
 /// FASTA sequence lines shown per record.
@@ -26,23 +28,39 @@ pub(crate) fn looks_like_text(bytes: &[u8]) -> bool {
 }
 
 /// The text of a prefix, its last line dropped when the prefix cut it (unless it is the
-/// only one).
-pub(crate) fn text_of(bytes: &[u8], whole: bool) -> &str {
+/// only one). Decoded lossily: [`looks_like_text`] saw only the head, and one Latin-1
+/// byte further on would otherwise end the text there, with nothing to say so. Each
+/// invalid sequence shows as U+FFFD where it is; a character cut by the end of a prefix
+/// is where the prefix ends, not damage, and is dropped (in a whole file it is damage).
+pub(crate) fn text_of(bytes: &[u8], whole: bool) -> Cow<'_, str> {
     let upto = if whole {
         bytes.len()
     } else {
         match bytes.iter().rposition(|b| *b == b'\n') {
             Some(i) => i + 1,
-            None => bytes.len(),
+            None => without_cut_char(bytes).len(),
         }
     };
-    let text = bytes.get(..upto).unwrap_or(bytes);
-    // A character cut at the end of the prefix (or invalid UTF-8 further on) ends the text.
-    match std::str::from_utf8(text) {
-        Ok(t) => t,
-        Err(e) => {
-            std::str::from_utf8(text.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or_default()
+    String::from_utf8_lossy(bytes.get(..upto).unwrap_or(bytes))
+}
+
+/// `bytes` without a last character cut short (the start of a valid UTF-8 sequence that
+/// the end interrupts).
+fn without_cut_char(bytes: &[u8]) -> &[u8] {
+    // A sequence is at most 4 bytes: its lead byte is among the last 3 if it is cut.
+    let tail_from = bytes.len().saturating_sub(3);
+    let lead = bytes
+        .iter()
+        .enumerate()
+        .skip(tail_from)
+        .rev()
+        .find(|(_, b)| (**b & 0xc0) != 0x80)
+        .map(|(i, _)| i);
+    match lead.map(|i| (i, std::str::from_utf8(bytes.get(i..).unwrap_or_default()))) {
+        Some((i, Err(e))) if e.valid_up_to() == 0 && e.error_len().is_none() => {
+            bytes.get(..i).unwrap_or(bytes)
         }
+        _ => bytes,
     }
 }
 
@@ -105,6 +123,7 @@ fn kind_of(name: &str, lines: &[&str]) -> Kind {
 /// Text of any kind; returns its format's name and whether more bytes would show more.
 pub(crate) fn decode_named(input: Input<'_>, out: &mut Out) -> (String, bool) {
     let text = text_of(input.bytes, input.whole);
+    let text: &str = &text;
     // Only the lines drawn are kept; a VCF header is read past them (it may be longer).
     let lines: Vec<&str> = lines(text).take(MAX_LINES).collect();
     let more = lines.len() < MAX_LINES;

@@ -197,7 +197,7 @@ pub(crate) fn decode_bcf(input: Input<'_>, out: &mut Out) -> bool {
     let text = b.get(start..have).unwrap_or_default();
     let text = text.split(|c| *c == 0).next().unwrap_or_default();
     let complete = have == end;
-    let more = summarise(super::text::text_of(text, complete), complete, false, out);
+    let more = summarise(&super::text::text_of(text, complete), complete, false, out);
     if complete {
         out.note("(BCF records are binary: not shown)");
     }

@@ -96,7 +96,7 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
             }
             state.scroll_into_view();
             state.dirty = true;
-            Vec::new()
+            preview::on_resize(state)
         }
         // The step itself is taken after every message (`filter::sync`).
         Msg::Continue => Vec::new(),

@@ -7,8 +7,9 @@ use ratatui::crossterm::event::{KeyEvent, MouseEventKind};
 
 use super::super::keymap::{Context, DialogAction as D};
 use super::super::msg::{Command, ReqId};
-use super::super::preview::{FIRST_RANGE, Preview, PreviewData, STEP, full_rows};
+use super::super::preview::{FIRST_RANGE, Preview, PreviewData, PreviewLine, STEP, full_rows};
 use super::super::state::{Pane, Row, State};
+use crate::preview::without_cut_count;
 
 /// The selected file: (workspace index, key, display path).
 fn selected_file(state: &State) -> Option<(usize, String, String)> {
@@ -119,8 +120,12 @@ pub(super) fn on_preview(
         Ok(data) => {
             p.asked = p.asked.max(data.fetched);
             p.error = None;
-            // New lines, or lines that say more (a long header's counts going up).
-            let grew = p.data.as_ref().is_none_or(|d| d.lines != data.lines);
+            // New lines, or lines that say more (a long header's counts going up); not a
+            // cut line's count going up, which shows the same text.
+            let grew = p
+                .data
+                .as_ref()
+                .is_none_or(|d| !same_shown(&d.lines, &data.lines));
             p.data = Some(data);
             grew
         }
@@ -138,6 +143,14 @@ pub(super) fn on_preview(
     } else {
         Vec::new()
     }
+}
+
+/// The same lines but for the counts of their cut markers.
+fn same_shown(a: &[PreviewLine], b: &[PreviewLine]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.role == y.role && without_cut_count(&x.text) == without_cut_count(&y.text)
+        })
 }
 
 /// Full screen, within two screens of the last line fetched: fetch the next range.
@@ -165,6 +178,27 @@ fn more_if_near_end(state: &mut State) -> Vec<Command> {
     }]
 }
 
+/// The full-screen view's furthest scroll: its last line on the bottom row.
+fn last_scroll(state: &State) -> usize {
+    state
+        .preview
+        .lines()
+        .len()
+        .saturating_sub(full_rows(state.height))
+}
+
+/// A new screen size: the full-screen view is scrolled no further than its furthest
+/// scroll on the new height (a taller screen would otherwise show its last lines at the
+/// top over empty rows), and a screen that now reaches near the end of what was fetched
+/// asks for the next range as a scroll there would.
+pub(super) fn on_resize(state: &mut State) -> Vec<Command> {
+    let last = last_scroll(state);
+    if let Some(p) = state.preview.current.as_mut() {
+        p.scroll = p.scroll.min(last);
+    }
+    more_if_near_end(state)
+}
+
 /// Lines a turn of the wheel scrolls.
 const WHEEL_LINES: usize = 3;
 
@@ -174,11 +208,7 @@ pub(super) fn on_full_mouse(state: &mut State, kind: MouseEventKind) -> Vec<Comm
         MouseEventKind::ScrollUp => false,
         _ => return Vec::new(),
     };
-    let last = state
-        .preview
-        .lines()
-        .len()
-        .saturating_sub(full_rows(state.height));
+    let last = last_scroll(state);
     if let Some(p) = state.preview.current.as_mut() {
         p.scroll = if down {
             (p.scroll + WHEEL_LINES).min(last)
@@ -201,8 +231,7 @@ pub(super) fn on_full_key(state: &mut State, key: &KeyEvent) -> Vec<Command> {
         state.preview.full = false;
         return follow(state);
     }
-    let len = state.preview.lines().len();
-    let last = len.saturating_sub(rows);
+    let last = last_scroll(state);
     if let Some(p) = state.preview.current.as_mut() {
         p.scroll = match action {
             D::PreviewUp => p.scroll.saturating_sub(1),
