@@ -1,8 +1,7 @@
-//! Reproductions of what an outsider could break in issue 13's features (filter, sort,
-//! jump, preview). Each test named `finding_N_…` fails on the code as it is: it is marked
-//! `#[ignore = "finding N"]` so the branch still builds and its suite stays green; run one
-//! with `cargo test --test attack finding_N -- --ignored`. The `held_…` tests are attacks
-//! that failed: they pass, and guard what held.
+//! What an outsider tried against issue 13's features (filter, sort, jump, preview), as
+//! tests: the attacks that found something (each now holds, named for what holds) and
+//! the `held_…` ones that found nothing and guard what held. The hostile store's ranged
+//! answers are in `support/hostile_store.rs`, run with `tests/preview.rs`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -25,6 +25,8 @@ use tokio::sync::mpsc;
 
 #[path = "support/faults.rs"]
 mod fault_proxy;
+#[path = "support/hostile_store.rs"]
+mod hostile_store;
 use fault_proxy::{Fault, Proxy, Route};
 
 #[path = "support/server.rs"]
