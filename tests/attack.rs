@@ -11,7 +11,6 @@
     reason = "tests stop at the first surprise"
 )]
 
-use filedeck::app::corpus::{self, ChunkResult};
 use filedeck::app::preview::{PreviewData, Role};
 use filedeck::app::{Command, Event, Msg, State, init, update};
 use filedeck::config::ThemeName;
@@ -22,7 +21,7 @@ use ratatui::style::Modifier;
 #[path = "support/drive.rs"]
 #[allow(dead_code, reason = "each test crate uses a part of it")]
 mod drive;
-use drive::{key, list_req, typed};
+use drive::{answer, filter, key, list_req, render_with_styles, row_of, typed, with_modifier};
 #[path = "support/entries.rs"]
 #[allow(dead_code, reason = "each test crate uses a part of it")]
 mod entries;
@@ -40,101 +39,25 @@ fn listed_with(w: u16, h: u16, keys: &[&str]) -> State {
     s
 }
 
-/// What the matcher threads would answer (the same function they run).
-fn answer(cmds: &[Command]) -> Vec<Msg> {
-    let mut m = corpus::matcher();
-    cmds.iter()
-        .filter_map(|c| match c {
-            Command::Filter {
-                req,
-                pattern,
-                chunks,
-                first,
-            } if !pattern.is_empty() => {
-                let p = corpus::parse(pattern);
-                let results: Vec<ChunkResult> = chunks
-                    .iter()
-                    .enumerate()
-                    .map(|(i, ch)| {
-                        let (bits, n) = corpus::match_chunk(&p, ch, &mut m);
-                        (first + i, bits, n)
-                    })
-                    .collect();
-                Some(Msg::Worker(Event::Filtered { req: *req, results }))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-fn filter(s: &mut State, text: &str) {
-    key(s, KeyCode::Char('/'));
-    let cmds = typed(s, text);
-    for m in answer(cmds.last().map(std::slice::from_ref).unwrap_or_default()) {
-        update(s, m);
-    }
-    filedeck::app::settle(s);
-}
-
-fn render(s: &State) -> (String, ratatui::buffer::Buffer) {
-    let b = drive::drawn(s);
-    (b.to_string(), b.buffer().clone())
-}
-
-/// The cells of row `y` drawn with `m` (spaces elsewhere).
-fn with_modifier(buf: &ratatui::buffer::Buffer, y: u16, m: Modifier) -> String {
-    (0..buf.area.width)
-        .map(|x| {
-            let c = &buf[(x, y)];
-            if c.modifier.contains(m) {
-                c.symbol()
-            } else {
-                " "
-            }
-        })
-        .collect::<String>()
-        .trim_end()
-        .to_string()
-}
-
-fn row_of(text: &str, needle: &str) -> u16 {
-    text.lines()
-        .position(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("{needle:?} not on screen:\n{text}")) as u16
-}
-
 // ---------------------------------------------------------------------------------------
 // Filter
 
-/// A name holding a "…" of its own and cut in the middle by the tree is marked on the
-/// right letters (the first "…" drawn used to be taken for the cut's).
+/// A name cut in the middle by the tree is marked on the right letters, also when it
+/// holds a "…" of its own (the first "…" drawn used to be taken for the cut's).
 #[test]
-fn a_name_with_its_own_ellipsis_cut_by_the_tree_is_marked_right() {
-    let name = "x…abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvw_B.vcf.gz";
-    let mut s = listed_with(60, 10, &[&format!("d/{name}")]);
-    s.look.theme = ThemeName::Mono;
-    // "cde" is in the head the cut keeps (a substring term: its first place).
-    filter(&mut s, "'cde");
-    key(&mut s, KeyCode::Enter);
-    let (text, buf) = render(&s);
-    let y = row_of(&text, "_B.vcf.gz");
-    let hl = with_modifier(&buf, y, Modifier::UNDERLINED);
-    assert_eq!(hl.trim(), "cde", "row {y}:\n{text}");
-}
-
-/// Control for finding 1: the same name without its own `…` is marked right.
-#[test]
-fn held_a_cut_name_without_an_ellipsis_is_highlighted_right() {
-    let name = "xxabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvw_B.vcf.gz";
-    let mut s = listed_with(60, 10, &[&format!("d/{name}")]);
-    s.look.theme = ThemeName::Mono;
-    // "cde" is in the head the cut keeps (a substring term: its first place).
-    filter(&mut s, "'cde");
-    key(&mut s, KeyCode::Enter);
-    let (text, buf) = render(&s);
-    let y = row_of(&text, "_B.vcf.gz");
-    let hl = with_modifier(&buf, y, Modifier::UNDERLINED);
-    assert_eq!(hl.trim(), "cde", "row {y}:\n{text}");
+fn a_name_cut_by_the_tree_is_marked_right_even_with_its_own_ellipsis() {
+    for head in ["x…", "xx"] {
+        let name = format!("{head}abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvw_B.vcf.gz");
+        let mut s = listed_with(60, 10, &[&format!("d/{name}")]);
+        s.look.theme = ThemeName::Mono;
+        // "cde" is in the head the cut keeps (a substring term: its first place).
+        filter(&mut s, "'cde");
+        key(&mut s, KeyCode::Enter);
+        let (text, buf) = render_with_styles(&s);
+        let y = row_of(&text, "_B.vcf.gz");
+        let hl = with_modifier(&buf, y, Modifier::UNDERLINED);
+        assert_eq!(hl.trim(), "cde", "{name}, row {y}:\n{text}");
+    }
 }
 
 /// A pasted pattern goes in as one edit (a char at a time cost tui-input a walk of the
@@ -169,7 +92,7 @@ fn a_pasted_pattern_goes_in_whole_and_is_cut_at_the_longest_pattern() {
         &f.input.value()[1000..]
     );
     assert_eq!(f.input.value().chars().count(), MAX_PATTERN);
-    let (text, _) = render(&s);
+    let (text, _) = render_with_styles(&s);
     assert!(text.contains("/a a a a a a a a a a a a… 200"), "{text}");
 }
 
@@ -180,10 +103,10 @@ fn a_pattern_of_operators_only_is_no_filter() {
     for p in ["!", "^", "'", "$", "!^", "! ^ $"] {
         let mut s = listed_with(80, 20, &["a/x.txt", "b/y.txt"]);
         filter(&mut s, p);
-        let (text, _) = render(&s);
+        let (text, _) = render_with_styles(&s);
         assert!(!text.contains(" of 2"), "{p}: {text}");
         key(&mut s, KeyCode::Enter);
-        let (text, _) = render(&s);
+        let (text, _) = render_with_styles(&s);
         assert!(!text.contains("filter on"), "{p}: {text}");
     }
 }
@@ -339,18 +262,18 @@ fn held_tiny_screens_draw_every_new_view() {
             );
         }
         update(&mut s, Msg::Resize(w, h));
-        let _ = render(&s);
+        let _ = render_with_styles(&s);
         key(&mut s, KeyCode::Char('P'));
         key(&mut s, KeyCode::End);
-        let _ = render(&s);
+        let _ = render_with_styles(&s);
         key(&mut s, KeyCode::Esc);
         filter(&mut s, "sam");
-        let _ = render(&s);
+        let _ = render_with_styles(&s);
         key(&mut s, KeyCode::Esc);
         key(&mut s, KeyCode::Char(':'));
         typed(&mut s, "raw/sam");
         key(&mut s, KeyCode::Tab);
-        let _ = render(&s);
+        let _ = render_with_styles(&s);
     }
 }
 
@@ -373,20 +296,20 @@ fn a_resize_clamps_the_full_screen_preview_to_its_end() {
         }),
     );
     key(&mut s, KeyCode::End);
-    let (text, _) = render(&s);
+    let (text, _) = render_with_styles(&s);
     assert!(
         !text.contains("line 0 "),
         "scrolled to the end first: {text}"
     );
     update(&mut s, Msg::Resize(60, 70));
-    let (text, _) = render(&s);
+    let (text, _) = render_with_styles(&s);
     assert!(text.contains("line 0 "), "{text}");
     assert!(text.contains("line 49 "), "{text}");
     // Shorter again, then taller by a few rows: the last line stays on the bottom row.
     update(&mut s, Msg::Resize(60, 10));
     key(&mut s, KeyCode::End);
     update(&mut s, Msg::Resize(60, 14));
-    let (text, _) = render(&s);
+    let (text, _) = render_with_styles(&s);
     let last = row_of(&text, "line 49 ");
     let below = text.lines().skip(last as usize + 1).collect::<Vec<_>>();
     assert!(
@@ -469,13 +392,13 @@ fn matches_in_hidden_dotfiles_are_counted_apart() {
         .iter()
         .filter(|r| matches!(r, filedeck::app::state::Row::File { .. }))
         .count();
-    let (text, _) = render(&s);
+    let (text, _) = render_with_styles(&s);
     assert_eq!(files, 1, "{text}");
     assert!(text.contains("/config 1 of 3 (+1 hidden)"), "{text}");
     // Shown again, they count again.
     s.hide_dotfiles = false;
     s.reflatten();
-    let (text, _) = render(&s);
+    let (text, _) = render_with_styles(&s);
     assert!(text.contains("/config 2 of 3 "), "{text}");
 }
 

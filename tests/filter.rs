@@ -10,7 +10,7 @@
     reason = "tests and benchmarks stop at the first surprise"
 )]
 
-use filedeck::app::corpus::{self, ChunkResult};
+use filedeck::app::corpus;
 use filedeck::app::state::{Dialog, PromptKind, Row};
 use filedeck::app::{Command, Event, Msg, State, init, update};
 use filedeck::config::ThemeName;
@@ -20,7 +20,9 @@ use ratatui::style::Modifier;
 #[path = "support/drive.rs"]
 #[allow(dead_code, reason = "each test crate uses a part of it")]
 mod drive;
-use drive::{key, list_req, selected_label, typed};
+use drive::{
+    filter, key, list_req, render_with_styles, row_of, selected_label, settle, typed, with_modifier,
+};
 #[path = "support/entries.rs"]
 #[allow(dead_code, reason = "each test crate uses a part of it")]
 mod entries;
@@ -71,48 +73,6 @@ fn relist_req(cmds: &[Command]) -> u64 {
             _ => None,
         })
         .unwrap()
-}
-
-/// What the matcher threads would answer to these commands (the same function).
-fn answer(cmds: &[Command]) -> Vec<Msg> {
-    let mut m = corpus::matcher();
-    cmds.iter()
-        .filter_map(|c| match c {
-            Command::Filter {
-                req,
-                pattern,
-                chunks,
-                first,
-            } if !pattern.is_empty() => {
-                let p = corpus::parse(pattern);
-                let results: Vec<ChunkResult> = chunks
-                    .iter()
-                    .enumerate()
-                    .map(|(i, ch)| {
-                        let (bits, n) = corpus::match_chunk(&p, ch, &mut m);
-                        (first + i, bits, n)
-                    })
-                    .collect();
-                Some(Msg::Worker(Event::Filtered { req: *req, results }))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-/// Send the matcher's answers in; the rows are rebuilt as the runtime does.
-fn settle(s: &mut State, cmds: &[Command]) {
-    for m in answer(cmds) {
-        update(s, m);
-    }
-    filedeck::app::settle(s);
-}
-
-/// Type `text` into a new filter and let the matcher answer the last pattern.
-fn filter(s: &mut State, text: &str) {
-    key(s, KeyCode::Char('/'));
-    let cmds = typed(s, text);
-    settle(s, cmds.last().map(std::slice::from_ref).unwrap_or_default());
 }
 
 fn shown_files(s: &State) -> Vec<String> {
@@ -478,38 +438,13 @@ fn folder_download_under_a_filter_takes_the_whole_folder_and_says_so() {
 
 // Frames.
 
-fn render(s: &State) -> (String, ratatui::buffer::Buffer) {
-    let b = drive::drawn(s);
-    (b.to_string(), b.buffer().clone())
-}
-
-/// The cells of row `y` drawn with `m`, as a string (spaces elsewhere).
-fn with_modifier(buf: &ratatui::buffer::Buffer, y: u16, m: Modifier) -> String {
-    (0..buf.area.width)
-        .map(|x| {
-            let c = &buf[(x, y)];
-            if c.modifier.contains(m) {
-                c.symbol()
-            } else {
-                " "
-            }
-        })
-        .collect::<String>()
-        .trim_end()
-        .to_string()
-}
-
-fn row_of(text: &str, needle: &str) -> u16 {
-    text.lines().position(|l| l.contains(needle)).unwrap() as u16
-}
-
 #[test]
 fn frame_of_a_filter_being_typed() {
     let (mut s, _) = listed();
     s.width = 70;
     s.height = 14;
     filter(&mut s, "sAR");
-    let (text, _) = render(&s);
+    let (text, _) = render_with_styles(&s);
     insta::assert_snapshot!("filter_typing_70x14", text);
 }
 
@@ -521,7 +456,7 @@ fn frame_of_a_kept_filter_with_highlights_mono() {
     s.look.theme = ThemeName::Mono;
     filter(&mut s, "gz$ sB");
     key(&mut s, KeyCode::Enter);
-    let (text, buf) = render(&s);
+    let (text, buf) = render_with_styles(&s);
     insta::assert_snapshot!("filter_kept_mono_70x14", text);
     // The matched letters of the name are bold and underlined (mono has no colour).
     let y = row_of(&text, "sample_B.vcf.gz");
@@ -541,7 +476,7 @@ fn folders_and_combining_marks_are_marked_where_nucleo_matched() {
     s.look.theme = ThemeName::Mono;
     filter(&mut s, "run1/ e_x");
     key(&mut s, KeyCode::Enter);
-    let (text, buf) = render(&s);
+    let (text, buf) = render_with_styles(&s);
     let folder = with_modifier(&buf, row_of(&text, "▾ run1/"), Modifier::UNDERLINED);
     assert_eq!(folder.trim(), "run1", "{text}");
     let file = with_modifier(&buf, row_of(&text, "_x.txt"), Modifier::UNDERLINED);
@@ -552,7 +487,7 @@ fn folders_and_combining_marks_are_marked_where_nucleo_matched() {
 fn frame_of_a_filter_while_the_listing_arrives() {
     let (mut s, _) = first_page_in(70, 12);
     filter(&mut s, "sample");
-    let (text, buf) = render(&s);
+    let (text, buf) = render_with_styles(&s);
     insta::assert_snapshot!("filter_partial_70x12", text);
     assert!(text.contains("1 of ≥ 2"), "{text}");
     // Colour themes highlight with the theme's role (bold + a colour).

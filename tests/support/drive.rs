@@ -71,3 +71,76 @@ pub fn drawn(s: &State) -> TestBackend {
 pub fn render(s: &State) -> String {
     drawn(s).to_string()
 }
+
+/// What the filter's matcher threads would answer to these commands (the same function
+/// they run), as the messages they would send.
+pub fn answer(cmds: &[Command]) -> Vec<Msg> {
+    use filedeck::app::corpus::{self, ChunkResult};
+    let mut m = corpus::matcher();
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Filter {
+                req,
+                pattern,
+                chunks,
+                first,
+            } if !pattern.is_empty() => {
+                let p = corpus::parse(pattern);
+                let results: Vec<ChunkResult> = chunks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ch)| {
+                        let (bits, n) = corpus::match_chunk(&p, ch, &mut m);
+                        (first + i, bits, n)
+                    })
+                    .collect();
+                Some(Msg::Worker(Event::Filtered { req: *req, results }))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The matcher's answers to `cmds` taken, then the rows rebuilt as the loop would.
+pub fn settle(s: &mut State, cmds: &[Command]) {
+    for m in answer(cmds) {
+        update(s, m);
+    }
+    filedeck::app::settle(s);
+}
+
+/// Type `text` into a new filter and let the matcher answer the last pattern.
+pub fn filter(s: &mut State, text: &str) {
+    key(s, KeyCode::Char('/'));
+    let cmds = typed(s, text);
+    settle(s, cmds.last().map(std::slice::from_ref).unwrap_or_default());
+}
+
+/// The frame's text and its buffer (to read styles back).
+pub fn render_with_styles(s: &State) -> (String, ratatui::buffer::Buffer) {
+    let b = drawn(s);
+    (b.to_string(), b.buffer().clone())
+}
+
+/// The cells of row `y` drawn with `m`, as a string (spaces elsewhere).
+pub fn with_modifier(buf: &ratatui::buffer::Buffer, y: u16, m: ratatui::style::Modifier) -> String {
+    (0..buf.area.width)
+        .map(|x| {
+            let c = &buf[(x, y)];
+            if c.modifier.contains(m) {
+                c.symbol()
+            } else {
+                " "
+            }
+        })
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
+/// The screen row of the first line holding `needle`.
+pub fn row_of(text: &str, needle: &str) -> u16 {
+    let row = text.lines().position(|l| l.contains(needle));
+    let row = row.unwrap_or_else(|| panic!("{needle:?} not on screen:\n{text}"));
+    u16::try_from(row).unwrap_or(u16::MAX)
+}
