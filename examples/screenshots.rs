@@ -117,6 +117,28 @@ fn main() {
     });
     shot("help");
     send("\x1b");
+    // The filter, kept: matches and the folders holding them, matched letters marked.
+    send("/");
+    send("sample vcf");
+    send("\r");
+    send("n");
+    wait("the filter kept", &|s| {
+        s.contains("filter on: /sample vcf")
+            && !s.contains("… of")
+            && s.contains("Path      raw/sample")
+    });
+    shot("filter");
+    send("\x1b");
+    // A jump to the gzipped VCF (in the cursor's workspace: the top one), and its
+    // preview in the details pane.
+    send("g");
+    send(":");
+    send("raw/sample_B.vcf.gz");
+    send("\r");
+    send("p");
+    wait("the preview", &|s| s.contains("VCF header") && s.contains("fetched"));
+    shot("preview");
+    send("p");
     std::thread::sleep(Duration::from_millis(100));
     // A batch of uploads, to show the transfers pane.
     let local = tempfile::tempdir().expect("local dir");

@@ -29,8 +29,12 @@ impl<'a> Ids<'a> {
         }
     }
 
+    /// `: A, B, … (+N)` after the count; nothing when there are none.
     fn list(&self) -> String {
-        let mut s = self.first.join(", ");
+        if self.first.is_empty() {
+            return String::new();
+        }
+        let mut s = format!(": {}", self.first.join(", "));
         if self.count > self.first.len() {
             s.push_str(&format!(", … (+{})", self.count - self.first.len()));
         }
@@ -120,12 +124,12 @@ fn summarise(text: &str, whole: bool, with_records: bool, out: &mut Out) -> bool
     }
     out.meta(&format!("Contigs      {ge}{}", h.contigs));
     out.meta(&format!(
-        "INFO         {ge}{}: {}",
+        "INFO         {ge}{}{}",
         h.info.count,
         h.info.list()
     ));
     out.meta(&format!(
-        "FORMAT       {ge}{}: {}",
+        "FORMAT       {ge}{}{}",
         h.format.count,
         h.format.list()
     ));
