@@ -132,20 +132,33 @@ fn drawable(s: &str) -> String {
     out
 }
 
-/// The marker ending a line cut at [`MAX_LINE_CHARS`]: `n` characters are not shown.
-/// Written only here and read back only by [`without_cut_count`].
-fn cut_marker(n: usize) -> String {
-    format!("{CUT_MARK}{n}{CUT_UNIT}")
+/// The marker ending a line that leaves `n` of something out: ` ⟩ +N chars` for a line
+/// cut at [`MAX_LINE_CHARS`], ` ⟩ +N columns` for a table row. Written only here and read
+/// back only by [`without_cut_count`], so the two cannot drift apart.
+pub(crate) fn cut_marker(n: usize, unit: CutUnit) -> String {
+    let unit = match (unit, n) {
+        (CutUnit::Chars, _) => " chars",
+        (CutUnit::Columns, 1) => " column",
+        (CutUnit::Columns, _) => " columns",
+    };
+    format!("{CUT_MARK}{n}{unit}")
+}
+
+/// What a [`cut_marker`] counts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CutUnit {
+    Chars,
+    Columns,
 }
 
 const CUT_MARK: &str = " ⟩ +";
-const CUT_UNIT: &str = " chars";
+const CUT_UNITS: [&str; 3] = [" chars", " columns", " column"];
 
 /// `line` without the count of its cut marker (the marker itself kept): the same line
-/// read from a longer prefix says only that more characters are cut, and shows nothing
-/// new. A line without a marker is returned as it is.
+/// read from a longer prefix says only that more is cut, and shows nothing new. A line
+/// without a marker is returned as it is.
 pub fn without_cut_count(line: &str) -> &str {
-    let Some(head) = line.strip_suffix(CUT_UNIT) else {
+    let Some(head) = CUT_UNITS.iter().find_map(|u| line.strip_suffix(u)) else {
         return line;
     };
     match head.rsplit_once(CUT_MARK) {
@@ -161,10 +174,14 @@ pub fn without_cut_count(line: &str) -> &str {
 fn cut(s: &str, extra: usize) -> String {
     match s.char_indices().nth(MAX_LINE_CHARS) {
         None if extra == 0 => s.to_string(),
-        None => format!("{s}{}", cut_marker(extra)),
+        None => format!("{s}{}", cut_marker(extra, CutUnit::Chars)),
         Some((at, _)) => {
             let rest = s.get(at..).map_or(0, |r| r.chars().count()) + extra;
-            format!("{}{}", s.get(..at).unwrap_or(""), cut_marker(rest))
+            format!(
+                "{}{}",
+                s.get(..at).unwrap_or(""),
+                cut_marker(rest, CutUnit::Chars)
+            )
         }
     }
 }

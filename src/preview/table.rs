@@ -155,10 +155,8 @@ fn row(l: &str, sep: u8, widths: &[usize], buf: &mut String) -> String {
         used += len;
         i += 1;
     }
-    match left_out {
-        0 => {}
-        1 => line.push_str(" ⟩ +1 column"),
-        n => line.push_str(&format!(" ⟩ +{n} columns")),
+    if left_out > 0 {
+        line.push_str(&super::cut_marker(left_out, super::CutUnit::Columns));
     }
     line
 }
