@@ -66,7 +66,17 @@ fn folder_at(tree: &Tree, dir: &str) -> Option<FolderId> {
 /// Complete `text` against the tree: `Err` says why nothing matched. Dotfiles are left
 /// out while hidden, unless the typed segment starts with '.'.
 pub fn complete(tree: &Tree, text: &str, hide_dotfiles: bool) -> Result<Completion, String> {
-    let (dir, prefix) = split(rooted(tree, text));
+    let path = rooted(tree, text);
+    let stripped = text.trim_start_matches('/');
+    // As `resolve`: the text as typed, then without its leading slashes.
+    match complete_at(tree, path, hide_dotfiles) {
+        Err(_) if path != stripped => complete_at(tree, stripped, hide_dotfiles),
+        done => done,
+    }
+}
+
+fn complete_at(tree: &Tree, text: &str, hide_dotfiles: bool) -> Result<Completion, String> {
+    let (dir, prefix) = split(text);
     let Some(folder) = folder_at(tree, dir).and_then(|id| tree.folder(id)) else {
         return Err(format!("no folder {dir} here"));
     };
