@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
+use super::fmt::truncate;
 use super::theme::{self, Theme};
-use super::tree::truncate;
 use super::{block, centered, fmt, saturating_u16, wrap};
 use crate::app::State;
 use crate::app::count::group;

@@ -7,6 +7,7 @@ use nucleo_matcher::{Matcher, Utf32Str};
 use ratatui::style::Style;
 use ratatui::text::Span;
 use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::fmt;
 use super::theme::Theme;
@@ -46,16 +47,31 @@ fn fmt_pattern(p: &str) -> String {
     cut
 }
 
-/// The footer's filter part: the input while it is edited (with the cursor's place), or
-/// the pattern in force.
-pub fn footer(state: &State, th: &Theme) -> Option<(Vec<Span<'static>>, Option<usize>)> {
+/// The footer's filter part: the input while it is edited (with the cursor's column),
+/// scrolled so the cursor stays within `room` columns; or the pattern in force.
+pub fn footer(
+    state: &State,
+    th: &Theme,
+    room: usize,
+) -> Option<(Vec<Span<'static>>, Option<usize>)> {
     let f = state.filter.as_ref()?;
     if f.editing {
-        let text = for_terminal(f.input.value());
-        let cursor = 2 + f.input.visual_cursor();
+        let value = f.input.value();
+        // Columns as drawn: a hidden char is drawn as a one-column picture.
+        let col = for_terminal(&value.chars().take(f.input.cursor()).collect::<String>()).width();
+        // " /" before, the cursor's own cell after.
+        let room = room.saturating_sub(3);
+        let shown = for_terminal(value);
+        let mut chars = shown.chars();
+        let mut skipped = 0;
+        while skipped + room < col {
+            let Some(c) = chars.next() else { break };
+            skipped += c.width().unwrap_or(0);
+        }
+        let text = super::fmt::truncate(chars.as_str(), room + 1);
         return Some((
             vec![Span::styled(" /", th.key), Span::raw(text)],
-            Some(cursor),
+            Some(2 + col - skipped.min(col)),
         ));
     }
     f.active().then(|| {

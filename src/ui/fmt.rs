@@ -1,6 +1,7 @@
 //! Number, size and time formatting for the screen.
 
 use humansize::{BINARY, format_size};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::app::count::group;
 use crate::app::look::Zone;
@@ -82,6 +83,61 @@ pub fn marks(m: &crate::app::marks::MarkSummary) -> String {
     }
     s.push(')');
     s
+}
+
+/// `s` cut at the end with "…" to fit `room` columns.
+pub(super) fn truncate(s: &str, room: usize) -> String {
+    if s.width() <= room {
+        return s.to_string();
+    }
+    if room == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw + 1 > room {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// Cut in the middle, keeping the end: `sample_0042_…_R1.fastq.gz` still tells a BAM from
+/// its index and R1 from R2, which an end cut (`sample_0042_…`) loses. The end keeps
+/// about a third of the room; below 20 columns both halves would be too short to read,
+/// and the cut is at the end.
+pub(super) fn truncate_middle(s: &str, room: usize) -> String {
+    if s.width() <= room {
+        return s.to_string();
+    }
+    if room < 20 {
+        return truncate(s, room);
+    }
+    // The extension and a little before it (`…_R1.fastq.gz`: what tells two reads
+    // apart), at most half the room, at least a third.
+    let last = s.rsplit('/').find(|p| !p.is_empty()).unwrap_or(s);
+    let ext = last.find('.').map_or(0, |i| last[i..].width());
+    let tail_room = (ext + 4).max(room / 3).min(room / 2);
+    // The last characters that fit in `tail_room`, kept whole.
+    let mut tail = Vec::new();
+    let mut tw = 0;
+    for c in s.chars().rev() {
+        let cw = c.width().unwrap_or(0);
+        if tw + cw > tail_room {
+            break;
+        }
+        tail.push(c);
+        tw += cw;
+    }
+    let tail: String = tail.into_iter().rev().collect();
+    // `truncate` ends its head with the "…".
+    let head = truncate(s, room - tw);
+    format!("{head}{tail}")
 }
 
 #[cfg(test)]

@@ -288,6 +288,16 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
     let th = theme::of(state.look.theme);
     let width = area.width as usize;
     let mut spans = Vec::new();
+    // The filter's keys, beside its input while it is typed in.
+    let keys = format!(
+        " {} keep  {} clear ",
+        state.keymap.short(crate::app::keymap::Bound::Dialog(
+            crate::app::keymap::DialogAction::Submit
+        )),
+        state.keymap.short(crate::app::keymap::Bound::Dialog(
+            crate::app::keymap::DialogAction::Cancel
+        ))
+    );
     let notice = state
         .notice
         .as_ref()
@@ -295,7 +305,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
     if let Some(n) = notice {
         // The notice takes the line, but `? help` stays at its end.
         let help = " ? help ";
-        let text = tree::truncate(
+        let text = fmt::truncate(
             &format!(" {}", for_terminal(&n.text)),
             width.saturating_sub(help.width()),
         );
@@ -305,19 +315,10 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled(" ?", th.key));
         spans.push(Span::raw(" help "));
     } else if state.dialog.is_none()
-        && let Some((line, cursor)) = filter::footer(state, th)
+        && let Some((line, cursor)) = filter::footer(state, th, width.saturating_sub(keys.width()))
         && cursor.is_some()
     {
         // The filter's input takes the line while it is typed in.
-        let keys = format!(
-            " {} keep  {} clear ",
-            state.keymap.short(crate::app::keymap::Bound::Dialog(
-                crate::app::keymap::DialogAction::Submit
-            )),
-            state.keymap.short(crate::app::keymap::Bound::Dialog(
-                crate::app::keymap::DialogAction::Cancel
-            ))
-        );
         spans.extend(line);
         let used: usize = spans.iter().map(|s| s.content.width()).sum();
         spans.push(Span::raw(
@@ -331,7 +332,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
     } else {
         let mut width = width;
         if state.dialog.is_none()
-            && let Some((line, _)) = filter::footer(state, th)
+            && let Some((line, _)) = filter::footer(state, th, width)
         {
             width = width.saturating_sub(line.iter().map(|s| s.content.width()).sum());
             spans.extend(line);

@@ -7,8 +7,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
+use super::fmt::truncate;
 use super::theme::{self, Theme};
-use super::tree::truncate;
 use super::{fmt, saturating_u16};
 use crate::app::State;
 use crate::app::count::group;

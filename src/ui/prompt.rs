@@ -8,8 +8,8 @@ use tui_input::Input;
 use unicode_width::UnicodeWidthStr;
 
 use super::dialog::{boxed, cursor, hint, inner_width, input_line, key_lines, listed};
+use super::fmt::truncate;
 use super::theme::{self, Theme};
-use super::tree::truncate;
 use super::{block, fmt, wrap};
 use crate::app::State;
 use crate::app::count::group;

@@ -193,7 +193,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             let fixed = 2 + 1 + bar.chars().count() + figures.width() + st_w;
             let room = width.saturating_sub(fixed).max(8);
             // Cut by display width (wide characters count twice), padded to line up.
-            let name = super::tree::truncate_middle(&name, room);
+            let name = super::fmt::truncate_middle(&name, room);
             let name = format!("{name}{}", " ".repeat(room.saturating_sub(name.width())));
             let mut line = if matches!(
                 t.state,
@@ -201,7 +201,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             ) {
                 // A failed or skipped row's bar and figures say nothing: its reason takes
                 // their room (the details pane has it whole).
-                let reason = super::tree::truncate(&st, width.saturating_sub(2 + room + 1));
+                let reason = super::fmt::truncate(&st, width.saturating_sub(2 + room + 1));
                 Line::from(vec![
                     Span::raw(arrow),
                     Span::raw(format!("{name} ")),
@@ -213,7 +213,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                     Span::raw(format!("{name} ")),
                     Span::styled(bar, bar_style),
                     Span::raw(figures),
-                    Span::styled(super::tree::truncate(&st, st_w), st_style),
+                    Span::styled(super::fmt::truncate(&st, st_w), st_style),
                 ])
             };
             if i == sel && focused {
