@@ -136,7 +136,9 @@ fn main() {
     send("raw/sample_B.vcf.gz");
     send("\r");
     send("p");
-    wait("the preview", &|s| s.contains("VCF header") && s.contains("fetched"));
+    wait("the preview", &|s| {
+        s.contains("VCF header") && s.contains("fetched")
+    });
     shot("preview");
     send("p");
     std::thread::sleep(Duration::from_millis(100));
