@@ -407,6 +407,44 @@ async fn of_a_64_mib_file_only_the_ranges_asked_cross_the_wire() {
     assert_eq!(out, 1280 << 10, "exactly the ranges, not the {size} bytes");
 }
 
+/// A selection moving fast (a held arrow key: a preview asked for every ~30 ms) fetches
+/// the file it stops on, not every file it passes: each waits a moment before its first
+/// request and the next cancels it first.
+#[tokio::test]
+async fn a_held_arrow_key_fetches_the_file_it_stops_on_not_every_file() {
+    let mut env = start().await;
+    let mut keys = Vec::new();
+    for i in 0..10 {
+        keys.push(
+            env.seed(&format!("f{i}.txt"), format!("file {i}\n").into_bytes())
+                .await,
+        );
+    }
+    for (i, key) in keys.iter().enumerate().take(9) {
+        env.cmds
+            .send(Command::Preview {
+                req: 500 + i as u64,
+                ws: WS.into(),
+                key: key.clone(),
+                name: format!("f{i}.txt"),
+                want: 1024,
+                cap: MIB,
+            })
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    env.next = 509;
+    let (_, r) = env.preview("f9.txt", &keys[9], 1024, MIB).await;
+    assert_eq!(text(&r.unwrap()), "file 9");
+    // The first (nothing was moving yet) and the last; none of the eight between.
+    let links = env.proxy.seen(Route::DownloadUrl).len();
+    let gets = env.proxy.seen(Route::ObjectGet).len();
+    assert!(
+        links <= 2 && gets <= 2,
+        "{links} links, {gets} GETs for 10 files passed"
+    );
+}
+
 #[tokio::test]
 async fn a_new_preview_cancels_the_one_before() {
     let mut env = start().await;

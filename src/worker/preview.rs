@@ -3,7 +3,10 @@
 //! object), and decodes everything fetched so far on a blocking thread, sending plain
 //! lines back. An expired URL is presigned again once.
 
+use std::time::Duration;
+
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiError, Client};
@@ -11,10 +14,20 @@ use crate::app::Event;
 use crate::app::msg::ReqId;
 use crate::app::preview::PreviewData;
 
-/// The preview running, if any: its request, where to ask it for more, its cancel switch.
+/// A preview asked for this soon after the one before means the selection is moving (a
+/// held arrow key): it waits [`SETTLE`] before its first request, and the next one
+/// cancels it before it asks anything. One file a keypress would be 30 presigns and
+/// range GETs a second against the service.
+const MOVING: Duration = Duration::from_millis(150);
+/// Short beside the ≤ 300 ms a preview may take; long beside a key repeat (~33 ms).
+const SETTLE: Duration = Duration::from_millis(100);
+
+/// The preview running, if any: its request, where to ask it for more, its cancel switch;
+/// and when the last one was asked for.
 #[derive(Default)]
 pub(super) struct Previews {
     current: Option<(ReqId, mpsc::UnboundedSender<u64>, CancellationToken)>,
+    last_start: Option<Instant>,
 }
 
 /// What a preview is of.
@@ -30,12 +43,19 @@ pub(super) struct Job {
 impl Previews {
     pub(super) fn start(&mut self, client: Client, job: Job, events: mpsc::UnboundedSender<Event>) {
         self.stop();
+        let moving = self.last_start.is_some_and(|t| t.elapsed() < MOVING);
+        self.last_start = Some(Instant::now());
         let (tx, rx) = mpsc::unbounded_channel();
         let token = CancellationToken::new();
         self.current = Some((job.req, tx, token.clone()));
         tokio::spawn(async move {
             tokio::select! {
-                _ = run(client, job, rx, events) => {}
+                _ = async {
+                    if moving {
+                        tokio::time::sleep(SETTLE).await;
+                    }
+                    run(client, job, rx, events).await;
+                } => {}
                 _ = token.cancelled() => {}
             }
         });
