@@ -14,8 +14,8 @@ use crate::app::Event;
 use crate::app::msg::ReqId;
 use crate::app::preview::PreviewData;
 
-/// A preview asked for this soon after the one before means the selection is moving (a
-/// held arrow key): it waits [`SETTLE`] before its first request, and the next one
+/// A preview of another file asked for this soon after the one before means the
+/// selection is moving (a held arrow key): it waits [`SETTLE`] before its first request, and the next one
 /// cancels it before it asks anything. One file a keypress would be 30 presigns and
 /// range GETs a second against the service.
 const MOVING: Duration = Duration::from_millis(150);
@@ -23,11 +23,12 @@ const MOVING: Duration = Duration::from_millis(150);
 const SETTLE: Duration = Duration::from_millis(100);
 
 /// The preview running, if any: its request, where to ask it for more, its cancel switch;
-/// and when the last one was asked for.
+/// and when the last one was asked for, of which file (`P` on the file `p` shows is not
+/// a move).
 #[derive(Default)]
 pub(super) struct Previews {
     current: Option<(ReqId, mpsc::UnboundedSender<u64>, CancellationToken)>,
-    last_start: Option<Instant>,
+    last_start: Option<(Instant, String, String)>,
 }
 
 /// What a preview is of.
@@ -43,8 +44,11 @@ pub(super) struct Job {
 impl Previews {
     pub(super) fn start(&mut self, client: Client, job: Job, events: mpsc::UnboundedSender<Event>) {
         self.stop();
-        let moving = self.last_start.is_some_and(|t| t.elapsed() < MOVING);
-        self.last_start = Some(Instant::now());
+        let moving = self
+            .last_start
+            .as_ref()
+            .is_some_and(|(t, ws, key)| t.elapsed() < MOVING && (*ws != job.ws || *key != job.key));
+        self.last_start = Some((Instant::now(), job.ws.clone(), job.key.clone()));
         let (tx, rx) = mpsc::unbounded_channel();
         let token = CancellationToken::new();
         self.current = Some((job.req, tx, token.clone()));
