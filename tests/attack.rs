@@ -767,3 +767,24 @@ fn the_filter_cursor_stands_after_what_is_drawn_of_a_paste() {
     assert!(footer.contains("ab\u{fffd}\u{fffd}\u{fffd}cd"), "{footer}");
     assert_eq!(at.x, 9, "cursor at {at:?} on {footer}");
 }
+
+/// The same for a prompt's input (one drawing of an input serves both): the jump
+/// prompt's cursor stands after what is drawn of a paste with hidden characters.
+#[test]
+fn a_prompt_cursor_stands_after_what_is_drawn_of_a_paste() {
+    use ratatui::backend::Backend;
+    let mut s = listed_with(80, 12, &["raw/a.txt"]);
+    key(&mut s, KeyCode::Char(':'));
+    update(&mut s, Msg::Paste("ab\u{202e}\u{200b}\u{200b}cd".into()));
+    let mut b = drive::drawn(&s);
+    let text = b.to_string();
+    let y = row_of(&text, "> ab");
+    let line = text.lines().nth(usize::from(y)).unwrap_or_default();
+    assert!(line.contains("> ab\u{fffd}\u{fffd}\u{fffd}cd"), "{line}");
+    let input_x = (0..b.buffer().area.width)
+        .find(|&x| b.buffer()[(x, y)].symbol() == ">")
+        .unwrap();
+    let at = b.get_cursor_position().unwrap();
+    // "> ab���cd": the cursor belongs after the 'd', 2 + 7 columns after the '>'.
+    assert_eq!((at.x, at.y), (input_x + 2 + 7, y), "{text}");
+}

@@ -98,20 +98,15 @@ pub(super) fn boxed(
     inner
 }
 
-/// `> ` and as much of the input as fits in `width`, from its scroll offset.
+/// `> ` and as much of the input as fits in `width`, scrolled to its cursor (drawn
+/// sanitised: a completed remote name is in it); the cursor's column after the `> `.
 pub(super) fn input_line(
     th: &Theme,
     input: &tui_input::Input,
     width: usize,
 ) -> (Line<'static>, usize) {
-    let scroll = input.visual_scroll(width.saturating_sub(3));
-    // A completed remote name is in the input: drawn sanitised, as every remote name.
-    let shown: String = for_terminal(&input.value().chars().skip(scroll).collect::<String>());
-    let shown = truncate(&shown, width.saturating_sub(2));
-    (
-        Line::from(Span::styled(format!("> {shown}"), th.key)),
-        scroll,
-    )
+    let (shown, col) = fmt::input_view(input, width.saturating_sub(2));
+    (Line::from(Span::styled(format!("> {shown}"), th.key)), col)
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
@@ -282,7 +277,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Some(Dialog::WorkspacePrompt(input)) => {
             const WIDTH: u16 = 64;
             let inner_w = inner_width(area, WIDTH);
-            let (input_row, scroll) = input_line(th, input, inner_w);
+            let (input_row, col) = input_line(th, input, inner_w);
             let head = [
                 Line::from("The server lists no workspaces for this key."),
                 Line::from("Workspace id(s), separated by spaces:"),
@@ -306,7 +301,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                     inner_w,
                 ),
             );
-            cursor(frame, inner, input, scroll, head_rows + 1);
+            cursor(frame, inner, col, head_rows + 1);
         }
         None => {}
     }
@@ -334,15 +329,9 @@ pub(super) fn listed(items: &[String], max: usize) -> Vec<Line<'static>> {
 }
 
 /// The terminal cursor on a prompt's input, `row` rows into the box.
-pub(super) fn cursor(
-    frame: &mut Frame,
-    inner: Rect,
-    input: &tui_input::Input,
-    scroll: usize,
-    row: usize,
-) {
-    let x =
-        (inner.x + 2).saturating_add(saturating_u16(input.visual_cursor().saturating_sub(scroll)));
+/// `col` is the cursor's column in the drawn input ([`input_line`]).
+pub(super) fn cursor(frame: &mut Frame, inner: Rect, col: usize, row: usize) {
+    let x = (inner.x + 2).saturating_add(saturating_u16(col));
     let y = inner.y.saturating_add(saturating_u16(row));
     frame.set_cursor_position((
         x.min(inner.right().saturating_sub(1)),

@@ -7,7 +7,6 @@ use nucleo_matcher::{Matcher, Utf32Str};
 use ratatui::style::Style;
 use ratatui::text::Span;
 use unicode_segmentation::UnicodeSegmentation;
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::fmt;
 use super::theme::Theme;
@@ -56,22 +55,11 @@ pub fn footer(
 ) -> Option<(Vec<Span<'static>>, Option<usize>)> {
     let f = state.filter.as_ref()?;
     if f.editing {
-        let value = f.input.value();
-        // Columns as drawn: a hidden char is drawn as a one-column picture.
-        let col = for_terminal(&value.chars().take(f.input.cursor()).collect::<String>()).width();
-        // " /" before, the cursor's own cell after.
-        let room = room.saturating_sub(3);
-        let shown = for_terminal(value);
-        let mut chars = shown.chars();
-        let mut skipped = 0;
-        while skipped + room < col {
-            let Some(c) = chars.next() else { break };
-            skipped += c.width().unwrap_or(0);
-        }
-        let text = super::fmt::truncate(chars.as_str(), room + 1);
+        // " /" before the input.
+        let (text, col) = fmt::input_view(&f.input, room.saturating_sub(2));
         return Some((
             vec![Span::styled(" /", th.key), Span::raw(text)],
-            Some(2 + col - skipped.min(col)),
+            Some(2 + col),
         ));
     }
     f.active().then(|| {

@@ -140,6 +140,27 @@ pub(super) fn truncate_middle(s: &str, room: usize) -> String {
     format!("{head}{tail}")
 }
 
+/// A one-line input as drawn in `room` columns: its text made safe for the terminal
+/// (a typed or completed name may hold hidden characters, drawn as one-column pictures)
+/// and scrolled so the cursor stays in view, and the cursor's column in what is drawn.
+/// Columns are counted on the drawn text, so the cursor stands where typing goes.
+pub fn input_view(input: &tui_input::Input, room: usize) -> (String, usize) {
+    let value = input.value();
+    let col =
+        crate::sanitize::for_terminal(&value.chars().take(input.cursor()).collect::<String>())
+            .width();
+    // The cursor's own cell is the last column.
+    let room = room.saturating_sub(1);
+    let shown = crate::sanitize::for_terminal(value);
+    let mut chars = shown.chars();
+    let mut skipped = 0;
+    while skipped + room < col {
+        let Some(c) = chars.next() else { break };
+        skipped += c.width().unwrap_or(0);
+    }
+    (truncate(chars.as_str(), room + 1), col - skipped.min(col))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Zone, time};

@@ -68,7 +68,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, kind: &PromptKind, inp
             "go",
         ),
     };
-    let (input_row, scroll) = input_line(th, input, inner_w);
+    let (input_row, col) = input_line(th, input, inner_w);
     let under = match kind {
         PromptKind::Jump { cycle: Some(c), .. } => candidates(th, &state.under_prompt, c, inner_w),
         // No candidates to step through: what the last Enter or Tab had to say.
@@ -99,7 +99,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, kind: &PromptKind, inp
         &body,
         &key_lines(th, &keys, inner_w),
     );
-    cursor(frame, inner, input, scroll, ask_rows + 1);
+    cursor(frame, inner, col, ask_rows + 1);
 }
 
 /// What the last Tab could still complete to, as many as fit on the line (room kept for
