@@ -27,21 +27,12 @@ pub struct Completion {
     pub cycle: Option<Cycle>,
 }
 
-/// The typed path as the tree names it: leading slashes are dropped (`/raw/a` is
-/// `raw/a`), unless the workspace has keys that begin with `/` (kept under a folder with
-/// an empty name) and the text goes there.
-fn rooted<'a>(tree: &Tree, text: &'a str) -> &'a str {
+/// The readings of a typed path, as typed first: a key may begin with `/` (some stores
+/// keep `/abs/x`, under a folder with an empty name); else its leading slashes are
+/// dropped (`/raw/a` is `raw/a`).
+fn readings(text: &str) -> impl Iterator<Item = &str> {
     let stripped = text.trim_start_matches('/');
-    if stripped.len() == text.len() || tree.folder_by_path("/").is_none() {
-        return stripped;
-    }
-    // As typed, if the folder it names exists; else as if the slashes were not there.
-    let (dir, _) = split(text);
-    if tree.folder_by_path(dir).is_some() {
-        text
-    } else {
-        stripped
-    }
+    std::iter::once(text).chain((stripped.len() != text.len()).then_some(stripped))
 }
 
 /// A path's folder part and last segment.
@@ -66,13 +57,15 @@ fn folder_at(tree: &Tree, dir: &str) -> Option<FolderId> {
 /// Complete `text` against the tree: `Err` says why nothing matched. Dotfiles are left
 /// out while hidden, unless the typed segment starts with '.'.
 pub fn complete(tree: &Tree, text: &str, hide_dotfiles: bool) -> Result<Completion, String> {
-    let path = rooted(tree, text);
-    let stripped = text.trim_start_matches('/');
-    // As `resolve`: the text as typed, then without its leading slashes.
-    match complete_at(tree, path, hide_dotfiles) {
-        Err(_) if path != stripped => complete_at(tree, stripped, hide_dotfiles),
-        done => done,
+    // The last reading's refusal is the one said (the text without its slashes).
+    let mut why = Err(String::new());
+    for path in readings(text) {
+        why = complete_at(tree, path, hide_dotfiles);
+        if why.is_ok() {
+            break;
+        }
     }
+    why
 }
 
 fn complete_at(tree: &Tree, text: &str, hide_dotfiles: bool) -> Result<Completion, String> {
@@ -142,13 +135,7 @@ pub enum Target {
 /// The file or folder at `text` (a path from the workspace's top, `/` optional at
 /// either end; a file wins over a folder of the same name unless the path ends in `/`).
 pub fn resolve(tree: &Tree, text: &str) -> Option<Target> {
-    let path = rooted(tree, text);
-    let stripped = text.trim_start_matches('/');
-    resolve_at(tree, path).or_else(|| {
-        (path != stripped)
-            .then(|| resolve_at(tree, stripped))
-            .flatten()
-    })
+    readings(text).find_map(|path| resolve_at(tree, path))
 }
 
 fn resolve_at(tree: &Tree, path: &str) -> Option<Target> {
@@ -173,7 +160,14 @@ fn resolve_at(tree: &Tree, path: &str) -> Option<Target> {
 
 /// The deepest folder of `text` that exists, for a message about a path that does not.
 pub fn deepest_existing(tree: &Tree, text: &str) -> String {
-    let (dir, _) = split(rooted(tree, text));
+    readings(text)
+        .map(|path| deepest_of(tree, path))
+        .max_by_key(String::len)
+        .unwrap_or_default()
+}
+
+fn deepest_of(tree: &Tree, text: &str) -> String {
+    let (dir, _) = split(text);
     let mut found = String::new();
     let mut at = String::new();
     for seg in dir.split_terminator('/') {
