@@ -83,6 +83,7 @@ fn bgzf_vcf_summarises_its_header() {
         t.contains("Samples      2500: SAMPLE_00000, SAMPLE_00001"),
         "{t}"
     );
+    assert!(t.contains("SAMPLE_00004, … (+2495)"), "{t}");
     assert!(t.contains("Contigs      3000"), "{t}");
     assert!(t.contains("INFO         3: DP, AF, MQ"), "{t}");
     assert!(t.contains("FORMAT       2: GT, GQ"), "{t}");

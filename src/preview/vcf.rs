@@ -13,19 +13,20 @@ const RECORD_SAMPLES: usize = 3;
 /// IDs listed per INFO / FORMAT line.
 const IDS_SHOWN: usize = 24;
 
-/// The IDs of one kind of header line: all counted, the first [`IDS_SHOWN`] kept.
+/// Names of one kind (INFO ids, FORMAT ids, samples): all counted, the first `KEEP` kept.
+/// A header may name 100,000 samples or contigs: only what is shown is collected.
 #[derive(Default)]
-struct Ids<'a> {
+struct Firsts<'a, const KEEP: usize> {
     count: usize,
     first: Vec<&'a str>,
 }
 
-impl<'a> Ids<'a> {
-    fn add(&mut self, id: Option<&'a str>) {
-        let Some(id) = id else { return };
+impl<'a, const KEEP: usize> Firsts<'a, KEEP> {
+    fn add(&mut self, name: Option<&'a str>) {
+        let Some(name) = name else { return };
         self.count += 1;
-        if self.first.len() < IDS_SHOWN {
-            self.first.push(id);
+        if self.first.len() < KEEP {
+            self.first.push(name);
         }
     }
 
@@ -42,11 +43,8 @@ impl<'a> Ids<'a> {
     }
 }
 
-/// The samples of the `#CHROM` line: counted, the first [`FIRST_SAMPLES`] named.
-struct Samples<'a> {
-    count: usize,
-    first: Vec<&'a str>,
-}
+type Ids<'a> = Firsts<'a, IDS_SHOWN>;
+type Samples<'a> = Firsts<'a, FIRST_SAMPLES>;
 
 #[derive(Default)]
 struct Header<'a> {
@@ -91,11 +89,11 @@ fn summarise(text: &str, whole: bool, with_records: bool, out: &mut Out) -> bool
         } else if l.starts_with("##") {
             h.other += 1;
         } else if l.starts_with("#CHROM") {
-            // Counted, not collected: a #CHROM line may name 100,000 samples.
-            h.samples = Some(Samples {
-                count: l.split('\t').skip(9).count(),
-                first: l.split('\t').skip(9).take(FIRST_SAMPLES).collect(),
-            });
+            let mut samples = Samples::default();
+            for name in l.split('\t').skip(9) {
+                samples.add(Some(name));
+            }
+            h.samples = Some(samples);
             break;
         } else {
             // A record without a #CHROM line: a damaged header.
@@ -110,16 +108,8 @@ fn summarise(text: &str, whole: bool, with_records: bool, out: &mut Out) -> bool
         h.fileformat.unwrap_or("(no ##fileformat line)")
     ));
     match &h.samples {
-        Some(s) => {
-            let mut names = s.first.join(", ");
-            if s.count > s.first.len() {
-                names.push_str(", …");
-            }
-            if s.count == 0 {
-                names = "(sites only)".to_string();
-            }
-            out.meta(&format!("Samples      {}: {names}", s.count));
-        }
+        Some(s) if s.count == 0 => out.meta("Samples      0: (sites only)"),
+        Some(s) => out.meta(&format!("Samples      {}{}", s.count, s.list())),
         None => out.meta("Samples      not known yet (the #CHROM line is past what was read)"),
     }
     out.meta(&format!("Contigs      {ge}{}", h.contigs));
