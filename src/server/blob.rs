@@ -20,6 +20,20 @@ const WRITE_CHUNK: usize = 1024 * 1024;
 #[cfg(unix)]
 pub(crate) const FILE_MODE: u32 = 0o600;
 
+/// Create the file at `path`, which must not exist, owner-only from its first byte
+/// whatever the umask: the bytes may belong to a workspace not yet checked (a `file` part
+/// before `workspace_id`), and they stay so once placed as a blob.
+pub(crate) fn create_owner_only(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(FILE_MODE);
+    }
+    options.open(path)
+}
+
 /// A file that is removed when dropped, unless [`TempFile::disarm`] was called.
 #[derive(Debug)]
 pub(crate) struct TempFile {
@@ -86,21 +100,9 @@ impl BlobWriter {
     /// Create the temp file at `path` (which must not exist).
     pub(crate) async fn create(path: PathBuf) -> io::Result<Self> {
         let open_path = path.clone();
-        let file = tokio::task::spawn_blocking(move || {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            // Owner-only from the first byte, whatever the umask: the bytes may belong to
-            // a workspace not yet checked (a `file` part before `workspace_id`), and they
-            // stay so once placed as a blob.
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(FILE_MODE);
-            }
-            options.open(open_path)
-        })
-        .await
-        .map_err(io::Error::other)??;
+        let file = tokio::task::spawn_blocking(move || create_owner_only(&open_path))
+            .await
+            .map_err(io::Error::other)??;
         Ok(BlobWriter {
             file: TempFile::new(path),
             sink: Some(Sink {

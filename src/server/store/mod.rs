@@ -42,9 +42,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::KeyStyle;
-#[cfg(unix)]
-use super::blob::FILE_MODE;
-use super::blob::{Received, TempFile};
+use super::blob::{Received, TempFile, create_owner_only};
 use super::error::{ServerError, StoreError};
 use crate::wire::FileEntry;
 use schema::{open_connection, prepare_schema, private_dir, private_index_files};
@@ -69,6 +67,17 @@ pub(crate) struct PlacedBlob {
 }
 
 impl PlacedBlob {
+    /// A blob's row fields: its ETag is the quoted hex MD5, as an upload's is.
+    fn new(id: String, file: TempFile, size: u64, md5: &[u8], sha256: &[u8]) -> Self {
+        PlacedBlob {
+            id,
+            file,
+            size,
+            etag: format!("\"{}\"", hex::encode(md5)),
+            sha256: hex::encode(sha256),
+        }
+    }
+
     pub(crate) fn etag(&self) -> &str {
         &self.etag
     }
@@ -213,13 +222,13 @@ impl Store {
         if let Some(dir) = file.path().parent() {
             fs::File::open(dir)?.sync_all()?;
         }
-        Ok(PlacedBlob {
+        Ok(PlacedBlob::new(
             id,
             file,
-            size: received.size,
-            etag: format!("\"{}\"", hex::encode(received.md5)),
-            sha256: hex::encode(received.sha256),
-        })
+            received.size,
+            &received.md5,
+            &received.sha256,
+        ))
     }
 
     /// Write `bytes` straight into `blobs/` under a fresh id, not fsynced: for seeding a
@@ -228,21 +237,14 @@ impl Store {
     pub(crate) fn place_bytes_unsynced(&self, bytes: &[u8]) -> io::Result<PlacedBlob> {
         let id = random_id();
         let file = TempFile::new(self.blob_path(&id));
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(FILE_MODE);
-        }
-        options.open(file.path())?.write_all(bytes)?;
-        Ok(PlacedBlob {
+        create_owner_only(file.path())?.write_all(bytes)?;
+        Ok(PlacedBlob::new(
             id,
             file,
-            size: bytes.len() as u64,
-            etag: format!("\"{}\"", hex::encode(Md5::digest(bytes))),
-            sha256: hex::encode(Sha256::digest(bytes)),
-        })
+            bytes.len() as u64,
+            &Md5::digest(bytes),
+            &Sha256::digest(bytes),
+        ))
     }
 
     fn write<T>(
