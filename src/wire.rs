@@ -97,6 +97,23 @@ fn lenient_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D
 }
 
 impl FileEntry {
+    /// An entry known only by its key: its name and path read from the key, every other
+    /// field unknown (absent, never 0).
+    pub fn of_key(key: &str) -> Self {
+        FileEntry {
+            key: key.to_string(),
+            name: String::new(),
+            path: String::new(),
+            size: None,
+            description: None,
+            content_type: None,
+            created_at: None,
+            sha256: None,
+            etag: None,
+        }
+        .normalise()
+    }
+
     /// Fill in `name`/`path` from the key when a server omitted them, so identity
     /// (`path + name`) is always defined.
     pub fn normalise(mut self) -> Self {

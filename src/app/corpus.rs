@@ -205,19 +205,9 @@ mod tests {
 
     fn tree_of(paths: impl IntoIterator<Item = String>) -> Tree {
         let mut t = Tree::new();
-        t.add(paths.into_iter().map(|key| {
-            FileEntry {
-                key,
-                name: String::new(),
-                path: String::new(),
-                size: Some(1),
-                description: None,
-                content_type: None,
-                created_at: None,
-                sha256: None,
-                etag: None,
-            }
-            .normalise()
+        t.add(paths.into_iter().map(|key| FileEntry {
+            size: Some(1),
+            ..FileEntry::of_key(&key)
         }));
         t
     }

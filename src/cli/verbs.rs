@@ -237,19 +237,9 @@ async fn one_file(client: &Client, ws: &str, arg: &str, sure: bool) -> Result<Fi
         .await
         .ok()
         .and_then(|l| l.files.into_iter().find(|f| f.key == arg));
-    Ok(listed.unwrap_or_else(|| {
-        FileEntry {
-            key: arg.to_string(),
-            name: String::new(),
-            path: String::new(),
-            size: found.size,
-            description: None,
-            content_type: None,
-            created_at: None,
-            sha256: None,
-            etag: None,
-        }
-        .normalise()
+    Ok(listed.unwrap_or_else(|| FileEntry {
+        size: found.size,
+        ..FileEntry::of_key(arg)
     }))
 }
 

@@ -286,17 +286,9 @@ mod tests {
         let mut s = State::new("http://x", &["ws".to_string()], 80, 24);
         let key = format!("{}f", "a/".repeat(65_535));
         let entry = FileEntry {
-            key: key.clone(),
-            name: String::new(),
-            path: String::new(),
             size: Some(1),
-            description: None,
-            content_type: None,
-            created_at: None,
-            sha256: None,
-            etag: None,
-        }
-        .normalise();
+            ..FileEntry::of_key(&key)
+        };
         s.workspaces[0].tree.add([entry]);
         let tree = &s.workspaces[0].tree;
         let deepest = tree.files[0].folder;
