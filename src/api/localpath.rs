@@ -159,16 +159,11 @@ mod tests {
 
     #[test]
     fn local_names() {
+        // The name as the server gave it, whatever the key says.
         let e = |key: &str, name: &str| FileEntry {
-            key: key.into(),
             name: name.into(),
             path: String::new(),
-            size: None,
-            description: None,
-            content_type: None,
-            created_at: None,
-            sha256: None,
-            etag: None,
+            ..FileEntry::of_key(key)
         };
         assert!(local_name(&e("report.csv", "report.csv"), "report.csv").is_ok());
         assert!(local_name(&e("k", "a.vcf"), "raw/run1/a.vcf").is_ok());

@@ -368,17 +368,7 @@ impl Tree {
     pub fn entry(&self, id: FileId) -> FileEntry {
         let ct = self.content_type(id);
         let Some(f) = self.file(id) else {
-            return FileEntry {
-                key: String::new(),
-                name: String::new(),
-                path: String::new(),
-                size: None,
-                description: None,
-                content_type: None,
-                created_at: None,
-                sha256: None,
-                etag: None,
-            };
+            return FileEntry::of_key("");
         };
         FileEntry {
             key: self.key(id),
