@@ -68,6 +68,55 @@ pub struct Cli {
     pub command: Option<Verb>,
 }
 
+/// `filedeck serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Where files and the index are kept (with --store, only this server's index).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// TOML file of [[key]] tables (token, scopes, workspaces).
+    #[arg(long, value_name = "FILE")]
+    pub keys: Option<PathBuf>,
+    /// Lifetime of presigned URLs, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub presign_ttl: u64,
+    /// Keys of uploaded files: `path` (the key is path + name; an upload replaces the
+    /// file there) or `opaque` (every upload gets a new key `obj_…`; two files may share
+    /// a display path). A data directory keeps the style it was filled in.
+    #[arg(long, value_enum, value_name = "STYLE", default_value_t = server::KeyStyle::Path)]
+    pub key_style: server::KeyStyle,
+    /// The URL clients reach this server at, the base of its presigned URLs (default:
+    /// http:// and the listen address as bound; required with a wildcard --listen such as
+    /// 0.0.0.0). A path prefix (https://example.com/files) is for a reverse proxy that
+    /// strips it before passing requests on. Never taken from a request's headers.
+    #[arg(long, value_name = "URL", value_parser = server::parse_public_url)]
+    pub public_url: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub limits: ServeLimits,
+}
+
+/// Where `serve` keeps the bytes.
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    /// Keep bytes and metadata in an S3 bucket (s3://BUCKET[/PREFIX]) instead of --data, which
+    /// then holds only this server's index of the bucket. Several servers may share a
+    /// bucket. Credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    #[arg(long, value_name = "URL", value_parser = server::S3Config::parse)]
+    pub store: Option<server::S3Config>,
+    /// The S3 store's endpoint (MinIO, Garage, Ceph, …), e.g. http://127.0.0.1:3900;
+    /// default AWS.
+    #[arg(long, value_name = "URL", requires = "store")]
+    pub s3_endpoint: Option<String>,
+    /// The S3 store's region [default: AWS_REGION, else us-east-1].
+    #[arg(long, value_name = "REGION", requires = "store")]
+    pub s3_region: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Verb {
     /// Print a shell completion script to stdout (e.g. `filedeck completions bash`).
@@ -82,34 +131,8 @@ pub enum Verb {
         #[command(subcommand)]
         action: ConfigAction,
     },
-    /// Run the reference server of the Files API over a local directory.
-    Serve {
-        /// Where files and the index are kept.
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
-        /// Address to listen on (port 0 picks a free port).
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// TOML file of [[key]] tables (token, scopes, workspaces).
-        #[arg(long, value_name = "FILE")]
-        keys: Option<PathBuf>,
-        /// Lifetime of presigned URLs, in seconds.
-        #[arg(long, value_name = "SECS", default_value_t = 3600)]
-        presign_ttl: u64,
-        /// Keys of uploaded files: `path` (the key is path + name; an upload replaces the
-        /// file there) or `opaque` (every upload gets a new key `obj_…`; two files may share
-        /// a display path). A data directory keeps the style it was filled in.
-        #[arg(long, value_enum, value_name = "STYLE", default_value_t = server::KeyStyle::Path)]
-        key_style: server::KeyStyle,
-        /// The URL clients reach this server at, the base of its presigned URLs (default:
-        /// http:// and the listen address as bound; required with a wildcard --listen such as
-        /// 0.0.0.0). A path prefix (https://example.com/files) is for a reverse proxy that
-        /// strips it before passing requests on. Never taken from a request's headers.
-        #[arg(long, value_name = "URL", value_parser = server::parse_public_url)]
-        public_url: Option<String>,
-        #[command(flatten)]
-        limits: ServeLimits,
-    },
+    /// Run the reference server of the Files API over a local directory, or an S3 bucket.
+    Serve(Box<ServeArgs>),
     /// List files (recursively) under a prefix.
     #[command(override_usage = "filedeck ls -w <WS> [PREFIX] [--json]")]
     Ls {

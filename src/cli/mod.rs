@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 // What `parse` returns and `main` takes, so they are named where those are.
-pub use args::{Cli, ConflictArg, ServeLimits, Verb};
+pub use args::{Cli, ConflictArg, ServeArgs, ServeLimits, StoreArgs, Verb};
 use checks::{client, client_config, required_args, required_workspace};
 
 use crate::api::{ApiError, ClientConfig};
@@ -49,7 +49,7 @@ pub fn parse() -> Cli {
 }
 
 pub fn main(cli: Cli) -> ExitCode {
-    let is_server = matches!(cli.command, Some(Verb::Serve { .. }));
+    let is_server = matches!(cli.command, Some(Verb::Serve(_)));
     // The server is a daemon and logs to stderr; everything else logs to its file, so
     // nothing is ever written under the TUI.
     logging::init(is_server);
@@ -166,26 +166,9 @@ async fn run(cli: Cli, demo_data: Option<&std::path::Path>) -> Result<(), Failur
         Some(Verb::Config {
             action: ConfigAction::Path,
         }) => return config_verb::path(),
-        Some(Verb::Serve {
-            data,
-            listen,
-            keys,
-            presign_ttl,
-            key_style,
-            public_url,
-            limits,
-        }) => {
+        Some(Verb::Serve(args)) => {
             // The server stops on its signals by itself, gracefully, and exits 0.
-            return serve::serve(
-                data,
-                listen,
-                keys,
-                presign_ttl,
-                key_style,
-                public_url,
-                limits,
-            )
-            .await;
+            return serve::serve(*args).await;
         }
         _ => {}
     }
@@ -309,7 +292,7 @@ async fn script(settings: &Settings, command: Verb) -> Result<(), Failure> {
         }
         Verb::Config { action } => config_verb::run(action, settings),
         // Answered before the settings were read.
-        Verb::Completions { .. } | Verb::Man | Verb::Serve { .. } => Ok(()),
+        Verb::Completions { .. } | Verb::Man | Verb::Serve(_) => Ok(()),
     }
 }
 

@@ -1,22 +1,22 @@
 //! `filedeck serve`: the reference server run over a data directory, one server per
 //! directory, until SIGINT or SIGTERM.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Failure, ServeLimits, shutdown_signal};
+use super::{Failure, ServeArgs, ServeLimits, shutdown_signal};
 use crate::server;
 
-pub(super) async fn serve(
-    data: PathBuf,
-    listen: SocketAddr,
-    keys: Option<PathBuf>,
-    presign_ttl: u64,
-    key_style: server::KeyStyle,
-    public_url: Option<String>,
-    limits: ServeLimits,
-) -> Result<(), Failure> {
+pub(super) async fn serve(args: ServeArgs) -> Result<(), Failure> {
+    let ServeArgs {
+        data,
+        listen,
+        keys,
+        presign_ttl,
+        key_style,
+        public_url,
+        store,
+        limits,
+    } = args;
     // One server per data directory: opening a store clears temp files and unindexed
     // blobs, which would be another live server's uploads in flight.
     let _lock = lock_data_dir(&data)?;
@@ -26,6 +26,13 @@ pub(super) async fn serve(
     config.max_uploads_per_key = limits.max_uploads_per_key;
     config.public_url = public_url;
     config.limits = limits.into_limits();
+    config.s3 = store.store.map(|mut s3| {
+        s3.endpoint = store.s3_endpoint;
+        s3.region = store
+            .s3_region
+            .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()));
+        s3
+    });
     if let Some(path) = keys {
         config.keys = server::load_keys_file(&path).map_err(|e| Failure::Usage(e.to_string()))?;
     }

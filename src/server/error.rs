@@ -59,6 +59,18 @@ pub enum ServerError {
         stored: String,
         wanted: super::KeyStyle,
     },
+    #[error(
+        "index database {}: it indexes the store {indexed}, not {wanted}; use another data \
+         directory for this store",
+        path.display()
+    )]
+    IndexedStore {
+        path: PathBuf,
+        indexed: String,
+        wanted: String,
+    },
+    #[error("S3 store: {0}")]
+    S3(String),
     #[error("presigning secret {}: {message}", path.display())]
     Secret { path: PathBuf, message: String },
     #[error("storage: {0}")]

@@ -21,10 +21,12 @@ mod dbpool;
 mod error;
 #[doc(hidden)]
 pub(crate) mod fuzzing;
+mod headers;
 mod inflight;
 mod objects;
 mod presign;
 mod routes;
+mod s3;
 mod seed;
 mod store;
 mod upload;
@@ -51,6 +53,7 @@ pub use conn::{MAX_HEADER_TIMEOUT, ServerLimits};
 pub use error::ServerError;
 pub use inflight::DEFAULT_MAX_UPLOADS_PER_KEY;
 pub use presign::parse_public_url;
+pub use s3::{ACCESS_KEY_ENV, S3Config, SECRET_KEY_ENV};
 pub use seed::seed_files;
 
 use auth::Keyring;
@@ -108,7 +111,15 @@ pub struct ServerConfig {
     /// Concurrent uploads (multipart and presigned `PUT`) one API key may have; more are
     /// answered `503` with `Retry-After`.
     pub max_uploads_per_key: usize,
+    /// Keep the bytes and the metadata in this bucket instead of `data_dir`, which then holds
+    /// only this server's index of the bucket.
+    pub s3: Option<S3Config>,
+    /// How often the index reads what other servers wrote to the bucket.
+    pub s3_poll: Duration,
 }
+
+/// Default of [`ServerConfig::s3_poll`].
+pub const DEFAULT_S3_POLL: Duration = Duration::from_millis(250);
 
 impl ServerConfig {
     /// A configuration with no keys (add some, or set `FILEDECK_SERVER_KEY`), a one-hour
@@ -123,6 +134,8 @@ impl ServerConfig {
             public_url: None,
             limits: ServerLimits::default(),
             max_uploads_per_key: DEFAULT_MAX_UPLOADS_PER_KEY,
+            s3: None,
+            s3_poll: DEFAULT_S3_POLL,
         }
     }
 }
@@ -150,6 +163,8 @@ pub(crate) struct AppState {
     /// The base of every presigned URL; never taken from a request, whose `Host` and
     /// `X-Forwarded-*` a client chooses.
     pub(crate) public_url: String,
+    /// The S3 store, when the bytes live in a bucket (`store` is then its index).
+    pub(crate) bucket: Option<Arc<s3::Bucket>>,
 }
 
 /// A server bound to its port and serving in a background task. Dropping it also stops the
@@ -241,14 +256,27 @@ async fn prepare(
 
     let data_dir = config.data_dir;
     let key_style = config.key_style;
+    let store_id = config
+        .s3
+        .as_ref()
+        .map_or_else(|| store::LOCAL_STORE.to_string(), S3Config::id);
     let (store, signer) = tokio::task::spawn_blocking(move || {
         // The store makes the data directory, owner-only.
-        let store = Store::open(&data_dir, key_style)?;
+        let store = Store::open(&data_dir, key_style, &store_id)?;
         let signer = Signer::load_or_create(&data_dir)?;
         Ok::<_, ServerError>((store, signer))
     })
     .await
     .map_err(|e| ServerError::Task(e.to_string()))??;
+    let store = Arc::new(store);
+    let bucket = match &config.s3 {
+        Some(s3_config) => {
+            let bucket = s3::Bucket::open(s3_config, store.clone()).await?;
+            s3::spawn_tail(Arc::downgrade(&bucket), config.s3_poll);
+            Some(bucket)
+        }
+        None => None,
+    };
 
     let listener = TcpListener::bind(config.listen)
         .await
@@ -262,7 +290,8 @@ async fn prepare(
     })?;
     let public_url = public_url.unwrap_or_else(|| format!("http://{local_addr}"));
     let state = Arc::new(AppState {
-        store: Arc::new(store),
+        store,
+        bucket,
         signer,
         keys: Keyring::new(keys),
         presign_ttl: config.presign_ttl,
@@ -338,6 +367,9 @@ pub async fn put_many(
     validate::workspace_id(ws).map_err(ServerError::InvalidRequest)?;
     for (key, _) in &files {
         validate::file_key(key).map_err(ServerError::InvalidRequest)?;
+    }
+    if let Some(bucket) = &server.state.bucket {
+        return s3::put_many(bucket, ws, files, description).await;
     }
     let store = server.state.store.clone();
     let mut pending = tokio::task::JoinSet::new();

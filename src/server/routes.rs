@@ -244,9 +244,15 @@ async fn delete(
     let params = Params::parse(query);
     let ws = auth.workspace(params.get("workspace_id"))?;
     let key = params.key()?.to_string();
-    let store = state.store.clone();
     let missing = format!("no file {key}");
-    if blocking(&state, move || store.delete(&ws, &key)).await? {
+    let deleted = match &state.bucket {
+        Some(bucket) => bucket.delete(&ws, &key).await?,
+        None => {
+            let store = state.store.clone();
+            blocking(&state, move || store.delete(&ws, &key)).await?
+        }
+    };
+    if deleted {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ErrorReply::not_found(missing))
@@ -262,6 +268,16 @@ async fn download_url(
     let params = Params::parse(query);
     let ws = auth.workspace(params.get("workspace_id"))?;
     let key = params.key()?.to_string();
+    if let Some(bucket) = &state.bucket {
+        let url = bucket
+            .download_url(&ws, &key, state.presign_ttl)
+            .await?
+            .ok_or_else(|| ErrorReply::not_found(format!("no file {key}")))?;
+        return Ok(Json(DownloadUrlResponse {
+            url,
+            expires_in: Some(state.presign_ttl.as_secs()),
+        }));
+    }
     let store = state.store.clone();
     let (lookup_ws, lookup_key) = (ws.clone(), key.clone());
     blocking(&state, move || store.get(&lookup_ws, &lookup_key))
@@ -301,6 +317,23 @@ async fn upload_url(
     // Minted now, so repeated PUTs of this URL are one upload; in opaque style the URL
     // carries the display path to the PUT, and the pending upload keeps it for the confirm.
     let key = state.store.new_key(&path, &request.filename);
+    if let Some(bucket) = &state.bucket {
+        let upload_url = bucket
+            .upload_url(
+                &ws,
+                &key,
+                (path, request.filename),
+                request.content_type.trim(),
+                request.size,
+                state.presign_ttl,
+            )
+            .await?;
+        return Ok(Json(UploadUrlResponse {
+            upload_url,
+            file_key: key,
+            expires_in: Some(state.presign_ttl.as_secs()),
+        }));
+    }
     let display = match state.store.key_style() {
         KeyStyle::Path => None,
         KeyStyle::Opaque => Some((path, request.filename)),
@@ -337,11 +370,20 @@ async fn upload_confirm(
     let ws = auth.workspace(Some(&request.workspace_id))?;
     validate::file_key(&request.file_key).map_err(ErrorReply::invalid)?;
     validate::file_name(&request.filename).map_err(ErrorReply::invalid)?;
-    let store = state.store.clone();
-    let entry = blocking(&state, move || {
-        store.confirm(&ws, &request.file_key, &request.filename, request.size)
-    })
-    .await?;
+    let entry = match &state.bucket {
+        Some(bucket) => {
+            bucket
+                .confirm(&ws, &request.file_key, &request.filename, request.size)
+                .await?
+        }
+        None => {
+            let store = state.store.clone();
+            blocking(&state, move || {
+                store.confirm(&ws, &request.file_key, &request.filename, request.size)
+            })
+            .await?
+        }
+    };
     Ok(match state.store.key_style() {
         KeyStyle::Path => Json(entry).into_response(),
         KeyStyle::Opaque => Json(ConfirmedKey { key: entry.key }).into_response(),

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::store::{NewFile, Store};
+use super::store::{self, NewFile, Store};
 use super::{KeyStyle, ServerError, upload, validate};
 
 /// Files indexed per transaction: large enough that commits cost nothing, small enough
@@ -26,7 +26,7 @@ pub fn seed_files(
     files: impl IntoIterator<Item = (String, Vec<u8>)>,
 ) -> Result<usize, ServerError> {
     validate::workspace_id(ws).map_err(ServerError::InvalidRequest)?;
-    let store = Store::open(data_dir, key_style)?;
+    let store = Store::open(data_dir, key_style, store::LOCAL_STORE)?;
     let mut stored = 0;
     let mut batch = Vec::with_capacity(BATCH);
     let mut files = files.into_iter().peekable();

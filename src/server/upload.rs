@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use super::auth::Authed;
 use super::blob::{BlobWriter, Received};
 use super::error::ErrorReply;
+use super::s3::{Bucket, BucketBlob, BucketFile};
 use super::store::NewFile;
 use super::{AppState, validate};
 use crate::wire::MULTIPART_LIMIT_BYTES;
@@ -60,7 +61,14 @@ fn choose_content_type(declared: Option<&str>, name: &str) -> String {
 struct ReceivedFile {
     filename: String,
     content_type: String,
-    body: Received,
+    body: Body,
+}
+
+/// A received `file` part: in a temp file (local store), or already in the bucket (S3
+/// store; removed from it unless recorded).
+enum Body {
+    Disk(Received),
+    Bucket(BucketBlob),
 }
 
 pub(crate) async fn upload(
@@ -143,17 +151,45 @@ pub(crate) async fn upload(
     let file = file.ok_or_else(|| ErrorReply::invalid("the file field is required"))?;
     let path = path.unwrap_or_default();
     validate::file_key(&format!("{path}{}", file.filename)).map_err(ErrorReply::invalid)?;
+    // Past this point a bucket body is either recorded or removed (`put_files`); before
+    // it, an error leaves it in the bucket unnamed: remove it.
 
+    let ReceivedFile {
+        filename,
+        content_type,
+        body,
+    } = file;
+    let received = match body {
+        Body::Disk(received) => received,
+        Body::Bucket(blob) => {
+            let bucket = state
+                .bucket
+                .as_ref()
+                .ok_or_else(|| ErrorReply::internal("upload", "a bucket body without a bucket"))?;
+            let new = BucketFile {
+                path,
+                name: filename,
+                description,
+                content_type,
+                blob,
+            };
+            let mut entries = bucket.put_files(&ws, vec![new]).await?;
+            let entry = entries
+                .pop()
+                .ok_or_else(|| ErrorReply::internal("upload", "nothing stored"))?;
+            return Ok((StatusCode::CREATED, Json(entry)).into_response());
+        }
+    };
     let store = state.store.clone();
     let entry = state
         .db
         .run(move || {
-            let blob = store.place_blob(file.body)?;
+            let blob = store.place_blob(received)?;
             let new = NewFile {
                 path,
-                name: file.filename,
+                name: filename,
                 description,
-                content_type: file.content_type,
+                content_type,
                 blob,
             };
             let mut entries = store.insert_files(&ws, vec![new])?;
@@ -204,8 +240,38 @@ async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, ErrorRep
     String::from_utf8(buf).map_err(|_| ErrorReply::invalid(format!("field {name} is not UTF-8")))
 }
 
-/// Stream the `file` part to a temp file; `413` as soon as it passes the limit.
-async fn receive_file(state: &AppState, field: &mut Field<'_>) -> Result<Received, ErrorReply> {
+/// Stream the `file` part to its store; `413` as soon as it passes the limit.
+async fn receive_file(state: &AppState, field: &mut Field<'_>) -> Result<Body, ErrorReply> {
+    match &state.bucket {
+        Some(bucket) => receive_into_bucket(bucket, field).await.map(Body::Bucket),
+        None => receive_to_disk(state, field).await.map(Body::Disk),
+    }
+}
+
+/// Stream the `file` part into the bucket (a multipart upload past a few MiB), aborted as
+/// soon as it passes the limit. The blob is removed unless the upload is recorded.
+async fn receive_into_bucket(
+    bucket: &Arc<Bucket>,
+    field: &mut Field<'_>,
+) -> Result<BucketBlob, ErrorReply> {
+    let mut writer = bucket.writer();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if writer.received() + chunk.len() as u64 > MULTIPART_LIMIT_BYTES {
+            // Dropping the writer aborts its multipart upload.
+            return Err(too_large());
+        }
+        writer
+            .write(chunk)
+            .await
+            .map_err(|e| ErrorReply::internal("cannot write upload to the bucket", e))?;
+    }
+    writer
+        .finish()
+        .await
+        .map_err(|e| ErrorReply::internal("cannot store upload in the bucket", e))
+}
+
+async fn receive_to_disk(state: &AppState, field: &mut Field<'_>) -> Result<Received, ErrorReply> {
     let mut writer = BlobWriter::create(state.store.temp_path())
         .await
         .map_err(|e| ErrorReply::internal("cannot create temp file", e))?;

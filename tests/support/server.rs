@@ -70,6 +70,20 @@ pub async fn start_with(
     server::bind(config).await.unwrap()
 }
 
+/// A server whose files live in the bucket `s3` (see `support/s3.rs`), its index in `data`.
+pub async fn start_s3(
+    data: &Path,
+    token: &str,
+    style: KeyStyle,
+    s3: filedeck::server::S3Config,
+) -> RunningServer {
+    start_with(data, token, |config| {
+        config.key_style = style;
+        config.s3 = Some(s3);
+    })
+    .await
+}
+
 /// Run `async fn NAME(style) { … }` once per key style: see the module docs.
 macro_rules! key_styles {
     (

@@ -26,9 +26,13 @@
 //! crash left behind).
 
 mod query;
+mod replica;
 mod schema;
 mod sweep;
 mod write;
+
+pub(crate) use replica::{LogOp, LoggedFile};
+pub(crate) use schema::LOCAL_STORE;
 
 use std::fs;
 use std::io::{self, Write};
@@ -113,7 +117,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     let now = OffsetDateTime::now_utc();
     let now = now.replace_nanosecond(0).unwrap_or(now);
     now.format(&Rfc3339)
@@ -124,7 +128,7 @@ fn now_rfc3339() -> String {
     clippy::expect_used,
     reason = "without the OS random source no name can be made unique: stopping is the only honest answer"
 )]
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).expect("the OS random number generator failed");
     hex::encode(b)
@@ -140,7 +144,13 @@ fn remove_blob(path: &Path) {
 
 impl Store {
     /// Open (or create) the store in `data_dir`, and remove what a crash left behind.
-    pub(crate) fn open(data_dir: &Path, key_style: KeyStyle) -> Result<Store, ServerError> {
+    /// `store_id` names the store whose files the index lists ([`LOCAL_STORE`], or the S3
+    /// store's URL): an index of one is refused for another.
+    pub(crate) fn open(
+        data_dir: &Path,
+        key_style: KeyStyle,
+        store_id: &str,
+    ) -> Result<Store, ServerError> {
         let dir_error = |path: &Path| {
             let path = path.to_path_buf();
             move |source| ServerError::DataDir { path, source }
@@ -171,7 +181,7 @@ impl Store {
         };
         private_index_files(&db_path).map_err(dir_error(&db_path))?;
         let mut writer = open_connection(&db_path).map_err(index_error)?;
-        prepare_schema(&mut writer, &db_path, key_style)?;
+        prepare_schema(&mut writer, &db_path, key_style, store_id)?;
         let store = Store {
             key_style,
             db_path: db_path.clone(),

@@ -138,8 +138,14 @@ fn file_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<FileEntry> {
         description: row.get(4)?,
         content_type: row.get(5)?,
         created_at: row.get(6)?,
-        sha256: row.get(7)?,
-        etag: row.get(8)?,
+        // '' is how the S3 store records what it does not know (bytes that went straight
+        // to the bucket were never hashed here): absent, never an empty hash.
+        sha256: row
+            .get::<_, String>(7)
+            .map(|t| Some(t).filter(|t| !t.is_empty()))?,
+        etag: row
+            .get::<_, String>(8)
+            .map(|t| Some(t).filter(|t| !t.is_empty()))?,
     })
 }
 

@@ -17,7 +17,7 @@ use crate::server::error::ServerError;
 use crate::wire::split_key;
 
 /// The schema this code writes.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE files (
@@ -35,6 +35,9 @@ CREATE TABLE files (
     -- path || name, written with the row. Not a generated column: SQLite does not read
     -- those from an index, and listing by prefix in opaque style must scan only the index.
     display TEXT NOT NULL,
+    -- The name of the bucket log record that wrote the row (S3 store; '' on local disk):
+    -- records may be seen out of order, and the newest wins.
+    version TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (ws, key)
 ) WITHOUT ROWID;
 CREATE INDEX files_display ON files (ws, display);
@@ -66,7 +69,15 @@ CREATE TABLE spent (
     upload TEXT PRIMARY KEY,
     expires INTEGER NOT NULL
 ) WITHOUT ROWID;
-PRAGMA user_version = 3;
+-- Deletes seen in the bucket log (S3 store), so that an older upload's record seen later
+-- does not bring the file back.
+CREATE TABLE tombstones (
+    ws TEXT NOT NULL,
+    key TEXT NOT NULL,
+    version TEXT NOT NULL,
+    PRIMARY KEY (ws, key)
+) WITHOUT ROWID;
+PRAGMA user_version = 4;
 ";
 
 /// Version 2 to 3. Pending uploads of version 2 came by URLs without an id: those URLs
@@ -79,6 +90,20 @@ CREATE TABLE spent (
     expires INTEGER NOT NULL
 ) WITHOUT ROWID;
 PRAGMA user_version = 3;
+";
+
+/// Version 3 to 4: the S3 store's row versions and tombstones.
+const MIGRATE_3_TO_4: &str = "
+ALTER TABLE files ADD COLUMN version TEXT NOT NULL DEFAULT '';
+-- Deletes seen in the bucket log (S3 store), so that an older upload's record seen later
+-- does not bring the file back.
+CREATE TABLE tombstones (
+    ws TEXT NOT NULL,
+    key TEXT NOT NULL,
+    version TEXT NOT NULL,
+    PRIMARY KEY (ws, key)
+) WITHOUT ROWID;
+PRAGMA user_version = 4;
 ";
 
 /// Version 1 to 2. The pending rows get their display path from their key afterwards
@@ -184,6 +209,7 @@ pub(super) fn prepare_schema(
     conn: &mut Connection,
     db_path: &Path,
     key_style: KeyStyle,
+    store_id: &str,
 ) -> Result<(), ServerError> {
     let index_error = |source| ServerError::Index {
         path: db_path.to_path_buf(),
@@ -200,8 +226,13 @@ pub(super) fn prepare_schema(
         1 => {
             migrate_1_to_2(&tx).map_err(index_error)?;
             tx.execute_batch(MIGRATE_2_TO_3).map_err(index_error)?;
+            tx.execute_batch(MIGRATE_3_TO_4).map_err(index_error)?;
         }
-        2 => tx.execute_batch(MIGRATE_2_TO_3).map_err(index_error)?,
+        2 => {
+            tx.execute_batch(MIGRATE_2_TO_3).map_err(index_error)?;
+            tx.execute_batch(MIGRATE_3_TO_4).map_err(index_error)?;
+        }
+        3 => tx.execute_batch(MIGRATE_3_TO_4).map_err(index_error)?,
         SCHEMA_VERSION => {}
         newer => {
             return Err(ServerError::IndexVersion {
@@ -240,8 +271,40 @@ pub(super) fn prepare_schema(
         )
         .map_err(index_error)?;
     }
+    // The index of one store must not serve another's files: their blobs are not there.
+    let holds_files: bool = tx
+        .query_row("SELECT EXISTS (SELECT 1 FROM files)", [], |r| r.get(0))
+        .map_err(index_error)?;
+    let indexed: Option<String> = tx
+        .query_row("SELECT value FROM settings WHERE name = 'store'", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(index_error)?;
+    // Indexes made before the S3 store existed index local disk.
+    let indexed = indexed.or_else(|| holds_files.then(|| LOCAL_STORE.to_string()));
+    match indexed {
+        Some(indexed) if indexed != store_id => {
+            return Err(ServerError::IndexedStore {
+                path: db_path.to_path_buf(),
+                indexed,
+                wanted: store_id.to_string(),
+            });
+        }
+        Some(_) => {}
+        None => {
+            tx.execute(
+                "INSERT OR REPLACE INTO settings (name, value) VALUES ('store', ?1)",
+                params![store_id],
+            )
+            .map_err(index_error)?;
+        }
+    }
     tx.commit().map_err(index_error)
 }
+
+/// The `store` setting of an index of local disk.
+pub(crate) const LOCAL_STORE: &str = "local";
 
 fn migrate_1_to_2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(MIGRATE_1_TO_2)?;

@@ -1,0 +1,288 @@
+//! The S3 store (`serve --store s3://BUCKET[/PREFIX]`): bytes and metadata live in a bucket,
+//! and each server lists from a local index it keeps in step with the bucket.
+//!
+//! In the bucket, under the prefix:
+//! - `blobs/<id>`: the bytes of a file uploaded through the multipart route (a fresh id per
+//!   upload, so a replaced file's bytes are never overwritten in place);
+//! - `uploads/<ws>/<upload id>`: the bytes of a large upload, PUT straight to the bucket on
+//!   a presigned URL of the bucket's own (SigV4, `Content-Type` signed);
+//! - `intents/<ws>/<sha256 of key>.json`: what step 1 of the large flow promised (name,
+//!   path, type, size, upload id), so that the confirm may land on any server;
+//! - `log/<ms>-<server>-<seq>.json`: the metadata, an append-only log ([`log`]). A file is
+//!   listed once a log record names it: an unconfirmed upload never is.
+//!
+//! Rooms: [`log`] (writing and tailing the log), [`writer`] (a body streamed into the bucket
+//! while hashed), [`ops`] (what the routes ask of the store).
+
+mod log;
+mod ops;
+mod writer;
+
+use std::fmt;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use futures_util::{StreamExt, TryStreamExt};
+
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as ObjectPath;
+use object_store::{BackoffConfig, ClientOptions, RetryConfig};
+
+use super::error::ServerError;
+use super::store::Store;
+use crate::wire::FileEntry;
+
+pub(crate) use log::LogTail;
+pub(crate) use ops::BucketFile;
+pub(crate) use writer::BucketBlob;
+
+/// The environment variables the credentials are read from (never a flag: a command line is
+/// visible to every user of the machine).
+pub const ACCESS_KEY_ENV: &str = "AWS_ACCESS_KEY_ID";
+pub const SECRET_KEY_ENV: &str = "AWS_SECRET_ACCESS_KEY";
+
+/// Where a bucket store is, and how to reach it.
+#[derive(Clone)]
+pub struct S3Config {
+    pub bucket: String,
+    /// `""` or ending in `/`.
+    pub prefix: String,
+    /// The store's URL, e.g. `http://127.0.0.1:3900`; `None` is AWS.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    /// `(access key id, secret)`; `None` reads [`ACCESS_KEY_ENV`] and [`SECRET_KEY_ENV`].
+    pub credentials: Option<(String, String)>,
+}
+
+impl fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl S3Config {
+    /// `s3://BUCKET[/PREFIX]`, with no endpoint, region or credentials yet.
+    pub fn parse(url: &str) -> Result<S3Config, String> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| format!("{url:?} is not an s3://BUCKET[/PREFIX] URL"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !bucket_ok {
+            return Err(format!(
+                "{bucket:?} is not a bucket name (3 to 63 of a-z, 0-9, '-', '.')"
+            ));
+        }
+        let prefix = prefix.trim_matches('/');
+        if prefix.split('/').any(|part| part == "." || part == "..")
+            || prefix.contains("//")
+            || prefix.chars().any(char::is_control)
+        {
+            return Err(format!("{prefix:?} is not a usable prefix in the bucket"));
+        }
+        Ok(S3Config {
+            bucket: bucket.to_string(),
+            prefix: if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}/")
+            },
+            endpoint: None,
+            region: None,
+            credentials: None,
+        })
+    }
+
+    /// The store's name in the index, so an index is never served for another store.
+    pub fn id(&self) -> String {
+        let endpoint = self.endpoint.as_deref().unwrap_or("aws");
+        format!("s3://{}/{} at {endpoint}", self.bucket, self.prefix)
+    }
+
+    fn client(&self) -> Result<AmazonS3, ServerError> {
+        let (id, secret) = match &self.credentials {
+            Some(pair) => pair.clone(),
+            None => {
+                let var = |name: &str| {
+                    std::env::var(name).map_err(|_| {
+                        ServerError::S3(format!(
+                            "set {ACCESS_KEY_ENV} and {SECRET_KEY_ENV} to the bucket's \
+                             credentials ({name} is not set)"
+                        ))
+                    })
+                };
+                (var(ACCESS_KEY_ENV)?, var(SECRET_KEY_ENV)?)
+            }
+        };
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(&self.bucket)
+            .with_region(self.region.as_deref().unwrap_or("us-east-1"))
+            .with_access_key_id(id)
+            .with_secret_access_key(secret)
+            // The bytes are hashed here anyway (SHA-256 for the listing, MD5 for the ETag).
+            .with_unsigned_payload(true)
+            .with_retry(RetryConfig {
+                backoff: BackoffConfig::default(),
+                max_retries: 3,
+                retry_timeout: Duration::from_secs(60),
+            })
+            .with_client_options(
+                ClientOptions::new()
+                    .with_connect_timeout(Duration::from_secs(10))
+                    .with_timeout(Duration::from_secs(300)),
+            );
+        if let Some(endpoint) = &self.endpoint {
+            // A self-hosted store is reached by path (`/bucket/key`): its bucket names are
+            // seldom in DNS.
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_virtual_hosted_style_request(false);
+        }
+        builder
+            .build()
+            .map_err(|e| ServerError::S3(format!("cannot use the bucket: {e}")))
+    }
+}
+
+/// The S3 store of a running server.
+pub(crate) struct Bucket {
+    pub(crate) client: Arc<AmazonS3>,
+    prefix: String,
+    pub(crate) index: Arc<Store>,
+    pub(crate) log: LogTail,
+}
+
+impl Bucket {
+    /// Reach the bucket (one listing of the log, which also proves the credentials) and
+    /// bring `index` up to date with it.
+    pub(crate) async fn open(
+        config: &S3Config,
+        index: Arc<Store>,
+    ) -> Result<Arc<Bucket>, ServerError> {
+        let client = Arc::new(config.client()?);
+        let log = LogTail::new(&config.prefix, &index)?;
+        let bucket = Arc::new(Bucket {
+            client,
+            prefix: config.prefix.clone(),
+            index,
+            log,
+        });
+        let applied = bucket.catch_up().await.map_err(|e| {
+            ServerError::S3(format!("cannot read the bucket {}: {e}", config.bucket))
+        })?;
+        tracing::info!(applied, "index brought up to date with the bucket log");
+        Ok(bucket)
+    }
+
+    fn path(&self, rest: &str) -> ObjectPath {
+        ObjectPath::from(format!("{}{rest}", self.prefix))
+    }
+
+    fn blob_path(&self, id: &str) -> ObjectPath {
+        self.path(&format!("blobs/{id}"))
+    }
+
+    fn upload_path(&self, ws: &str, upload: &str) -> ObjectPath {
+        self.path(&format!("uploads/{ws}/{upload}"))
+    }
+
+    fn intent_path(&self, ws: &str, key: &str) -> ObjectPath {
+        use sha2::Digest;
+        let digest = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+        self.path(&format!("intents/{ws}/{digest}.json"))
+    }
+
+    /// Remove blobs no file names any more; a failure leaves garbage, never a lost file.
+    fn free(self: &Arc<Self>, blobs: Vec<String>) {
+        if blobs.is_empty() {
+            return;
+        }
+        let bucket = self.clone();
+        tokio::spawn(async move {
+            for blob in blobs {
+                let path = ObjectPath::from(blob);
+                if let Err(e) = object_store::ObjectStoreExt::delete(&*bucket.client, &path).await {
+                    tracing::warn!(error = %e, "cannot remove an unused blob from the bucket");
+                }
+            }
+        });
+    }
+}
+
+/// Keep the index in step with the bucket while the server runs: every `every`, read the
+/// log records that appeared.
+pub(crate) fn spawn_tail(bucket: Weak<Bucket>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            // The server is gone when nothing else holds its bucket.
+            let Some(bucket) = bucket.upgrade() else {
+                return;
+            };
+            if let Err(e) = bucket.catch_up().await {
+                tracing::warn!(error = %e, "cannot read the bucket log; trying again");
+            }
+        }
+    })
+}
+
+/// Store many files at once (seeding demos, tests and benchmarks): the blobs in parallel,
+/// the metadata in records of up to 1,000 files.
+pub(crate) async fn put_many(
+    bucket: &Arc<Bucket>,
+    ws: &str,
+    files: Vec<(String, Vec<u8>)>,
+    description: Option<String>,
+) -> Result<Vec<FileEntry>, ServerError> {
+    crate::server::validate::workspace_id(ws).map_err(ServerError::InvalidRequest)?;
+    for (key, _) in &files {
+        crate::server::validate::file_key(key).map_err(ServerError::InvalidRequest)?;
+    }
+    let written: Vec<ops::BucketFile> = futures_util::stream::iter(files)
+        .map(|(display, bytes)| {
+            let mut writer = bucket.writer();
+            let description = description.clone();
+            async move {
+                writer.write(bytes::Bytes::from(bytes)).await?;
+                let blob = writer.finish().await?;
+                let (path, name) = crate::wire::split_key(&display);
+                Ok::<_, std::io::Error>(ops::BucketFile {
+                    path: path.to_string(),
+                    name: name.to_string(),
+                    description,
+                    content_type: crate::mime::content_type(&display).to_string(),
+                    blob,
+                })
+            }
+        })
+        .buffered(32)
+        .try_collect()
+        .await
+        .map_err(ServerError::Io)?;
+    let mut entries = Vec::with_capacity(written.len());
+    let mut written = written.into_iter().peekable();
+    while written.peek().is_some() {
+        let batch: Vec<_> = written.by_ref().take(1000).collect();
+        let done = bucket
+            .put_files(ws, batch)
+            .await
+            .map_err(|e| ServerError::S3(e.message))?;
+        entries.extend(done);
+    }
+    Ok(entries)
+}

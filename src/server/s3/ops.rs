@@ -1,0 +1,300 @@
+//! What the routes ask of the S3 store: record an upload, the large flow's two steps
+//! (presigned PUT of the bucket's own, confirm checked against the object), download URLs,
+//! deletes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderValue, Method, header};
+use object_store::signer::{SignedUrlOptions, Signer};
+use object_store::{ObjectStoreExt, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use super::Bucket;
+use super::writer::{BucketBlob, BucketWriter};
+use crate::server::error::{ErrorReply, StoreError};
+use crate::server::store::{LogOp, LoggedFile, now_rfc3339, random_id};
+use crate::wire::FileEntry;
+
+/// What step 1 of the large flow promised, kept in the bucket for the confirm.
+#[derive(Serialize, Deserialize)]
+struct Intent {
+    upload: String,
+    path: String,
+    name: String,
+    content_type: String,
+    size: u64,
+}
+
+/// A file about to be recorded: where it goes, and its bytes already in the bucket.
+pub(crate) struct BucketFile {
+    pub(crate) path: String,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) content_type: String,
+    pub(crate) blob: BucketBlob,
+}
+
+fn store_error(e: StoreError) -> ErrorReply {
+    ErrorReply::from(e)
+}
+
+/// The bucket failed: said as a gateway's failure (the client may try again), its detail
+/// logged, not answered.
+fn bucket_error(what: &str, e: impl std::fmt::Display) -> ErrorReply {
+    tracing::error!(error = %e, "{what}");
+    ErrorReply::new(
+        axum::http::StatusCode::BAD_GATEWAY,
+        "internal",
+        format!("{what}: the object store failed"),
+    )
+}
+
+impl Bucket {
+    /// A writer of a new blob.
+    pub(crate) fn writer(&self) -> BucketWriter {
+        BucketWriter::new(self.client.clone(), self.blob_path(&random_id()))
+    }
+
+    /// Run an index call off the async threads.
+    async fn index<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&crate::server::store::Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ErrorReply> {
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || f(&index))
+            .await
+            .map_err(|e| ErrorReply::internal("index task", e))?
+            .map_err(store_error)
+    }
+
+    /// Record files whose bytes are in the bucket, in one log record. On an error the
+    /// blobs are removed: nothing names them.
+    pub(crate) async fn put_files(
+        self: &Arc<Self>,
+        ws: &str,
+        files: Vec<BucketFile>,
+    ) -> Result<Vec<FileEntry>, ErrorReply> {
+        // On an error the files' blobs are dropped, which removes them.
+        self.record_files(ws, files).await
+    }
+
+    async fn record_files(
+        self: &Arc<Self>,
+        ws: &str,
+        files: Vec<BucketFile>,
+    ) -> Result<Vec<FileEntry>, ErrorReply> {
+        let displays: Vec<String> = files
+            .iter()
+            .map(|f| format!("{}{}", f.path, f.name))
+            .collect();
+        let check_ws = ws.to_string();
+        self.index(move |index| {
+            displays
+                .iter()
+                .try_for_each(|display| index.check_collision(&check_ws, display))
+        })
+        .await?;
+        let created_at = now_rfc3339();
+        let mut entries = Vec::with_capacity(files.len());
+        let mut ops = Vec::with_capacity(files.len());
+        let mut blobs = Vec::with_capacity(files.len());
+        for f in files {
+            let entry = FileEntry {
+                key: self.index.new_key(&f.path, &f.name),
+                name: f.name,
+                path: f.path,
+                size: Some(f.blob.size),
+                description: f.description,
+                content_type: Some(f.content_type),
+                created_at: Some(created_at.clone()),
+                sha256: Some(hex::encode(f.blob.sha256)),
+                etag: Some(format!("\"{}\"", hex::encode(f.blob.md5))),
+            };
+            ops.push(LogOp::Put(Box::new(LoggedFile {
+                ws: ws.to_string(),
+                entry: entry.clone(),
+                blob: f.blob.path.clone(),
+            })));
+            entries.push(entry);
+            blobs.push(f.blob);
+        }
+        self.append(ops)
+            .await
+            .map_err(|e| bucket_error("cannot record the upload", e))?;
+        for blob in blobs {
+            blob.keep();
+        }
+        Ok(entries)
+    }
+
+    /// Step 1 of the large flow: remember what was promised, and presign a PUT of the
+    /// bucket that signs `Content-Type`, so the bucket itself refuses another type.
+    pub(crate) async fn upload_url(
+        self: &Arc<Self>,
+        ws: &str,
+        key: &str,
+        (path, name): (String, String),
+        content_type: &str,
+        size: u64,
+        ttl: Duration,
+    ) -> Result<String, ErrorReply> {
+        let intent = Intent {
+            upload: random_id(),
+            path,
+            name,
+            content_type: content_type.to_string(),
+            size,
+        };
+        let target = self.upload_path(ws, &intent.upload);
+        let body = serde_json::to_vec(&intent).map_err(|e| bucket_error("intent", e))?;
+        self.client
+            .put(&self.intent_path(ws, key), PutPayload::from(body))
+            .await
+            .map_err(|e| bucket_error("cannot keep the upload's terms", e))?;
+        let mut options = SignedUrlOptions::default();
+        if !content_type.is_empty() {
+            let value = HeaderValue::from_str(content_type)
+                .map_err(|_| ErrorReply::invalid("content_type is not a valid header value"))?;
+            options = options.with_signed_header(header::CONTENT_TYPE, value);
+        }
+        let url = self
+            .client
+            .signed_url_opts(Method::PUT, &target, ttl, &options)
+            .await
+            .map_err(|e| bucket_error("cannot presign the upload", e))?;
+        Ok(url.to_string())
+    }
+
+    /// Step 3: the object must be in the bucket, with the size promised and confirmed.
+    pub(crate) async fn confirm(
+        self: &Arc<Self>,
+        ws: &str,
+        key: &str,
+        filename: &str,
+        size: u64,
+    ) -> Result<FileEntry, ErrorReply> {
+        let nothing = || ErrorReply::not_found(format!("no upload has arrived for {key}"));
+        let intent = match self.client.get(&self.intent_path(ws, key)).await {
+            Ok(found) => found
+                .bytes()
+                .await
+                .map_err(|e| bucket_error("cannot read the upload's terms", e))?,
+            Err(object_store::Error::NotFound { .. }) => return Err(nothing()),
+            Err(e) => return Err(bucket_error("cannot read the upload's terms", e)),
+        };
+        let intent: Intent = serde_json::from_slice(&intent)
+            .map_err(|e| bucket_error("the upload's terms are unreadable", e))?;
+        if intent.name != filename {
+            return Err(ErrorReply::conflict(format!(
+                "filename {filename:?} is not {:?}, the one given for {key} at upload-url",
+                intent.name
+            )));
+        }
+        let target = self.upload_path(ws, &intent.upload);
+        let meta = match self.client.head(&target).await {
+            Ok(meta) => meta,
+            Err(object_store::Error::NotFound { .. }) => return Err(nothing()),
+            Err(e) => return Err(bucket_error("cannot look at the upload", e)),
+        };
+        // The bucket cannot be told to refuse another length at the PUT (a presigned URL
+        // does not sign Content-Length): it is checked here.
+        if meta.size != size || meta.size != intent.size {
+            return Err(ErrorReply::conflict(format!(
+                "size {size} differs from the {} bytes that arrived for {key} \
+                 ({} were announced at upload-url)",
+                meta.size, intent.size
+            )));
+        }
+        let blob = target.to_string();
+        let (lookup_ws, lookup_key) = (ws.to_string(), key.to_string());
+        let current = self
+            .index(move |index| index.lookup(&lookup_ws, &lookup_key))
+            .await?;
+        if let Some((entry, current_blob)) = current
+            && current_blob == blob
+        {
+            // A repeated confirm answers the same file.
+            return Ok(entry);
+        }
+        let display = format!("{}{}", intent.path, intent.name);
+        let check_ws = ws.to_string();
+        self.index(move |index| index.check_collision(&check_ws, &display))
+            .await?;
+        let entry = FileEntry {
+            key: key.to_string(),
+            name: intent.name,
+            path: intent.path,
+            size: Some(meta.size),
+            description: None,
+            content_type: Some(intent.content_type),
+            created_at: Some(now_rfc3339()),
+            // The bytes never passed through here: unknown, not a guess.
+            sha256: None,
+            etag: meta.e_tag,
+        };
+        self.append(vec![LogOp::Put(Box::new(LoggedFile {
+            ws: ws.to_string(),
+            entry: entry.clone(),
+            blob,
+        }))])
+        .await
+        .map_err(|e| bucket_error("cannot record the upload", e))?;
+        Ok(entry)
+    }
+
+    /// A presigned GET of the file's bytes, asking the bucket to answer the file's type and
+    /// to have a browser save it under its name.
+    pub(crate) async fn download_url(
+        &self,
+        ws: &str,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, ErrorReply> {
+        let (lookup_ws, lookup_key) = (ws.to_string(), key.to_string());
+        let Some((entry, blob)) = self
+            .index(move |index| index.lookup(&lookup_ws, &lookup_key))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut query = vec![(
+            "response-content-disposition".to_string(),
+            crate::server::headers::content_disposition(&entry.name),
+        )];
+        if let Some(content_type) = entry.content_type.filter(|t| !t.is_empty()) {
+            query.push(("response-content-type".to_string(), content_type));
+        }
+        let options = SignedUrlOptions::default().with_query(query);
+        let url = self
+            .client
+            .signed_url_opts(
+                Method::GET,
+                &object_store::path::Path::from(blob),
+                ttl,
+                &options,
+            )
+            .await
+            .map_err(|e| bucket_error("cannot presign the download", e))?;
+        Ok(Some(url.to_string()))
+    }
+
+    /// Remove file `key`; false when there is none.
+    pub(crate) async fn delete(self: &Arc<Self>, ws: &str, key: &str) -> Result<bool, ErrorReply> {
+        let (lookup_ws, lookup_key) = (ws.to_string(), key.to_string());
+        if self
+            .index(move |index| index.lookup(&lookup_ws, &lookup_key))
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        self.append(vec![LogOp::Delete {
+            ws: ws.to_string(),
+            key: key.to_string(),
+        }])
+        .await
+        .map_err(|e| bucket_error("cannot record the delete", e))?;
+        Ok(true)
+    }
+}

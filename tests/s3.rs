@@ -1,0 +1,267 @@
+//! The S3 store on a real S3 implementation (s3s-fs, see `support/s3.rs`): what only a
+//! bucket shared by servers can show. The contract itself runs on both stores in
+//! `contract_*.rs`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    reason = "tests stop at the first surprise"
+)]
+
+use std::time::{Duration, Instant};
+
+use filedeck::server::KeyStyle;
+use filedeck::wire::{FileEntry, ListResponse, UploadUrlResponse};
+use reqwest::Client;
+use serde_json::json;
+
+#[path = "support/s3.rs"]
+mod s3;
+#[path = "support/server.rs"]
+mod test_server;
+use test_server::key_styles;
+
+const TOKEN: &str = "s3-test-token-0123456789";
+
+fn http() -> Client {
+    Client::builder().no_proxy().build().unwrap()
+}
+
+async fn list(http: &Client, base: &str, ws: &str) -> Vec<FileEntry> {
+    let answer: ListResponse = http
+        .get(format!("{base}/v1/files"))
+        .bearer_auth(TOKEN)
+        .query(&[("workspace_id", ws), ("limit", "10000")])
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer.files
+}
+
+async fn upload(
+    http: &Client,
+    base: &str,
+    ws: &str,
+    path: &str,
+    name: &str,
+    bytes: &[u8],
+) -> FileEntry {
+    let form = reqwest::multipart::Form::new()
+        .text("workspace_id", ws.to_string())
+        .text("path", path.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+        );
+    http.post(format!("{base}/v1/files/upload"))
+        .bearer_auth(TOKEN)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn upload_url(
+    http: &Client,
+    base: &str,
+    ws: &str,
+    name: &str,
+    content_type: &str,
+    size: u64,
+) -> UploadUrlResponse {
+    http.post(format!("{base}/v1/files/upload-url"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"workspace_id": ws, "filename": name, "content_type": content_type, "size": size}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+key_styles! {
+    /// Two servers on one bucket share no other state: what one stores, the other lists
+    /// within a second; what one deletes, the other stops listing.
+    async fn two_servers_on_one_bucket_agree(style) {
+        let s3 = s3::S3Fs::start();
+        let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let a = test_server::start_s3(a_dir.path(), TOKEN, style, s3.config("team")).await;
+        let b = test_server::start_s3(b_dir.path(), TOKEN, style, s3.config("team")).await;
+        let http = http();
+        let stored = upload(&http, &a.base_url(), "ws1", "runs/", "x.vcf", b"##fileformat=VCFv4.2\n").await;
+        let started = Instant::now();
+        loop {
+            let seen = list(&http, &b.base_url(), "ws1").await;
+            if seen.iter().any(|f| f.key == stored.key) {
+                assert_eq!(seen, vec![stored.clone()], "the other server lists the same entry");
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(5), "b never listed the upload");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let status = http
+            .delete(format!("{}/v1/files", b.base_url()))
+            .bearer_auth(TOKEN)
+            .query(&[("workspace_id", "ws1"), ("key", stored.key.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 204);
+        let started = Instant::now();
+        while !list(&http, &a.base_url(), "ws1").await.is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(5), "a still lists the deleted file");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The deleted file's bytes go from the bucket too.
+        let started = Instant::now();
+        while !s3.objects("team/blobs/").is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(5), "{:?}", s3.objects("team/"));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+key_styles! {
+    /// A server started on a bucket with a fresh data directory rebuilds its index from the
+    /// bucket alone.
+    async fn a_new_server_rebuilds_its_index_from_the_bucket(style) {
+        let s3 = s3::S3Fs::start();
+        let first_dir = tempfile::tempdir().unwrap();
+        let first = test_server::start_s3(first_dir.path(), TOKEN, style, s3.config("")).await;
+        let http = http();
+        let mut stored = Vec::new();
+        for i in 0..5 {
+            stored.push(upload(&http, &first.base_url(), "ws1", "a/", &format!("f{i}.txt"), format!("{i}").as_bytes()).await);
+        }
+        first.shutdown().await;
+        let fresh = tempfile::tempdir().unwrap();
+        let second = test_server::start_s3(fresh.path(), TOKEN, style, s3.config("")).await;
+        let mut listed = list(&http, &second.base_url(), "ws1").await;
+        listed.sort_by(|x, y| x.name.cmp(&y.name));
+        assert_eq!(listed, stored);
+    }
+}
+
+key_styles! {
+    /// The large flow's PUT goes to the bucket on a SigV4 URL that signs Content-Type: the
+    /// bucket itself refuses another type (SignatureDoesNotMatch), and a chunked body; the
+    /// unconfirmed object is never listed; confirm checks its size in the bucket.
+    async fn the_bucket_enforces_the_presigned_put(style) {
+        let s3 = s3::S3Fs::start();
+        let dir = tempfile::tempdir().unwrap();
+        let server = test_server::start_s3(dir.path(), TOKEN, style, s3.config("")).await;
+        let http = http();
+        let base = server.base_url();
+        let body = vec![7u8; 4096];
+        let step1 = upload_url(&http, &base, "ws1", "reads.bam", "application/x-bam", 4096).await;
+        assert!(step1.upload_url.starts_with(&s3.endpoint), "a URL of the bucket itself");
+        assert!(step1.upload_url.contains("X-Amz-Signature="), "SigV4 presigned");
+        let wrong = http
+            .put(&step1.upload_url)
+            .header("content-type", "text/plain")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 403);
+        assert!(wrong.text().await.unwrap().contains("SignatureDoesNotMatch"));
+        let confirm = |size: u64| {
+            let http = http.clone();
+            let base = base.clone();
+            let key = step1.file_key.clone();
+            async move {
+                http.post(format!("{base}/v1/files/upload-confirm"))
+                    .bearer_auth(TOKEN)
+                    .json(&json!({"workspace_id": "ws1", "file_key": key, "filename": "reads.bam", "size": size}))
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(confirm(4096).await.status(), 404, "nothing arrived yet");
+        let right = http
+            .put(&step1.upload_url)
+            .header("content-type", "application/x-bam")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(right.status(), 200);
+        assert!(list(&http, &base, "ws1").await.is_empty(), "unconfirmed: not listed");
+        assert_eq!(confirm(4095).await.status(), 409, "the size is checked in the bucket");
+        let confirmed = confirm(4096).await;
+        assert_eq!(confirmed.status(), 200);
+        let listed = list(&http, &base, "ws1").await;
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].size, Some(4096));
+        assert_eq!(listed[0].sha256, None, "never hashed here: unknown, not empty");
+        assert_eq!(listed[0].content_type.as_deref(), Some("application/x-bam"));
+        // The download URL is the bucket's too, and serves the bytes.
+        let url: filedeck::wire::DownloadUrlResponse = http
+            .get(format!("{base}/v1/files/download"))
+            .bearer_auth(TOKEN)
+            .query(&[("workspace_id", "ws1"), ("key", listed[0].key.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(url.url.starts_with(&s3.endpoint));
+        let got = http.get(&url.url).header("range", "bytes=4000-").send().await.unwrap();
+        assert_eq!(got.status(), 206);
+        assert_eq!(got.bytes().await.unwrap().as_ref(), &body[4000..]);
+    }
+}
+
+/// Over the multipart route's limit, the bucket's multipart upload is aborted and nothing
+/// is stored or listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_over_the_limit_leaves_nothing_in_the_bucket() {
+    let s3 = s3::S3Fs::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = test_server::start_s3(dir.path(), TOKEN, KeyStyle::Path, s3.config("")).await;
+    let http = http();
+    let limit = filedeck::wire::MULTIPART_LIMIT_BYTES as usize;
+    let form = reqwest::multipart::Form::new()
+        .text("workspace_id", "ws1")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(vec![1u8; limit + 1]).file_name("big.bin"),
+        );
+    let answer = http
+        .post(format!("{}/v1/files/upload", server.base_url()))
+        .bearer_auth(TOKEN)
+        .multipart(form)
+        .send()
+        .await;
+    if let Ok(answer) = answer {
+        assert_eq!(answer.status(), 413);
+    }
+    assert!(list(&http, &server.base_url(), "ws1").await.is_empty());
+    let started = Instant::now();
+    while !s3.objects("").iter().all(|k| k.starts_with("log/")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            s3.objects("")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
