@@ -99,9 +99,25 @@ pub fn from_status(status: u16, body: &str, what: &str) -> ApiError {
     let expired = code == "expired"
         || code == "expiredtoken"
         || (code == "accessdenied" && said.contains("expired"))
-        || (status == 403 && said.contains("request has expired"));
+        || (status == 403 && said.contains("request has expired"))
+        // Some S3 implementations answer an expired presigned URL 400 and say it is too
+        // old, or that the request expired.
+        || (matches!(status, 400 | 403)
+            && (said.contains("too old")
+                || said.contains("request expired")
+                || said.contains("has expired")));
     if expired {
         return ApiError::UrlExpired;
+    }
+    if code == "signaturedoesnotmatch" {
+        // The store's own words ("The request signature we calculated does not match…")
+        // say nothing a user can act on.
+        return ApiError::Forbidden(format!(
+            "{what}: the storage refused the presigned URL's signature \
+             (SignatureDoesNotMatch): the request differs from what was signed, such as \
+             a Content-Type other than the one given at upload-url, or this machine's clock \
+             is far from the store's"
+        ));
     }
     let message = if server_message.is_empty() {
         what.to_string()
@@ -152,13 +168,66 @@ fn parse_error_body(body: &str) -> (String, String) {
     (String::new(), line)
 }
 
+/// The text of the first `<tag>…</tag>`, its entities decoded, on one line of at most 300
+/// characters (an S3 body is the store's words, not a page to print whole).
 fn xml_tag(body: &str, tag: &str) -> String {
     let open = format!("<{tag}>");
     let close = format!("</{tag}>");
-    body.split_once(&open)
+    let inner = body
+        .split_once(&open)
         .and_then(|(_, rest)| rest.split_once(&close))
-        .map(|(inner, _)| inner.trim().to_string())
-        .unwrap_or_default()
+        .map(|(inner, _)| inner.trim())
+        .unwrap_or_default();
+    let inner = inner
+        .strip_prefix("<![CDATA[")
+        .and_then(|rest| rest.strip_suffix("]]>"))
+        .map_or_else(|| decode_entities(inner), str::to_string);
+    inner
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect()
+}
+
+/// XML's five named entities and numeric references; anything else stays as written.
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        let (before, from_amp) = rest.split_at(at);
+        out.push_str(before);
+        let decoded = from_amp.find(';').filter(|&end| end <= 10).and_then(|end| {
+            let name = from_amp.get(1..end)?;
+            let c = match name {
+                "amp" => '&',
+                "lt" => '<',
+                "gt" => '>',
+                "quot" => '"',
+                "apos" => '\'',
+                _ => {
+                    let number = name.strip_prefix('#')?;
+                    let code = match number.strip_prefix('x') {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => number.parse().ok()?,
+                    };
+                    char::from_u32(code)?
+                }
+            };
+            Some((c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = from_amp.get(end + 1..).unwrap_or("");
+            }
+            None => {
+                out.push('&');
+                rest = from_amp.get(1..).unwrap_or("");
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -180,7 +249,27 @@ mod tests {
         let xml = "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
         assert!(matches!(from_status(403, xml, "x"), ApiError::UrlExpired));
         let xml = "<Error><Code>SignatureDoesNotMatch</Code><Message>bad</Message></Error>";
-        assert!(matches!(from_status(403, xml, "x"), ApiError::Forbidden(_)));
+        let e = from_status(403, xml, "uploading a.bam");
+        assert!(
+            matches!(&e, ApiError::Forbidden(m) if m.starts_with("uploading a.bam: ") && m.contains("Content-Type")),
+            "{e}"
+        );
+        // An expired URL said as a 400 by other S3 implementations.
+        let xml = "<Error><Code>AccessDenied</Code><Message>Request is too old</Message></Error>";
+        assert!(matches!(from_status(400, xml, "x"), ApiError::UrlExpired));
+        let xml = "<Error><Code>InvalidRequest</Code><Message>Request expired</Message></Error>";
+        assert!(matches!(from_status(400, xml, "x"), ApiError::UrlExpired));
+        // XML's entities are decoded; control characters never reach a message.
+        let xml = "<Error><Code>NoSuchKey</Code><Message>no &quot;a&amp;b&quot; &#x263A;\u{1b}[2J &bogus; &</Message></Error>";
+        let e = from_status(404, xml, "x");
+        assert!(
+            matches!(&e, ApiError::NotFound(m) if m == "x: no \"a&b\" \u{263A} [2J &bogus; &"),
+            "{e}"
+        );
+        let xml = "<Error><Code>InternalError</Code><Message><![CDATA[a <b> c]]></Message></Error>";
+        assert!(
+            matches!(from_status(500, xml, "x"), ApiError::Server { message, .. } if message == "x: a <b> c")
+        );
         let denied = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
         let e = from_status(403, denied, "downloading expired-samples.vcf");
         assert!(
