@@ -105,7 +105,8 @@ start_node() { # node_dir
     deadline=$((SECONDS + START_DEADLINE_SECS))
     until g "$dir" status >/dev/null 2>&1; do
         if ! pid_alive "$dir/garage.pid"; then
-            tail -n 20 "$dir/garage.log" >&2 || true
+            # A panic's cause is the line after "panicked at" (a port in use, say), not the backtrace.
+            grep -E -A1 'ERROR|panicked at' "$dir/garage.log" | tail -n 6 >&2 || tail -n 20 "$dir/garage.log" >&2 || true
             die "garage in $dir exited; its log: $dir/garage.log"
         fi
         ((SECONDS < deadline)) || die "garage in $dir not answering after ${START_DEADLINE_SECS}s; log: $dir/garage.log"
