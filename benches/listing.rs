@@ -1,6 +1,7 @@
 //! The server's listing rate for a large workspace, through the API over loopback, whole
-//! and by prefix: `cargo bench --bench listing [-- FILES] [--opaque]` (default 100,000
-//! files, path-style keys). Prints a table.
+//! and by prefix: `cargo bench --bench listing [-- FILES] [--opaque] [--s3]` (default
+//! 100,000 files, path-style keys, local disk; `--s3`: the S3 store on s3s-fs, whose index
+//! a second, fresh server then rebuilds from the bucket, timed). Prints a table.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,10 +11,13 @@
     reason = "tests and benchmarks stop at the first surprise"
 )]
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use filedeck::api::{ApiKey, Client, ClientConfig};
 use filedeck::server::{self, ServerConfig};
+
+#[path = "../tests/support/s3.rs"]
+mod s3;
 
 const WS: &str = "ws_bench";
 const KEY: &str = "bench-key";
@@ -26,16 +30,26 @@ async fn main() {
         .unwrap_or(100_000);
     let data = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into()))
         .expect("temp dir");
-    let mut config = ServerConfig::new(data.path(), "127.0.0.1:0".parse().expect("addr"));
-    if std::env::args().any(|a| a == "--opaque") {
-        config.key_style = server::KeyStyle::Opaque;
-    }
-    config.keys.push(server::KeyGrant {
-        token: KEY.into(),
-        scopes: vec!["files".into()],
-        workspaces: vec!["*".into()],
-    });
-    let srv = server::bind(config).await.expect("server");
+    let bucket = std::env::args().any(|a| a == "--s3").then(s3::S3Fs::start);
+    let configure = |dir: &std::path::Path| {
+        let mut config = ServerConfig::new(dir, "127.0.0.1:0".parse().expect("addr"));
+        if std::env::args().any(|a| a == "--opaque") {
+            config.key_style = server::KeyStyle::Opaque;
+        }
+        config.s3 = bucket.as_ref().map(|b| b.config(""));
+        config.keys.push(server::KeyGrant {
+            token: KEY.into(),
+            scopes: vec!["files".into()],
+            workspaces: vec!["*".into()],
+        });
+        config
+    };
+    let store = if bucket.is_some() {
+        "S3 store (s3s-fs)"
+    } else {
+        "local disk"
+    };
+    let srv = server::bind(configure(data.path())).await.expect("server");
     let t = Instant::now();
     for start in (0..files).step_by(10_000) {
         let batch = (start..files.min(start + 10_000))
@@ -48,11 +62,36 @@ async fn main() {
             .collect();
         server::put_many(&srv, WS, batch, None).await.expect("seed");
     }
-    eprintln!("seeded {files} files in {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "seeded {files} files in {:.1} s ({store})",
+        t.elapsed().as_secs_f64()
+    );
+    // With the S3 store: a second server with an empty data directory builds its index
+    // from the bucket's log, then serves the listing below.
+    let mut rebuilt = None;
+    let srv = if bucket.is_some() {
+        srv.shutdown().await;
+        let fresh = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into()))
+            .expect("temp dir");
+        let t = Instant::now();
+        let second = server::bind(configure(fresh.path())).await.expect("server");
+        rebuilt = Some((t.elapsed(), fresh));
+        second
+    } else {
+        srv
+    };
+    println!("store: {store}");
+    if let Some((took, _)) = &rebuilt {
+        println!(
+            "a fresh server rebuilt its index of {files} files from the bucket in {:.2} s",
+            took.as_secs_f64()
+        );
+    }
 
     let client = Client::new(ClientConfig::new(&srv.base_url(), ApiKey::new(KEY)).expect("cfg"))
         .expect("client");
     let http = reqwest::Client::new();
+    first_pages(&http, &srv.base_url()).await;
     println!("| what | files | pages | seconds | files/s |");
     println!("|---|---:|---:|---:|---:|");
     for rep in 0..3 {
@@ -89,6 +128,37 @@ async fn main() {
         );
     }
     srv.shutdown().await;
+}
+
+/// The first page of the whole workspace, as a browser asks for it, 20 times per size:
+/// median and max milliseconds from request to parsed JSON.
+async fn first_pages(http: &reqwest::Client, base: &str) {
+    println!("| first page | limit | median ms | max ms |");
+    println!("|---|---:|---:|---:|");
+    for limit in ["100", "1000", "10000"] {
+        let mut times: Vec<Duration> = Vec::new();
+        for _ in 0..20 {
+            let t = Instant::now();
+            let v: serde_json::Value = http
+                .get(format!("{base}/v1/files"))
+                .bearer_auth(KEY)
+                .query(&[("workspace_id", WS), ("limit", limit)])
+                .send()
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("json");
+            times.push(t.elapsed());
+            assert!(v["files"].as_array().is_some_and(|f| !f.is_empty()));
+        }
+        times.sort();
+        println!(
+            "| first page of the workspace | {limit} | {:.1} | {:.1} |",
+            times[times.len() / 2].as_secs_f64() * 1000.0,
+            times[times.len() - 1].as_secs_f64() * 1000.0
+        );
+    }
 }
 
 /// Every page of `GET /v1/files` under `prefix`: (files, pages).

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use reqwest::Body;
+use md5::Md5;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -63,8 +64,16 @@ impl Client {
     }
 
     /// A request body streaming `size` bytes of `path`, read and hashed in a blocking
-    /// thread; the [`Reader`] yields what was sent.
-    pub(super) fn file_body(&self, path: &Path, size: u64, progress: &Progress) -> (Body, Reader) {
+    /// thread; the [`Reader`] yields what was sent. `with_md5` hashes MD5 too, as the bytes
+    /// go (for a PUT whose answer may offer only an S3 `ETag` to check against): a second
+    /// pass over a large file afterwards would cost as long as a slow disk takes to read it.
+    pub(super) fn file_body(
+        &self,
+        path: &Path,
+        size: u64,
+        progress: &Progress,
+        with_md5: bool,
+    ) -> (Body, Reader) {
         let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
         let chunk = self.inner.cfg.chunk_size;
         let path = path.to_path_buf();
@@ -72,7 +81,7 @@ impl Client {
         let stop_reader = stop.clone();
         let runtime = tokio::runtime::Handle::current();
         let join = tokio::task::spawn_blocking(move || {
-            read_and_hash(&path, size, chunk, &|item| {
+            read_and_hash(&path, size, chunk, with_md5, &|item| {
                 // A send that can be abandoned: a stalled connection may hold the body
                 // (and so the receiver) for as long as TCP cares to keep it.
                 runtime.block_on(async {
@@ -172,6 +181,7 @@ fn read_and_hash(
     path: &Path,
     size: u64,
     chunk: usize,
+    with_md5: bool,
     send: &dyn Fn(Result<Bytes, std::io::Error>) -> bool,
 ) -> Result<Sent, ApiError> {
     let fail = |e: std::io::Error| ApiError::io(format!("cannot read {}", path.display()), e);
@@ -183,6 +193,7 @@ fn read_and_hash(
         }
     };
     let mut sha = Sha256::new();
+    let mut md5 = with_md5.then(Md5::new);
     let mut done: u64 = 0;
     while done < size {
         let want = usize::try_from(size - done).map_or(chunk, |left| left.min(chunk));
@@ -210,6 +221,9 @@ fn read_and_hash(
         buf.truncate(filled);
         let bytes = Bytes::from(buf);
         sha.update(&bytes);
+        if let Some(md5) = &mut md5 {
+            md5.update(&bytes);
+        }
         done += filled as u64;
         if !send(Ok(bytes)) {
             // The request was dropped (failure or cancel); nothing more to send.
@@ -219,6 +233,7 @@ fn read_and_hash(
     Ok(Sent {
         len: done,
         sha256: hex::encode(sha.finalize()),
+        md5: md5.map(|md5| hex::encode(md5.finalize())),
     })
 }
 

@@ -355,7 +355,8 @@ impl Attempts for Multipart<'_> {
         } = self.up;
         let began = self.began;
         progress.set(0);
-        let (body, reader) = client.file_body(req.local, size, progress);
+        // The multipart answer carries the server's SHA-256 (or the listing does).
+        let (body, reader) = client.file_body(req.local, size, progress, false);
         let part = reqwest::multipart::Part::stream_with_length(body, size)
             .file_name(name.to_string())
             .mime_str(&content_type_for(name))
@@ -423,7 +424,8 @@ impl Attempts for Put<'_> {
         let content_type = self.content_type;
         progress.set(0);
         let url = client.absolute(&self.info.upload_url)?;
-        let (body, reader) = client.file_body(req.local, size, progress);
+        // Bytes PUT straight to a bucket may be known by their ETag alone.
+        let (body, reader) = client.file_body(req.local, size, progress, true);
         // The presigned PUT is signed over type and length, and S3 refuses chunked
         // bodies: send an explicit Content-Length and never the API key.
         let request = client

@@ -17,6 +17,8 @@ use crate::wire::FileEntry;
 pub(super) struct Sent {
     pub(super) len: u64,
     pub(super) sha256: String,
+    /// Hashed as sent when asked for ([`crate::api::Client::file_body`]).
+    pub(super) md5: Option<String>,
 }
 
 /// The digest a download computes as it writes.
@@ -193,7 +195,10 @@ pub(super) async fn verify_upload(
         };
         return Ok(Ok(Some(format!("not verified by the server: {why}"))));
     };
-    let local_md5 = md5_of_file(local, sent.len).await?;
+    let local_md5 = match &sent.md5 {
+        Some(md5) => md5.clone(),
+        None => md5_of_file(local, sent.len).await?,
+    };
     if !md5.eq_ignore_ascii_case(&local_md5) {
         return Ok(Err(Bad::EtagOnly(format!(
             "{what}: the server's ETag differs from the local file's MD5"
