@@ -256,7 +256,7 @@ async fn multipart_over_the_limit_leaves_nothing_in_the_bucket() {
     }
     assert!(list(&http, &server.base_url(), "ws1").await.is_empty());
     let started = Instant::now();
-    while !s3.objects("").iter().all(|k| k.starts_with("log/")) {
+    while !s3.objects("").iter().all(|k| k.starts_with("log/") || k == "settings.json") {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "{:?}",
@@ -264,4 +264,64 @@ async fn multipart_over_the_limit_leaves_nothing_in_the_bucket() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A bucket keeps the key style it was first served in: servers of both styles on one
+/// bucket would disagree on what an upload replaces.
+#[tokio::test]
+async fn a_bucket_refuses_a_server_of_the_other_key_style() {
+    let s3 = s3::S3Fs::start();
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let _a = test_server::start_s3(a_dir.path(), TOKEN, KeyStyle::Path, s3.config("")).await;
+    let mut config =
+        filedeck::server::ServerConfig::new(b_dir.path(), "127.0.0.1:0".parse().unwrap());
+    config.key_style = KeyStyle::Opaque;
+    config.s3 = Some(s3.config(""));
+    config.keys.push(filedeck::server::KeyGrant {
+        token: TOKEN.into(),
+        scopes: vec!["files".into()],
+        workspaces: vec!["*".into()],
+    });
+    let refused = filedeck::server::bind(config)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("--key-style path"), "{refused}");
+}
+
+/// Whoever else holds the bucket's credentials may write under `log/`: a record naming an
+/// escaping key, control characters, or bytes outside the upload places is skipped, and an
+/// unreadable one too; the sound files of the same record are listed.
+#[tokio::test]
+async fn hostile_log_records_are_skipped() {
+    let s3 = s3::S3Fs::start();
+    let log = s3.root.path().join(s3::BUCKET).join("log");
+    std::fs::create_dir_all(&log).unwrap();
+    let file = |key: &str, path: &str, name: &str, blob: &str| {
+        json!({"op": "put", "ws": "ws1", "key": key, "name": name, "path": path, "size": 1,
+               "content_type": "text/plain", "blob": blob})
+    };
+    let good_blob = format!("blobs/{}", "ab".repeat(16));
+    let record = json!({"ops": [
+        file("../x", "../", "x", &good_blob),
+        file("a/\u{1b}[2J", "a/", "\u{1b}[2J", &good_blob),
+        file("a/b.txt", "a/", "b.txt", "elsewhere/secret"),
+        file("a/c.txt", "b/", "c.txt", &good_blob),
+        file("a/ok.txt", "a/", "ok.txt", &good_blob),
+    ]});
+    std::fs::write(
+        log.join("000000000000001-evil-0000000000.json"),
+        record.to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        log.join("000000000000002-evil-0000000000.json"),
+        b"{not json",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = test_server::start_s3(dir.path(), TOKEN, KeyStyle::Path, s3.config("")).await;
+    let listed = list(&http(), &server.base_url(), "ws1").await;
+    let keys: Vec<&str> = listed.iter().map(|f| f.key.as_str()).collect();
+    assert_eq!(keys, ["a/ok.txt"]);
 }

@@ -104,6 +104,70 @@ impl LogTail {
 }
 
 impl Bucket {
+    /// The ops of record `name` that could have come from an upload here: whoever else
+    /// holds the bucket's credentials may write under `log/` too, and what it names is
+    /// listed to every client. Others are skipped, said in the log.
+    fn sound_ops(&self, name: &str, ops: Vec<LogOp>) -> Vec<LogOp> {
+        ops.into_iter()
+            .filter(|op| match self.check_op(op) {
+                Ok(()) => true,
+                Err(why) => {
+                    tracing::warn!(
+                        name,
+                        why,
+                        "a log record's change is not one filedeck makes: skipped"
+                    );
+                    false
+                }
+            })
+            .collect()
+    }
+
+    fn check_op(&self, op: &LogOp) -> Result<(), String> {
+        use crate::server::validate;
+        match op {
+            LogOp::Delete { ws, key } => {
+                validate::workspace_id(ws)?;
+                validate::file_key(key)
+            }
+            LogOp::Put(file) => {
+                let e = &file.entry;
+                validate::workspace_id(&file.ws)?;
+                validate::file_key(&e.key)?;
+                validate::file_name(&e.name)?;
+                if validate::folder_path(&e.path)? != e.path {
+                    return Err(format!("path {:?} is not a folder path", e.path));
+                }
+                let display = format!("{}{}", e.path, e.name);
+                validate::file_key(&display)?;
+                let key_fits = match self.index.key_style() {
+                    crate::server::KeyStyle::Path => e.key == display,
+                    crate::server::KeyStyle::Opaque => e.key.starts_with("obj_"),
+                };
+                if !key_fits {
+                    return Err(format!("key {:?} is not one of this key style", e.key));
+                }
+                if let Some(t) = &e.content_type {
+                    validate::content_type(t)?;
+                }
+                let blobs = format!("{}blobs/", self.prefix);
+                let uploads = format!("{}uploads/{}/", self.prefix, file.ws);
+                let in_place = [blobs, uploads].iter().any(|dir| {
+                    file.blob.strip_prefix(dir.as_str()).is_some_and(|id| {
+                        !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit())
+                    })
+                });
+                if !in_place {
+                    return Err(format!(
+                        "its bytes are not where uploads go: {:?}",
+                        file.blob
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
     fn log_dir(&self) -> ObjectPath {
         self.path("log")
     }
@@ -185,7 +249,7 @@ impl Bucket {
                         .await
                         .map_err(|e| format!("cannot read log record {name}: {e}"))?;
                     let ops = match serde_json::from_slice::<Record>(&bytes) {
-                        Ok(record) => Some(record.ops),
+                        Ok(record) => Some(bucket.sound_ops(&name, record.ops)),
                         Err(e) => {
                             tracing::warn!(name, error = %e, "an unreadable log record: skipped");
                             None

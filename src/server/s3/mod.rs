@@ -180,11 +180,47 @@ impl Bucket {
             index,
             log,
         });
+        bucket.check_key_style().await?;
         let applied = bucket.catch_up().await.map_err(|e| {
             ServerError::S3(format!("cannot read the bucket {}: {e}", config.bucket))
         })?;
         tracing::info!(applied, "index brought up to date with the bucket log");
         Ok(bucket)
+    }
+
+    /// The bucket (under the prefix) keeps the key style it was first served in, in
+    /// `settings.json`: servers of two styles on one bucket would disagree on what an upload
+    /// replaces.
+    async fn check_key_style(&self) -> Result<(), ServerError> {
+        use object_store::ObjectStoreExt;
+        let wanted = self.index.key_style();
+        let path = self.path("settings.json");
+        let failed =
+            |e: object_store::Error| ServerError::S3(format!("cannot read the bucket: {e}"));
+        match self.client.get(&path).await {
+            Ok(found) => {
+                let bytes = found.bytes().await.map_err(failed)?;
+                let settings: serde_json::Value = serde_json::from_slice(&bytes)
+                    .map_err(|e| ServerError::S3(format!("{path} is not filedeck's: {e}")))?;
+                let stored = settings["key_style"].as_str().unwrap_or("");
+                if stored != wanted.as_str() {
+                    return Err(ServerError::S3(format!(
+                        "the bucket's files were stored with --key-style {stored}; serve it \
+                         with that style, or use another bucket or prefix for --key-style {wanted}"
+                    )));
+                }
+                Ok(())
+            }
+            Err(object_store::Error::NotFound { .. }) => {
+                let body = serde_json::json!({ "key_style": wanted.as_str() }).to_string();
+                self.client
+                    .put(&path, object_store::PutPayload::from(body))
+                    .await
+                    .map_err(failed)?;
+                Ok(())
+            }
+            Err(e) => Err(failed(e)),
+        }
     }
 
     fn path(&self, rest: &str) -> ObjectPath {
