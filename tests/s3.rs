@@ -256,7 +256,11 @@ async fn multipart_over_the_limit_leaves_nothing_in_the_bucket() {
     }
     assert!(list(&http, &server.base_url(), "ws1").await.is_empty());
     let started = Instant::now();
-    while !s3.objects("").iter().all(|k| k.starts_with("log/") || k == "settings.json") {
+    while !s3
+        .objects("")
+        .iter()
+        .all(|k| k.starts_with("log/") || k == "settings.json")
+    {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "{:?}",

@@ -202,7 +202,10 @@ impl Bucket {
                 let bytes = found.bytes().await.map_err(failed)?;
                 let settings: serde_json::Value = serde_json::from_slice(&bytes)
                     .map_err(|e| ServerError::S3(format!("{path} is not filedeck's: {e}")))?;
-                let stored = settings["key_style"].as_str().unwrap_or("");
+                let stored = settings
+                    .get("key_style")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
                 if stored != wanted.as_str() {
                     return Err(ServerError::S3(format!(
                         "the bucket's files were stored with --key-style {stored}; serve it \
