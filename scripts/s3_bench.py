@@ -86,7 +86,8 @@ def main():
         want = sha256(src)
         auth = ["-H", f"Authorization: Bearer {KEY}"]
         rows = {"filedeck put": [], "curl put (upload-url, PUT, confirm)": [],
-                "filedeck get (verified)": [], "curl get (download URL, GET)": []}
+                "filedeck get (verified)": [], "curl get (download URL, GET)": [],
+                "curl get + md5sum + sync": []}
         for run in range(a.runs):
             # filedeck: the whole large flow, with its own checks.
             rows["filedeck put"].append(timed(
@@ -120,6 +121,13 @@ def main():
                 check=True, capture_output=True).stdout)["url"]
             subprocess.run(["curl", "-sS", "--fail", "-o", os.path.join(out, "curl.bin"), url], check=True)
             rows["curl get (download URL, GET)"].append(time.perf_counter() - t)
+            # The same checks as filedeck's, one after the other: the MD5 the bucket's ETag
+            # stands for, and the file made durable before it is called done.
+            t = time.perf_counter()
+            subprocess.run(["curl", "-sS", "--fail", "-o", os.path.join(out, "curl.bin"), url], check=True)
+            subprocess.run(["md5sum", os.path.join(out, "curl.bin")], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(["sync", os.path.join(out, "curl.bin")], check=True)
+            rows["curl get + md5sum + sync"].append(time.perf_counter() - t)
             os.remove(os.path.join(out, "curl.bin"))
         print(f"| {a.size_mib} MiB, {a.runs} runs | median s | MB/s | runs (s) |")
         print("|---|---:|---:|---|")
@@ -130,7 +138,9 @@ def main():
                   + " ".join(f"{t:.2f}" for t in times) + " |")
         up = med["curl put (upload-url, PUT, confirm)"] / med["filedeck put"]
         down = med["curl get (download URL, GET)"] / med["filedeck get (verified)"]
-        print(f"\nthroughput ratio filedeck / curl: put {up:.2f}, get {down:.2f} (target ≥ 0.9)")
+        checked = med["curl get + md5sum + sync"] / med["filedeck get (verified)"]
+        print(f"\nthroughput ratio filedeck / curl: put {up:.2f}, get {down:.2f} (target ≥ 0.9); "
+              f"get against curl + md5sum + sync: {checked:.2f}")
     finally:
         for p in procs:
             p.terminate()
