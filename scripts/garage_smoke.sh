@@ -9,6 +9,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 filedeck=${1:-}
+# The servers run in other directories: a relative path would name nothing there.
+if [[ -n $filedeck && $filedeck != /* ]]; then filedeck=$PWD/$filedeck; fi
 base=${2:-3900}
 work=$(mktemp -d /tmp/garage-smoke.XXXXXX)
 server_pids=()
