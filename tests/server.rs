@@ -2887,6 +2887,8 @@ async fn version_1_index_is_migrated() {
              ALTER TABLE pending DROP COLUMN upload;
              ALTER TABLE pending DROP COLUMN expires;
              DROP TABLE spent;
+             ALTER TABLE files DROP COLUMN version;
+             DROP TABLE tombstones;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -2940,7 +2942,7 @@ async fn version_1_index_is_migrated() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let style: String = conn
         .query_row(
             "SELECT value FROM settings WHERE name = 'key_style'",
