@@ -2684,11 +2684,14 @@ contract! {
         assert_eq!(r.status(), StatusCode::OK);
         let answer: Value = r.json().await.unwrap();
 
-        // A bucket's presigned URL cannot be spent (S3 has no such notion): not tried there.
-        if store == Store::Local {
-            let r = env.put(&info.upload_url, "text/plain", b"more".to_vec()).await;
-            assert_eq!(error_of(r).await, (StatusCode::FORBIDDEN, "forbidden".into()));
+        // A bucket's presigned URL cannot be spent (S3 has no such notion): the bucket takes
+        // the PUT, but the confirmed file keeps the bytes it was confirmed with.
+        let r = env.put(&info.upload_url, "text/plain", b"more".to_vec()).await;
+        match store {
+            Store::Local => assert_eq!(error_of(r).await, (StatusCode::FORBIDDEN, "forbidden".into())),
+            Store::S3 => assert_eq!(r.status(), StatusCode::OK),
         }
+        assert_eq!(env.download("ws1", &info.file_key).await, &b"once"[..]);
         let r = env.confirm_named("ws1", &info.file_key, "twice.txt", 4).await;
         assert_eq!(error_of(r).await, (StatusCode::CONFLICT, "conflict".into()));
         let r = env.confirm_named("ws1", &info.file_key, "once.txt", 4).await;

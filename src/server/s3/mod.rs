@@ -2,12 +2,16 @@
 //! and each server lists from a local index it keeps in step with the bucket.
 //!
 //! In the bucket, under the prefix:
-//! - `blobs/<id>`: the bytes of a file uploaded through the multipart route (a fresh id per
-//!   upload, so a replaced file's bytes are never overwritten in place);
-//! - `uploads/<ws>/<upload id>`: the bytes of a large upload, PUT straight to the bucket on
-//!   a presigned URL of the bucket's own (SigV4, `Content-Type` signed);
+//! - `blobs/<id>`: the bytes of a file (a fresh id per upload, so a replaced file's bytes
+//!   are never overwritten in place): a body of the multipart route, or a large upload
+//!   copied there by its confirm;
+//! - `uploads/<ws>/<upload id>`: the bytes of a large upload until its confirm, PUT straight
+//!   to the bucket on a presigned URL of the bucket's own (SigV4, `Content-Type` signed).
+//!   The URL stays valid until it expires, so the confirm copies the bytes out of its reach;
 //! - `intents/<ws>/<sha256 of key>.json`: what step 1 of the large flow promised (name,
-//!   path, type, size, upload id), so that the confirm may land on any server;
+//!   path, type, size, upload id), so that the confirm may land on any server, and
+//!   `intents/<ws>/<upload id>.confirmed`: the blob an upload was confirmed as, so a
+//!   repeated confirm answers the same file;
 //! - `log/<ms>-<server>-<seq>.json`: the metadata, an append-only log ([`log`]). A file is
 //!   listed once a log record names it: an unconfirmed upload never is.
 //!
