@@ -3455,7 +3455,8 @@ async fn superseded_put_never_lands() {
 /// `Retry-After` (PUT and multipart alike), answered before its body; another key's uploads
 /// go through; and once one of the four ends, the key may upload again.
 // Local store only: its stalled uploads are PUTs on filedeck's own `/objects/` route (on S3
-// they go to the bucket and count against no cap of filedeck's).
+// they go to the bucket and count against no cap of filedeck's); the multipart half runs on
+// both stores in multipart_uploads_per_key_are_capped.
 #[tokio::test]
 async fn uploads_per_key_are_capped() {
     let env = start_capped(4).await;
@@ -3506,6 +3507,62 @@ async fn uploads_per_key_are_capped() {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(Instant::now() < deadline, "the cap was never given back");
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+contract! {
+    /// The cap on one key's uploads holds for the multipart route on either store (the part
+    /// of uploads_per_key_are_capped a bucket's server sees): with 4 stalled mid-body, a
+    /// 5th is `503 unavailable` with `Retry-After`, another key's upload goes through, and
+    /// once one of the four ends the key may upload again.
+    async fn multipart_uploads_per_key_are_capped(store) {
+        use tokio::io::AsyncWriteExt;
+        let env = start_configured(store, |config| config.max_uploads_per_key = 4).await;
+        let addr = env.base.trim_start_matches("http://").to_string();
+        let mut stalled = Vec::new();
+        for i in 0..4 {
+            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let head = format!(
+                "POST /v1/files/upload HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {ADMIN}\r\n\
+                 Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n\
+                 --b\r\nContent-Disposition: form-data; name=\"workspace_id\"\r\n\r\nws1\r\n\
+                 --b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s{i}.bin\"\r\n\r\nzz"
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stalled.push(stream);
+        }
+        // The server admits the four as it reads their heads: wait until it has.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let refused = loop {
+            let response = env.upload(ADMIN, "ws1", None, "m.txt", b"multipart".to_vec()).await;
+            if response.status() == StatusCode::SERVICE_UNAVAILABLE || Instant::now() > deadline {
+                break response;
+            }
+            assert_eq!(response.status(), StatusCode::CREATED);
+        };
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(refused.headers().contains_key("retry-after"));
+        assert_eq!(error_of(refused).await.1, "unavailable");
+        let response = env.upload(WS1, "ws1", None, "other.txt", b"other key".to_vec()).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+
+        drop(stalled.pop());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let response = env.upload(ADMIN, "ws1", None, "m.txt", b"multipart".to_vec()).await;
+            if response.status() == StatusCode::CREATED {
+                break;
+            }
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(Instant::now() < deadline, "the cap was never given back");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The server sees the dropped connections after the fact.
+        drop(stalled);
+        wait_for("the dropped uploads' leftovers to go", Duration::from_secs(20), || {
+            env.leftovers().is_empty()
+        })
+        .await;
     }
 }
 
