@@ -403,8 +403,9 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// The bucket prefixes holding files' bytes: bodies of the multipart route, and large
 /// uploads PUT straight to the bucket.
 const BUCKET_BYTES: [&str; 2] = ["blobs/", "uploads/"];
-/// The bucket prefixes holding metadata: the log, and what step 1 of the large flow promised.
-const BUCKET_METADATA: [&str; 2] = ["log/", "intents/"];
+/// The bucket prefixes holding metadata: the log, what step 1 of the large flow promised,
+/// and the key style.
+const BUCKET_METADATA: [&str; 3] = ["log/", "intents/", "key-style"];
 
 impl Env {
     fn store(&self) -> Store {
@@ -2831,6 +2832,46 @@ async fn data_dir_keeps_its_key_style() {
     let again = try_start_in(dir.path(), ttl, KeyStyle::Opaque)
         .await
         .unwrap();
+    let r = client()
+        .get(format!("{}/v1/files", again.base_url()))
+        .bearer_auth(ADMIN)
+        .query(&[("workspace_id", "ws1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<ListResponse>().await.unwrap().files, vec![entry]);
+    again.shutdown().await;
+}
+
+/// The S3 side of data_dir_keeps_its_key_style: a bucket holding files keeps the style
+/// they were stored in, whatever data directory (index) a new server brings; an empty one
+/// may change style.
+#[tokio::test]
+async fn bucket_keeps_its_key_style() {
+    let s3 = s3::S3Fs::start();
+    let ttl = Duration::from_secs(3600);
+    let on_bucket = |dir: &Path, style: KeyStyle| {
+        let mut config = config_in(dir, ttl, style);
+        config.s3 = Some(s3.config("styled"));
+        server::bind(config)
+    };
+    let dirs: Vec<TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    on_bucket(dirs[0].path(), KeyStyle::Path)
+        .await
+        .unwrap()
+        .shutdown()
+        .await;
+    let opaque = on_bucket(dirs[1].path(), KeyStyle::Opaque).await.unwrap();
+    let entry = server::put_bytes(&opaque, "ws1", "k/v.txt", b"v".to_vec(), None)
+        .await
+        .unwrap();
+    assert!(is_opaque_key(&entry.key));
+    opaque.shutdown().await;
+    // A fresh index in the other style: refused, naming the style the files were stored in.
+    let err = on_bucket(dirs[2].path(), KeyStyle::Path).await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("--key-style opaque"), "{message}");
+    let again = on_bucket(dirs[3].path(), KeyStyle::Opaque).await.unwrap();
     let r = client()
         .get(format!("{}/v1/files", again.base_url()))
         .bearer_auth(ADMIN)

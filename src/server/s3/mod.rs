@@ -13,7 +13,9 @@
 //!   `intents/<ws>/<upload id>.confirmed`: the blob an upload was confirmed as, so a
 //!   repeated confirm answers the same file;
 //! - `log/<ms>-<server>-<seq>.json`: the metadata, an append-only log ([`log`]). A file is
-//!   listed once a log record names it: an unconfirmed upload never is.
+//!   listed once a log record names it: an unconfirmed upload never is;
+//! - `key-style`: the key style of the files (`path` or `opaque`), which every server on
+//!   the bucket must use.
 //!
 //! Rooms: [`log`] (writing and tailing the log), [`writer`] (a body streamed into the bucket
 //! while hashed), [`ops`] (what the routes ask of the store).
@@ -23,6 +25,7 @@ mod ops;
 mod writer;
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -30,7 +33,7 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
-use object_store::{BackoffConfig, ClientOptions, RetryConfig};
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 
 use super::error::ServerError;
 use super::store::Store;
@@ -44,6 +47,9 @@ pub(crate) use writer::BucketBlob;
 /// visible to every user of the machine).
 pub const ACCESS_KEY_ENV: &str = "AWS_ACCESS_KEY_ID";
 pub const SECRET_KEY_ENV: &str = "AWS_SECRET_ACCESS_KEY";
+
+/// Under the prefix: the key style of the bucket's files (`path` or `opaque`).
+const KEY_STYLE_OBJECT: &str = "key-style";
 
 /// Where a bucket store is, and how to reach it.
 #[derive(Clone)]
@@ -167,6 +173,8 @@ pub(crate) struct Bucket {
     prefix: String,
     pub(crate) index: Arc<Store>,
     pub(crate) log: LogTail,
+    /// The bucket's `key-style` object names this server's style (checked or written).
+    style_recorded: AtomicBool,
 }
 
 impl Bucket {
@@ -183,12 +191,66 @@ impl Bucket {
             prefix: config.prefix.clone(),
             index,
             log,
+            style_recorded: AtomicBool::new(false),
         });
+        bucket.keep_key_style(config).await?;
         let applied = bucket.catch_up().await.map_err(|e| {
             ServerError::S3(format!("cannot read the bucket {}: {e}", config.bucket))
         })?;
         tracing::info!(applied, "index brought up to date with the bucket log");
         Ok(bucket)
+    }
+
+    /// The bucket's files keep the key style they were stored in, as a data directory's do
+    /// (its index records it): a server in another style is refused before it reads the
+    /// log into its index. A bucket whose log holds no record may change style. The style
+    /// is written with the first record a server writes (so a bucket made before it was
+    /// recorded takes the style of the first server to write to it).
+    async fn keep_key_style(&self, config: &S3Config) -> Result<(), ServerError> {
+        let failed = |e: object_store::Error| {
+            ServerError::S3(format!("cannot read the bucket {}: {e}", config.bucket))
+        };
+        let wanted = self.index.key_style();
+        let stored = match self.client.get(&self.path(KEY_STYLE_OBJECT)).await {
+            Ok(found) => found.bytes().await.map_err(failed)?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(failed(e)),
+        };
+        let stored = String::from_utf8_lossy(&stored).trim().to_string();
+        if stored == wanted.as_str() {
+            self.style_recorded.store(true, Ordering::Relaxed);
+            return Ok(());
+        }
+        let has_records = self
+            .client
+            .list(Some(&self.path("log")))
+            .next()
+            .await
+            .transpose()
+            .map_err(failed)?
+            .is_some();
+        if has_records {
+            return Err(ServerError::S3(format!(
+                "the bucket store {} holds files stored with --key-style {stored}; serve it \
+                 with that style, or use another prefix for --key-style {wanted}",
+                config.id()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Name this server's key style in the bucket, before its first log record.
+    async fn record_key_style(&self) -> Result<(), String> {
+        if self.style_recorded.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let style = self.index.key_style().as_str();
+        self.client
+            .put(&self.path(KEY_STYLE_OBJECT), style.into())
+            .await
+            .map_err(|e| format!("cannot record the key style: {e}"))?;
+        self.style_recorded.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     fn path(&self, rest: &str) -> ObjectPath {
