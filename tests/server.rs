@@ -3671,3 +3671,29 @@ fn stalled_uploads_hold_no_blocking_threads() {
     drop(env);
     server_rt.shutdown_background();
 }
+
+contract! {
+    /// Files seeded together (`put_many`) keep the rules uploads keep: a file and a folder
+    /// at one display path refuse the whole batch, nothing of it kept; a display path given
+    /// twice is one file (the later) in path style, two in opaque style.
+    async fn seeding_keeps_the_rules_within_a_batch(store, style) {
+        let env = start_styled(store, style).await;
+        let batch = vec![("a".to_string(), b"1".to_vec()), ("a/b".to_string(), b"2".to_vec())];
+        assert!(server::put_many(&env.server, "ws1", batch, None).await.is_err());
+        assert!(env.list("ws1", &[]).await.files.is_empty());
+        env.assert_blobs(0, "a refused batch keeps no blob").await;
+
+        let batch = vec![("x".to_string(), b"1".to_vec()), ("x".to_string(), b"22".to_vec())];
+        let stored = server::put_many(&env.server, "ws1", batch, None).await.unwrap();
+        assert_eq!(stored.len(), 2);
+        let listed = env.list("ws1", &[]).await.files;
+        match style {
+            KeyStyle::Path => {
+                assert_eq!(listed, vec![stored[1].clone()], "the later one");
+                assert_eq!(env.download("ws1", "x").await, &b"22"[..]);
+            }
+            KeyStyle::Opaque => assert_eq!(listed.len(), 2),
+        }
+        env.assert_blobs(listed.len(), "a blob per file").await;
+    }
+}

@@ -35,6 +35,23 @@ pub(crate) struct BucketFile {
     pub(crate) blob: BucketBlob,
 }
 
+/// The file/folder rule among files recorded together (the index checks each against the
+/// files it holds, not against the others of the batch).
+fn batch_collision(displays: &[String]) -> Result<(), ErrorReply> {
+    let files: std::collections::HashSet<&str> = displays.iter().map(String::as_str).collect();
+    for display in displays {
+        for (at, _) in display.match_indices('/') {
+            let folder = display.get(..at).unwrap_or_default();
+            if files.contains(folder) {
+                return Err(ErrorReply::conflict(format!(
+                    "{display} would be inside {folder}/, but {folder} is a file"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn store_error(e: StoreError) -> ErrorReply {
     ErrorReply::from(e)
 }
@@ -88,6 +105,7 @@ impl Bucket {
             .iter()
             .map(|f| format!("{}{}", f.path, f.name))
             .collect();
+        batch_collision(&displays)?;
         let check_ws = ws.to_string();
         self.index(move |index| {
             displays
@@ -99,6 +117,10 @@ impl Bucket {
         let mut entries = Vec::with_capacity(files.len());
         let mut ops = Vec::with_capacity(files.len());
         let mut blobs = Vec::with_capacity(files.len());
+        // A key given twice (path style): the later file replaces the earlier, as a second
+        // upload would; one record must not name a key twice (its puts share a version).
+        let mut at = std::collections::HashMap::new();
+        let mut replaced = Vec::new();
         for f in files {
             let entry = FileEntry {
                 key: self.index.new_key(&f.path, &f.name),
@@ -111,13 +133,25 @@ impl Bucket {
                 sha256: Some(hex::encode(f.blob.sha256)),
                 etag: Some(format!("\"{}\"", hex::encode(f.blob.md5))),
             };
-            ops.push(LogOp::Put(Box::new(LoggedFile {
+            let op = LogOp::Put(Box::new(LoggedFile {
                 ws: ws.to_string(),
                 entry: entry.clone(),
                 blob: f.blob.path.clone(),
-            })));
+            }));
+            match at.get(&entry.key) {
+                Some(&i) => {
+                    if let (Some(slot), Some(blob)) = (ops.get_mut(i), blobs.get_mut(i)) {
+                        *slot = op;
+                        replaced.push(std::mem::replace(blob, f.blob));
+                    }
+                }
+                None => {
+                    at.insert(entry.key.clone(), ops.len());
+                    ops.push(op);
+                    blobs.push(f.blob);
+                }
+            }
             entries.push(entry);
-            blobs.push(f.blob);
         }
         self.append(ops)
             .await
@@ -125,6 +159,8 @@ impl Bucket {
         for blob in blobs {
             blob.keep();
         }
+        // Named by nothing: dropped, they are removed.
+        drop(replaced);
         Ok(entries)
     }
 
