@@ -3697,3 +3697,24 @@ contract! {
         env.assert_blobs(listed.len(), "a blob per file").await;
     }
 }
+
+contract! {
+    /// A confirm repeated while the first is under way (a client retrying on a timeout)
+    /// answers the file too, and one file is listed.
+    async fn concurrent_confirms_answer_one_file(store) {
+        let env = start(store).await;
+        for i in 0..5 {
+            let name = format!("c{i}.txt");
+            let info = env.upload_url_ok("ws1", &name, "text/plain", 4).await;
+            assert_eq!(env.put(&info.upload_url, "text/plain", b"four".to_vec()).await.status(), StatusCode::OK);
+            let (a, b) = tokio::join!(
+                env.confirm_named("ws1", &info.file_key, &name, 4),
+                env.confirm_named("ws1", &info.file_key, &name, 4),
+            );
+            assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK), "{name}");
+            assert_eq!(env.download("ws1", &info.file_key).await, &b"four"[..]);
+        }
+        assert_eq!(env.list("ws1", &[]).await.files.len(), 5);
+        env.assert_blobs(5, "a blob per file").await;
+    }
+}

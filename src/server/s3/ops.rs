@@ -231,38 +231,8 @@ impl Bucket {
         // Kept beside the intent, named by the upload: a new intent for the same key (path
         // style) never overwrites it, nor it that intent.
         let marker = self.path(&format!("intents/{ws}/{}.confirmed", intent.upload));
-        let confirmed = match self.client.get(&marker).await {
-            Ok(found) => Some(
-                found
-                    .bytes()
-                    .await
-                    .map_err(|e| bucket_error("cannot read the upload's confirm", e))?,
-            ),
-            Err(object_store::Error::NotFound { .. }) => None,
-            Err(e) => return Err(bucket_error("cannot read the upload's confirm", e)),
-        };
-        if let Some(confirmed) = confirmed {
-            let confirmed = String::from_utf8_lossy(&confirmed).into_owned();
-            // Confirmed already, maybe by another server whose record this one has not read
-            // yet: read the log before answering.
-            let mut entry = self.current(ws, key, &confirmed).await?;
-            if entry.is_none() {
-                self.catch_up()
-                    .await
-                    .map_err(|e| bucket_error("cannot read the bucket log", e))?;
-                entry = self.current(ws, key, &confirmed).await?;
-            }
-            if let Some(entry) = entry {
-                // A PUT since (the URL cannot be spent) is named by nothing.
-                self.discard(&target).await;
-                if entry.size != Some(size) {
-                    return Err(ErrorReply::conflict(format!(
-                        "size {size} is not the {} bytes confirmed for {key}",
-                        entry.size.unwrap_or_default()
-                    )));
-                }
-                return Ok(entry);
-            }
+        if let Some(entry) = self.confirmed(ws, key, &marker, &target, size).await? {
+            return Ok(entry);
         }
         // The URL stays valid until it expires, and a PUT on it replaces the object: the
         // confirmed bytes are copied where no URL reaches, or a PUT after the confirm would
@@ -270,7 +240,14 @@ impl Bucket {
         let blob = self.blob_path(&random_id());
         match self.client.copy(&target, &blob).await {
             Ok(()) => {}
-            Err(object_store::Error::NotFound { .. }) => return Err(nothing()),
+            Err(object_store::Error::NotFound { .. }) => {
+                // Gone since the look above: a confirm running at once (a client's retry)
+                // may have taken it.
+                return match self.confirmed(ws, key, &marker, &target, size).await? {
+                    Some(entry) => Ok(entry),
+                    None => Err(nothing()),
+                };
+            }
             Err(e) => return Err(bucket_error("cannot keep the upload", e)),
         }
         let recorded = self.record_confirmed(ws, key, size, intent, &blob).await;
@@ -289,6 +266,48 @@ impl Bucket {
             Err(_) => self.discard(&blob).await,
         }
         recorded
+    }
+
+    /// The file an upload was confirmed as, when it was (its `marker` names the blob) and
+    /// the file still has those bytes: a repeated confirm answers it.
+    async fn confirmed(
+        self: &Arc<Self>,
+        ws: &str,
+        key: &str,
+        marker: &object_store::path::Path,
+        target: &object_store::path::Path,
+        size: u64,
+    ) -> Result<Option<FileEntry>, ErrorReply> {
+        let confirmed = match self.client.get(marker).await {
+            Ok(found) => found
+                .bytes()
+                .await
+                .map_err(|e| bucket_error("cannot read the upload's confirm", e))?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(bucket_error("cannot read the upload's confirm", e)),
+        };
+        let confirmed = String::from_utf8_lossy(&confirmed).into_owned();
+        // Confirmed already, maybe by another server whose record this one has not read
+        // yet: read the log before answering.
+        let mut entry = self.current(ws, key, &confirmed).await?;
+        if entry.is_none() {
+            self.catch_up()
+                .await
+                .map_err(|e| bucket_error("cannot read the bucket log", e))?;
+            entry = self.current(ws, key, &confirmed).await?;
+        }
+        let Some(entry) = entry else {
+            return Ok(None);
+        };
+        // A PUT since (the URL cannot be spent) is named by nothing.
+        self.discard(target).await;
+        if entry.size != Some(size) {
+            return Err(ErrorReply::conflict(format!(
+                "size {size} is not the {} bytes confirmed for {key}",
+                entry.size.unwrap_or_default()
+            )));
+        }
+        Ok(Some(entry))
     }
 
     /// The confirm's checks and record, the upload's bytes copied to `blob`.
