@@ -1548,7 +1548,7 @@ contract! {
                 .await
                 .unwrap();
             assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE, "{range}");
-            // The bucket's 416 is its XML error, with no Content-Range (as AWS's).
+            // The bucket's 416 is its XML error; s3s-fs's carries no Content-Range.
             if local {
                 assert_eq!(r.headers()["content-range"], "bytes */1000");
             }
@@ -1563,8 +1563,8 @@ contract! {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
-        // S3 has no If-Range (s3s-fs ignores it): a bucket's file is a new object per
-        // upload, under a new URL, so a resume never mixes two uploads' bytes.
+        // s3s-fs ignores If-Range (AWS honours it, though its API documents no such
+        // header); a bucket's file is a new object per upload, under a new URL, anyway.
         if local {
             let r = env
                 .http
