@@ -1,6 +1,6 @@
 //! The S3 store on a real S3 implementation (s3s-fs, see `support/s3.rs`): what only a
 //! bucket shared by servers can show. The contract itself runs on both stores in
-//! `contract_*.rs`.
+//! `tests/server.rs` (`contract!`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -256,11 +256,7 @@ async fn multipart_over_the_limit_leaves_nothing_in_the_bucket() {
     }
     assert!(list(&http, &server.base_url(), "ws1").await.is_empty());
     let started = Instant::now();
-    while !s3
-        .objects("")
-        .iter()
-        .all(|k| k.starts_with("log/") || k == "settings.json")
-    {
+    while !s3.objects("").iter().all(|k| k.starts_with("log/")) {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "{:?}",
@@ -268,29 +264,6 @@ async fn multipart_over_the_limit_leaves_nothing_in_the_bucket() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// A bucket keeps the key style it was first served in: servers of both styles on one
-/// bucket would disagree on what an upload replaces.
-#[tokio::test]
-async fn a_bucket_refuses_a_server_of_the_other_key_style() {
-    let s3 = s3::S3Fs::start();
-    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let _a = test_server::start_s3(a_dir.path(), TOKEN, KeyStyle::Path, s3.config("")).await;
-    let mut config =
-        filedeck::server::ServerConfig::new(b_dir.path(), "127.0.0.1:0".parse().unwrap());
-    config.key_style = KeyStyle::Opaque;
-    config.s3 = Some(s3.config(""));
-    config.keys.push(filedeck::server::KeyGrant {
-        token: TOKEN.into(),
-        scopes: vec!["files".into()],
-        workspaces: vec!["*".into()],
-    });
-    let refused = filedeck::server::bind(config)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(refused.contains("--key-style path"), "{refused}");
 }
 
 /// Whoever else holds the bucket's credentials may write under `log/`: a record naming an

@@ -175,6 +175,7 @@ impl Bucket {
     /// Write one record of `ops` and apply it to this server's index before answering, so
     /// that what a client just did shows in its next listing here.
     pub(crate) async fn append(self: &Arc<Self>, ops: Vec<LogOp>) -> Result<(), String> {
+        self.record_key_style().await?;
         let name = self.log.next_name();
         let body = serde_json::to_vec(&Record { ops }).map_err(|e| e.to_string())?;
         let path = self.path(&format!("log/{name}"));

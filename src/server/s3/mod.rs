@@ -2,14 +2,20 @@
 //! and each server lists from a local index it keeps in step with the bucket.
 //!
 //! In the bucket, under the prefix:
-//! - `blobs/<id>`: the bytes of a file uploaded through the multipart route (a fresh id per
-//!   upload, so a replaced file's bytes are never overwritten in place);
-//! - `uploads/<ws>/<upload id>`: the bytes of a large upload, PUT straight to the bucket on
-//!   a presigned URL of the bucket's own (SigV4, `Content-Type` signed);
+//! - `blobs/<id>`: the bytes of a file (a fresh id per upload, so a replaced file's bytes
+//!   are never overwritten in place): a body of the multipart route, or a large upload
+//!   copied there by its confirm;
+//! - `uploads/<ws>/<upload id>`: the bytes of a large upload until its confirm, PUT straight
+//!   to the bucket on a presigned URL of the bucket's own (SigV4, `Content-Type` signed).
+//!   The URL stays valid until it expires, so the confirm copies the bytes out of its reach;
 //! - `intents/<ws>/<sha256 of key>.json`: what step 1 of the large flow promised (name,
-//!   path, type, size, upload id), so that the confirm may land on any server;
+//!   path, type, size, upload id), so that the confirm may land on any server, and
+//!   `intents/<ws>/<upload id>.confirmed`: the blob an upload was confirmed as, so a
+//!   repeated confirm answers the same file;
 //! - `log/<ms>-<server>-<seq>.json`: the metadata, an append-only log ([`log`]). A file is
-//!   listed once a log record names it: an unconfirmed upload never is.
+//!   listed once a log record names it: an unconfirmed upload never is;
+//! - `key-style`: the key style of the files (`path` or `opaque`), which every server on
+//!   the bucket must use.
 //!
 //! Rooms: [`log`] (writing and tailing the log), [`writer`] (a body streamed into the bucket
 //! while hashed), [`ops`] (what the routes ask of the store).
@@ -19,6 +25,7 @@ mod ops;
 mod writer;
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -26,7 +33,7 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
-use object_store::{BackoffConfig, ClientOptions, RetryConfig};
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 
 use super::error::ServerError;
 use super::store::Store;
@@ -40,6 +47,9 @@ pub(crate) use writer::BucketBlob;
 /// visible to every user of the machine).
 pub const ACCESS_KEY_ENV: &str = "AWS_ACCESS_KEY_ID";
 pub const SECRET_KEY_ENV: &str = "AWS_SECRET_ACCESS_KEY";
+
+/// Under the prefix: the key style of the bucket's files (`path` or `opaque`).
+const KEY_STYLE_OBJECT: &str = "key-style";
 
 /// Where a bucket store is, and how to reach it.
 #[derive(Clone)]
@@ -163,6 +173,8 @@ pub(crate) struct Bucket {
     prefix: String,
     pub(crate) index: Arc<Store>,
     pub(crate) log: LogTail,
+    /// The bucket's `key-style` object names this server's style (checked or written).
+    style_recorded: AtomicBool,
 }
 
 impl Bucket {
@@ -179,8 +191,9 @@ impl Bucket {
             prefix: config.prefix.clone(),
             index,
             log,
+            style_recorded: AtomicBool::new(false),
         });
-        bucket.check_key_style().await?;
+        bucket.keep_key_style(config).await?;
         let applied = bucket.catch_up().await.map_err(|e| {
             ServerError::S3(format!("cannot read the bucket {}: {e}", config.bucket))
         })?;
@@ -188,42 +201,56 @@ impl Bucket {
         Ok(bucket)
     }
 
-    /// The bucket (under the prefix) keeps the key style it was first served in, in
-    /// `settings.json`: servers of two styles on one bucket would disagree on what an upload
-    /// replaces.
-    async fn check_key_style(&self) -> Result<(), ServerError> {
-        use object_store::ObjectStoreExt;
+    /// The bucket's files keep the key style they were stored in, as a data directory's do
+    /// (its index records it): a server in another style is refused before it reads the
+    /// log into its index. A bucket whose log holds no record may change style. The style
+    /// is written with the first record a server writes (so a bucket made before it was
+    /// recorded takes the style of the first server to write to it).
+    async fn keep_key_style(&self, config: &S3Config) -> Result<(), ServerError> {
+        let failed = |e: object_store::Error| {
+            ServerError::S3(format!("cannot read the bucket {}: {e}", config.bucket))
+        };
         let wanted = self.index.key_style();
-        let path = self.path("settings.json");
-        let failed =
-            |e: object_store::Error| ServerError::S3(format!("cannot read the bucket: {e}"));
-        match self.client.get(&path).await {
-            Ok(found) => {
-                let bytes = found.bytes().await.map_err(failed)?;
-                let settings: serde_json::Value = serde_json::from_slice(&bytes)
-                    .map_err(|e| ServerError::S3(format!("{path} is not filedeck's: {e}")))?;
-                let stored = settings
-                    .get("key_style")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("");
-                if stored != wanted.as_str() {
-                    return Err(ServerError::S3(format!(
-                        "the bucket's files were stored with --key-style {stored}; serve it \
-                         with that style, or use another bucket or prefix for --key-style {wanted}"
-                    )));
-                }
-                Ok(())
-            }
-            Err(object_store::Error::NotFound { .. }) => {
-                let body = serde_json::json!({ "key_style": wanted.as_str() }).to_string();
-                self.client
-                    .put(&path, object_store::PutPayload::from(body))
-                    .await
-                    .map_err(failed)?;
-                Ok(())
-            }
-            Err(e) => Err(failed(e)),
+        let stored = match self.client.get(&self.path(KEY_STYLE_OBJECT)).await {
+            Ok(found) => found.bytes().await.map_err(failed)?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(failed(e)),
+        };
+        let stored = String::from_utf8_lossy(&stored).trim().to_string();
+        if stored == wanted.as_str() {
+            self.style_recorded.store(true, Ordering::Relaxed);
+            return Ok(());
         }
+        let has_records = self
+            .client
+            .list(Some(&self.path("log")))
+            .next()
+            .await
+            .transpose()
+            .map_err(failed)?
+            .is_some();
+        if has_records {
+            return Err(ServerError::S3(format!(
+                "the bucket store {} holds files stored with --key-style {stored}; serve it \
+                 with that style, or use another prefix for --key-style {wanted}",
+                config.id()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Name this server's key style in the bucket, before its first log record.
+    async fn record_key_style(&self) -> Result<(), String> {
+        if self.style_recorded.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let style = self.index.key_style().as_str();
+        self.client
+            .put(&self.path(KEY_STYLE_OBJECT), style.into())
+            .await
+            .map_err(|e| format!("cannot record the key style: {e}"))?;
+        self.style_recorded.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     fn path(&self, rest: &str) -> ObjectPath {

@@ -35,6 +35,23 @@ pub(crate) struct BucketFile {
     pub(crate) blob: BucketBlob,
 }
 
+/// The file/folder rule among files recorded together (the index checks each against the
+/// files it holds, not against the others of the batch).
+fn batch_collision(displays: &[String]) -> Result<(), ErrorReply> {
+    let files: std::collections::HashSet<&str> = displays.iter().map(String::as_str).collect();
+    for display in displays {
+        for (at, _) in display.match_indices('/') {
+            let folder = display.get(..at).unwrap_or_default();
+            if files.contains(folder) {
+                return Err(ErrorReply::conflict(format!(
+                    "{display} would be inside {folder}/, but {folder} is a file"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn store_error(e: StoreError) -> ErrorReply {
     ErrorReply::from(e)
 }
@@ -88,6 +105,7 @@ impl Bucket {
             .iter()
             .map(|f| format!("{}{}", f.path, f.name))
             .collect();
+        batch_collision(&displays)?;
         let check_ws = ws.to_string();
         self.index(move |index| {
             displays
@@ -99,6 +117,10 @@ impl Bucket {
         let mut entries = Vec::with_capacity(files.len());
         let mut ops = Vec::with_capacity(files.len());
         let mut blobs = Vec::with_capacity(files.len());
+        // A key given twice (path style): the later file replaces the earlier, as a second
+        // upload would; one record must not name a key twice (its puts share a version).
+        let mut at = std::collections::HashMap::new();
+        let mut replaced = Vec::new();
         for f in files {
             let entry = FileEntry {
                 key: self.index.new_key(&f.path, &f.name),
@@ -111,13 +133,25 @@ impl Bucket {
                 sha256: Some(hex::encode(f.blob.sha256)),
                 etag: Some(format!("\"{}\"", hex::encode(f.blob.md5))),
             };
-            ops.push(LogOp::Put(Box::new(LoggedFile {
+            let op = LogOp::Put(Box::new(LoggedFile {
                 ws: ws.to_string(),
                 entry: entry.clone(),
                 blob: f.blob.path.clone(),
-            })));
+            }));
+            match at.get(&entry.key) {
+                Some(&i) => {
+                    if let (Some(slot), Some(blob)) = (ops.get_mut(i), blobs.get_mut(i)) {
+                        *slot = op;
+                        replaced.push(std::mem::replace(blob, f.blob));
+                    }
+                }
+                None => {
+                    at.insert(entry.key.clone(), ops.len());
+                    ops.push(op);
+                    blobs.push(f.blob);
+                }
+            }
             entries.push(entry);
-            blobs.push(f.blob);
         }
         self.append(ops)
             .await
@@ -125,6 +159,8 @@ impl Bucket {
         for blob in blobs {
             blob.keep();
         }
+        // Named by nothing: dropped, they are removed.
+        drop(replaced);
         Ok(entries)
     }
 
@@ -192,30 +228,110 @@ impl Bucket {
             )));
         }
         let target = self.upload_path(ws, &intent.upload);
-        let meta = match self.client.head(&target).await {
-            Ok(meta) => meta,
-            Err(object_store::Error::NotFound { .. }) => return Err(nothing()),
-            Err(e) => return Err(bucket_error("cannot look at the upload", e)),
+        // Kept beside the intent, named by the upload: a new intent for the same key (path
+        // style) never overwrites it, nor it that intent.
+        let marker = self.path(&format!("intents/{ws}/{}.confirmed", intent.upload));
+        if let Some(entry) = self.confirmed(ws, key, &marker, &target, size).await? {
+            return Ok(entry);
+        }
+        // The URL stays valid until it expires, and a PUT on it replaces the object: the
+        // confirmed bytes are copied where no URL reaches, or a PUT after the confirm would
+        // change a listed file's bytes under its size and ETag.
+        let blob = self.blob_path(&random_id());
+        match self.client.copy(&target, &blob).await {
+            Ok(()) => {}
+            Err(object_store::Error::NotFound { .. }) => {
+                // Gone since the look above: a confirm running at once (a client's retry)
+                // may have taken it.
+                return match self.confirmed(ws, key, &marker, &target, size).await? {
+                    Some(entry) => Ok(entry),
+                    None => Err(nothing()),
+                };
+            }
+            Err(e) => return Err(bucket_error("cannot keep the upload", e)),
+        }
+        let recorded = self.record_confirmed(ws, key, size, intent, &blob).await;
+        match &recorded {
+            Ok(_) => {
+                // Lost, a repeated confirm finds no upload (`404`), never another file.
+                if let Err(e) = self
+                    .client
+                    .put(&marker, PutPayload::from(blob.to_string()))
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot mark the upload confirmed");
+                }
+                self.discard(&target).await;
+            }
+            Err(_) => self.discard(&blob).await,
+        }
+        recorded
+    }
+
+    /// The file an upload was confirmed as, when it was (its `marker` names the blob) and
+    /// the file still has those bytes: a repeated confirm answers it.
+    async fn confirmed(
+        self: &Arc<Self>,
+        ws: &str,
+        key: &str,
+        marker: &object_store::path::Path,
+        target: &object_store::path::Path,
+        size: u64,
+    ) -> Result<Option<FileEntry>, ErrorReply> {
+        let confirmed = match self.client.get(marker).await {
+            Ok(found) => found
+                .bytes()
+                .await
+                .map_err(|e| bucket_error("cannot read the upload's confirm", e))?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(bucket_error("cannot read the upload's confirm", e)),
         };
+        let confirmed = String::from_utf8_lossy(&confirmed).into_owned();
+        // Confirmed already, maybe by another server whose record this one has not read
+        // yet: read the log before answering.
+        let mut entry = self.current(ws, key, &confirmed).await?;
+        if entry.is_none() {
+            self.catch_up()
+                .await
+                .map_err(|e| bucket_error("cannot read the bucket log", e))?;
+            entry = self.current(ws, key, &confirmed).await?;
+        }
+        let Some(entry) = entry else {
+            return Ok(None);
+        };
+        // A PUT since (the URL cannot be spent) is named by nothing.
+        self.discard(target).await;
+        if entry.size != Some(size) {
+            return Err(ErrorReply::conflict(format!(
+                "size {size} is not the {} bytes confirmed for {key}",
+                entry.size.unwrap_or_default()
+            )));
+        }
+        Ok(Some(entry))
+    }
+
+    /// The confirm's checks and record, the upload's bytes copied to `blob`.
+    async fn record_confirmed(
+        self: &Arc<Self>,
+        ws: &str,
+        key: &str,
+        size: u64,
+        intent: Intent,
+        blob: &object_store::path::Path,
+    ) -> Result<FileEntry, ErrorReply> {
+        let meta = self
+            .client
+            .head(blob)
+            .await
+            .map_err(|e| bucket_error("cannot look at the upload", e))?;
         // The bucket cannot be told to refuse another length at the PUT (a presigned URL
-        // does not sign Content-Length): it is checked here.
+        // does not sign Content-Length): it is checked here, on the copy no PUT can change.
         if meta.size != size || meta.size != intent.size {
             return Err(ErrorReply::conflict(format!(
                 "size {size} differs from the {} bytes that arrived for {key} \
                  ({} were announced at upload-url)",
                 meta.size, intent.size
             )));
-        }
-        let blob = target.to_string();
-        let (lookup_ws, lookup_key) = (ws.to_string(), key.to_string());
-        let current = self
-            .index(move |index| index.lookup(&lookup_ws, &lookup_key))
-            .await?;
-        if let Some((entry, current_blob)) = current
-            && current_blob == blob
-        {
-            // A repeated confirm answers the same file.
-            return Ok(entry);
         }
         let display = format!("{}{}", intent.path, intent.name);
         let check_ws = ws.to_string();
@@ -236,11 +352,34 @@ impl Bucket {
         self.append(vec![LogOp::Put(Box::new(LoggedFile {
             ws: ws.to_string(),
             entry: entry.clone(),
-            blob,
+            blob: blob.to_string(),
         }))])
         .await
         .map_err(|e| bucket_error("cannot record the upload", e))?;
         Ok(entry)
+    }
+
+    /// File `key` as listed, if its bytes are still `blob`.
+    async fn current(
+        &self,
+        ws: &str,
+        key: &str,
+        blob: &str,
+    ) -> Result<Option<FileEntry>, ErrorReply> {
+        let (lookup_ws, lookup_key) = (ws.to_string(), key.to_string());
+        Ok(self
+            .index(move |index| index.lookup(&lookup_ws, &lookup_key))
+            .await?
+            .filter(|(_, current)| current == blob)
+            .map(|(entry, _)| entry))
+    }
+
+    /// Remove an object nothing names; a failure leaves garbage, never a lost file.
+    async fn discard(&self, path: &object_store::path::Path) {
+        match self.client.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot remove an unused object from the bucket"),
+        }
     }
 
     /// A presigned GET of the file's bytes, asking the bucket to answer the file's type and
