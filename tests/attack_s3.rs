@@ -378,3 +378,43 @@ async fn a_delete_after_a_put_wins_whatever_the_clocks() {
         a.shutdown().await;
     }
 }
+
+/// Finding 6 (low): the file/folder check runs against this server's index only. A file
+/// `col` stored on one server and `col/inner` on another that has not read it yet are both
+/// accepted, and every server then lists a file `col` and a folder `col/`, which no single
+/// server would have allowed (it answers 409 to the next upload under `col/`). Server b
+/// polls once an hour so that it has surely not read a's record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "finding 6"]
+async fn a_file_and_a_folder_of_one_name_are_never_both_listed() {
+    let s3 = s3::S3Fs::start();
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = server(&s3, a_dir.path(), Duration::from_millis(250)).await;
+    let b = server(&s3, b_dir.path(), Duration::from_secs(3600)).await;
+    let http = http();
+    upload(&http, &a.base_url(), "ws1", "col", b"a file").await;
+    let form = reqwest::multipart::Form::new()
+        .text("workspace_id", "ws1")
+        .text("path", "col/")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"in a folder".to_vec()).file_name("inner"),
+        );
+    let _ = http
+        .post(format!("{}/v1/files/upload", b.base_url()))
+        .bearer_auth(TOKEN)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let keys: Vec<String> = list(&http, &a.base_url(), "ws1")
+        .await
+        .into_iter()
+        .map(|f| f.key)
+        .collect();
+    assert!(
+        !(keys.contains(&"col".to_string()) && keys.contains(&"col/inner".to_string())),
+        "a file and a folder of one name: {keys:?}"
+    );
+}
