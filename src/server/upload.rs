@@ -260,15 +260,19 @@ async fn receive_into_bucket(
             // Dropping the writer aborts its multipart upload.
             return Err(too_large());
         }
-        writer
-            .write(chunk)
-            .await
-            .map_err(|e| ErrorReply::internal("cannot write upload to the bucket", e))?;
+        writer.write(chunk).await.map_err(bucket_failed)?;
     }
-    writer
-        .finish()
-        .await
-        .map_err(|e| ErrorReply::internal("cannot store upload in the bucket", e))
+    writer.finish().await.map_err(bucket_failed)
+}
+
+/// The bucket failed: a gateway's failure, as on the other routes (the client may retry).
+fn bucket_failed(e: std::io::Error) -> ErrorReply {
+    tracing::error!(error = %e, "cannot store an upload in the bucket");
+    ErrorReply::new(
+        StatusCode::BAD_GATEWAY,
+        "internal",
+        "cannot store the upload: the object store failed",
+    )
 }
 
 async fn receive_to_disk(state: &AppState, field: &mut Field<'_>) -> Result<Received, ErrorReply> {

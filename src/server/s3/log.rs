@@ -88,10 +88,17 @@ impl LogTail {
         })
     }
 
+    /// A name after every name this server has written or read: a record written after
+    /// another was read must win over it whatever the clocks say, and a tie would be broken
+    /// by server ids, which are random.
     fn next_name(&self) -> String {
-        let seen = self.clock.load(Ordering::Acquire);
-        let ms = now_ms().max(seen);
-        self.clock.fetch_max(ms, Ordering::AcqRel);
+        let mut ms = now_ms();
+        let _ = self
+            .clock
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |seen| {
+                ms = ms.max(seen.saturating_add(1));
+                Some(ms)
+            });
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         format!("{ms:0MS_DIGITS$}-{}-{seq:010}.json", self.server)
     }
@@ -102,6 +109,17 @@ impl LogTail {
         }
     }
 }
+
+/// Records named further ahead of this clock than this are skipped: one far-future name
+/// would drag every later name (the hybrid clock) along, and past the digits of a name.
+const MAX_AHEAD: Duration = Duration::from_secs(24 * 3600);
+
+fn too_far_ahead(name: &str) -> bool {
+    let limit = now_ms().saturating_add(u64::try_from(MAX_AHEAD.as_millis()).unwrap_or(0));
+    name_ms(name).is_none_or(|ms| ms > limit)
+}
+
+impl LogTail {}
 
 impl Bucket {
     /// The ops of record `name` that could have come from an upload here: whoever else
@@ -149,6 +167,12 @@ impl Bucket {
                 }
                 if let Some(t) = &e.content_type {
                     validate::content_type(t)?;
+                }
+                if e.size.is_some_and(|size| size > crate::wire::MAX_PUT_BYTES) {
+                    return Err(format!(
+                        "size {:?} is more than one upload may hold",
+                        e.size
+                    ));
                 }
                 let blobs = format!("{}blobs/", self.prefix);
                 let uploads = format!("{}uploads/{}/", self.prefix, file.ws);
@@ -223,7 +247,10 @@ impl Bucket {
             .into_iter()
             .filter_map(|meta| {
                 let name = meta.location.filename()?.to_string();
-                (name_ms(&name).is_some() && !state.recent.contains(&name))
+                // Only the log's own records: not an object in a folder below it (nor,
+                // with no prefix, under another deployment's `<prefix>/log/`).
+                let direct = meta.location.as_ref() == self.path(&format!("log/{name}")).as_ref();
+                (direct && name_ms(&name).is_some() && !state.recent.contains(&name))
                     .then_some((name, meta.size))
             })
             .collect();
@@ -240,12 +267,18 @@ impl Bucket {
                         );
                         return Ok((name, None));
                     }
+                    if too_far_ahead(&name) {
+                        tracing::warn!(name, "a log record named far in the future: skipped");
+                        return Ok((name, None));
+                    }
                     let path = bucket.path(&format!("log/{name}"));
-                    let bytes = bucket
-                        .client
-                        .get(&path)
-                        .await
-                        .map_err(|e| format!("cannot read log record {name}: {e}"))?
+                    let found = match bucket.client.get(&path).await {
+                        Ok(found) => found,
+                        // Removed since the listing: nothing to apply.
+                        Err(object_store::Error::NotFound { .. }) => return Ok((name, None)),
+                        Err(e) => return Err(format!("cannot read log record {name}: {e}")),
+                    };
+                    let bytes = found
                         .bytes()
                         .await
                         .map_err(|e| format!("cannot read log record {name}: {e}"))?;
@@ -276,15 +309,15 @@ impl Bucket {
         if count > 0 {
             let index = self.index.clone();
             let new_mark = mark.clone();
-            let freed =
-                tokio::task::spawn_blocking(move || index.apply_log(&records, new_mark.as_deref()))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())?;
+            let freed = tokio::task::spawn_blocking(move || apply_each(&index, records, new_mark))
+                .await
+                .map_err(|e| e.to_string())??;
             self.free(freed);
         }
         for name in names {
-            self.log.saw(&name);
+            if !too_far_ahead(&name) {
+                self.log.saw(&name);
+            }
             state.recent.insert(name);
         }
         state.mark = mark;
@@ -294,6 +327,32 @@ impl Bucket {
         }
         Ok(count)
     }
+}
+
+/// Apply `records` in one transaction; when that fails, one record at a time, skipping
+/// (and saying) those that fail alone: one bad record must not stop the tail for good.
+fn apply_each(
+    index: &Store,
+    records: Vec<(String, Vec<LogOp>)>,
+    mark: Option<String>,
+) -> Result<Vec<String>, String> {
+    match index.apply_log(&records, mark.as_deref()) {
+        Ok(freed) => return Ok(freed),
+        Err(e) => tracing::warn!(error = %e, "applying the log's new records failed: one by one"),
+    }
+    let mut freed = Vec::new();
+    for record in records {
+        match index.apply_log(std::slice::from_ref(&record), None) {
+            Ok(more) => freed.extend(more),
+            Err(e) => {
+                tracing::warn!(name = record.0, error = %e, "a log record cannot be applied: skipped")
+            }
+        }
+    }
+    index
+        .apply_log(&[], mark.as_deref())
+        .map_err(|e| e.to_string())?;
+    Ok(freed)
 }
 
 #[cfg(test)]

@@ -115,13 +115,19 @@ impl S3Config {
         })
     }
 
-    /// The store's name in the index, so an index is never served for another store.
+    /// The store's name in the index, so an index is never served for another store. Not
+    /// the endpoint: one bucket may be reached by several names (`localhost`, an address).
     pub fn id(&self) -> String {
-        let endpoint = self.endpoint.as_deref().unwrap_or("aws");
-        format!("s3://{}/{} at {endpoint}", self.bucket, self.prefix)
+        format!("s3://{}/{}", self.bucket, self.prefix)
     }
 
     fn client(&self) -> Result<AmazonS3, ServerError> {
+        self.client_with_timeout(Duration::from_secs(60))
+    }
+
+    /// A request may take `timeout` in all: a request the bucket leaves unanswered must not
+    /// hold a route (or the start) for long.
+    fn client_with_timeout(&self, timeout: Duration) -> Result<AmazonS3, ServerError> {
         let (id, secret) = match &self.credentials {
             Some(pair) => pair.clone(),
             None => {
@@ -150,8 +156,8 @@ impl S3Config {
             })
             .with_client_options(
                 ClientOptions::new()
-                    .with_connect_timeout(Duration::from_secs(10))
-                    .with_timeout(Duration::from_secs(300)),
+                    .with_connect_timeout(Duration::from_secs(5))
+                    .with_timeout(timeout),
             );
         if let Some(endpoint) = &self.endpoint {
             // A self-hosted store is reached by path (`/bucket/key`): its bucket names are
@@ -170,6 +176,9 @@ impl S3Config {
 /// The S3 store of a running server.
 pub(crate) struct Bucket {
     pub(crate) client: Arc<AmazonS3>,
+    /// For the confirm's server-side copy of up to 5 GiB, which a bucket may take minutes
+    /// over.
+    pub(crate) copier: Arc<AmazonS3>,
     prefix: String,
     pub(crate) index: Arc<Store>,
     pub(crate) log: LogTail,
@@ -184,10 +193,13 @@ impl Bucket {
         config: &S3Config,
         index: Arc<Store>,
     ) -> Result<Arc<Bucket>, ServerError> {
+        tracing::info!(store = %config.id(), endpoint = ?config.endpoint, "reaching the bucket");
         let client = Arc::new(config.client()?);
+        let copier = Arc::new(config.client_with_timeout(Duration::from_secs(15 * 60))?);
         let log = LogTail::new(&config.prefix, &index)?;
         let bucket = Arc::new(Bucket {
             client,
+            copier,
             prefix: config.prefix.clone(),
             index,
             log,
@@ -292,20 +304,35 @@ impl Bucket {
 /// log records that appeared.
 pub(crate) fn spawn_tail(bucket: Weak<Bucket>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut wait = every;
+        let mut failing = false;
         loop {
-            tick.tick().await;
+            tokio::time::sleep(wait).await;
             // The server is gone when nothing else holds its bucket.
             let Some(bucket) = bucket.upgrade() else {
                 return;
             };
-            if let Err(e) = bucket.catch_up().await {
-                tracing::warn!(error = %e, "cannot read the bucket log; trying again");
+            match bucket.catch_up().await {
+                Ok(_) => {
+                    if std::mem::take(&mut failing) {
+                        tracing::info!("the bucket log is readable again");
+                    }
+                    wait = every;
+                }
+                Err(e) => {
+                    // Said once per outage; polled less often while it lasts.
+                    if !std::mem::replace(&mut failing, true) {
+                        tracing::warn!(error = %e, "cannot read the bucket log; trying again");
+                    }
+                    wait = (wait * 2).min(MAX_TAIL_BACKOFF);
+                }
             }
         }
     })
 }
+
+/// The longest wait between polls of a bucket log that cannot be read.
+const MAX_TAIL_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Store many files at once (seeding demos, tests and benchmarks): the blobs in parallel,
 /// the metadata in records of up to 1,000 files.

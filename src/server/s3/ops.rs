@@ -238,7 +238,7 @@ impl Bucket {
         // confirmed bytes are copied where no URL reaches, or a PUT after the confirm would
         // change a listed file's bytes under its size and ETag.
         let blob = self.blob_path(&random_id());
-        match self.client.copy(&target, &blob).await {
+        match self.copier.copy(&target, &blob).await {
             Ok(()) => {}
             Err(object_store::Error::NotFound { .. }) => {
                 // Gone since the look above: a confirm running at once (a client's retry)

@@ -11,11 +11,12 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
 
-/// Part size of multipart uploads (S3 wants ≥ 5 MiB but the last), and the most a small
-/// body is held in memory before it becomes one.
-const PART: usize = 8 * 1024 * 1024;
+/// Part size of multipart uploads (S3's least but for the last), and the most a small body
+/// is held in memory before it becomes one. With [`PARTS_IN_FLIGHT`], an upload into the
+/// bucket holds about 15 MiB.
+const PART: usize = 5 * 1024 * 1024;
 /// Parts uploading at once, per body.
-const PARTS_IN_FLIGHT: usize = 3;
+const PARTS_IN_FLIGHT: usize = 2;
 
 /// What a finished writer stored. Dropped before [`BucketBlob::keep`], it removes the
 /// object: an upload refused after its bytes arrived leaves nothing in the bucket.
