@@ -64,15 +64,15 @@ impl Client {
     }
 
     /// A request body streaming `size` bytes of `path`, read and hashed in a blocking
-    /// thread; the [`Reader`] yields what was sent. `with_md5` hashes MD5 too, as the bytes
-    /// go (for a PUT whose answer may offer only an S3 `ETag` to check against): a second
-    /// pass over a large file afterwards would cost as long as a slow disk takes to read it.
+    /// thread as the bytes go (a second pass over a large file afterwards would cost as long
+    /// as a slow disk takes to read it); the [`Reader`] yields what was sent. `hashes`: which
+    /// digests the answer is likely to be checked by.
     pub(super) fn file_body(
         &self,
         path: &Path,
         size: u64,
         progress: &Progress,
-        with_md5: bool,
+        hashes: BodyHashes,
     ) -> (Body, Reader) {
         let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
         let chunk = self.inner.cfg.chunk_size;
@@ -81,7 +81,7 @@ impl Client {
         let stop_reader = stop.clone();
         let runtime = tokio::runtime::Handle::current();
         let join = tokio::task::spawn_blocking(move || {
-            read_and_hash(&path, size, chunk, with_md5, &|item| {
+            read_and_hash(&path, size, chunk, hashes, &|item| {
                 // A send that can be abandoned: a stalled connection may hold the body
                 // (and so the receiver) for as long as TCP cares to keep it.
                 runtime.block_on(async {
@@ -177,11 +177,18 @@ fn tokio_stream_from<T: Send + 'static>(
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
+/// The digests of a body computed as it is sent.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BodyHashes {
+    pub(super) sha256: bool,
+    pub(super) md5: bool,
+}
+
 fn read_and_hash(
     path: &Path,
     size: u64,
     chunk: usize,
-    with_md5: bool,
+    hashes: BodyHashes,
     send: &dyn Fn(Result<Bytes, std::io::Error>) -> bool,
 ) -> Result<Sent, ApiError> {
     let fail = |e: std::io::Error| ApiError::io(format!("cannot read {}", path.display()), e);
@@ -192,10 +199,10 @@ fn read_and_hash(
             return Err(fail(e));
         }
     };
-    let mut sha = Sha256::new();
+    let mut sha = hashes.sha256.then(Sha256::new);
     // MD5 on a thread of its own: one thread hashing both (1 GiB: ~1 s of SHA-256 and
     // ~1.6 s of MD5) would be slower than loopback takes the bytes.
-    let md5 = with_md5.then(|| {
+    let md5 = hashes.md5.then(|| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Bytes>(8);
         let thread = std::thread::spawn(move || {
             let mut md5 = Md5::new();
@@ -232,7 +239,9 @@ fn read_and_hash(
         }
         buf.truncate(filled);
         let bytes = Bytes::from(buf);
-        sha.update(&bytes);
+        if let Some(sha) = &mut sha {
+            sha.update(&bytes);
+        }
         if let Some((md5, _)) = &md5 {
             // The thread ends only when this sender goes: it cannot refuse.
             let _ = md5.send(bytes.clone());
@@ -245,7 +254,7 @@ fn read_and_hash(
     }
     Ok(Sent {
         len: done,
-        sha256: hex::encode(sha.finalize()),
+        sha256: sha.map(|sha| hex::encode(sha.finalize())),
         md5: md5.and_then(|(tx, thread)| {
             drop(tx);
             thread.join().ok()

@@ -10,7 +10,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use tokio_util::sync::CancellationToken;
 
 use super::Progress;
-use super::body::local_failure_first;
+use super::body::{BodyHashes, local_failure_first};
 use super::client::{Client, read_answer};
 use super::error::ApiError;
 use super::retry::{Attempts, Retries, Step};
@@ -19,6 +19,12 @@ use crate::local::normalise_folder;
 use crate::wire::{
     FileEntry, MAX_PUT_BYTES, UploadConfirmRequest, UploadUrlRequest, UploadUrlResponse,
 };
+
+/// A presigned URL of S3 itself (SigV4 or SigV2 query), not of the API's own server.
+fn is_bucket_url(url: &url::Url) -> bool {
+    url.query_pairs()
+        .any(|(name, _)| name.eq_ignore_ascii_case("X-Amz-Signature") || name == "Signature")
+}
 
 /// What to upload and where.
 #[derive(Debug, Clone)]
@@ -356,7 +362,11 @@ impl Attempts for Multipart<'_> {
         let began = self.began;
         progress.set(0);
         // The multipart answer carries the server's SHA-256 (or the listing does).
-        let (body, reader) = client.file_body(req.local, size, progress, false);
+        let hashes = BodyHashes {
+            sha256: true,
+            md5: false,
+        };
+        let (body, reader) = client.file_body(req.local, size, progress, hashes);
         let part = reqwest::multipart::Part::stream_with_length(body, size)
             .file_name(name.to_string())
             .mime_str(&content_type_for(name))
@@ -424,8 +434,17 @@ impl Attempts for Put<'_> {
         let content_type = self.content_type;
         progress.set(0);
         let url = client.absolute(&self.info.upload_url)?;
-        // Bytes PUT straight to a bucket may be known by their ETag alone.
-        let (body, reader) = client.file_body(req.local, size, progress, true);
+        // Bytes PUT straight to a bucket (a SigV4 URL) are known by their ETag alone: the
+        // service never read them, so it has no SHA-256 to answer. A server's own URL reads
+        // them, and answers their SHA-256. Whatever the answer holds that was not hashed
+        // here is hashed from the file afterwards; hashing both always would cost a core
+        // while loopback takes a GiB in two seconds.
+        let bucket = is_bucket_url(&url);
+        let hashes = BodyHashes {
+            sha256: !bucket,
+            md5: bucket,
+        };
+        let (body, reader) = client.file_body(req.local, size, progress, hashes);
         // The presigned PUT is signed over type and length, and S3 refuses chunked
         // bodies: send an explicit Content-Length and never the API key.
         let request = client

@@ -16,7 +16,9 @@ use crate::wire::FileEntry;
 #[derive(Debug, Clone)]
 pub(super) struct Sent {
     pub(super) len: u64,
-    pub(super) sha256: String,
+    /// Hashed as sent when asked for, like `md5`; else read off the file when needed
+    /// ([`Sent::sha256_of`]).
+    pub(super) sha256: Option<String>,
     /// Hashed as sent when asked for ([`crate::api::Client::file_body`]).
     pub(super) md5: Option<String>,
 }
@@ -76,6 +78,20 @@ fn hash_file<D: md5::Digest>(path: &Path, len: u64) -> Result<String, ApiError> 
         }
     }
     Ok(hex::encode(m.finalize()))
+}
+
+impl Sent {
+    /// The SHA-256 of what was sent: hashed as it went, or now from the file (a file that
+    /// changed meanwhile is caught by the caller's stamps).
+    pub(super) async fn sha256_of(&self, local: &Path) -> Result<String, ApiError> {
+        if let Some(sha) = &self.sha256 {
+            return Ok(sha.clone());
+        }
+        let (path, len) = (local.to_path_buf(), self.len);
+        tokio::task::spawn_blocking(move || hash_file::<Sha256>(&path, len))
+            .await
+            .map_err(|e| ApiError::Protocol(format!("hashing thread failed: {e}")))?
+    }
 }
 
 /// [`hash_file`] with MD5, in a blocking thread.
@@ -181,7 +197,7 @@ pub(super) async fn verify_upload(
         ))));
     }
     if let Some(h) = &entry.sha256 {
-        if !h.eq_ignore_ascii_case(&sent.sha256) {
+        if !h.eq_ignore_ascii_case(&sent.sha256_of(local).await?) {
             return Ok(Err(Bad::Mismatch(format!(
                 "{what}: the server's SHA-256 differs from the local file's"
             ))));
@@ -242,7 +258,12 @@ impl Client {
                 continue;
             }
             if let Some(h) = &found.sha256 {
-                if h.eq_ignore_ascii_case(&sent.sha256) {
+                if sent
+                    .sha256_of(local)
+                    .await
+                    .ok()
+                    .is_some_and(|mine| h.eq_ignore_ascii_case(&mine))
+                {
                     return Some(found);
                 }
                 continue;
@@ -285,6 +306,39 @@ impl Client {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    /// A body sent without hashing SHA-256 (a PUT to a bucket) is still checked by it when
+    /// the answer has one: the file is read again; and by the MD5 hashed as it went.
+    #[tokio::test]
+    async fn hashes_not_taken_as_sent_are_read_off_the_file() {
+        #![allow(clippy::unwrap_used, reason = "a test")]
+        let dir = tempfile::tempdir().unwrap();
+        let local = dir.path().join("a.bin");
+        std::fs::write(&local, b"some bytes").unwrap();
+        let sent = Sent {
+            len: 10,
+            sha256: None,
+            md5: Some(hex::encode(Md5::digest(b"some bytes"))),
+        };
+        let mut entry = FileEntry::of_key("a.bin");
+        entry.size = Some(10);
+        entry.sha256 = Some(hex::encode(Sha256::digest(b"some bytes")));
+        let checked = verify_upload(&local, &entry, &sent, None, "x")
+            .await
+            .unwrap();
+        assert!(matches!(checked, Ok(None)));
+        entry.sha256 = Some(hex::encode(Sha256::digest(b"other bytes")));
+        let checked = verify_upload(&local, &entry, &sent, None, "x")
+            .await
+            .unwrap();
+        assert!(matches!(checked, Err(Bad::Mismatch(_))));
+        entry.sha256 = None;
+        let etag = hex::encode(Md5::digest(b"other bytes"));
+        let checked = verify_upload(&local, &entry, &sent, Some(&etag), "x")
+            .await
+            .unwrap();
+        assert!(matches!(checked, Err(Bad::EtagOnly(_))));
+    }
 
     #[test]
     fn etags_that_are_not_md5s() {
