@@ -302,3 +302,56 @@ async fn hostile_log_records_are_skipped() {
     let keys: Vec<&str> = listed.iter().map(|f| f.key.as_str()).collect();
     assert_eq!(keys, ["a/ok.txt"]);
 }
+
+/// What a large upload never confirmed leaves in the bucket (its bytes, its terms) is
+/// removed once older than the sweep's lifetime; confirmed files and the log are not.
+#[tokio::test]
+async fn unconfirmed_uploads_are_swept() {
+    let s3 = s3::S3Fs::start();
+    let first_dir = tempfile::tempdir().unwrap();
+    let first = test_server::start_s3(first_dir.path(), TOKEN, KeyStyle::Path, s3.config("")).await;
+    let http = http();
+    let kept = upload(&http, &first.base_url(), "ws1", "", "kept.txt", b"kept").await;
+    let step1 = upload_url(
+        &http,
+        &first.base_url(),
+        "ws1",
+        "left.bam",
+        "application/x-bam",
+        4,
+    )
+    .await;
+    let put = http
+        .put(&step1.upload_url)
+        .header("content-type", "application/x-bam")
+        .body("left")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    assert_eq!(s3.objects("uploads/").len(), 1);
+    assert_eq!(s3.objects("intents/").len(), 1);
+    first.shutdown().await;
+    // A server whose lifetime is nothing sweeps both at its start.
+    let second_dir = tempfile::tempdir().unwrap();
+    let second = test_server::start_with(second_dir.path(), TOKEN, |config| {
+        config.s3 = Some(s3.config(""));
+        config.s3_sweep_after = Duration::ZERO;
+    })
+    .await;
+    let started = Instant::now();
+    while !(s3.objects("uploads/").is_empty() && s3.objects("intents/").is_empty()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            s3.objects("")
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        s3.objects("blobs/").len(),
+        1,
+        "the confirmed file's bytes stay"
+    );
+    assert_eq!(list(&http, &second.base_url(), "ws1").await, vec![kept]);
+}

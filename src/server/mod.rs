@@ -53,7 +53,9 @@ pub use conn::{MAX_HEADER_TIMEOUT, ServerLimits};
 pub use error::ServerError;
 pub use inflight::DEFAULT_MAX_UPLOADS_PER_KEY;
 pub use presign::parse_public_url;
-pub use s3::{ACCESS_KEY_ENV, S3Config, SECRET_KEY_ENV};
+pub use s3::{
+    ACCESS_KEY_ENV, DEFAULT_SWEEP_AFTER as DEFAULT_S3_SWEEP_AFTER, S3Config, SECRET_KEY_ENV,
+};
 pub use seed::seed_files;
 
 use auth::Keyring;
@@ -116,6 +118,9 @@ pub struct ServerConfig {
     pub s3: Option<S3Config>,
     /// How often the index reads what other servers wrote to the bucket.
     pub s3_poll: Duration,
+    /// Large uploads never confirmed are removed from the bucket this long after their
+    /// last write ([`DEFAULT_S3_SWEEP_AFTER`]).
+    pub s3_sweep_after: Duration,
 }
 
 /// Default of [`ServerConfig::s3_poll`].
@@ -136,6 +141,7 @@ impl ServerConfig {
             max_uploads_per_key: DEFAULT_MAX_UPLOADS_PER_KEY,
             s3: None,
             s3_poll: DEFAULT_S3_POLL,
+            s3_sweep_after: DEFAULT_S3_SWEEP_AFTER,
         }
     }
 }
@@ -273,6 +279,7 @@ async fn prepare(
         Some(s3_config) => {
             let bucket = s3::Bucket::open(s3_config, store.clone()).await?;
             s3::spawn_tail(Arc::downgrade(&bucket), config.s3_poll);
+            s3::spawn_sweep(Arc::downgrade(&bucket), config.s3_sweep_after);
             Some(bucket)
         }
         None => None,

@@ -18,10 +18,12 @@
 //!   the bucket must use.
 //!
 //! Rooms: [`log`] (writing and tailing the log), [`writer`] (a body streamed into the bucket
-//! while hashed), [`ops`] (what the routes ask of the store).
+//! while hashed), [`ops`] (what the routes ask of the store), [`sweep`] (what unconfirmed
+//! large uploads leave).
 
 mod log;
 mod ops;
+mod sweep;
 mod writer;
 
 use std::fmt;
@@ -41,6 +43,8 @@ use crate::wire::FileEntry;
 
 pub(crate) use log::LogTail;
 pub(crate) use ops::BucketFile;
+pub use sweep::DEFAULT_SWEEP_AFTER;
+pub(crate) use sweep::spawn_sweep;
 pub(crate) use writer::BucketBlob;
 
 /// The environment variables the credentials are read from (never a flag: a command line is
