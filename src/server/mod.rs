@@ -54,7 +54,8 @@ pub use error::ServerError;
 pub use inflight::DEFAULT_MAX_UPLOADS_PER_KEY;
 pub use presign::parse_public_url;
 pub use s3::{
-    ACCESS_KEY_ENV, DEFAULT_SWEEP_AFTER as DEFAULT_S3_SWEEP_AFTER, S3Config, SECRET_KEY_ENV,
+    ACCESS_KEY_ENV, DEFAULT_SWEEP_AFTER as DEFAULT_S3_SWEEP_AFTER, MAX_BUCKET_UPLOADS, S3Config,
+    SECRET_KEY_ENV,
 };
 pub use seed::seed_files;
 
@@ -163,7 +164,7 @@ pub(crate) struct AppState {
     pub(crate) presign_ttl: Duration,
     pub(crate) stats: Arc<ServerStats>,
     /// Runs every index call, apart from tokio's blocking pool.
-    pub(crate) db: dbpool::DbPool,
+    pub(crate) db: Arc<dbpool::DbPool>,
     pub(crate) inflight: inflight::Inflight,
     pub(crate) local_addr: SocketAddr,
     /// The base of every presigned URL; never taken from a request, whose `Host` and
@@ -275,9 +276,10 @@ async fn prepare(
     .await
     .map_err(|e| ServerError::Task(e.to_string()))??;
     let store = Arc::new(store);
+    let db = Arc::new(dbpool::DbPool::new(dbpool::DB_THREADS).map_err(ServerError::Io)?);
     let bucket = match &config.s3 {
         Some(s3_config) => {
-            let bucket = s3::Bucket::open(s3_config, store.clone()).await?;
+            let bucket = s3::Bucket::open(s3_config, store.clone(), db.clone()).await?;
             s3::spawn_tail(Arc::downgrade(&bucket), config.s3_poll);
             s3::spawn_sweep(Arc::downgrade(&bucket), config.s3_sweep_after);
             Some(bucket)
@@ -303,7 +305,7 @@ async fn prepare(
         keys: Keyring::new(keys),
         presign_ttl: config.presign_ttl,
         stats: Arc::new(ServerStats::default()),
-        db: dbpool::DbPool::new(dbpool::DB_THREADS).map_err(ServerError::Io)?,
+        db,
         inflight: inflight::Inflight::new(config.max_uploads_per_key),
         local_addr,
         public_url,

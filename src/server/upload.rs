@@ -94,6 +94,19 @@ pub(crate) async fn upload(
         .inflight
         .admit(&super::inflight::key_id(&auth.key().token))
         .ok_or_else(ErrorReply::busy)?;
+    // A body streamed into the bucket is held in memory a few parts at a time: bounded
+    // across all keys.
+    let _bucket_turn = match &state.bucket {
+        Some(bucket) => Some(bucket.admit_upload().ok_or_else(|| {
+            ErrorReply::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server has as many uploads into its object store running as it allows; \
+                 retry later",
+            )
+        })?),
+        None => None,
+    };
     let mut multipart = multipart.map_err(|e| {
         ErrorReply::invalid(format!("expected multipart/form-data: {}", e.body_text()))
     })?;

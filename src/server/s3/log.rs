@@ -21,7 +21,6 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 
 use super::Bucket;
-use crate::server::error::ServerError;
 use crate::server::store::{LogOp, Store};
 
 /// How far before the last record applied each poll lists again.
@@ -34,9 +33,15 @@ const MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
 /// Digits of the millisecond part of a name (enough until the year 33658).
 const MS_DIGITS: usize = 15;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Record {
     ops: Vec<LogOp>,
+}
+
+/// A [`Record`] written, its ops borrowed (they are applied here after the write).
+#[derive(Serialize)]
+struct RecordOut<'a> {
+    ops: &'a [LogOp],
 }
 
 /// What a server knows of the log.
@@ -68,12 +73,10 @@ fn name_ms(name: &str) -> Option<u64> {
 }
 
 impl LogTail {
-    pub(crate) fn new(_prefix: &str, index: &Store) -> Result<LogTail, ServerError> {
-        let mark = index
-            .log_mark()
-            .map_err(|e| ServerError::S3(format!("cannot read the index: {e}")))?;
+    /// `mark`: the index's log mark ([`Store::log_mark`]).
+    pub(crate) fn new(mark: Option<String>) -> LogTail {
         let clock = mark.as_deref().and_then(name_ms).unwrap_or(0);
-        Ok(LogTail {
+        LogTail {
             server: crate::server::store::random_id()
                 .get(..12)
                 .unwrap_or("000000000000")
@@ -85,7 +88,7 @@ impl LogTail {
                 recent: BTreeSet::new(),
                 polls: 0,
             }),
-        })
+        }
     }
 
     /// A name after every name this server has written or read: a record written after
@@ -201,16 +204,17 @@ impl Bucket {
     pub(crate) async fn append(self: &Arc<Self>, ops: Vec<LogOp>) -> Result<(), String> {
         self.record_key_style().await?;
         let name = self.log.next_name();
-        let body = serde_json::to_vec(&Record { ops }).map_err(|e| e.to_string())?;
+        let body = serde_json::to_vec(&RecordOut { ops: &ops }).map_err(|e| e.to_string())?;
         let path = self.path(&format!("log/{name}"));
         self.client
-            .put(&path, PutPayload::from(body.clone()))
+            .put(&path, PutPayload::from(body))
             .await
             .map_err(|e| format!("cannot write the log record: {e}"))?;
-        let Record { ops } = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
         let index = self.index.clone();
         let applied = name.clone();
-        let freed = tokio::task::spawn_blocking(move || index.apply_log(&[(applied, ops)], None))
+        let freed = self
+            .db
+            .run(move || index.apply_log(&[(applied, ops)], None))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
@@ -309,7 +313,10 @@ impl Bucket {
         if count > 0 {
             let index = self.index.clone();
             let new_mark = mark.clone();
-            let freed = tokio::task::spawn_blocking(move || apply_each(&index, records, new_mark))
+            // As long as the records are many: never every index thread.
+            let freed = self
+                .db
+                .run_heavy(move || apply_each(&index, records, new_mark))
                 .await
                 .map_err(|e| e.to_string())??;
             self.free(freed);

@@ -37,6 +37,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 
+use super::dbpool::DbPool;
 use super::error::ServerError;
 use super::store::Store;
 use crate::wire::FileEntry;
@@ -185,10 +186,20 @@ pub(crate) struct Bucket {
     pub(crate) copier: Arc<AmazonS3>,
     prefix: String,
     pub(crate) index: Arc<Store>,
+    /// The server's index threads: the bucket's index calls queue with the routes', never
+    /// on tokio's blocking pool, which uploads use.
+    db: Arc<DbPool>,
     pub(crate) log: LogTail,
     /// The bucket's `key-style` object names this server's style (checked or written).
     style_recorded: AtomicBool,
+    /// Multipart-route bodies streaming into the bucket: each holds its parts in memory.
+    writers: Arc<tokio::sync::Semaphore>,
 }
+
+/// Multipart-route bodies streaming into the bucket at once, across all keys: each holds up
+/// to about 15 MiB (parts in flight and the one filling), so at most about 240 MiB in all.
+/// More are answered `503` with `Retry-After` before their body is read.
+pub const MAX_BUCKET_UPLOADS: usize = 16;
 
 impl Bucket {
     /// Reach the bucket (one listing of the log, which also proves the credentials) and
@@ -196,18 +207,27 @@ impl Bucket {
     pub(crate) async fn open(
         config: &S3Config,
         index: Arc<Store>,
+        db: Arc<DbPool>,
     ) -> Result<Arc<Bucket>, ServerError> {
         tracing::info!(store = %config.id(), endpoint = ?config.endpoint, "reaching the bucket");
         let client = Arc::new(config.client()?);
         let copier = Arc::new(config.client_with_timeout(Duration::from_secs(15 * 60))?);
-        let log = LogTail::new(&config.prefix, &index)?;
+        let marked = index.clone();
+        let mark = db
+            .run(move || marked.log_mark())
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))?
+            .map_err(|e| ServerError::S3(format!("cannot read the index: {e}")))?;
+        let log = LogTail::new(mark);
         let bucket = Arc::new(Bucket {
             client,
             copier,
             prefix: config.prefix.clone(),
             index,
+            db,
             log,
             style_recorded: AtomicBool::new(false),
+            writers: Arc::new(tokio::sync::Semaphore::new(MAX_BUCKET_UPLOADS)),
         });
         bucket.keep_key_style(config).await?;
         let applied = bucket.catch_up().await.map_err(|e| {
@@ -269,6 +289,12 @@ impl Bucket {
         Ok(())
     }
 
+    /// A turn to stream a body into the bucket, held until the answer; `None` when
+    /// [`MAX_BUCKET_UPLOADS`] are running.
+    pub(crate) fn admit_upload(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.writers.clone().try_acquire_owned().ok()
+    }
+
     fn path(&self, rest: &str) -> ObjectPath {
         ObjectPath::from(format!("{}{rest}", self.prefix))
     }
@@ -295,12 +321,18 @@ impl Bucket {
         let bucket = self.clone();
         tokio::spawn(async move {
             for blob in blobs {
-                let path = ObjectPath::from(blob);
-                if let Err(e) = object_store::ObjectStoreExt::delete(&*bucket.client, &path).await {
-                    tracing::warn!(error = %e, "cannot remove an unused blob from the bucket");
-                }
+                bucket.discard(&ObjectPath::from(blob)).await;
             }
         });
+    }
+
+    /// Remove an object nothing names; a failure leaves garbage, never a lost file. Gone
+    /// already is done: every server frees what a record replaced.
+    async fn discard(&self, path: &ObjectPath) {
+        match self.client.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot remove an unused object from the bucket"),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::Bucket;
 use super::writer::{BucketBlob, BucketWriter};
 use crate::server::error::{ErrorReply, StoreError};
-use crate::server::store::{LogOp, LoggedFile, now_rfc3339, random_id};
+use crate::server::store::{LogOp, LoggedFile, inside_a_file, now_rfc3339, random_id};
 use crate::wire::FileEntry;
 
 /// What step 1 of the large flow promised, kept in the bucket for the confirm.
@@ -40,20 +40,14 @@ pub(crate) struct BucketFile {
 fn batch_collision(displays: &[String]) -> Result<(), ErrorReply> {
     let files: std::collections::HashSet<&str> = displays.iter().map(String::as_str).collect();
     for display in displays {
-        for (at, _) in display.match_indices('/') {
-            let folder = display.get(..at).unwrap_or_default();
-            if files.contains(folder) {
-                return Err(ErrorReply::conflict(format!(
-                    "{display} would be inside {folder}/, but {folder} is a file"
-                )));
-            }
+        let why = inside_a_file(display, |folder| {
+            Ok::<_, std::convert::Infallible>(files.contains(folder))
+        });
+        if let Ok(Some(why)) = why {
+            return Err(ErrorReply::conflict(why));
         }
     }
     Ok(())
-}
-
-fn store_error(e: StoreError) -> ErrorReply {
-    ErrorReply::from(e)
 }
 
 /// The bucket failed: said as a gateway's failure (the client may try again), its detail
@@ -73,30 +67,22 @@ impl Bucket {
         BucketWriter::new(self.client.clone(), self.blob_path(&random_id()))
     }
 
-    /// Run an index call off the async threads.
+    /// Run an index call on the server's index threads.
     async fn index<T: Send + 'static>(
         &self,
         f: impl FnOnce(&crate::server::store::Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ErrorReply> {
         let index = self.index.clone();
-        tokio::task::spawn_blocking(move || f(&index))
+        self.db
+            .run(move || f(&index))
             .await
             .map_err(|e| ErrorReply::internal("index task", e))?
-            .map_err(store_error)
+            .map_err(ErrorReply::from)
     }
 
     /// Record files whose bytes are in the bucket, in one log record. On an error the
     /// blobs are removed: nothing names them.
     pub(crate) async fn put_files(
-        self: &Arc<Self>,
-        ws: &str,
-        files: Vec<BucketFile>,
-    ) -> Result<Vec<FileEntry>, ErrorReply> {
-        // On an error the files' blobs are dropped, which removes them.
-        self.record_files(ws, files).await
-    }
-
-    async fn record_files(
         self: &Arc<Self>,
         ws: &str,
         files: Vec<BucketFile>,
@@ -359,6 +345,12 @@ impl Bucket {
         Ok(entry)
     }
 
+    /// File `key` as listed, and its blob.
+    async fn lookup(&self, ws: &str, key: &str) -> Result<Option<(FileEntry, String)>, ErrorReply> {
+        let (ws, key) = (ws.to_string(), key.to_string());
+        self.index(move |index| index.lookup(&ws, &key)).await
+    }
+
     /// File `key` as listed, if its bytes are still `blob`.
     async fn current(
         &self,
@@ -366,20 +358,11 @@ impl Bucket {
         key: &str,
         blob: &str,
     ) -> Result<Option<FileEntry>, ErrorReply> {
-        let (lookup_ws, lookup_key) = (ws.to_string(), key.to_string());
         Ok(self
-            .index(move |index| index.lookup(&lookup_ws, &lookup_key))
+            .lookup(ws, key)
             .await?
             .filter(|(_, current)| current == blob)
             .map(|(entry, _)| entry))
-    }
-
-    /// Remove an object nothing names; a failure leaves garbage, never a lost file.
-    async fn discard(&self, path: &object_store::path::Path) {
-        match self.client.delete(path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot remove an unused object from the bucket"),
-        }
     }
 
     /// A presigned GET of the file's bytes, asking the bucket to answer the file's type and
@@ -390,11 +373,7 @@ impl Bucket {
         key: &str,
         ttl: Duration,
     ) -> Result<Option<String>, ErrorReply> {
-        let (lookup_ws, lookup_key) = (ws.to_string(), key.to_string());
-        let Some((entry, blob)) = self
-            .index(move |index| index.lookup(&lookup_ws, &lookup_key))
-            .await?
-        else {
+        let Some((entry, blob)) = self.lookup(ws, key).await? else {
             return Ok(None);
         };
         let mut query = vec![(
@@ -420,12 +399,7 @@ impl Bucket {
 
     /// Remove file `key`; false when there is none.
     pub(crate) async fn delete(self: &Arc<Self>, ws: &str, key: &str) -> Result<bool, ErrorReply> {
-        let (lookup_ws, lookup_key) = (ws.to_string(), key.to_string());
-        if self
-            .index(move |index| index.lookup(&lookup_ws, &lookup_key))
-            .await?
-            .is_none()
-        {
+        if self.lookup(ws, key).await?.is_none() {
             return Ok(false);
         }
         self.append(vec![LogOp::Delete {

@@ -31,6 +31,7 @@ mod schema;
 mod sweep;
 mod write;
 
+pub(crate) use query::inside_a_file;
 pub(crate) use replica::{LogOp, LoggedFile};
 pub(crate) use schema::LOCAL_STORE;
 

@@ -173,13 +173,8 @@ pub(super) fn collision(
     let mut exists = conn.prepare_cached(
         "SELECT 1 FROM files INDEXED BY files_display WHERE ws = ?1 AND display = ?2",
     )?;
-    for (i, _) in display.match_indices('/') {
-        let folder = &display[..i];
-        if exists.exists(params![ws, folder])? {
-            return Ok(Some(format!(
-                "{display} would be inside {folder}/, but {folder} is a file"
-            )));
-        }
+    if let Some(why) = inside_a_file(display, |folder| exists.exists(params![ws, folder]))? {
+        return Ok(Some(why));
     }
     // Paths below `display/` sort in [`display/`, `display0`): '0' follows '/'.
     let below: Option<String> = conn
@@ -193,6 +188,22 @@ pub(super) fn collision(
         )
         .optional()?;
     Ok(below.map(|other| format!("{display} is a folder holding {other}, so it cannot be a file")))
+}
+
+/// Why `display` cannot be a file when `is_file` says one of its folders is a file.
+pub(crate) fn inside_a_file<E>(
+    display: &str,
+    mut is_file: impl FnMut(&str) -> Result<bool, E>,
+) -> Result<Option<String>, E> {
+    for (i, _) in display.match_indices('/') {
+        let folder = display.get(..i).unwrap_or_default();
+        if is_file(folder)? {
+            return Ok(Some(format!(
+                "{display} would be inside {folder}/, but {folder} is a file"
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// Up to `fetch` entries from `rows`.
