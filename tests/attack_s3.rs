@@ -14,13 +14,15 @@
 )]
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use filedeck::server::{KeyStyle, RunningServer};
-use filedeck::wire::{DownloadUrlResponse, FileEntry, ListResponse, UploadUrlResponse};
-use reqwest::Client;
+use filedeck::wire::{DownloadUrlResponse, UploadUrlResponse};
 use serde_json::json;
 
+#[path = "support/api.rs"]
+mod api;
+use api::{Api, confirm, delete, download_url, eventually, list, upload};
 #[path = "support/s3.rs"]
 mod s3;
 #[path = "support/server.rs"]
@@ -33,87 +35,8 @@ mod test_server;
 
 const TOKEN: &str = "s3-attack-token-0123456789";
 
-fn http() -> Client {
-    Client::builder().no_proxy().build().unwrap()
-}
-
-async fn list(http: &Client, base: &str, ws: &str) -> Vec<FileEntry> {
-    let answer: ListResponse = http
-        .get(format!("{base}/v1/files"))
-        .bearer_auth(TOKEN)
-        .query(&[("workspace_id", ws), ("limit", "10000")])
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer.files
-}
-
-async fn upload(http: &Client, base: &str, ws: &str, name: &str, bytes: &[u8]) -> FileEntry {
-    let form = reqwest::multipart::Form::new()
-        .text("workspace_id", ws.to_string())
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
-        );
-    http.post(format!("{base}/v1/files/upload"))
-        .bearer_auth(TOKEN)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn delete(http: &Client, base: &str, ws: &str, key: &str) -> u16 {
-    http.delete(format!("{base}/v1/files"))
-        .bearer_auth(TOKEN)
-        .query(&[("workspace_id", ws), ("key", key)])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-async fn confirm(http: &Client, base: &str, ws: &str, key: &str, name: &str, size: u64) -> u16 {
-    http.post(format!("{base}/v1/files/upload-confirm"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"workspace_id": ws, "file_key": key, "filename": name, "size": size}))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-async fn download_url(http: &Client, base: &str, ws: &str, key: &str) -> reqwest::Response {
-    http.get(format!("{base}/v1/files/download"))
-        .bearer_auth(TOKEN)
-        .query(&[("workspace_id", ws), ("key", key)])
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Poll `check` every 20 ms for up to `secs`; whether it ever held.
-async fn eventually(secs: u64, mut check: impl AsyncFnMut() -> bool) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(secs) {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
+fn http() -> Api {
+    Api::new(TOKEN)
 }
 
 /// A server on `s3`'s bucket under prefix `team`, its index in `data`, polling every `poll`.
@@ -224,28 +147,9 @@ async fn a_confirm_retried_on_another_server_keeps_the_bytes() {
 /// warning 4 times a second), and a server started on the bucket refuses to start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_bad_log_record_does_not_stop_the_tail() {
-    let s3 = s3::S3Fs::start();
-    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = server(&s3, a_dir.path(), Duration::from_millis(250)).await;
-    let b = server(&s3, b_dir.path(), Duration::from_millis(250)).await;
-    let http = http();
     let name = format!("{:015}-hostile00000-0000000000.json", now_ms());
-    plant_record(
-        &s3,
-        &name,
-        &json!({"ops": [put_op("ws1", "huge", "huge", "", u64::MAX, "team/blobs/none")]}),
-    );
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let stored = upload(&http, &a.base_url(), "ws1", "after.txt", b"written after").await;
-    let b_base = b.base_url();
-    let seen = eventually(5, async || {
-        list(&http, &b_base, "ws1")
-            .await
-            .iter()
-            .any(|f| f.key == stored.key)
-    })
-    .await;
-    assert!(seen, "b applies the records after the bad one");
+    let huge = json!({"ops": [put_op("ws1", "huge", "huge", "", u64::MAX, "team/blobs/none")]});
+    tail_goes_on_after(&name, &huge).await;
 }
 
 /// Finding 2, second way in: the log is listed recursively, but a record is fetched as
@@ -254,15 +158,22 @@ async fn one_bad_log_record_does_not_stop_the_tail() {
 /// answers 404, the poll fails, and the next poll lists it again: the tail stalls for good.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_in_a_folder_under_log_does_not_stop_the_tail() {
+    let name = format!("archive/{:015}-nested000000-0000000000.json", now_ms());
+    tail_goes_on_after(&name, &json!({"ops": []})).await;
+}
+
+/// With `body` planted as the log object `team/log/<name>`, server b still lists what server
+/// a stores afterwards.
+async fn tail_goes_on_after(name: &str, body: &serde_json::Value) {
     let s3 = s3::S3Fs::start();
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = server(&s3, a_dir.path(), Duration::from_millis(250)).await;
     let b = server(&s3, b_dir.path(), Duration::from_millis(250)).await;
     let http = http();
-    let name = format!("archive/{:015}-nested000000-0000000000.json", now_ms());
-    plant_record(&s3, &name, &json!({"ops": []}));
+    plant_record(&s3, name, body);
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let stored = upload(&http, &a.base_url(), "ws1", "after.txt", b"written after").await;
+    let after = b"written after";
+    let stored = upload(&http, &a.base_url(), "ws1", "", "after.txt", after).await;
     let b_base = b.base_url();
     let seen = eventually(5, async || {
         list(&http, &b_base, "ws1")
@@ -271,7 +182,7 @@ async fn an_object_in_a_folder_under_log_does_not_stop_the_tail() {
             .any(|f| f.key == stored.key)
     })
     .await;
-    assert!(seen, "b applies the records after the nested object");
+    assert!(seen, "b applies the records after {name}");
 }
 
 /// Finding 3 (medium): a log record's `blob` is trusted as any object of the bucket. A
@@ -359,7 +270,15 @@ async fn a_delete_after_a_put_wins_whatever_the_clocks() {
     );
     for round in 0..8 {
         let a = server(&s3, dir.path(), Duration::from_millis(250)).await;
-        let stored = upload(&http, &a.base_url(), "ws1", &format!("f{round}.txt"), b"x").await;
+        let stored = upload(
+            &http,
+            &a.base_url(),
+            "ws1",
+            "",
+            &format!("f{round}.txt"),
+            b"x",
+        )
+        .await;
         a.shutdown().await;
         let a = server(&s3, dir.path(), Duration::from_millis(250)).await;
         assert_eq!(delete(&http, &a.base_url(), "ws1", &stored.key).await, 204);
@@ -386,7 +305,7 @@ async fn a_file_and_a_folder_of_one_name_are_never_both_listed() {
     let a = server(&s3, a_dir.path(), Duration::from_millis(250)).await;
     let b = server(&s3, b_dir.path(), Duration::from_secs(3600)).await;
     let http = http();
-    upload(&http, &a.base_url(), "ws1", "col", b"a file").await;
+    upload(&http, &a.base_url(), "ws1", "", "col", b"a file").await;
     let form = reqwest::multipart::Form::new()
         .text("workspace_id", "ws1")
         .text("path", "col/")

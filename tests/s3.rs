@@ -13,10 +13,11 @@
 use std::time::{Duration, Instant};
 
 use filedeck::server::KeyStyle;
-use filedeck::wire::{FileEntry, ListResponse, UploadUrlResponse};
-use reqwest::Client;
 use serde_json::json;
 
+#[path = "support/api.rs"]
+mod api;
+use api::{Api, confirm, list, upload, upload_url};
 #[path = "support/s3.rs"]
 mod s3;
 #[path = "support/server.rs"]
@@ -25,73 +26,8 @@ use test_server::key_styles;
 
 const TOKEN: &str = "s3-test-token-0123456789";
 
-fn http() -> Client {
-    Client::builder().no_proxy().build().unwrap()
-}
-
-async fn list(http: &Client, base: &str, ws: &str) -> Vec<FileEntry> {
-    let answer: ListResponse = http
-        .get(format!("{base}/v1/files"))
-        .bearer_auth(TOKEN)
-        .query(&[("workspace_id", ws), ("limit", "10000")])
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer.files
-}
-
-async fn upload(
-    http: &Client,
-    base: &str,
-    ws: &str,
-    path: &str,
-    name: &str,
-    bytes: &[u8],
-) -> FileEntry {
-    let form = reqwest::multipart::Form::new()
-        .text("workspace_id", ws.to_string())
-        .text("path", path.to_string())
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
-        );
-    http.post(format!("{base}/v1/files/upload"))
-        .bearer_auth(TOKEN)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn upload_url(
-    http: &Client,
-    base: &str,
-    ws: &str,
-    name: &str,
-    content_type: &str,
-    size: u64,
-) -> UploadUrlResponse {
-    http.post(format!("{base}/v1/files/upload-url"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"workspace_id": ws, "filename": name, "content_type": content_type, "size": size}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+fn http() -> Api {
+    Api::new(TOKEN)
 }
 
 key_styles! {
@@ -181,20 +117,9 @@ key_styles! {
             .unwrap();
         assert_eq!(wrong.status(), 403);
         assert!(wrong.text().await.unwrap().contains("SignatureDoesNotMatch"));
-        let confirm = |size: u64| {
-            let http = http.clone();
-            let base = base.clone();
-            let key = step1.file_key.clone();
-            async move {
-                http.post(format!("{base}/v1/files/upload-confirm"))
-                    .bearer_auth(TOKEN)
-                    .json(&json!({"workspace_id": "ws1", "file_key": key, "filename": "reads.bam", "size": size}))
-                    .send()
-                    .await
-                    .unwrap()
-            }
-        };
-        assert_eq!(confirm(4096).await.status(), 404, "nothing arrived yet");
+        let key = step1.file_key.as_str();
+        let confirm = |size| confirm(&http, &base, "ws1", key, "reads.bam", size);
+        assert_eq!(confirm(4096).await, 404, "nothing arrived yet");
         let right = http
             .put(&step1.upload_url)
             .header("content-type", "application/x-bam")
@@ -204,9 +129,8 @@ key_styles! {
             .unwrap();
         assert_eq!(right.status(), 200);
         assert!(list(&http, &base, "ws1").await.is_empty(), "unconfirmed: not listed");
-        assert_eq!(confirm(4095).await.status(), 409, "the size is checked in the bucket");
-        let confirmed = confirm(4096).await;
-        assert_eq!(confirmed.status(), 200);
+        assert_eq!(confirm(4095).await, 409, "the size is checked in the bucket");
+        assert_eq!(confirm(4096).await, 200);
         let listed = list(&http, &base, "ws1").await;
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].size, Some(4096));
@@ -354,4 +278,70 @@ async fn unconfirmed_uploads_are_swept() {
         "the confirmed file's bytes stay"
     );
     assert_eq!(list(&http, &second.base_url(), "ws1").await, vec![kept]);
+}
+
+/// Bodies streaming into the bucket hold their parts in memory: past
+/// `MAX_BUCKET_UPLOADS` at once (whatever the keys), the next is answered `503` with
+/// `Retry-After` before its body is read; once one ends, uploads are taken again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_into_the_bucket_are_bounded_across_keys() {
+    use tokio::io::AsyncWriteExt;
+    let s3 = s3::S3Fs::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = test_server::start_s3(dir.path(), TOKEN, KeyStyle::Path, s3.config("")).await;
+    let mut stalled = Vec::new();
+    for i in 0..filedeck::server::MAX_BUCKET_UPLOADS {
+        let mut conn = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let head = format!(
+            "POST /v1/files/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+             Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 10000000\r\n\r\n\
+             --B\r\nContent-Disposition: form-data; name=\"workspace_id\"\r\n\r\nws1\r\n\
+             --B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s{i}.bin\"\r\n\r\nxx"
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        stalled.push(conn);
+    }
+    let http = http();
+    let over = |name: &'static str| {
+        let http = http.clone();
+        let base = server.base_url();
+        async move {
+            let form = reqwest::multipart::Form::new()
+                .text("workspace_id", "ws1")
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(b"x".to_vec()).file_name(name),
+                );
+            http.post(format!("{base}/v1/files/upload"))
+                .bearer_auth(TOKEN)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The stalled uploads reach the handler in their own time: wait for the refusal.
+    let started = Instant::now();
+    let refused = loop {
+        let answer = over("over.bin").await;
+        if answer.status() == 503 {
+            break answer;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "never refused: {}",
+            answer.status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(refused.headers().contains_key("retry-after"));
+    drop(stalled);
+    let started = Instant::now();
+    while over("after.bin").await.status() != 201 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "not taken again"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
